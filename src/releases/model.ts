@@ -1,0 +1,125 @@
+// The Release: what the press office sends (ReleaseInput) and what Herald keeps (Release).
+// Validation lists every problem at once; sanitising happens in sanitize.ts, never here.
+import { z } from "zod";
+
+/** Lower-case words joined by single hyphens: safe in URLs, Redis keys and BullMQ job ids. */
+export const SLUG_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+export const slug = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(120, "at most 120 characters")
+  .regex(SLUG_RE, "lower-case letters, digits and single hyphens, e.g. counter-trafficking");
+
+const languageNames = new Intl.DisplayNames(["en"], { type: "language", fallback: "none" });
+
+/** True for an ISO 639-1 code (optionally with a region, e.g. pt-BR) that ICU knows. */
+export function isLanguageCode(code: string): boolean {
+  const m = /^([a-z]{2})(?:-([A-Z]{2}))?$/.exec(code);
+  if (!m) return false;
+  return languageNames.of(m[1]!) !== undefined;
+}
+
+export const languageCode = z
+  .string()
+  .trim()
+  .refine(isLanguageCode, { message: "an ISO 639-1 language code such as en, fr, es or ar" });
+
+/** One line of text: no CR, LF or other control characters (they would split mail headers). */
+export const singleLine = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, "must not be empty")
+    .max(max, `at most ${max} characters`)
+    .refine((s) => !/[\u0000-\u001f\u007f\u2028\u2029]/.test(s), {
+      message: "must be one line: no line breaks or control characters",
+    });
+
+const isoDate = z.iso.datetime({ offset: true, message: "an ISO 8601 date-time such as 2026-11-28T09:00:00Z" });
+const webUrl = z
+  .url({ protocol: /^https?$/, message: "an http(s) URL" })
+  .max(2048, "at most 2048 characters");
+
+export const contactSchema = z.object({
+  name: singleLine(200),
+  office: singleLine(200).optional(),
+  phone: singleLine(80).optional(),
+  email: z.email("an email address").max(254).optional(),
+});
+
+/** The largest body accepted; the HTTP layer refuses bigger requests with 413 before parsing. */
+export const MAX_BODY_CHARS = 1024 * 1024;
+
+export const releaseInputSchema = z.object({
+  id: slug.optional(),
+  title: singleLine(300),
+  summary: z.string().trim().max(2000, "at most 2000 characters").optional(),
+  body: z.string().trim().min(1, "must not be empty").max(MAX_BODY_CHARS, "at most 1 MiB"),
+  dateline: singleLine(100).optional(),
+  publishedAt: isoDate.optional(),
+  embargoUntil: isoDate.nullish(),
+  language: languageCode.default("en"),
+  translationOf: slug.nullish(),
+  topics: z.array(slug).max(20, "at most 20 topics").default([]),
+  regions: z.array(slug).max(50, "at most 50 regions").default([]),
+  urgent: z.boolean().default(false),
+  url: webUrl.optional(),
+  contacts: z.array(contactSchema).max(10, "at most 10 contacts").default([]),
+  image: z.object({ url: webUrl, alt: singleLine(300) }).optional(),
+});
+
+export type ReleaseInput = z.input<typeof releaseInputSchema>;
+export type ParsedReleaseInput = z.output<typeof releaseInputSchema>;
+export type Contact = z.output<typeof contactSchema>;
+
+export type ReleaseStatus = "embargoed" | "published" | "withdrawn";
+
+/** A stored release: one revision of it. Dates are ISO strings in UTC. */
+export interface Release {
+  id: string;
+  revision: number;
+  status: ReleaseStatus;
+  title: string;
+  summary?: string;
+  /** Sanitised HTML (see sanitize.ts). */
+  bodyHtml: string;
+  /** Plain text rendered from bodyHtml, paragraphs separated by blank lines. */
+  bodyText: string;
+  dateline?: string;
+  /** When the release is (or was) public: for an embargoed release, its embargo time. */
+  publishedAt: string;
+  embargoUntil?: string;
+  language: string;
+  translationOf?: string;
+  topics: string[];
+  regions: string[];
+  urgent: boolean;
+  url?: string;
+  contacts: Contact[];
+  image?: { url: string; alt: string };
+  /** First revision's store time. */
+  createdAt: string;
+  /** This revision's store time. */
+  updatedAt: string;
+  /** Why this revision was made, shown to readers as a correction notice. */
+  correction?: string;
+  withdrawnAt?: string;
+}
+
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+/** Every problem zod found, as `path: message` pairs a person can act on. */
+export function describeIssues(error: z.ZodError): Issue[] {
+  return error.issues.map((i) => ({
+    path: i.path.length ? i.path.join(".") : "(root)",
+    message: i.message,
+  }));
+}
+
+export function formatIssues(issues: Issue[]): string {
+  return issues.map((i) => `${i.path}: ${i.message}`).join("; ");
+}
