@@ -81,7 +81,7 @@ const envSchema = z.object({
   ADMIN_PASSWORD: z.string().min(8, "at least 8 characters").optional(),
   WEBSUB_HUB: url(/^https?:$/, "an http(s) URL").optional(),
   FEED_SIZE: int(1, 500).default(50),
-  PARTNER_RETRY_SCHEDULE: secondsList.default([0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400].join(",")),
+  PARTNER_RETRY_SCHEDULE: secondsList.default([0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400].map((s) => s * 1000)),
   PARTNER_TIMEOUT_MS: int(100, 120_000).default(15_000),
   DKIM_DOMAIN: optionalString,
   DKIM_SELECTOR: optionalString,

@@ -1,0 +1,52 @@
+// What every CLI command needs: config, a runtime on the chosen Redis, and one way to fail:
+// one line on stderr and a non-zero exit.
+import { chooseRedis } from "../boot.ts";
+import { ConfigError, loadConfig, type Config } from "../config/index.ts";
+import { HeraldError } from "../errors.ts";
+import { createLogger } from "../log.ts";
+import { createRuntime, type Runtime } from "../runtime.ts";
+
+export class CliError extends Error {}
+
+let cached: Config | undefined;
+export function cliConfig(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** Runs `fn` with a runtime, closing it afterwards. */
+export async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const config = cliConfig();
+  const redis = await chooseRedis(config, false);
+  const rt = await createRuntime({ config, redisUrl: redis.url, log: createLogger(config.logLevel === "info" ? "warn" : config.logLevel) });
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.close();
+  }
+}
+
+/** Wraps a command action: any error becomes `herald: reason` and exit code 1. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      process.stderr.write(`herald: ${oneLine(err)}\n`);
+      process.exitCode = err instanceof HeraldError && err.status === 404 ? 3 : 1;
+    }
+  };
+}
+
+export function oneLine(err: unknown): string {
+  const msg = err instanceof ConfigError || err instanceof HeraldError || err instanceof CliError ? err.message : (err as Error)?.message ?? String(err);
+  return msg.replace(/\s*\n\s*/g, " ").trim();
+}
+
+/** "a,b" -> ["a","b"] */
+export function list(value: string): string[] {
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

@@ -1,0 +1,18 @@
+// Errors with a stable code, an HTTP status and a message that says how to fix the problem.
+import type { Issue } from "./releases/model.ts";
+
+export class HeraldError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+    readonly issues: Issue[] = [],
+  ) {
+    super(message);
+    this.name = "HeraldError";
+  }
+}
+
+export const invalid = (message: string, issues: Issue[] = []) => new HeraldError("HERALD_INVALID", message, 400, issues);
+export const notFound = (message: string) => new HeraldError("HERALD_NOT_FOUND", message, 404);
+export const conflict = (message: string) => new HeraldError("HERALD_CONFLICT", message, 409);

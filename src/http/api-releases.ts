@@ -1,0 +1,46 @@
+// The releases API: publish, correct, withdraw, read. Invalid input answers 400 with every
+// problem listed and stores nothing.
+import type { FastifyPluginAsync } from "fastify";
+import { invalid } from "../errors.ts";
+import { ReleaseService } from "../releases/service.ts";
+import type { Runtime } from "../runtime.ts";
+import { bearerAuth } from "./auth.ts";
+
+export const releaseRoutes: FastifyPluginAsync<{ rt: Runtime; apiToken: string }> = async (app, { rt, apiToken }) => {
+  const service = new ReleaseService(rt);
+  app.addHook("onRequest", async (req, reply) => {
+    if (req.url.startsWith("/api/")) return bearerAuth(apiToken)(req, reply);
+  });
+
+  app.post("/api/releases", async (req, reply) => {
+    const r = await service.publish(jsonBody(req.body));
+    return reply.code(r.event ? 202 : 200).send({ id: r.id, revision: r.revision, status: r.status, jobId: r.jobId });
+  });
+
+  app.put<{ Params: { id: string }; Querystring: { note?: string } }>("/api/releases/:id", async (req, reply) => {
+    const body = jsonBody(req.body) as Record<string, unknown>;
+    const note = typeof body.correction === "string" ? body.correction : req.query.note;
+    const { correction: _ignored, ...input } = body;
+    const r = await service.update(req.params.id, input, note);
+    return reply.code(r.event ? 202 : 200).send({ id: r.id, revision: r.revision, status: r.status, jobId: r.jobId });
+  });
+
+  app.post<{ Params: { id: string } }>("/api/releases/:id/withdraw", async (req, reply) => {
+    const body = (req.body ?? {}) as { note?: unknown };
+    const r = await service.withdraw(req.params.id, typeof body.note === "string" ? body.note : undefined);
+    return reply.code(r.event ? 202 : 200).send({ id: r.id, revision: r.revision, status: r.status, jobId: r.jobId });
+  });
+
+  app.get<{ Params: { id: string } }>("/api/releases/:id", async (req, reply) => {
+    const r = await rt.releases.get(req.params.id);
+    if (!r) return reply.code(404).send({ error: `no release with id ${req.params.id}`, issues: [] });
+    return r;
+  });
+};
+
+function jsonBody(body: unknown): object {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw invalid("the request body must be a JSON object (content-type: application/json)");
+  }
+  return body;
+}

@@ -1,0 +1,48 @@
+// The Fastify app: health, the API, and each channel's pages. Routes live in one file per area;
+// this file wires them and turns every error into a JSON answer with a reason.
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import { HeraldError } from "../errors.ts";
+import type { Runtime } from "../runtime.ts";
+import { releaseRoutes } from "./api-releases.ts";
+import { healthRoutes } from "./health.ts";
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface AppOptions {
+  /** The bearer token the API requires (resolved from API_TOKEN or var/api-token). */
+  apiToken: string;
+}
+
+export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT,
+    loggerInstance: rt.log as FastifyBaseLogger,
+    disableRequestLogging: true,
+    trustProxy: true,
+  });
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof HeraldError) {
+      return reply.code(err.status).send({ error: err.message, code: err.code, issues: err.issues });
+    }
+    if (err.statusCode === 413) {
+      return reply.code(413).send({ error: `request body is larger than ${BODY_LIMIT} bytes (1 MiB)`, issues: [] });
+    }
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.code(err.statusCode).send({ error: err.message, code: err.code, issues: [] });
+    }
+    if (isRedisDown(err)) {
+      return reply.code(503).header("retry-after", "5").send({ error: "Redis is unreachable; try again shortly", issues: [] });
+    }
+    req.log.error({ err }, "request failed");
+    return reply.code(500).send({ error: "internal error", issues: [] });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}` }));
+
+  await app.register(healthRoutes, { rt });
+  await app.register(releaseRoutes, { rt, apiToken: opts.apiToken });
+  return app;
+}
+
+function isRedisDown(err: Error): boolean {
+  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|enableOfflineQueue/i.test(err.message);
+}

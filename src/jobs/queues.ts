@@ -1,0 +1,137 @@
+// The whole queue topology in one place: queue names, payload types, default job options and
+// job-id builders. Job data holds ids, never secrets or whole bodies. Job ids are deterministic,
+// so adding the same work twice is a no-op (BullMQ keeps one job per id), and never contain ':'.
+import type { DefaultJobOptions } from "bullmq";
+
+export const QUEUE = {
+  releaseEvents: "release-events",
+  feeds: "feeds",
+  partners: "partners",
+  alerts: "alerts",
+  emails: "emails",
+  digests: "digests",
+  websub: "websub",
+} as const;
+
+export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
+export const QUEUE_NAMES = Object.values(QUEUE) as QueueName[];
+
+/**
+ * What happened to a release. `embargoed` is stored-but-not-public (only partners with
+ * embargo access hear of it); `published` is public now (first publication or embargo lift).
+ */
+export type ReleaseEvent = "published" | "updated" | "withdrawn" | "embargoed";
+
+/** release-events: job name = the event, or "lift-embargo" (delayed until embargoUntil). */
+export interface ReleaseEventJob {
+  releaseId: string;
+  revision: number;
+  event: ReleaseEvent;
+}
+export interface LiftEmbargoJob {
+  releaseId: string;
+  revision: number;
+}
+
+/**
+ * A feed is named by a key: "all", "topics/{slug}", "regions/{slug}" or "languages/{code}".
+ * feeds: job name "rebuild" (one feed, deduplicated per key) or "rebuild-all".
+ */
+export type FeedKey = string;
+export interface FeedRebuildJob {
+  feed: FeedKey;
+  /** The release event that asked for it, for tracing only. */
+  cause?: string;
+}
+
+/** partners: job name "fanout" (one per release event: finds the matching partners). */
+export interface PartnerFanoutJob {
+  releaseId: string;
+  revision: number;
+  event: ReleaseEvent;
+}
+
+/** partners: job name "deliver", one job per (partner, release, revision, event). */
+export interface PartnerDeliveryJob {
+  partnerId: string;
+  releaseId: string;
+  revision: number;
+  event: ReleaseEvent;
+}
+
+/** alerts: job name = the event; finds immediate readers and enqueues email batches. */
+export interface AlertJob {
+  releaseId: string;
+  revision: number;
+  event: ReleaseEvent;
+}
+
+/** emails: job name "send", one batch of readers of one edition (alert, digest, notice). */
+export interface EmailBatchJob {
+  /** Edition id: what is being sent, e.g. "alert-{release}-r{n}" or "daily-{reader}-{date}". */
+  edition: string;
+  kind: "alert" | "correction" | "digest" | "confirm";
+  /** Segment id: readers with the same language and content share one rendered message. */
+  segment: string;
+  subscriberIds: string[];
+}
+
+/** digests: job name "tick" (hourly scheduler) or "run" (ops: now, for every such reader). */
+export interface DigestJob {
+  frequency?: "daily" | "weekly";
+  /** The hour being served, ISO; the scheduler's fire time. */
+  at?: string;
+  force?: boolean;
+  dryRun?: boolean;
+}
+
+/** websub: job name "ping", tells the hub that these feed URLs changed. */
+export interface WebsubJob {
+  urls: string[];
+}
+
+/** Width of a feed-rebuild window: 100 publishes in a second make about 4 rebuilds per feed. */
+export const FEED_REBUILD_WINDOW_MS = 250;
+
+const DAY = 24 * 3600;
+
+/** Retention: enough history for ops to look at, bounded so Redis memory stays flat. */
+const retention = {
+  removeOnComplete: { age: 2 * DAY, count: 5_000 },
+  removeOnFail: { age: 14 * DAY, count: 20_000 },
+} satisfies DefaultJobOptions;
+
+export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
+  [QUEUE.releaseEvents]: { ...retention, attempts: 10, backoff: { type: "exponential", delay: 1_000 } },
+  [QUEUE.feeds]: { ...retention, attempts: 5, backoff: { type: "exponential", delay: 500 } },
+  // The partner schedule (0 s, 5 s, 5 min, …) is a custom backoff: see partners' delivery.
+  [QUEUE.partners]: { ...retention, attempts: 10, backoff: { type: "partner" } },
+  [QUEUE.alerts]: { ...retention, attempts: 10, backoff: { type: "exponential", delay: 1_000 } },
+  [QUEUE.emails]: { ...retention, attempts: 8, backoff: { type: "exponential", delay: 2_000 } },
+  [QUEUE.digests]: { ...retention, attempts: 5, backoff: { type: "exponential", delay: 5_000 } },
+  [QUEUE.websub]: { ...retention, attempts: 6, backoff: { type: "exponential", delay: 5_000 } },
+};
+
+/** Job ids: plain, deterministic, colon-free. */
+export const jobId = {
+  releaseEvent: (j: ReleaseEventJob) => `${j.releaseId}-r${j.revision}-${j.event}`,
+  liftEmbargo: (j: LiftEmbargoJob) => `lift-${j.releaseId}-r${j.revision}`,
+  partnerFanout: (j: PartnerFanoutJob) => `fanout-${j.releaseId}-r${j.revision}-${j.event}`,
+  /**
+   * Feed rebuilds coalesce by time window: every event in the same window joins one job that
+   * runs when the window closes, so it reads the state after all of them.
+   */
+  feedRebuild: (feed: FeedKey, windowEndMs: number) => `feed-${feed.replace("/", ".")}-${windowEndMs}`,
+  partnerDelivery: (j: PartnerDeliveryJob) => `${j.partnerId}-${j.releaseId}-r${j.revision}-${j.event}`,
+  alert: (j: AlertJob) => `${j.releaseId}-r${j.revision}-${j.event}`,
+};
+
+/** Feed keys of a release: the global feed and one per topic, region and language. */
+export function feedKeysOf(r: { topics: string[]; regions: string[]; language: string }): FeedKey[] {
+  return [
+    "all",
+    ...r.topics.map((t) => `topics/${t}`),
+    ...r.regions.map((g) => `regions/${g}`),
+    `languages/${r.language}`,
+  ];
+}

@@ -1,0 +1,209 @@
+// Publishing, correcting and withdrawing releases: validate, sanitise, store a revision, then
+// queue its event. Shared by the HTTP API, the CLI and the embargo job, so all three behave the
+// same. Publishing identical content twice is "already done": no new revision, no second event.
+import { createHash } from "node:crypto";
+import { conflict, HeraldError, invalid, notFound } from "../errors.ts";
+import { jobId, QUEUE, type ReleaseEvent, type ReleaseEventJob } from "../jobs/queues.ts";
+import type { Runtime } from "../runtime.ts";
+import {
+  describeIssues,
+  formatIssues,
+  type ParsedReleaseInput,
+  type Release,
+  releaseInputSchema,
+  SLUG_RE,
+} from "./model.ts";
+import { htmlToText, sanitizeBody, stripInvalidChars, stripTags } from "./sanitize.ts";
+import { RevisionConflictError } from "./store.ts";
+
+export interface PublishResult {
+  id: string;
+  revision: number;
+  status: Release["status"];
+  /** The event queued, or null when the content was already stored ("already done"). */
+  event: ReleaseEvent | null;
+  jobId: string | null;
+}
+
+/** Validates raw input, listing every problem; throws HeraldError 400 with `issues`. */
+export function parseReleaseInput(raw: unknown): ParsedReleaseInput {
+  const parsed = releaseInputSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = describeIssues(parsed.error);
+    throw invalid(`invalid release: ${formatIssues(issues)}`, issues);
+  }
+  return parsed.data;
+}
+
+/** A URL-safe id from a title: "Conference Focuses on…" -> "conference-focuses-on-…". */
+export function slugify(title: string, max = 80): string {
+  const s = title
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, max)
+    .replace(/-+$/, "");
+  return SLUG_RE.test(s) ? s : `release-${createHash("sha256").update(title).digest("hex").slice(0, 10)}`;
+}
+
+function fingerprintOf(input: ParsedReleaseInput): string {
+  // zod emits keys in schema order, so equal input gives equal JSON.
+  return createHash("sha256").update(JSON.stringify(input)).digest("hex");
+}
+
+/** Builds the stored form of one revision. `now` is the store time. */
+export function buildRelease(
+  input: ParsedReleaseInput,
+  id: string,
+  revision: number,
+  now: number,
+  previous: Release | null,
+  correction?: string,
+): Release {
+  const nowIso = new Date(now).toISOString();
+  const publishedAt = input.publishedAt ? new Date(input.publishedAt).toISOString() : (previous?.publishedAt ?? nowIso);
+  // A future publishedAt is a scheduled publication: the same as an embargo until then.
+  const embargoMs = Math.max(
+    input.embargoUntil ? Date.parse(input.embargoUntil) : 0,
+    Date.parse(publishedAt) > now ? Date.parse(publishedAt) : 0,
+  );
+  const embargoed = embargoMs > now;
+  const bodyHtml = sanitizeBody(input.body);
+  const summary = input.summary ? stripTags(input.summary) : undefined;
+  return {
+    id,
+    revision,
+    status: embargoed ? "embargoed" : "published",
+    title: stripInvalidChars(input.title),
+    ...(summary ? { summary } : {}),
+    bodyHtml,
+    bodyText: htmlToText(bodyHtml),
+    ...(input.dateline ? { dateline: input.dateline } : {}),
+    publishedAt: embargoed ? new Date(Math.max(embargoMs, Date.parse(publishedAt))).toISOString() : publishedAt,
+    ...(embargoMs ? { embargoUntil: new Date(embargoMs).toISOString() } : {}),
+    language: input.language,
+    ...(input.translationOf ? { translationOf: input.translationOf } : {}),
+    topics: [...new Set(input.topics)],
+    regions: [...new Set(input.regions)],
+    urgent: input.urgent,
+    ...(input.url ? { url: input.url } : {}),
+    contacts: input.contacts,
+    ...(input.image ? { image: input.image } : {}),
+    createdAt: previous?.createdAt ?? nowIso,
+    updatedAt: nowIso,
+    ...(correction ? { correction } : {}),
+  };
+}
+
+export class ReleaseService {
+  constructor(private readonly rt: Runtime) {}
+
+  /** Publishes a new release (or confirms an identical one). 409 if the id holds other content. */
+  async publish(raw: unknown): Promise<PublishResult> {
+    const input = parseReleaseInput(raw);
+    const id = input.id ?? slugify(input.title);
+    if (input.translationOf === id) throw invalid("invalid release: translationOf: a release cannot translate itself");
+    const fp = fingerprintOf(input);
+    const current = await this.rt.releases.get(id);
+    if (current) {
+      if ((await this.rt.releases.fingerprint(id)) === fp) return this.alreadyDone(current);
+      throw conflict(
+        `release ${id} already exists with other content (revision ${current.revision}); update it with PUT /api/releases/${id} or \`herald update ${id} FILE\``,
+      );
+    }
+    const next = buildRelease(input, id, 1, this.rt.clock.now(), null);
+    return this.commit(next, null, fp, next.status === "embargoed" ? "embargoed" : "published");
+  }
+
+  /** Stores a corrected revision. The note is shown to readers as the correction. */
+  async update(id: string, raw: unknown, note?: string): Promise<PublishResult> {
+    const current = await this.require(id);
+    if (current.status === "withdrawn") throw conflict(`release ${id} was withdrawn; publish a new release instead`);
+    const input = parseReleaseInput({ ...(raw as object), id });
+    const cleanNote = note === undefined ? undefined : stripTags(note).replace(/\s+/g, " ").slice(0, 500);
+    const fp = fingerprintOf(input);
+    if ((await this.rt.releases.fingerprint(id)) === fp) return this.alreadyDone(current);
+    const next = buildRelease(input, id, current.revision + 1, this.rt.clock.now(), current, cleanNote);
+    const event: ReleaseEvent =
+      next.status === "embargoed" ? "embargoed" : current.status === "embargoed" ? "published" : "updated";
+    return this.commit(next, current, fp, event);
+  }
+
+  async withdraw(id: string, note?: string): Promise<PublishResult> {
+    const current = await this.require(id);
+    if (current.status === "withdrawn") return this.alreadyDone(current);
+    const now = new Date(this.rt.clock.now()).toISOString();
+    const next: Release = {
+      ...current,
+      revision: current.revision + 1,
+      status: "withdrawn",
+      updatedAt: now,
+      withdrawnAt: now,
+      ...(note ? { correction: stripTags(note).slice(0, 500) } : {}),
+    };
+    const fp = (await this.rt.releases.fingerprint(id)) ?? "";
+    return this.commit(next, current, `${fp}-withdrawn`, "withdrawn");
+  }
+
+  /** The delayed job's work: an embargoed revision whose time has come becomes public. */
+  async liftEmbargo(id: string, revision: number): Promise<PublishResult | null> {
+    const current = await this.rt.releases.get(id);
+    // A newer revision, a withdrawal or a moved embargo has its own job: this one is done.
+    if (!current || current.revision !== revision || current.status !== "embargoed") return null;
+    if (current.embargoUntil && Date.parse(current.embargoUntil) > this.rt.clock.now()) return null;
+    const next: Release = { ...current, status: "published" };
+    const fp = (await this.rt.releases.fingerprint(id)) ?? "";
+    return this.commit(next, current, fp, "published");
+  }
+
+  private async require(id: string): Promise<Release> {
+    if (!SLUG_RE.test(id)) throw invalid(`invalid release id ${JSON.stringify(id.slice(0, 80))}: lower-case letters, digits and hyphens`);
+    const r = await this.rt.releases.get(id);
+    if (!r) throw notFound(`no release with id ${id}`);
+    return r;
+  }
+
+  private async alreadyDone(current: Release): Promise<PublishResult> {
+    await dispatchPending(this.rt); // an earlier attempt may have stored but not queued
+    return { id: current.id, revision: current.revision, status: current.status, event: null, jobId: null };
+  }
+
+  private async commit(next: Release, previous: Release | null, fp: string, event: ReleaseEvent): Promise<PublishResult> {
+    try {
+      await this.rt.releases.commit(next, previous, fp, event);
+    } catch (err) {
+      if (err instanceof RevisionConflictError) throw conflict(err.message);
+      throw err;
+    }
+    const job = { releaseId: next.id, revision: next.revision, event };
+    await enqueueEvent(this.rt, job, next);
+    return { id: next.id, revision: next.revision, status: next.status, event, jobId: jobId.releaseEvent(job) };
+  }
+}
+
+/** Queues one stored event (and its embargo lift), then clears it from the outbox. */
+async function enqueueEvent(rt: Runtime, job: ReleaseEventJob, release: Release | null): Promise<void> {
+  const q = rt.queues[QUEUE.releaseEvents];
+  await q.add(job.event, job, { jobId: jobId.releaseEvent(job) });
+  if (job.event === "embargoed" && release?.embargoUntil) {
+    const lift = { releaseId: job.releaseId, revision: job.revision };
+    const delay = Math.max(0, Date.parse(release.embargoUntil) - rt.clock.now());
+    await q.add("lift-embargo", lift, { jobId: jobId.liftEmbargo(lift), delay });
+  }
+  await rt.releases.ackEvent(job);
+}
+
+/** Queues every event the store holds but the queue may not (crash between store and queue). */
+export async function dispatchPending(rt: Runtime): Promise<number> {
+  const pending = await rt.releases.pendingEvents();
+  for (const e of pending) {
+    await enqueueEvent(rt, e, await rt.releases.getRevision(e.releaseId, e.revision));
+  }
+  return pending.length;
+}
+
+export function isHeraldError(err: unknown): err is HeraldError {
+  return err instanceof HeraldError;
+}

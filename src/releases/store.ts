@@ -1,0 +1,153 @@
+// Releases in Redis. Every key lives under the prefix:
+//   {p}:release:{id}          JSON of the current revision
+//   {p}:release:{id}:revs     hash revision -> JSON of that revision
+//   {p}:release:{id}:fp       fingerprint of the input that made the current revision
+//   {p}:releases              zset id -> updatedAt (every release, any status)
+//   {p}:idx:{feedKey}         zset id -> publishedAt, public releases only ("all", "topics/x", …)
+//   {p}:facets:{kind}         set of every topic / region / language ever published
+//   {p}:translations:{id}     set of ids whose translationOf is id
+//   {p}:outbox                zset "id|revision|event" -> time: events stored but not yet queued
+// A commit is one Lua script: it checks the revision it builds on and writes everything, so two
+// concurrent updates cannot both become revision n+1, and an event is never stored without its
+// outbox entry (the dispatcher re-queues anything left there after a crash).
+import type { Redis } from "ioredis";
+import { type FeedKey, feedKeysOf, type ReleaseEvent } from "../jobs/queues.ts";
+import type { Release } from "./model.ts";
+
+const COMMIT = `
+local cur = redis.call('GET', KEYS[1])
+local rev = 0
+if cur then rev = cjson.decode(cur).revision end
+if rev ~= tonumber(ARGV[1]) then return 0 end
+local ops = cjson.decode(ARGV[2])
+for _, op in ipairs(ops) do redis.call(unpack(op)) end
+return 1
+`;
+
+export type FacetKind = "topics" | "regions" | "languages";
+
+export interface PendingEvent {
+  releaseId: string;
+  revision: number;
+  event: ReleaseEvent;
+}
+
+export class RevisionConflictError extends Error {
+  readonly code = "HERALD_CONFLICT";
+}
+
+export class ReleaseStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(...parts: string[]): string {
+    return [this.prefix, ...parts].join(":");
+  }
+
+  async get(id: string): Promise<Release | null> {
+    const raw = await this.redis.get(this.key("release", id));
+    return raw ? (JSON.parse(raw) as Release) : null;
+  }
+
+  async getRevision(id: string, revision: number): Promise<Release | null> {
+    const raw = await this.redis.hget(this.key("release", id, "revs"), String(revision));
+    return raw ? (JSON.parse(raw) as Release) : null;
+  }
+
+  async getMany(ids: string[]): Promise<Release[]> {
+    if (ids.length === 0) return [];
+    const raws = await this.redis.mget(ids.map((id) => this.key("release", id)));
+    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as Release);
+  }
+
+  async fingerprint(id: string): Promise<string | null> {
+    return this.redis.get(this.key("release", id, "fp"));
+  }
+
+  /** The `limit` newest public releases of a feed key, newest first; no scan of all releases. */
+  async newest(feed: FeedKey, limit: number): Promise<Release[]> {
+    const ids = await this.redis.zrevrange(this.key("idx", feed), 0, limit - 1);
+    return this.getMany(ids);
+  }
+
+  /** Public releases of a feed key published in (fromMs, toMs], oldest first. */
+  async publishedBetween(feed: FeedKey, fromMs: number, toMs: number, limit = 500): Promise<Release[]> {
+    const ids = await this.redis.zrangebyscore(this.key("idx", feed), `(${fromMs}`, toMs, "LIMIT", 0, limit);
+    return this.getMany(ids);
+  }
+
+  /** Every id, most recently changed first. */
+  async list(offset = 0, limit = 100): Promise<string[]> {
+    return this.redis.zrevrange(this.key("releases"), offset, offset + limit - 1);
+  }
+
+  async count(): Promise<number> {
+    return this.redis.zcard(this.key("releases"));
+  }
+
+  async facets(kind: FacetKind): Promise<string[]> {
+    return (await this.redis.smembers(this.key("facets", kind))).sort();
+  }
+
+  async hasFacet(kind: FacetKind, value: string): Promise<boolean> {
+    return (await this.redis.sismember(this.key("facets", kind), value)) === 1;
+  }
+
+  async translations(id: string): Promise<Release[]> {
+    return this.getMany(await this.redis.smembers(this.key("translations", id)));
+  }
+
+  /**
+   * Stores `next` as the release's current revision, replacing `previous` (null for a new
+   * release), and records `event` in the outbox. Throws RevisionConflictError when another
+   * writer got there first.
+   */
+  async commit(next: Release, previous: Release | null, fingerprint: string, event: ReleaseEvent): Promise<void> {
+    const ops: (string | number)[][] = [];
+    const json = JSON.stringify(next);
+    ops.push(["SET", this.key("release", next.id), json]);
+    ops.push(["HSET", this.key("release", next.id, "revs"), String(next.revision), json]);
+    ops.push(["SET", this.key("release", next.id, "fp"), fingerprint]);
+    ops.push(["ZADD", this.key("releases"), Date.parse(next.updatedAt), next.id]);
+    for (const feed of previous?.status === "published" ? feedKeysOf(previous) : []) {
+      ops.push(["ZREM", this.key("idx", feed), next.id]);
+    }
+    if (next.status === "published") {
+      const score = Date.parse(next.publishedAt);
+      for (const feed of feedKeysOf(next)) ops.push(["ZADD", this.key("idx", feed), score, next.id]);
+      for (const t of next.topics) ops.push(["SADD", this.key("facets", "topics"), t]);
+      for (const g of next.regions) ops.push(["SADD", this.key("facets", "regions"), g]);
+      ops.push(["SADD", this.key("facets", "languages"), next.language]);
+    }
+    if (previous?.translationOf && previous.translationOf !== next.translationOf) {
+      ops.push(["SREM", this.key("translations", previous.translationOf), next.id]);
+    }
+    if (next.translationOf) ops.push(["SADD", this.key("translations", next.translationOf), next.id]);
+    ops.push(["ZADD", this.key("outbox"), Date.parse(next.updatedAt), outboxMember({ releaseId: next.id, revision: next.revision, event })]);
+    const ok = await this.redis.eval(COMMIT, 1, this.key("release", next.id), String(previous?.revision ?? 0), JSON.stringify(ops));
+    if (ok !== 1) {
+      throw new RevisionConflictError(`release ${next.id} changed while this request ran; send it again`);
+    }
+  }
+
+  /** Events stored but not yet acknowledged as queued, oldest first. */
+  async pendingEvents(limit = 1000): Promise<PendingEvent[]> {
+    const members = await this.redis.zrange(this.key("outbox"), 0, String(limit - 1));
+    return members.map(parseOutboxMember);
+  }
+
+  async ackEvent(e: PendingEvent): Promise<void> {
+    await this.redis.zrem(this.key("outbox"), outboxMember(e));
+  }
+}
+
+function outboxMember(e: PendingEvent): string {
+  return `${e.releaseId}|${e.revision}|${e.event}`;
+}
+
+function parseOutboxMember(m: string): PendingEvent {
+  const [releaseId, revision, event] = m.split("|");
+  return { releaseId: releaseId!, revision: Number(revision), event: event as ReleaseEvent };
+}

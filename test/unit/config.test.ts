@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config/index.ts";
+
+describe("config", () => {
+  it("has working defaults with an empty environment", () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ prefix: "herald", port: 3000, publicUrl: "http://localhost:3000", digestHour: 8, weeklyDigestDay: "monday", defaultTimezone: "UTC", outboxDir: "var/outbox" });
+    expect(c.partnerRetrySchedule).toEqual([0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400].map((s) => s * 1000));
+  });
+
+  it("names the variable, the value and what is allowed", () => {
+    expect(() => loadConfig({ PORT: "eighty" })).toThrow(/PORT="eighty" is not allowed: a whole number/);
+    expect(() => loadConfig({ DIGEST_HOUR: "25" })).toThrow(/DIGEST_HOUR="25" is not allowed: at most 23/);
+    expect(() => loadConfig({ DEFAULT_TIMEZONE: "Mars/Olympus" })).toThrow(/DEFAULT_TIMEZONE="Mars\/Olympus".*IANA/);
+    expect(() => loadConfig({ REDIS_URL: "http://x" })).toThrow(ConfigError);
+    expect(() => loadConfig({ WEEKLY_DIGEST_DAY: "someday" })).toThrow(/WEEKLY_DIGEST_DAY.*monday/);
+  });
+
+  it("lists every bad variable at once", () => {
+    try {
+      loadConfig({ PORT: "-1", PUBLIC_URL: "ftp://x" });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).toMatch(/PORT/);
+      expect((err as Error).message).toMatch(/PUBLIC_URL/);
+    }
+  });
+
+  it("accepts good values and trims the public URL", () => {
+    const c = loadConfig({ PUBLIC_URL: "https://news.example.org/", DIGEST_HOUR: "7", WEEKLY_DIGEST_DAY: "Friday", PARTNER_RETRY_SCHEDULE: "0,0.05,0.1" });
+    expect(c.publicUrl).toBe("https://news.example.org");
+    expect(c.weeklyDigestDay).toBe("friday");
+    expect(c.partnerRetrySchedule).toEqual([0, 50, 100]);
+  });
+
+  it("wants the three DKIM variables together", () => {
+    expect(() => loadConfig({ DKIM_DOMAIN: "example.org" })).toThrow(/DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY/);
+  });
+});
