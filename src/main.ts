@@ -1,0 +1,14 @@
+// The `herald` command line. Each area registers its commands from src/cli/.
+import { Command } from "commander";
+import { registerStart } from "./cli/start.ts";
+import { registerStatus } from "./cli/status.ts";
+
+const program = new Command("herald")
+  .description("Herald: press releases in; email, feeds and signed partner webhooks out")
+  .showHelpAfterError("(run herald --help for usage)")
+  .configureOutput({ outputError: (str, write) => write(`${str.split("\n")[0]!.replace(/^error: /, "herald: ")}\n`) });
+
+registerStart(program);
+registerStatus(program);
+
+await program.parseAsync(process.argv);
