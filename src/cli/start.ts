@@ -5,6 +5,7 @@ import { chooseRedis, resolveSecret } from "../boot.ts";
 import { buildApp } from "../http/app.ts";
 import { startWorkers, type Workers } from "../jobs/workers.ts";
 import { createLogger } from "../log.ts";
+import { inspectRedis } from "../redis/check.ts";
 import { redactUrl } from "../redis/connection.ts";
 import { dispatchPending } from "../releases/service.ts";
 import { createRuntime } from "../runtime.ts";
@@ -16,14 +17,24 @@ export function registerStart(program: Command): void {
     .description("run the HTTP server and the queue workers")
     .option("--web-only", "HTTP only (feeds, pages, API); no workers")
     .option("--workers-only", "queue workers only; no HTTP")
+    .option("--strict", "refuse to start when Redis may evict keys or has no persistence")
     .action(
-      action(async (opts: { webOnly?: boolean; workersOnly?: boolean }) => {
+      action(async (opts: { webOnly?: boolean; workersOnly?: boolean; strict?: boolean }) => {
         if (opts.webOnly && opts.workersOnly) throw new CliError("--web-only and --workers-only exclude each other");
         const config = cliConfig();
         const log = createLogger(config.logLevel);
         const redis = await chooseRedis(config, true);
         log.info(`using ${redis.how}: ${redactUrl(redis.url)}`);
         const rt = await createRuntime({ config, redisUrl: redis.url, log });
+        const settings = await inspectRedis(rt.redis);
+        for (const p of settings.problems) {
+          if (opts.strict) {
+            await rt.close();
+            await redis.embedded?.stop();
+            throw new CliError(`refusing to start (--strict): ${p}`);
+          }
+          log.warn(`Redis: ${p} (fine for development; \`herald start --strict\` refuses this)`);
+        }
         const requeued = await dispatchPending(rt);
         if (requeued) log.info(`queued ${requeued} release event(s) left over from an earlier run`);
 
@@ -38,6 +49,8 @@ export function registerStart(program: Command): void {
           log.info(`Herald is listening on http://${config.host}:${config.port} (public URL ${config.publicUrl})`);
         }
         if (workers) log.info(`workers running for: ${workers.workers.map((w) => w.name).join(", ")}`);
+        if (app && !config.adminPassword) log.info("dashboard off: set ADMIN_PASSWORD to serve Bull Board at /admin/queues");
+        else if (app) log.info(`dashboard: ${config.publicUrl}/admin/queues (user admin, password ADMIN_PASSWORD)`);
 
         let stopping = false;
         const stop = async (signal: string) => {

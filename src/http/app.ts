@@ -3,8 +3,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import { HeraldError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
+import { adminRoutes } from "./admin.ts";
 import { releaseRoutes } from "./api-releases.ts";
 import { healthRoutes } from "./health.ts";
+import { installMetrics } from "./metrics.ts";
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -38,7 +40,9 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}` }));
 
+  installMetrics(app, rt);
   await app.register(healthRoutes, { rt });
+  await app.register(adminRoutes, { rt });
   await app.register(releaseRoutes, { rt, apiToken: opts.apiToken });
   return app;
 }

@@ -1,6 +1,7 @@
 // Worker start-up: one BullMQ Worker per queue that has a processor, each on its own blocking
 // connection. close() lets active jobs finish; a second close (second signal) forces.
 import { Worker } from "bullmq";
+import { countStat } from "../metrics.ts";
 import { createRedis } from "../redis/connection.ts";
 import { queuePrefix, type Runtime } from "../runtime.ts";
 import { PROCESSORS } from "./processors.ts";
@@ -26,9 +27,11 @@ export function startWorkers(rt: Runtime, only?: QueueName[]): Workers {
       ...spec.options?.(rt),
     });
     worker.on("error", (err) => rt.log.error({ err, queue: name }, "worker error"));
-    worker.on("failed", (job, err) =>
-      rt.log.warn({ queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "job failed"),
-    );
+    worker.on("failed", (job, err) => {
+      rt.log.warn({ queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "job failed");
+      void countStat(rt, "herald_jobs_failed_total", { queue: name });
+    });
+    worker.on("completed", () => void countStat(rt, "herald_jobs_completed_total", { queue: name }));
     workers.push(worker);
   }
   return {

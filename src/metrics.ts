@@ -1,0 +1,97 @@
+// Metrics. Work happens in worker processes that serve no HTTP, so channel counters live in
+// Redis (one hash, HINCRBY) and every web process exposes the same cluster-wide totals at
+// /metrics; queue depths are read from BullMQ at scrape time. HTTP durations and process
+// metrics are per process, as Prometheus expects.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { QUEUE_NAMES } from "./jobs/queues.ts";
+import type { Runtime } from "./runtime.ts";
+
+/** Counters kept in Redis: help text and label names. Names follow Prometheus conventions. */
+export const STATS = {
+  herald_emails_sent_total: ["Emails accepted by the SMTP server (or written to the outbox), by kind", ["kind"]],
+  herald_emails_bounced_total: ["Recipients marked bounced after a permanent SMTP failure", []],
+  herald_emails_suppressed_total: ["Sends skipped: reader unsubscribed, bounced or complained", []],
+  herald_webhooks_delivered_total: ["Partner deliveries answered 2xx, by partner", ["partner"]],
+  herald_webhooks_failed_total: ["Partner delivery attempts that failed (and will retry), by partner", ["partner"]],
+  herald_webhooks_dead_lettered_total: ["Partner deliveries that exhausted their retries, by partner", ["partner"]],
+  herald_feed_rebuilds_total: ["Feed rebuilds, by feed kind (all, topics, regions, languages)", ["kind"]],
+  herald_feed_rebuild_seconds_total: ["Seconds spent rebuilding feeds, by feed kind (divide by herald_feed_rebuilds_total)", ["kind"]],
+  herald_mjml_renders_total: ["MJML templates rendered to HTML (one per segment, not per reader)", []],
+  herald_jobs_completed_total: ["Jobs completed, by queue", ["queue"]],
+  herald_jobs_failed_total: ["Job attempts that failed, by queue", ["queue"]],
+} as const satisfies Record<string, readonly [string, readonly string[]]>;
+
+export type StatName = keyof typeof STATS;
+export type Labels = Record<string, string>;
+
+function field(name: StatName, labels: Labels): string {
+  return `${name}|${JSON.stringify(Object.fromEntries(Object.entries(labels).sort()))}`;
+}
+
+/** Adds `n` to a Redis-kept counter. Never throws: metrics must not fail the work they count. */
+export async function countStat(rt: Pick<Runtime, "redis" | "key" | "log">, name: StatName, labels: Labels = {}, n = 1): Promise<void> {
+  if (n === 0) return;
+  try {
+    await rt.redis.hincrbyfloat(rt.key("stats"), field(name, labels), n);
+  } catch (err) {
+    rt.log.warn({ err, stat: name }, "could not count a metric");
+  }
+}
+
+/** Every Redis-kept counter with its labels and value. */
+export async function readStats(rt: Pick<Runtime, "redis" | "key">): Promise<{ name: StatName; labels: Labels; value: number }[]> {
+  const all = await rt.redis.hgetall(rt.key("stats"));
+  return Object.entries(all).map(([f, v]) => {
+    const sep = f.indexOf("|");
+    return { name: f.slice(0, sep) as StatName, labels: JSON.parse(f.slice(sep + 1)) as Labels, value: Number(v) };
+  });
+}
+
+const QUEUE_STATES = ["waiting", "active", "delayed", "failed", "completed", "prioritized", "waiting-children"] as const;
+
+/** A registry for one web process: default metrics, HTTP durations, queue depths, Redis counters. */
+export function createMetricsRegistry(rt: Runtime): { registry: Registry; httpDuration: Histogram<string> } {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const httpDuration = new Histogram({
+    name: "herald_http_request_duration_seconds",
+    help: "HTTP request durations, by method, route and status code",
+    labelNames: ["method", "route", "status_code"],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+
+  new Gauge({
+    name: "herald_queue_jobs",
+    help: "Jobs in each queue, by state (read from Redis at scrape time)",
+    labelNames: ["queue", "state"],
+    registers: [registry],
+    async collect() {
+      const counts = await Promise.all(QUEUE_NAMES.map((q) => rt.queues[q].getJobCounts(...QUEUE_STATES)));
+      QUEUE_NAMES.forEach((q, i) => {
+        for (const s of QUEUE_STATES) this.set({ queue: q, state: s }, counts[i]![s] ?? 0);
+      });
+    },
+  });
+
+  // Redis-kept counters, read once per scrape (every counter's collect shares one read).
+  let pending: Promise<Awaited<ReturnType<typeof readStats>>> | null = null;
+  const snapshot = () => {
+    pending ??= readStats(rt).finally(() => setTimeout(() => (pending = null), 100));
+    return pending;
+  };
+  for (const [name, [help, labels]] of Object.entries(STATS) as [StatName, (typeof STATS)[StatName]][]) {
+    new Counter({
+      name,
+      help,
+      labelNames: [...labels],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const s of await snapshot()) if (s.name === name) this.inc(s.labels, s.value);
+      },
+    });
+  }
+  return { registry, httpDuration };
+}

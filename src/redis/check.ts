@@ -1,0 +1,36 @@
+// Redis settings Herald depends on: queues and ledgers must never be evicted (noeviction), and
+// should survive a restart (AOF or RDB). Read from INFO, which managed services allow.
+import type { Redis } from "ioredis";
+
+export interface RedisSettings {
+  version: string;
+  maxmemoryPolicy: string;
+  aofEnabled: boolean;
+  rdbSaves: boolean;
+  problems: string[];
+}
+
+function infoField(info: string, name: string): string | undefined {
+  return new RegExp(`^${name}:(.*)$`, "m").exec(info)?.[1]?.trim();
+}
+
+export async function inspectRedis(redis: Redis): Promise<RedisSettings> {
+  const [server, memory, persistence] = await Promise.all([redis.info("server"), redis.info("memory"), redis.info("persistence")]);
+  const maxmemoryPolicy = infoField(memory, "maxmemory_policy") ?? "unknown";
+  const aofEnabled = infoField(persistence, "aof_enabled") === "1";
+  let rdbSaves = false;
+  try {
+    const save = (await redis.config("GET", "save")) as string[];
+    rdbSaves = Boolean(save[1]?.trim());
+  } catch {
+    rdbSaves = infoField(persistence, "rdb_last_save_time") !== undefined && infoField(persistence, "rdb_changes_since_last_save") !== undefined;
+  }
+  const problems: string[] = [];
+  if (maxmemoryPolicy !== "noeviction") {
+    problems.push(`maxmemory-policy is ${maxmemoryPolicy}: Redis may evict queued jobs and send ledgers; set it to noeviction`);
+  }
+  if (!aofEnabled && !rdbSaves) {
+    problems.push("persistence is off (no AOF, no RDB saves): a Redis restart loses every queued job; set appendonly yes");
+  }
+  return { version: infoField(server, "redis_version") ?? "unknown", maxmemoryPolicy, aofEnabled, rdbSaves, problems };
+}
