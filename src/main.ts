@@ -1,5 +1,6 @@
 // The `herald` command line. Each area registers its commands from src/cli/.
 import { Command } from "commander";
+import { registerJobs } from "./cli/jobs.ts";
 import { registerStart } from "./cli/start.ts";
 import { registerStatus } from "./cli/status.ts";
 
@@ -10,5 +11,6 @@ const program = new Command("herald")
 
 registerStart(program);
 registerStatus(program);
+registerJobs(program);
 
 await program.parseAsync(process.argv);

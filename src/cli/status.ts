@@ -1,6 +1,7 @@
 // `herald status`: what the queues hold, per queue; --json for scripts.
 import type { Command } from "commander";
 import { QUEUE_NAMES } from "../jobs/queues.ts";
+import { inspectRedis } from "../redis/check.ts";
 import type { Runtime } from "../runtime.ts";
 import { action, withRuntime } from "./context.ts";
 
@@ -12,7 +13,8 @@ export async function collectStatus(rt: Runtime) {
     const counts = await rt.queues[name].getJobCounts(...STATES);
     queues[name] = Object.fromEntries(STATES.map((s) => [s, counts[s] ?? 0])) as Record<(typeof STATES)[number], number>;
   }
-  return { prefix: rt.config.prefix, releases: await rt.releases.count(), queues };
+  const redis = await inspectRedis(rt.redis);
+  return { prefix: rt.config.prefix, releases: await rt.releases.count(), queues, redis };
 }
 
 export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): string {
@@ -20,7 +22,15 @@ export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): stri
   const header = ["queue", ...STATES];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-  return [`Herald (prefix ${s.prefix}): ${s.releases} release(s)`, "", line(header), ...rows.map(line)].join("\n");
+  const redis = `Redis ${s.redis.version}: maxmemory-policy ${s.redis.maxmemoryPolicy}, AOF ${s.redis.aofEnabled ? "on" : "off"}, RDB saves ${s.redis.rdbSaves ? "on" : "off"}`;
+  return [
+    `Herald (prefix ${s.prefix}): ${s.releases} release(s)`,
+    redis,
+    ...s.redis.problems.map((p) => `  warning: ${p}`),
+    "",
+    line(header),
+    ...rows.map(line),
+  ].join("\n");
 }
 
 export function registerStatus(program: Command): void {
