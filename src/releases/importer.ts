@@ -2,11 +2,12 @@
 // JSON. The page supplies what it states (title, body, contacts, dateline, a clearly stated
 // date, its language and canonical URL); options fill only what the page does not say.
 // Topics and regions are never guessed: they come from options or stay empty.
-import { type Contact, describeIssues, formatIssues, type ReleaseInput, releaseInputSchema } from "./model.js";
-import { readHtmlPage } from "./import/html-page.js";
-import { type Block, renderBlocks, type ScrapedPage } from "./import/page.js";
-import { parseContacts } from "./import/contacts.js";
-import { readTextPage } from "./import/text-page.js";
+import { HeraldError } from "../errors.ts";
+import { type Contact, describeIssues, formatIssues, type ReleaseInput, releaseInputSchema } from "./model.ts";
+import { readHtmlPage } from "./import/html-page.ts";
+import { type Block, renderBlocks, type ScrapedPage } from "./import/page.ts";
+import { parseContacts } from "./import/contacts.ts";
+import { readTextPage } from "./import/text-page.ts";
 
 export interface ImportOptions {
   /** ISO 8601 date-time, used when the page states no date. */
@@ -19,12 +20,15 @@ export interface ImportOptions {
   url?: string;
 }
 
-/** The page cannot become a release; the message says what is missing from the page. */
-export class ImportError extends Error {
-  readonly code = "HERALD_IMPORT";
+/**
+ * The page cannot become a release (fail now: retrying will not help). The message is one
+ * line that says what the page lacks, so a press officer can fix the page or the file.
+ */
+export class ImportError extends HeraldError {
+  override readonly code = "HERALD_IMPORT";
 
   constructor(message: string) {
-    super(message.replace(/\s+/g, " ").trim());
+    super("HERALD_IMPORT", message.replace(/\s+/g, " ").trim(), 422);
     this.name = "ImportError";
   }
 }

@@ -12,8 +12,8 @@
 // text of a contact is its name, the rest its office. A contact ends when it already has a
 // phone or email and more free text follows, or at an explicit " or " / ";".
 import { z } from "zod";
-import { type Contact, contactSchema } from "../model.js";
-import { isFooterMarker, isWidgetLine } from "./chrome.js";
+import { type Contact, contactSchema } from "../model.ts";
+import { isFooterMarker, isWidgetLine } from "./chrome.ts";
 
 /**
  * The line that opens a contact section. Only phrasings that name contacting someone, so
@@ -25,8 +25,9 @@ const CONTACT_INTRO =
 /** Lines after which the contact section is over (boilerplate that follows some releases). */
 const CONTACT_STOP = /^(?:about\s+\S+\s*:?$|about\s+(?:the\s+)?(?:iom|us|un)\b|notes?\s+(?:to|for)\s+editors?\b|###|-\s*ends?\s*-|ends$)/i;
 
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
-const PHONE_NUMBER = String.raw`\+?\(?\d[\d\s().\/-]{4,}\d`;
+const EMAIL_LOCAL = /[A-Za-z0-9._%+-]/;
+const EMAIL_DOMAIN = /^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/;
+const PHONE_NUMBER = String.raw`[+(]{0,2}\d[\d\s().\/-]{4,}\d`;
 const PHONE_LABEL = String.raw`(?:\b(?:tel(?:ephone)?|phone|mobile|mob|cell(?:phone)?|whatsapp)\b\.?|\b[TM]\s*(?=:))`;
 const LABELLED_PHONE = new RegExp(`${PHONE_LABEL}\\s*:?\\s*(${PHONE_NUMBER})`, "gi");
 const FAX = new RegExp(`\\bfax\\b\\.?\\s*:?\\s*(?:${PHONE_NUMBER})?`, "gi");
@@ -87,8 +88,10 @@ function contactLines(groups: string[][]): string[] {
 
 function readFields(segment: string): Fields {
   let rest = segment;
-  const email = [...rest.matchAll(EMAIL)].map((m) => m[0]).find((e) => emailSchema.safeParse(e).success);
-  rest = rest.replace(EMAIL, ",").replace(/mailto:/gi, "");
+  const found = findEmails(rest);
+  const email = found.map((f) => f.address).find((e) => emailSchema.safeParse(e).success);
+  for (const f of [...found].reverse()) rest = `${rest.slice(0, f.start)},${rest.slice(f.end)}`;
+  rest = rest.replace(/mailto:/gi, "");
   let phone: string | undefined;
   rest = rest.replace(LABELLED_PHONE, (_whole, number: string) => {
     phone ??= number.trim();
@@ -102,6 +105,24 @@ function readFields(segment: string): Fields {
     else if (/\p{L}/u.test(part)) texts.push(part);
   }
   return { texts, ...(phone && { phone }), ...(email && { email }) };
+}
+
+/**
+ * Email addresses in a line, found from each "@" outwards. (A regex that scans for the local
+ * part from every position is quadratic on long lines without an "@".)
+ */
+function findEmails(line: string): { address: string; start: number; end: number }[] {
+  const found: { address: string; start: number; end: number }[] = [];
+  for (let at = line.indexOf("@"); at >= 0; at = line.indexOf("@", at + 1)) {
+    let start = at;
+    while (start > 0 && EMAIL_LOCAL.test(line[start - 1]!)) start--;
+    const domain = EMAIL_DOMAIN.exec(line.slice(at + 1, at + 256));
+    const previousEnd = found[found.length - 1]?.end ?? 0;
+    if (start === at || !domain || start < previousEnd) continue;
+    const end = at + 1 + domain[0].length;
+    found.push({ address: line.slice(start, end), start, end });
+  }
+  return found;
 }
 
 /** Strips what scraping leaves around a field: quotes, angle brackets, stray punctuation. */

@@ -1,11 +1,11 @@
 // Reads a saved press-release web page. The release is what follows its <h1> inside the
 // page's main content; site chrome (header, nav, footer, aside, forms, cookie banners, share
 // widgets, breadcrumbs, related-content lists) is dropped by element, role and class.
-import { isFooterMarker, isWidgetLine } from "./chrome.js";
-import { isContactIntro } from "./contacts.js";
-import { dateLineKind, normaliseMachineDate, parseDateLine } from "./dates.js";
-import { ancestors, collapseWhitespace, elements, type HtmlElement, type HtmlNode, parseHtml, textOf } from "./html-reader.js";
-import { type Block, blockText, type Inline, type ScrapedPage } from "./page.js";
+import { isFooterMarker, isWidgetLine } from "./chrome.ts";
+import { isContactIntro } from "./contacts.ts";
+import { dateLineKind, normaliseMachineDate, parseDateLine } from "./dates.ts";
+import { ancestors, collapseWhitespace, elements, type HtmlElement, type HtmlNode, parseHtml, textOf } from "./html-reader.ts";
+import { type Block, blockText, type Inline, type ScrapedPage } from "./page.ts";
 
 /** Elements that are never release text, wherever they appear. */
 const DROPPED_TAGS = new Set([
@@ -177,6 +177,11 @@ class BlockCollector {
     this.flush();
     this.blocks.push(block);
   }
+
+  /** Whether text is already collected: a paragraph has started. */
+  hasText(): boolean {
+    return this.blocks.some((b) => b.kind === "p") || this.inlines.some((i) => !("br" in i) && i.text.trim() !== "");
+  }
 }
 
 interface Walk {
@@ -208,7 +213,7 @@ function visit(node: HtmlNode, out: BlockCollector, walk: Walk): void {
     walk.top.blocks.length = 0;
     return;
   }
-  if (el.tag === "time" && el.attrs.datetime && !walk.time && !walk.top.blocks.some((b) => b.kind === "p")) {
+  if (el.tag === "time" && el.attrs.datetime && !walk.time && !walk.top.hasText() && !out.hasText()) {
     walk.time = el.attrs.datetime;
   }
   visitElement(el, out, walk);

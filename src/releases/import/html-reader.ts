@@ -47,6 +47,7 @@ export function parseHtml(html: string): HtmlElement {
   const root: HtmlElement = { kind: "element", tag: "#root", attrs: {}, children: [], parent: undefined };
   const stack: HtmlElement[] = [root];
   const top = () => stack[stack.length - 1]!;
+  const find = new Finder(html);
   let pos = 0;
 
   const addText = (raw: string, decode = true) => {
@@ -54,7 +55,7 @@ export function parseHtml(html: string): HtmlElement {
   };
 
   while (pos < html.length) {
-    const lt = html.indexOf("<", pos);
+    const lt = find.next("<", pos);
     if (lt < 0) {
       addText(html.slice(pos));
       break;
@@ -63,12 +64,12 @@ export function parseHtml(html: string): HtmlElement {
     pos = lt;
 
     if (html.startsWith("<!--", pos)) {
-      const end = html.indexOf("-->", pos + 4);
+      const end = find.next("-->", pos + 4);
       pos = end < 0 ? html.length : end + 3;
       continue;
     }
     if (html.startsWith("<!", pos) || html.startsWith("<?", pos)) {
-      const end = html.indexOf(">", pos);
+      const end = find.next(">", pos);
       pos = end < 0 ? html.length : end + 1;
       continue;
     }
@@ -87,7 +88,7 @@ export function parseHtml(html: string): HtmlElement {
       continue;
     }
 
-    const start = readStartTag(html, pos);
+    const start = readStartTag(html, pos, find);
     if (!start) {
       addText("<");
       pos += 1;
@@ -96,7 +97,7 @@ export function parseHtml(html: string): HtmlElement {
     pos = start.end;
     const el = openElement(stack, start.tag, start.attrs);
     if (RAW_TEXT_TAGS.has(start.tag) && !start.selfClosing) {
-      const close = findRawTextEnd(html, pos, start.tag);
+      const close = findRawTextEnd(html, pos, start.tag, find);
       addText(html.slice(pos, close.contentEnd), start.tag === "title" || start.tag === "textarea");
       pos = close.resume;
       if (top() === el) stack.pop();
@@ -118,42 +119,83 @@ interface StartTag {
   end: number;
 }
 
-/** Reads `<tag attr="…">` at pos, skipping `>` inside quoted attribute values. */
-function readStartTag(html: string, pos: number): StartTag | undefined {
+/**
+ * Forward searches over the page, remembered: the parser only moves forward, so once "the
+ * next `>` after p is at g" (or "there is none") is known, it answers every search from
+ * [p, g] too. Without this, a page full of unclosed quotes or tags takes quadratic time.
+ */
+class Finder {
+  private readonly known = new Map<string, { from: number; at: number }>();
+
+  constructor(private readonly html: string) {}
+
+  next(needle: string, from: number, caseInsensitive = false): number {
+    const key = caseInsensitive ? `i:${needle}` : needle;
+    const seen = this.known.get(key);
+    if (seen && from >= seen.from && (seen.at === -1 || from <= seen.at)) return seen.at;
+    const at = caseInsensitive ? searchIgnoringCase(this.html, needle, from) : this.html.indexOf(needle, from);
+    this.known.set(key, { from, at });
+    return at;
+  }
+}
+
+function searchIgnoringCase(html: string, needle: string, from: number): number {
+  const re = new RegExp(needle.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gi");
+  re.lastIndex = from;
+  return re.exec(html)?.index ?? -1;
+}
+
+/**
+ * Reads `<tag attr="…">` at pos: the tag ends at the first `>` outside quoted attribute
+ * values. A quote that never closes makes the tag end at the next `>` instead, as a broken
+ * scrape is likelier than a 100 KB attribute.
+ */
+function readStartTag(html: string, pos: number, find: Finder): StartTag | undefined {
   const name = TAG_NAME_RE.exec(html.slice(pos, pos + 100));
   if (!name) return undefined;
-  let i = pos + name[0].length;
-  let quote = "";
-  for (; i < html.length; i++) {
-    const ch = html[i]!;
-    if (quote) {
-      if (ch === quote) quote = "";
-    } else if (ch === '"' || ch === "'") {
-      quote = ch;
-    } else if (ch === ">") {
+  const attrStart = pos + name[0].length;
+  let i = attrStart;
+  for (;;) {
+    const gt = find.next(">", i);
+    if (gt < 0) return undefined;
+    const quote = firstQuoteBefore(i, gt, find);
+    if (quote < 0) {
+      i = gt;
       break;
     }
+    // Only a quote right after "=" opens a value; in `title=O'Brien` it is a letter.
+    if (!/=\s*$/.test(html.slice(Math.max(attrStart, quote - 20), quote))) {
+      i = quote + 1;
+      continue;
+    }
+    const close = find.next(html[quote]!, quote + 1);
+    if (close < 0) {
+      i = gt;
+      break;
+    }
+    i = close + 1;
   }
-  if (i >= html.length) return undefined;
-  const attrText = html.slice(pos + name[0].length, i);
+  const attrText = html.slice(attrStart, i);
   const attrs: Record<string, string> = {};
   for (const m of attrText.matchAll(ATTR_RE)) {
     const key = m[1]!.toLowerCase();
     if (!(key in attrs)) attrs[key] = decodeEntities(m[2] ?? m[3] ?? m[4] ?? "");
   }
-  return {
-    tag: name[1]!.toLowerCase(),
-    attrs,
-    selfClosing: /\/\s*$/.test(attrText),
-    end: i + 1,
-  };
+  return { tag: name[1]!.toLowerCase(), attrs, selfClosing: /\/\s*$/.test(attrText), end: i + 1 };
 }
 
-function findRawTextEnd(html: string, pos: number, tag: string): { contentEnd: number; resume: number } {
-  const re = new RegExp(`</${tag}\\s*>`, "ig");
-  re.lastIndex = pos;
-  const m = re.exec(html);
-  return m ? { contentEnd: m.index, resume: m.index + m[0].length } : { contentEnd: html.length, resume: html.length };
+function firstQuoteBefore(from: number, end: number, find: Finder): number {
+  const double = find.next('"', from);
+  const single = find.next("'", from);
+  const first = Math.min(double < 0 ? Number.POSITIVE_INFINITY : double, single < 0 ? Number.POSITIVE_INFINITY : single);
+  return first < end ? first : -1;
+}
+
+function findRawTextEnd(html: string, pos: number, tag: string, find: Finder): { contentEnd: number; resume: number } {
+  const close = find.next(`</${tag}`, pos, true);
+  if (close < 0) return { contentEnd: html.length, resume: html.length };
+  const gt = find.next(">", close);
+  return { contentEnd: close, resume: gt < 0 ? html.length : gt + 1 };
 }
 
 function openElement(stack: HtmlElement[], tag: string, attrs: Record<string, string>): HtmlElement {

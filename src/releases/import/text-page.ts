@@ -1,10 +1,10 @@
 // Reads a scraped press release saved as plain text: site menus at the top, then the title
 // line, then the body hard-wrapped at ~70 columns (often with no blank lines between
 // paragraphs), then the contact block, sometimes followed by footer lines.
-import { isBreadcrumbLine, isCookieLine, isFooterMarker, isMenuLabel, isWidgetLine } from "./chrome.js";
-import { isContactIntro } from "./contacts.js";
-import { dateLineKind, parseDateLine } from "./dates.js";
-import { type Block, paragraph, type ScrapedPage } from "./page.js";
+import { isBreadcrumbLine, isCookieLine, isFooterMarker, isMenuLabel, isWidgetLine } from "./chrome.ts";
+import { isContactIntro } from "./contacts.ts";
+import { dateLineKind, parseDateLine } from "./dates.ts";
+import { type Block, paragraph, type ScrapedPage } from "./page.ts";
 
 /** Nobody hard-wraps wider than this: a block with longer lines has one paragraph per line. */
 const UNWRAPPED_WIDTH = 160;
@@ -172,6 +172,8 @@ function splitOnBlankLines(lines: string[]): string[][] {
  * so the break is the author's, not the wrapper's. (The slack matters: scraped text is not
  * wrapped exactly greedily, so "would just fit" happens inside paragraphs.) A short line with
  * no closing punctuation is a one-line paragraph such as a subheading. List items start anew.
+ * Known limit: a paragraph whose last line happens to be full cannot be told from its
+ * continuation without blank lines, so it is joined to the next one.
  */
 export function rewrap(lines: string[]): string[] {
   const paragraphs: string[] = [];
@@ -194,11 +196,15 @@ export function rewrap(lines: string[]): string[] {
   return paragraphs;
 }
 
-/** One paragraph per line: lines too long for a hard wrap, or most lines ending a sentence. */
+/**
+ * One paragraph per line: lines too long for a hard wrap, or lines that end sentences far
+ * more often than wrapping allows (all of a short block's lines, 60% of a longer one's).
+ */
 function isUnwrapped(block: string[]): boolean {
   if (block.some((l) => l.length > UNWRAPPED_WIDTH)) return true;
-  const ends = block.filter(endsSentence).length;
-  return block.length >= 2 && ends / block.length >= 0.6;
+  if (block.length < 2) return false;
+  const ends = block.filter(endsSentence).length / block.length;
+  return block.length < 4 ? ends === 1 : ends >= 0.6;
 }
 
 function endsParagraph(line: string, next: string, width: number, onlyLine: boolean): boolean {
