@@ -1,6 +1,7 @@
 // The `herald` command line. Each area registers its commands from src/cli/.
 import { Command } from "commander";
 import { registerJobs } from "./cli/jobs.ts";
+import { registerReleases } from "./cli/releases.ts";
 import { registerStart } from "./cli/start.ts";
 import { registerStatus } from "./cli/status.ts";
 
@@ -10,6 +11,7 @@ const program = new Command("herald")
   .configureOutput({ outputError: (str, write) => write(`${str.split("\n")[0]!.replace(/^error: /, "herald: ")}\n`) });
 
 registerStart(program);
+registerReleases(program);
 registerStatus(program);
 registerJobs(program);
 
