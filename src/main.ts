@@ -1,5 +1,6 @@
 // The `herald` command line. Each area registers its commands from src/cli/.
 import { Command } from "commander";
+import { registerFeeds } from "./cli/feeds.ts";
 import { registerStart } from "./cli/start.ts";
 import { registerStatus } from "./cli/status.ts";
 
@@ -10,5 +11,6 @@ const program = new Command("herald")
 
 registerStart(program);
 registerStatus(program);
+registerFeeds(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,54 @@
+// Building one feed: read its newest public releases once, render the three formats, keep
+// what changed. A build whose bytes equal the cached ones changes nothing, not even
+// Last-Modified, so `herald feeds rebuild` with nothing new still lets readers get 304s.
+import type { FeedKey } from "../jobs/queues.ts";
+import type { Release } from "../releases/model.ts";
+import type { Runtime } from "../runtime.ts";
+import { renderAtom } from "./atom.ts";
+import { type FeedEntry, FeedCache, etagOf } from "./cache.ts";
+import { type FeedMeta, feedMeta } from "./item.ts";
+import { renderJsonFeed } from "./json-feed.ts";
+import { type FeedFormat, FORMATS } from "./keys.ts";
+import { renderRss } from "./rss.ts";
+
+export type Renderer = (meta: FeedMeta, releases: Release[], now: number) => string;
+
+export const RENDERERS: Record<FeedFormat, Renderer> = { rss: renderRss, atom: renderAtom, json: renderJsonFeed };
+
+export interface BuildResult {
+  feed: FeedKey;
+  items: number;
+  /** Formats whose body changed (and was written). */
+  changed: FeedFormat[];
+  /** True when a later build of the same feed had already written: nothing was written. */
+  superseded: boolean;
+}
+
+export function feedCache(rt: Runtime): FeedCache {
+  return new FeedCache(rt.redis, rt.key);
+}
+
+export async function buildFeed(rt: Runtime, feed: FeedKey): Promise<BuildResult> {
+  const cache = feedCache(rt);
+  const gen = await cache.nextGeneration(feed); // before reading: see cache.ts
+  const releases = await rt.releases.newest(feed, rt.config.feedSize);
+  const meta = feedMeta(rt.config, feed, releases);
+  const now = rt.clock.now();
+  const heads = await cache.heads(feed);
+  const changed: Partial<Record<FeedFormat, FeedEntry>> = {};
+  for (const format of FORMATS) {
+    const render = RENDERERS[format];
+    const head = heads[format];
+    // Rendered as of the cached build date, equal bytes mean nothing changed.
+    if (head && etagOf(render(meta, releases, head.lastModified)) === head.etag) continue;
+    const body = render(meta, releases, now);
+    changed[format] = { body, etag: etagOf(body), lastModified: now };
+  }
+  const written = await cache.write(feed, gen, changed);
+  return {
+    feed,
+    items: releases.length,
+    changed: written ? (Object.keys(changed) as FeedFormat[]) : [],
+    superseded: !written,
+  };
+}
