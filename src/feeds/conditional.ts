@@ -1,9 +1,9 @@
 // HTTP conditional requests (RFC 9110 §13): If-None-Match wins over If-Modified-Since, and
 // compares weakly (a W/ prefix from a proxy still matches); Last-Modified has one-second
 // resolution, so the stored milliseconds are floored before comparing.
-import type { FeedHead } from "./cache.ts";
+import type { FeedEntry } from "./cache.ts";
 
-export function notModified(headers: { "if-none-match"?: string; "if-modified-since"?: string }, head: FeedHead): boolean {
+export function notModified(headers: { "if-none-match"?: string; "if-modified-since"?: string }, head: Pick<FeedEntry, "etag" | "lastModified">): boolean {
   const inm = headers["if-none-match"];
   if (inm !== undefined) {
     if (inm.trim() === "*") return true;

@@ -163,10 +163,22 @@ export function contactHtml(c: Contact): string {
 /** "28 November 2026" in the release's language (ICU), in the newsroom's time zone. */
 export function formatDate(iso: string, language: string, timeZone: string): string {
   try {
-    return new Intl.DateTimeFormat(language, { dateStyle: "long", timeZone }).format(new Date(iso));
+    return dateFormat(language, timeZone).format(new Date(iso));
   } catch {
     return iso.slice(0, 10);
   }
+}
+
+// Building an Intl formatter costs far more than using one; a feed build formats 50 dates.
+const formats = new Map<string, Intl.DateTimeFormat>();
+function dateFormat(language: string, timeZone: string): Intl.DateTimeFormat {
+  const key = `${language} ${timeZone}`;
+  let f = formats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(language, { dateStyle: "long", timeZone });
+    if (formats.size < 1000) formats.set(key, f);
+  }
+  return f;
 }
 
 const IMAGE_TYPES: Record<string, string> = {

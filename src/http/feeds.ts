@@ -1,17 +1,17 @@
 // Feeds over HTTP, and the HTML pages feed items link to. A request never builds a feed: it
-// serves the bytes the `feeds` workers stored in Redis, answering conditional requests from
-// the ETag and Last-Modified alone (one small Redis read, no body). Bodies are memoised per
-// process by ETag, so a 200 reads the body from Redis only after it changed.
+// serves the bytes the `feeds` workers stored in Redis, through a FeedReader that keeps them
+// in memory until a build announces a change (feeds/reader.ts), so a poll answered 304 costs
+// no Redis round trip.
 //
 // Cold cache: a feed that exists (global, or a topic, region or language ever published) but
 // has not been built yet answers 503 with Retry-After and reason "feed-not-built"; the next
 // release event builds it, or ops run `herald feeds rebuild`. Unknown feeds answer 404.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import type { FeedCache } from "../feeds/cache.ts";
 import { feedCache } from "../feeds/build.ts";
 import { httpDate, notModified } from "../feeds/conditional.ts";
 import { type FeedFormat, FORMAT_TYPE, formatOfFile, knownFeeds, parseFeedKey } from "../feeds/keys.ts";
 import { PAGE_CSP, renderFeedsPage, renderGonePage, renderReleasePage } from "../feeds/pages.ts";
+import { FeedReader } from "../feeds/reader.ts";
 import type { FeedKey } from "../jobs/queues.ts";
 import { SLUG_RE } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
@@ -19,49 +19,24 @@ import type { Runtime } from "../runtime.ts";
 /** Readers may reuse a copy this long without asking; after that a 304 is nearly free. */
 export const FEED_MAX_AGE_S = 60;
 const COLD_RETRY_AFTER_S = 30;
-const MEMO_MAX = 1000;
-
-interface Memo {
-  etag: string;
-  lastModified: number;
-  body: Buffer;
-}
 
 export const feedRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
-  const cache = feedCache(rt);
-  const memo = new Map<string, Memo>();
+  const reader = new FeedReader(feedCache(rt), rt.clock);
+  reader.listen(rt.redisUrl);
+  app.addHook("onClose", () => reader.close());
 
   async function serve(req: FastifyRequest, reply: FastifyReply, key: FeedKey, format: FeedFormat | undefined) {
     const parsed = parseFeedKey(key);
     if (!format || !parsed) return reply.code(404).send({ error: `no such feed: ${req.url.split("?")[0]}`, issues: [] });
-    const head = await cache.head(key, format);
-    if (!head) return cold(reply, key, parsed);
-    reply
-      .header("etag", head.etag)
-      .header("last-modified", httpDate(head.lastModified))
-      .header("cache-control", `public, max-age=${FEED_MAX_AGE_S}`)
-      .header("x-content-type-options", "nosniff");
-    if (notModified(req.headers as Record<string, string>, head)) return reply.code(304).send();
-    const entry = await body(cache, key, format, head.etag);
+    const entry = await reader.get(key, format);
     if (!entry) return cold(reply, key, parsed);
-    // The feed may have changed between the two reads: answer with the headers of these bytes.
-    return reply
+    reply
       .header("etag", entry.etag)
       .header("last-modified", httpDate(entry.lastModified))
-      .type(`${FORMAT_TYPE[format]}; charset=utf-8`)
-      .send(entry.body);
-  }
-
-  async function body(cache: FeedCache, key: FeedKey, format: FeedFormat, etag: string): Promise<Memo | null> {
-    const memoKey = `${key} ${format}`;
-    const hit = memo.get(memoKey);
-    if (hit && hit.etag === etag) return hit;
-    const entry = await cache.entry(key, format);
-    if (!entry) return null;
-    memo.delete(memoKey);
-    if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value!);
-    memo.set(memoKey, entry);
-    return entry;
+      .header("cache-control", `public, max-age=${FEED_MAX_AGE_S}`)
+      .header("x-content-type-options", "nosniff");
+    if (notModified(req.headers as Record<string, string>, entry)) return reply.code(304).send();
+    return reply.type(`${FORMAT_TYPE[format]}; charset=utf-8`).send(entry.body);
   }
 
   async function cold(reply: FastifyReply, key: FeedKey, parsed: NonNullable<ReturnType<typeof parseFeedKey>>) {

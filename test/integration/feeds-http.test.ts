@@ -3,11 +3,12 @@ import type { FastifyInstance } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fixedClock } from "../../src/clock.ts";
 import { buildFeed, feedCache } from "../../src/feeds/build.ts";
+import { FeedReader } from "../../src/feeds/reader.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { parseWithFxp, parseWithRssParser } from "../helpers/feeds.ts";
 import { testApp } from "../helpers/http.ts";
 import { sampleRelease } from "../helpers/releases.ts";
-import { type TestRuntime, testRuntime } from "../helpers/runtime.ts";
+import { eventually, type TestRuntime, testRuntime } from "../helpers/runtime.ts";
 
 let rt: TestRuntime;
 let app: FastifyInstance;
@@ -93,8 +94,11 @@ describe("serving built feeds", () => {
     expect(again.headers["last-modified"]).toBe(before.headers["last-modified"]);
     await svc.publish(sampleRelease({ id: "newer", publishedAt: "2026-11-28T10:00:30Z" }));
     expect((await buildFeed(rt, "all")).changed.sort()).toEqual(["atom", "json", "rss"]);
-    const after = await app.inject({ url: "/feeds/atom.xml", headers: { "if-none-match": before.headers.etag as string } });
-    expect(after.statusCode).toBe(200);
+    // The web process hears of the change on the feed-changed channel: a moment later.
+    const after = (await eventually(async () => {
+      const res = await app.inject({ url: "/feeds/atom.xml", headers: { "if-none-match": before.headers.etag as string } });
+      return res.statusCode === 200 ? res : null;
+    }))!;
     expect(after.headers["last-modified"]).toBe("Sat, 28 Nov 2026 10:01:00 GMT");
     expect((await parseWithRssParser(after.body)).items.map((i) => i.id)).toEqual([
       "https://news.example.org/releases/newer",
@@ -107,9 +111,9 @@ describe("serving built feeds", () => {
     const cache = feedCache(rt);
     const older = await cache.nextGeneration("all");
     await buildFeed(rt, "all"); // a later generation writes first
-    const etag = (await cache.head("all", "atom"))!.etag;
-    expect(await cache.write("all", older, { atom: { body: "stale", etag: '"stale"', lastModified: 1 } })).toBe(false);
-    expect((await cache.head("all", "atom"))!.etag).toBe(etag);
+    const etag = (await cache.entry("all", "atom"))!.etag;
+    expect(await cache.write("all", older, { atom: { body: "stale", etag: '"stale"', lastModified: 1, input: "x" } })).toBe(false);
+    expect((await cache.entry("all", "atom"))!.etag).toBe(etag);
   });
 
   it("FEED_SIZE bounds the number of items, newest first", async () => {
@@ -120,6 +124,37 @@ describe("serving built feeds", () => {
     await buildFeed(rt, "all");
     const body = (await feedCache(rt).entry("all", "json"))!.body.toString();
     expect(JSON.parse(body).items.map((i: { id: string }) => i.id.split("/").pop())).toEqual(["n4", "n3", "n2"]);
+  });
+});
+
+describe("the in-memory reader", () => {
+  it("serves repeat reads from memory and forgets a feed when a build announces a change", async () => {
+    await svc.publish(sampleRelease({ id: "memo" }));
+    await buildFeed(rt, "all");
+    const cache = feedCache(rt);
+    const reader = new FeedReader(cache, rt.clock);
+    reader.listen(rt.redisUrl);
+    try {
+      // Trusted only once subscribed: wait until a read is kept.
+      await eventually(async () => {
+        await reader.get("all", "atom");
+        await rt.redis.rename(cache.entryKey("all", "atom"), `${cache.entryKey("all", "atom")}-moved`);
+        const kept = (await reader.get("all", "atom")) !== null;
+        await rt.redis.rename(`${cache.entryKey("all", "atom")}-moved`, cache.entryKey("all", "atom"));
+        return kept;
+      });
+      const first = await reader.get("all", "atom");
+      await svc.publish(sampleRelease({ id: "memo-2", publishedAt: "2026-11-28T09:59:00Z" }));
+      await buildFeed(rt, "all"); // writes and publishes on the feed-changed channel
+        const fresh = (await eventually(async () => {
+        const e = await reader.get("all", "atom");
+        return e && e.etag !== first!.etag ? e : null;
+      }))!;
+      expect(fresh.body.toString()).toContain("/releases/memo-2");
+      expect(fresh.etag).toBe((await cache.entry("all", "atom"))!.etag);
+    } finally {
+      await reader.close();
+    }
   });
 });
 
@@ -152,7 +187,7 @@ describe("404, 503 and empty feeds", () => {
     expect(res.headers["retry-after"]).toBe("30");
     expect(res.json()).toMatchObject({ reason: "feed-not-built" });
     expect(res.json().error).toMatch(/herald feeds rebuild/);
-    expect(await feedCache(rt).head("topics/health", "rss")).toBeNull();
+    expect(await feedCache(rt).entry("topics/health", "rss")).toBeNull();
     expect((await app.inject("/feeds/atom.xml")).statusCode).toBe(503); // the global feed exists from the start
   });
 
