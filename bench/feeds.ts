@@ -85,6 +85,7 @@ try {
     const next = started + (i + 1) * PUBLISH_INTERVAL_MS;
     await sleep(Math.max(0, next - performance.now()));
   }
+  const publishSeconds = (performance.now() - started) / 1000;
   const deadline = performance.now() + 10_000;
   while (visibleAt.size < PUBLISHES && performance.now() < deadline) await sleep(20);
   watching = false;
@@ -131,6 +132,7 @@ try {
     publish_to_visible_p50_ms: Math.round(pct(latencies, 50)),
     publish_to_visible_p95_ms: Math.round(pct(latencies, 95)),
     publish_to_visible_max_ms: Math.round(pct(latencies, 100)),
+    publish_seconds: Number(publishSeconds.toFixed(1)),
     rebuilds_global_feed: rebuildsAll,
     rebuilds_all_feeds: rebuildsTotal,
     atom_body_bytes: body.length,
@@ -149,7 +151,7 @@ try {
   const rows: [string, string, string][] = [
     ["publish -> visible p50 / p95 / max", `${figures.publish_to_visible_p50_ms} / ${figures.publish_to_visible_p95_ms} / ${figures.publish_to_visible_max_ms} ms`, "goal p95 <= 1000 ms"],
     ["releases seen in the feed", `${figures.visible} of ${PUBLISHES}`, ""],
-    ["rebuilds of the global feed", String(rebuildsAll), `${PUBLISHES} publishes over ${(PUBLISHES * PUBLISH_INTERVAL_MS) / 1000} s`],
+    ["rebuilds of the global feed", String(rebuildsAll), `${PUBLISHES} publishes over ${publishSeconds.toFixed(1)} s (windows of 250 ms)`],
     ["GET atom.xml 200 (Herald / static)", `${h200.rps} / ${s200.rps} req/s`, `ratio ${figures.ratio_200}, body ${body.length} B`],
     ["GET atom.xml 304 (Herald / static)", `${h304.rps} / ${s304.rps} req/s`, `ratio ${figures.ratio_304}, goal >= 0.7`],
   ];

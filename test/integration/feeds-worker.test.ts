@@ -107,7 +107,7 @@ describe("feeds follow release events", () => {
 
   it("an embargoed release appears only after its embargo lifts", async () => {
     workers = startWorkers(rt, ["release-events", "feeds"]);
-    const lift = new Date(Date.now() + 1500).toISOString();
+    const lift = new Date(Date.now() + 3000).toISOString();
     await svc.publish(sampleRelease({ id: "later", title: "Embargoed news", embargoUntil: lift }));
     await svc.publish(sampleRelease({ id: "now", title: "Public news" }));
     const ids = await waitFor("/feeds/", (x) => x.includes(idOf("now")), "the public release");
