@@ -2,7 +2,7 @@
 //  1. 200 publishes through the HTTP API at ~20/s, with the real workers: publish -> visible in
 //     GET /feeds/atom.xml latency (p50/p95), and how many rebuilds the global feed took.
 //  2. GET /feeds/atom.xml throughput with autocannon, 200 and 304 answers, against the same body
-//     served by a bare Node http server (the ceiling), in the same run.
+//     served by a bare Node http server (the ceiling), in the same run, interleaved.
 // Uses its own throwaway redis-server on a free port: it never touches 127.0.0.1:6379.
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -19,7 +19,8 @@ import { createRuntime } from "../src/runtime.ts";
 
 const PUBLISHES = 200;
 const PUBLISH_INTERVAL_MS = 50;
-const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const LOAD_ROUNDS = 2;
 const CONNECTIONS = 50;
 const TOKEN = "bench-token-0123456789abcdef";
 
@@ -120,10 +121,21 @@ try {
     const r = JSON.parse(stdout);
     return { rps: Math.round(r.requests.average as number), p99ms: r.latency.p99 as number, errors: (r.errors as number) + (r.timeouts as number) };
   }
-  const h200 = await load(`${base}/feeds/atom.xml`);
-  const h304 = await load(`${base}/feeds/atom.xml`, { "if-none-match": etag });
-  const s200 = await load(`http://127.0.0.1:${staticPort}/feeds/atom.xml`);
-  const s304 = await load(`http://127.0.0.1:${staticPort}/feeds/atom.xml`, { "if-none-match": etag });
+  // Interleaved rounds, best of each: this machine is shared, and a burst of someone else's
+  // work during one run should not decide the ratio.
+  type Load = Awaited<ReturnType<typeof load>>;
+  const best = (a: Load | undefined, b: Load) => (!a || b.rps > a.rps ? b : a);
+  let h200: Load | undefined;
+  let h304: Load | undefined;
+  let s200: Load | undefined;
+  let s304: Load | undefined;
+  for (let round = 0; round < LOAD_ROUNDS; round++) {
+    h200 = best(h200, await load(`${base}/feeds/atom.xml`));
+    s200 = best(s200, await load(`http://127.0.0.1:${staticPort}/feeds/atom.xml`));
+    h304 = best(h304, await load(`${base}/feeds/atom.xml`, { "if-none-match": etag }));
+    s304 = best(s304, await load(`http://127.0.0.1:${staticPort}/feeds/atom.xml`, { "if-none-match": etag }));
+  }
+  if (!h200 || !h304 || !s200 || !s304) throw new Error("no load rounds ran");
   await new Promise((r) => staticServer.close(r));
 
   const figures = {
@@ -147,6 +159,7 @@ try {
     load_errors: h200.errors + h304.errors + s200.errors + s304.errors,
     connections: CONNECTIONS,
     seconds_per_load: LOAD_SECONDS,
+    load_rounds: LOAD_ROUNDS,
   };
   const rows: [string, string, string][] = [
     ["publish -> visible p50 / p95 / max", `${figures.publish_to_visible_p50_ms} / ${figures.publish_to_visible_p95_ms} / ${figures.publish_to_visible_max_ms} ms`, "goal p95 <= 1000 ms"],
@@ -157,7 +170,7 @@ try {
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
-  process.stdout.write(`\nHerald feeds benchmark (${CONNECTIONS} connections, ${LOAD_SECONDS} s per load)\n`);
+  process.stdout.write(`\nHerald feeds benchmark (${CONNECTIONS} connections, best of ${LOAD_ROUNDS} interleaved ${LOAD_SECONDS} s loads)\n`);
   for (const [a, b, c] of rows) process.stdout.write(`  ${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}\n`);
   process.stdout.write(`BENCH ${JSON.stringify({ name: "feeds", ...figures })}\n`);
 } finally {
