@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { registerJobs } from "./cli/jobs.ts";
 import { registerReleases } from "./cli/releases.ts";
+import { registerFeeds } from "./cli/feeds.ts";
 import { registerStart } from "./cli/start.ts";
 import { registerStatus } from "./cli/status.ts";
 
@@ -14,5 +15,6 @@ registerStart(program);
 registerReleases(program);
 registerStatus(program);
 registerJobs(program);
+registerFeeds(program);
 
 await program.parseAsync(process.argv);

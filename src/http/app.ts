@@ -5,6 +5,7 @@ import { HeraldError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { adminRoutes } from "./admin.ts";
 import { releaseRoutes } from "./api-releases.ts";
+import { feedRoutes } from "./feeds.ts";
 import { healthRoutes } from "./health.ts";
 import { installMetrics } from "./metrics.ts";
 
@@ -44,6 +45,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
   await app.register(healthRoutes, { rt });
   await app.register(adminRoutes, { rt });
   await app.register(releaseRoutes, { rt, apiToken: opts.apiToken });
+  await app.register(feedRoutes, { rt });
   return app;
 }
 

@@ -4,6 +4,8 @@ import type { Job, WorkerOptions } from "bullmq";
 import type { Runtime } from "../runtime.ts";
 import { type QueueName, QUEUE } from "./queues.ts";
 import { processReleaseEvent } from "./release-events.ts";
+import { processFeedRebuild } from "./feed-rebuild.ts";
+import { processWebsubPing } from "./websub-ping.ts";
 
 export interface ProcessorSpec {
   // biome-ignore lint/suspicious/noExplicitAny: each processor narrows its own payload type
@@ -13,4 +15,6 @@ export interface ProcessorSpec {
 
 export const PROCESSORS: Partial<Record<QueueName, ProcessorSpec>> = {
   [QUEUE.releaseEvents]: { process: processReleaseEvent, options: () => ({ concurrency: 4 }) },
+  [QUEUE.feeds]: { process: processFeedRebuild, options: () => ({ concurrency: 4 }) },
+  [QUEUE.websub]: { process: processWebsubPing, options: () => ({ concurrency: 2 }) },
 };

@@ -1,0 +1,104 @@
+// Built feed bodies in Redis, one hash per feed and format:
+//   {p}:feed:{feedKey}:{format}   body, etag (strong, quoted), lastModified (ms), input, gen
+//   {p}:feed:{feedKey}:gen        counter: one number per build, to order concurrent builds
+//   {p}:feed-changed              pub/sub channel: a feed key, after its bodies changed
+// `input` is a hash of everything the renderers were given, so a build of unchanged input
+// renders nothing and keeps ETag and Last-Modified. A build takes a generation number before
+// it reads the releases and writes only if no later build has written: two rebuilds of one
+// feed running at once can never leave the older state behind.
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { FeedKey } from "../jobs/queues.ts";
+import { type FeedFormat, FORMATS } from "./keys.ts";
+
+export interface FeedEntry {
+  etag: string;
+  lastModified: number;
+  body: Buffer;
+}
+
+export interface FeedWrite {
+  etag: string;
+  lastModified: number;
+  body: string;
+  input: string;
+}
+
+const WRITE = `
+local gen = tonumber(ARGV[1])
+local wrote = 0
+for i, key in ipairs(KEYS) do
+  local have = tonumber(redis.call('HGET', key, 'gen') or '0')
+  if have >= gen then return -1 end
+end
+for i, key in ipairs(KEYS) do
+  local o = 4 * i -- ARGV: gen, channel, feed, then body, etag, lastModified, input per key
+  if ARGV[o + 1] ~= '' then
+    redis.call('HSET', key, 'body', ARGV[o], 'etag', ARGV[o + 1], 'lastModified', ARGV[o + 2], 'input', ARGV[o + 3], 'gen', gen)
+    wrote = wrote + 1
+  else
+    redis.call('HSET', key, 'gen', gen)
+  end
+end
+if wrote > 0 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+return wrote
+`;
+
+/** A strong validator: the same bytes always give the same ETag, on any machine. */
+export function etagOf(body: string): string {
+  return `"${hashOf(body)}"`;
+}
+
+export function hashOf(s: string): string {
+  return createHash("sha256").update(s).digest("base64url").slice(0, 27);
+}
+
+export class FeedCache {
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: (...parts: string[]) => string,
+  ) {}
+
+  /** The channel that hears the key of every feed whose bodies changed. */
+  get channel(): string {
+    return this.key("feed-changed");
+  }
+
+  entryKey(feed: FeedKey, format: FeedFormat): string {
+    return this.key("feed", feed, format);
+  }
+
+  /** Body, ETag and Last-Modified in one read, so they always belong together. */
+  async entry(feed: FeedKey, format: FeedFormat): Promise<FeedEntry | null> {
+    const [body, etag, lm] = await this.redis.hmgetBuffer(this.entryKey(feed, format), "body", "etag", "lastModified");
+    return body && etag && lm ? { body, etag: etag.toString(), lastModified: Number(lm.toString()) } : null;
+  }
+
+  /** The input hash each format was last built from. */
+  async inputs(feed: FeedKey): Promise<Record<FeedFormat, string | null>> {
+    const pipeline = this.redis.pipeline();
+    for (const f of FORMATS) pipeline.hget(this.entryKey(feed, f), "input");
+    const res = (await pipeline.exec()) ?? [];
+    return Object.fromEntries(FORMATS.map((f, i) => [f, (res[i]?.[1] as string | null) ?? null])) as Record<FeedFormat, string | null>;
+  }
+
+  /** A number larger than any earlier build's of this feed. */
+  async nextGeneration(feed: FeedKey): Promise<number> {
+    return this.redis.incr(this.key("feed", feed, "gen"));
+  }
+
+  /**
+   * Writes the changed formats (others only record the generation) and announces the change
+   * on `channel`. Returns false, writing nothing, when a later build already wrote this feed.
+   */
+  async write(feed: FeedKey, gen: number, changed: Partial<Record<FeedFormat, FeedWrite>>): Promise<boolean> {
+    const args: string[] = [String(gen), this.channel, feed];
+    for (const f of FORMATS) {
+      const e = changed[f];
+      args.push(e?.body ?? "", e?.etag ?? "", e ? String(e.lastModified) : "", e?.input ?? "");
+    }
+    const keys = FORMATS.map((f) => this.entryKey(feed, f));
+    const res = (await this.redis.eval(WRITE, keys.length, ...keys, ...args)) as number;
+    return res >= 0;
+  }
+}

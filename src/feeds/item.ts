@@ -1,0 +1,198 @@
+// What every format says about a feed and its releases, decided once so RSS, Atom and JSON Feed
+// agree: ids, links, dates, the full HTML (dateline, correction, press contacts), categories.
+// Pure: no clock, no Redis. Every string passes through stripInvalidChars, whatever the store
+// already did, so no release can make a feed unparsable.
+import type { Config } from "../config/index.ts";
+import type { FeedKey } from "../jobs/queues.ts";
+import type { Contact, Release } from "../releases/model.ts";
+import { escapeHtml, stripInvalidChars } from "../releases/sanitize.ts";
+import { type FeedFormat, FORMATS, facetLabel, feedTitle, feedUrl, parseFeedKey, releasePageUrl } from "./keys.ts";
+
+export interface FeedMeta {
+  key: FeedKey;
+  title: string;
+  description: string;
+  /** Language of the feed: its own for a language feed, else the most common among its items. */
+  language: string;
+  /** The HTML page that lists every feed. */
+  homeUrl: string;
+  selfUrl: Record<FeedFormat, string>;
+  hub?: string;
+  orgName: string;
+  publicUrl: string;
+  timeZone: string;
+}
+
+export interface FeedCategory {
+  kind: "topics" | "regions";
+  term: string;
+  label: string;
+  /** The feed of that category, used as Atom scheme and RSS domain. */
+  scheme: string;
+}
+
+export interface FeedItem {
+  /** Stable across revisions: the release page URL, whatever the release's own `url`. */
+  id: string;
+  url: string;
+  title: string;
+  /** Plain text. */
+  summary: string;
+  contentHtml: string;
+  /** ISO dates; `updated` moves with every correction and is never before `published`. */
+  published: string;
+  updated: string;
+  language: string;
+  categories: FeedCategory[];
+  dateline?: string;
+  contacts: Contact[];
+  image?: { url: string; alt: string; type: string };
+  correction?: string;
+  revision: number;
+  translationOf?: string;
+}
+
+const clean = (s: string) => stripInvalidChars(s);
+
+export function feedMeta(config: Config, key: FeedKey, releases: Release[]): FeedMeta {
+  const parsed = parseFeedKey(key);
+  const language = parsed?.kind === "languages" ? parsed.value : mostCommonLanguage(releases);
+  const what = parsed && parsed.kind !== "all" ? `: ${facetLabel(parsed.kind, parsed.value)}` : "";
+  return {
+    key,
+    title: clean(feedTitle(config, key)),
+    description: clean(`News releases from ${config.orgName}${what}`),
+    language,
+    homeUrl: `${config.publicUrl}/feeds`,
+    selfUrl: Object.fromEntries(FORMATS.map((f) => [f, feedUrl(config, key, f)])) as Record<FeedFormat, string>,
+    ...(config.websubHub ? { hub: config.websubHub } : {}),
+    orgName: clean(config.orgName),
+    publicUrl: config.publicUrl,
+    timeZone: config.defaultTimezone,
+  };
+}
+
+function mostCommonLanguage(releases: Release[]): string {
+  const counts = new Map<string, number>();
+  for (const r of releases) counts.set(r.language, (counts.get(r.language) ?? 0) + 1);
+  let best = "en";
+  let n = 0;
+  for (const [lang, c] of counts) if (c > n) [best, n] = [lang, c];
+  return best;
+}
+
+const LABELS: Record<string, { contact: string; contacts: string; correction: string }> = {
+  en: { contact: "Press contact", contacts: "Press contacts", correction: "Correction" },
+  fr: { contact: "Contact presse", contacts: "Contacts presse", correction: "Rectificatif" },
+  es: { contact: "Contacto de prensa", contacts: "Contactos de prensa", correction: "Corrección" },
+};
+const labels = (language: string) => LABELS[language.slice(0, 2)] ?? LABELS.en!;
+
+export function feedItems(meta: FeedMeta, releases: Release[]): FeedItem[] {
+  return releases.map((r) => feedItem(meta, r));
+}
+
+export function feedItem(meta: Pick<FeedMeta, "publicUrl" | "timeZone">, r: Release): FeedItem {
+  const id = releasePageUrl(meta.publicUrl, r.id);
+  const updatedMs = Math.max(Date.parse(r.updatedAt), Date.parse(r.publishedAt));
+  const categories: FeedCategory[] = [
+    ...r.topics.map((t) => category(meta.publicUrl, "topics", t)),
+    ...r.regions.map((g) => category(meta.publicUrl, "regions", g)),
+  ];
+  const correction = r.revision > 1 && r.correction ? clean(r.correction) : undefined;
+  return {
+    id,
+    url: r.url ?? id,
+    title: clean(r.title),
+    summary: clean(r.summary ?? excerpt(r.bodyText)),
+    contentHtml: contentHtml(r, meta.timeZone, correction),
+    published: new Date(r.publishedAt).toISOString(),
+    updated: new Date(updatedMs).toISOString(),
+    language: r.language,
+    categories,
+    ...(r.dateline ? { dateline: clean(r.dateline) } : {}),
+    contacts: r.contacts.map((c) => ({
+      name: clean(c.name),
+      ...(c.office ? { office: clean(c.office) } : {}),
+      ...(c.phone ? { phone: clean(c.phone) } : {}),
+      ...(c.email ? { email: clean(c.email) } : {}),
+    })),
+    ...(r.image ? { image: { url: r.image.url, alt: clean(r.image.alt), type: imageType(r.image.url) } } : {}),
+    ...(correction ? { correction } : {}),
+    revision: r.revision,
+    ...(r.translationOf ? { translationOf: r.translationOf } : {}),
+  };
+}
+
+function category(publicUrl: string, kind: "topics" | "regions", term: string): FeedCategory {
+  return { kind, term, label: facetLabel(kind, term), scheme: `${publicUrl}/feeds/${kind}/` };
+}
+
+/** The first paragraph, cut at a word near 300 characters. */
+export function excerpt(text: string, max = 300): string {
+  const first = (text.split(/\n\s*\n/)[0] ?? "").replace(/\s+/g, " ").trim();
+  if (first.length <= max) return first;
+  const cut = first.slice(0, max);
+  const space = cut.lastIndexOf(" ");
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
+
+/** The release as one HTML fragment: correction notice, dateline and date, body, contacts. */
+function contentHtml(r: Release, timeZone: string, correction: string | undefined): string {
+  const l = labels(r.language);
+  const parts: string[] = [];
+  if (correction) parts.push(`<p><em>${escapeHtml(l.correction)}: ${escapeHtml(correction)}</em></p>`);
+  const date = formatDate(r.publishedAt, r.language, timeZone);
+  parts.push(r.dateline ? `<p><strong>${escapeHtml(clean(r.dateline))}</strong> — ${escapeHtml(date)}</p>` : `<p>${escapeHtml(date)}</p>`);
+  parts.push(clean(r.bodyHtml));
+  if (r.contacts.length) {
+    parts.push(`<h3>${escapeHtml(r.contacts.length > 1 ? l.contacts : l.contact)}</h3>`);
+    parts.push(`<ul>${r.contacts.map((c) => `<li>${contactHtml(c)}</li>`).join("")}</ul>`);
+  }
+  return parts.join("\n");
+}
+
+export function contactHtml(c: Contact): string {
+  const bits = [escapeHtml(clean(c.name))];
+  if (c.office) bits.push(escapeHtml(clean(c.office)));
+  if (c.phone) bits.push(`<a href="tel:${escapeHtml(c.phone.replace(/[^+\d]/g, ""))}">${escapeHtml(clean(c.phone))}</a>`);
+  if (c.email) bits.push(`<a href="mailto:${escapeHtml(c.email)}">${escapeHtml(c.email)}</a>`);
+  return bits.join(", ");
+}
+
+/** "28 November 2026" in the release's language (ICU), in the newsroom's time zone. */
+export function formatDate(iso: string, language: string, timeZone: string): string {
+  try {
+    return dateFormat(language, timeZone).format(new Date(iso));
+  } catch {
+    return iso.slice(0, 10);
+  }
+}
+
+// Building an Intl formatter costs far more than using one; a feed build formats 50 dates.
+const formats = new Map<string, Intl.DateTimeFormat>();
+function dateFormat(language: string, timeZone: string): Intl.DateTimeFormat {
+  const key = `${language} ${timeZone}`;
+  let f = formats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(language, { dateStyle: "long", timeZone });
+    if (formats.size < 1000) formats.set(key, f);
+  }
+  return f;
+}
+
+const IMAGE_TYPES: Record<string, string> = {
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  png: "image/png",
+  gif: "image/gif",
+  webp: "image/webp",
+  avif: "image/avif",
+  svg: "image/svg+xml",
+};
+
+/** Media type from the URL's extension; a CDN URL without one is most often a JPEG. */
+function imageType(url: string): string {
+  const ext = /\.([a-z0-9]+)$/i.exec(new URL(url).pathname)?.[1]?.toLowerCase() ?? "";
+  return IMAGE_TYPES[ext] ?? "image/jpeg";
+}

@@ -1,0 +1,84 @@
+// Feed keys, formats and URLs. A feed is named by a key ("all", "topics/{slug}",
+// "regions/{slug}", "languages/{code}", see jobs/queues.ts) and served in three formats; this
+// file is the one place that maps keys to paths, URLs, titles and Redis cache keys.
+import type { Config } from "../config/index.ts";
+import type { FeedKey } from "../jobs/queues.ts";
+import { isLanguageCode, SLUG_RE } from "../releases/model.ts";
+import type { FacetKind } from "../releases/store.ts";
+
+export const FORMATS = ["rss", "atom", "json"] as const;
+export type FeedFormat = (typeof FORMATS)[number];
+
+/** The file name each format is served under, and its media type. */
+export const FORMAT_FILE: Record<FeedFormat, string> = { rss: "rss.xml", atom: "atom.xml", json: "feed.json" };
+export const FORMAT_TYPE: Record<FeedFormat, string> = {
+  rss: "application/rss+xml",
+  atom: "application/atom+xml",
+  json: "application/feed+json",
+};
+const FORMAT_LABEL: Record<FeedFormat, string> = { rss: "RSS", atom: "Atom", json: "JSON Feed" };
+
+export function formatOfFile(file: string): FeedFormat | undefined {
+  return FORMATS.find((f) => FORMAT_FILE[f] === file);
+}
+
+export const FACET_KINDS: readonly FacetKind[] = ["topics", "regions", "languages"];
+
+export type ParsedFeedKey = { kind: "all" } | { kind: FacetKind; value: string };
+
+/** Parses and validates a key; undefined for anything that cannot name a feed. */
+export function parseFeedKey(key: FeedKey): ParsedFeedKey | undefined {
+  if (key === "all") return { kind: "all" };
+  const m = /^(topics|regions|languages)\/([^/]+)$/.exec(key);
+  if (!m) return undefined;
+  const kind = m[1] as FacetKind;
+  const value = m[2]!;
+  const ok = kind === "languages" ? isLanguageCode(value) : SLUG_RE.test(value) && value.length <= 120;
+  return ok ? { kind, value } : undefined;
+}
+
+/** "/feeds/" or "/feeds/topics/health/": the directory a feed's three files live in. */
+export function feedDir(key: FeedKey): string {
+  return key === "all" ? "/feeds/" : `/feeds/${key}/`;
+}
+
+export function feedUrl(config: Config, key: FeedKey, format: FeedFormat): string {
+  return `${config.publicUrl}${feedDir(key)}${FORMAT_FILE[format]}`;
+}
+
+/** Where a release is read on the web when it has no `url` of its own; also its stable id. */
+export function releasePageUrl(publicUrl: string, id: string): string {
+  return `${publicUrl}/releases/${encodeURIComponent(id)}`;
+}
+
+const SMALL_WORDS = new Set(["and", "of", "the", "in", "on", "for", "to", "a", "an", "de", "la", "el", "y", "et"]);
+const languageNames = new Intl.DisplayNames(["en"], { type: "language", fallback: "code" });
+
+/** A person-readable name of a facet value: "counter-trafficking" -> "Counter-trafficking". */
+export function facetLabel(kind: FacetKind, value: string): string {
+  if (kind === "languages") return languageNames.of(value) ?? value;
+  if (kind === "topics") return value.charAt(0).toUpperCase() + value.slice(1);
+  // Regions are place names: "east-and-horn-of-africa" -> "East and Horn of Africa".
+  return value
+    .split("-")
+    .map((w, i) => (i > 0 && SMALL_WORDS.has(w) ? w : w.charAt(0).toUpperCase() + w.slice(1)))
+    .join(" ");
+}
+
+/** "ORG_NAME — Counter-trafficking"; the global feed is "ORG_NAME — News releases". */
+export function feedTitle(config: Config, key: FeedKey): string {
+  const p = parseFeedKey(key);
+  if (!p || p.kind === "all") return `${config.orgName} — News releases`;
+  return `${config.orgName} — ${facetLabel(p.kind, p.value)}`;
+}
+
+export function formatLabel(format: FeedFormat): string {
+  return FORMAT_LABEL[format];
+}
+
+/** Every feed that exists: the global one and one per topic, region and language ever published. */
+export async function knownFeeds(facets: (kind: FacetKind) => Promise<string[]>): Promise<FeedKey[]> {
+  const keys: FeedKey[] = ["all"];
+  for (const kind of FACET_KINDS) for (const v of await facets(kind)) keys.push(`${kind}/${v}`);
+  return keys;
+}

@@ -1,0 +1,39 @@
+// RSS 2.0 (https://www.rssboard.org/rss-specification) with the `rss` package, plus
+// content:encoded for the full HTML and atom:link rel=self/hub. The package stamps
+// `new Date()` into <lastBuildDate>; we replace it with `now` so the renderer stays pure and
+// equal input gives equal bytes (the ETag depends on it). Its CDATA sections split `]]>`.
+import RSS from "rss";
+import type { Release } from "../releases/model.ts";
+import { escapeHtml, stripInvalidChars } from "../releases/sanitize.ts";
+import { type FeedMeta, feedItems } from "./item.ts";
+
+export function renderRss(meta: FeedMeta, releases: Release[], now: number): string {
+  const rss = new RSS({
+    title: meta.title,
+    description: meta.description,
+    generator: "Herald",
+    feed_url: meta.selfUrl.rss,
+    site_url: meta.homeUrl,
+    language: meta.language,
+    pubDate: new Date(now),
+    ttl: 5,
+    ...(meta.hub ? { hub: meta.hub } : {}),
+  });
+  for (const it of feedItems(meta, releases)) {
+    rss.item({
+      title: it.title,
+      // description is HTML to readers: the plain-text summary is escaped into it.
+      description: escapeHtml(it.summary),
+      url: it.url,
+      guid: it.id,
+      categories: it.categories.map((c) => c.label),
+      author: meta.orgName,
+      date: new Date(it.published),
+      ...(it.image ? { enclosure: { url: it.image.url, type: it.image.type, size: 0 } } : {}),
+      custom_elements: [{ "content:encoded": { _cdata: it.contentHtml } }, { "atom:updated": it.updated }],
+    });
+  }
+  const xml = rss.xml({ indent: true });
+  const built = new Date(now).toUTCString();
+  return `${stripInvalidChars(xml).replace(/<lastBuildDate>[^<]*<\/lastBuildDate>/, `<lastBuildDate>${built}</lastBuildDate>`)}\n`;
+}

@@ -1,0 +1,39 @@
+// feeds processor. "rebuild" builds one feed's three formats and, when they changed and a
+// WebSub hub is configured, queues a ping. "rebuild-all" (ops, `herald feeds rebuild`) queues
+// one "rebuild" per known feed through the same coalescing windows as release events.
+// Safe to run twice: a build of unchanged data writes nothing and pings nobody.
+import type { Job } from "bullmq";
+import { type BuildResult, buildFeed } from "../feeds/build.ts";
+import { FORMATS, feedUrl, knownFeeds, parseFeedKey } from "../feeds/keys.ts";
+import type { Runtime } from "../runtime.ts";
+import { type FeedKey, type FeedRebuildJob, QUEUE, type WebsubJob } from "./queues.ts";
+import { enqueueFeedRebuilds } from "./release-events.ts";
+
+export const REBUILD_ALL = "rebuild-all";
+
+export async function processFeedRebuild(job: Job<FeedRebuildJob>, rt: Runtime): Promise<BuildResult | { queued: FeedKey[] }> {
+  if (job.name === REBUILD_ALL) {
+    const feeds = await knownFeeds((kind) => rt.releases.facets(kind));
+    await enqueueFeedRebuilds(rt, feeds, `${REBUILD_ALL}-${job.id}`);
+    return { queued: feeds };
+  }
+  const { feed } = job.data;
+  // A malformed key can only come from a hand-made job: nothing to build, nothing to retry.
+  if (!parseFeedKey(feed)) return { feed, items: 0, changed: [], superseded: false };
+  const result = await buildFeed(rt, feed);
+  if (result.changed.length && rt.config.websubHub) await enqueueWebsubPing(rt, feed, job.id ?? `${feed}-${rt.clock.now()}`);
+  return result;
+}
+
+/** One ping per build that changed something; the job id ties it to the rebuild job. */
+export async function enqueueWebsubPing(rt: Runtime, feed: FeedKey, rebuildJobId: string): Promise<void> {
+  const data: WebsubJob = { urls: FORMATS.map((f) => feedUrl(rt.config, feed, f)) };
+  await rt.queues[QUEUE.websub].add("ping", data, { jobId: `ping-${rebuildJobId.replace(/:/g, ".")}` });
+}
+
+/** What `herald feeds rebuild` queues: one job that fans out to every known feed. */
+export async function enqueueRebuildAll(rt: Runtime): Promise<string> {
+  const id = `${REBUILD_ALL}-${rt.clock.now()}`;
+  await rt.queues[QUEUE.feeds].add(REBUILD_ALL, { feed: "*", cause: "herald feeds rebuild" }, { jobId: id });
+  return id;
+}
