@@ -2,8 +2,7 @@
 // accepting requests, let active jobs finish and close Redis; a second signal exits at once.
 import type { Command } from "commander";
 import { chooseRedis, resolveSecret } from "../boot.ts";
-import { buildApp } from "../http/app.ts";
-import { startWorkers, type Workers } from "../jobs/workers.ts";
+import type { Workers } from "../jobs/workers.ts";
 import { createLogger } from "../log.ts";
 import { inspectRedis } from "../redis/check.ts";
 import { redactUrl } from "../redis/connection.ts";
@@ -38,6 +37,9 @@ export function registerStart(program: Command): void {
         const requeued = await dispatchPending(rt);
         if (requeued) log.info(`queued ${requeued} release event(s) left over from an earlier run`);
 
+        // Loaded here, not at the top: other commands start faster without Fastify and the workers.
+        const { startWorkers } = await import("../jobs/workers.ts");
+        const { buildApp } = await import("../http/app.ts");
         const workers: Workers | null = opts.webOnly ? null : startWorkers(rt);
         let app: Awaited<ReturnType<typeof buildApp>> | null = null;
         if (!opts.workersOnly) {

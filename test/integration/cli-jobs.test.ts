@@ -13,7 +13,7 @@ beforeEach(async () => {
 });
 afterEach(() => rt.destroy());
 
-describe("herald jobs", () => {
+describe("herald jobs", { timeout: 90_000 }, () => {
   it("shows a job and retries a failed one", async () => {
     await rt.queues.websub.add("ping", { urls: ["https://example.org/feeds/rss.xml"] }, { jobId: "ping-one", attempts: 1 });
     const shown = await runCli(["jobs", "show", "websub", "ping-one"], env);

@@ -23,7 +23,7 @@ beforeEach(async () => {
 });
 afterEach(() => rt.destroy());
 
-describe("herald import", () => {
+describe("herald import", { timeout: 90_000 }, () => {
   it("prints the seed page as release JSON", async () => {
     const r = await runCli(["import", SEED], env);
     expect(r.code).toBe(0);
@@ -39,7 +39,7 @@ describe("herald import", () => {
   });
 });
 
-describe("herald publish, update, withdraw", () => {
+describe("herald publish, update, withdraw", { timeout: 90_000 }, () => {
   it("publishes a scraped page with flags, then the same page again queues nothing", async () => {
     const args = ["publish", SEED, "--topics", "counter-trafficking", "--regions", "djibouti", "--published-at", "2026-02-07T09:00:00Z"];
     const first = await runCli(args, env);

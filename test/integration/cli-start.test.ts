@@ -14,7 +14,7 @@ afterAll(async () => {
   rmSync(varDir, { recursive: true, force: true });
 });
 
-describe("herald start", () => {
+describe("herald start", { timeout: 90_000 }, () => {
   it("serves the API, fans out a published release, shows it in status and stops on SIGTERM", async () => {
     const port = await freePort();
     const env = { REDIS_URL: redisUrl(), HERALD_PREFIX: prefix, PORT: String(port), VAR_DIR: varDir, OUTBOX_DIR: path.join(varDir, "outbox"), LOG_LEVEL: "info" };
