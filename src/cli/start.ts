@@ -2,6 +2,7 @@
 // accepting requests, let active jobs finish and close Redis; a second signal exits at once.
 import type { Command } from "commander";
 import { chooseRedis, resolveSecret } from "../boot.ts";
+import { enqueueRebuildAll } from "../jobs/feed-rebuild.ts";
 import type { Workers } from "../jobs/workers.ts";
 import { createLogger } from "../log.ts";
 import { inspectRedis } from "../redis/check.ts";
@@ -41,6 +42,9 @@ export function registerStart(program: Command): void {
         const { startWorkers } = await import("../jobs/workers.ts");
         const { buildApp } = await import("../http/app.ts");
         const workers: Workers | null = opts.webOnly ? null : startWorkers(rt);
+        // A fresh install (or a config change) has no built feeds yet: build them now. A build
+        // whose inputs did not change writes nothing, so this is cheap on every start.
+        if (workers) await enqueueRebuildAll(rt);
         let app: Awaited<ReturnType<typeof buildApp>> | null = null;
         if (!opts.workersOnly) {
           const token = resolveSecret(config.apiToken, config.varDir, "api-token");
