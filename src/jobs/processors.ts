@@ -4,6 +4,7 @@ import type { Job, WorkerOptions } from "bullmq";
 import type { Runtime } from "../runtime.ts";
 import { type QueueName, QUEUE } from "./queues.ts";
 import { processReleaseEvent } from "./release-events.ts";
+import { partnerWorkerOptions, processPartnerJob } from "../partners/processor.ts";
 
 export interface ProcessorSpec {
   // biome-ignore lint/suspicious/noExplicitAny: each processor narrows its own payload type
@@ -13,4 +14,5 @@ export interface ProcessorSpec {
 
 export const PROCESSORS: Partial<Record<QueueName, ProcessorSpec>> = {
   [QUEUE.releaseEvents]: { process: processReleaseEvent, options: () => ({ concurrency: 4 }) },
+  [QUEUE.partners]: { process: processPartnerJob, options: partnerWorkerOptions },
 };
