@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { registerStart } from "./cli/start.ts";
 import { registerStatus } from "./cli/status.ts";
+import { registerPartners } from "./cli/partners.ts";
 
 const program = new Command("herald")
   .description("Herald: press releases in; email, feeds and signed partner webhooks out")
@@ -10,5 +11,6 @@ const program = new Command("herald")
 
 registerStart(program);
 registerStatus(program);
+registerPartners(program);
 
 await program.parseAsync(process.argv);

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { QUEUE_NAMES } from "../jobs/queues.ts";
 import type { Runtime } from "../runtime.ts";
+import { formatPartnerHealth, partnerHealth } from "../partners/service.ts";
 import { action, withRuntime } from "./context.ts";
 
 const STATES = ["waiting", "active", "delayed", "failed", "completed"] as const;
@@ -12,7 +13,7 @@ export async function collectStatus(rt: Runtime) {
     const counts = await rt.queues[name].getJobCounts(...STATES);
     queues[name] = Object.fromEntries(STATES.map((s) => [s, counts[s] ?? 0])) as Record<(typeof STATES)[number], number>;
   }
-  return { prefix: rt.config.prefix, releases: await rt.releases.count(), queues };
+  return { prefix: rt.config.prefix, releases: await rt.releases.count(), queues, partners: await partnerHealth(rt) };
 }
 
 export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): string {
@@ -20,7 +21,7 @@ export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): stri
   const header = ["queue", ...STATES];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-  return [`Herald (prefix ${s.prefix}): ${s.releases} release(s)`, "", line(header), ...rows.map(line)].join("\n");
+  return [`Herald (prefix ${s.prefix}): ${s.releases} release(s)`, "", line(header), ...rows.map(line), ...formatPartnerHealth(s.partners)].join("\n");
 }
 
 export function registerStatus(program: Command): void {

@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { HeraldError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { releaseRoutes } from "./api-releases.ts";
+import { partnerRoutes } from "./api-partners.ts";
 import { healthRoutes } from "./health.ts";
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -40,6 +41,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
 
   await app.register(healthRoutes, { rt });
   await app.register(releaseRoutes, { rt, apiToken: opts.apiToken });
+  await app.register(partnerRoutes, { rt, apiToken: opts.apiToken });
   return app;
 }
 

@@ -113,3 +113,28 @@ export async function replayPartner(rt: Runtime, id: string, o: ReplayOptions = 
   for (const x of dead) await store.clearDeadLetter(id, deliveryKey(x));
   return { queued: jobIds.length, jobIds };
 }
+
+/** For `herald status`: counts, and the partners that need someone to look (disabled or with dead letters). */
+export async function partnerHealth(rt: Runtime) {
+  const rows = await listPartners(rt);
+  return {
+    active: rows.filter((r) => r.partner.status === "active").length,
+    disabled: rows.filter((r) => r.partner.status === "disabled").length,
+    deadLetters: rows.reduce((n, r) => n + r.deadLetters, 0),
+    attention: rows
+      .filter((r) => r.partner.status === "disabled" || r.deadLetters > 0)
+      .map((r) => ({ id: r.partner.id, status: r.partner.status, disabledReason: r.partner.disabledReason, deadLetters: r.deadLetters })),
+  };
+}
+
+export function formatPartnerHealth(p: Awaited<ReturnType<typeof partnerHealth>>): string[] {
+  return [
+    "",
+    `partners: ${p.active} active, ${p.disabled} disabled, ${p.deadLetters} dead letter(s)`,
+    ...p.attention.map(
+      (a) =>
+        `  ${a.id}: ${a.status === "disabled" ? `disabled (${a.disabledReason ?? "no reason"})` : "active"}, ${a.deadLetters} dead letter(s)` +
+        (a.deadLetters ? ` (herald partners replay ${a.id} --dead-letters)` : ""),
+    ),
+  ];
+}
