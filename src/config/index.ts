@@ -84,7 +84,7 @@ const envSchema = z.object({
   PARTNER_RETRY_SCHEDULE: secondsList.default([0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400].map((s) => s * 1000)),
   PARTNER_TIMEOUT_MS: int(100, 120_000).default(15_000),
   PARTNER_CONCURRENCY: int(1, 500).default(50),
-  PARTNER_MAX_IN_FLIGHT: int(1, 100).default(4),
+  PARTNER_MAX_IN_FLIGHT: int(1, 100).default(8),
   DKIM_DOMAIN: optionalString,
   DKIM_SELECTOR: optionalString,
   DKIM_PRIVATE_KEY: optionalString,

@@ -13,60 +13,87 @@
 // "delayed" too. So a dead or slow partner holds a few worker slots at most, never all of them.
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { PartnerDeliveryJob } from "../jobs/queues.ts";
+import type { Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { DeliveryError, jitter, parseRetryAfter } from "./backoff.ts";
 import { buildEnvelope, signatureHeaders, webhookId } from "./envelope.ts";
 import { PostError, type PostResult, postJson } from "./http-post.ts";
 import { type Destination, resolveDestination, UnsafeDestinationError } from "./ssrf.ts";
-import { type DeliveryLogEntry, deliveryKey, orderKey, PartnerStore } from "./store.ts";
+import { type AttemptRecord, type DeliveryLogEntry, PartnerStore } from "./store.ts";
 
 /** How long to wait before looking again when the partner or the release is busy. */
 const BUSY_WAIT_MS = { partner: 250, release: 100 };
 
+type Partner = NonNullable<Awaited<ReturnType<PartnerStore["get"]>>>;
+
+/** The end of one attempt: what to record, then what to tell BullMQ. */
+interface Outcome extends AttemptRecord {
+  result?: string;
+  error?: Error;
+  disable?: string;
+}
+
 export async function deliver(job: Job<PartnerDeliveryJob>, rt: Runtime): Promise<string> {
   const d = job.data;
   const store = new PartnerStore(rt.redis, rt.config.prefix);
-  const partner = await store.get(d.partnerId);
+  // Both reads in one round trip; the release is only used if the lease below is granted.
+  const [partner, release] = await Promise.all([store.get(d.partnerId), rt.releases.getRevision(d.releaseId, d.revision)]);
   if (!partner) return "skipped: partner removed";
   if (partner.status !== "active") return `skipped: partner disabled (${partner.disabledReason ?? "no reason"})`;
 
   const holder = job.id!;
-  const lease = await store.acquire(partner.id, d.releaseId, holder, rt.config.partnerTimeoutMs + 5_000, rt.config.partnerMaxInFlight);
+  const lease = await store.acquire(partner.id, d, holder, rt.config.partnerTimeoutMs + 5_000, rt.config.partnerMaxInFlight);
+  if (lease === "superseded") {
+    await store.finish(partner.id, d, holder, { log: logEntry(rt, job, { status: null, durationMs: 0, outcome: "superseded" }) });
+    return `superseded: a newer revision of ${d.releaseId} is queued for ${partner.id}`;
+  }
   if (lease !== "ok") {
     // Not an attempt: wait for the slot in "delayed", where it occupies no worker.
     await job.moveToDelayed(rt.clock.now() + jitter(lease === "partner-busy" ? BUSY_WAIT_MS.partner : BUSY_WAIT_MS.release), job.token);
     throw new DelayedError();
   }
+  let outcome: Outcome;
   try {
-    return await attempt(job, rt, store, partner);
-  } finally {
-    await store.release(partner.id, d.releaseId, holder);
+    outcome = release ? await attempt(job, rt, partner, release) : { result: `skipped: release ${d.releaseId} r${d.revision} not found` };
+  } catch (err) {
+    await store.finish(partner.id, d, holder); // e.g. Redis trouble: give the lease back, BullMQ retries
+    throw err;
   }
+  await store.finish(partner.id, d, holder, outcome);
+  if (outcome.disable) {
+    await store.setStatus(partner.id, "disabled", outcome.disable, new Date(rt.clock.now()).toISOString());
+    rt.log.warn({ partner: partner.id }, "partner answered 410 Gone: disabled");
+  }
+  if (outcome.error) throw outcome.error;
+  return outcome.result ?? "done";
 }
 
-async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, store: PartnerStore, partner: NonNullable<Awaited<ReturnType<PartnerStore["get"]>>>): Promise<string> {
+function logEntry(rt: Runtime, job: Job<PartnerDeliveryJob>, e: Pick<DeliveryLogEntry, "status" | "durationMs" | "outcome" | "error">): DeliveryLogEntry {
+  const d = job.data;
+  return {
+    at: new Date(rt.clock.now()).toISOString(),
+    releaseId: d.releaseId,
+    revision: d.revision,
+    event: d.event,
+    webhookId: webhookId(d),
+    attempt: job.attemptsMade + 1,
+    ...e,
+  };
+}
+
+async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, partner: Partner, release: Release): Promise<Outcome> {
   const d = job.data;
   const attemptNo = job.attemptsMade + 1;
   const lastAttempt = attemptNo >= (job.opts.attempts ?? 1);
   const id = webhookId(d);
-  const base = { releaseId: d.releaseId, revision: d.revision, event: d.event, webhookId: id, attempt: attemptNo };
-  const record = (e: Omit<DeliveryLogEntry, keyof typeof base | "at">) => store.log(partner.id, { at: new Date(rt.clock.now()).toISOString(), ...base, ...e });
 
-  const latest = await store.latest(partner.id, d.releaseId);
-  if (latest > orderKey(d.revision, d.event)) {
-    await record({ status: null, durationMs: 0, outcome: "superseded" });
-    return `superseded: a newer revision of ${d.releaseId} is queued for ${partner.id}`;
-  }
-  const release = await rt.releases.getRevision(d.releaseId, d.revision);
-  if (!release) return `skipped: release ${d.releaseId} r${d.revision} not found`;
-
-  const fail = async (status: number | null, error: string, retryAfterMs?: number, permanent = false): Promise<never> => {
-    if (lastAttempt || permanent) {
-      await store.addDeadLetter(partner.id, { ...base, attempts: attemptNo, status, error, at: new Date(rt.clock.now()).toISOString() });
-    }
-    if (permanent) throw new UnrecoverableError(error);
-    throw new DeliveryError(error, status, retryAfterMs);
-  };
+  const failed = (status: number | null, durationMs: number, error: string, how: "retry" | "permanent" | "refused", retryAfterMs?: number): Outcome => ({
+    log: logEntry(rt, job, { status, durationMs, outcome: how === "refused" ? "refused" : "failed", error }),
+    ...(lastAttempt || how !== "retry"
+      ? { deadLetter: { releaseId: d.releaseId, revision: d.revision, event: d.event, webhookId: id, attempts: attemptNo, status, error, at: new Date(rt.clock.now()).toISOString() } }
+      : {}),
+    error: how === "retry" ? new DeliveryError(error, status, retryAfterMs) : new UnrecoverableError(error),
+  });
 
   // Checked at every delivery: DNS may have changed since the partner was added.
   let dest: Destination;
@@ -74,8 +101,7 @@ async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, store: Partner
     dest = await resolveDestination(partner.url, partner.allowPrivate);
   } catch (err) {
     if (!(err instanceof UnsafeDestinationError)) throw err;
-    await record({ status: null, durationMs: 0, outcome: "refused", error: err.message });
-    return fail(null, `refused: ${err.message}`, undefined, true);
+    return failed(null, 0, `refused: ${err.message}`, "refused");
   }
 
   const body = JSON.stringify(buildEnvelope(release, d.event, { publicUrl: rt.config.publicUrl, orgName: rt.config.orgName }));
@@ -84,31 +110,26 @@ async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, store: Partner
   try {
     res = await postJson(dest, signatureHeaders(partner.secret, id, rt.clock.now(), body), body, rt.config.partnerTimeoutMs);
   } catch (err) {
-    const durationMs = Math.round(performance.now() - started);
     const message = err instanceof PostError ? err.message : (err as Error).message;
-    await record({ status: null, durationMs, outcome: "failed", error: message });
-    return fail(null, message);
+    return failed(null, Math.round(performance.now() - started), message, "retry");
   }
   const durationMs = Math.round(performance.now() - started);
   const { status } = res;
 
   if (status >= 200 && status < 300) {
-    await record({ status, durationMs, outcome: "delivered" });
-    await store.clearDeadLetter(partner.id, deliveryKey(d));
-    return `delivered ${id} to ${partner.id} (${status})`;
+    return { log: logEntry(rt, job, { status, durationMs, outcome: "delivered" }), deadLetter: "clear", result: `delivered ${id} to ${partner.id} (${status})` };
   }
   if (status === 410) {
-    const reason = `410 Gone from ${dest.url.host} at ${new Date(rt.clock.now()).toISOString()}`;
-    await store.setStatus(partner.id, "disabled", reason, new Date(rt.clock.now()).toISOString());
-    await record({ status, durationMs, outcome: "gone", error: "partner answered 410 Gone: disabled" });
-    rt.log.warn({ partner: partner.id }, "partner answered 410 Gone: disabled");
-    return `partner ${partner.id} disabled (410 Gone)`;
+    return {
+      log: logEntry(rt, job, { status, durationMs, outcome: "gone", error: "partner answered 410 Gone: disabled" }),
+      disable: `410 Gone from ${dest.url.host} at ${new Date(rt.clock.now()).toISOString()}`,
+      result: `partner ${partner.id} disabled (410 Gone)`,
+    };
   }
   const detail =
     status >= 300 && status < 400
       ? `answered ${status} (redirect to ${String(res.headers.location ?? "?").slice(0, 200)}; redirects are not followed: give the final URL)`
       : `answered ${status}${res.body ? `: ${res.body.replace(/\s+/g, " ").trim().slice(0, 200)}` : ""}`;
-  await record({ status, durationMs, outcome: "failed", error: detail });
   const retryAfter = status === 429 || status === 503 ? parseRetryAfter(res.headers["retry-after"], rt.clock.now()) : undefined;
-  return fail(status, detail, retryAfter);
+  return failed(status, durationMs, detail, "retry", retryAfter);
 }

@@ -91,8 +91,9 @@ export async function resolveDestination(raw: string, allowPrivate: boolean, res
     for (const a of answers) {
       const why = nonPublicRange(a.address);
       if (why) {
+        const where = a.address === host ? `address ${host} is` : `host ${host} resolves to ${a.address},`;
         throw new UnsafeDestinationError(
-          `partner URL host ${host} resolves to ${a.address} (${why}); only public addresses are allowed unless the partner is added with --allow-private`,
+          `partner URL ${where} ${why}; only public addresses are allowed unless the partner is added with --allow-private`,
         );
       }
     }

@@ -69,8 +69,11 @@ return 1
 // Takes the release lock (one request in flight per partner and release, so revisions arrive
 // in order) and a partner slot (at most N requests in flight per partner, so a slow partner
 // cannot fill every worker slot). Leases use Redis time: they must agree across processes.
-// Returns 1 (go), 0 (partner busy), -1 (this release is being delivered by another job).
+// Returns 1 (go), 0 (partner busy), -1 (this release is being delivered by another job),
+// -2 (superseded: a newer revision or event of this release is queued for this partner).
 const ACQUIRE = `
+local latest = tonumber(redis.call('HGET', KEYS[3], ARGV[4]) or '-1')
+if latest > tonumber(ARGV[5]) then return -2 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -82,17 +85,54 @@ redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 return 1
 `;
 
-const RELEASE = `
+// Ends an attempt in one round trip: gives the lease back, logs the attempt, and sets or
+// clears the dead letter. KEYS: inflight, lock, log, dead. ARGV: holder, log entry, log size,
+// dead-letter field, dead-letter JSON ("" to clear the field, "-" to leave it).
+const FINISH = `
 redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+if ARGV[2] ~= '' then
+  redis.call('LPUSH', KEYS[3], ARGV[2])
+  redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[3]) - 1)
+end
+if ARGV[5] == '' then redis.call('HDEL', KEYS[4], ARGV[4])
+elseif ARGV[5] ~= '-' then redis.call('HSET', KEYS[4], ARGV[4], ARGV[5]) end
 return 1
 `;
 
+interface PartnerScripts {
+  heraldPartnerRaise(key: string, field: string, value: string): Promise<number>;
+  heraldPartnerAcquire(...args: string[]): Promise<number>;
+  heraldPartnerFinish(...args: string[]): Promise<number>;
+}
+
+/** Registers the scripts once per connection (ioredis then sends EVALSHA, not the script text). */
+function withScripts(redis: Redis): Redis & PartnerScripts {
+  const r = redis as Redis & Partial<PartnerScripts>;
+  if (!r.heraldPartnerAcquire) {
+    redis.defineCommand("heraldPartnerRaise", { numberOfKeys: 1, lua: RAISE });
+    redis.defineCommand("heraldPartnerAcquire", { numberOfKeys: 3, lua: ACQUIRE });
+    redis.defineCommand("heraldPartnerFinish", { numberOfKeys: 4, lua: FINISH });
+  }
+  return r as Redis & PartnerScripts;
+}
+
+/** How an attempt ended, for finish(): what to log and what to do with the dead letter. */
+export interface AttemptRecord {
+  log?: DeliveryLogEntry;
+  /** Record this dead letter, or clear the delivery's dead letter (true), or leave it (undefined). */
+  deadLetter?: DeadLetter | "clear";
+}
+
 export class PartnerStore {
+  private readonly redis: Redis & PartnerScripts;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.redis = withScripts(redis);
+  }
 
   private key(...parts: string[]): string {
     return [this.prefix, "partners", ...parts].join(":");
@@ -166,16 +206,11 @@ export class PartnerStore {
     const pipe = this.redis.pipeline();
     const member = `${e.releaseId}|${e.revision}|${e.event}`;
     for (const id of partnerIds) {
-      pipe.eval(RAISE, 1, this.pk(id, "latest"), e.releaseId, String(orderKey(e.revision, e.event)));
+      (pipe as unknown as PartnerScripts).heraldPartnerRaise(this.pk(id, "latest"), e.releaseId, String(orderKey(e.revision, e.event)));
       pipe.zadd(this.pk(id, "history"), "NX", String(at), member);
       pipe.zremrangebyrank(this.pk(id, "history"), 0, -HISTORY_SIZE - 1);
     }
     await pipe.exec();
-  }
-
-  /** The newest order key queued for this partner and release, or -1. */
-  async latest(id: string, releaseId: string): Promise<number> {
-    return Number((await this.redis.hget(this.pk(id, "latest"), releaseId)) ?? -1);
   }
 
   async history(id: string, sinceMs = 0): Promise<HistoryEntry[]> {
@@ -188,21 +223,39 @@ export class PartnerStore {
     return out;
   }
 
-  async acquire(id: string, releaseId: string, holder: string, leaseMs: number, maxInFlight: number): Promise<"ok" | "partner-busy" | "release-busy"> {
-    const r = await this.redis.eval(ACQUIRE, 2, this.pk(id, "inflight"), this.pk(id, "lock", releaseId), holder, String(leaseMs), String(maxInFlight));
-    return r === 1 ? "ok" : r === 0 ? "partner-busy" : "release-busy";
+  async acquire(
+    id: string,
+    d: { releaseId: string; revision: number; event: ReleaseEvent },
+    holder: string,
+    leaseMs: number,
+    maxInFlight: number,
+  ): Promise<"ok" | "partner-busy" | "release-busy" | "superseded"> {
+    const r = await this.redis.heraldPartnerAcquire(
+      this.pk(id, "inflight"),
+      this.pk(id, "lock", d.releaseId),
+      this.pk(id, "latest"),
+      holder,
+      String(leaseMs),
+      String(maxInFlight),
+      d.releaseId,
+      String(orderKey(d.revision, d.event)),
+    );
+    return r === 1 ? "ok" : r === 0 ? "partner-busy" : r === -1 ? "release-busy" : "superseded";
   }
 
-  async release(id: string, releaseId: string, holder: string): Promise<void> {
-    await this.redis.eval(RELEASE, 2, this.pk(id, "inflight"), this.pk(id, "lock", releaseId), holder);
-  }
-
-  async log(id: string, entry: DeliveryLogEntry): Promise<void> {
-    await this.redis
-      .multi()
-      .lpush(this.pk(id, "log"), JSON.stringify(entry))
-      .ltrim(this.pk(id, "log"), 0, LOG_SIZE - 1)
-      .exec();
+  /** Gives the lease back and records the attempt (see FINISH). Safe to call without a lease. */
+  async finish(id: string, d: { releaseId: string; revision: number; event: ReleaseEvent }, holder: string, rec: AttemptRecord = {}): Promise<void> {
+    await this.redis.heraldPartnerFinish(
+      this.pk(id, "inflight"),
+      this.pk(id, "lock", d.releaseId),
+      this.pk(id, "log"),
+      this.pk(id, "dead"),
+      holder,
+      rec.log ? JSON.stringify(rec.log) : "",
+      String(LOG_SIZE),
+      deliveryKey(d),
+      rec.deadLetter === undefined ? "-" : rec.deadLetter === "clear" ? "" : JSON.stringify(rec.deadLetter),
+    );
   }
 
   async deliveryLog(id: string, limit = LOG_SIZE): Promise<DeliveryLogEntry[]> {

@@ -41,9 +41,9 @@ describe("adding partners", () => {
   it.each([
     ["http://93.184.216.34/", /https/],
     ["https://localhost:8443/", /localhost resolves to .*loopback/],
-    ["https://0x7f.1/", /127\.0\.0\.1 \(loopback\)/],
-    ["https://2130706433/", /127\.0\.0\.1 \(loopback\)/],
-    ["https://017700000001/", /127\.0\.0\.1 \(loopback\)/],
+    ["https://0x7f.1/", /address 127\.0\.0\.1 is loopback/],
+    ["https://2130706433/", /address 127\.0\.0\.1 is loopback/],
+    ["https://017700000001/", /address 127\.0\.0\.1 is loopback/],
     ["https://[::ffff:127.0.0.1]/", /loopback/],
     ["https://[::1]/", /loopback/],
     ["https://169.254.169.254/latest/meta-data", /linkLocal/],

@@ -51,8 +51,11 @@ describe("partner delivery", () => {
     expect(new Set(got.map((r) => r.webhookId))).toEqual(new Set(["msg_retry-me_r1_published"]));
     expect(new Set(got.map((r) => r.body)).size).toBe(1); // byte-identical payload on every attempt
     expect(got[0]!.json).toMatchObject({ type: "release.published", data: { uri: "http://localhost:3000/releases/retry-me", version: "1", pubStatus: "usable" } });
-    const log = await partnerStore(rt!).deliveryLog(p.id);
-    expect(log.map((e) => [e.attempt, e.status, e.outcome])).toEqual([
+    const log = await eventually(async () => {
+      const l = await partnerStore(rt!).deliveryLog(p.id);
+      return l.length === 3 ? l : null;
+    }, 5_000, "log of three attempts");
+    expect(log!.map((e) => [e.attempt, e.status, e.outcome])).toEqual([
       [3, 200, "delivered"],
       [2, 500, "failed"],
       [1, 500, "failed"],
@@ -227,7 +230,7 @@ describe("SSRF guard at delivery time", () => {
     });
     await svc.publish(release("no-inside"));
     const dead = await eventually(async () => (await partnerStore(rt!).deadLetters("rebound"))[0], 10_000, "dead letter");
-    expect(dead!.error).toMatch(/refused: .*localhost resolves to (127\.0\.0\.1|::1) \(loopback\)/);
+    expect(dead!.error).toMatch(/refused: .*localhost resolves to (127\.0\.0\.1|::1), loopback/);
     expect(dead!.attempts).toBe(1);
     expect(rx!.received()).toHaveLength(0);
     expect((await partnerStore(rt!).deliveryLog("rebound"))[0]).toMatchObject({ outcome: "refused", status: null });
