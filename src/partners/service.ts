@@ -87,7 +87,7 @@ export async function replayPartner(rt: Runtime, id: string, o: ReplayOptions = 
   const partner = await store.get(id);
   if (!partner) throw notFound(`no partner with id ${id} (see herald partners list)`);
   if (partner.status !== "active") {
-    throw invalid(`partner ${id} is disabled (${partner.disabledReason ?? "no reason"}); add it again with herald partners add to resume deliveries`);
+    throw invalid(`partner ${id} is disabled (${partner.disabledReason ?? "no reason"}); remove it and add it again with herald partners add to resume deliveries`);
   }
   let sinceMs = 0;
   if (o.since !== undefined) {
