@@ -4,6 +4,7 @@
 // connect to last byte, so a partner that trickles its answer cannot hold a worker slot.
 import http from "node:http";
 import https from "node:https";
+import { isIP } from "node:net";
 import type { Destination } from "./ssrf.ts";
 
 export interface PostResult {
@@ -42,7 +43,8 @@ export function postJson(dest: Destination, headers: Record<string, string>, bod
       port: url.port || (secure ? 443 : 80),
       path: `${url.pathname}${url.search}`,
       agent: secure ? httpsAgent : httpAgent,
-      ...(secure ? { servername: hostName } : {}),
+      // SNI and certificate check use the URL's name (an IP literal is checked as itself).
+      ...(secure && !isIP(hostName) ? { servername: hostName } : {}),
       headers: {
         ...headers,
         host: url.host,

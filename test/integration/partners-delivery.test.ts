@@ -180,8 +180,8 @@ describe("ordering of revisions (one partner, one release)", () => {
 describe("isolation", () => {
   it("a partner that never answers does not delay the others", async () => {
     // 4 worker slots, at most 2 per partner: without the per-partner limit the hanging partner's
-    // jobs would take all 4 slots and the healthy partner would wait for their 3 s timeouts.
-    const { svc } = await setup({ partnerConcurrency: 4, partnerMaxInFlight: 2, partnerTimeoutMs: 3_000, partnerRetrySchedule: [0, 10_000] });
+    // jobs would take all 4 slots and the healthy partner would wait for their 6 s timeouts.
+    const { svc } = await setup({ partnerConcurrency: 4, partnerMaxInFlight: 2, partnerTimeoutMs: 6_000, partnerRetrySchedule: [0, 10_000] });
     const slow = await partner("/slow", () => ({ status: 200, hang: true }));
     await partner("/fast");
     for (let i = 0; i < 8; i++) await svc.publish(release(`iso-${i}`));
