@@ -5,6 +5,7 @@ import { registerReleases } from "./cli/releases.ts";
 import { registerFeeds } from "./cli/feeds.ts";
 import { registerStart } from "./cli/start.ts";
 import { registerStatus } from "./cli/status.ts";
+import { registerPartners } from "./cli/partners.ts";
 
 const program = new Command("herald")
   .description("Herald: press releases in; email, feeds and signed partner webhooks out")
@@ -16,5 +17,6 @@ registerReleases(program);
 registerStatus(program);
 registerJobs(program);
 registerFeeds(program);
+registerPartners(program);
 
 await program.parseAsync(process.argv);

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { QUEUE_NAMES } from "../jobs/queues.ts";
 import { inspectRedis } from "../redis/check.ts";
 import type { Runtime } from "../runtime.ts";
+import { formatPartnerHealth, partnerHealth } from "../partners/service.ts";
 import { action, withRuntime } from "./context.ts";
 
 const STATES = ["waiting", "active", "delayed", "failed", "completed"] as const;
@@ -14,7 +15,7 @@ export async function collectStatus(rt: Runtime) {
     queues[name] = Object.fromEntries(STATES.map((s) => [s, counts[s] ?? 0])) as Record<(typeof STATES)[number], number>;
   }
   const redis = await inspectRedis(rt.redis);
-  return { prefix: rt.config.prefix, releases: await rt.releases.count(), queues, redis };
+  return { prefix: rt.config.prefix, releases: await rt.releases.count(), queues, redis, partners: await partnerHealth(rt) };
 }
 
 export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): string {
@@ -30,6 +31,7 @@ export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): stri
     "",
     line(header),
     ...rows.map(line),
+    ...formatPartnerHealth(s.partners),
   ].join("\n");
 }
 

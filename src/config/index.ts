@@ -83,6 +83,8 @@ const envSchema = z.object({
   FEED_SIZE: int(1, 500).default(50),
   PARTNER_RETRY_SCHEDULE: secondsList.default([0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400].map((s) => s * 1000)),
   PARTNER_TIMEOUT_MS: int(100, 120_000).default(15_000),
+  PARTNER_CONCURRENCY: int(1, 500).default(50),
+  PARTNER_MAX_IN_FLIGHT: int(1, 100).default(8),
   DKIM_DOMAIN: optionalString,
   DKIM_SELECTOR: optionalString,
   DKIM_PRIVATE_KEY: optionalString,
@@ -114,6 +116,10 @@ export interface Config {
   /** Delays in ms before each delivery attempt; its length is the number of attempts. */
   partnerRetrySchedule: number[];
   partnerTimeoutMs: number;
+  /** Deliveries one worker process runs at once, across all partners. */
+  partnerConcurrency: number;
+  /** Requests in flight to one partner at once (all processes): a slow partner cannot take every slot. */
+  partnerMaxInFlight: number;
   dkim?: { domain: string; selector: string; privateKey: string };
   logLevel: string;
 }
@@ -170,6 +176,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     feedSize: e.FEED_SIZE,
     partnerRetrySchedule: e.PARTNER_RETRY_SCHEDULE,
     partnerTimeoutMs: e.PARTNER_TIMEOUT_MS,
+    partnerConcurrency: e.PARTNER_CONCURRENCY,
+    partnerMaxInFlight: e.PARTNER_MAX_IN_FLIGHT,
     dkim: e.DKIM_DOMAIN ? { domain: e.DKIM_DOMAIN, selector: e.DKIM_SELECTOR!, privateKey: e.DKIM_PRIVATE_KEY! } : undefined,
     logLevel: e.LOG_LEVEL,
   };

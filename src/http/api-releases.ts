@@ -4,13 +4,10 @@ import type { FastifyPluginAsync } from "fastify";
 import { invalid } from "../errors.ts";
 import { ReleaseService } from "../releases/service.ts";
 import type { Runtime } from "../runtime.ts";
-import { bearerAuth } from "./auth.ts";
 
-export const releaseRoutes: FastifyPluginAsync<{ rt: Runtime; apiToken: string }> = async (app, { rt, apiToken }) => {
+// Bearer auth for every /api/ URL is installed once, in app.ts.
+export const releaseRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
   const service = new ReleaseService(rt);
-  app.addHook("onRequest", async (req, reply) => {
-    if (req.url.startsWith("/api/")) return bearerAuth(apiToken)(req, reply);
-  });
 
   app.post("/api/releases", async (req, reply) => {
     const r = await service.publish(jsonBody(req.body));

@@ -4,8 +4,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { HeraldError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { adminRoutes } from "./admin.ts";
+import { bearerAuth } from "./auth.ts";
 import { releaseRoutes } from "./api-releases.ts";
 import { feedRoutes } from "./feeds.ts";
+import { partnerRoutes } from "./api-partners.ts";
 import { healthRoutes } from "./health.ts";
 import { installMetrics } from "./metrics.ts";
 
@@ -41,11 +43,19 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}` }));
 
+  // Every /api/ URL needs the token. On the root instance, so it reaches routes in every plugin
+  // (a hook added inside a plugin covers that plugin's routes only).
+  const requireToken = bearerAuth(opts.apiToken);
+  app.addHook("onRequest", async (req, reply) => {
+    if (req.url === "/api" || req.url.startsWith("/api/")) return requireToken(req, reply);
+  });
+
   installMetrics(app, rt);
   await app.register(healthRoutes, { rt });
   await app.register(adminRoutes, { rt });
-  await app.register(releaseRoutes, { rt, apiToken: opts.apiToken });
+  await app.register(releaseRoutes, { rt });
   await app.register(feedRoutes, { rt });
+  await app.register(partnerRoutes, { rt });
   return app;
 }
 

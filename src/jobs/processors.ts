@@ -6,6 +6,7 @@ import { type QueueName, QUEUE } from "./queues.ts";
 import { processReleaseEvent } from "./release-events.ts";
 import { processFeedRebuild } from "./feed-rebuild.ts";
 import { processWebsubPing } from "./websub-ping.ts";
+import { partnerWorkerOptions, processPartnerJob } from "../partners/processor.ts";
 
 export interface ProcessorSpec {
   // biome-ignore lint/suspicious/noExplicitAny: each processor narrows its own payload type
@@ -17,4 +18,5 @@ export const PROCESSORS: Partial<Record<QueueName, ProcessorSpec>> = {
   [QUEUE.releaseEvents]: { process: processReleaseEvent, options: () => ({ concurrency: 4 }) },
   [QUEUE.feeds]: { process: processFeedRebuild, options: () => ({ concurrency: 4 }) },
   [QUEUE.websub]: { process: processWebsubPing, options: () => ({ concurrency: 2 }) },
+  [QUEUE.partners]: { process: processPartnerJob, options: partnerWorkerOptions },
 };

@@ -123,6 +123,8 @@ export const jobId = {
    */
   feedRebuild: (feed: FeedKey, windowEndMs: number) => `feed-${feed.replace("/", ".")}-${windowEndMs}`,
   partnerDelivery: (j: PartnerDeliveryJob) => `${j.partnerId}-${j.releaseId}-r${j.revision}-${j.event}`,
+  /** A replay is a new job (the original may still be kept as completed or failed); same webhook-id. */
+  partnerReplay: (j: PartnerDeliveryJob, atMs: number) => `${j.partnerId}-${j.releaseId}-r${j.revision}-${j.event}-replay-${atMs}`,
   alert: (j: AlertJob) => `${j.releaseId}-r${j.revision}-${j.event}`,
 };
 

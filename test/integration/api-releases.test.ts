@@ -104,3 +104,20 @@ describe("PUT and withdraw", () => {
     expect(await rt.releases.get("keep")).toMatchObject({ revision: 1, title: "Kept title" });
   });
 });
+
+describe("API authentication", () => {
+  it.each([
+    ["POST", "/api/releases"],
+    ["PUT", "/api/releases/x"],
+    ["POST", "/api/releases/x/withdraw"],
+    ["GET", "/api/releases/x"],
+    ["POST", "/api/partners"],
+    ["POST", "/api/subscribers"],
+    ["POST", "/api/digests/daily/run"],
+    ["GET", "/api/anything-else"],
+  ] as const)("%s %s answers 401 without the token", async (method, url) => {
+    const res = await app.inject({ method, url, payload: {} });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error).toMatch(/Authorization: Bearer/);
+  });
+});

@@ -1,0 +1,135 @@
+// "deliver" on the partners queue: one signed POST of one release event to one partner.
+//
+// Ordering (decision: skip superseded). For one partner and one release, an older revision is
+// never delivered after a newer one. When a delivery starts and a newer revision (or, within a
+// revision, the published event after an embargoed one) has already been queued for the same
+// partner, the older one is skipped and logged "superseded": the partner gets the current
+// state, not a replay of history it can no longer use. Only one request per partner and
+// release is in flight at a time (a Redis lease), so a slow older request cannot be overtaken.
+//
+// Isolation. Each attempt is bounded by PARTNER_TIMEOUT_MS; a partner may have at most
+// PARTNER_MAX_IN_FLIGHT requests open across all workers, and a delivery that finds its partner
+// at the limit goes back to "delayed" without using an attempt; failed attempts wait in
+// "delayed" too. So a dead or slow partner holds a few worker slots at most, never all of them.
+import { DelayedError, type Job, UnrecoverableError } from "bullmq";
+import type { PartnerDeliveryJob } from "../jobs/queues.ts";
+import type { Release } from "../releases/model.ts";
+import type { Runtime } from "../runtime.ts";
+import { DeliveryError, jitter, parseRetryAfter } from "./backoff.ts";
+import { buildEnvelope, signatureHeaders, webhookId } from "./envelope.ts";
+import { PostError, type PostResult, postJson } from "./http-post.ts";
+import { type Destination, resolveDestination, UnsafeDestinationError } from "./ssrf.ts";
+import { type AttemptRecord, type DeliveryLogEntry, PartnerStore } from "./store.ts";
+
+/** How long to wait before looking again when the partner or the release is busy. */
+const BUSY_WAIT_MS = { partner: 250, release: 100 };
+
+type Partner = NonNullable<Awaited<ReturnType<PartnerStore["get"]>>>;
+
+/** The end of one attempt: what to record, then what to tell BullMQ. */
+interface Outcome extends AttemptRecord {
+  result?: string;
+  error?: Error;
+  disable?: string;
+}
+
+export async function deliver(job: Job<PartnerDeliveryJob>, rt: Runtime): Promise<string> {
+  const d = job.data;
+  const store = new PartnerStore(rt.redis, rt.config.prefix);
+  // Both reads in one round trip; the release is only used if the lease below is granted.
+  const [partner, release] = await Promise.all([store.get(d.partnerId), rt.releases.getRevision(d.releaseId, d.revision)]);
+  if (!partner) return "skipped: partner removed";
+  if (partner.status !== "active") return `skipped: partner disabled (${partner.disabledReason ?? "no reason"})`;
+
+  const holder = job.id!;
+  const lease = await store.acquire(partner.id, d, holder, rt.config.partnerTimeoutMs + 5_000, rt.config.partnerMaxInFlight);
+  if (lease === "superseded") {
+    await store.finish(partner.id, d, holder, { log: logEntry(rt, job, { status: null, durationMs: 0, outcome: "superseded" }) });
+    return `superseded: a newer revision of ${d.releaseId} is queued for ${partner.id}`;
+  }
+  if (lease !== "ok") {
+    // Not an attempt: wait for the slot in "delayed", where it occupies no worker.
+    await job.moveToDelayed(rt.clock.now() + jitter(lease === "partner-busy" ? BUSY_WAIT_MS.partner : BUSY_WAIT_MS.release), job.token);
+    throw new DelayedError();
+  }
+  let outcome: Outcome;
+  try {
+    outcome = release ? await attempt(job, rt, partner, release) : { result: `skipped: release ${d.releaseId} r${d.revision} not found` };
+  } catch (err) {
+    await store.finish(partner.id, d, holder); // e.g. Redis trouble: give the lease back, BullMQ retries
+    throw err;
+  }
+  await store.finish(partner.id, d, holder, outcome);
+  if (outcome.disable) {
+    await store.setStatus(partner.id, "disabled", outcome.disable, new Date(rt.clock.now()).toISOString());
+    rt.log.warn({ partner: partner.id }, "partner answered 410 Gone: disabled");
+  }
+  if (outcome.error) throw outcome.error;
+  return outcome.result ?? "done";
+}
+
+function logEntry(rt: Runtime, job: Job<PartnerDeliveryJob>, e: Pick<DeliveryLogEntry, "status" | "durationMs" | "outcome" | "error">): DeliveryLogEntry {
+  const d = job.data;
+  return {
+    at: new Date(rt.clock.now()).toISOString(),
+    releaseId: d.releaseId,
+    revision: d.revision,
+    event: d.event,
+    webhookId: webhookId(d),
+    attempt: job.attemptsMade + 1,
+    ...e,
+  };
+}
+
+async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, partner: Partner, release: Release): Promise<Outcome> {
+  const d = job.data;
+  const attemptNo = job.attemptsMade + 1;
+  const lastAttempt = attemptNo >= (job.opts.attempts ?? 1);
+  const id = webhookId(d);
+
+  const failed = (status: number | null, durationMs: number, error: string, how: "retry" | "permanent" | "refused", retryAfterMs?: number): Outcome => ({
+    log: logEntry(rt, job, { status, durationMs, outcome: how === "refused" ? "refused" : "failed", error }),
+    ...(lastAttempt || how !== "retry"
+      ? { deadLetter: { releaseId: d.releaseId, revision: d.revision, event: d.event, webhookId: id, attempts: attemptNo, status, error, at: new Date(rt.clock.now()).toISOString() } }
+      : {}),
+    error: how === "retry" ? new DeliveryError(error, status, retryAfterMs) : new UnrecoverableError(error),
+  });
+
+  // Checked at every delivery: DNS may have changed since the partner was added.
+  let dest: Destination;
+  try {
+    dest = await resolveDestination(partner.url, partner.allowPrivate);
+  } catch (err) {
+    if (!(err instanceof UnsafeDestinationError)) throw err;
+    return failed(null, 0, `refused: ${err.message}`, "refused");
+  }
+
+  const body = JSON.stringify(buildEnvelope(release, d.event, { publicUrl: rt.config.publicUrl, orgName: rt.config.orgName }));
+  const started = performance.now();
+  let res: PostResult;
+  try {
+    res = await postJson(dest, signatureHeaders(partner.secret, id, rt.clock.now(), body), body, rt.config.partnerTimeoutMs);
+  } catch (err) {
+    const message = err instanceof PostError ? err.message : (err as Error).message;
+    return failed(null, Math.round(performance.now() - started), message, "retry");
+  }
+  const durationMs = Math.round(performance.now() - started);
+  const { status } = res;
+
+  if (status >= 200 && status < 300) {
+    return { log: logEntry(rt, job, { status, durationMs, outcome: "delivered" }), deadLetter: "clear", result: `delivered ${id} to ${partner.id} (${status})` };
+  }
+  if (status === 410) {
+    return {
+      log: logEntry(rt, job, { status, durationMs, outcome: "gone", error: "partner answered 410 Gone: disabled" }),
+      disable: `410 Gone from ${dest.url.host} at ${new Date(rt.clock.now()).toISOString()}`,
+      result: `partner ${partner.id} disabled (410 Gone)`,
+    };
+  }
+  const detail =
+    status >= 300 && status < 400
+      ? `answered ${status} (redirect to ${String(res.headers.location ?? "?").slice(0, 200)}; redirects are not followed: give the final URL)`
+      : `answered ${status}${res.body ? `: ${res.body.replace(/\s+/g, " ").trim().slice(0, 200)}` : ""}`;
+  const retryAfter = status === 429 || status === 503 ? parseRetryAfter(res.headers["retry-after"], rt.clock.now()) : undefined;
+  return failed(status, durationMs, detail, "retry", retryAfter);
+}

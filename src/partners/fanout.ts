@@ -1,0 +1,75 @@
+// "fanout" on the partners queue: one release event becomes one "deliver" job per matching
+// active partner. Idempotent: job ids are deterministic and the bookkeeping only ever raises
+// the order key, so running it twice queues nothing twice.
+import type { PartnerDeliveryJob, PartnerFanoutJob, ReleaseEvent } from "../jobs/queues.ts";
+import { jobId, QUEUE } from "../jobs/queues.ts";
+import type { Release } from "../releases/model.ts";
+import type { Runtime } from "../runtime.ts";
+import type { Partner } from "./model.ts";
+import { PartnerStore } from "./store.ts";
+
+function matchesFilters(p: Partner, r: Release): boolean {
+  const any = (want: string[], have: string[]) => want.length === 0 || have.some((h) => want.includes(h));
+  return any(p.topics, r.topics) && any(p.regions, r.regions) && (p.languages.length === 0 || p.languages.includes(r.language));
+}
+
+/** Whether the event concerns something that was public (partners without embargo access hear only of those). */
+function isPublicEvent(event: ReleaseEvent, r: Release, previous: Release | null): boolean {
+  switch (event) {
+    case "embargoed":
+      return false;
+    case "published":
+      return true;
+    case "updated":
+      return r.status !== "embargoed";
+    case "withdrawn":
+      return previous ? previous.status !== "embargoed" : true;
+  }
+}
+
+/**
+ * Does this partner get this event? Filters match the revision, or for a correction or a
+ * withdrawal the revision before it: a partner that got a release hears that it changed,
+ * even when the change moves it out of the partner's topics.
+ */
+export function partnerWants(p: Partner, event: ReleaseEvent, r: Release, previous: Release | null): boolean {
+  if (p.status !== "active") return false;
+  if (!p.embargoAccess && !isPublicEvent(event, r, previous)) return false;
+  if (matchesFilters(p, r)) return true;
+  return (event === "updated" || event === "withdrawn") && previous !== null && matchesFilters(p, previous);
+}
+
+export async function fanOutToPartners(rt: Runtime, e: PartnerFanoutJob): Promise<{ partners: string[] }> {
+  const release = await rt.releases.getRevision(e.releaseId, e.revision);
+  if (!release) return { partners: [] };
+  const previous = e.revision > 1 ? await rt.releases.getRevision(e.releaseId, e.revision - 1) : null;
+  const store = new PartnerStore(rt.redis, rt.config.prefix);
+  const targets = (await store.list()).filter((p) => partnerWants(p, e.event, release, previous));
+  const ids = targets.map((p) => p.id);
+  // Order keys first, jobs second: a delivery of an older revision that starts after this line
+  // sees that a newer one exists and steps aside (see deliver.ts).
+  await store.noteQueued(ids, e, rt.clock.now());
+  await enqueueDeliveries(
+    rt,
+    ids.map((partnerId) => ({ partnerId, releaseId: e.releaseId, revision: e.revision, event: e.event })),
+  );
+  return { partners: ids };
+}
+
+/** Queues deliveries under the given job ids (jobId.partnerDelivery, or partnerReplay for ops). */
+export async function enqueueDeliveries(
+  rt: Runtime,
+  jobs: PartnerDeliveryJob[],
+  idOf: (j: PartnerDeliveryJob) => string = jobId.partnerDelivery,
+): Promise<string[]> {
+  if (jobs.length === 0) return [];
+  const attempts = rt.config.partnerRetrySchedule.length;
+  const added = await rt.queues[QUEUE.partners].addBulk(
+    jobs.map((data) => ({
+      name: "deliver",
+      data,
+      opts: { jobId: idOf(data), attempts, delay: rt.config.partnerRetrySchedule[0] ?? 0 },
+    })),
+  );
+  return added.map((j) => j.id!);
+}

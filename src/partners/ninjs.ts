@@ -1,0 +1,134 @@
+// A release as an IPTC ninjs 3.1 news item (https://www.iptc.org/std/ninjs/ninjs-schema_3.1.json).
+// Pure: the same release and options always give the same item, so every retry and replay of a
+// webhook carries the same document. The schema root forbids unknown properties, so only ninjs
+// names appear here; the tests validate every variant against the official schema.
+import type { ReleaseEvent } from "../jobs/queues.ts";
+import type { Release } from "../releases/model.ts";
+
+export interface NinjsOptions {
+  /** PUBLIC_URL: the base of the item's uri and of the topic/region scheme URIs. */
+  publicUrl: string;
+  orgName: string;
+}
+
+type Text = { role?: string; contentType?: string; value: string };
+type Concept = { name: string; rel?: string; uri?: string; literal?: string };
+type ContactInfo = { type: string; role?: string; value: string };
+type Rendition = { name: string; href?: string; contentType?: string; title?: string };
+
+export interface NinjsItem {
+  uri: string;
+  type: "text" | "picture";
+  representationType?: "full";
+  profile?: string;
+  version?: string;
+  firstCreated?: string;
+  versionCreated?: string;
+  embargoedUntil?: string;
+  pubStatus?: "usable" | "withheld" | "canceled";
+  urgency?: number;
+  copyrightHolder?: string;
+  edNote?: string;
+  language?: string;
+  title?: string;
+  headlines?: Text[];
+  descriptions?: Text[];
+  bodies?: (Text & { charCount?: number; wordCount?: number })[];
+  subjects?: Concept[];
+  places?: Concept[];
+  people?: (Concept & { contactInfo?: ContactInfo[] })[];
+  infoSources?: { name: string; role?: string; uri?: string }[];
+  located?: string;
+  renditions?: Rendition[];
+  associations?: (Omit<NinjsItem, "associations"> & { name: string; rel?: string })[];
+  altIds?: { role: string; value: string }[];
+  standard?: { name: string; version: string; schema: string };
+}
+
+export const NINJS_SCHEMA_URI = "https://www.iptc.org/std/ninjs/ninjs-schema_3.1.json";
+
+/** The stable identifier of a release, the same for every revision (`version` tells them apart). */
+export function releaseUri(publicUrl: string, id: string): string {
+  return `${publicUrl}/releases/${encodeURIComponent(id)}`;
+}
+
+/** "counter-trafficking" -> "Counter Trafficking": a readable name for a slug. */
+function label(slug: string): string {
+  return slug
+    .split("-")
+    .map((w) => (w ? w[0]!.toUpperCase() + w.slice(1) : w))
+    .join(" ");
+}
+
+function words(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length;
+}
+
+export function toNinjs(r: Release, event: ReleaseEvent, o: NinjsOptions): NinjsItem {
+  // The revision's status decides: an embargoed event, or a correction made while still under
+  // embargo, carries the embargo time; once published it is gone.
+  const embargoed = event === "embargoed" || r.status === "embargoed";
+  const item: NinjsItem = {
+    uri: releaseUri(o.publicUrl, r.id),
+    type: "text",
+    representationType: "full",
+    profile: "press-release",
+    version: String(r.revision),
+    firstCreated: r.createdAt,
+    versionCreated: r.updatedAt,
+    ...(embargoed ? { embargoedUntil: r.embargoUntil ?? r.publishedAt } : {}),
+    pubStatus: event === "withdrawn" || r.status === "withdrawn" ? "canceled" : "usable",
+    urgency: r.urgent ? 2 : 5,
+    copyrightHolder: o.orgName,
+    ...(r.correction ? { edNote: r.correction } : {}),
+    language: r.language,
+    title: r.title,
+    headlines: [{ role: "main", contentType: "text/plain", value: r.title }],
+    ...(r.summary ? { descriptions: [{ role: "summary", contentType: "text/plain", value: r.summary }] } : {}),
+    bodies: [
+      { role: "main", contentType: "text/html", value: r.bodyHtml, charCount: r.bodyText.length, wordCount: words(r.bodyText) },
+      { role: "main", contentType: "text/plain", value: r.bodyText, charCount: r.bodyText.length, wordCount: words(r.bodyText) },
+    ],
+    // Scheme: Herald's own vocabulary, one URI per slug: the slug's public feed.
+    ...(r.topics.length
+      ? { subjects: r.topics.map((t) => ({ name: label(t), rel: "about", literal: t, uri: `${o.publicUrl}/feeds/topics/${t}/` })) }
+      : {}),
+    ...(r.regions.length
+      ? { places: r.regions.map((g) => ({ name: label(g), rel: "about", literal: g, uri: `${o.publicUrl}/feeds/regions/${g}/` })) }
+      : {}),
+    ...(r.contacts.length
+      ? {
+          people: r.contacts.map((c) => {
+            const info: ContactInfo[] = [
+              ...(c.office ? [{ type: "office", role: "work", value: c.office }] : []),
+              ...(c.email ? [{ type: "email", role: "work", value: c.email }] : []),
+              ...(c.phone ? [{ type: "phone", role: "work", value: c.phone }] : []),
+            ];
+            return { name: c.name, rel: "contact", ...(info.length ? { contactInfo: info } : {}) };
+          }),
+        }
+      : {}),
+    infoSources: [{ name: o.orgName, role: "originator" }],
+    ...(r.dateline ? { located: r.dateline } : {}),
+    // The canonical web page of the release is a rendition of the item as text/html.
+    ...(r.url ? { renditions: [{ name: "web", href: r.url, contentType: "text/html", title: r.title }] } : {}),
+    altIds: [{ role: "herald-id", value: r.id }],
+    standard: { name: "ninjs", version: "3.1", schema: NINJS_SCHEMA_URI },
+  };
+  const associations: NonNullable<NinjsItem["associations"]> = [];
+  if (r.image) {
+    associations.push({
+      name: "featureimage",
+      rel: "image",
+      uri: r.image.url,
+      type: "picture",
+      descriptions: [{ role: "alt", contentType: "text/plain", value: r.image.alt }],
+      renditions: [{ name: "original", href: r.image.url }],
+    });
+  }
+  if (r.translationOf) {
+    associations.push({ name: "original", rel: "translation-of", uri: releaseUri(o.publicUrl, r.translationOf), type: "text" });
+  }
+  if (associations.length) item.associations = associations;
+  return item;
+}

@@ -1,0 +1,140 @@
+// What ops do with partners (CLI and API share it): add, list, remove, replay.
+import { randomBytes } from "node:crypto";
+import { invalid, notFound } from "../errors.ts";
+import { jobId, type PartnerDeliveryJob } from "../jobs/queues.ts";
+import { describeIssues, formatIssues } from "../releases/model.ts";
+import { slugify } from "../releases/service.ts";
+import type { Runtime } from "../runtime.ts";
+import { enqueueDeliveries } from "./fanout.ts";
+import { generateSecret, type Partner, type PartnerView, partnerInputSchema, publicView } from "./model.ts";
+import { resolveDestination } from "./ssrf.ts";
+import { type DeadLetter, type DeliveryLogEntry, deliveryKey, PartnerStore } from "./store.ts";
+
+export interface AddedPartner {
+  partner: PartnerView;
+  /** Present only when Herald generated it: shown once, never again. */
+  generatedSecret?: string;
+}
+
+export interface PartnerSummary {
+  partner: PartnerView;
+  lastDelivery: DeliveryLogEntry | null;
+  deadLetters: number;
+}
+
+export function partnerStore(rt: Runtime): PartnerStore {
+  return new PartnerStore(rt.redis, rt.config.prefix);
+}
+
+export async function addPartner(rt: Runtime, raw: unknown): Promise<AddedPartner> {
+  const parsed = partnerInputSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = describeIssues(parsed.error);
+    throw invalid(`invalid partner: ${formatIssues(issues)}`, issues);
+  }
+  const input = parsed.data;
+  // Resolves the host now too, so a name pointing inside is refused before it is stored.
+  await resolveDestination(input.url, input.allowPrivate);
+  const secret = input.secret ?? generateSecret();
+  const partner: Partner = {
+    id: `${slugify(input.name, 30)}-${randomBytes(3).toString("hex")}`,
+    name: input.name,
+    url: new URL(input.url).toString(),
+    secret,
+    topics: input.topics,
+    regions: input.regions,
+    languages: input.languages,
+    embargoAccess: input.embargoAccess,
+    allowPrivate: input.allowPrivate,
+    status: "active",
+    createdAt: new Date(rt.clock.now()).toISOString(),
+  };
+  await partnerStore(rt).create(partner);
+  return { partner: publicView(partner), ...(input.secret ? {} : { generatedSecret: secret }) };
+}
+
+export async function removePartner(rt: Runtime, id: string): Promise<void> {
+  if (!(await partnerStore(rt).remove(id))) throw notFound(`no partner with id ${id} (see herald partners list)`);
+}
+
+export async function listPartners(rt: Runtime): Promise<PartnerSummary[]> {
+  const store = partnerStore(rt);
+  const partners = await store.list();
+  const dead = await store.deadLetterCounts(partners.map((p) => p.id));
+  return Promise.all(
+    partners.map(async (p, i) => ({
+      partner: publicView(p),
+      lastDelivery: (await store.deliveryLog(p.id, 1))[0] ?? null,
+      deadLetters: dead[i] ?? 0,
+    })),
+  );
+}
+
+export interface ReplayOptions {
+  /** Only events first queued at or after this time (ISO). */
+  since?: string;
+  /** Only the dead letters (and remove them; a failure records them again). */
+  deadLetters?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Queues the partner's past deliveries again, oldest first, with their original webhook-ids.
+ * Superseded revisions step aside as usual, so a replay sends each release's newest state.
+ */
+export async function replayPartner(rt: Runtime, id: string, o: ReplayOptions = {}): Promise<{ queued: number; jobIds: string[] }> {
+  const store = partnerStore(rt);
+  const partner = await store.get(id);
+  if (!partner) throw notFound(`no partner with id ${id} (see herald partners list)`);
+  if (partner.status !== "active") {
+    throw invalid(`partner ${id} is disabled (${partner.disabledReason ?? "no reason"}); remove it and add it again with herald partners add to resume deliveries`);
+  }
+  let sinceMs = 0;
+  if (o.since !== undefined) {
+    sinceMs = Date.parse(o.since);
+    if (!Number.isFinite(sinceMs)) throw invalid(`--since ${JSON.stringify(o.since)} is not a date; give an ISO 8601 time such as 2026-11-28T00:00:00Z`);
+  }
+  let events: { releaseId: string; revision: number; event: PartnerDeliveryJob["event"] }[];
+  let dead: DeadLetter[] = [];
+  if (o.deadLetters) {
+    dead = (await store.deadLetters(id)).filter((x) => Date.parse(x.at) >= sinceMs);
+    events = dead;
+  } else {
+    events = await store.history(id, sinceMs);
+  }
+  const at = rt.clock.now();
+  const jobIds: string[] = [];
+  const batch = 200;
+  for (let i = 0; i < events.length; i += batch) {
+    const slice = events.slice(i, i + batch).map((e) => ({ partnerId: id, releaseId: e.releaseId, revision: e.revision, event: e.event }));
+    jobIds.push(...(await enqueueDeliveries(rt, slice, (j) => jobId.partnerReplay(j, at))));
+    o.onProgress?.(Math.min(i + batch, events.length), events.length);
+  }
+  for (const x of dead) await store.clearDeadLetter(id, deliveryKey(x));
+  return { queued: jobIds.length, jobIds };
+}
+
+/** For `herald status`: counts, and the partners that need someone to look (disabled or with dead letters). */
+export async function partnerHealth(rt: Runtime) {
+  const rows = await listPartners(rt);
+  return {
+    active: rows.filter((r) => r.partner.status === "active").length,
+    disabled: rows.filter((r) => r.partner.status === "disabled").length,
+    deadLetters: rows.reduce((n, r) => n + r.deadLetters, 0),
+    attention: rows
+      .filter((r) => r.partner.status === "disabled" || r.deadLetters > 0)
+      .map((r) => ({ id: r.partner.id, status: r.partner.status, disabledReason: r.partner.disabledReason, deadLetters: r.deadLetters })),
+  };
+}
+
+export function formatPartnerHealth(p: Awaited<ReturnType<typeof partnerHealth>>): string[] {
+  return [
+    "",
+    `partners: ${p.active} active, ${p.disabled} disabled, ${p.deadLetters} dead letter(s)`,
+    ...p.attention.map(
+      (a) =>
+        `  ${a.id}: ${a.status === "disabled" ? `disabled (${a.disabledReason ?? "no reason"})` : "active"}, ${a.deadLetters} dead letter(s)` +
+        (a.deadLetters ? ` (herald partners replay ${a.id} --dead-letters)` : ""),
+    ),
+  ];
+}

@@ -1,0 +1,295 @@
+// Partners in Redis. Every key lives under {p}:partners:
+//   all                     zset id -> created (ms)
+//   p:{id}                  hash: config (JSON, with the secret), status, disabledReason, disabledAt
+//   p:{id}:log              list, newest first, last 100 delivery attempts (JSON)
+//   p:{id}:dead             hash delivery key -> dead letter (JSON)
+//   p:{id}:latest           hash release id -> newest order key queued for this partner
+//   p:{id}:history          zset "release|revision|event" -> time first queued (replay --since)
+//   p:{id}:inflight         zset delivery job id -> lease expiry (ms, Redis time)
+//   p:{id}:lock:{release}   string: the job holding this release's delivery slot
+// Status lives in its own hash fields so disabling never rewrites (or races with) the config.
+import type { Redis } from "ioredis";
+import type { ReleaseEvent } from "../jobs/queues.ts";
+import type { Partner, PartnerStatus } from "./model.ts";
+
+export const LOG_SIZE = 100;
+const HISTORY_SIZE = 10_000;
+
+export interface DeliveryLogEntry {
+  at: string;
+  releaseId: string;
+  revision: number;
+  event: ReleaseEvent;
+  webhookId: string;
+  /** HTTP status, or null when no answer came (refused, timeout, network error). */
+  status: number | null;
+  durationMs: number;
+  attempt: number;
+  outcome: "delivered" | "failed" | "gone" | "refused" | "superseded";
+  error?: string;
+}
+
+export interface DeadLetter {
+  releaseId: string;
+  revision: number;
+  event: ReleaseEvent;
+  webhookId: string;
+  status: number | null;
+  error: string;
+  attempts: number;
+  at: string;
+}
+
+export interface HistoryEntry {
+  releaseId: string;
+  revision: number;
+  event: ReleaseEvent;
+  at: number;
+}
+
+/**
+ * Order of deliveries for one partner and release: by revision, and within a revision an
+ * embargoed event before the published one that lifts it.
+ */
+export function orderKey(revision: number, event: ReleaseEvent): number {
+  return revision * 2 + (event === "embargoed" ? 0 : 1);
+}
+
+/** The per-partner name of one delivery: release, revision, event. */
+export function deliveryKey(e: { releaseId: string; revision: number; event: ReleaseEvent }): string {
+  return `${e.releaseId}-r${e.revision}-${e.event}`;
+}
+
+const RAISE = `
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
+if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1
+`;
+
+// Takes the release lock (one request in flight per partner and release, so revisions arrive
+// in order) and a partner slot (at most N requests in flight per partner, so a slow partner
+// cannot fill every worker slot). Leases use Redis time: they must agree across processes.
+// Returns 1 (go), 0 (partner busy), -1 (this release is being delivered by another job),
+// -2 (superseded: a newer revision or event of this release is queued for this partner).
+const ACQUIRE = `
+local latest = tonumber(redis.call('HGET', KEYS[3], ARGV[4]) or '-1')
+if latest > tonumber(ARGV[5]) then return -2 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[1] then return -1 end
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return 1
+`;
+
+// Ends an attempt in one round trip: gives the lease back, logs the attempt, and sets or
+// clears the dead letter. KEYS: inflight, lock, log, dead. ARGV: holder, log entry, log size,
+// dead-letter field, dead-letter JSON ("" to clear the field, "-" to leave it).
+const FINISH = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+if ARGV[2] ~= '' then
+  redis.call('LPUSH', KEYS[3], ARGV[2])
+  redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[3]) - 1)
+end
+if ARGV[5] == '' then redis.call('HDEL', KEYS[4], ARGV[4])
+elseif ARGV[5] ~= '-' then redis.call('HSET', KEYS[4], ARGV[4], ARGV[5]) end
+return 1
+`;
+
+interface PartnerScripts {
+  heraldPartnerRaise(key: string, field: string, value: string): Promise<number>;
+  heraldPartnerAcquire(...args: string[]): Promise<number>;
+  heraldPartnerFinish(...args: string[]): Promise<number>;
+}
+
+/** Registers the scripts once per connection (ioredis then sends EVALSHA, not the script text). */
+function withScripts(redis: Redis): Redis & PartnerScripts {
+  const r = redis as Redis & Partial<PartnerScripts>;
+  if (!r.heraldPartnerAcquire) {
+    redis.defineCommand("heraldPartnerRaise", { numberOfKeys: 1, lua: RAISE });
+    redis.defineCommand("heraldPartnerAcquire", { numberOfKeys: 3, lua: ACQUIRE });
+    redis.defineCommand("heraldPartnerFinish", { numberOfKeys: 4, lua: FINISH });
+  }
+  return r as Redis & PartnerScripts;
+}
+
+/** How an attempt ended, for finish(): what to log and what to do with the dead letter. */
+export interface AttemptRecord {
+  log?: DeliveryLogEntry;
+  /** Record this dead letter, or clear the delivery's dead letter (true), or leave it (undefined). */
+  deadLetter?: DeadLetter | "clear";
+}
+
+export class PartnerStore {
+  private readonly redis: Redis & PartnerScripts;
+
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+  ) {
+    this.redis = withScripts(redis);
+  }
+
+  private key(...parts: string[]): string {
+    return [this.prefix, "partners", ...parts].join(":");
+  }
+
+  private pk(id: string, ...rest: string[]): string {
+    return this.key("p", id, ...rest);
+  }
+
+  async create(p: Partner): Promise<void> {
+    const { status, disabledReason, disabledAt, ...config } = p;
+    await this.redis
+      .multi()
+      .hset(this.pk(p.id), { config: JSON.stringify(config), status, disabledReason: disabledReason ?? "", disabledAt: disabledAt ?? "" })
+      .zadd(this.key("all"), Date.parse(p.createdAt), p.id)
+      .exec();
+  }
+
+  async get(id: string): Promise<Partner | null> {
+    return parsePartner(await this.redis.hgetall(this.pk(id)));
+  }
+
+  async list(): Promise<Partner[]> {
+    const ids = await this.redis.zrange(this.key("all"), "0", "-1");
+    if (ids.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hgetall(this.pk(id));
+    const rows = (await pipe.exec()) ?? [];
+    return rows.map(([, h]) => parsePartner(h as Record<string, string>)).filter((p): p is Partner => p !== null);
+  }
+
+  async setStatus(id: string, status: PartnerStatus, reason: string, at: string): Promise<void> {
+    if (!(await this.redis.exists(this.pk(id)))) return;
+    await this.redis.hset(this.pk(id), { status, disabledReason: status === "disabled" ? reason : "", disabledAt: status === "disabled" ? at : "" });
+  }
+
+  /** Deletes the partner and everything kept for it. Returns false when there was none. */
+  async remove(id: string): Promise<boolean> {
+    const existed = await this.redis.zrem(this.key("all"), id);
+    const locks = await this.scan(this.pk(id, "lock", "*"));
+    await this.redis.del(
+      this.pk(id),
+      this.pk(id, "log"),
+      this.pk(id, "dead"),
+      this.pk(id, "latest"),
+      this.pk(id, "history"),
+      this.pk(id, "inflight"),
+      ...locks,
+    );
+    return existed === 1;
+  }
+
+  private async scan(match: string): Promise<string[]> {
+    const out: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.redis.scan(cursor, "MATCH", match, "COUNT", 500);
+      cursor = next;
+      out.push(...keys);
+    } while (cursor !== "0");
+    return out;
+  }
+
+  /**
+   * Records that an event was queued for these partners: raises each one's newest order key
+   * for the release (before the delivery job exists, so an older delivery that starts later
+   * sees it) and keeps the event in the replay history (first time only).
+   */
+  async noteQueued(partnerIds: string[], e: { releaseId: string; revision: number; event: ReleaseEvent }, at: number): Promise<void> {
+    if (partnerIds.length === 0) return;
+    const pipe = this.redis.pipeline();
+    const member = `${e.releaseId}|${e.revision}|${e.event}`;
+    for (const id of partnerIds) {
+      (pipe as unknown as PartnerScripts).heraldPartnerRaise(this.pk(id, "latest"), e.releaseId, String(orderKey(e.revision, e.event)));
+      pipe.zadd(this.pk(id, "history"), "NX", String(at), member);
+      pipe.zremrangebyrank(this.pk(id, "history"), 0, -HISTORY_SIZE - 1);
+    }
+    await pipe.exec();
+  }
+
+  async history(id: string, sinceMs = 0): Promise<HistoryEntry[]> {
+    const rows = await this.redis.zrangebyscore(this.pk(id, "history"), sinceMs, "+inf", "WITHSCORES");
+    const out: HistoryEntry[] = [];
+    for (let i = 0; i < rows.length; i += 2) {
+      const [releaseId, revision, event] = rows[i]!.split("|");
+      out.push({ releaseId: releaseId!, revision: Number(revision), event: event as ReleaseEvent, at: Number(rows[i + 1]) });
+    }
+    return out;
+  }
+
+  async acquire(
+    id: string,
+    d: { releaseId: string; revision: number; event: ReleaseEvent },
+    holder: string,
+    leaseMs: number,
+    maxInFlight: number,
+  ): Promise<"ok" | "partner-busy" | "release-busy" | "superseded"> {
+    const r = await this.redis.heraldPartnerAcquire(
+      this.pk(id, "inflight"),
+      this.pk(id, "lock", d.releaseId),
+      this.pk(id, "latest"),
+      holder,
+      String(leaseMs),
+      String(maxInFlight),
+      d.releaseId,
+      String(orderKey(d.revision, d.event)),
+    );
+    return r === 1 ? "ok" : r === 0 ? "partner-busy" : r === -1 ? "release-busy" : "superseded";
+  }
+
+  /** Gives the lease back and records the attempt (see FINISH). Safe to call without a lease. */
+  async finish(id: string, d: { releaseId: string; revision: number; event: ReleaseEvent }, holder: string, rec: AttemptRecord = {}): Promise<void> {
+    await this.redis.heraldPartnerFinish(
+      this.pk(id, "inflight"),
+      this.pk(id, "lock", d.releaseId),
+      this.pk(id, "log"),
+      this.pk(id, "dead"),
+      holder,
+      rec.log ? JSON.stringify(rec.log) : "",
+      String(LOG_SIZE),
+      deliveryKey(d),
+      rec.deadLetter === undefined ? "-" : rec.deadLetter === "clear" ? "" : JSON.stringify(rec.deadLetter),
+    );
+  }
+
+  async deliveryLog(id: string, limit = LOG_SIZE): Promise<DeliveryLogEntry[]> {
+    return (await this.redis.lrange(this.pk(id, "log"), 0, limit - 1)).map((s) => JSON.parse(s) as DeliveryLogEntry);
+  }
+
+  async addDeadLetter(id: string, d: DeadLetter): Promise<void> {
+    await this.redis.hset(this.pk(id, "dead"), deliveryKey(d), JSON.stringify(d));
+  }
+
+  async clearDeadLetter(id: string, key: string): Promise<void> {
+    await this.redis.hdel(this.pk(id, "dead"), key);
+  }
+
+  async deadLetters(id: string): Promise<DeadLetter[]> {
+    const all = Object.values(await this.redis.hgetall(this.pk(id, "dead"))).map((s) => JSON.parse(s) as DeadLetter);
+    return all.sort((a, b) => a.at.localeCompare(b.at) || a.revision - b.revision);
+  }
+
+  async deadLetterCounts(ids: string[]): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hlen(this.pk(id, "dead"));
+    return ((await pipe.exec()) ?? []).map(([, n]) => Number(n));
+  }
+}
+
+function parsePartner(h: Record<string, string> | null): Partner | null {
+  if (!h?.config) return null;
+  const config = JSON.parse(h.config) as Omit<Partner, "status" | "disabledReason" | "disabledAt">;
+  return {
+    ...config,
+    status: h.status === "disabled" ? "disabled" : "active",
+    ...(h.disabledReason ? { disabledReason: h.disabledReason } : {}),
+    ...(h.disabledAt ? { disabledAt: h.disabledAt } : {}),
+  };
+}
