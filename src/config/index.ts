@@ -85,6 +85,7 @@ const envSchema = z.object({
   PARTNER_TIMEOUT_MS: int(100, 120_000).default(15_000),
   PARTNER_CONCURRENCY: int(1, 500).default(50),
   PARTNER_MAX_IN_FLIGHT: int(1, 100).default(8),
+  WORKER_LOCK_MS: int(1000, 600_000).default(30_000),
   DKIM_DOMAIN: optionalString,
   DKIM_SELECTOR: optionalString,
   DKIM_PRIVATE_KEY: optionalString,
@@ -120,6 +121,11 @@ export interface Config {
   partnerConcurrency: number;
   /** Requests in flight to one partner at once (all processes): a slow partner cannot take every slot. */
   partnerMaxInFlight: number;
+  /**
+   * How long a worker holds a job before it must renew its lock; a crashed worker's jobs are
+   * taken over within about twice this (BullMQ lockDuration and stalledInterval).
+   */
+  workerLockMs: number;
   dkim?: { domain: string; selector: string; privateKey: string };
   logLevel: string;
 }
@@ -178,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     partnerTimeoutMs: e.PARTNER_TIMEOUT_MS,
     partnerConcurrency: e.PARTNER_CONCURRENCY,
     partnerMaxInFlight: e.PARTNER_MAX_IN_FLIGHT,
+    workerLockMs: e.WORKER_LOCK_MS,
     dkim: e.DKIM_DOMAIN ? { domain: e.DKIM_DOMAIN, selector: e.DKIM_SELECTOR!, privateKey: e.DKIM_PRIVATE_KEY! } : undefined,
     logLevel: e.LOG_LEVEL,
   };

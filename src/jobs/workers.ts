@@ -7,6 +7,9 @@ import { queuePrefix, type Runtime } from "../runtime.ts";
 import { PROCESSORS } from "./processors.ts";
 import type { QueueName } from "./queues.ts";
 
+/** Times a job may be taken over from a dead worker before it is failed as poison. */
+export const MAX_STALLED_COUNT = 10;
+
 export interface Workers {
   workers: Worker[];
   close(force?: boolean): Promise<void>;
@@ -24,6 +27,14 @@ export function startWorkers(rt: Runtime, only?: QueueName[]): Workers {
       connection,
       prefix: queuePrefix(rt.config.prefix),
       concurrency: 1,
+      // A job whose worker died (SIGKILL, OOM, lost machine) is "stalled": once its lock runs
+      // out another worker takes it over and runs it again, which is safe because every job is
+      // idempotent. BullMQ's default fails a job the second time it stalls, so two crashes in a
+      // row (a crash loop, a redeploy during an outage) would drop a partner event or an email
+      // batch for good; only a job that keeps killing its worker (poison) should fail that way.
+      lockDuration: rt.config.workerLockMs,
+      stalledInterval: rt.config.workerLockMs,
+      maxStalledCount: MAX_STALLED_COUNT,
       ...spec.options?.(rt),
     });
     worker.on("error", (err) => rt.log.error({ err, queue: name }, "worker error"));
