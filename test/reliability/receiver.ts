@@ -1,0 +1,88 @@
+// A webhook receiver for crash and outage runs: counts each webhook-id it answered 2xx, knows
+// how many requests it holds open, and can hold answers, fail, or go away entirely (its port
+// then refuses connections) and come back on the same port.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export type Mode = "ok" | "hold" | "fail";
+
+export interface CrashReceiver {
+  port: number;
+  url(path: string): string;
+  mode: Mode;
+  /** Every request seen: path and webhook-id, in arrival order. */
+  seen: { path: string; webhookId: string }[];
+  /** 2xx answers sent, per "path webhook-id". */
+  delivered: Map<string, number>;
+  /** Requests received and not answered yet. */
+  open(): number;
+  /** Stops listening (connections refused) and drops held requests. */
+  down(): Promise<void>;
+  /** Listens again on the same port. */
+  up(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startCrashReceiver(): Promise<CrashReceiver> {
+  const held = new Set<http.ServerResponse>();
+  const rx: CrashReceiver = {
+    port: 0,
+    url: (p) => `http://127.0.0.1:${rx.port}${p}`,
+    mode: "ok",
+    seen: [],
+    delivered: new Map(),
+    open: () => held.size,
+    down: () => stop(),
+    up: () => listen(rx.port),
+    close: () => stop(),
+  };
+  const answer = (res: http.ServerResponse, key: string, status: number) => {
+    held.delete(res);
+    if (res.destroyed) return;
+    res.writeHead(status, { "content-type": "text/plain" });
+    res.end(status < 300 ? "ok" : "not now");
+    // Counted once the answer is written: from here on, Herald may treat it as delivered.
+    if (status < 300) rx.delivered.set(key, (rx.delivered.get(key) ?? 0) + 1);
+  };
+  const handler: http.RequestListener = (req, res) => {
+    req.resume();
+    req.on("end", () => {
+      const path = (req.url ?? "/").split("?")[0]!;
+      const webhookId = String(req.headers["webhook-id"] ?? "");
+      rx.seen.push({ path, webhookId });
+      const key = `${path} ${webhookId}`;
+      held.add(res);
+      res.on("close", () => held.delete(res));
+      if (rx.mode === "hold") return; // answered by nobody: the client dies with it open
+      answer(res, key, rx.mode === "fail" ? 503 : 200);
+    });
+  };
+  let server: http.Server | null = null;
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      const s = http.createServer(handler);
+      s.once("error", reject);
+      s.listen(port, "127.0.0.1", () => {
+        server = s;
+        rx.port = (s.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  const stop = async () => {
+    const s = server;
+    if (!s) return;
+    server = null;
+    for (const res of held) res.destroy();
+    held.clear();
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  };
+  await listen(0);
+  return rx;
+}
+
+/** Keys seen 2xx more than once, and how many extra answers they got. */
+export function duplicates(delivered: Map<string, number>): { keys: string[]; extra: number } {
+  const keys = [...delivered].filter(([, n]) => n > 1).map(([k]) => k);
+  return { keys, extra: keys.reduce((sum, k) => sum + delivered.get(k)! - 1, 0) };
+}
