@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { FeedKey } from "../jobs/queues.ts";
+import { execOrThrow } from "../redis/pipeline.ts";
 import { type FeedFormat, FORMATS } from "./keys.ts";
 
 export interface FeedEntry {
@@ -78,8 +79,8 @@ export class FeedCache {
   async inputs(feed: FeedKey): Promise<Record<FeedFormat, string | null>> {
     const pipeline = this.redis.pipeline();
     for (const f of FORMATS) pipeline.hget(this.entryKey(feed, f), "input");
-    const res = (await pipeline.exec()) ?? [];
-    return Object.fromEntries(FORMATS.map((f, i) => [f, (res[i]?.[1] as string | null) ?? null])) as Record<FeedFormat, string | null>;
+    const res = await execOrThrow(pipeline);
+    return Object.fromEntries(FORMATS.map((f, i) => [f, (res[i] as string | null) ?? null])) as Record<FeedFormat, string | null>;
   }
 
   /** A number larger than any earlier build's of this feed. */

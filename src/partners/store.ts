@@ -10,6 +10,7 @@
 // Status lives in its own hash fields so disabling never rewrites (or races with) the config.
 import type { Redis } from "ioredis";
 import type { ReleaseEvent } from "../jobs/queues.ts";
+import { execOrThrow } from "../redis/pipeline.ts";
 import type { Partner, PartnerStatus } from "./model.ts";
 
 export const LOG_SIZE = 100;
@@ -144,11 +145,12 @@ export class PartnerStore {
 
   async create(p: Partner): Promise<void> {
     const { status, disabledReason, disabledAt, ...config } = p;
-    await this.redis
-      .multi()
-      .hset(this.pk(p.id), { config: JSON.stringify(config), status, disabledReason: disabledReason ?? "", disabledAt: disabledAt ?? "" })
-      .zadd(this.key("all"), Date.parse(p.createdAt), p.id)
-      .exec();
+    await execOrThrow(
+      this.redis
+        .multi()
+        .hset(this.pk(p.id), { config: JSON.stringify(config), status, disabledReason: disabledReason ?? "", disabledAt: disabledAt ?? "" })
+        .zadd(this.key("all"), Date.parse(p.createdAt), p.id),
+    );
   }
 
   async get(id: string): Promise<Partner | null> {
@@ -160,8 +162,9 @@ export class PartnerStore {
     if (ids.length === 0) return [];
     const pipe = this.redis.pipeline();
     for (const id of ids) pipe.hgetall(this.pk(id));
-    const rows = (await pipe.exec()) ?? [];
-    return rows.map(([, h]) => parsePartner(h as Record<string, string>)).filter((p): p is Partner => p !== null);
+    // A failed HGETALL must fail the caller (fan-out retries), never read as "no such partner".
+    const rows = await execOrThrow(pipe);
+    return rows.map((h) => parsePartner(h as Record<string, string>)).filter((p): p is Partner => p !== null);
   }
 
   async setStatus(id: string, status: PartnerStatus, reason: string, at: string): Promise<void> {
@@ -210,7 +213,7 @@ export class PartnerStore {
       pipe.zadd(this.pk(id, "history"), "NX", String(at), member);
       pipe.zremrangebyrank(this.pk(id, "history"), 0, -HISTORY_SIZE - 1);
     }
-    await pipe.exec();
+    await execOrThrow(pipe);
   }
 
   async history(id: string, sinceMs = 0): Promise<HistoryEntry[]> {
@@ -279,7 +282,7 @@ export class PartnerStore {
     if (ids.length === 0) return [];
     const pipe = this.redis.pipeline();
     for (const id of ids) pipe.hlen(this.pk(id, "dead"));
-    return ((await pipe.exec()) ?? []).map(([, n]) => Number(n));
+    return (await execOrThrow(pipe)).map((n) => Number(n));
   }
 }
 
