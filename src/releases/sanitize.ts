@@ -47,20 +47,41 @@ export function sanitizeBody(body: string): string {
   return sanitizeHtml(html, ALLOWED).trim();
 }
 
-/** Plain text of any field that must not carry markup (summary, names). */
-export function stripTags(s: string): string {
-  return sanitizeHtml(stripInvalidChars(s), { allowedTags: [], allowedAttributes: {}, nonTextTags: ALLOWED.nonTextTags })
-    .replace(/&amp;/g, "&")
+function stripOnce(s: string): string {
+  return sanitizeHtml(s, { allowedTags: [], allowedAttributes: {}, nonTextTags: ALLOWED.nonTextTags })
     .replace(/&lt;/g, "<")
     .replace(/&gt;/g, ">")
     .replace(/&quot;/g, '"')
     .replace(/&#39;/g, "'")
-    .trim();
+    .replace(/&amp;/g, "&");
+}
+
+/**
+ * Plain text of any field that must not carry markup (summary, names, notes). Entities are
+ * decoded, so the stored text is what a person reads; and because decoding can make a tag
+ * (`&lt;script&gt;`), stripping repeats until nothing changes. Feed readers and partner CMSs
+ * often render "plain" fields such as an RSS title as HTML, so no stored text may read as a tag.
+ */
+export function stripTags(s: string): string {
+  let text = stripInvalidChars(s);
+  for (let pass = 0; pass < 10; pass++) {
+    const next = stripOnce(text);
+    if (next === text) return text.trim();
+    text = next;
+  }
+  // Still changing after ten layers of encoding: keep it encoded rather than decode into a tag.
+  return sanitizeHtml(text, { allowedTags: [], allowedAttributes: {}, nonTextTags: ALLOWED.nonTextTags }).trim();
+}
+
+/** stripTags for one-line fields (title, dateline, names, image alt): whitespace collapsed. */
+export function oneLineText(s: string): string {
+  return stripTags(s).replace(/\s+/g, " ").trim();
 }
 
 /** The plain-text rendering of sanitised HTML, for text emails and ninjs text/plain bodies. */
 export function htmlToText(html: string): string {
-  return convert(html, {
+  // Escaped text in the HTML (`&lt;b&gt;`) decodes to tag-like text here: strip it as well.
+  return stripTags(convert(html, {
     wordwrap: false,
     selectors: [
       { selector: "a", options: { hideLinkHrefIfSameAsText: true } },
@@ -69,5 +90,5 @@ export function htmlToText(html: string): string {
       { selector: "h3", options: { uppercase: false } },
       { selector: "h4", options: { uppercase: false } },
     ],
-  }).trim();
+  }));
 }

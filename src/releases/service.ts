@@ -13,7 +13,7 @@ import {
   releaseInputSchema,
   SLUG_RE,
 } from "./model.ts";
-import { htmlToText, sanitizeBody, stripInvalidChars, stripTags } from "./sanitize.ts";
+import { htmlToText, oneLineText, sanitizeBody, stripTags } from "./sanitize.ts";
 import { RevisionConflictError } from "./store.ts";
 
 export interface PublishResult {
@@ -71,16 +71,27 @@ export function buildRelease(
   );
   const embargoed = embargoMs > now;
   const bodyHtml = sanitizeBody(input.body);
+  if (!htmlToText(bodyHtml) && !/<img\b/.test(bodyHtml)) {
+    throw invalid("invalid release: body: has no text once scripts and markup are removed", [{ path: "body", message: "has no text once scripts and markup are removed" }]);
+  }
   const summary = input.summary ? stripTags(input.summary) : undefined;
+  // Text fields keep no markup (stripped, the release still stored); one that was nothing but
+  // markup is refused like an empty one.
+  const text = (path: string, s: string) => {
+    const t = oneLineText(s);
+    if (!t) throw invalid(`invalid release: ${path}: has no text once markup is removed`, [{ path, message: "has no text once markup is removed" }]);
+    return t;
+  };
+  const dateline = input.dateline ? oneLineText(input.dateline) : undefined;
   return {
     id,
     revision,
     status: embargoed ? "embargoed" : "published",
-    title: stripInvalidChars(input.title),
+    title: text("title", input.title),
     ...(summary ? { summary } : {}),
     bodyHtml,
     bodyText: htmlToText(bodyHtml),
-    ...(input.dateline ? { dateline: input.dateline } : {}),
+    ...(dateline ? { dateline } : {}),
     publishedAt: embargoed ? new Date(Math.max(embargoMs, Date.parse(publishedAt))).toISOString() : publishedAt,
     ...(embargoMs ? { embargoUntil: new Date(embargoMs).toISOString() } : {}),
     language: input.language,
@@ -89,8 +100,13 @@ export function buildRelease(
     regions: [...new Set(input.regions)],
     urgent: input.urgent,
     ...(input.url ? { url: input.url } : {}),
-    contacts: input.contacts,
-    ...(input.image ? { image: input.image } : {}),
+    contacts: input.contacts.map((c, i) => ({
+      ...c,
+      name: text(`contacts.${i}.name`, c.name),
+      ...(c.office !== undefined ? { office: oneLineText(c.office) } : {}),
+      ...(c.phone !== undefined ? { phone: oneLineText(c.phone) } : {}),
+    })),
+    ...(input.image ? { image: { url: input.image.url, alt: oneLineText(input.image.alt) } } : {}),
     createdAt: previous?.createdAt ?? nowIso,
     updatedAt: nowIso,
     ...(correction ? { correction } : {}),
