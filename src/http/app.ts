@@ -10,6 +10,7 @@ import { feedRoutes } from "./feeds.ts";
 import { partnerRoutes } from "./api-partners.ts";
 import { healthRoutes } from "./health.ts";
 import { installMetrics } from "./metrics.ts";
+import { strictJsonBodies } from "./json-body.ts";
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -50,6 +51,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
     if (req.url === "/api" || req.url.startsWith("/api/")) return requireToken(req, reply);
   });
 
+  strictJsonBodies(app);
   installMetrics(app, rt);
   await app.register(healthRoutes, { rt });
   await app.register(adminRoutes, { rt });
