@@ -10,8 +10,8 @@ export interface CrashReceiver {
   port: number;
   url(path: string): string;
   mode: Mode;
-  /** Every request seen: path and webhook-id, in arrival order. */
-  seen: { path: string; webhookId: string }[];
+  /** Every request seen: path, webhook-id and the ninjs item's uri, in arrival order. */
+  seen: { path: string; webhookId: string; uri: string }[];
   /** 2xx answers sent, per "path webhook-id". */
   delivered: Map<string, number>;
   /** Requests received and not answered yet. */
@@ -45,11 +45,16 @@ export async function startCrashReceiver(): Promise<CrashReceiver> {
     if (status < 300) rx.delivered.set(key, (rx.delivered.get(key) ?? 0) + 1);
   };
   const handler: http.RequestListener = (req, res) => {
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const path = (req.url ?? "/").split("?")[0]!;
       const webhookId = String(req.headers["webhook-id"] ?? "");
-      rx.seen.push({ path, webhookId });
+      let uri = "";
+      try {
+        uri = String(JSON.parse(Buffer.concat(chunks).toString("utf8")).data?.uri ?? "");
+      } catch {}
+      rx.seen.push({ path, webhookId, uri });
       const key = `${path} ${webhookId}`;
       held.add(res);
       res.on("close", () => held.delete(res));

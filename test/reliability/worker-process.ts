@@ -14,7 +14,7 @@ export interface WorkerProcess {
 }
 
 export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
-  const fullEnv = { LOG_LEVEL: "info", WORKER_LOCK_MS: "1000", ...env };
+  const fullEnv = { LOG_LEVEL: "info", WORKER_LOCK_MS: "3000", ...env };
   let child: ChildProcess | null = null;
   let log = "";
   let current: () => string = () => "";
