@@ -4,6 +4,9 @@ import type { Job, WorkerOptions } from "bullmq";
 import type { Runtime } from "../runtime.ts";
 import { type QueueName, QUEUE } from "./queues.ts";
 import { processReleaseEvent } from "./release-events.ts";
+import { processAlert } from "./alerts.ts";
+import { processEmailBatch } from "./send-emails.ts";
+import { batchSize } from "../mail/fanout.ts";
 
 export interface ProcessorSpec {
   // biome-ignore lint/suspicious/noExplicitAny: each processor narrows its own payload type
@@ -13,4 +16,13 @@ export interface ProcessorSpec {
 
 export const PROCESSORS: Partial<Record<QueueName, ProcessorSpec>> = {
   [QUEUE.releaseEvents]: { process: processReleaseEvent, options: () => ({ concurrency: 4 }) },
+  [QUEUE.alerts]: { process: processAlert, options: () => ({ concurrency: 2 }) },
+  // EMAIL_RATE_PER_SECOND: batches of batchSize(rate) readers, at most rate/batchSize batches a second.
+  [QUEUE.emails]: {
+    process: processEmailBatch,
+    options: (rt) => ({
+      concurrency: 4,
+      limiter: { max: Math.max(1, Math.floor(rt.config.emailRatePerSecond / batchSize(rt.config.emailRatePerSecond))), duration: 1000 },
+    }),
+  },
 };
