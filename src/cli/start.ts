@@ -4,6 +4,9 @@ import type { Command } from "commander";
 import { chooseRedis, resolveSecret } from "../boot.ts";
 import { buildApp } from "../http/app.ts";
 import { startWorkers, type Workers } from "../jobs/workers.ts";
+import { upsertSchedules } from "../jobs/schedules.ts";
+import { closeMailer } from "../mail/transport.ts";
+import { withSecretKey } from "../subscribers/tokens.ts";
 import { createLogger } from "../log.ts";
 import { redactUrl } from "../redis/connection.ts";
 import { dispatchPending } from "../releases/service.ts";
@@ -23,11 +26,12 @@ export function registerStart(program: Command): void {
         const log = createLogger(config.logLevel);
         const redis = await chooseRedis(config, true);
         log.info(`using ${redis.how}: ${redactUrl(redis.url)}`);
-        const rt = await createRuntime({ config, redisUrl: redis.url, log });
+        const rt = await createRuntime({ config: withSecretKey(config), redisUrl: redis.url, log });
         const requeued = await dispatchPending(rt);
         if (requeued) log.info(`queued ${requeued} release event(s) left over from an earlier run`);
 
         const workers: Workers | null = opts.webOnly ? null : startWorkers(rt);
+        if (workers) await upsertSchedules(rt);
         let app: Awaited<ReturnType<typeof buildApp>> | null = null;
         if (!opts.workersOnly) {
           const token = resolveSecret(config.apiToken, config.varDir, "api-token");
@@ -49,6 +53,7 @@ export function registerStart(program: Command): void {
           log.info(`${signal}: finishing active jobs, then stopping (send it again to exit at once)`);
           await app?.close();
           await workers?.close();
+          closeMailer(rt);
           await rt.close();
           await redis.embedded?.stop();
           log.info("stopped");

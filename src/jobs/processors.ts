@@ -7,6 +7,7 @@ import { processReleaseEvent } from "./release-events.ts";
 import { processAlert } from "./alerts.ts";
 import { processEmailBatch } from "./send-emails.ts";
 import { batchSize } from "../mail/fanout.ts";
+import { processDigest } from "./digests.ts";
 
 export interface ProcessorSpec {
   // biome-ignore lint/suspicious/noExplicitAny: each processor narrows its own payload type
@@ -25,4 +26,5 @@ export const PROCESSORS: Partial<Record<QueueName, ProcessorSpec>> = {
       limiter: { max: Math.max(1, Math.floor(rt.config.emailRatePerSecond / batchSize(rt.config.emailRatePerSecond))), duration: 1000 },
     }),
   },
+  [QUEUE.digests]: { process: processDigest },
 };

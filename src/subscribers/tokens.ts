@@ -2,6 +2,8 @@
 // an unsubscribe link in a years-old email still works). HMAC-SHA256 over the payload with the
 // secret key passed in (SECRET_KEY or var/secret-key), so nothing about tokens is stored.
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { resolveSecret } from "../boot.ts";
+import type { Config } from "../config/index.ts";
 import { HeraldError } from "../errors.ts";
 
 export type TokenPurpose = "confirm" | "manage";
@@ -52,4 +54,13 @@ export function requireSecret(key: string | undefined): string {
     throw new HeraldError("HERALD_NO_SECRET", "SECRET_KEY is not set: set it (32+ characters) or start Herald with `herald start`, which generates var/secret-key", 503);
   }
   return key;
+}
+
+/**
+ * The config with its secret key filled in: SECRET_KEY, else var/secret-key (generated on first
+ * use). Entry points (`herald start`, CLI commands that make links) call this once; workers and
+ * pages then read rt.config.secretKey, and tests pass a fixed key.
+ */
+export function withSecretKey(config: Config): Config {
+  return config.secretKey ? config : { ...config, secretKey: resolveSecret(undefined, config.varDir, "secret-key").value };
 }
