@@ -5,12 +5,16 @@ import { HeraldError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { releaseRoutes } from "./api-releases.ts";
 import { healthRoutes } from "./health.ts";
+import { subscriberApiRoutes } from "./api-subscribers.ts";
+import { peopleRoutes } from "./people.ts";
 
 export const BODY_LIMIT = 1024 * 1024;
 
 export interface AppOptions {
   /** The bearer token the API requires (resolved from API_TOKEN or var/api-token). */
   apiToken: string;
+  /** Signs subscriber links (SECRET_KEY or var/secret-key); defaults to rt.config.secretKey. */
+  secretKey?: string;
 }
 
 export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyInstance> {
@@ -40,6 +44,8 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
 
   await app.register(healthRoutes, { rt });
   await app.register(releaseRoutes, { rt, apiToken: opts.apiToken });
+  await app.register(subscriberApiRoutes, { rt, apiToken: opts.apiToken });
+  await app.register(peopleRoutes, { rt, secretKey: opts.secretKey });
   return app;
 }
 

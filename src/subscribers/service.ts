@@ -10,6 +10,13 @@ import { SubscriberStore, subscriberId } from "./store.ts";
 
 const HOUR = 3600_000;
 
+const THROTTLE = `
+local last = redis.call('GET', KEYS[1])
+if last and tonumber(ARGV[1]) - tonumber(last) < tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`;
+
 export type Preferences = Pick<Subscriber, "name" | "language" | "topics" | "regions" | "frequency" | "timezone">;
 
 export function subscriberStore(rt: Runtime): SubscriberStore {
@@ -62,10 +69,13 @@ export class SubscriberService {
     await this.sendConfirmation(s);
   }
 
-  /** At most one confirmation email per address per hour (a SET NX with a one-hour expiry). */
+  /**
+   * At most one confirmation email per address per hour. The key holds the time of the last one
+   * by our clock (the Redis expiry only cleans up), checked and set in one script.
+   */
   async sendConfirmation(s: Subscriber): Promise<boolean> {
-    const ok = await this.rt.redis.set(this.rt.key("confirm-sent", s.id), "1", "PX", HOUR, "NX");
-    if (ok !== "OK") return false;
+    const ok = await this.rt.redis.eval(THROTTLE, 1, this.rt.key("confirm-sent", s.id), String(this.rt.clock.now()), String(HOUR));
+    if (ok !== 1) return false;
     const hour = Math.floor(this.rt.clock.now() / HOUR);
     const job: EmailBatchJob = { edition: `confirm-${s.id}-${hour}`, kind: "confirm", segment: `confirm-${s.language}`, subscriberIds: [s.id] };
     await this.rt.queues[QUEUE.emails].add("send", job, { jobId: jobId.emailBatch(job) });
