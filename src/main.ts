@@ -2,6 +2,8 @@
 import { Command } from "commander";
 import { registerStart } from "./cli/start.ts";
 import { registerStatus } from "./cli/status.ts";
+import { registerSubscribers } from "./cli/subscribers.ts";
+import { registerDigest } from "./cli/digest.ts";
 
 const program = new Command("herald")
   .description("Herald: press releases in; email, feeds and signed partner webhooks out")
@@ -10,5 +12,7 @@ const program = new Command("herald")
 
 registerStart(program);
 registerStatus(program);
+registerSubscribers(program);
+registerDigest(program);
 
 await program.parseAsync(process.argv);

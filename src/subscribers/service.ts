@@ -129,13 +129,35 @@ export class SubscriberService {
 
   async upsertParsed(input: ParsedSubscriberInput, opts: { confirmed: boolean; notify?: boolean }): Promise<{ subscriber: Subscriber; created: boolean }> {
     const previous = await this.store.byEmail(input.email);
-    const status = previous && previous.status !== "pending" ? previous.status : opts.confirmed ? "confirmed" : "pending";
-    const next = this.build(input, previous, status);
-    if (previous?.unsubscribedAt) next.unsubscribedAt = previous.unsubscribedAt;
-    if (previous?.suppressedReason) next.suppressedReason = previous.suppressedReason;
+    const next = this.merge(input, previous, opts.confirmed);
     await this.store.save(next, previous);
     if (next.status === "pending" && opts.notify !== false) await this.sendConfirmation(next);
     return { subscriber: next, created: !previous };
+  }
+
+  /**
+   * Many upserts in few round trips (CSV import): same rules as upsertParsed. `confirmed` false
+   * sends each new address a confirmation email.
+   */
+  async upsertMany(inputs: ParsedSubscriberInput[], opts: { confirmed: boolean }): Promise<{ created: number; updated: number }> {
+    const previous = await this.store.getMany(inputs.map((i) => subscriberId(i.email)));
+    const items = inputs.map((input, i) => {
+      const prev = previous[i] ?? null;
+      return { next: this.merge(input, prev, opts.confirmed), previous: prev };
+    });
+    await this.store.saveMany(items);
+    for (const { next } of items) if (next.status === "pending") await this.sendConfirmation(next);
+    const created = previous.filter((p) => !p).length;
+    return { created, updated: inputs.length - created };
+  }
+
+  /** New preferences over an existing record: an unsubscribed or suppressed status is kept. */
+  private merge(input: ParsedSubscriberInput, previous: Subscriber | null, confirmed: boolean): Subscriber {
+    const status = previous && previous.status !== "pending" ? previous.status : confirmed ? "confirmed" : "pending";
+    const next = this.build(input, previous, status);
+    if (previous?.unsubscribedAt) next.unsubscribedAt = previous.unsubscribedAt;
+    if (previous?.suppressedReason) next.suppressedReason = previous.suppressedReason;
+    return next;
   }
 
   async remove(email: string): Promise<Subscriber> {
