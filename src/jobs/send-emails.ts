@@ -6,7 +6,7 @@
 // the job throw after the batch, so BullMQ retries it with backoff and the ledger skips the
 // readers already done.
 import type { Job } from "bullmq";
-import { Ledger } from "../mail/ledger.ts";
+import { type Accepted, Ledger } from "../mail/ledger.ts";
 import { buildMail, messageIdFor, senderDomain } from "../mail/message.ts";
 import { loadSegment, type Segment } from "../mail/segments.ts";
 import { isPermanentFailure, mailerFor } from "../mail/transport.ts";
@@ -56,6 +56,7 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
   const domain = senderDomain(rt.config.mailFrom);
   const mailer = mailerFor(rt);
   let lastTransient: unknown;
+  let accepted: Accepted[] = [];
 
   const sendOne = async (s: Subscriber) => {
     const links = readerLinks(rt.config.publicUrl, key, s.id);
@@ -75,7 +76,7 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
       messageId: messageIdFor(j.edition, s.id, domain),
       language: segment.language,
       unsubscribeUrl: j.kind === "confirm" ? undefined : links.unsubscribe,
-    });
+    }, rt.clock.now());
     try {
       await mailer.send(mail);
     } catch (err) {
@@ -88,8 +89,9 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
       lastTransient = err;
       return;
     }
-    // The server has it: from here on this reader must never get this edition again.
-    await ledger.record(j.edition, { subscriberId: s.id, releaseIds: segment.contentIds, cursor: segment.cursor });
+    // The server has it: from here on this reader must never get this edition again. The
+    // ledger is written for each group of IN_FLIGHT right after they were accepted.
+    accepted.push({ subscriberId: s.id, releaseIds: segment.contentIds, cursor: segment.cursor });
     result.sent += 1;
   };
 
@@ -100,7 +102,12 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
     else result.skipped += 1;
   });
   for (let i = 0; i < todo.length; i += IN_FLIGHT) {
-    await Promise.all(todo.slice(i, i + IN_FLIGHT).map(sendOne));
+    // allSettled: whatever else fails, the accepted ones are recorded before anything throws.
+    const settled = await Promise.allSettled(todo.slice(i, i + IN_FLIGHT).map(sendOne));
+    await ledger.record(j.edition, accepted);
+    accepted = [];
+    const failure = settled.find((x) => x.status === "rejected");
+    if (failure) throw failure.reason;
   }
   await ledger.count(j.edition, "skipped", result.skipped);
   await ledger.count(j.edition, "failed", result.failed);

@@ -35,16 +35,20 @@ export class Ledger {
     return r.map((x) => x === 1);
   }
 
-  async record(edition: string, a: Accepted): Promise<void> {
+  /** Records accepted sends (one round trip for a group sent together). */
+  async record(edition: string, accepted: Accepted[]): Promise<void> {
+    if (accepted.length === 0) return;
     const m = this.redis.multi();
-    m.sadd(this.key("ledger", edition), a.subscriberId);
+    m.sadd(this.key("ledger", edition), ...accepted.map((a) => a.subscriberId));
     m.expire(this.key("ledger", edition), KEEP_S);
-    for (const id of a.releaseIds ?? []) {
-      m.sadd(this.key("alerted", id), a.subscriberId);
-      m.expire(this.key("alerted", id), KEEP_S);
+    for (const a of accepted) {
+      for (const id of a.releaseIds ?? []) {
+        m.sadd(this.key("alerted", id), a.subscriberId);
+        m.expire(this.key("alerted", id), KEEP_S);
+      }
+      if (a.cursor !== undefined) m.hset(this.key("digest-cursor"), a.subscriberId, String(a.cursor));
     }
-    if (a.cursor !== undefined) m.hset(this.key("digest-cursor"), a.subscriberId, String(a.cursor));
-    m.hincrby(this.key("edition", edition), "sent", 1);
+    m.hincrby(this.key("edition", edition), "sent", accepted.length);
     await m.exec();
   }
 

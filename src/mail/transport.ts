@@ -16,7 +16,7 @@ export interface Mailer {
 }
 
 /** Connections the pool keeps open to the SMTP server. */
-export const SMTP_POOL_SIZE = 8;
+export const SMTP_POOL_SIZE = 16;
 
 export function createMailer(config: Config): Mailer {
   const dkim = config.dkim

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from "node:crypto";
 import nodemailer from "nodemailer";
 import { describe, expect, it } from "vitest";
 import { buildMail, messageIdFor, senderDomain } from "../../src/mail/message.ts";
@@ -68,10 +69,24 @@ describe("message envelope", () => {
       messageId: "<e.s@iom.example>",
       language: "en",
       unsubscribeUrl: "https://n.example/unsubscribe?token=a.b",
-    });
+    }, 0);
     const raw = (await t.sendMail(mail)).message.toString();
     expect(raw).not.toMatch(/^Bcc:/im);
     expect(raw).not.toMatch(/^X-Evil:/im);
     expect(raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click/m);
+    expect(raw).toMatch(/^Subject: Title Bcc: victim@x.org X-Evil: 1/m);
+  });
+});
+
+describe("DKIM", () => {
+  it("signs both List-Unsubscribe headers", async () => {
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 1024 });
+    const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const t = nodemailer.createTransport({ streamTransport: true, buffer: true, dkim: { domainName: "iom.example", keySelector: "herald", privateKey: pem } });
+    const mail = buildMail({ from: "News <n@iom.example>", to: { address: "a@x.org" }, subject: "Hi", html: "<p>x</p>", text: "x", messageId: "<e.s@iom.example>", language: "en", unsubscribeUrl: "https://n.example/unsubscribe?token=a.b" }, 0);
+    const raw = (await t.sendMail(mail)).message.toString();
+    const sig = /^DKIM-Signature:[\s\S]*?(?=\r\n\S)/m.exec(raw)?.[0].replace(/\r\n\s+/g, " ") ?? "";
+    expect(sig).toMatch(/d=iom\.example/);
+    expect(sig.toLowerCase()).toMatch(/h=[^;]*list-unsubscribe:list-unsubscribe-post/);
   });
 });
