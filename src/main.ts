@@ -6,6 +6,8 @@ import { registerFeeds } from "./cli/feeds.ts";
 import { registerStart } from "./cli/start.ts";
 import { registerStatus } from "./cli/status.ts";
 import { registerPartners } from "./cli/partners.ts";
+import { registerSubscribers } from "./cli/subscribers.ts";
+import { registerDigest } from "./cli/digest.ts";
 
 const program = new Command("herald")
   .description("Herald: press releases in; email, feeds and signed partner webhooks out")
@@ -18,5 +20,7 @@ registerStatus(program);
 registerJobs(program);
 registerFeeds(program);
 registerPartners(program);
+registerSubscribers(program);
+registerDigest(program);
 
 await program.parseAsync(process.argv);

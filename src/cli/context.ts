@@ -5,12 +5,14 @@ import { ConfigError, loadConfig, type Config } from "../config/index.ts";
 import { HeraldError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { createRuntime, type Runtime } from "../runtime.ts";
+import { withSecretKey } from "../subscribers/tokens.ts";
 
 export class CliError extends Error {}
 
 let cached: Config | undefined;
 export function cliConfig(): Config {
-  cached ??= loadConfig();
+  // Subscriber links are signed: every command gets the key (SECRET_KEY or var/secret-key).
+  cached ??= withSecretKey(loadConfig());
   return cached;
 }
 

@@ -10,12 +10,16 @@ import { feedRoutes } from "./feeds.ts";
 import { partnerRoutes } from "./api-partners.ts";
 import { healthRoutes } from "./health.ts";
 import { installMetrics } from "./metrics.ts";
+import { subscriberApiRoutes } from "./api-subscribers.ts";
+import { peopleRoutes } from "./people.ts";
 
 export const BODY_LIMIT = 1024 * 1024;
 
 export interface AppOptions {
   /** The bearer token the API requires (resolved from API_TOKEN or var/api-token). */
   apiToken: string;
+  /** Signs subscriber links (SECRET_KEY or var/secret-key); defaults to rt.config.secretKey. */
+  secretKey?: string;
 }
 
 export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyInstance> {
@@ -56,6 +60,8 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
   await app.register(releaseRoutes, { rt });
   await app.register(feedRoutes, { rt });
   await app.register(partnerRoutes, { rt });
+  await app.register(subscriberApiRoutes, { rt });
+  await app.register(peopleRoutes, { rt, secretKey: opts.secretKey });
   return app;
 }
 
