@@ -5,6 +5,7 @@
 // A permanent (5xx) refusal suppresses the address; transient failures (4xx, connection) make
 // the job throw after the batch, so BullMQ retries it with backoff and the ledger skips the
 // readers already done.
+import { countStat } from "../metrics.ts";
 import type { Job } from "bullmq";
 import { type Accepted, Ledger } from "../mail/ledger.ts";
 import { buildMail, messageIdFor, senderDomain } from "../mail/message.ts";
@@ -105,12 +106,15 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
     // allSettled: whatever else fails, the accepted ones are recorded before anything throws.
     const settled = await Promise.allSettled(todo.slice(i, i + IN_FLIGHT).map(sendOne));
     await ledger.record(j.edition, accepted);
+    await countStat(rt, "herald_emails_sent_total", { kind: j.kind }, accepted.length);
     accepted = [];
     const failure = settled.find((x) => x.status === "rejected");
     if (failure) throw failure.reason;
   }
   await ledger.count(j.edition, "skipped", result.skipped);
   await ledger.count(j.edition, "failed", result.failed);
+  await countStat(rt, "herald_emails_suppressed_total", {}, result.skipped);
+  await countStat(rt, "herald_emails_bounced_total", {}, result.failed);
   if (result.retry > 0) {
     const reason = (lastTransient as Error)?.message ?? "unknown";
     throw new TransientSendError(`${result.retry} of ${j.subscriberIds.length} message(s) not accepted yet (${reason}); retrying`);

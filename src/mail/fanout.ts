@@ -1,6 +1,7 @@
 // From "these readers get this content" to queued send batches: render each segment once,
 // store it, then add the readers in batches with addBulk. Batch job ids are deterministic, so
 // fanning out the same edition twice queues nothing twice.
+import { countStat } from "../metrics.ts";
 import type { Runtime } from "../runtime.ts";
 import { type EmailBatchJob, jobId, QUEUE } from "../jobs/queues.ts";
 import { Ledger } from "./ledger.ts";
@@ -32,6 +33,7 @@ export async function fanOutSegments(rt: Runtime, edition: string, kind: EmailBa
   for (const plan of plans) {
     if (plan.readers.length === 0) continue;
     await saveSegment(rt, edition, plan.id, await plan.render());
+    await countStat(rt, "herald_mjml_renders_total");
     await ledger.planned(edition, plan.id, plan.readers.length);
     const readers = [...plan.readers].sort();
     const jobs = [];

@@ -2,6 +2,7 @@
 // that fans out, kept in Redis for the send batches (which may run on other machines), and
 // cached in process memory so a worker fetches each one once.
 //   {p}:segment:{edition}:{segment}   JSON Segment, expires after a week
+import { countStat } from "../metrics.ts";
 import type { Config } from "../config/index.ts";
 import type { EmailBatchJob } from "../jobs/queues.ts";
 import type { Runtime } from "../runtime.ts";
@@ -49,6 +50,7 @@ export async function loadSegment(rt: Runtime, job: EmailBatchJob): Promise<Segm
   let s: Segment | null;
   if (language) {
     s = { kind: "confirm", language, message: await renderConfirmation(brandOf(rt.config), language) };
+    await countStat(rt, "herald_mjml_renders_total");
   } else {
     const raw = await rt.redis.get(key);
     s = raw ? (JSON.parse(raw) as Segment) : null;

@@ -11,6 +11,7 @@
 // PARTNER_MAX_IN_FLIGHT requests open across all workers, and a delivery that finds its partner
 // at the limit goes back to "delayed" without using an attempt; failed attempts wait in
 // "delayed" too. So a dead or slow partner holds a few worker slots at most, never all of them.
+import { countStat } from "../metrics.ts";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { PartnerDeliveryJob } from "../jobs/queues.ts";
 import type { Release } from "../releases/model.ts";
@@ -60,12 +61,20 @@ export async function deliver(job: Job<PartnerDeliveryJob>, rt: Runtime): Promis
     throw err;
   }
   await store.finish(partner.id, d, holder, outcome);
+  await countOutcome(rt, partner.id, outcome);
   if (outcome.disable) {
     await store.setStatus(partner.id, "disabled", outcome.disable, new Date(rt.clock.now()).toISOString());
     rt.log.warn({ partner: partner.id }, "partner answered 410 Gone: disabled");
   }
   if (outcome.error) throw outcome.error;
   return outcome.result ?? "done";
+}
+
+async function countOutcome(rt: Runtime, partner: string, o: Outcome): Promise<void> {
+  const outcome = o.log?.outcome;
+  if (outcome === "delivered") await countStat(rt, "herald_webhooks_delivered_total", { partner });
+  else if (outcome === "failed" || outcome === "refused" || outcome === "gone") await countStat(rt, "herald_webhooks_failed_total", { partner });
+  if (o.deadLetter && o.deadLetter !== "clear") await countStat(rt, "herald_webhooks_dead_lettered_total", { partner });
 }
 
 function logEntry(rt: Runtime, job: Job<PartnerDeliveryJob>, e: Pick<DeliveryLogEntry, "status" | "durationMs" | "outcome" | "error">): DeliveryLogEntry {
