@@ -130,7 +130,22 @@ async function digestEdition(
     render: async () => ({ kind: "digest", language: s.language, cursor: at, message: await renderDigest(brand, s.language, frequency, s.items) }),
   }));
   const fan: FanoutSummary = await fanOutSegments(rt, edition, "digest", plans);
-  return { ...summary, readers: fan.readers, batches: fan.batches };
+  const done = { ...summary, readers: fan.readers, batches: fan.batches };
+  await recordDigestRun(rt, done);
+  return done;
+}
+
+const DIGEST_RUNS_KEPT = 20;
+
+/** The last digest editions queued (newest first), for `herald status`. Empty ones are not kept. */
+async function recordDigestRun(rt: Runtime, s: DigestSummary): Promise<void> {
+  if (s.readers === 0) return;
+  const entry = { edition: s.edition, frequency: s.frequency, at: s.at, readers: s.readers, segments: s.segments.length, batches: s.batches };
+  await rt.redis.multi().lpush(rt.key("digest-runs"), JSON.stringify(entry)).ltrim(rt.key("digest-runs"), 0, DIGEST_RUNS_KEPT - 1).exec();
+}
+
+export async function lastDigestRuns(rt: Runtime, n = 5): Promise<{ edition: string; frequency: string; at: string; readers: number; segments: number; batches: number }[]> {
+  return (await rt.redis.lrange(rt.key("digest-runs"), 0, n - 1)).map((r) => JSON.parse(r));
 }
 
 /**

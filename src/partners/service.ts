@@ -114,16 +114,21 @@ export async function replayPartner(rt: Runtime, id: string, o: ReplayOptions = 
   return { queued: jobIds.length, jobIds };
 }
 
-/** For `herald status`: counts, and the partners that need someone to look (disabled or with dead letters). */
+/** For `herald status`: counts, and every partner with its state, last delivery and dead letters. */
 export async function partnerHealth(rt: Runtime) {
   const rows = await listPartners(rt);
   return {
     active: rows.filter((r) => r.partner.status === "active").length,
     disabled: rows.filter((r) => r.partner.status === "disabled").length,
     deadLetters: rows.reduce((n, r) => n + r.deadLetters, 0),
-    attention: rows
-      .filter((r) => r.partner.status === "disabled" || r.deadLetters > 0)
-      .map((r) => ({ id: r.partner.id, status: r.partner.status, disabledReason: r.partner.disabledReason, deadLetters: r.deadLetters })),
+    partners: rows.map((r) => ({
+      id: r.partner.id,
+      name: r.partner.name,
+      status: r.partner.status,
+      disabledReason: r.partner.disabledReason,
+      deadLetters: r.deadLetters,
+      lastDelivery: r.lastDelivery ? { at: r.lastDelivery.at, outcome: r.lastDelivery.outcome, status: r.lastDelivery.status } : null,
+    })),
   };
 }
 
@@ -131,10 +136,11 @@ export function formatPartnerHealth(p: Awaited<ReturnType<typeof partnerHealth>>
   return [
     "",
     `partners: ${p.active} active, ${p.disabled} disabled, ${p.deadLetters} dead letter(s)`,
-    ...p.attention.map(
-      (a) =>
-        `  ${a.id}: ${a.status === "disabled" ? `disabled (${a.disabledReason ?? "no reason"})` : "active"}, ${a.deadLetters} dead letter(s)` +
-        (a.deadLetters ? ` (herald partners replay ${a.id} --dead-letters)` : ""),
-    ),
+    ...p.partners.map((a) => {
+      const state = a.status === "disabled" ? `disabled (${a.disabledReason ?? "no reason"})` : "active";
+      const last = a.lastDelivery ? `last ${a.lastDelivery.outcome} ${a.lastDelivery.status ?? ""} at ${a.lastDelivery.at}`.replace("  ", " ") : "no delivery yet";
+      const dead = a.deadLetters ? `, ${a.deadLetters} dead letter(s) (herald partners replay ${a.id} --dead-letters)` : "";
+      return `  ${a.id} ${a.name}: ${state}, ${last}${dead}`;
+    }),
   ];
 }

@@ -5,6 +5,7 @@
 //   {p}:subs:{frequency}:tzs          set of time zones that have (or had) confirmed readers
 //   {p}:subs:{frequency}:tz:{zone}    set of confirmed ids of that frequency in that zone
 //   {p}:digest-cursor                 hash id -> ms: the newest publication time already in a sent digest
+//   {p}:subs:by-status                hash status -> count (kept with every save, for status and metrics)
 // Only confirmed readers sit in the frequency indexes, so the digest tick reads just the zones
 // whose local hour is the send hour, never every subscriber.
 import { createHash } from "node:crypto";
@@ -58,6 +59,10 @@ export class SubscriberStore {
   private stage(m: ReturnType<Redis["multi"]>, next: Subscriber, previous: Subscriber | null): void {
     m.set(this.key("sub", next.id), JSON.stringify(next));
     m.zadd(this.key("subs"), Date.parse(next.createdAt), next.id);
+    if (previous?.status !== next.status) {
+      if (previous) m.hincrby(this.key("subs", "by-status"), previous.status, -1);
+      m.hincrby(this.key("subs", "by-status"), next.status, 1);
+    }
     if (previous?.status === "confirmed") this.unindex(m, previous);
     if (next.status === "confirmed") {
       m.sadd(this.key("subs", next.frequency), next.id);
@@ -77,6 +82,7 @@ export class SubscriberStore {
   async remove(s: Subscriber): Promise<void> {
     const m = this.redis.multi();
     this.unindex(m, s);
+    m.hincrby(this.key("subs", "by-status"), s.status, -1);
     m.del(this.key("sub", s.id));
     m.zrem(this.key("subs"), s.id);
     m.hdel(this.key("digest-cursor"), s.id);
@@ -90,6 +96,12 @@ export class SubscriberStore {
 
   async count(): Promise<number> {
     return this.redis.zcard(this.key("subs"));
+  }
+
+  /** Subscribers per status (pending, confirmed, unsubscribed, bounced, complained). */
+  async countByStatus(): Promise<Record<string, number>> {
+    const raw = await this.redis.hgetall(this.key("subs", "by-status"));
+    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]).filter(([, v]) => (v as number) > 0));
   }
 
   /** Every confirmed reader id with this frequency (SSCAN: no single huge reply). */
