@@ -1,5 +1,6 @@
 // The `herald` command line. Each area registers its commands from src/cli/.
 import { Command } from "commander";
+import { registerDemo } from "./cli/demo.ts";
 import { registerJobs } from "./cli/jobs.ts";
 import { registerReleases } from "./cli/releases.ts";
 import { registerFeeds } from "./cli/feeds.ts";
@@ -17,6 +18,7 @@ const program = new Command("herald")
 registerStart(program);
 registerReleases(program);
 registerStatus(program);
+registerDemo(program);
 registerJobs(program);
 registerFeeds(program);
 registerPartners(program);

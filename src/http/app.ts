@@ -1,6 +1,6 @@
 // The Fastify app: health, the API, and each channel's pages. Routes live in one file per area;
 // this file wires them and turns every error into a JSON answer with a reason.
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from "fastify";
 import { HeraldError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { adminRoutes } from "./admin.ts";
@@ -26,7 +26,8 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
     loggerInstance: rt.log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Request lines would drown the job logs; /metrics has the request durations.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: true,
   });
   app.setErrorHandler((err: FastifyError, req, reply) => {

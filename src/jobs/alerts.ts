@@ -68,6 +68,7 @@ async function sendAlerts(rt: Runtime, release: Release): Promise<FanoutSummary>
       language: seg.language,
       releaseId: release.id,
       contentIds: [...new Set([rootId, seg.content.id])],
+      storyId: rootId,
       message: await renderAlert(brand, seg.language, seg.content),
     }),
   }));

@@ -96,12 +96,18 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
     result.sent += 1;
   };
 
-  const todo: Subscriber[] = [];
+  let todo: Subscriber[] = [];
   subs.forEach((s, i) => {
     if (done[i]) return; // already accepted in an earlier run: counted then
     if (eligible(j.kind, s)) todo.push(s);
     else result.skipped += 1;
   });
+  if (j.kind === "alert" && segment.storyId) {
+    // A reader gets one version of a story: another alert edition may have claimed them.
+    const mine = await ledger.claimStory(segment.storyId, j.edition, todo.map((s) => s.id));
+    result.skipped += mine.filter((m) => !m).length;
+    todo = todo.filter((_, i) => mine[i]);
+  }
   for (let i = 0; i < todo.length; i += IN_FLIGHT) {
     // allSettled: whatever else fails, the accepted ones are recorded before anything throws.
     const settled = await Promise.allSettled(todo.slice(i, i + IN_FLIGHT).map(sendOne));

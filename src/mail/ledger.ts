@@ -5,6 +5,7 @@
 //   {p}:alerted:{releaseId}       set of ids who received that release (any revision) as an alert:
 //                                 correction notices go to these readers only
 //   {p}:edition:{edition}         hash t.{segment}/sent/skipped/failed: progress for ops and benchmarks
+//   {p}:story:{rootId}            hash subscriber id -> the alert edition that claimed the story for them
 //   {p}:digest-cursor             hash id -> ms, moved only after a digest was accepted
 import type { Redis } from "ioredis";
 
@@ -56,6 +57,24 @@ export class Ledger {
     if (ids.length === 0) return [];
     const r = (await this.redis.smismember(this.key("alerted", releaseId), ...ids)) as number[];
     return r.map((x) => x === 1);
+  }
+
+  /**
+   * One alert per story and reader, even when the original and a translation are fanned out at
+   * the same moment (both plans are made before either is sent). Claimed atomically just before
+   * sending: the first edition to claim a reader keeps them; a retry of that edition still
+   * finds its own claim. Returns, for each id, whether this edition may send to them.
+   */
+  async claimStory(rootId: string, edition: string, ids: string[]): Promise<boolean[]> {
+    if (ids.length === 0) return [];
+    const key = this.key("story", rootId);
+    const m = this.redis.multi();
+    for (const id of ids) m.hsetnx(key, id, edition);
+    m.expire(key, KEEP_S);
+    m.hmget(key, ...ids);
+    const res = await m.exec();
+    const owners = (res?.at(-1)?.[1] ?? []) as (string | null)[];
+    return ids.map((_, i) => owners[i] === edition);
   }
 
   async alertedIds(releaseId: string): Promise<string[]> {

@@ -20,6 +20,8 @@ export interface Segment {
   releaseId?: string;
   /** Alerts: the releases whose content this is (correction notices go to their readers). */
   contentIds?: string[];
+  /** Alerts: the story (the original release's id); a reader gets one alert per story. */
+  storyId?: string;
   /** Digests: the publication time up to which this digest reaches (the readers' new cursor). */
   cursor?: number;
 }

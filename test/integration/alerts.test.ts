@@ -73,6 +73,24 @@ describe("immediate alerts", () => {
     expect(again).toMatchObject({ readers: 0 });
   });
 
+  it("one alert per story even when the original and its translation fan out together", async () => {
+    const { rt, smtp } = env;
+    await addReader(rt, { email: "claire@example.org", language: "fr", frequency: "immediate" });
+    await addReader(rt, { email: "amy@example.org", language: "en", frequency: "immediate" });
+    const svc = new ReleaseService(rt);
+    await svc.publish(sampleRelease({ id: "story", title: "Original" }));
+    await svc.publish(sampleRelease({ id: "story-fr", language: "fr", translationOf: "story", title: "Traduction" }));
+    // Both alerts plan their segments before anything is sent: the race the demo showed.
+    await runAlert(rt, { releaseId: "story", revision: 1, event: "published" });
+    await runAlert(rt, { releaseId: "story-fr", revision: 1, event: "published" });
+    env.start([QUEUE.emails]);
+    await eventually(() => smtp.to("claire@example.org").length >= 1 && smtp.to("amy@example.org").length >= 1, 10_000, "the alerts");
+    await eventually(async () => (await rt.queues[QUEUE.emails].getJobCounts("waiting", "active")).waiting === 0, 10_000, "the queue to drain");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(smtp.to("claire@example.org").map((m) => m.parsed.subject)).toEqual(["Traduction"]);
+    expect(smtp.to("amy@example.org").map((m) => m.parsed.subject)).toEqual(["Original"]);
+  });
+
   it("running the same send job twice sends once", async () => {
     const { rt, smtp } = env;
     await addReader(rt, { email: "once@example.org", frequency: "immediate" });
