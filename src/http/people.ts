@@ -25,7 +25,8 @@ type Req = FastifyRequest<{ Querystring: { token?: string; lang?: string } }>;
 
 export const peopleRoutes: FastifyPluginAsync<{ rt: Runtime; secretKey?: string }> = async (app, { rt, secretKey }) => {
   await app.register(formbody);
-  await app.register(rateLimit, { global: false });
+  // Counted in Redis, so the limit holds across every web process behind the load balancer.
+  await app.register(rateLimit, { global: false, redis: rt.redis, nameSpace: `${rt.config.prefix}:ratelimit:`, skipOnError: false });
   const service = new SubscriberService(rt);
   const key = () => requireSecret(secretKey ?? rt.config.secretKey);
   const wantsJson = (req: FastifyRequest) => (req.headers["content-type"] ?? "").includes("json") || (req.headers.accept ?? "").startsWith("application/json");

@@ -103,6 +103,20 @@ describe("double opt-in", () => {
     expect(codes.filter((c) => c === 429).length).toBeGreaterThan(0);
     expect((await form("/subscribe", { email: "other@example.org" }, { "x-forwarded-for": "203.0.113.10" })).statusCode).toBe(202);
   });
+
+  it("the per-IP limit is shared by every web process (counted in Redis)", async () => {
+    const second = await buildApp(env.rt, { apiToken: TEST_TOKEN, secretKey: TEST_SECRET });
+    try {
+      const post = (a: FastifyInstance, i: number) =>
+        a.inject({ method: "POST", url: "/subscribe", headers: { "content-type": "application/x-www-form-urlencoded", "x-forwarded-for": "198.51.100.7" }, payload: `email=p${i}%40example.org` });
+      const codes: number[] = [];
+      for (let i = 0; i < 6; i++) codes.push((await post(app, i)).statusCode, (await post(second, i + 100)).statusCode);
+      expect(codes.filter((c) => c === 202)).toHaveLength(10);
+      expect(codes.filter((c) => c === 429)).toHaveLength(2);
+    } finally {
+      await second.close();
+    }
+  });
 });
 
 describe("unsubscribe", () => {
