@@ -11,21 +11,21 @@
 // PARTNER_MAX_IN_FLIGHT requests open across all workers, and a delivery that finds its partner
 // at the limit goes back to "delayed" without using an attempt; failed attempts wait in
 // "delayed" too. So a dead or slow partner holds a few worker slots at most, never all of them.
-import { countStat } from "../metrics.ts";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { PartnerDeliveryJob } from "../jobs/queues.ts";
+import { countStat } from "../metrics.ts";
 import type { Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { DeliveryError, jitter, parseRetryAfter } from "./backoff.ts";
 import { buildEnvelope, signatureHeaders, webhookId } from "./envelope.ts";
 import { PostError, type PostResult, postJson } from "./http-post.ts";
+import { type Partner, signingSecrets } from "./model.ts";
 import { type Destination, resolveDestination, UnsafeDestinationError } from "./ssrf.ts";
 import { type AttemptRecord, type DeliveryLogEntry, PartnerStore } from "./store.ts";
 
 /** How long to wait before looking again when the partner or the release is busy. */
 const BUSY_WAIT_MS = { partner: 250, release: 100 };
 
-type Partner = NonNullable<Awaited<ReturnType<PartnerStore["get"]>>>;
 
 /** The end of one attempt: what to record, then what to tell BullMQ. */
 interface Outcome extends AttemptRecord {
@@ -117,7 +117,7 @@ async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, partner: Partn
   const started = performance.now();
   let res: PostResult;
   try {
-    res = await postJson(dest, signatureHeaders(partner.secret, id, rt.clock.now(), body), body, rt.config.partnerTimeoutMs);
+    res = await postJson(dest, signatureHeaders(signingSecrets(partner, rt.clock.now()), id, rt.clock.now(), body), body, rt.config.partnerTimeoutMs);
   } catch (err) {
     const message = err instanceof PostError ? err.message : (err as Error).message;
     return failed(null, Math.round(performance.now() - started), message, "retry");

@@ -6,7 +6,7 @@ import { describeIssues, formatIssues } from "../releases/model.ts";
 import { slugify } from "../releases/service.ts";
 import type { Runtime } from "../runtime.ts";
 import { enqueueDeliveries } from "./fanout.ts";
-import { generateSecret, type Partner, type PartnerView, partnerInputSchema, publicView } from "./model.ts";
+import { generateSecret, isWebhookSecret, type Partner, type PartnerView, partnerInputSchema, publicView } from "./model.ts";
 import { resolveDestination } from "./ssrf.ts";
 import { type DeadLetter, type DeliveryLogEntry, deliveryKey, PartnerStore } from "./store.ts";
 
@@ -51,6 +51,30 @@ export async function addPartner(rt: Runtime, raw: unknown): Promise<AddedPartne
   };
   await partnerStore(rt).create(partner);
   return { partner: publicView(partner), ...(input.secret ? {} : { generatedSecret: secret }) };
+}
+
+/**
+ * A new signing secret. For `overlapHours` both secrets sign every delivery (two signatures in
+ * webhook-signature), so the partner can switch without losing a delivery; then only the new one.
+ */
+export async function rotateSecret(rt: Runtime, id: string, o: { secret?: string; overlapHours?: number } = {}): Promise<{ secret: string; previousUntil: string | null }> {
+  const store = partnerStore(rt);
+  const partner = await store.get(id);
+  if (!partner) throw notFound(`no partner with id ${id} (see herald partners list)`);
+  if (o.secret !== undefined && !isWebhookSecret(o.secret)) throw invalid("invalid secret: whsec_ followed by base64 of 24 to 64 bytes (omit it to have one generated)");
+  const hours = o.overlapHours ?? 24;
+  if (!Number.isFinite(hours) || hours < 0 || hours > 24 * 30) throw invalid("invalid --overlap-hours: a number of hours from 0 to 720");
+  const secret = o.secret ?? generateSecret();
+  const until = hours > 0 ? new Date(rt.clock.now() + hours * 3600_000).toISOString() : null;
+  await store.setSecret(id, secret, until ? { secret: partner.secret, until } : undefined);
+  return { secret, previousUntil: until };
+}
+
+/** Makes a disabled partner (410 Gone, or by hand) active again. */
+export async function enablePartner(rt: Runtime, id: string): Promise<void> {
+  const store = partnerStore(rt);
+  if (!(await store.get(id))) throw notFound(`no partner with id ${id} (see herald partners list)`);
+  await store.setStatus(id, "active", "", new Date(rt.clock.now()).toISOString());
 }
 
 export async function removePartner(rt: Runtime, id: string): Promise<void> {
