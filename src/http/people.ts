@@ -52,7 +52,8 @@ export const peopleRoutes: FastifyPluginAsync<{ rt: Runtime; secretKey?: string 
 
   const facets = async () => ({ topics: await rt.releases.facets("topics"), regions: await rt.releases.facets("regions") });
   const subscriberFor = async (req: Req, purpose: "confirm" | "manage") => {
-    const id = verifyToken(key(), purpose, req.query.token, rt.clock.now());
+    const keys = rt.config.secretKeyPrevious ? [key(), rt.config.secretKeyPrevious] : key();
+    const id = verifyToken(keys, purpose, req.query.token, rt.clock.now());
     const s = await service.store.get(id);
     if (!s) throw new HeraldError("HERALD_NOT_FOUND", "this subscription no longer exists; subscribe again", 404);
     return s;

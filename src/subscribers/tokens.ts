@@ -30,13 +30,20 @@ export function signToken(key: string, purpose: TokenPurpose, subscriberId: stri
 export const badToken = (why: string) =>
   new HeraldError("HERALD_BAD_TOKEN", `this link is ${why}; use the newest email from us or subscribe again`, 400);
 
-/** The subscriber id the token was made for; throws HeraldError 400 when it is forged, for another purpose or expired. */
-export function verifyToken(key: string, purpose: TokenPurpose, token: string | undefined, now: number): string {
+/**
+ * The subscriber id the token was made for; throws HeraldError 400 when it is forged, for another
+ * purpose or expired. Several keys: the current one and SECRET_KEY_PREVIOUS after a rotation, so
+ * links in emails already sent keep working.
+ */
+export function verifyToken(keys: string | string[], purpose: TokenPurpose, token: string | undefined, now: number): string {
   const [body, sig] = (token ?? "").split(".");
   if (!body || !sig) throw badToken("incomplete");
-  const expected = Buffer.from(mac(key, body).slice(0, 32));
   const given = Buffer.from(sig);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw badToken("not valid");
+  const signedBy = (key: string) => {
+    const expected = Buffer.from(mac(key, body).slice(0, 32));
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+  if (![keys].flat().some(signedBy)) throw badToken("not valid");
   let payload: Payload;
   try {
     payload = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as Payload;

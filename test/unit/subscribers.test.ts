@@ -50,6 +50,14 @@ describe("tokens", () => {
     expect(body).toBeTruthy();
     expect(() => verifyToken(KEY, "manage", undefined, 0)).toThrow(/incomplete/);
   });
+
+  it("accepts links signed with the previous key after a rotation, and no other", () => {
+    const old = "o".repeat(40);
+    const t = signToken(old, "manage", "s9");
+    expect(verifyToken([KEY, old], "manage", t, 0)).toBe("s9");
+    expect(() => verifyToken(KEY, "manage", t, 0)).toThrow(/not valid/);
+    expect(() => verifyToken([KEY, "z".repeat(40)], "manage", t, 0)).toThrow(/not valid/);
+  });
 });
 
 describe("message envelope", () => {
