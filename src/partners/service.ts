@@ -1,8 +1,7 @@
 // What ops do with partners (CLI and API share it): add, list, remove, replay.
 import { randomBytes } from "node:crypto";
-import { invalid, notFound } from "../errors.ts";
+import { invalid, notFound, parseOrThrow } from "../errors.ts";
 import { jobId, type PartnerDeliveryJob } from "../jobs/queues.ts";
-import { describeIssues, formatIssues } from "../releases/model.ts";
 import { slugify } from "../releases/service.ts";
 import type { Runtime } from "../runtime.ts";
 import { enqueueDeliveries } from "./fanout.ts";
@@ -27,12 +26,7 @@ export function partnerStore(rt: Runtime): PartnerStore {
 }
 
 export async function addPartner(rt: Runtime, raw: unknown): Promise<AddedPartner> {
-  const parsed = partnerInputSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = describeIssues(parsed.error);
-    throw invalid(`invalid partner: ${formatIssues(issues)}`, issues);
-  }
-  const input = parsed.data;
+  const input = parseOrThrow(partnerInputSchema, raw, "partner");
   // Resolves the host now too, so a name pointing inside is refused before it is stored.
   await resolveDestination(input.url, input.allowPrivate);
   const secret = input.secret ?? generateSecret();

@@ -1,8 +1,8 @@
 // The Subscriber: who gets email, in which language, about what, how often and when.
 // Validation lists every problem at once (like releases); the store never sees raw input.
 import { z } from "zod";
-import { describeIssues, formatIssues, slug } from "../releases/model.ts";
-import { invalid } from "../errors.ts";
+import { parseOrThrow } from "../errors.ts";
+import { slug } from "../releases/model.ts";
 
 export const LANGUAGES = ["en", "fr", "es"] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -80,12 +80,7 @@ export interface Subscriber {
 }
 
 export function parseSubscriberInput(raw: unknown): ParsedSubscriberInput {
-  const parsed = subscriberInputSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = describeIssues(parsed.error);
-    throw invalid(`invalid subscriber: ${formatIssues(issues)}`, issues);
-  }
-  return parsed.data;
+  return parseOrThrow(subscriberInputSchema, raw, "subscriber");
 }
 
 /** Whether a release with these topics and regions interests the reader (empty list = all). */
