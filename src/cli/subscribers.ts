@@ -1,10 +1,9 @@
 // `herald subscribers add | import FILE.csv | list | remove`.
-import { readFileSync } from "node:fs";
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { readSubscriberCsv } from "../subscribers/csv.ts";
 import { SubscriberService } from "../subscribers/service.ts";
-import { action, CliError, list, withRuntime } from "./context.ts";
+import { action, list, readTextFile, withRuntime } from "./context.ts";
 
 interface AddOptions {
   name?: string;
@@ -56,12 +55,7 @@ export function registerSubscribers(program: Command): void {
     .option("--pending", "send each new address a confirmation email instead of subscribing it directly")
     .action(
       action(async (file: string, o: { pending?: boolean }) => {
-        let text: string;
-        try {
-          text = readFileSync(file, "utf8");
-        } catch (err) {
-          throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
-        }
+        const text = readTextFile(file, 200);
         const { rows, errors } = readSubscriberCsv(text);
         for (const e of errors) process.stderr.write(`${file}:${e.line}: ${e.reason}\n`);
         await withRuntime(async (rt) => {

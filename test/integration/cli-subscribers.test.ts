@@ -64,7 +64,8 @@ describe("herald subscribers", { timeout: 90_000 }, () => {
     [["subscribers", "add", "nope"], /invalid subscriber: email/],
     [["subscribers", "add", "a@example.org", "--timezone", "Mars/Base"], /timezone: an IANA time zone/],
     [["subscribers", "add", "a@example.org", "--frequency", "hourly"], /frequency: one of immediate, daily, weekly/],
-    [["subscribers", "import", "/no/such.csv"], /cannot read \/no\/such\.csv/],
+    [["subscribers", "import", "/no/such.csv"], /cannot read \/no\/such\.csv: no such file/],
+    [["subscribers", "import", "/bin/sh"], /looks like a binary file/],
     [["digest", "run", "hourly"], /unknown digest "hourly": use daily or weekly/],
   ])("refuses %j with one line and a non-zero exit", async (args, reason) => {
     const r = await runCli(args, env);
