@@ -1,5 +1,6 @@
 // Errors with a stable code, an HTTP status and a message that says how to fix the problem.
-import type { Issue } from "./releases/model.ts";
+import type { z } from "zod";
+import { describeIssues, formatIssues, type Issue } from "./releases/model.ts";
 
 export class HeraldError extends Error {
   constructor(
@@ -16,3 +17,13 @@ export class HeraldError extends Error {
 export const invalid = (message: string, issues: Issue[] = []) => new HeraldError("HERALD_INVALID", message, 400, issues);
 export const notFound = (message: string) => new HeraldError("HERALD_NOT_FOUND", message, 404);
 export const conflict = (message: string) => new HeraldError("HERALD_CONFLICT", message, 409);
+
+/** Parses `raw` with `schema`, or throws 400 naming every problem: "invalid {what}: path: message; …". */
+export function parseOrThrow<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = describeIssues(parsed.error);
+    throw invalid(`invalid ${what}: ${formatIssues(issues)}`, issues);
+  }
+  return parsed.data;
+}

@@ -5,6 +5,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { QUEUE_NAMES } from "./jobs/queues.ts";
 import type { Runtime } from "./runtime.ts";
+import { subscriberStore } from "./subscribers/service.ts";
 
 /** Counters kept in Redis: help text and label names. Names follow Prometheus conventions. */
 export const STATS = {
@@ -72,6 +73,17 @@ export function createMetricsRegistry(rt: Runtime): { registry: Registry; httpDu
       QUEUE_NAMES.forEach((q, i) => {
         for (const s of QUEUE_STATES) this.set({ queue: q, state: s }, counts[i]![s] ?? 0);
       });
+    },
+  });
+
+  new Gauge({
+    name: "herald_subscribers",
+    help: "Subscribers by status",
+    labelNames: ["status"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [status, n] of Object.entries(await subscriberStore(rt).countByStatus())) this.set({ status }, n);
     },
   });
 

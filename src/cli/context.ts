@@ -1,16 +1,20 @@
 // What every CLI command needs: config, a runtime on the chosen Redis, and one way to fail:
 // one line on stderr and a non-zero exit.
+import { readFileSync, statSync } from "node:fs";
 import { chooseRedis } from "../boot.ts";
 import { ConfigError, loadConfig, type Config } from "../config/index.ts";
 import { HeraldError } from "../errors.ts";
+import { isProbablyBinary } from "../releases/importer.ts";
 import { createLogger } from "../log.ts";
 import { createRuntime, type Runtime } from "../runtime.ts";
+import { withSecretKey } from "../subscribers/tokens.ts";
 
 export class CliError extends Error {}
 
 let cached: Config | undefined;
 export function cliConfig(): Config {
-  cached ??= loadConfig();
+  // Subscriber links are signed: every command gets the key (SECRET_KEY or var/secret-key).
+  cached ??= withSecretKey(loadConfig());
   return cached;
 }
 
@@ -49,4 +53,21 @@ export function list(value: string): string[] {
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** Reads FILE as text, refusing what is missing, a directory, too large or binary. */
+export function readTextFile(file: string, maxMiB = 5): string {
+  let size: number;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new CliError(`${file} is not a file`);
+    size = st.size;
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+  }
+  if (size > maxMiB * 1024 * 1024) throw new CliError(`${file} is ${Math.round(size / 1024 / 1024)} MiB; at most ${maxMiB} MiB is accepted`);
+  const buf = readFileSync(file);
+  if (isProbablyBinary(buf)) throw new CliError(`${file} looks like a binary file, not text`);
+  return buf.toString("utf8").replace(/^\uFEFF/, "");
 }

@@ -1,6 +1,6 @@
 // `herald partners add | list | remove | replay`: partner outlets that receive signed ninjs webhooks.
 import type { Command } from "commander";
-import { addPartner, listPartners, type PartnerSummary, removePartner, replayPartner } from "../partners/service.ts";
+import { addPartner, enablePartner, listPartners, type PartnerSummary, removePartner, replayPartner, rotateSecret } from "../partners/service.ts";
 import { action, list, withRuntime } from "./context.ts";
 
 interface AddOptions {
@@ -103,6 +103,35 @@ export function registerPartners(program: Command): void {
         await withRuntime(async (rt) => {
           await removePartner(rt, id);
           process.stdout.write(`removed ${id}\n`);
+        });
+      }),
+    );
+
+  partners
+    .command("rotate-secret <id>")
+    .description("give a partner a new signing secret; the old one keeps signing during the overlap")
+    .option("--secret <whsec>", "the new secret (default: generated and printed once)")
+    .option("--overlap-hours <n>", "hours during which both secrets sign (default 24; 0 = switch now)", "24")
+    .action(
+      action(async (id: string, o: { secret?: string; overlapHours: string }) => {
+        await withRuntime(async (rt) => {
+          const r = await rotateSecret(rt, id, { secret: o.secret, overlapHours: Number(o.overlapHours) });
+          process.stdout.write(
+            `${o.secret ? "new secret set" : `new secret (shown once): ${r.secret}`}\n` +
+              (r.previousUntil ? `the old secret also signs until ${r.previousUntil}\n` : "the old secret no longer signs\n"),
+          );
+        });
+      }),
+    );
+
+  partners
+    .command("enable <id>")
+    .description("make a disabled partner active again (after a 410 Gone, once they are back)")
+    .action(
+      action(async (id: string) => {
+        await withRuntime(async (rt) => {
+          await enablePartner(rt, id);
+          process.stdout.write(`enabled ${id}; replay what it missed with herald partners replay ${id} --since ISO\n`);
         });
       }),
     );

@@ -1,33 +1,15 @@
 // `herald publish | import | update | withdraw`: the press office's commands. A FILE is release
 // JSON, or a scraped page (plain text or HTML) that the importer turns into release JSON.
-import { readFileSync, statSync } from "node:fs";
 import type { Command } from "commander";
-import { ImportError, type ImportOptions, importPage, isProbablyBinary } from "../releases/importer.ts";
+import { ImportError, type ImportOptions, importPage } from "../releases/importer.ts";
 import { ReleaseService } from "../releases/service.ts";
-import { action, CliError, list, withRuntime } from "./context.ts";
+import { action, CliError, list, readTextFile, withRuntime } from "./context.ts";
 
 interface PageFlags {
   publishedAt?: string;
   topics?: string;
   regions?: string;
   language?: string;
-}
-
-/** Reads FILE as text, refusing what is missing, a directory, too large or binary. */
-export function readTextFile(file: string): string {
-  let size: number;
-  try {
-    const st = statSync(file);
-    if (!st.isFile()) throw new CliError(`${file} is not a file`);
-    size = st.size;
-  } catch (err) {
-    if (err instanceof CliError) throw err;
-    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
-  }
-  if (size > 5 * 1024 * 1024) throw new CliError(`${file} is ${Math.round(size / 1024 / 1024)} MiB; a release file is at most 5 MiB`);
-  const buf = readFileSync(file);
-  if (isProbablyBinary(buf)) throw new CliError(`${file} looks like a binary file, not release JSON, text or HTML`);
-  return buf.toString("utf8").replace(/^\uFEFF/, "");
 }
 
 /** Release JSON from FILE: parsed as JSON when it is JSON, else imported as a page. */

@@ -3,7 +3,10 @@
 import type { Command } from "commander";
 import { chooseRedis, resolveSecret } from "../boot.ts";
 import { enqueueRebuildAll } from "../jobs/feed-rebuild.ts";
+import { upsertSchedules } from "../jobs/schedules.ts";
 import type { Workers } from "../jobs/workers.ts";
+import { closeMailer } from "../mail/transport.ts";
+import { withSecretKey } from "../subscribers/tokens.ts";
 import { createLogger } from "../log.ts";
 import { inspectRedis } from "../redis/check.ts";
 import { redactUrl } from "../redis/connection.ts";
@@ -25,7 +28,7 @@ export function registerStart(program: Command): void {
         const log = createLogger(config.logLevel);
         const redis = await chooseRedis(config, true);
         log.info(`using ${redis.how}: ${redactUrl(redis.url)}`);
-        const rt = await createRuntime({ config, redisUrl: redis.url, log });
+        const rt = await createRuntime({ config: withSecretKey(config), redisUrl: redis.url, log });
         const settings = await inspectRedis(rt.redis);
         for (const p of settings.problems) {
           if (opts.strict) {
@@ -45,6 +48,7 @@ export function registerStart(program: Command): void {
         // A fresh install (or a config change) has no built feeds yet: build them now. A build
         // whose inputs did not change writes nothing, so this is cheap on every start.
         if (workers) await enqueueRebuildAll(rt);
+        if (workers) await upsertSchedules(rt);
         let app: Awaited<ReturnType<typeof buildApp>> | null = null;
         if (!opts.workersOnly) {
           const token = resolveSecret(config.apiToken, config.varDir, "api-token");
@@ -68,6 +72,7 @@ export function registerStart(program: Command): void {
           log.info(`${signal}: finishing active jobs, then stopping (send it again to exit at once)`);
           await app?.close();
           await workers?.close();
+          closeMailer(rt);
           await rt.close();
           await redis.embedded?.stop();
           log.info("stopped");

@@ -1,7 +1,9 @@
 // `herald status`: what the queues hold, per queue; --json for scripts.
 import type { Command } from "commander";
 import { QUEUE_NAMES } from "../jobs/queues.ts";
+import { lastDigestRuns } from "../jobs/digests.ts";
 import { inspectRedis } from "../redis/check.ts";
+import { subscriberStore } from "../subscribers/service.ts";
 import type { Runtime } from "../runtime.ts";
 import { formatPartnerHealth, partnerHealth } from "../partners/service.ts";
 import { action, withRuntime } from "./context.ts";
@@ -15,7 +17,16 @@ export async function collectStatus(rt: Runtime) {
     queues[name] = Object.fromEntries(STATES.map((s) => [s, counts[s] ?? 0])) as Record<(typeof STATES)[number], number>;
   }
   const redis = await inspectRedis(rt.redis);
-  return { prefix: rt.config.prefix, releases: await rt.releases.count(), queues, redis, partners: await partnerHealth(rt) };
+  const subscribers = await subscriberStore(rt).countByStatus();
+  return {
+    prefix: rt.config.prefix,
+    releases: await rt.releases.count(),
+    queues,
+    subscribers,
+    digestRuns: await lastDigestRuns(rt),
+    redis,
+    partners: await partnerHealth(rt),
+  };
 }
 
 export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): string {
@@ -31,6 +42,10 @@ export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): stri
     "",
     line(header),
     ...rows.map(line),
+    "",
+    `subscribers: ${Object.entries(s.subscribers).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`,
+    s.digestRuns.length ? "last digest runs:" : "last digest runs: none yet",
+    ...s.digestRuns.map((r) => `  ${r.at}  ${r.frequency.padEnd(6)}  ${r.readers} reader(s) in ${r.segments} segment(s)  ${r.edition}`),
     ...formatPartnerHealth(s.partners),
   ].join("\n");
 }

@@ -58,6 +58,7 @@ const envSchema = z.object({
   PUBLIC_URL: url(/^https?:$/, "an http(s) URL such as https://news.example.org").default("http://localhost:3000"),
   API_TOKEN: z.string().trim().min(16, "at least 16 characters").optional(),
   SECRET_KEY: z.string().trim().min(32, "at least 32 characters").optional(),
+  SECRET_KEY_PREVIOUS: z.string().trim().min(32, "at least 32 characters").optional(),
   SMTP_URL: url(/^smtps?:$/, "an smtp:// or smtps:// URL").optional(),
   OUTBOX_DIR: z.string().trim().min(1).default("var/outbox"),
   VAR_DIR: z.string().trim().min(1).default("var"),
@@ -100,6 +101,8 @@ export interface Config {
   publicUrl: string;
   apiToken?: string;
   secretKey?: string;
+  /** After a SECRET_KEY rotation: still accepted for links in emails already sent (never signs). */
+  secretKeyPrevious?: string;
   smtpUrl?: string;
   outboxDir: string;
   varDir: string;
@@ -166,6 +169,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl: e.PUBLIC_URL.replace(/\/+$/, ""),
     apiToken: e.API_TOKEN,
     secretKey: e.SECRET_KEY,
+    secretKeyPrevious: e.SECRET_KEY_PREVIOUS,
     smtpUrl: e.SMTP_URL,
     outboxDir: e.OUTBOX_DIR,
     varDir: e.VAR_DIR,

@@ -1,6 +1,6 @@
 // The Fastify app: health, the API, and each channel's pages. Routes live in one file per area;
 // this file wires them and turns every error into a JSON answer with a reason.
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from "fastify";
 import { HeraldError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { adminRoutes } from "./admin.ts";
@@ -11,19 +11,24 @@ import { partnerRoutes } from "./api-partners.ts";
 import { healthRoutes } from "./health.ts";
 import { installMetrics } from "./metrics.ts";
 import { strictJsonBodies } from "./json-body.ts";
+import { subscriberApiRoutes } from "./api-subscribers.ts";
+import { peopleRoutes } from "./people.ts";
 
 export const BODY_LIMIT = 1024 * 1024;
 
 export interface AppOptions {
   /** The bearer token the API requires (resolved from API_TOKEN or var/api-token). */
   apiToken: string;
+  /** Signs subscriber links (SECRET_KEY or var/secret-key); defaults to rt.config.secretKey. */
+  secretKey?: string;
 }
 
 export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
     loggerInstance: rt.log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Request lines would drown the job logs; /metrics has the request durations.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: true,
   });
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -58,6 +63,8 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
   await app.register(releaseRoutes, { rt });
   await app.register(feedRoutes, { rt });
   await app.register(partnerRoutes, { rt });
+  await app.register(subscriberApiRoutes, { rt });
+  await app.register(peopleRoutes, { rt, secretKey: opts.secretKey });
   return app;
 }
 

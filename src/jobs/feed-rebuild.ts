@@ -5,6 +5,7 @@
 import type { Job } from "bullmq";
 import { type BuildResult, buildFeed } from "../feeds/build.ts";
 import { FORMATS, feedUrl, knownFeeds, parseFeedKey } from "../feeds/keys.ts";
+import { countStat } from "../metrics.ts";
 import type { Runtime } from "../runtime.ts";
 import { type FeedKey, type FeedRebuildJob, QUEUE, type WebsubJob } from "./queues.ts";
 import { enqueueFeedRebuilds } from "./release-events.ts";
@@ -20,7 +21,11 @@ export async function processFeedRebuild(job: Job<FeedRebuildJob>, rt: Runtime):
   const { feed } = job.data;
   // A malformed key can only come from a hand-made job: nothing to build, nothing to retry.
   if (!parseFeedKey(feed)) return { feed, items: 0, changed: [], superseded: false };
+  const started = performance.now(); // a duration for metrics, not a time the logic depends on
   const result = await buildFeed(rt, feed);
+  const kind = feed === "all" ? "all" : feed.split("/")[0]!;
+  await countStat(rt, "herald_feed_rebuilds_total", { kind });
+  await countStat(rt, "herald_feed_rebuild_seconds_total", { kind }, (performance.now() - started) / 1000);
   if (result.changed.length && rt.config.websubHub) await enqueueWebsubPing(rt, feed, job.id ?? `${feed}-${rt.clock.now()}`);
   return result;
 }

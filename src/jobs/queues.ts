@@ -1,6 +1,7 @@
 // The whole queue topology in one place: queue names, payload types, default job options and
 // job-id builders. Job data holds ids, never secrets or whole bodies. Job ids are deterministic,
 // so adding the same work twice is a no-op (BullMQ keeps one job per id), and never contain ':'.
+import { createHash } from "node:crypto";
 import type { DefaultJobOptions } from "bullmq";
 
 export const QUEUE = {
@@ -107,7 +108,8 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
   // The partner schedule (0 s, 5 s, 5 min, …) is a custom backoff: see partners' delivery.
   [QUEUE.partners]: { ...retention, attempts: 10, backoff: { type: "partner" } },
   [QUEUE.alerts]: { ...retention, attempts: 10, backoff: { type: "exponential", delay: 1_000 } },
-  [QUEUE.emails]: { ...retention, attempts: 8, backoff: { type: "exponential", delay: 2_000 } },
+  // Send batches are many and the ledger already remembers every send: keep little history.
+  [QUEUE.emails]: { ...retention, removeOnComplete: { age: 3600, count: 1_000 }, attempts: 8, backoff: { type: "exponential", delay: 2_000 } },
   [QUEUE.digests]: { ...retention, attempts: 5, backoff: { type: "exponential", delay: 5_000 } },
   [QUEUE.websub]: { ...retention, attempts: 6, backoff: { type: "exponential", delay: 5_000 } },
 };
@@ -126,6 +128,10 @@ export const jobId = {
   /** A replay is a new job (the original may still be kept as completed or failed); same webhook-id. */
   partnerReplay: (j: PartnerDeliveryJob, atMs: number) => `${j.partnerId}-${j.releaseId}-r${j.revision}-${j.event}-replay-${atMs}`,
   alert: (j: AlertJob) => `${j.releaseId}-r${j.revision}-${j.event}`,
+  /** Named by its readers too: a re-run that batches readers differently adds new jobs (the ledger dedupes). */
+  emailBatch: (j: EmailBatchJob) =>
+    `${j.edition}-${j.segment}-${createHash("sha1").update(j.subscriberIds.join(",")).digest("hex").slice(0, 12)}`,
+  digestRun: (frequency: string, atMs: number) => `digest-run-${frequency}-${atMs}`,
 };
 
 /** Feed keys of a release: the global feed and one per topic, region and language. */

@@ -13,18 +13,19 @@
 // "delayed" too. So a dead or slow partner holds a few worker slots at most, never all of them.
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { PartnerDeliveryJob } from "../jobs/queues.ts";
+import { countStat } from "../metrics.ts";
 import type { Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { DeliveryError, jitter, parseRetryAfter } from "./backoff.ts";
 import { buildEnvelope, signatureHeaders, webhookId } from "./envelope.ts";
 import { PostError, type PostResult, postJson } from "./http-post.ts";
+import { type Partner, signingSecrets } from "./model.ts";
 import { type Destination, resolveDestination, UnsafeDestinationError } from "./ssrf.ts";
 import { type AttemptRecord, type DeliveryLogEntry, PartnerStore } from "./store.ts";
 
 /** How long to wait before looking again when the partner or the release is busy. */
 const BUSY_WAIT_MS = { partner: 250, release: 100 };
 
-type Partner = NonNullable<Awaited<ReturnType<PartnerStore["get"]>>>;
 
 /** The end of one attempt: what to record, then what to tell BullMQ. */
 interface Outcome extends AttemptRecord {
@@ -60,12 +61,20 @@ export async function deliver(job: Job<PartnerDeliveryJob>, rt: Runtime): Promis
     throw err;
   }
   await store.finish(partner.id, d, holder, outcome);
+  await countOutcome(rt, partner.id, outcome);
   if (outcome.disable) {
     await store.setStatus(partner.id, "disabled", outcome.disable, new Date(rt.clock.now()).toISOString());
     rt.log.warn({ partner: partner.id }, "partner answered 410 Gone: disabled");
   }
   if (outcome.error) throw outcome.error;
   return outcome.result ?? "done";
+}
+
+async function countOutcome(rt: Runtime, partner: string, o: Outcome): Promise<void> {
+  const outcome = o.log?.outcome;
+  if (outcome === "delivered") await countStat(rt, "herald_webhooks_delivered_total", { partner });
+  else if (outcome === "failed" || outcome === "refused" || outcome === "gone") await countStat(rt, "herald_webhooks_failed_total", { partner });
+  if (o.deadLetter && o.deadLetter !== "clear") await countStat(rt, "herald_webhooks_dead_lettered_total", { partner });
 }
 
 function logEntry(rt: Runtime, job: Job<PartnerDeliveryJob>, e: Pick<DeliveryLogEntry, "status" | "durationMs" | "outcome" | "error">): DeliveryLogEntry {
@@ -108,7 +117,7 @@ async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, partner: Partn
   const started = performance.now();
   let res: PostResult;
   try {
-    res = await postJson(dest, signatureHeaders(partner.secret, id, rt.clock.now(), body), body, rt.config.partnerTimeoutMs);
+    res = await postJson(dest, signatureHeaders(signingSecrets(partner, rt.clock.now()), id, rt.clock.now(), body), body, rt.config.partnerTimeoutMs);
   } catch (err) {
     const message = err instanceof PostError ? err.message : (err as Error).message;
     return failed(null, Math.round(performance.now() - started), message, "retry");

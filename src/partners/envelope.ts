@@ -32,12 +32,19 @@ export function buildEnvelope(r: Release, event: ReleaseEvent, o: NinjsOptions):
   return { type: `release.${event}`, timestamp: eventTime(r, event), data: toNinjs(r, event, o) };
 }
 
-/** The three Standard Webhooks headers for one attempt. */
-export function signatureHeaders(secret: string, id: string, sentAtMs: number, body: string): Record<string, string> {
+/**
+ * The three Standard Webhooks headers for one attempt. With several secrets (a rotation in
+ * progress) the signature header carries one signature per secret, space-separated, as the
+ * spec allows: receivers holding either secret verify it.
+ */
+export function signatureHeaders(secrets: string | string[], id: string, sentAtMs: number, body: string): Record<string, string> {
   const sentAt = new Date(sentAtMs);
   return {
     "webhook-id": id,
     "webhook-timestamp": String(Math.floor(sentAtMs / 1000)),
-    "webhook-signature": new Webhook(secret).sign(id, sentAt, body),
+    "webhook-signature": [secrets]
+      .flat()
+      .map((s) => new Webhook(s).sign(id, sentAt, body))
+      .join(" "),
   };
 }

@@ -12,6 +12,9 @@ export interface Partner {
   url: string;
   /** `whsec_` + base64 key (Standard Webhooks). Never logged, never in job data. */
   secret: string;
+  /** During a rotation: the old secret, still signing (beside the new one) until the time given. */
+  previousSecret?: string;
+  previousSecretUntil?: string;
   /** Filters; an empty list means "all". */
   topics: string[];
   regions: string[];
@@ -27,10 +30,10 @@ export interface Partner {
 }
 
 /** What may be shown anywhere: the partner without its secret. */
-export type PartnerView = Omit<Partner, "secret">;
+export type PartnerView = Omit<Partner, "secret" | "previousSecret">;
 
 export function publicView(p: Partner): PartnerView {
-  const { secret: _secret, ...rest } = p;
+  const { secret: _secret, previousSecret: _previous, ...rest } = p;
   return rest;
 }
 
@@ -40,6 +43,12 @@ export function isWebhookSecret(s: string): boolean {
   if (!m) return false;
   const bytes = Buffer.from(m[1]!, "base64").length;
   return bytes >= 24 && bytes <= 64;
+}
+
+/** The secrets that sign a delivery at `now`: the current one, and the previous during a rotation. */
+export function signingSecrets(p: Partner, now: number): string[] {
+  const overlap = p.previousSecret && p.previousSecretUntil && Date.parse(p.previousSecretUntil) > now;
+  return overlap ? [p.secret, p.previousSecret!] : [p.secret];
 }
 
 export function generateSecret(): string {

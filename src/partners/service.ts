@@ -1,12 +1,11 @@
 // What ops do with partners (CLI and API share it): add, list, remove, replay.
 import { randomBytes } from "node:crypto";
-import { invalid, notFound } from "../errors.ts";
+import { invalid, notFound, parseOrThrow } from "../errors.ts";
 import { jobId, type PartnerDeliveryJob } from "../jobs/queues.ts";
-import { describeIssues, formatIssues } from "../releases/model.ts";
 import { slugify } from "../releases/service.ts";
 import type { Runtime } from "../runtime.ts";
 import { enqueueDeliveries } from "./fanout.ts";
-import { generateSecret, type Partner, type PartnerView, partnerInputSchema, publicView } from "./model.ts";
+import { generateSecret, isWebhookSecret, type Partner, type PartnerView, partnerInputSchema, publicView } from "./model.ts";
 import { resolveDestination } from "./ssrf.ts";
 import { type DeadLetter, type DeliveryLogEntry, deliveryKey, PartnerStore } from "./store.ts";
 
@@ -27,12 +26,7 @@ export function partnerStore(rt: Runtime): PartnerStore {
 }
 
 export async function addPartner(rt: Runtime, raw: unknown): Promise<AddedPartner> {
-  const parsed = partnerInputSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = describeIssues(parsed.error);
-    throw invalid(`invalid partner: ${formatIssues(issues)}`, issues);
-  }
-  const input = parsed.data;
+  const input = parseOrThrow(partnerInputSchema, raw, "partner");
   // Resolves the host now too, so a name pointing inside is refused before it is stored.
   await resolveDestination(input.url, input.allowPrivate);
   const secret = input.secret ?? generateSecret();
@@ -51,6 +45,30 @@ export async function addPartner(rt: Runtime, raw: unknown): Promise<AddedPartne
   };
   await partnerStore(rt).create(partner);
   return { partner: publicView(partner), ...(input.secret ? {} : { generatedSecret: secret }) };
+}
+
+/**
+ * A new signing secret. For `overlapHours` both secrets sign every delivery (two signatures in
+ * webhook-signature), so the partner can switch without losing a delivery; then only the new one.
+ */
+export async function rotateSecret(rt: Runtime, id: string, o: { secret?: string; overlapHours?: number } = {}): Promise<{ secret: string; previousUntil: string | null }> {
+  const store = partnerStore(rt);
+  const partner = await store.get(id);
+  if (!partner) throw notFound(`no partner with id ${id} (see herald partners list)`);
+  if (o.secret !== undefined && !isWebhookSecret(o.secret)) throw invalid("invalid secret: whsec_ followed by base64 of 24 to 64 bytes (omit it to have one generated)");
+  const hours = o.overlapHours ?? 24;
+  if (!Number.isFinite(hours) || hours < 0 || hours > 24 * 30) throw invalid("invalid --overlap-hours: a number of hours from 0 to 720");
+  const secret = o.secret ?? generateSecret();
+  const until = hours > 0 ? new Date(rt.clock.now() + hours * 3600_000).toISOString() : null;
+  await store.setSecret(id, secret, until ? { secret: partner.secret, until } : undefined);
+  return { secret, previousUntil: until };
+}
+
+/** Makes a disabled partner (410 Gone, or by hand) active again. */
+export async function enablePartner(rt: Runtime, id: string): Promise<void> {
+  const store = partnerStore(rt);
+  if (!(await store.get(id))) throw notFound(`no partner with id ${id} (see herald partners list)`);
+  await store.setStatus(id, "active", "", new Date(rt.clock.now()).toISOString());
 }
 
 export async function removePartner(rt: Runtime, id: string): Promise<void> {
@@ -114,16 +132,21 @@ export async function replayPartner(rt: Runtime, id: string, o: ReplayOptions = 
   return { queued: jobIds.length, jobIds };
 }
 
-/** For `herald status`: counts, and the partners that need someone to look (disabled or with dead letters). */
+/** For `herald status`: counts, and every partner with its state, last delivery and dead letters. */
 export async function partnerHealth(rt: Runtime) {
   const rows = await listPartners(rt);
   return {
     active: rows.filter((r) => r.partner.status === "active").length,
     disabled: rows.filter((r) => r.partner.status === "disabled").length,
     deadLetters: rows.reduce((n, r) => n + r.deadLetters, 0),
-    attention: rows
-      .filter((r) => r.partner.status === "disabled" || r.deadLetters > 0)
-      .map((r) => ({ id: r.partner.id, status: r.partner.status, disabledReason: r.partner.disabledReason, deadLetters: r.deadLetters })),
+    partners: rows.map((r) => ({
+      id: r.partner.id,
+      name: r.partner.name,
+      status: r.partner.status,
+      disabledReason: r.partner.disabledReason,
+      deadLetters: r.deadLetters,
+      lastDelivery: r.lastDelivery ? { at: r.lastDelivery.at, outcome: r.lastDelivery.outcome, status: r.lastDelivery.status } : null,
+    })),
   };
 }
 
@@ -131,10 +154,11 @@ export function formatPartnerHealth(p: Awaited<ReturnType<typeof partnerHealth>>
   return [
     "",
     `partners: ${p.active} active, ${p.disabled} disabled, ${p.deadLetters} dead letter(s)`,
-    ...p.attention.map(
-      (a) =>
-        `  ${a.id}: ${a.status === "disabled" ? `disabled (${a.disabledReason ?? "no reason"})` : "active"}, ${a.deadLetters} dead letter(s)` +
-        (a.deadLetters ? ` (herald partners replay ${a.id} --dead-letters)` : ""),
-    ),
+    ...p.partners.map((a) => {
+      const state = a.status === "disabled" ? `disabled (${a.disabledReason ?? "no reason"})` : "active";
+      const last = a.lastDelivery ? `last ${a.lastDelivery.outcome} ${a.lastDelivery.status ?? ""} at ${a.lastDelivery.at}`.replace("  ", " ") : "no delivery yet";
+      const dead = a.deadLetters ? `, ${a.deadLetters} dead letter(s) (herald partners replay ${a.id} --dead-letters)` : "";
+      return `  ${a.id} ${a.name}: ${state}, ${last}${dead}`;
+    }),
   ];
 }

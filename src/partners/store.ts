@@ -167,6 +167,23 @@ export class PartnerStore {
     return rows.map((h) => parsePartner(h as Record<string, string>)).filter((p): p is Partner => p !== null);
   }
 
+  /** Replaces the signing secret; `previous` keeps the old one signing until its time. */
+  async setSecret(id: string, secret: string, previous?: { secret: string; until: string }): Promise<boolean> {
+    const raw = await this.redis.hget(this.pk(id), "config");
+    if (!raw) return false;
+    const config = JSON.parse(raw) as Record<string, unknown>;
+    config.secret = secret;
+    if (previous) {
+      config.previousSecret = previous.secret;
+      config.previousSecretUntil = previous.until;
+    } else {
+      delete config.previousSecret;
+      delete config.previousSecretUntil;
+    }
+    await this.redis.hset(this.pk(id), "config", JSON.stringify(config));
+    return true;
+  }
+
   async setStatus(id: string, status: PartnerStatus, reason: string, at: string): Promise<void> {
     if (!(await this.redis.exists(this.pk(id)))) return;
     await this.redis.hset(this.pk(id), { status, disabledReason: status === "disabled" ? reason : "", disabledAt: status === "disabled" ? at : "" });

@@ -2,12 +2,10 @@
 // queue its event. Shared by the HTTP API, the CLI and the embargo job, so all three behave the
 // same. Publishing identical content twice is "already done": no new revision, no second event.
 import { createHash } from "node:crypto";
-import { conflict, HeraldError, invalid, notFound } from "../errors.ts";
+import { conflict, HeraldError, invalid, notFound, parseOrThrow } from "../errors.ts";
 import { jobId, QUEUE, type ReleaseEvent, type ReleaseEventJob } from "../jobs/queues.ts";
 import type { Runtime } from "../runtime.ts";
 import {
-  describeIssues,
-  formatIssues,
   type ParsedReleaseInput,
   type Release,
   releaseInputSchema,
@@ -27,12 +25,7 @@ export interface PublishResult {
 
 /** Validates raw input, listing every problem; throws HeraldError 400 with `issues`. */
 export function parseReleaseInput(raw: unknown): ParsedReleaseInput {
-  const parsed = releaseInputSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = describeIssues(parsed.error);
-    throw invalid(`invalid release: ${formatIssues(issues)}`, issues);
-  }
-  return parsed.data;
+  return parseOrThrow(releaseInputSchema, raw, "release");
 }
 
 /** A URL-safe id from a title: "Conference Focuses on…" -> "conference-focuses-on-…". */

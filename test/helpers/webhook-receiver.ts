@@ -9,6 +9,7 @@ export interface Received {
   path: string;
   webhookId: string;
   webhookTimestamp: string;
+  webhookSignature: string;
   body: string;
   // biome-ignore lint/suspicious/noExplicitAny: the envelope under test, checked field by field
   json: any;
@@ -67,6 +68,7 @@ export async function startReceiver(): Promise<Receiver> {
         path,
         webhookId: headers["webhook-id"],
         webhookTimestamp: headers["webhook-timestamp"],
+        webhookSignature: headers["webhook-signature"],
         body,
         json: null,
         verified: false,

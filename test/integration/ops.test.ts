@@ -1,12 +1,17 @@
 import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
+import { collectStatus, formatStatus } from "../../src/cli/status.ts";
+import { runDigest } from "../../src/jobs/digests.ts";
 import { startWorkers, type Workers } from "../../src/jobs/workers.ts";
+import { addPartner } from "../../src/partners/service.ts";
+import { SubscriberService } from "../../src/subscribers/service.ts";
+import { runCli } from "../helpers/cli.ts";
 import { inspectRedis } from "../../src/redis/check.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { testApp } from "../helpers/http.ts";
 import { parsePrometheus, sampleValue } from "../helpers/prometheus.ts";
 import { sampleRelease } from "../helpers/releases.ts";
-import { eventually, type TestRuntime, testRuntime } from "../helpers/runtime.ts";
+import { eventually, redisUrl, type TestRuntime, testRuntime } from "../helpers/runtime.ts";
 
 let rt: TestRuntime | undefined;
 let app: FastifyInstance | undefined;
@@ -70,4 +75,32 @@ describe("Redis settings check", () => {
     expect(s.aofEnabled).toBe(false);
     expect(s.problems.join(" ")).toMatch(/persistence is off/);
   });
+});
+
+describe("herald status", () => {
+  it("shows queues, subscribers by status, digest runs, partners and Redis settings (--json too)", async () => {
+    rt = await testRuntime({ label: "status", config: { secretKey: "s".repeat(40) } });
+    const subs = new SubscriberService(rt);
+    await subs.upsert({ email: "one@example.org", frequency: "daily" }, { confirmed: true });
+    await subs.upsert({ email: "two@example.org", frequency: "daily" }, { confirmed: true });
+    await subs.upsert({ email: "three@example.org" }, { confirmed: false });
+    await new ReleaseService(rt).publish(sampleRelease({ publishedAt: new Date(Date.now() - 3600_000).toISOString() }));
+    await runDigest(rt, "daily", Date.now(), { dryRun: false });
+    await addPartner(rt, { name: "Wire service", url: "http://127.0.0.1:9/hooks", allowPrivate: true });
+
+    const s = await collectStatus(rt);
+    expect(s.subscribers).toMatchObject({ confirmed: 2 });
+    expect(s.subscribers.pending).toBe(1);
+    expect(s.digestRuns[0]).toMatchObject({ frequency: "daily", readers: 2 });
+    expect(s.queues["release-events"]!.waiting).toBe(1);
+    expect(s.redis.maxmemoryPolicy).toBe("noeviction");
+    const text = formatStatus(s);
+    expect(text).toMatch(/subscribers: .*confirmed 2/);
+    expect(text).toContain("Wire service");
+
+    const cli = await runCli(["status", "--json"], { REDIS_URL: redisUrl(), HERALD_PREFIX: rt.config.prefix, SECRET_KEY: "s".repeat(40) });
+    expect(cli.code).toBe(0);
+    const json = JSON.parse(cli.stdout);
+    expect(Object.keys(json).sort()).toEqual(["digestRuns", "partners", "prefix", "queues", "redis", "releases", "subscribers"]);
+  }, 90_000);
 });

@@ -140,7 +140,7 @@ describe("fan-out to partners", () => {
 });
 
 describe("partners in herald status", () => {
-  it("shows counts and the partners that need attention", async () => {
+  it("shows counts and every partner with its state and dead letters", async () => {
     const a = await addPartner(rt, { name: "Ok", url: local(), allowPrivate: true });
     const b = await addPartner(rt, { name: "Broken", url: local(), allowPrivate: true });
     const store = partnerStore(rt);
@@ -150,7 +150,8 @@ describe("partners in herald status", () => {
     expect(s.partners).toMatchObject({ active: 1, disabled: 1, deadLetters: 1 });
     const text = formatStatus(s);
     expect(text).toContain("partners: 1 active, 1 disabled, 1 dead letter(s)");
-    expect(text).toContain(`${b.partner.id}: active, 1 dead letter(s) (herald partners replay ${b.partner.id} --dead-letters)`);
+    expect(text).toContain(`${b.partner.id} Broken: active, no delivery yet, 1 dead letter(s) (herald partners replay ${b.partner.id} --dead-letters)`);
+    expect(text).toContain(`${a.partner.id} Ok: disabled (410 Gone), no delivery yet`);
     expect(formatPartnerList(await listPartners(rt))).toMatch(/disabled: 410 Gone/);
   });
 });

@@ -6,7 +6,8 @@ import type { Config } from "../../src/config/index.ts";
 import { QUEUE } from "../../src/jobs/queues.ts";
 import { startWorkers, type Workers } from "../../src/jobs/workers.ts";
 import { generateSecret } from "../../src/partners/model.ts";
-import { addPartner, listPartners, partnerStore, replayPartner } from "../../src/partners/service.ts";
+import { Webhook } from "standardwebhooks";
+import { addPartner, enablePartner, listPartners, partnerStore, replayPartner, rotateSecret } from "../../src/partners/service.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { sampleRelease } from "../helpers/releases.ts";
 import { eventually, type TestRuntime, testRuntime } from "../helpers/runtime.ts";
@@ -234,5 +235,45 @@ describe("SSRF guard at delivery time", () => {
     expect(dead!.attempts).toBe(1);
     expect(rx!.received()).toHaveLength(0);
     expect((await partnerStore(rt!).deliveryLog("rebound"))[0]).toMatchObject({ outcome: "refused", status: null });
+  });
+
+  it("rotates a secret: both sign during the overlap, then only the new one", async () => {
+    const { svc } = await setup();
+    const p = await partner("/rot");
+    const verifies = (secret: string, r: { body: string; webhookId: string; webhookTimestamp: string; webhookSignature: string }) => {
+      try {
+        new Webhook(secret).verify(r.body, { "webhook-id": r.webhookId, "webhook-timestamp": r.webhookTimestamp, "webhook-signature": r.webhookSignature });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const rotated = await rotateSecret(rt!, p.id, { overlapHours: 24 });
+    await svc.publish(release("during-overlap"));
+    await eventually(() => rx!.delivered("/rot").length === 1, 10_000, "delivery during the overlap");
+    const first = rx!.received("/rot")[0]!;
+    expect(first.verified).toBe(true); // the receiver still holds the old secret
+    expect(verifies(rotated.secret, first)).toBe(true);
+    expect(first.webhookSignature.split(" ")).toHaveLength(2);
+
+    const now = await rotateSecret(rt!, p.id, { overlapHours: 0 });
+    await svc.publish(release("after-switch"));
+    await eventually(() => rx!.received("/rot").length >= 2, 10_000, "delivery after the switch");
+    const second = rx!.received("/rot")[1]!;
+    expect(second.verified).toBe(false); // the old secret no longer signs
+    expect(verifies(now.secret, second)).toBe(true);
+    expect(second.webhookSignature.split(" ")).toHaveLength(1);
+    const listed = JSON.stringify(await listPartners(rt!));
+    expect(listed).not.toContain(now.secret.slice(6));
+    expect(listed).not.toContain(rotated.secret.slice(6));
+  });
+
+  it("a disabled partner can be enabled again", async () => {
+    await setup();
+    const p = await partner("/back");
+    await partnerStore(rt!).setStatus(p.id, "disabled", "partner answered 410 Gone", new Date().toISOString());
+    await enablePartner(rt!, p.id);
+    expect((await partnerStore(rt!).get(p.id))?.status).toBe("active");
+    await expect(enablePartner(rt!, "nope")).rejects.toMatchObject({ status: 404 });
   });
 });

@@ -1,0 +1,114 @@
+// `herald subscribers add | import FILE.csv | list | remove`.
+import { SingleBar } from "cli-progress";
+import type { Command } from "commander";
+import { readSubscriberCsv } from "../subscribers/csv.ts";
+import { SubscriberService } from "../subscribers/service.ts";
+import { action, list, readTextFile, withRuntime } from "./context.ts";
+
+interface AddOptions {
+  name?: string;
+  language?: string;
+  frequency?: string;
+  topics?: string;
+  regions?: string;
+  timezone?: string;
+  confirmed?: boolean;
+}
+
+const IMPORT_CHUNK = 500;
+
+export function registerSubscribers(program: Command): void {
+  const cmd = program.command("subscribers").description("email subscribers: add, import, list, remove");
+
+  cmd
+    .command("add EMAIL")
+    .description("add or update a subscriber (without --confirmed they get a confirmation email)")
+    .option("--name <name>")
+    .option("--language <code>", "en, fr or es")
+    .option("--frequency <f>", "immediate, daily or weekly")
+    .option("--topics <a,b>", "topic slugs (none = all)")
+    .option("--regions <x,y>", "region slugs (none = all)")
+    .option("--timezone <Area/City>", "IANA time zone for digests")
+    .option("--confirmed", "skip the opt-in email: you already hold their consent")
+    .action(
+      action(async (email: string, o: AddOptions) => {
+        await withRuntime(async (rt) => {
+          const input = {
+            email,
+            name: o.name,
+            language: o.language,
+            frequency: o.frequency,
+            topics: o.topics ? list(o.topics) : undefined,
+            regions: o.regions ? list(o.regions) : undefined,
+            timezone: o.timezone,
+          };
+          const { subscriber: s, created } = await new SubscriberService(rt).upsert(input, { confirmed: o.confirmed === true });
+          const what = s.status === "pending" ? "; a confirmation email is queued" : "";
+          process.stdout.write(`${created ? "added" : "updated"} ${s.email} (${s.status}, ${s.frequency}, ${s.language}, ${s.timezone})${what}\n`);
+        });
+      }),
+    );
+
+  cmd
+    .command("import FILE")
+    .description("import a CSV: email,name,language,frequency,topics,regions,timezone (topics/regions ;-separated)")
+    .option("--pending", "send each new address a confirmation email instead of subscribing it directly")
+    .action(
+      action(async (file: string, o: { pending?: boolean }) => {
+        const text = readTextFile(file, 200);
+        const { rows, errors } = readSubscriberCsv(text);
+        for (const e of errors) process.stderr.write(`${file}:${e.line}: ${e.reason}\n`);
+        await withRuntime(async (rt) => {
+          const service = new SubscriberService(rt);
+          const bar = new SingleBar({ format: "importing [{bar}] {value}/{total} rows", hideCursor: true, noTTYOutput: false }, undefined);
+          if (process.stderr.isTTY) bar.start(rows.length, 0);
+          let created = 0;
+          let updated = 0;
+          for (let i = 0; i < rows.length; i += IMPORT_CHUNK) {
+            const r = await service.upsertMany(rows.slice(i, i + IMPORT_CHUNK).map((x) => x.input), { confirmed: !o.pending });
+            created += r.created;
+            updated += r.updated;
+            if (process.stderr.isTTY) bar.update(Math.min(rows.length, i + IMPORT_CHUNK));
+          }
+          if (process.stderr.isTTY) bar.stop();
+          process.stdout.write(`imported ${rows.length} row(s): ${created} new, ${updated} updated; ${errors.length} bad row(s) skipped\n`);
+        });
+        if (errors.length) process.exitCode = 2;
+      }),
+    );
+
+  cmd
+    .command("list")
+    .description("every subscriber, oldest first")
+    .option("--json", "one JSON object per line")
+    .action(
+      action(async (o: { json?: boolean }) => {
+        await withRuntime(async (rt) => {
+          const store = new SubscriberService(rt).store;
+          const total = await store.count();
+          if (!o.json) process.stdout.write(`${total} subscriber(s)\n`);
+          for (let off = 0; off < total; off += 500) {
+            for (const s of await store.list(off, 500)) {
+              process.stdout.write(
+                o.json
+                  ? `${JSON.stringify(s)}\n`
+                  : `${s.email}\t${s.status}\t${s.frequency}\t${s.language}\t${s.timezone}\t${s.topics.join(";") || "*"}\t${s.regions.join(";") || "*"}\n`,
+              );
+            }
+          }
+        });
+      }),
+    );
+
+  cmd
+    .command("remove EMAIL")
+    .description("erase a subscriber and their preferences")
+    .action(
+      action(async (email: string) => {
+        await withRuntime(async (rt) => {
+          const s = await new SubscriberService(rt).remove(email);
+          process.stdout.write(`removed ${s.email}\n`);
+        });
+      }),
+    );
+}

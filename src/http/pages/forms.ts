@@ -1,0 +1,51 @@
+// The preference fields shared by the subscribe and preferences pages, and reading them back
+// from a form post (a single checkbox arrives as a string, several as an array).
+import type { Subscriber } from "../../subscribers/model.ts";
+import { FREQUENCIES, LANGUAGES } from "../../subscribers/model.ts";
+import { escapeHtml } from "../../templates/render.ts";
+import type { PageStrings } from "./strings.ts";
+
+const LANGUAGE_NAMES = { en: "English", fr: "Français", es: "Español" } as const;
+
+export interface FormValues {
+  email?: string;
+  name?: string;
+  language?: string;
+  frequency?: string;
+  topics?: string[];
+  regions?: string[];
+  timezone?: string;
+}
+
+export function preferenceFields(t: PageStrings, v: FormValues, facets: { topics: string[]; regions: string[] }, defaultTimezone: string): string {
+  const checks = (name: "topics" | "regions", values: string[]) =>
+    values.length === 0
+      ? ""
+      : `<fieldset><legend>${escapeHtml(t[name])}</legend>${values
+          .map((x) => `<label><input type="checkbox" name="${name}" value="${escapeHtml(x)}"${v[name]?.includes(x) ? " checked" : ""}> ${escapeHtml(x.replace(/-/g, " "))}</label>`)
+          .join("\n")}<p class="note">${escapeHtml(t.allHint)}</p></fieldset>`;
+  return `<label for="name">${escapeHtml(t.name)}</label>
+<input type="text" id="name" name="name" maxlength="100" value="${escapeHtml(v.name ?? "")}">
+<label for="language">${escapeHtml(t.language)}</label>
+<select id="language" name="language">${LANGUAGES.map((l) => `<option value="${l}"${v.language === l ? " selected" : ""}>${LANGUAGE_NAMES[l]}</option>`).join("")}</select>
+<fieldset><legend>${escapeHtml(t.frequency)}</legend>${FREQUENCIES.map(
+    (f) => `<label><input type="radio" name="frequency" value="${f}"${(v.frequency ?? "daily") === f ? " checked" : ""}> ${escapeHtml(t.frequencies[f])}</label>`,
+  ).join("\n")}</fieldset>
+${checks("topics", facets.topics)}
+${checks("regions", facets.regions)}
+<label for="timezone">${escapeHtml(t.timezone)}</label>
+<input type="text" id="timezone" name="timezone" value="${escapeHtml(v.timezone ?? defaultTimezone)}">`;
+}
+
+/** A form post or JSON body as subscriber input: lists from repeated fields or "a;b". */
+export function readForm(body: unknown): Record<string, unknown> {
+  const b = (body && typeof body === "object" ? body : {}) as Record<string, unknown>;
+  const list = (x: unknown) => (Array.isArray(x) ? x.map(String) : typeof x === "string" && x ? x.split(/[;,]/) : []);
+  const out: Record<string, unknown> = { ...b, topics: list(b.topics), regions: list(b.regions) };
+  for (const k of ["name", "timezone", "language", "frequency"]) if (out[k] === "") delete out[k];
+  return out;
+}
+
+export function valuesOf(s: Subscriber): FormValues {
+  return { email: s.email, name: s.name, language: s.language, frequency: s.frequency, topics: s.topics, regions: s.regions, timezone: s.timezone };
+}

@@ -1,0 +1,96 @@
+// alerts processor: a release event for immediate readers.
+//  - published: each confirmed immediate reader whose topics and regions match gets one alert,
+//    in their language when a translation exists (else the original). A reader gets one version
+//    of a story: publishing a translation later reaches only readers of that language who have
+//    not had the story yet.
+//  - updated: a short correction notice, only to readers who received this release before, once
+//    per revision (the ledger is keyed by the revision's edition).
+//  - withdrawn: nothing to send; queued batches see the withdrawal at send time and stop.
+import type { Job } from "bullmq";
+import { Ledger } from "../mail/ledger.ts";
+import { type FanoutSummary, fanOutSegments, type SegmentPlan } from "../mail/fanout.ts";
+import { brandOf } from "../mail/segments.ts";
+import type { Release } from "../releases/model.ts";
+import type { Runtime } from "../runtime.ts";
+import { type Language, type Subscriber, wants } from "../subscribers/model.ts";
+import { subscriberStore } from "../subscribers/service.ts";
+import { renderAlert, renderCorrection } from "../templates/messages.ts";
+import type { AlertJob } from "./queues.ts";
+
+export async function processAlert(job: Job<AlertJob>, rt: Runtime): Promise<FanoutSummary | string> {
+  return runAlert(rt, job.data);
+}
+
+export async function runAlert(rt: Runtime, a: AlertJob): Promise<FanoutSummary | string> {
+  if (a.event === "withdrawn" || a.event === "embargoed") return `${a.event}: nothing to send`;
+  const release = await rt.releases.getRevision(a.releaseId, a.revision);
+  const current = await rt.releases.get(a.releaseId);
+  if (!release || !current || current.status !== "published") return "release not public: nothing to send";
+  return a.event === "published" ? sendAlerts(rt, release) : sendCorrections(rt, release);
+}
+
+async function* confirmedReaders(rt: Runtime, frequency: "immediate"): AsyncGenerator<Subscriber[]> {
+  const store = subscriberStore(rt);
+  for await (const ids of store.confirmedIds(frequency)) {
+    yield (await store.getMany(ids)).filter((s): s is Subscriber => s?.status === "confirmed");
+  }
+}
+
+async function sendAlerts(rt: Runtime, release: Release): Promise<FanoutSummary> {
+  const ledger = new Ledger(rt.redis, rt.config.prefix);
+  const rootId = release.translationOf ?? release.id;
+  const root = release.translationOf ? await rt.releases.get(rootId) : release;
+  const versions = new Map<string, Release>();
+  for (const t of await rt.releases.translations(rootId)) if (t.status === "published") versions.set(t.language, t);
+  if (root?.status === "published") versions.set(root.language, root);
+  versions.set(release.language, release);
+  const story = root?.status === "published" ? root : release;
+
+  const segments = new Map<string, { content: Release; language: Language; readers: string[] }>();
+  for await (const readers of confirmedReaders(rt, "immediate")) {
+    const matching = readers.filter((s) => wants(s, story) && (!release.translationOf || s.language === release.language));
+    const had = await ledger.alerted(rootId, matching.map((s) => s.id));
+    matching.forEach((s, i) => {
+      if (had[i]) return;
+      const content = versions.get(s.language) ?? story;
+      const id = `${s.language}-${content.id}`;
+      const seg = segments.get(id) ?? { content, language: s.language, readers: [] };
+      seg.readers.push(s.id);
+      segments.set(id, seg);
+    });
+  }
+  const brand = brandOf(rt.config);
+  const plans: SegmentPlan[] = [...segments.entries()].map(([id, seg]) => ({
+    id,
+    readers: seg.readers,
+    render: async () => ({
+      kind: "alert",
+      language: seg.language,
+      releaseId: release.id,
+      contentIds: [...new Set([rootId, seg.content.id])],
+      storyId: rootId,
+      message: await renderAlert(brand, seg.language, seg.content),
+    }),
+  }));
+  return fanOutSegments(rt, `alert-${release.id}-r${release.revision}`, "alert", plans);
+}
+
+async function sendCorrections(rt: Runtime, release: Release): Promise<FanoutSummary> {
+  const ledger = new Ledger(rt.redis, rt.config.prefix);
+  const store = subscriberStore(rt);
+  const ids = await ledger.alertedIds(release.id);
+  const byLanguage = new Map<Language, string[]>();
+  for (let i = 0; i < ids.length; i += 1000) {
+    for (const s of await store.getMany(ids.slice(i, i + 1000))) {
+      if (s?.status !== "confirmed") continue;
+      byLanguage.set(s.language, [...(byLanguage.get(s.language) ?? []), s.id]);
+    }
+  }
+  const brand = brandOf(rt.config);
+  const plans: SegmentPlan[] = [...byLanguage.entries()].map(([language, readers]) => ({
+    id: `${language}-${release.id}`,
+    readers,
+    render: async () => ({ kind: "correction", language, releaseId: release.id, message: await renderCorrection(brand, language, release) }),
+  }));
+  return fanOutSegments(rt, `correction-${release.id}-r${release.revision}`, "correction", plans);
+}

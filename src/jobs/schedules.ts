@@ -1,0 +1,9 @@
+// Every repeating job, upserted from this one place at start-up (upserting is idempotent, so
+// several worker processes starting at once still leave one scheduler per name).
+import type { Runtime } from "../runtime.ts";
+import { QUEUE } from "./queues.ts";
+
+export async function upsertSchedules(rt: Runtime): Promise<void> {
+  // Hourly: each hour some time zones reach DIGEST_HOUR (see digests.ts).
+  await rt.queues[QUEUE.digests].upsertJobScheduler("digest-hourly", { pattern: "0 * * * *" }, { name: "tick", data: {} });
+}

@@ -1,0 +1,50 @@
+// From "these readers get this content" to queued send batches: render each segment once,
+// store it, then add the readers in batches with addBulk. Batch job ids are deterministic, so
+// fanning out the same edition twice queues nothing twice.
+import { countStat } from "../metrics.ts";
+import type { Runtime } from "../runtime.ts";
+import { type EmailBatchJob, jobId, QUEUE } from "../jobs/queues.ts";
+import { Ledger } from "./ledger.ts";
+import { type Segment, saveSegment } from "./segments.ts";
+
+export interface SegmentPlan {
+  /** Colon-free: part of job ids. */
+  id: string;
+  readers: string[];
+  render: () => Promise<Segment>;
+}
+
+export interface FanoutSummary {
+  edition: string;
+  segments: number;
+  readers: number;
+  batches: number;
+}
+
+/** Readers per send job: small enough that the rate limiter stays smooth (see processors.ts). */
+export function batchSize(ratePerSecond: number): number {
+  return Math.max(1, Math.min(100, ratePerSecond));
+}
+
+export async function fanOutSegments(rt: Runtime, edition: string, kind: EmailBatchJob["kind"], plans: SegmentPlan[]): Promise<FanoutSummary> {
+  const ledger = new Ledger(rt.redis, rt.config.prefix);
+  const size = batchSize(rt.config.emailRatePerSecond);
+  const summary: FanoutSummary = { edition, segments: 0, readers: 0, batches: 0 };
+  for (const plan of plans) {
+    if (plan.readers.length === 0) continue;
+    await saveSegment(rt, edition, plan.id, await plan.render());
+    await countStat(rt, "herald_mjml_renders_total");
+    await ledger.planned(edition, plan.id, plan.readers.length);
+    const readers = [...plan.readers].sort();
+    const jobs = [];
+    for (let i = 0; i < readers.length; i += size) {
+      const data: EmailBatchJob = { edition, kind, segment: plan.id, subscriberIds: readers.slice(i, i + size) };
+      jobs.push({ name: "send", data, opts: { jobId: jobId.emailBatch(data) } });
+    }
+    for (let i = 0; i < jobs.length; i += 500) await rt.queues[QUEUE.emails].addBulk(jobs.slice(i, i + 500));
+    summary.segments += 1;
+    summary.readers += readers.length;
+    summary.batches += jobs.length;
+  }
+  return summary;
+}

@@ -1,0 +1,98 @@
+// One email as raw MIME: addresses, the deterministic Message-ID, the list headers and a
+// multipart/alternative body (text + HTML from the same data). Built here rather than by
+// nodemailer's composer because a fan-out sends many copies of one rendered segment: with both
+// parts base64 (native Buffer encoding) and headers we encode ourselves, a message costs
+// microseconds instead of milliseconds. nodemailer still sends it (pool, DKIM signing).
+// Header safety: every value passes headerSafe (no CR/LF/control characters) and non-ASCII is
+// RFC 2047-encoded, so no release title or subscriber name can add a header.
+import { createHash } from "node:crypto";
+import type Mail from "nodemailer/lib/mailer";
+import { encodeWords, foldLines, isPlainText, quoteString } from "nodemailer/lib/mime-funcs";
+import { headerSafe } from "../templates/render.ts";
+
+/** The domain of MAIL_FROM ("Herald <news@example.org>" -> "example.org"), for Message-IDs. */
+export function senderDomain(mailFrom: string): string {
+  const m = /@([A-Za-z0-9.-]+)>?\s*$/.exec(mailFrom.trim());
+  return m ? m[1]!.toLowerCase() : "localhost";
+}
+
+/** Same (edition, subscriber) -> same Message-ID: a resend is recognisably the same message. */
+export function messageIdFor(edition: string, subscriberId: string, domain: string): string {
+  return `<${edition}.${subscriberId}@${domain}>`;
+}
+
+export interface Envelope {
+  from: string;
+  to: { name?: string; address: string };
+  subject: string;
+  html: string;
+  text: string;
+  messageId: string;
+  language: string;
+  /** PUBLIC_URL/unsubscribe?token=…: sent as List-Unsubscribe with RFC 8058 one-click. */
+  unsubscribeUrl?: string;
+}
+
+/** "Name <a@b>" or "a@b" -> [name, address]. */
+export function splitAddress(s: string): { name?: string; address: string } {
+  const m = /^\s*(.*?)\s*<([^<>\s]+)>\s*$/.exec(s);
+  if (!m) return { address: s.trim() };
+  const name = m[1]!.replace(/^"(.*)"$/, "$1");
+  return name ? { name, address: m[2]! } : { address: m[2]! };
+}
+
+function address(a: { name?: string; address: string }): string {
+  const addr = headerSafe(a.address, 254).replace(/[<>,;"\s]/g, "");
+  if (!a.name) return addr;
+  const name = headerSafe(a.name, 100);
+  return `${isPlainText(name) ? quoteString(name) : encodeWords(name, "Q", 52, true)} <${addr}>`;
+}
+
+function header(name: string, value: string): string {
+  return foldLines(`${name}: ${value}`, 76, false).replace(/\r?\n/g, "\r\n").replace(/\r\n$/, "");
+}
+
+function base64Lines(s: string): string {
+  return Buffer.from(s, "utf8").toString("base64").replace(/.{76}/g, "$&\r\n");
+}
+
+/** RFC 5322 date, e.g. "Sat, 28 Nov 2026 10:00:00 +0000". */
+function rfc5322Date(ms: number): string {
+  return new Date(ms).toUTCString().replace(/GMT$/, "+0000");
+}
+
+export function buildMail(e: Envelope, now: number): Mail.Options {
+  const from = splitAddress(e.from);
+  const boundary = `=_herald_${createHash("sha1").update(e.messageId).digest("hex").slice(0, 24)}`;
+  const subject = headerSafe(e.subject, 250);
+  const lines = [
+    header("From", address(from)),
+    header("To", address(e.to)),
+    header("Subject", isPlainText(subject) ? subject : encodeWords(subject, "Q", 52, true)),
+    `Message-ID: ${headerSafe(e.messageId, 250)}`,
+    `Date: ${rfc5322Date(now)}`,
+    "MIME-Version: 1.0",
+    `Content-Language: ${headerSafe(e.language, 20)}`,
+  ];
+  if (e.unsubscribeUrl) {
+    lines.push(`List-Unsubscribe:\r\n <${headerSafe(e.unsubscribeUrl, 900)}>`, "List-Unsubscribe-Post: List-Unsubscribe=One-Click");
+  }
+  lines.push(`Content-Type: multipart/alternative; boundary="${boundary}"`);
+  const raw = [
+    ...lines,
+    "",
+    `--${boundary}`,
+    "Content-Type: text/plain; charset=utf-8",
+    "Content-Transfer-Encoding: base64",
+    "",
+    base64Lines(e.text),
+    `--${boundary}`,
+    "Content-Type: text/html; charset=utf-8",
+    "Content-Transfer-Encoding: base64",
+    "",
+    base64Lines(e.html),
+    `--${boundary}--`,
+    "",
+  ].join("\r\n");
+  return { envelope: { from: from.address, to: [e.to.address] }, raw, messageId: e.messageId };
+}

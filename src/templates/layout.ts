@@ -1,0 +1,48 @@
+// The frame every email shares: brand header, the content, and a footer with the reader's
+// links. Pure: data in, MJML and plain text out.
+import type { MailStrings } from "./strings.ts";
+import { type Brand, escapeHtml, type Slots } from "./render.ts";
+
+export interface Frame {
+  lang: string;
+  title: string;
+  preview: string;
+  /** MJML sections of the content. */
+  sections: string;
+  /** Manage links in the footer (not for a confirmation: the reader is not subscribed yet). */
+  manageLinks: boolean;
+}
+
+export function mjmlFrame(brand: Brand, t: MailStrings, slots: Slots, f: Frame): string {
+  const header = brand.logoUrl
+    ? `<mj-image src="${escapeHtml(brand.logoUrl)}" alt="${escapeHtml(brand.orgName)}" width="180px" align="left" padding="0" />`
+    : `<mj-text font-size="20px" font-weight="bold" color="#ffffff" padding="0">${escapeHtml(brand.orgName)}</mj-text>`;
+  const links = f.manageLinks
+    ? `<a href="${slots.slot("preferences")}" style="color:#555555">${escapeHtml(t.preferences)}</a> · <a href="${slots.slot("unsubscribe")}" style="color:#555555">${escapeHtml(t.unsubscribe)}</a>`
+    : "";
+  return `<mjml lang="${f.lang}">
+  <mj-head>
+    <mj-title>${escapeHtml(f.title)}</mj-title>
+    <mj-preview>${escapeHtml(f.preview)}</mj-preview>
+    <mj-attributes>
+      <mj-all font-family="Helvetica, Arial, sans-serif" />
+      <mj-text font-size="15px" line-height="1.5" color="#222222" />
+      <mj-button background-color="${brand.color}" color="#ffffff" font-size="15px" align="left" />
+    </mj-attributes>
+  </mj-head>
+  <mj-body background-color="#f4f4f4">
+    <mj-section background-color="${brand.color}" padding="16px 24px"><mj-column>${header}</mj-column></mj-section>
+    <mj-section background-color="#ffffff" padding="8px 24px 0"><mj-column><mj-text>${slots.slot("greeting")}</mj-text></mj-column></mj-section>
+${f.sections}
+    <mj-section padding="16px 24px"><mj-column>
+      <mj-text font-size="12px" color="#555555">${escapeHtml(t.footer(brand.orgName))}<br />${links}</mj-text>
+    </mj-column></mj-section>
+  </mj-body>
+</mjml>`;
+}
+
+export function textFrame(brand: Brand, t: MailStrings, slots: Slots, manageLinks: boolean, body: string[]): string {
+  const footer = [t.footer(brand.orgName)];
+  if (manageLinks) footer.push(`${t.preferences}: ${slots.slot("preferences")}`, `${t.unsubscribe}: ${slots.slot("unsubscribe")}`);
+  return [slots.slot("greeting"), "", ...body, "", "--", ...footer, ""].join("\n");
+}

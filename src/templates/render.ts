@@ -1,0 +1,55 @@
+// MJML to HTML, and the "slots" that make one render serve a whole segment: the rendered HTML
+// and text hold markers like HX{nonce}XgreetingX where per-reader values (greeting, links,
+// dates in the reader's zone) go; personalise.ts substitutes them. The nonce is random per
+// render, so no release text can forge a marker.
+import { randomBytes } from "node:crypto";
+import mjml2html from "mjml";
+import { templateStats } from "./stats.ts";
+
+/** What a segment's readers share: rendered once, personalised per reader. */
+export interface RenderedMessage {
+  subject: string;
+  html: string;
+  text: string;
+  nonce: string;
+  /** Timestamps shown as dates: slot d{i} is dates[i] in the reader's language and zone. */
+  dates: number[];
+}
+
+export type SlotName = "greeting" | "unsubscribe" | "preferences" | "confirm" | `d${number}`;
+
+export class Slots {
+  readonly nonce = randomBytes(6).toString("hex");
+  readonly dates: number[] = [];
+  slot(name: SlotName): string {
+    return `HX${this.nonce}X${name}X`;
+  }
+  /** A slot for a date, formatted per reader. */
+  date(ms: number): string {
+    this.dates.push(ms);
+    return this.slot(`d${this.dates.length - 1}`);
+  }
+}
+
+export interface Brand {
+  orgName: string;
+  color: string;
+  logoUrl?: string;
+  publicUrl: string;
+}
+
+export async function renderMjml(mjml: string): Promise<string> {
+  templateStats.mjmlRenders += 1;
+  const out = await mjml2html(mjml, { validationLevel: "soft", keepComments: false });
+  return out.html;
+}
+
+const ESC: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ESC[c]!);
+}
+
+/** One line for a header: no CR/LF or control characters, whatever the input. */
+export function headerSafe(s: string, max = 200): string {
+  return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, " ").trim().slice(0, max);
+}
