@@ -106,9 +106,10 @@ describe("local-time digests", () => {
     const { rt } = env;
     const s = await addReader(rt, { email: "p@example.org", frequency: "daily", name: "Pat <b>" .replace(/[<>]/g, "") });
     expect(await previewDigest(rt, "daily", s, rt.clock.now())).toBeNull();
-    await new ReleaseService(rt).publish(sampleRelease({ id: "p1", title: "Preview <Story> & more", publishedAt: "2026-11-27T10:00:00Z" }));
+    await new ReleaseService(rt).publish(sampleRelease({ id: "p1", title: "Preview < Story > & more <b>now</b>", publishedAt: "2026-11-27T10:00:00Z" }));
     const html = await previewDigest(rt, "daily", s, rt.clock.now());
-    expect(html).toContain("Preview &lt;Story&gt; &amp; more");
+    // Escaped text; the tag in the title was stripped when the release was stored.
+    expect(html).toContain("Preview &lt; Story &gt; &amp; more now");
     expect(html).toContain("Hello Pat b,");
     expect(html).toContain("https://news.example.org/unsubscribe?token=");
   });
