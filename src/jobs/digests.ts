@@ -19,6 +19,7 @@ import { requireSecret } from "../subscribers/tokens.ts";
 import { renderDigest } from "../templates/messages.ts";
 import { personalise } from "../templates/personalise.ts";
 import type { DigestJob } from "./queues.ts";
+import { execOrThrow } from "../redis/pipeline.ts";
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -141,7 +142,7 @@ const DIGEST_RUNS_KEPT = 20;
 async function recordDigestRun(rt: Runtime, s: DigestSummary): Promise<void> {
   if (s.readers === 0) return;
   const entry = { edition: s.edition, frequency: s.frequency, at: s.at, readers: s.readers, segments: s.segments.length, batches: s.batches };
-  await rt.redis.multi().lpush(rt.key("digest-runs"), JSON.stringify(entry)).ltrim(rt.key("digest-runs"), 0, DIGEST_RUNS_KEPT - 1).exec();
+  await execOrThrow(rt.redis.multi().lpush(rt.key("digest-runs"), JSON.stringify(entry)).ltrim(rt.key("digest-runs"), 0, DIGEST_RUNS_KEPT - 1));
 }
 
 export async function lastDigestRuns(rt: Runtime, n = 5): Promise<{ edition: string; frequency: string; at: string; readers: number; segments: number; batches: number }[]> {

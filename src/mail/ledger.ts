@@ -8,6 +8,7 @@
 //   {p}:story:{rootId}            hash subscriber id -> the alert edition that claimed the story for them
 //   {p}:digest-cursor             hash id -> ms, moved only after a digest was accepted
 import type { Redis } from "ioredis";
+import { execOrThrow } from "../redis/pipeline.ts";
 
 const KEEP_S = 180 * 24 * 3600;
 
@@ -50,7 +51,7 @@ export class Ledger {
       if (a.cursor !== undefined) m.hset(this.key("digest-cursor"), a.subscriberId, String(a.cursor));
     }
     m.hincrby(this.key("edition", edition), "sent", accepted.length);
-    await m.exec();
+    await execOrThrow(m);
   }
 
   async alerted(releaseId: string, ids: string[]): Promise<boolean[]> {
@@ -72,8 +73,9 @@ export class Ledger {
     for (const id of ids) m.hsetnx(key, id, edition);
     m.expire(key, KEEP_S);
     m.hmget(key, ...ids);
-    const res = await m.exec();
-    const owners = (res?.at(-1)?.[1] ?? []) as (string | null)[];
+    // A failed read must fail the send job (retry), never read as "claimed by another edition".
+    const res = await execOrThrow(m);
+    const owners = (res.at(-1) ?? []) as (string | null)[];
     return ids.map((_, i) => owners[i] === edition);
   }
 
@@ -83,7 +85,7 @@ export class Ledger {
 
   /** Readers planned for one segment; set once per segment, so a re-run does not count them twice. */
   async planned(edition: string, segment: string, n: number): Promise<void> {
-    await this.redis.multi().hsetnx(this.key("edition", edition), `t.${segment}`, n).expire(this.key("edition", edition), 7 * 24 * 3600).exec();
+    await execOrThrow(this.redis.multi().hsetnx(this.key("edition", edition), `t.${segment}`, n).expire(this.key("edition", edition), 7 * 24 * 3600));
   }
 
   async count(edition: string, field: "skipped" | "failed", n: number): Promise<void> {

@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { DigestFrequency, Frequency, Subscriber } from "./model.ts";
+import { execOrThrow } from "../redis/pipeline.ts";
 
 export function subscriberId(email: string): string {
   return `s${createHash("sha256").update(email).digest("hex").slice(0, 20)}`;
@@ -46,14 +47,14 @@ export class SubscriberStore {
   async save(next: Subscriber, previous: Subscriber | null): Promise<void> {
     const m = this.redis.multi();
     this.stage(m, next, previous);
-    await m.exec();
+    await execOrThrow(m);
   }
 
   /** Many saves in one round trip (imports, benchmarks). */
   async saveMany(items: { next: Subscriber; previous: Subscriber | null }[]): Promise<void> {
     const m = this.redis.multi();
     for (const { next, previous } of items) this.stage(m, next, previous);
-    await m.exec();
+    await execOrThrow(m);
   }
 
   private stage(m: ReturnType<Redis["multi"]>, next: Subscriber, previous: Subscriber | null): void {
@@ -86,7 +87,7 @@ export class SubscriberStore {
     m.del(this.key("sub", s.id));
     m.zrem(this.key("subs"), s.id);
     m.hdel(this.key("digest-cursor"), s.id);
-    await m.exec();
+    await execOrThrow(m);
   }
 
   async list(offset = 0, limit = 100): Promise<Subscriber[]> {

@@ -3,6 +3,7 @@
 // (LOADING after a restart, a reset connection) completed having queued nothing: the partner
 // never got the event. Here the error is made deterministic with a key of the wrong type.
 import { afterEach, describe, expect, it } from "vitest";
+import { Ledger } from "../../src/mail/ledger.ts";
 import { fanOutToPartners } from "../../src/partners/fanout.ts";
 import { addPartner, partnerStore } from "../../src/partners/service.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
@@ -27,5 +28,12 @@ describe("pipeline errors", () => {
     await expect(partnerStore(rt).list()).rejects.toThrow(/WRONGTYPE/);
     await expect(fanOutToPartners(rt, { releaseId: "pipe-1", revision: 1, event: "published" })).rejects.toThrow(/WRONGTYPE/);
     expect(good.partner.status).toBe("active");
+  });
+
+  it("a failed story claim fails the alert batch (retry), not skip every reader as claimed elsewhere", async () => {
+    rt = await testRuntime({ label: "pipe" });
+    const ledger = new Ledger(rt.redis, rt.config.prefix);
+    await rt.redis.set(rt.key("story", "s1"), "not a hash");
+    await expect(ledger.claimStory("s1", "alert-s1-r1", ["a", "b"])).rejects.toThrow(/WRONGTYPE/);
   });
 });
