@@ -14,6 +14,8 @@ export interface CrashReceiver {
   seen: { path: string; webhookId: string; uri: string }[];
   /** 2xx answers sent, per "path webhook-id". */
   delivered: Map<string, number>;
+  /** When each 2xx answer was written (Date.now()), per "path webhook-id". */
+  deliveredAt: Map<string, number[]>;
   /** Requests received and not answered yet. */
   open(): number;
   /** Stops listening (connections refused) and drops held requests. */
@@ -31,6 +33,7 @@ export async function startCrashReceiver(): Promise<CrashReceiver> {
     mode: "ok",
     seen: [],
     delivered: new Map(),
+    deliveredAt: new Map(),
     open: () => held.size,
     down: () => stop(),
     up: () => listen(rx.port),
@@ -42,7 +45,10 @@ export async function startCrashReceiver(): Promise<CrashReceiver> {
     res.writeHead(status, { "content-type": "text/plain" });
     res.end(status < 300 ? "ok" : "not now");
     // Counted once the answer is written: from here on, Herald may treat it as delivered.
-    if (status < 300) rx.delivered.set(key, (rx.delivered.get(key) ?? 0) + 1);
+    if (status < 300) {
+      rx.delivered.set(key, (rx.delivered.get(key) ?? 0) + 1);
+      rx.deliveredAt.set(key, [...(rx.deliveredAt.get(key) ?? []), Date.now()]);
+    }
   };
   const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
