@@ -1,0 +1,69 @@
+// A digest edition of a given size for crash and outage runs: releases of the last hours in
+// six topics, readers in three languages and six topics (18 segments, each rendered once),
+// all daily and confirmed, saved in bulk.
+import { QUEUE, type DigestJob, jobId } from "../../src/jobs/queues.ts";
+import { ReleaseService } from "../../src/releases/service.ts";
+import type { Runtime } from "../../src/runtime.ts";
+import type { Language, Subscriber } from "../../src/subscribers/model.ts";
+import { SubscriberStore, subscriberId } from "../../src/subscribers/store.ts";
+
+const LANGS: Language[] = ["en", "fr", "es"];
+const TOPICS = 6;
+
+export const readerEmail = (i: number) => `reader${i}@crash.example`;
+
+export async function seedDigest(rt: Runtime, readers: number): Promise<{ emails: string[]; idOf: Map<string, string> }> {
+  const now = rt.clock.now();
+  const svc = new ReleaseService(rt);
+  for (let i = 0; i < TOPICS * 2; i++) {
+    await svc.publish({
+      id: `digest-release-${i}`,
+      title: `Release ${i}: Border Officials Trained in Victim Identification`,
+      summary: "A three-day course for border officials on identifying and referring victims of trafficking.",
+      body: "<p>IOM this week trained forty border officials.</p>",
+      dateline: "Djibouti",
+      publishedAt: new Date(now - 2 * 3600_000 + i * 60_000).toISOString(),
+      topics: [`topic-${i % TOPICS}`],
+      regions: ["djibouti"],
+    });
+  }
+  const store = new SubscriberStore(rt.redis, rt.config.prefix);
+  const iso = new Date(now - 30 * 86_400_000).toISOString();
+  const emails: string[] = [];
+  const idOf = new Map<string, string>();
+  for (let i = 0; i < readers; i += 500) {
+    const items: { next: Subscriber; previous: null }[] = [];
+    for (let j = i; j < Math.min(readers, i + 500); j++) {
+      const email = readerEmail(j);
+      emails.push(email);
+      idOf.set(email, subscriberId(email));
+      items.push({
+        next: {
+          id: subscriberId(email),
+          email,
+          name: `Reader ${j}`,
+          language: LANGS[j % 3]!,
+          topics: [`topic-${Math.floor(j / 3) % TOPICS}`],
+          regions: [],
+          frequency: "daily",
+          timezone: "UTC",
+          status: "confirmed",
+          createdAt: iso,
+          updatedAt: iso,
+          confirmedAt: iso,
+        },
+        previous: null,
+      });
+    }
+    await store.saveMany(items);
+  }
+  return { emails, idOf };
+}
+
+/** Queues `digest run daily` as the CLI does; returns the edition it will send. */
+export async function queueDigestRun(rt: Runtime): Promise<string> {
+  const at = rt.clock.now();
+  const data: DigestJob = { frequency: "daily", at: new Date(at).toISOString(), force: true };
+  await rt.queues[QUEUE.digests].add("run", data, { jobId: jobId.digestRun("daily", at) });
+  return `daily-run-${at}`;
+}
