@@ -237,7 +237,7 @@ describe("hostile input: scraped pages and the CLI", () => {
     expect(activeIn("json", JSON.stringify(r))).toEqual([]);
   });
 
-  it("herald publish and partners add: hostile files and URLs exit non-zero with a reason, clean ones store sanitised", { timeout: 90_000 }, async () => {
+  it("herald publish and partners add: a hostile file and URL exit non-zero with a reason, script-laden ones store sanitised", { timeout: 90_000 }, async () => {
     const env = { REDIS_URL: rt.redisUrl, HERALD_PREFIX: rt.config.prefix, VAR_DIR: dir };
     const file = (name: string, content: string | Buffer) => {
       const p = path.join(dir, name);
@@ -247,21 +247,17 @@ describe("hostile input: scraped pages and the CLI", () => {
     const crlf = file("crlf.json", JSON.stringify(release("cli-crlf", { title: "A\r\nBcc: x@example.org" })));
     const script = file("script.json", JSON.stringify(release("cli-script", { title: `CLI ${SCRIPT}`, body: `<p>ok</p>${SCRIPT}${IMG}` })));
     const page = file("page.html", hostilePage());
-    const binary = file("binary.json", Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d, 0xff, 0xfe, 0, 1]));
     const before = await rt.releases.count();
-    const [r1, r2, r3, r4, r5, r6] = await Promise.all([
+    // (Binary files and plain http:// partners are refused in the CLI and partner suites.)
+    const [r1, r2, r3, r5] = await Promise.all([
       runCli(["publish", crlf], env, { timeoutMs: 80_000 }),
       runCli(["publish", script], env, { timeoutMs: 80_000 }),
       runCli(["publish", page, "--topics", "floods"], env, { timeoutMs: 80_000 }),
-      runCli(["publish", binary], env, { timeoutMs: 80_000 }),
       runCli(["partners", "add", "--name", "Meta", "--url", "https://169.254.169.254/latest/"], env, { timeoutMs: 80_000 }),
-      runCli(["partners", "add", "--name", "Local", "--url", "http://127.0.0.1:9/hook"], env, { timeoutMs: 80_000 }),
     ]);
     for (const [r, reason] of [
       [r1, /title: must be one line/],
-      [r4, /binary|not a text|JSON|UTF-8/i],
       [r5, /169\.254\.169\.254 is linkLocal/],
-      [r6, /plain http:\/\/ is only allowed with --allow-private/],
     ] as const) {
       expect(r.code, r.stderr).not.toBe(0);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
@@ -271,8 +267,6 @@ describe("hostile input: scraped pages and the CLI", () => {
     expect(r3.code, r3.stderr).toBe(0);
     expect(await rt.releases.count()).toBe(before + 2);
     expect(await listPartners(rt)).toEqual([]);
-    const all = await rt.releases.list?.();
-    void all;
     storedIds.push("cli-script");
     const pageId = /\b([a-z0-9]+(?:-[a-z0-9]+)*)\b/.exec(r3.stdout.match(/flood[a-z0-9-]*/)?.[0] ?? "")?.[1];
     expect(pageId, r3.stdout).toBeTruthy();
