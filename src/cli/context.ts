@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, type Config } from "../config/index.ts";
 import { HeraldError } from "../errors.ts";
 import { isProbablyBinary } from "../releases/importer.ts";
 import { createLogger } from "../log.ts";
-import { createRuntime, type Runtime } from "../runtime.ts";
+import type { Runtime } from "../runtime.ts";
 import { withSecretKey } from "../subscribers/tokens.ts";
 
 export class CliError extends Error {}
@@ -22,6 +22,8 @@ export function cliConfig(): Config {
 export async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
   const config = cliConfig();
   const redis = await chooseRedis(config, false);
+  // Loaded here: BullMQ and ioredis are most of a command's start-up, and `import` or --help need neither.
+  const { createRuntime } = await import("../runtime.ts");
   const rt = await createRuntime({ config, redisUrl: redis.url, log: createLogger(config.logLevel === "info" ? "warn" : config.logLevel) });
   try {
     return await fn(rt);

@@ -2,7 +2,6 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { chooseRedis } from "../boot.ts";
-import { runDemo } from "../demo.ts";
 import { action, cliConfig } from "./context.ts";
 
 export function registerDemo(program: Command): void {
@@ -17,6 +16,7 @@ export function registerDemo(program: Command): void {
         const say = (line: string) => process.stdout.write(`  ${line}\n`);
         process.stdout.write("Herald demo\n");
         try {
+          const { runDemo } = await import("../demo.ts"); // Fastify and the workers: loaded only here
           const r = await runDemo({ config, redisUrl: redis.url, keep: opts.keep, say });
           const rel = (p: string) => path.relative(process.cwd(), p) || p;
           const verified = r.partnerDeliveries.filter((d) => d.verified).length;
