@@ -20,7 +20,7 @@ import { personalise } from "../templates/personalise.ts";
 import type { EmailBatchJob } from "./queues.ts";
 
 /** Messages of one batch in flight at once (the SMTP pool spreads them over its connections). */
-const IN_FLIGHT = 16;
+export const IN_FLIGHT = 16;
 
 export interface BatchResult {
   sent: number;
