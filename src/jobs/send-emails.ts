@@ -9,6 +9,7 @@
 // readers already done.
 import { countStat } from "../metrics.ts";
 import type { Job } from "bullmq";
+import type Mail from "nodemailer/lib/mailer";
 import { type Accepted, DIGEST_LEDGER_KEEP_S, Ledger } from "../mail/ledger.ts";
 import { buildMail, messageIdFor, senderDomain } from "../mail/message.ts";
 import { loadSegment, type Segment } from "../mail/segments.ts";
@@ -89,7 +90,10 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
     return writing ?? Promise.resolve();
   };
 
-  const sendOne = async (s: Subscriber) => {
+  // Builds one reader's message. A plain function, so the personalised HTML and text are garbage
+  // the moment the raw message exists: kept in the sending async frame, they lived through each
+  // send and a quarter of all allocation was promoted to the old generation (RSS grew with it).
+  const compose = (s: Subscriber): Mail.Options => {
     const links = readerLinks(rt.config.publicUrl, key, s.id);
     const confirmUrl = j.kind === "confirm" ? confirmLink(rt.config.publicUrl, key, s.id, rt.clock.now()) : undefined;
     const body = personalise(segment.message, {
@@ -100,7 +104,7 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
       preferencesUrl: links.preferences,
       confirmUrl,
     });
-    const mail = buildMail({
+    return buildMail({
       from: rt.config.mailFrom,
       to: { name: s.name, address: s.email },
       ...body,
@@ -108,6 +112,10 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
       language: segment.language,
       unsubscribeUrl: j.kind === "confirm" ? undefined : links.unsubscribe,
     }, rt.clock.now());
+  };
+
+  const sendOne = async (s: Subscriber) => {
+    const mail = compose(s);
     try {
       await mailer.send(mail);
     } catch (err) {
