@@ -35,7 +35,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts a role of _digest-fanout-process.ts; resolves its first message, and each later one on demand. */
 function child(role: "herald" | "ceiling", args: object) {
-  const c = fork(path.join(here, "_digest-fanout-process.ts"), [role, JSON.stringify(args)], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const c = fork(path.join(here, "_digest-fanout-process.ts"), [role, JSON.stringify(args)], { execArgv: ["--import", "tsx", ...(process.env[`BENCH_${role.toUpperCase()}_FLAGS`]?.split(" ").filter(Boolean) ?? [])], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const next = <T>() =>
     new Promise<T>((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`${role} process exited (${code})`));
