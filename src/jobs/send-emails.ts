@@ -22,8 +22,13 @@ import { requireSecret } from "../subscribers/tokens.ts";
 import { personalise } from "../templates/personalise.ts";
 import type { EmailBatchJob } from "./queues.ts";
 
-/** Messages of one batch in flight at once (the SMTP pool spreads them over its connections). */
-export const IN_FLIGHT = 16;
+/**
+ * Messages of one batch in flight at once (the SMTP pool spreads them over its connections).
+ * 8 x 4 jobs = two per pool connection keeps every connection busy; more only wait in the
+ * pool's queue, where their buffers and stream objects outlive young-generation GCs (16 made
+ * the worker's peak RSS ~50 MB higher for the same throughput).
+ */
+export const IN_FLIGHT = 8;
 /** Accepted sends waiting for the ledger before a write starts (a write takes whatever is waiting). */
 const LEDGER_GROUP = 16;
 
