@@ -3,29 +3,26 @@
 // SMTP server in a separate process. Prints emails/s end to end, MJML renders, peak RSS and
 // Redis memory before/after, then the ceiling: nodemailer's pool sending the same pre-rendered
 // messages to the same server with no queue. Uses its own throwaway redis-server.
+// Herald's workers and the ceiling each run in a process of their own (_digest-fanout-process.ts):
+// the peak RSS is Herald's alone, and each side's CPU time per email is printed, a figure that
+// holds better than emails/s when other work shares the machine.
 //   npx tsx bench/digest-fanout.ts [readers]
 import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import nodemailer from "nodemailer";
 import { testConfig } from "../src/config/index.ts";
-import { QUEUE } from "../src/jobs/queues.ts";
 import type { DigestSummary } from "../src/jobs/digests.ts";
-import { startWorkers } from "../src/jobs/workers.ts";
+import { PROCESSORS } from "../src/jobs/processors.ts";
+import { QUEUE } from "../src/jobs/queues.ts";
+import { IN_FLIGHT } from "../src/jobs/send-emails.ts";
 import { Ledger } from "../src/mail/ledger.ts";
-import { buildMail, messageIdFor } from "../src/mail/message.ts";
-import { loadSegment } from "../src/mail/segments.ts";
-import { closeMailer, SMTP_POOL_SIZE } from "../src/mail/transport.ts";
 import { freePort, startRedisServer } from "../src/redis/embedded.ts";
 import { ReleaseService } from "../src/releases/service.ts";
-import { createRuntime } from "../src/runtime.ts";
-import { readerLinks } from "../src/subscribers/links.ts";
+import { createRuntime, type Runtime } from "../src/runtime.ts";
 import type { Language, Subscriber } from "../src/subscribers/model.ts";
 import { SubscriberStore, subscriberId } from "../src/subscribers/store.ts";
-import { personalise } from "../src/templates/personalise.ts";
-import { templateStats } from "../src/templates/stats.ts";
 
 // 100,000 takes about four minutes here; the default keeps a routine run near one minute.
 const READERS = Number(process.argv[2] ?? process.env.BENCH_READERS ?? 20_000);
@@ -35,6 +32,21 @@ const RELEASES = 20;
 const SECRET = "bench-secret-key-0123456789abcdef0123456789";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts a role of _digest-fanout-process.ts; resolves its first message, and each later one on demand. */
+function child(role: "herald" | "ceiling", args: object) {
+  const c = fork(path.join(here, "_digest-fanout-process.ts"), [role, JSON.stringify(args)], { execArgv: ["--import", "tsx", ...(process.env[`BENCH_${role.toUpperCase()}_FLAGS`]?.split(" ").filter(Boolean) ?? [])], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const next = <T>() =>
+    new Promise<T>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`${role} process exited (${code})`));
+      c.once("exit", onExit);
+      c.once("message", (m) => {
+        c.off("exit", onExit);
+        resolve(m as T);
+      });
+    });
+  return { next, send: (m: string) => c.send(m) };
+}
 
 async function startSink() {
   const child = fork(path.join(here, "smtp-sink.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "pipe", "inherit", "ipc"] });
@@ -57,19 +69,35 @@ function mb(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(1);
 }
 
+/** used_memory, and what the run leaves behind by key family (MEMORY USAGE of each key). */
+async function redisMemory(rt: Runtime): Promise<{ used: number; families: Map<string, number> }> {
+  const used = Number(/used_memory:(\d+)/.exec(await rt.redis.info("memory"))![1]);
+  const families = new Map<string, number>();
+  let cursor = "0";
+  do {
+    const [c, keys] = await rt.redis.scan(cursor, "COUNT", 1000);
+    cursor = c;
+    const sizes = await Promise.all(keys.map((k) => rt.redis.memory("USAGE", k, "SAMPLES", "0")));
+    keys.forEach((k, i) => {
+      // bench:ledger:daily-run-1 -> ledger, bench:q:emails:123 -> q:emails, bench:sub:s1 -> sub
+      const parts = k.split(":").slice(1);
+      const family = parts[0] === "q" ? parts.slice(0, 2).join(":") : parts[0]!;
+      families.set(family, (families.get(family) ?? 0) + Number(sizes[i] ?? 0));
+    });
+  } while (cursor !== "0");
+  return { used, families };
+}
+
 async function main() {
   const dir = mkdtempSync(path.join(tmpdir(), "herald-bench-redis-"));
   const redisServer = await startRedisServer({ dir, port: await freePort(), appendonly: false });
   const sink = await startSink();
   const smtpUrl = `smtp://127.0.0.1:${sink.port}`;
-  const config = testConfig({ prefix: "bench", smtpUrl, secretKey: SECRET, emailRatePerSecond: 100_000, publicUrl: "https://news.example.org", mailFrom: "News <news@bench.example>" });
+  const overrides = { prefix: "bench", smtpUrl, secretKey: SECRET, emailRatePerSecond: 100_000, publicUrl: "https://news.example.org", mailFrom: "News <news@bench.example>" };
+  const config = testConfig(overrides);
   const rt = await createRuntime({ config, redisUrl: redisServer.url });
-  const baseRss = process.memoryUsage().rss;
-  let peakRss = baseRss;
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  }, 50);
-  const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await rt.redis.info("memory"))![1]);
+  // The ceiling gets the concurrency the workers have: jobs at once x messages in flight per job.
+  const concurrency = Number(PROCESSORS[QUEUE.emails]!.options!({ config } as Runtime).concurrency ?? 1) * IN_FLIGHT;
 
   try {
     // 20 releases over the last hours, topic-0 .. topic-16.
@@ -115,11 +143,11 @@ async function main() {
       }
       await store.saveMany(items);
     }
-    const redisBefore = await usedMemory();
-    const rendersBefore = templateStats.mjmlRenders;
+    const before = await redisMemory(rt);
 
-    // End to end: enqueue the run, workers render, batch and send.
-    const workers = startWorkers(rt, [QUEUE.digests, QUEUE.emails]);
+    // End to end: enqueue the run, Herald's workers (own process) render, batch and send.
+    const herald = child("herald", { redisUrl: redisServer.url, config: overrides });
+    await herald.next();
     const t0 = performance.now();
     const at = Date.now();
     const job = await rt.queues[QUEUE.digests].add("run", { frequency: "daily", at: new Date(at).toISOString(), force: true }, { jobId: `bench-run-${at}` });
@@ -139,51 +167,42 @@ async function main() {
     }
     const t1 = performance.now();
     const progress = await ledger.progress(summary.edition);
-    const renders = templateStats.mjmlRenders - rendersBefore;
-    await workers.close();
-    closeMailer(rt);
+    herald.send("stop");
+    const h = await herald.next<{ startRss: number; peakRss: number; cpuMs: number; renders: number }>();
     await sleep(500);
     const received = await sink.count();
-    const redisAfter = await usedMemory();
+    const after = await redisMemory(rt);
     const e2eSeconds = (t1 - t0) / 1000;
     const e2eRate = progress.sent / e2eSeconds;
 
     // Ceiling: the same pre-rendered, personalised messages through nodemailer's pool, no queue.
     const ceilingCount = Math.min(READERS, 20_000);
-    const seg = (await loadSegment(rt, { edition: summary.edition, kind: "digest", segment: summary.segments[0]!.segment, subscriberIds: [] }))!;
-    const pool = nodemailer.createTransport({ url: smtpUrl, pool: true, maxConnections: SMTP_POOL_SIZE, maxMessages: 10_000 });
-    const c0 = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 64 }, async () => {
-        while (next < ceilingCount) {
-          const j = next++;
-          const id = `c${j}`;
-          const links = readerLinks(config.publicUrl, SECRET, id);
-          const body = personalise(seg.message, { name: `Reader ${j}`, language: seg.language, timezone: "UTC", unsubscribeUrl: links.unsubscribe, preferencesUrl: links.preferences });
-          const to = { name: `Reader ${j}`, address: `ceiling${j}@bench.example` };
-          await pool.sendMail(buildMail({ from: config.mailFrom, to, ...body, messageId: messageIdFor("ceiling", id, "bench.example"), language: seg.language, unsubscribeUrl: links.unsubscribe }, Date.now()));
-        }
-      }),
-    );
-    const ceilingRate = ceilingCount / ((performance.now() - c0) / 1000);
-    pool.close();
-    clearInterval(sampler);
+    const ceiling = child("ceiling", { redisUrl: redisServer.url, config: overrides, edition: summary.edition, segments: summary.segments.map((x) => x.segment), count: ceilingCount, concurrency });
+    const c = await ceiling.next<{ seconds: number; cpuMs: number; peakRss: number }>();
+    const ceilingRate = ceilingCount / c.seconds;
+    // What the run left in Redis, by key family, largest first.
+    const grown = [...after.families.entries()]
+      .map(([k, v]) => [k, v - (before.families.get(k) ?? 0)] as const)
+      .filter(([, v]) => v > 256 * 1024)
+      .sort((a, b) => b[1] - a[1]);
 
     const rows: [string, string][] = [
       ["readers", String(READERS)],
       ["segments", String(summary.segments.length)],
-      ["MJML renders", String(renders)],
+      ["MJML renders", String(h.renders)],
       ["emails sent (accepted)", `${progress.sent} (server received ${received})`],
       ["plan + enqueue (s)", ((tPlanned - t0) / 1000).toFixed(2)],
       ["end to end (s)", e2eSeconds.toFixed(2)],
       ["emails/s end to end", e2eRate.toFixed(0)],
-      [`ceiling emails/s (pool, no queue, ${ceilingCount} msgs)`, ceilingRate.toFixed(0)],
+      [`ceiling emails/s (pool, no queue, ${ceilingCount} msgs, ${concurrency} at once)`, ceilingRate.toFixed(0)],
       ["ratio to ceiling", (e2eRate / ceilingRate).toFixed(2)],
-      ["RSS at start-up (MB)", mb(baseRss)],
-      ["peak RSS (MB)", mb(peakRss)],
-      ["Redis used_memory before (MB)", mb(redisBefore)],
-      ["Redis used_memory after (MB)", mb(redisAfter)],
+      ["CPU ms per email: Herald / ceiling", `${(h.cpuMs / progress.sent).toFixed(3)} / ${(c.cpuMs / ceilingCount).toFixed(3)}`],
+      ["Herald RSS at start-up (MB)", mb(h.startRss)],
+      ["Herald peak RSS (MB)", mb(h.peakRss)],
+      ["ceiling peak RSS (MB)", mb(c.peakRss)],
+      ["Redis used_memory before (MB)", mb(before.used)],
+      ["Redis used_memory after (MB)", mb(after.used)],
+      ...grown.map(([k, v]) => [`  of which ${k} (MB)`, mb(v)] as [string, string]),
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
     for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
@@ -191,21 +210,22 @@ async function main() {
       name: "digest-fanout",
       readers: READERS,
       segments: summary.segments.length,
-      mjmlRenders: renders,
+      mjmlRenders: h.renders,
       sent: progress.sent,
       received,
       seconds: Number(e2eSeconds.toFixed(2)),
       emailsPerSecond: Math.round(e2eRate),
       ceilingEmailsPerSecond: Math.round(ceilingRate),
       ratioToCeiling: Number((e2eRate / ceilingRate).toFixed(2)),
-      baseRssMb: Number(mb(baseRss)),
-      peakRssMb: Number(mb(peakRss)),
-      redisBeforeMb: Number(mb(redisBefore)),
-      redisAfterMb: Number(mb(redisAfter)),
+      cpuMsPerEmail: Number((h.cpuMs / progress.sent).toFixed(3)),
+      ceilingCpuMsPerEmail: Number((c.cpuMs / ceilingCount).toFixed(3)),
+      baseRssMb: Number(mb(h.startRss)),
+      peakRssMb: Number(mb(h.peakRss)),
+      redisBeforeMb: Number(mb(before.used)),
+      redisAfterMb: Number(mb(after.used)),
     };
     process.stdout.write(`BENCH ${JSON.stringify(result)}\n`);
   } finally {
-    clearInterval(sampler);
     await rt.close();
     sink.stop();
     await redisServer.stop();

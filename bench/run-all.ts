@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
 const scripts = readdirSync(dir)
-  .filter((f) => f.endsWith(".ts") && f !== "run-all.ts" && !f.includes("receiver") && !f.includes("server") && !f.startsWith("_"))
+  .filter((f) => f.endsWith(".ts") && f !== "run-all.ts" && !f.includes("receiver") && !f.includes("server") && !f.includes("sink") && !f.startsWith("_"))
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort();
 

@@ -108,12 +108,20 @@ async function digestEdition(
 ): Promise<DigestSummary> {
   const store = subscriberStore(rt);
   const candidates = await rt.releases.publishedBetween("all", at - MAX_REACH[frequency], at, 1000);
+  // Readers with the same cursor and language choose from the same stories: work them out once.
+  const picks = new Map<string, StoryPick[]>();
+  const picksFor = (from: number, language: Language) => {
+    const key = `${from}|${language}`;
+    const p = picks.get(key) ?? storyPicks(candidates, from, language);
+    picks.set(key, p);
+    return p;
+  };
   const segments = new Map<string, PlannedSegment>();
   for await (const ids of idBatches) {
     const [subs, cursors] = await Promise.all([store.getMany(ids), store.cursors(ids)]);
     subs.forEach((s, i) => {
       if (s?.status !== "confirmed" || s.frequency !== frequency) return;
-      const items = digestItems(s, candidates, cursors[i] ?? at - PERIOD[frequency]);
+      const items = pickItems(s, picksFor(cursors[i] ?? at - PERIOD[frequency], s.language));
       if (items.length === 0) return; // nothing new: no email
       const key = segmentKey(s.language, items);
       const seg = segments.get(key) ?? { language: s.language, items, readers: [] };
@@ -149,26 +157,47 @@ export async function lastDigestRuns(rt: Runtime, n = 5): Promise<{ edition: str
   return (await rt.redis.lrange(rt.key("digest-runs"), 0, n - 1)).map((r) => JSON.parse(r));
 }
 
-/**
- * What one reader's digest holds: releases published after `from` that match their topics and
- * regions, one version per story (their language when translated, else the original), newest first.
- */
-export function digestItems(s: Pick<Subscriber, "language" | "topics" | "regions">, candidates: Release[], from: number): Release[] {
+interface StoryPick {
+  /** The version the reader gets: their language when translated, else the original. */
+  pick: Release;
+  /** What topics and regions are matched against: the original (else the pick). */
+  story: Release;
+}
+
+/** The stories published after `from`, one version each for readers of `language`, newest first. */
+function storyPicks(candidates: Release[], from: number, language: Language): StoryPick[] {
   const stories = new Map<string, Release[]>();
   for (const r of candidates) {
     if (Date.parse(r.publishedAt) <= from) continue;
     const root = r.translationOf ?? r.id;
     stories.set(root, [...(stories.get(root) ?? []), r]);
   }
-  const items: Release[] = [];
+  const out: StoryPick[] = [];
   for (const [root, versions] of stories) {
     const original = versions.find((v) => v.id === root);
-    const pick = versions.find((v) => v.language === s.language) ?? original;
+    const pick = versions.find((v) => v.language === language) ?? original;
     // Only a translation in another language is new: the reader had the story already.
-    if (!pick || !wants(s, original ?? pick)) continue;
-    items.push(pick);
+    if (pick) out.push({ pick, story: original ?? pick });
   }
-  return items.sort((a, b) => b.publishedAt.localeCompare(a.publishedAt) || a.id.localeCompare(b.id)).slice(0, MAX_ITEMS);
+  return out.sort((a, b) => b.pick.publishedAt.localeCompare(a.pick.publishedAt) || a.pick.id.localeCompare(b.pick.id));
+}
+
+function pickItems(s: Pick<Subscriber, "topics" | "regions">, picks: StoryPick[]): Release[] {
+  const items: Release[] = [];
+  for (const p of picks) {
+    if (!wants(s, p.story)) continue;
+    items.push(p.pick);
+    if (items.length === MAX_ITEMS) break;
+  }
+  return items;
+}
+
+/**
+ * What one reader's digest holds: releases published after `from` that match their topics and
+ * regions, one version per story (their language when translated, else the original), newest first.
+ */
+export function digestItems(s: Pick<Subscriber, "language" | "topics" | "regions">, candidates: Release[], from: number): Release[] {
+  return pickItems(s, storyPicks(candidates, from, s.language));
 }
 
 function segmentKey(language: Language, items: Release[]): string {

@@ -108,8 +108,9 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
   // The partner schedule (0 s, 5 s, 5 min, …) is a custom backoff: see partners' delivery.
   [QUEUE.partners]: { ...retention, attempts: 10, backoff: { type: "partner" } },
   [QUEUE.alerts]: { ...retention, attempts: 10, backoff: { type: "exponential", delay: 1_000 } },
-  // Send batches are many and the ledger already remembers every send: keep little history.
-  [QUEUE.emails]: { ...retention, removeOnComplete: { age: 3600, count: 1_000 }, attempts: 8, backoff: { type: "exponential", delay: 2_000 } },
+  // Send batches are many (1,000 for 100,000 readers) and the ledger already remembers every
+  // send: keep only the last 100 completed, enough to look at, not a copy of every reader list.
+  [QUEUE.emails]: { ...retention, removeOnComplete: { age: 3600, count: 100 }, attempts: 8, backoff: { type: "exponential", delay: 2_000 } },
   [QUEUE.digests]: { ...retention, attempts: 5, backoff: { type: "exponential", delay: 5_000 } },
   [QUEUE.websub]: { ...retention, attempts: 6, backoff: { type: "exponential", delay: 5_000 } },
 };

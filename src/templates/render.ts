@@ -3,7 +3,6 @@
 // dates in the reader's zone) go; personalise.ts substitutes them. The nonce is random per
 // render, so no release text can forge a marker.
 import { randomBytes } from "node:crypto";
-import mjml2html from "mjml";
 import { templateStats } from "./stats.ts";
 
 /** What a segment's readers share: rendered once, personalised per reader. */
@@ -40,6 +39,9 @@ export interface Brand {
 
 export async function renderMjml(mjml: string): Promise<string> {
   templateStats.mjmlRenders += 1;
+  // Loaded on the first render, not with this module: everything that sends, escapes or checks a
+  // header imports this file, and mjml with its dependencies is ~45 MB a process need not carry.
+  const { default: mjml2html } = await import("mjml");
   const out = await mjml2html(mjml, { validationLevel: "soft", keepComments: false });
   return out.html;
 }

@@ -83,6 +83,23 @@ describe("local-time digests", () => {
     expect(await new Ledger(rt.redis, rt.config.prefix).progress(s.edition)).toMatchObject({ total: 1, sent: 1 });
   });
 
+  it("a digest batch run again after its ledger expired sends nothing: the reader's cursor has reached it", async () => {
+    const { rt, smtp } = env;
+    await addReader(rt, { email: "once@example.org", frequency: "daily", timezone: "UTC" });
+    await new ReleaseService(rt).publish(sampleRelease({ id: "o1", publishedAt: "2026-11-27T10:00:00Z" }));
+    const s = await runDigest(rt, "daily", Date.parse("2026-11-28T08:00:00Z"), { dryRun: false });
+    const job = (await rt.queues[QUEUE.emails].getJobs(["waiting"]))[0]!;
+    const { sendBatch } = await import("../../src/jobs/send-emails.ts");
+    expect(await sendBatch(rt, job.data)).toMatchObject({ sent: 1 });
+    // A digest's ledger is kept two days, not 180: the cursor is its lasting record.
+    const ttl = await rt.redis.ttl(rt.key("ledger", s.edition));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(2 * 24 * 3600);
+    await rt.redis.del(rt.key("ledger", s.edition));
+    expect(await sendBatch(rt, job.data)).toMatchObject({ sent: 0, skipped: 1 });
+    expect(smtp.to("once@example.org")).toHaveLength(1);
+  });
+
   it("segments share one MJML render; dry run counts without sending", async () => {
     const { rt, smtp } = env;
     for (let i = 0; i < 6; i++) await addReader(rt, { email: `r${i}@example.org`, frequency: "weekly", language: i % 2 ? "en" : "es" });
