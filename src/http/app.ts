@@ -51,10 +51,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
 
   // Every /api/ URL needs the token. On the root instance, so it reaches routes in every plugin
   // (a hook added inside a plugin covers that plugin's routes only).
-  const requireToken = bearerAuth(opts.apiToken);
-  app.addHook("onRequest", async (req, reply) => {
-    if (req.url === "/api" || req.url.startsWith("/api/")) return requireToken(req, reply);
-  });
+  app.addHook("onRequest", bearerAuth(opts.apiToken));
 
   strictJsonBodies(app);
   installMetrics(app, rt);

@@ -8,6 +8,7 @@
 // release event builds it, or ops run `herald feeds rebuild`. Unknown feeds answer 404.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { feedCache } from "../feeds/build.ts";
+import type { FeedEntry } from "../feeds/cache.ts";
 import { httpDate, notModified } from "../feeds/conditional.ts";
 import { type FeedFormat, FORMAT_TYPE, formatOfFile, knownFeeds, parseFeedKey } from "../feeds/keys.ts";
 import { PAGE_CSP, renderFeedsPage, renderGonePage, renderReleasePage } from "../feeds/pages.ts";
@@ -30,13 +31,25 @@ export const feedRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt 
     if (!format || !parsed) return reply.code(404).send({ error: `no such feed: ${req.url.split("?")[0]}`, issues: [] });
     const entry = await reader.get(key, format);
     if (!entry) return cold(reply, key, parsed);
-    reply
-      .header("etag", entry.etag)
-      .header("last-modified", httpDate(entry.lastModified))
-      .header("cache-control", `public, max-age=${FEED_MAX_AGE_S}`)
-      .header("x-content-type-options", "nosniff");
+    reply.headers(headersOf(entry));
     if (notModified(req.headers as Record<string, string>, entry)) return reply.code(304).send();
     return reply.type(`${FORMAT_TYPE[format]}; charset=utf-8`).send(entry.body);
+  }
+
+  // The validators of one built entry, formatted once: polls answered 304 are the hot path.
+  const headerMemo = new WeakMap<FeedEntry, Record<string, string>>();
+  function headersOf(entry: FeedEntry): Record<string, string> {
+    let h = headerMemo.get(entry);
+    if (!h) {
+      h = {
+        etag: entry.etag,
+        "last-modified": httpDate(entry.lastModified),
+        "cache-control": `public, max-age=${FEED_MAX_AGE_S}`,
+        "x-content-type-options": "nosniff",
+      };
+      headerMemo.set(entry, h);
+    }
+    return h;
   }
 
   async function cold(reply: FastifyReply, key: FeedKey, parsed: NonNullable<ReturnType<typeof parseFeedKey>>) {
