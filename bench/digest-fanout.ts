@@ -33,9 +33,19 @@ const SECRET = "bench-secret-key-0123456789abcdef0123456789";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Node flags per side. Herald's workers run with the heap limit the README recommends for worker
+ * processes (docker-compose sets it too): without it V8 lets the old generation grow to ~190 MB
+ * before its first full collection although the live heap stays near 50 MB.
+ */
+const FLAGS = {
+  herald: process.env.BENCH_HERALD_FLAGS ?? "--max-old-space-size=256",
+  ceiling: process.env.BENCH_CEILING_FLAGS ?? "",
+};
+
 /** Starts a role of _digest-fanout-process.ts; resolves its first message, and each later one on demand. */
 function child(role: "herald" | "ceiling", args: object) {
-  const c = fork(path.join(here, "_digest-fanout-process.ts"), [role, JSON.stringify(args)], { execArgv: ["--import", "tsx", ...(process.env[`BENCH_${role.toUpperCase()}_FLAGS`]?.split(" ").filter(Boolean) ?? [])], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const c = fork(path.join(here, "_digest-fanout-process.ts"), [role, JSON.stringify(args)], { execArgv: ["--import", "tsx", ...FLAGS[role].split(" ").filter(Boolean)], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const next = <T>() =>
     new Promise<T>((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`${role} process exited (${code})`));
@@ -188,6 +198,7 @@ async function main() {
 
     const rows: [string, string][] = [
       ["readers", String(READERS)],
+      ["node flags: Herald / ceiling", `${FLAGS.herald || "(none)"} / ${FLAGS.ceiling || "(none)"}`],
       ["segments", String(summary.segments.length)],
       ["MJML renders", String(h.renders)],
       ["emails sent (accepted)", `${progress.sent} (server received ${received})`],

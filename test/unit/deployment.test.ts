@@ -24,6 +24,7 @@ describe("docker-compose.yml", () => {
     expect(compose.services["herald-web"].healthcheck.test.join(" ")).toContain("/readyz");
     expect(compose.services["herald-worker"].command).toEqual(["start", "--workers-only", "--strict"]);
     expect(compose.services["herald-worker"].environment.REDIS_URL).toBe("redis://redis:6379");
+    expect(compose.services["herald-worker"].environment.NODE_OPTIONS).toBe("--max-old-space-size=256");
     expect(compose.services.mailpit.ports).toEqual(expect.arrayContaining(["8025:8025", "1025:1025"]));
   });
 
