@@ -1,4 +1,4 @@
-// Digest fan-out benchmark: N readers (default 20,000; BENCH_READERS or argv[2]) in ~50
+// Digest fan-out benchmark: N readers (default 100,000; BENCH_READERS or argv[2]) in ~50
 // segments (3 languages x 17 topics), 20 releases, one `digest run daily` through the queue to an
 // SMTP server in a separate process. Prints emails/s end to end, MJML renders, peak RSS and
 // Redis memory before/after, then the ceiling: nodemailer's pool sending the same pre-rendered
@@ -25,7 +25,7 @@ import type { Language, Subscriber } from "../src/subscribers/model.ts";
 import { SubscriberStore, subscriberId } from "../src/subscribers/store.ts";
 
 // 100,000 takes about four minutes here; the default keeps a routine run near one minute.
-const READERS = Number(process.argv[2] ?? process.env.BENCH_READERS ?? 20_000);
+const READERS = Number(process.argv[2] ?? process.env.BENCH_READERS ?? 100_000);
 const LANGS: Language[] = ["en", "fr", "es"];
 const TOPICS = 17;
 const RELEASES = 20;
