@@ -21,12 +21,11 @@ import { Ledger } from "../src/mail/ledger.ts";
 import { freePort, startRedisServer } from "../src/redis/embedded.ts";
 import { ReleaseService } from "../src/releases/service.ts";
 import { createRuntime, type Runtime } from "../src/runtime.ts";
-import type { Language, Subscriber } from "../src/subscribers/model.ts";
-import { SubscriberStore, subscriberId } from "../src/subscribers/store.ts";
+import { SubscriberStore } from "../src/subscribers/store.ts";
+import { seedDailyReaders } from "../test/helpers/readers.ts";
 
 // 100,000 takes about four minutes here; the default keeps a routine run near one minute.
 const READERS = Number(process.argv[2] ?? process.env.BENCH_READERS ?? 100_000);
-const LANGS: Language[] = ["en", "fr", "es"];
 const TOPICS = 17;
 const RELEASES = 20;
 const SECRET = "bench-secret-key-0123456789abcdef0123456789";
@@ -129,30 +128,7 @@ async function main() {
     // Readers: language x topic gives 51 segments.
     const store = new SubscriberStore(rt.redis, config.prefix);
     const iso = new Date(now - 30 * 86_400_000).toISOString();
-    for (let i = 0; i < READERS; i += 2000) {
-      const items: { next: Subscriber; previous: null }[] = [];
-      for (let j = i; j < Math.min(READERS, i + 2000); j++) {
-        const email = `reader${j}@bench.example`;
-        items.push({
-          next: {
-            id: subscriberId(email),
-            email,
-            name: `Reader ${j}`,
-            language: LANGS[j % 3]!,
-            topics: [`topic-${Math.floor(j / 3) % TOPICS}`],
-            regions: [],
-            frequency: "daily",
-            timezone: "UTC",
-            status: "confirmed",
-            createdAt: iso,
-            updatedAt: iso,
-            confirmedAt: iso,
-          },
-          previous: null,
-        });
-      }
-      await store.saveMany(items);
-    }
+    await seedDailyReaders(store, READERS, { topics: TOPICS, since: iso, emailOf: (j) => `reader${j}@bench.example`, chunk: 2000 });
     const before = await redisMemory(rt);
 
     // End to end: enqueue the run, Herald's workers (own process) render, batch and send.

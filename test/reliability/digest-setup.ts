@@ -4,10 +4,9 @@
 import { QUEUE, type DigestJob, jobId } from "../../src/jobs/queues.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import type { Runtime } from "../../src/runtime.ts";
-import type { Language, Subscriber } from "../../src/subscribers/model.ts";
 import { SubscriberStore, subscriberId } from "../../src/subscribers/store.ts";
+import { seedDailyReaders } from "../helpers/readers.ts";
 
-const LANGS: Language[] = ["en", "fr", "es"];
 const TOPICS = 6;
 
 export const readerEmail = (i: number) => `reader${i}@crash.example`;
@@ -29,34 +28,9 @@ export async function seedDigest(rt: Runtime, readers: number): Promise<{ emails
   }
   const store = new SubscriberStore(rt.redis, rt.config.prefix);
   const iso = new Date(now - 30 * 86_400_000).toISOString();
-  const emails: string[] = [];
-  const idOf = new Map<string, string>();
-  for (let i = 0; i < readers; i += 500) {
-    const items: { next: Subscriber; previous: null }[] = [];
-    for (let j = i; j < Math.min(readers, i + 500); j++) {
-      const email = readerEmail(j);
-      emails.push(email);
-      idOf.set(email, subscriberId(email));
-      items.push({
-        next: {
-          id: subscriberId(email),
-          email,
-          name: `Reader ${j}`,
-          language: LANGS[j % 3]!,
-          topics: [`topic-${Math.floor(j / 3) % TOPICS}`],
-          regions: [],
-          frequency: "daily",
-          timezone: "UTC",
-          status: "confirmed",
-          createdAt: iso,
-          updatedAt: iso,
-          confirmedAt: iso,
-        },
-        previous: null,
-      });
-    }
-    await store.saveMany(items);
-  }
+  await seedDailyReaders(store, readers, { topics: TOPICS, since: iso, emailOf: readerEmail, chunk: 500 });
+  const emails = Array.from({ length: readers }, (_, j) => readerEmail(j));
+  const idOf = new Map(emails.map((e) => [e, subscriberId(e)]));
   return { emails, idOf };
 }
 
