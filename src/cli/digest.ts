@@ -11,7 +11,6 @@ import { Ledger } from "../mail/ledger.ts";
 import type { Runtime } from "../runtime.ts";
 import type { DigestFrequency } from "../subscribers/model.ts";
 import { SubscriberService } from "../subscribers/service.ts";
-import { withSecretKey } from "../subscribers/tokens.ts";
 import { action, CliError, withRuntime } from "./context.ts";
 
 function frequencyOf(f: string): DigestFrequency {
@@ -95,8 +94,7 @@ export function registerDigest(program: Command): void {
     .action(
       action(async (f: string, o: { email: string; out: string }) => {
         const frequency = frequencyOf(f);
-        await withRuntime(async (base) => {
-          const rt = { ...base, config: withSecretKey(base.config) };
+        await withRuntime(async (rt) => {
           const s = await new SubscriberService(rt).store.byEmail(o.email.trim().replace(/@.*$/, (d) => d.toLowerCase()));
           if (!s) throw new CliError(`no subscriber with address ${o.email}`);
           const html = await previewDigest(rt, frequency, s, rt.clock.now());

@@ -6,7 +6,6 @@ import { enqueueRebuildAll } from "../jobs/feed-rebuild.ts";
 import { upsertSchedules } from "../jobs/schedules.ts";
 import type { Workers } from "../jobs/workers.ts";
 import { closeMailer } from "../mail/transport.ts";
-import { withSecretKey } from "../subscribers/tokens.ts";
 import { createLogger } from "../log.ts";
 import { inspectRedis } from "../redis/check.ts";
 import { redactUrl } from "../redis/connection.ts";
@@ -28,7 +27,7 @@ export function registerStart(program: Command): void {
         const log = createLogger(config.logLevel);
         const redis = await chooseRedis(config, true);
         log.info(`using ${redis.how}: ${redactUrl(redis.url)}`);
-        const rt = await createRuntime({ config: withSecretKey(config), redisUrl: redis.url, log });
+        const rt = await createRuntime({ config, redisUrl: redis.url, log });
         const settings = await inspectRedis(rt.redis);
         for (const p of settings.problems) {
           if (opts.strict) {
