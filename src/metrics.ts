@@ -2,7 +2,8 @@
 // Redis (one hash, HINCRBY) and every web process exposes the same cluster-wide totals at
 // /metrics; queue depths are read from BullMQ at scrape time. HTTP durations and process
 // metrics are per process, as Prometheus expects.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import type { RequestDurations } from "./http/durations.ts";
 import { QUEUE_NAMES } from "./jobs/queues.ts";
 import type { Runtime } from "./runtime.ts";
 import { subscriberStore } from "./subscribers/service.ts";
@@ -51,17 +52,10 @@ export async function readStats(rt: Pick<Runtime, "redis" | "key">): Promise<{ n
 const QUEUE_STATES = ["waiting", "active", "delayed", "failed", "completed", "prioritized", "waiting-children"] as const;
 
 /** A registry for one web process: default metrics, HTTP durations, queue depths, Redis counters. */
-export function createMetricsRegistry(rt: Runtime): { registry: Registry; httpDuration: Histogram<string> } {
+export function createMetricsRegistry(rt: Runtime, httpDurations: RequestDurations): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-
-  const httpDuration = new Histogram({
-    name: "herald_http_request_duration_seconds",
-    help: "HTTP request durations, by method, route and status code",
-    labelNames: ["method", "route", "status_code"],
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
+  httpDurations.register(registry);
 
   new Gauge({
     name: "herald_queue_jobs",
@@ -105,5 +99,5 @@ export function createMetricsRegistry(rt: Runtime): { registry: Registry; httpDu
       },
     });
   }
-  return { registry, httpDuration };
+  return registry;
 }

@@ -6,6 +6,7 @@ import type { FeedEntry } from "./cache.ts";
 export function notModified(headers: { "if-none-match"?: string; "if-modified-since"?: string }, head: Pick<FeedEntry, "etag" | "lastModified">): boolean {
   const inm = headers["if-none-match"];
   if (inm !== undefined) {
+    if (inm === head.etag) return true; // what nearly every poll sends: the tag it was given
     if (inm.trim() === "*") return true;
     const ours = opaque(head.etag);
     return inm.split(",").some((tag) => opaque(tag) === ours);

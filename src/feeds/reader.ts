@@ -64,10 +64,18 @@ export class FeedReader {
     this.memo.delete(feed);
   }
 
-  async get(feed: FeedKey, format: FeedFormat): Promise<FeedEntry | null> {
-    const now = this.clock.now();
+  /** The entry held in memory, if it can still be trusted; no Redis, no promise. */
+  peek(feed: FeedKey, format: FeedFormat): FeedEntry | undefined {
     const hit = this.memo.get(feed)?.[format];
-    if (hit && this.live && now - hit.readAt < TRUST_MS && now >= hit.readAt) return hit;
+    if (!hit || !this.live) return undefined;
+    const age = this.clock.now() - hit.readAt;
+    return age >= 0 && age < TRUST_MS ? hit : undefined;
+  }
+
+  async get(feed: FeedKey, format: FeedFormat): Promise<FeedEntry | null> {
+    const hit = this.peek(feed, format);
+    if (hit) return hit;
+    const now = this.clock.now();
     const epoch = this.epochs.get(feed) ?? 0;
     const entry = await this.cache.entry(feed, format);
     if (entry && this.live && (this.epochs.get(feed) ?? 0) === epoch) {

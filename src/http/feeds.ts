@@ -7,52 +7,38 @@
 // has not been built yet answers 503 with Retry-After and reason "feed-not-built"; the next
 // release event builds it, or ops run `herald feeds rebuild`. Unknown feeds answer 404.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { feedCache } from "../feeds/build.ts";
 import type { FeedEntry } from "../feeds/cache.ts";
-import { httpDate, notModified } from "../feeds/conditional.ts";
-import { type FeedFormat, FORMAT_TYPE, formatOfFile, knownFeeds, parseFeedKey } from "../feeds/keys.ts";
+import { type FeedFormat, formatOfFile, knownFeeds, parseFeedKey } from "../feeds/keys.ts";
 import { PAGE_CSP, renderFeedsPage, renderGonePage, renderReleasePage } from "../feeds/pages.ts";
-import { FeedReader } from "../feeds/reader.ts";
+import type { FeedReader } from "../feeds/reader.ts";
 import type { FeedKey } from "../jobs/queues.ts";
 import { SLUG_RE } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
+import { FEED_MAX_AGE_S, feedAnswer } from "./feed-answer.ts";
+import { FEED_ROUTES } from "./feed-polls.ts";
 
-/** Readers may reuse a copy this long without asking; after that a 304 is nearly free. */
-export const FEED_MAX_AGE_S = 60;
 const COLD_RETRY_AFTER_S = 30;
 
-export const feedRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
-  const reader = new FeedReader(feedCache(rt), rt.clock);
-  reader.listen(rt.redisUrl);
-  app.addHook("onClose", () => reader.close());
-
-  async function serve(req: FastifyRequest, reply: FastifyReply, key: FeedKey, format: FeedFormat | undefined) {
-    const parsed = parseFeedKey(key);
-    if (!format || !parsed) return reply.code(404).send({ error: `no such feed: ${req.url.split("?")[0]}`, issues: [] });
-    const entry = await reader.get(key, format);
-    if (!entry) return cold(reply, key, parsed);
-    reply.headers(headersOf(entry));
-    if (notModified(req.headers as Record<string, string>, entry)) return reply.code(304).send();
-    return reply.type(`${FORMAT_TYPE[format]}; charset=utf-8`).send(entry.body);
-  }
-
-  // The validators of one built entry, formatted once: polls answered 304 are the hot path.
-  const headerMemo = new WeakMap<FeedEntry, Record<string, string>>();
-  function headersOf(entry: FeedEntry): Record<string, string> {
-    let h = headerMemo.get(entry);
-    if (!h) {
-      h = {
-        etag: entry.etag,
-        "last-modified": httpDate(entry.lastModified),
-        "cache-control": `public, max-age=${FEED_MAX_AGE_S}`,
-        "x-content-type-options": "nosniff",
-      };
-      headerMemo.set(entry, h);
+/** `reader` is shared with the early answer for polls (feed-polls.ts); app.ts owns it. */
+export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; reader: FeedReader }> = async (app, { rt, reader }) => {
+  function serve(req: FastifyRequest, reply: FastifyReply, key: FeedKey, format: FeedFormat | undefined): Promise<unknown> | undefined {
+    const parsed = format && parseFeedKey(key);
+    if (!format || !parsed) {
+      reply.code(404).send({ error: `no such feed: ${req.url.split("?")[0]}`, issues: [] });
+      return;
     }
-    return h;
+    const held = reader.peek(key, format);
+    if (held) return answer(req, reply, held, format);
+    return reader.get(key, format).then((entry) => (entry ? answer(req, reply, entry, format) : cold(reply, key, parsed)));
   }
 
-  async function cold(reply: FastifyReply, key: FeedKey, parsed: NonNullable<ReturnType<typeof parseFeedKey>>) {
+  function answer(req: FastifyRequest, reply: FastifyReply, entry: FeedEntry, format: FeedFormat): undefined {
+    const { status, headers, body } = feedAnswer(entry, format, req.headers);
+    reply.code(status).headers(headers).send(body);
+    return undefined;
+  }
+
+  async function cold(reply: FastifyReply, key: FeedKey, parsed: NonNullable<ReturnType<typeof parseFeedKey>>): Promise<FastifyReply> {
     const known = parsed.kind === "all" || (await rt.releases.hasFacet(parsed.kind, parsed.value));
     if (!known) {
       const what = { topics: "topic", regions: "region", languages: "language" }[parsed.kind];
@@ -71,8 +57,8 @@ export const feedRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt 
       });
   }
 
-  app.get<{ Params: { file: string } }>("/feeds/:file", (req, reply) => serve(req, reply, "all", formatOfFile(req.params.file)));
-  app.get<{ Params: { kind: string; value: string; file: string } }>("/feeds/:kind/:value/:file", (req, reply) =>
+  app.get<{ Params: { file: string } }>(FEED_ROUTES.all, (req, reply) => serve(req, reply, "all", formatOfFile(req.params.file)));
+  app.get<{ Params: { kind: string; value: string; file: string } }>(FEED_ROUTES.facet, (req, reply) =>
     serve(req, reply, `${req.params.kind}/${req.params.value}`, formatOfFile(req.params.file)),
   );
 

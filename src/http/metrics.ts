@@ -1,24 +1,16 @@
 // GET /metrics (Prometheus text format) and the HTTP request timer behind it. Installed on the
-// root instance (not a plugin scope) so the timer sees every route.
+// root instance (not a plugin scope) so the timer sees every route; feed polls answered before
+// routing are timed by feed-polls.ts into the same series.
 import type { FastifyInstance } from "fastify";
 import { createMetricsRegistry } from "../metrics.ts";
+import type { RequestDurations } from "./durations.ts";
 import type { Runtime } from "../runtime.ts";
 
-export function installMetrics(app: FastifyInstance, rt: Runtime): void {
-  const { registry, httpDuration } = createMetricsRegistry(rt);
-  // One labelled child per (method, route, status), looked up by a plain string: label hashing on
-  // every request cost a tenth of the throughput of a feed poll answered 304.
-  const children = new Map<string, ReturnType<typeof httpDuration.labels>>();
+export function installMetrics(app: FastifyInstance, rt: Runtime, httpDurations: RequestDurations): void {
+  const registry = createMetricsRegistry(rt, httpDurations);
   app.addHook("onResponse", (req, reply, done) => {
-    // Label by route pattern (/feeds/topics/:slug/atom.xml), never by raw URL: bounded cardinality.
-    const route = req.routeOptions.url ?? "unmatched";
-    const k = `${req.method} ${reply.statusCode} ${route}`;
-    let child = children.get(k);
-    if (!child) {
-      child = httpDuration.labels({ method: req.method, route, status_code: String(reply.statusCode) });
-      children.set(k, child);
-    }
-    child.observe(reply.elapsedTime / 1000);
+    // Labelled by route pattern (/feeds/:kind/:value/:file), never by raw URL: bounded cardinality.
+    httpDurations.observe(req.method, req.routeOptions.url ?? "unmatched", reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
   app.get("/metrics", async (_req, reply) => {

@@ -1,4 +1,5 @@
 // Feeds over HTTP, built directly with buildFeed (the worker path is in feeds-worker.test.ts).
+import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fixedClock } from "../../src/clock.ts";
@@ -6,7 +7,9 @@ import { buildFeed, feedCache } from "../../src/feeds/build.ts";
 import { FeedReader } from "../../src/feeds/reader.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { parseWithFxp, parseWithRssParser } from "../helpers/feeds.ts";
-import { testApp } from "../helpers/http.ts";
+import { buildApp } from "../../src/http/app.ts";
+import { TEST_TOKEN, testApp } from "../helpers/http.ts";
+import { parsePrometheus, sampleValue } from "../helpers/prometheus.ts";
 import { sampleRelease } from "../helpers/releases.ts";
 import { eventually, type TestRuntime, testRuntime } from "../helpers/runtime.ts";
 
@@ -154,6 +157,118 @@ describe("the in-memory reader", () => {
       expect(fresh.etag).toBe((await cache.entry("all", "atom"))!.etag);
     } finally {
       await reader.close();
+    }
+  });
+});
+
+describe("polls answered before routing", () => {
+  // Over a real socket: app.inject() goes straight to Fastify, past the server's early step.
+  async function listening() {
+    const served = await buildApp(rt, { apiToken: TEST_TOKEN });
+    const routed: string[] = [];
+    served.addHook("onRequest", (req, _reply, done) => {
+      routed.push(`${req.method} ${req.url}`);
+      done();
+    });
+    await served.listen({ host: "127.0.0.1", port: 0 });
+    const { port } = served.server.address() as AddressInfo;
+    return { served, routed, base: `http://127.0.0.1:${port}` };
+  }
+  const comparable = (res: Response) => {
+    const h = Object.fromEntries(res.headers);
+    for (const k of ["date", "connection", "keep-alive"]) delete h[k];
+    return { status: res.status, headers: h };
+  };
+
+  it("a feed held in memory is answered without Fastify, byte for byte as the route answers it", async () => {
+    await svc.publish(sampleRelease({ id: "poll", topics: ["health"] }));
+    await buildAll("all", "topics/health");
+    const { served, routed, base } = await listening();
+    try {
+      for (const path of ["/feeds/atom.xml", "/feeds/topics/health/rss.xml", "/feeds/feed.json?utm_source=reader"]) {
+        // The first read goes to the route (from Redis); once the reader trusts its copy, the next
+        // read never reaches Fastify. Trust starts when the change subscription is confirmed.
+        const viaRoute = await eventually(async () => {
+          const before = routed.length;
+          const res = await fetch(base + path);
+          return routed.length > before ? res : null;
+        }, 10_000, `a routed read of ${path}`);
+        const routeBody = await viaRoute.text();
+        const early = await eventually(async () => {
+          const before = routed.length;
+          const res = await fetch(base + path);
+          const body = await res.text();
+          return routed.length === before ? { res, body } : null;
+        }, 10_000, `an early answer for ${path}`);
+        expect(comparable(early.res), path).toEqual(comparable(viaRoute));
+        expect(early.body, path).toBe(routeBody);
+
+        // 304: the early answer carries what the route's 304 carries.
+        const etag = viaRoute.headers.get("etag")!;
+        const before = routed.length;
+        const notModified = await fetch(base + path, { headers: { "if-none-match": etag } });
+        expect(routed.length, path).toBe(before);
+        expect(notModified.status).toBe(304);
+        expect(await notModified.text()).toBe("");
+        const routed304 = await app.inject({ url: path, headers: { "if-none-match": etag } });
+        const h = { ...routed304.headers };
+        for (const k of ["date", "connection", "keep-alive"]) delete h[k];
+        expect(comparable(notModified).headers).toEqual(h);
+        const ims = await fetch(base + path, { headers: { "if-modified-since": viaRoute.headers.get("last-modified")! } });
+        expect(ims.status).toBe(304);
+      }
+
+      // Anything but a plain GET of a held feed goes on to Fastify, and is still answered right.
+      const routedBefore = routed.length;
+      const head = await fetch(`${base}/feeds/atom.xml`, { method: "HEAD" });
+      expect(head.status).toBe(200);
+      const escaped = await fetch(`${base}/feeds/topics/heal%74h/rss.xml`);
+      expect(escaped.status).toBe(200);
+      expect(await escaped.text()).toContain("/releases/poll");
+      expect((await fetch(`${base}/feeds/topics/unknown/atom.xml`)).status).toBe(404);
+      expect((await fetch(`${base}/feeds/atom.xml/`)).status).toBe(404);
+      expect(routed.slice(routedBefore)).toEqual([
+        "HEAD /feeds/atom.xml",
+        "GET /feeds/topics/heal%74h/rss.xml",
+        "GET /feeds/topics/unknown/atom.xml",
+        "GET /feeds/atom.xml/",
+      ]);
+
+      // Early answers are timed into the route's own series.
+      const samples = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
+      expect(sampleValue(samples, "herald_http_request_duration_seconds_count", { method: "GET", route: "/feeds/:file", status_code: "304" })).toBeGreaterThanOrEqual(
+        4,
+      );
+      expect(
+        sampleValue(samples, "herald_http_request_duration_seconds_count", { method: "GET", route: "/feeds/:kind/:value/:file", status_code: "200" }),
+      ).toBeGreaterThanOrEqual(2);
+    } finally {
+      await served.close();
+    }
+  });
+
+  it("a build that changes a feed ends the early answers with the old copy", async () => {
+    await svc.publish(sampleRelease({ id: "old" }));
+    await buildAll("all");
+    const { served, routed, base } = await listening();
+    try {
+      const first = await eventually(async () => {
+        const before = routed.length;
+        const res = await fetch(`${base}/feeds/atom.xml`);
+        await res.arrayBuffer();
+        return routed.length === before ? res : null;
+      }, 10_000, "an early answer");
+      const oldTag = first.headers.get("etag")!;
+      await svc.publish(sampleRelease({ id: "new", publishedAt: "2026-11-28T09:59:00Z" }));
+      await buildAll("all");
+      const changed = await eventually(async () => {
+        const res = await fetch(`${base}/feeds/atom.xml`, { headers: { "if-none-match": oldTag } });
+        return res.status === 200 ? res : null;
+      }, 10_000, "the new feed");
+      expect(changed.headers.get("etag")).not.toBe(oldTag);
+      expect(await changed.text()).toContain("/releases/new");
+    } finally {
+      await served.close();
     }
   });
 });
