@@ -4,7 +4,6 @@
 // /subscribe answers the same whatever state the address is in (no enumeration) and is rate
 // limited per IP; the service sends at most one confirmation per address per hour.
 import { discoveryLinks } from "../feeds/discovery.ts";
-import formbody from "@fastify/formbody";
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { HeraldError } from "../errors.ts";
@@ -14,6 +13,7 @@ import { readerLinks } from "../subscribers/links.ts";
 import { SubscriberService } from "../subscribers/service.ts";
 import { requireSecret, verifyToken } from "../subscribers/tokens.ts";
 import { escapeHtml } from "../templates/render.ts";
+import { strictFormBodies } from "./form-body.ts";
 import { preferenceFields, readForm, valuesOf } from "./pages/forms.ts";
 import { page } from "./pages/layout.ts";
 import { PAGE_STRINGS, pickLanguage } from "./pages/strings.ts";
@@ -24,7 +24,7 @@ export const SUBSCRIBE_LIMIT = { max: 10, timeWindow: "1 minute" };
 type Req = FastifyRequest<{ Querystring: { token?: string; lang?: string } }>;
 
 export const peopleRoutes: FastifyPluginAsync<{ rt: Runtime; secretKey?: string }> = async (app, { rt, secretKey }) => {
-  await app.register(formbody);
+  strictFormBodies(app);
   // Counted in Redis, so the limit holds across every web process behind the load balancer.
   await app.register(rateLimit, { global: false, redis: rt.redis, nameSpace: `${rt.config.prefix}:ratelimit:`, skipOnError: false });
   const service = new SubscriberService(rt);

@@ -89,6 +89,39 @@ describe("hostile input: forms, links and CSV", () => {
     expect(await state()).toEqual(before);
   });
 
+  it("/subscribe with invalid UTF-8 in a form body (raw or %-escaped) or a broken escape: 400, nothing stored", async () => {
+    const before = await state();
+    const bodies = [
+      Buffer.concat([Buffer.from("email=u8f%40example.org&name=A"), Buffer.from([0xc3, 0x28, 0xff])]), // raw Latin-1-ish bytes
+      Buffer.from("email=u8g%40example.org&name=Jos%E9"), // "José" escaped from Latin-1
+      Buffer.from("email=u8h%40example.org&name=A%C3%28"), // a broken UTF-8 sequence
+      Buffer.from("email=u8i%40example.org&name=100%zz"), // not an escape
+    ];
+    for (const payload of bodies) {
+      const html = await app.inject({ method: "POST", url: "/subscribe", headers: { "content-type": "application/x-www-form-urlencoded", ...from() }, payload });
+      expect(html.statusCode, payload.toString("latin1")).toBe(400);
+      expect(html.headers["content-type"]).toMatch(/text\/html/);
+      expect(html.body).toMatch(/not valid UTF-8/);
+      const json = await app.inject({
+        method: "POST",
+        url: "/subscribe",
+        headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json", ...from() },
+        payload,
+      });
+      expect(json.statusCode).toBe(400);
+      expect(json.json().error).toMatch(/not valid UTF-8/);
+    }
+    expect(await state()).toEqual(before);
+  });
+
+  it("a form in UTF-8 with accents, + for spaces and repeated checkboxes is read as sent", async () => {
+    const payload = "email=jose.u8%40example.org&name=Jos%C3%A9+Mar%C3%ADa+%E2%80%94+%D8%B9%D9%84%D9%8A&topics=health&topics=shelter&language=es";
+    const res = await app.inject({ method: "POST", url: "/subscribe", headers: { "content-type": "application/x-www-form-urlencoded", ...from() }, payload });
+    expect(res.statusCode).toBe(202);
+    const s = (await service().store.get(subscriberId("jose.u8@example.org")))!;
+    expect(s).toMatchObject({ name: "José María — علي", topics: ["health", "shelter"], language: "es" });
+  });
+
   it("a name with quotes and a handler but no < >: stored, escaped everywhere, one confirmation with no script", async () => {
     const name = `Ana" onmouseover="alert(1)" x='`;
     const res = await form("/subscribe", { email: "quotes@example.org", name });
