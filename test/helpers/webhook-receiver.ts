@@ -1,7 +1,8 @@
-// A real HTTP receiver for partner webhooks on 127.0.0.1: one route per partner, each with its
-// own secret and scripted answers. Every request's Standard Webhooks signature is verified with
+// A real HTTP (or, with a key and certificate, HTTPS) receiver for partner webhooks on
+// 127.0.0.1: one route per partner, each with its own secret and scripted answers. Every request's Standard Webhooks signature is verified with
 // the `standardwebhooks` library itself, and the result kept with the request.
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 
@@ -46,13 +47,20 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(): Promise<Receiver> {
+export interface ReceiverOptions {
+  /** Serve HTTPS with this key and certificate (PEM); URLs then name `host`. */
+  tls?: { key: string; cert: string };
+  /** The host name URLs use (default 127.0.0.1; it must resolve to 127.0.0.1). */
+  host?: string;
+}
+
+export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receiver> {
   const routes = new Map<string, Route>();
   const log: Received[] = [];
   const done: Received[] = [];
   const counts = new Map<string, number>();
   const open = new Set<http.ServerResponse>();
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -108,12 +116,13 @@ export async function startReceiver(): Promise<Receiver> {
         }, a.delayMs);
       } else send();
     });
-  });
+  };
+  const server = opts.tls ? https.createServer(opts.tls, handle) : http.createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     port,
-    url: (path) => `http://127.0.0.1:${port}${path}`,
+    url: (path) => `${opts.tls ? "https" : "http"}://${opts.host ?? "127.0.0.1"}:${port}${path}`,
     route: (path, r) => routes.set(path, r),
     received: (path) => log.filter((r) => !path || r.path === path),
     delivered: (path) => done.filter((r) => !path || r.path === path),
