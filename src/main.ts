@@ -9,6 +9,7 @@ import { registerStatus } from "./cli/status.ts";
 import { registerPartners } from "./cli/partners.ts";
 import { registerSubscribers } from "./cli/subscribers.ts";
 import { registerDigest } from "./cli/digest.ts";
+import { registerMail } from "./cli/mail.ts";
 
 const program = new Command("herald")
   .description("Herald: press releases in; email, feeds and signed partner webhooks out")
@@ -24,5 +25,6 @@ registerFeeds(program);
 registerPartners(program);
 registerSubscribers(program);
 registerDigest(program);
+registerMail(program);
 
 await program.parseAsync(process.argv);

@@ -11,7 +11,8 @@ import { subscriberStore } from "./subscribers/service.ts";
 /** Counters kept in Redis: help text and label names. Names follow Prometheus conventions. */
 export const STATS = {
   herald_emails_sent_total: ["Emails accepted by the SMTP server (or written to the outbox), by kind", ["kind"]],
-  herald_emails_bounced_total: ["Recipients marked bounced after a permanent SMTP failure", []],
+  herald_emails_bounced_total: ["Recipients marked bounced: a permanent SMTP refusal, or a bounce report (DSN) later", []],
+  herald_emails_complained_total: ["Recipients marked complained by a feedback-loop report (ARF)", []],
   herald_emails_suppressed_total: ["Sends skipped: reader unsubscribed, bounced or complained", []],
   herald_webhooks_delivered_total: ["Partner deliveries answered 2xx, by partner", ["partner"]],
   herald_webhooks_failed_total: ["Partner delivery attempts that failed (and will retry), by partner", ["partner"]],

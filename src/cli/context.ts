@@ -73,3 +73,31 @@ export function readTextFile(file: string, maxMiB = 5): string {
   if (isProbablyBinary(buf)) throw new CliError(`${file} looks like a binary file, not text`);
   return buf.toString("utf8").replace(/^\uFEFF/, "");
 }
+
+/**
+ * Reads FILE, or standard input for "-" or no FILE (an MTA pipe), as bytes, refusing what is
+ * missing, a directory, over `maxBytes`, or an interactive terminal with nothing piped.
+ */
+export async function readInput(file: string | undefined, maxBytes: number): Promise<Buffer> {
+  const tooLarge = (what: string) => new CliError(`${what} is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB; at most that is accepted`);
+  if (file && file !== "-") {
+    try {
+      const st = statSync(file);
+      if (!st.isFile()) throw new CliError(`${file} is not a file`);
+      if (st.size > maxBytes) throw tooLarge(file);
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+    }
+    return readFileSync(file);
+  }
+  if (process.stdin.isTTY) throw new CliError("give a FILE, or pipe the message on standard input");
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw tooLarge("standard input");
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

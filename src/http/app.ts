@@ -17,6 +17,7 @@ import { healthRoutes } from "./health.ts";
 import { installMetrics } from "./metrics.ts";
 import { strictJsonBodies } from "./json-body.ts";
 import { subscriberApiRoutes } from "./api-subscribers.ts";
+import { mailApiRoutes } from "./api-mail.ts";
 import { peopleRoutes } from "./people.ts";
 import { lazyChildLogger } from "./request-log.ts";
 
@@ -62,7 +63,8 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
       return reply.code(err.status).send({ error: err.message, code: err.code, issues: err.issues });
     }
     if (err.statusCode === 413) {
-      return reply.code(413).send({ error: `request body is larger than ${BODY_LIMIT} bytes (1 MiB)`, issues: [] });
+      const limit = req.routeOptions.bodyLimit ?? BODY_LIMIT;
+      return reply.code(413).send({ error: `request body is larger than ${limit} bytes (${limit / 1024 / 1024} MiB)`, issues: [] });
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.code(err.statusCode).send({ error: err.message, code: err.code, issues: [] });
@@ -87,6 +89,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
   await app.register(feedRoutes, { rt, reader });
   await app.register(partnerRoutes, { rt });
   await app.register(subscriberApiRoutes, { rt });
+  await app.register(mailApiRoutes, { rt });
   await app.register(peopleRoutes, { rt, secretKey: opts.secretKey });
   return app;
 }

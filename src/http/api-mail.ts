@@ -1,0 +1,23 @@
+// POST /api/mail/feedback: a bounce report (DSN) or complaint (ARF) as it arrived by mail, as
+// the body (Content-Type message/rfc822), for a mail server or mailbox poller that can POST
+// rather than pipe into `herald mail feedback`. Same reading and the same outcome (feedback.ts).
+// Bearer auth for every /api/ URL is installed once, in app.ts.
+import type { FastifyPluginAsync } from "fastify";
+import { HeraldError } from "../errors.ts";
+import { MAX_FEEDBACK_BYTES, processFeedback } from "../mail/feedback.ts";
+import type { Runtime } from "../runtime.ts";
+
+const FEEDBACK_TYPES = ["message/rfc822", "text/plain"];
+
+export const mailApiRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
+  app.addContentTypeParser(FEEDBACK_TYPES, { parseAs: "buffer", bodyLimit: MAX_FEEDBACK_BYTES }, (_req, body, done) => done(null, body));
+
+  app.post("/api/mail/feedback", { bodyLimit: MAX_FEEDBACK_BYTES }, async (req) => {
+    // JSON (or any other type the app parses) is refused here rather than read as no message.
+    const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+    if (!FEEDBACK_TYPES.includes(type)) {
+      throw new HeraldError("HERALD_UNSUPPORTED_MEDIA_TYPE", `send the report as it arrived, as the body, with content-type: message/rfc822 (got ${type || "none"})`, 415);
+    }
+    return processFeedback(rt, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+  });
+};

@@ -1,0 +1,170 @@
+// Delivery feedback that arrives by mail, after an SMTP server first accepted a message:
+//   - bounce reports, RFC 3464 DSNs (multipart/report; report-type=delivery-status): a
+//     recipient whose Action is "failed" with a 5.x.x status is bounced, as a 5xx refusal at
+//     send time is (send-emails.ts); "delayed" and 4.x.x are only reported;
+//   - complaints, RFC 5965 ARF feedback-loop reports (report-type=feedback-report): the reader
+//     pressed "this is spam", and is never mailed again ("not-spam" and RFC 6591 authentication
+//     failure reports change nothing).
+// The reader is found by the recipient address the report names, else by the Message-ID of the
+// returned message (Herald writes the subscriber id into it, message.ts): feedback loops often
+// redact the address. Only Message-IDs under MAIL_FROM's domain are trusted.
+// Fed by `herald mail feedback` (an MTA pipe) or POST /api/mail/feedback.
+import { HeraldError } from "../errors.ts";
+import { countStat } from "../metrics.ts";
+import type { Runtime } from "../runtime.ts";
+import { normalizeEmail, type Subscriber } from "../subscribers/model.ts";
+import { SubscriberService } from "../subscribers/service.ts";
+import { senderDomain } from "./message.ts";
+import { type MimePart, parseHeaderBlock, parseMime, walk } from "./mime.ts";
+
+/** Reports larger than this are refused (a complaint carries the whole original message). */
+export const MAX_FEEDBACK_BYTES = 5 * 1024 * 1024;
+
+export type FeedbackKind = "bounce" | "delay" | "delivered" | "complaint" | "not-spam";
+
+export interface FeedbackEntry {
+  kind: FeedbackKind;
+  /** The recipient address the report names, when it names one. */
+  email?: string;
+  /** From the returned message's Message-ID, when it is one of Herald's. */
+  subscriberId?: string;
+  /** Status code and diagnostic, or the feedback type: what the suppression records. */
+  detail: string;
+}
+
+export interface Feedback {
+  report: "delivery-status" | "feedback-report" | "none";
+  entries: FeedbackEntry[];
+}
+
+export type FeedbackOutcome = FeedbackEntry & {
+  outcome: "bounced" | "complained" | "unchanged" | "unknown" | "ignored";
+  /** The subscriber's status after this report (absent when unknown). */
+  status?: Subscriber["status"];
+};
+
+/** Reads a report. Not a mail message at all: 400. A message that is no report: report "none". */
+export function readFeedback(raw: Buffer, ourDomain: string): Feedback {
+  if (raw.length === 0) throw notAMessage("it is empty");
+  if (raw.length > MAX_FEEDBACK_BYTES) throw new HeraldError("HERALD_TOO_LARGE", `the report is larger than ${MAX_FEEDBACK_BYTES} bytes (5 MiB)`, 413);
+  const root = parseMime(raw.toString("latin1"));
+  if (root.headers.size === 0) throw notAMessage("it has no header fields");
+  for (const part of walk(root)) {
+    if (part.type === "message/delivery-status") return { report: "delivery-status", entries: deliveryStatus(part.body, original(root, ourDomain)) };
+    if (part.type === "message/feedback-report") return { report: "feedback-report", entries: feedbackReport(part.body, original(root, ourDomain)) };
+  }
+  return { report: "none", entries: [] };
+}
+
+function notAMessage(why: string): HeraldError {
+  return new HeraldError("HERALD_NOT_A_MESSAGE", `not a mail message (${why}): give a bounce report or complaint as it arrived (RFC 5322, with its headers)`, 400);
+}
+
+/** The returned message's headers (message/rfc822 or text/rfc822-headers), and its reader. */
+function original(root: MimePart, ourDomain: string): { subscriberId?: string; to?: string } {
+  for (const part of walk(root)) {
+    if (part.type !== "message/rfc822" && part.type !== "text/rfc822-headers" && part.type !== "message/rfc822-headers") continue;
+    const headers = parseHeaderBlock(part.body.split(/\r?\n\r?\n/)[0] ?? "");
+    const messageId = headers.get("message-id")?.[0] ?? "";
+    const m = /\.(s[0-9a-f]{20})@([^>\s]+)>/i.exec(messageId);
+    const subscriberId = m && m[2]!.toLowerCase() === ourDomain ? m[1]!.toLowerCase() : undefined;
+    return { subscriberId, to: addressIn(headers.get("to")?.[0]) };
+  }
+  return {};
+}
+
+/** Report fields come in groups separated by blank lines; each group reads like a header block. */
+function fieldGroups(body: string): Map<string, string[]>[] {
+  return body
+    .split(/\r?\n[ \t]*\r?\n/)
+    .map(parseHeaderBlock)
+    .filter((g) => g.size > 0);
+}
+
+const first = (g: Map<string, string[]>, name: string) => g.get(name)?.[0];
+
+/** "rfc822; Ana@Example.NET" / "<Ana@example.net>" / "Ana <Ana@example.net>" -> "Ana@example.net" (as subscribers are keyed). */
+function addressIn(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const typed = value.includes(";") && /^\s*[a-z0-9-]+\s*;/i.test(value) ? value.slice(value.indexOf(";") + 1) : value;
+  const m = /<?([^<>\s"]+@[^<>\s"]+?)>?\s*$/.exec(typed.trim());
+  return m ? normalizeEmail(m[1]!) : undefined;
+}
+
+function deliveryStatus(body: string, orig: { subscriberId?: string }): FeedbackEntry[] {
+  const [, ...recipients] = fieldGroups(body); // the first group is about the message
+  return recipients.flatMap((g) => {
+    const email = addressIn(first(g, "original-recipient")) ?? addressIn(first(g, "final-recipient"));
+    if (!email && !orig.subscriberId) return [];
+    const action = (first(g, "action") ?? "").toLowerCase();
+    const status = first(g, "status") ?? "";
+    const diagnostic = first(g, "diagnostic-code") ?? "";
+    // "failed" with a 4.x.x status contradicts itself: treated as the transient one.
+    const kind: FeedbackKind = action === "failed" ? (status.startsWith("4") ? "delay" : "bounce") : action === "delayed" ? "delay" : "delivered";
+    const detail = [status, diagnostic].filter(Boolean).join(": ") || `action ${action || "unknown"}`;
+    return [{ kind, email, subscriberId: orig.subscriberId, detail: detail.slice(0, 300) }];
+  });
+}
+
+// RFC 5965 types; "not-spam" reverses nothing here, and RFC 6591 "auth-failure" reports are
+// about the sender's DKIM/SPF, not the reader.
+const NOT_COMPLAINTS = new Set(["not-spam", "auth-failure"]);
+
+function feedbackReport(body: string, orig: { subscriberId?: string; to?: string }): FeedbackEntry[] {
+  const fields = fieldGroups(body)[0] ?? new Map<string, string[]>();
+  const type = (first(fields, "feedback-type") ?? "abuse").toLowerCase();
+  const kind: FeedbackKind = NOT_COMPLAINTS.has(type) ? "not-spam" : "complaint";
+  const detail = `feedback-type ${type}${first(fields, "user-agent") ? ` from ${first(fields, "user-agent")}` : ""}`.slice(0, 300);
+  const named = (fields.get("original-rcpt-to") ?? []).map(addressIn).filter((a): a is string => !!a);
+  const emails = named.length ? named : orig.to ? [orig.to] : [];
+  if (emails.length === 0) return orig.subscriberId ? [{ kind, subscriberId: orig.subscriberId, detail }] : [];
+  return emails.map((email) => ({ kind, email, subscriberId: orig.subscriberId, detail }));
+}
+
+/** Suppresses the readers a report names: bounced or complained; the rest is reported only. */
+export async function applyFeedback(rt: Runtime, feedback: Feedback): Promise<FeedbackOutcome[]> {
+  const service = new SubscriberService(rt);
+  const outcomes: FeedbackOutcome[] = [];
+  for (const e of feedback.entries) {
+    const s = (e.email ? await service.store.byEmail(e.email) : null) ?? (e.subscriberId ? await service.store.get(e.subscriberId) : null);
+    if (!s) {
+      outcomes.push({ ...e, outcome: "unknown" });
+      continue;
+    }
+    const to = e.kind === "bounce" ? "bounced" : e.kind === "complaint" ? "complained" : null;
+    if (!to) {
+      outcomes.push({ ...e, email: s.email, outcome: "ignored", status: s.status });
+      continue;
+    }
+    if (s.status === to) {
+      outcomes.push({ ...e, email: s.email, outcome: "unchanged", status: s.status });
+      continue;
+    }
+    await service.suppress(s.id, to, `${e.kind === "bounce" ? "bounce report" : "complaint"}: ${e.detail}`);
+    await countStat(rt, to === "bounced" ? "herald_emails_bounced_total" : "herald_emails_complained_total");
+    outcomes.push({ ...e, email: s.email, outcome: to, status: to });
+  }
+  return outcomes;
+}
+
+/** Reads and applies one report, with MAIL_FROM's domain as the one Message-IDs are trusted from. */
+export async function processFeedback(rt: Runtime, raw: Buffer): Promise<{ report: Feedback["report"]; outcomes: FeedbackOutcome[] }> {
+  const feedback = readFeedback(raw, senderDomain(rt.config.mailFrom));
+  return { report: feedback.report, outcomes: await applyFeedback(rt, feedback) };
+}
+
+/** One line per outcome, for the CLI. */
+export function describeOutcome(o: FeedbackOutcome): string {
+  const who = o.email ?? o.subscriberId ?? "?";
+  switch (o.outcome) {
+    case "bounced":
+    case "complained":
+      return `${o.outcome} ${who} (${o.detail})`;
+    case "unchanged":
+      return `unchanged ${who}: already ${o.status}`;
+    case "unknown":
+      return `unknown ${who}: not a subscriber; nothing changed`;
+    case "ignored":
+      return `ignored ${who}: ${o.kind === "not-spam" ? "not a complaint" : o.kind} (${o.detail}); still ${o.status}`;
+  }
+}
