@@ -65,7 +65,7 @@ function original(root: MimePart, ourDomain: string): { subscriberId?: string; t
   for (const part of walk(root)) {
     if (part.type !== "message/rfc822" && part.type !== "text/rfc822-headers" && part.type !== "message/rfc822-headers") continue;
     const headers = parseHeaderBlock(part.body.split(/\r?\n\r?\n/)[0] ?? "");
-    const messageId = headers.get("message-id")?.[0] ?? "";
+    const messageId = (headers.get("message-id")?.[0] ?? "").slice(0, 998); // a header line's limit (RFC 5322)
     const m = /\.(s[0-9a-f]{20})@([^>\s]+)>/i.exec(messageId);
     const subscriberId = m && m[2]!.toLowerCase() === ourDomain ? m[1]!.toLowerCase() : undefined;
     return { subscriberId, to: addressIn(headers.get("to")?.[0]) };
@@ -86,9 +86,13 @@ const first = (g: Map<string, string[]>, name: string) => g.get(name)?.[0];
 /** "rfc822; Ana@Example.NET" / "<Ana@example.net>" / "Ana <Ana@example.net>" -> "Ana@example.net" (as subscribers are keyed). */
 function addressIn(value: string | undefined): string | undefined {
   if (!value) return undefined;
-  const typed = value.includes(";") && /^\s*[a-z0-9-]+\s*;/i.test(value) ? value.slice(value.indexOf(";") + 1) : value;
-  const m = /<?([^<>\s"]+@[^<>\s"]+?)>?\s*$/.exec(typed.trim());
-  return m ? normalizeEmail(m[1]!) : undefined;
+  // No unanchored pattern over the field: it can be megabytes long, and backtracking on it was quadratic.
+  let v = /^\s*[a-z0-9-]+\s*;/i.test(value) ? value.slice(value.indexOf(";") + 1) : value;
+  v = v.trim();
+  const open = v.lastIndexOf("<");
+  if (open >= 0) v = v.slice(open + 1, v.indexOf(">", open) < 0 ? undefined : v.indexOf(">", open));
+  else v = v.split(/\s+/).pop() ?? "";
+  return /^[^<>\s"@]+@[^<>\s"@]+$/.test(v) ? normalizeEmail(v) : undefined;
 }
 
 function deliveryStatus(body: string, orig: { subscriberId?: string }): FeedbackEntry[] {

@@ -105,6 +105,23 @@ describe("what is not a report", () => {
   });
 });
 
+describe("hostile reports", () => {
+  // Each of these took minutes with a backtracking pattern over the field; now they are read at once.
+  it("megabyte-long recipient fields and Message-IDs are read without a hang and name no one", () => {
+    const long = (final: string) => read(dsn([{ final, action: "failed", status: "5.1.1" }], sentMessage("x@example.net", "<m@elsewhere.example>")));
+    expect(long(`${"a".repeat(1_000_000)} b`).entries).toEqual([]);
+    expect(long("a@".repeat(500_000)).entries).toEqual([]);
+    expect(long(`${"<".repeat(1_000_000)}ok@example.net`).entries.map((e) => e.email)).toEqual(["ok@example.net"]);
+    const id = `<${`.${ID}@x`.repeat(100_000)}>`;
+    expect(read(dsn([{ final: "a@b.example", action: "failed", status: "5.1.1" }], sentMessage("a@b.example", id))).entries[0]!.subscriberId).toBeUndefined();
+  });
+
+  it("deeply nested multiparts stop at a fixed depth", () => {
+    const nested = `Content-Type: multipart/mixed; boundary=b\r\n\r\n${"--b\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n".repeat(5000)}`;
+    expect(read(nested)).toEqual({ report: "none", entries: [] });
+  });
+});
+
 describe("the MIME reader", () => {
   it("parses Content-Type parameters, quoted or not, case-insensitively", () => {
     expect(parseContentType('Multipart/Report; Report-Type=delivery-status; boundary="a \\"b\\" c"')).toEqual({
