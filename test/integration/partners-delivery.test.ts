@@ -200,7 +200,8 @@ describe("embargo", () => {
     await partner("/public");
     const until = new Date(Date.now() + 1_000).toISOString();
     await svc.publish(release("secret-plan", { embargoUntil: until }));
-    await eventually(() => rx!.delivered("/public").length === 1, 10_000, "publication");
+    // The two partners' publication deliveries are separate jobs: wait for both.
+    await eventually(() => rx!.delivered("/public").length === 1 && rx!.delivered("/early").length === 2, 10_000, "publication to both");
     const early = rx!.delivered("/early");
     expect(early.map((r) => r.json.type)).toEqual(["release.embargoed", "release.published"]);
     expect(early[0]!.json.data.embargoedUntil).toBe(until);
