@@ -4,15 +4,16 @@
 // Bearer auth for every /api/ URL is installed once, in app.ts.
 import type { FastifyPluginAsync } from "fastify";
 import { HeraldError } from "../errors.ts";
-import { MAX_FEEDBACK_BYTES, processFeedback } from "../mail/feedback.ts";
+import { processFeedback } from "../mail/feedback.ts";
 import type { Runtime } from "../runtime.ts";
 
 const FEEDBACK_TYPES = ["message/rfc822", "text/plain"];
 
 export const mailApiRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
-  app.addContentTypeParser(FEEDBACK_TYPES, { parseAs: "buffer", bodyLimit: MAX_FEEDBACK_BYTES }, (_req, body, done) => done(null, body));
+  // Bodies up to the API's limit (1 MiB, as every API body); the CLI reads up to MAX_FEEDBACK_BYTES.
+  app.addContentTypeParser(FEEDBACK_TYPES, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
-  app.post("/api/mail/feedback", { bodyLimit: MAX_FEEDBACK_BYTES }, async (req) => {
+  app.post("/api/mail/feedback", async (req) => {
     // JSON (or any other type the app parses) is refused here rather than read as no message.
     const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
     if (!FEEDBACK_TYPES.includes(type)) {
