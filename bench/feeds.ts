@@ -132,9 +132,18 @@ try {
     const args = [autocannonBin, "-j", "-c", String(CONNECTIONS), "-d", String(LOAD_SECONDS)];
     for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`);
     const [cmd, cmdArgs] = pinned ? ["taskset", ["-c", "1", process.execPath, ...args, url]] : [process.execPath, [...args, url]];
+    // Both servers live in this process and only one is loaded at a time, so this process's CPU
+    // time during a load is that server's: per answer, it varies less than req/s on a shared machine.
+    const cpu0 = process.cpuUsage();
     const { stdout } = await run(cmd, cmdArgs, { maxBuffer: 16 * 1024 * 1024 });
+    const cpu = process.cpuUsage(cpu0);
     const r = JSON.parse(stdout);
-    return { rps: Math.round(r.requests.average as number), p99ms: r.latency.p99 as number, errors: (r.errors as number) + (r.timeouts as number) };
+    return {
+      rps: Math.round(r.requests.average as number),
+      p99ms: r.latency.p99 as number,
+      errors: (r.errors as number) + (r.timeouts as number),
+      cpuUsPerAnswer: Number(((cpu.user + cpu.system) / Math.max(1, r.requests.total as number)).toFixed(1)),
+    };
   }
   // Interleaved rounds, the median of each: a burst of someone else's work during one load
   // should not decide the ratio, either way.
@@ -167,6 +176,8 @@ try {
     static_304_rps: s304.rps,
     ratio_200: Number((h200.rps / s200.rps).toFixed(2)),
     ratio_304: Number((h304.rps / s304.rps).toFixed(2)),
+    herald_304_cpu_us: h304.cpuUsPerAnswer,
+    static_304_cpu_us: s304.cpuUsPerAnswer,
     herald_200_p99_ms: h200.p99ms,
     herald_304_p99_ms: h304.p99ms,
     load_errors: h200.errors + h304.errors + s200.errors + s304.errors,
@@ -184,6 +195,7 @@ try {
     ["GET atom.xml 200 (Herald / static)", `${h200.rps} / ${s200.rps} req/s`, `ratio ${figures.ratio_200}, body ${body.length} B`],
     ["GET atom.xml 304 (Herald / static)", `${h304.rps} / ${s304.rps} req/s`, `ratio ${figures.ratio_304}, goal >= 0.7`],
     ["  304 rounds (Herald; static)", `${spread(rounds.h304)}; ${spread(rounds.s304)} req/s`, ""],
+    ["  server CPU per 304 (Herald / static)", `${h304.cpuUsPerAnswer} / ${s304.cpuUsPerAnswer} us`, "user + system, this process, during the median load"],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
