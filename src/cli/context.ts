@@ -57,8 +57,8 @@ export function list(value: string): string[] {
     .filter(Boolean);
 }
 
-/** Reads FILE as text, refusing what is missing, a directory, too large or binary. */
-export function readTextFile(file: string, maxMiB = 5): string {
+/** Checks FILE is a readable file of at most `maxBytes`; the one-line reason otherwise. */
+function checkFile(file: string, maxBytes: number): void {
   let size: number;
   try {
     const st = statSync(file);
@@ -68,7 +68,12 @@ export function readTextFile(file: string, maxMiB = 5): string {
     if (err instanceof CliError) throw err;
     throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
   }
-  if (size > maxMiB * 1024 * 1024) throw new CliError(`${file} is ${Math.round(size / 1024 / 1024)} MiB; at most ${maxMiB} MiB is accepted`);
+  if (size > maxBytes) throw new CliError(`${file} is ${Math.round(size / 1024 / 1024)} MiB; at most ${Math.round(maxBytes / 1024 / 1024)} MiB is accepted`);
+}
+
+/** Reads FILE as text, refusing what is missing, a directory, too large or binary. */
+export function readTextFile(file: string, maxMiB = 5): string {
+  checkFile(file, maxMiB * 1024 * 1024);
   const buf = readFileSync(file);
   if (isProbablyBinary(buf)) throw new CliError(`${file} looks like a binary file, not text`);
   return buf.toString("utf8").replace(/^\uFEFF/, "");
@@ -79,16 +84,8 @@ export function readTextFile(file: string, maxMiB = 5): string {
  * missing, a directory, over `maxBytes`, or an interactive terminal with nothing piped.
  */
 export async function readInput(file: string | undefined, maxBytes: number): Promise<Buffer> {
-  const tooLarge = (what: string) => new CliError(`${what} is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB; at most that is accepted`);
   if (file && file !== "-") {
-    try {
-      const st = statSync(file);
-      if (!st.isFile()) throw new CliError(`${file} is not a file`);
-      if (st.size > maxBytes) throw tooLarge(file);
-    } catch (err) {
-      if (err instanceof CliError) throw err;
-      throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
-    }
+    checkFile(file, maxBytes);
     return readFileSync(file);
   }
   if (process.stdin.isTTY) throw new CliError("give a FILE, or pipe the message on standard input");
@@ -96,7 +93,7 @@ export async function readInput(file: string | undefined, maxBytes: number): Pro
   let size = 0;
   for await (const chunk of process.stdin) {
     size += (chunk as Buffer).length;
-    if (size > maxBytes) throw tooLarge("standard input");
+    if (size > maxBytes) throw new CliError(`standard input is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB; at most that is accepted`);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

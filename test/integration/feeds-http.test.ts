@@ -171,6 +171,8 @@ describe("polls answered before routing", () => {
       done();
     });
     await served.listen({ host: "127.0.0.1", port: 0 });
+    // The server in front is built by app.ts, with the timeouts Fastify gives its own.
+    expect(served.server.keepAliveTimeout).toBe(72_000);
     const { port } = served.server.address() as AddressInfo;
     return { served, routed, base: `http://127.0.0.1:${port}` };
   }

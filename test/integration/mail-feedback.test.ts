@@ -96,6 +96,7 @@ describe("delivery feedback by mail", { timeout: 60_000 }, () => {
     [["mail", "feedback"], "no headers here\n", /not a mail message \(it has no header fields\)/],
     [["mail", "feedback", "/no/such.eml"], undefined, /cannot read \/no\/such\.eml: no such file/],
     [["mail", "feedback", "/tmp"], undefined, /\/tmp is not a file/],
+    [["mail", "feedback", "-"], Buffer.alloc(5 * 1024 * 1024 + 10, 0x61), /standard input is larger than 5 MiB/],
   ])("herald %j refuses bad input with one line and exit 1", async (args, input, reason) => {
     const r = await runCli(args, cliEnv, input === undefined ? {} : { input });
     expect(r.code).toBe(1);
