@@ -12,7 +12,7 @@
 // logging), which app.ts keeps true.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FeedKey } from "../jobs/queues.ts";
-import type { FeedFormat } from "../feeds/keys.ts";
+import { FACET_KINDS, FORMAT_FILE, formatOfFile } from "../feeds/keys.ts";
 import type { FeedReader } from "../feeds/reader.ts";
 import type { RequestDurations } from "./durations.ts";
 import { feedAnswer } from "./feed-answer.ts";
@@ -21,9 +21,12 @@ import { feedAnswer } from "./feed-answer.ts";
 export const FEED_ROUTES = { all: "/feeds/:file", facet: "/feeds/:kind/:value/:file" } as const;
 
 // Only plain spellings: a percent-escape, a doubled slash or anything unusual goes to the router,
-// which knows how to decode it. The query string is ignored, as the router ignores it.
-const FEED_PATH = /^\/feeds\/(?:(topics|regions|languages)\/([a-z0-9-]+)\/)?(rss\.xml|atom\.xml|feed\.json)(?:\?|$)/;
-const FILE_FORMAT: Record<string, FeedFormat> = { "rss.xml": "rss", "atom.xml": "atom", "feed.json": "json" };
+// which knows how to decode it. The query string is ignored, as the router ignores it. Kinds and
+// file names come from keys.ts, the one place that maps feeds to paths.
+const escape = (s: string) => s.replace(/[.]/g, "\\.");
+const FEED_PATH = new RegExp(
+  `^/feeds/(?:(${FACET_KINDS.join("|")})/([a-z0-9-]+)/)?(${Object.values(FORMAT_FILE).map(escape).join("|")})(?:\\?|$)`,
+);
 
 /** Answers the request and returns true, or returns false and leaves it untouched. */
 export type EarlyAnswer = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -37,7 +40,7 @@ export function feedPolls(reader: FeedReader, durations: RequestDurations): Earl
     if (!m) return false;
     const started = performance.now();
     const key: FeedKey = m[1] ? `${m[1]}/${m[2]}` : "all";
-    const format = FILE_FORMAT[m[3]!]!;
+    const format = formatOfFile(m[3]!)!;
     const entry = reader.peek(key, format);
     if (!entry) return false;
     const answer = feedAnswer(entry, format, req.headers);
