@@ -14,7 +14,7 @@ import { countStat } from "../metrics.ts";
 import type { Runtime } from "../runtime.ts";
 import { normalizeEmail, type Subscriber } from "../subscribers/model.ts";
 import { SubscriberService } from "../subscribers/service.ts";
-import { senderDomain } from "./message.ts";
+import { readerOfMessageId, senderDomain } from "./message.ts";
 import { type MimePart, parseHeaderBlock, parseMime, walk } from "./mime.ts";
 
 /** Reports larger than this are refused (a complaint carries the whole original message). */
@@ -65,10 +65,7 @@ function original(root: MimePart, ourDomain: string): { subscriberId?: string; t
   for (const part of walk(root)) {
     if (part.type !== "message/rfc822" && part.type !== "text/rfc822-headers" && part.type !== "message/rfc822-headers") continue;
     const headers = parseHeaderBlock(part.body.split(/\r?\n\r?\n/)[0] ?? "");
-    const messageId = (headers.get("message-id")?.[0] ?? "").slice(0, 998); // a header line's limit (RFC 5322)
-    const m = /\.(s[0-9a-f]{20})@([^>\s]+)>/i.exec(messageId);
-    const subscriberId = m && m[2]!.toLowerCase() === ourDomain ? m[1]!.toLowerCase() : undefined;
-    return { subscriberId, to: addressIn(headers.get("to")?.[0]) };
+    return { subscriberId: readerOfMessageId(headers.get("message-id")?.[0] ?? "", ourDomain), to: addressIn(headers.get("to")?.[0]) };
   }
   return {};
 }

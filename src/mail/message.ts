@@ -22,6 +22,16 @@ export function messageIdFor(edition: string, subscriberId: string, domain: stri
   return `<${edition}.${subscriberId}@${domain}>`;
 }
 
+/**
+ * The reader a Message-ID of ours was sent to (the inverse of messageIdFor), or undefined when
+ * it is not one of ours: a bounce or complaint names the message it is about this way.
+ */
+export function readerOfMessageId(messageId: string, domain: string): string | undefined {
+  // Capped at a header line's length (RFC 5322): the pattern must not run over a megabyte.
+  const m = /\.(s[0-9a-f]{20})@([^>\s]+)>/i.exec(messageId.slice(0, 998));
+  return m && m[2]!.toLowerCase() === domain ? m[1]!.toLowerCase() : undefined;
+}
+
 export interface Envelope {
   from: string;
   to: { name?: string; address: string };

@@ -109,7 +109,7 @@ export class SubscriberService {
     return next;
   }
 
-  /** A permanent SMTP failure: the address is never mailed again. */
+  /** A permanent SMTP failure, a bounce report or a complaint: the address is never mailed again. */
   async suppress(id: string, status: "bounced" | "complained", reason: string): Promise<void> {
     const s = await this.store.get(id);
     if (!s || s.status === status) return;

@@ -2,7 +2,9 @@
 import { describe, expect, it } from "vitest";
 import { HeraldError } from "../../src/errors.ts";
 import { MAX_FEEDBACK_BYTES, readFeedback } from "../../src/mail/feedback.ts";
+import { messageIdFor, readerOfMessageId } from "../../src/mail/message.ts";
 import { parseContentType, parseMime } from "../../src/mail/mime.ts";
+import { subscriberId } from "../../src/subscribers/store.ts";
 import { arf, dsn, sentMessage } from "../helpers/reports.ts";
 
 const OURS = "iom.example";
@@ -60,6 +62,17 @@ describe("bounce reports (RFC 3464)", () => {
     const foreign = sentMessage("x@example.net", `<alert-1.${ID}@elsewhere.example>`);
     const fb = read(dsn([{ final: "x@example.net", action: "failed", status: "5.1.1" }], foreign));
     expect(fb.entries[0]!.subscriberId).toBeUndefined();
+  });
+});
+
+describe("Message-IDs", () => {
+  it("readerOfMessageId inverts messageIdFor for a real subscriber id, under our domain only", () => {
+    const id = subscriberId("ana@example.net");
+    for (const edition of ["alert-border-r1", "digest-daily-2026-11-28", `confirm-${id}-2026112810`]) {
+      expect(readerOfMessageId(messageIdFor(edition, id, OURS), OURS)).toBe(id);
+      expect(readerOfMessageId(messageIdFor(edition, id, "other.example"), OURS)).toBeUndefined();
+    }
+    expect(readerOfMessageId("<CAB123@mail.example.net>", OURS)).toBeUndefined();
   });
 });
 
