@@ -23,9 +23,9 @@ export const FEED_ROUTES = { all: "/feeds/:file", facet: "/feeds/:kind/:value/:f
 // Only plain spellings: a percent-escape, a doubled slash or anything unusual goes to the router,
 // which knows how to decode it. The query string is ignored, as the router ignores it. Kinds and
 // file names come from keys.ts, the one place that maps feeds to paths.
-const escape = (s: string) => s.replace(/[.]/g, "\\.");
+const literal = (s: string) => s.replace(/[.]/g, "\\.");
 const FEED_PATH = new RegExp(
-  `^/feeds/(?:(${FACET_KINDS.join("|")})/([a-z0-9-]+)/)?(${Object.values(FORMAT_FILE).map(escape).join("|")})(?:\\?|$)`,
+  `^/feeds/(?:(${FACET_KINDS.join("|")})/([a-z0-9-]+)/)?(${Object.values(FORMAT_FILE).map(literal).join("|")})(?:\\?|$)`,
 );
 
 /** Answers the request and returns true, or returns false and leaves it untouched. */
