@@ -46,6 +46,21 @@ const secondsList = z
   .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, "comma-separated seconds, e.g. 0,5,300,1800")
   .transform((s) => s.split(",").map((x) => Math.round(Number(x) * 1000)));
 
+/** "300" (seconds), "500ms", "90s", "5m", "1h" -> milliseconds. */
+function durationMs(s: string): number {
+  const m = /^(\d+)(ms|s|m|h)?$/.exec(s)!;
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3600_000 }[m[2] ?? "s"]!;
+}
+
+/** RFC 2919 List-Id from MAIL_FROM: "Herald <newsroom@example.org>" -> "ORG <newsroom.example.org>". */
+export function defaultListId(mailFrom: string, orgName: string): string {
+  const m = /([^<\s@]+)@([A-Za-z0-9.-]+)>?\s*$/.exec(mailFrom.trim());
+  const local = (m?.[1] ?? "news").toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "") || "news";
+  const domain = (m?.[2] ?? "localhost").toLowerCase().replace(/^\.+|\.+$/g, "");
+  const name = orgName.replace(/[<>\u0000-\u001f\u007f]+/g, " ").trim().slice(0, 100);
+  return `${name ? `${name} ` : ""}<${local}.${domain}>`;
+}
+
 const envSchema = z.object({
   REDIS_URL: url(/^rediss?:$/, "a redis:// or rediss:// URL").optional(),
   HERALD_PREFIX: z
@@ -87,6 +102,18 @@ const envSchema = z.object({
   PARTNER_CONCURRENCY: int(1, 500).default(50),
   PARTNER_MAX_IN_FLIGHT: int(1, 100).default(8),
   WORKER_LOCK_MS: int(1000, 600_000).default(30_000),
+  LIST_ID: z
+    .string()
+    .trim()
+    .regex(/^(?:[^<>\u0000-\u001f\u007f]{1,100} )?<[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+>$/, "a list id as in RFC 2919: a name and <label.domain>, e.g. IOM newsroom <news.iom.int>")
+    .optional(),
+  ALERT_TRANSLATION_WAIT: z
+    .string()
+    .trim()
+    .regex(/^\d+(ms|s|m|h)?$/, "a duration: seconds (300) or with a unit: 500ms, 90s, 5m, 1h")
+    .transform(durationMs)
+    .refine((ms) => ms <= 24 * 3600_000, "at most 24h")
+    .default(5 * 60_000),
   DKIM_DOMAIN: optionalString,
   DKIM_SELECTOR: optionalString,
   DKIM_PRIVATE_KEY: optionalString,
@@ -130,6 +157,13 @@ export interface Config {
    */
   workerLockMs: number;
   dkim?: { domain: string; selector: string; privateKey: string };
+  /** RFC 2919 List-Id of alerts, digests and correction notices (LIST_ID, else from MAIL_FROM). */
+  listId: string;
+  /**
+   * How long readers whose language is not the original's wait for a translation before they get
+   * the original (ALERT_TRANSLATION_WAIT, ms). See jobs/alerts.ts.
+   */
+  alertTranslationWaitMs: number;
   logLevel: string;
 }
 
@@ -190,6 +224,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     partnerMaxInFlight: e.PARTNER_MAX_IN_FLIGHT,
     workerLockMs: e.WORKER_LOCK_MS,
     dkim: e.DKIM_DOMAIN ? { domain: e.DKIM_DOMAIN, selector: e.DKIM_SELECTOR!, privateKey: e.DKIM_PRIVATE_KEY! } : undefined,
+    listId: e.LIST_ID ?? defaultListId(e.MAIL_FROM, e.ORG_NAME),
+    alertTranslationWaitMs: e.ALERT_TRANSLATION_WAIT,
     logLevel: e.LOG_LEVEL,
   };
 }

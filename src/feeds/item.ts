@@ -4,7 +4,7 @@
 // already did, so no release can make a feed unparsable.
 import type { Config } from "../config/index.ts";
 import type { FeedKey } from "../jobs/queues.ts";
-import type { Contact, Release } from "../releases/model.ts";
+import { type Contact, type Release, releaseDates } from "../releases/model.ts";
 import { escapeHtml, stripInvalidChars } from "../releases/sanitize.ts";
 import { type FeedFormat, FORMATS, facetLabel, feedTitle, feedUrl, parseFeedKey, releasePageUrl } from "./keys.ts";
 
@@ -39,7 +39,7 @@ export interface FeedItem {
   /** Plain text. */
   summary: string;
   contentHtml: string;
-  /** ISO dates; `updated` moves with every correction and is never before `published`. */
+  /** ISO dates by releaseDates(): `updated` equals `published` until a correction. */
   published: string;
   updated: string;
   language: string;
@@ -94,7 +94,7 @@ export function feedItems(meta: FeedMeta, releases: Release[]): FeedItem[] {
 
 export function feedItem(meta: Pick<FeedMeta, "publicUrl" | "timeZone">, r: Release): FeedItem {
   const id = releasePageUrl(meta.publicUrl, r.id);
-  const updatedMs = Math.max(Date.parse(r.updatedAt), Date.parse(r.publishedAt));
+  const dates = releaseDates(r);
   const categories: FeedCategory[] = [
     ...r.topics.map((t) => category(meta.publicUrl, "topics", t)),
     ...r.regions.map((g) => category(meta.publicUrl, "regions", g)),
@@ -106,8 +106,8 @@ export function feedItem(meta: Pick<FeedMeta, "publicUrl" | "timeZone">, r: Rele
     title: clean(r.title),
     summary: clean(r.summary ?? excerpt(r.bodyText)),
     contentHtml: contentHtml(r, meta.timeZone, correction),
-    published: new Date(r.publishedAt).toISOString(),
-    updated: new Date(updatedMs).toISOString(),
+    published: dates.published,
+    updated: dates.modified,
     language: r.language,
     categories,
     ...(r.dateline ? { dateline: clean(r.dateline) } : {}),

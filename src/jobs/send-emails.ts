@@ -116,6 +116,8 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
       messageId: messageIdFor(j.edition, s.id, domain),
       language: segment.language,
       unsubscribeUrl: j.kind === "confirm" ? undefined : links.unsubscribe,
+      // A confirmation is not list mail: the address is not on the list until it confirms.
+      listId: j.kind === "confirm" ? undefined : rt.config.listId,
     }, rt.clock.now());
   };
 

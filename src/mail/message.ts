@@ -42,6 +42,8 @@ export interface Envelope {
   language: string;
   /** PUBLIC_URL/unsubscribe?token=…: sent as List-Unsubscribe with RFC 8058 one-click. */
   unsubscribeUrl?: string;
+  /** RFC 2919 `Name <label.domain>`: list mail only (alerts, digests, notices), not a confirmation. */
+  listId?: string;
 }
 
 /** "Name <a@b>" or "a@b" -> [name, address]. */
@@ -92,6 +94,15 @@ function writeBase64Lines(out: Buffer, at: number, src: Buffer): number {
   return at;
 }
 
+/** The List-Id value with its phrase RFC 2047-encoded when it is not plain ASCII. */
+function listIdValue(listId: string): string {
+  const m = /^(.*?)\s*<([^<>\s]+)>$/.exec(headerSafe(listId, 250));
+  if (!m) return `<${headerSafe(listId, 250).replace(/[<>\s]/g, "")}>`;
+  const name = m[1]!;
+  if (!name) return `<${m[2]}>`;
+  return `${isPlainText(name) ? quoteString(name) : encodeWords(name, "Q", 52, true)} <${m[2]}>`;
+}
+
 /** RFC 5322 date, e.g. "Sat, 28 Nov 2026 10:00:00 +0000". */
 function rfc5322Date(ms: number): string {
   return new Date(ms).toUTCString().replace(/GMT$/, "+0000");
@@ -110,6 +121,7 @@ export function buildMail(e: Envelope, now: number): Mail.Options {
     "MIME-Version: 1.0",
     `Content-Language: ${headerSafe(e.language, 20)}`,
   ];
+  if (e.listId) lines.push(header("List-Id", listIdValue(e.listId)));
   if (e.unsubscribeUrl) {
     lines.push(`List-Unsubscribe:\r\n <${headerSafe(e.unsubscribeUrl, 900)}>`, "List-Unsubscribe-Post: List-Unsubscribe=One-Click");
   }

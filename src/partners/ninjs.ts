@@ -3,7 +3,7 @@
 // webhook carries the same document. The schema root forbids unknown properties, so only ninjs
 // names appear here; the tests validate every variant against the official schema.
 import type { ReleaseEvent } from "../jobs/queues.ts";
-import type { Release } from "../releases/model.ts";
+import { type Release, releaseDates } from "../releases/model.ts";
 
 export interface NinjsOptions {
   /** PUBLIC_URL: the base of the item's uri and of the topic/region scheme URIs. */
@@ -68,14 +68,15 @@ export function toNinjs(r: Release, event: ReleaseEvent, o: NinjsOptions): Ninjs
   // The revision's status decides: an embargoed event, or a correction made while still under
   // embargo, carries the embargo time; once published it is gone.
   const embargoed = event === "embargoed" || r.status === "embargoed";
+  const dates = releaseDates(r); // firstCreated = first publication, versionCreated = this revision
   const item: NinjsItem = {
     uri: releaseUri(o.publicUrl, r.id),
     type: "text",
     representationType: "full",
     profile: "press-release",
     version: String(r.revision),
-    firstCreated: r.createdAt,
-    versionCreated: r.updatedAt,
+    firstCreated: dates.published,
+    versionCreated: dates.modified,
     ...(embargoed ? { embargoedUntil: r.embargoUntil ?? r.publishedAt } : {}),
     pubStatus: event === "withdrawn" || r.status === "withdrawn" ? "canceled" : "usable",
     urgency: r.urgent ? 2 : 5,

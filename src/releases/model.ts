@@ -107,6 +107,21 @@ export interface Release {
   withdrawnAt?: string;
 }
 
+/**
+ * The two dates every output states, by one rule (README "Dates"):
+ *  - published: first publication, `publishedAt` as the press office gave it (a back-dated import
+ *    keeps its date), or for an embargoed release the time the embargo lifts;
+ *  - modified: when the revision a reader sees was made. Revision 1 is the publication itself, so
+ *    it is `published` (never the ingest time); a later revision is its store time, but never
+ *    before `published` (a correction made under embargo is not news to anyone).
+ * Store times (createdAt, updatedAt) are bookkeeping and appear in no output as such.
+ */
+export function releaseDates(r: Pick<Release, "revision" | "publishedAt" | "updatedAt">): { published: string; modified: string } {
+  const published = Date.parse(r.publishedAt);
+  const modified = r.revision > 1 ? Math.max(Date.parse(r.updatedAt), published) : published;
+  return { published: new Date(published).toISOString(), modified: new Date(modified).toISOString() };
+}
+
 export interface Issue {
   path: string;
   message: string;

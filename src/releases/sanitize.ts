@@ -78,6 +78,43 @@ export function oneLineText(s: string): string {
   return stripTags(s).replace(/\s+/g, " ").trim();
 }
 
+// Every element name HTML, SVG and MathML define (and the obsolete ones browsers still parse):
+// a "tag" with one of these names in a title is markup pasted from a CMS and is removed; any
+// other bracketed word (`<Test>`, `</Draft>`) is text a person typed and is kept as text.
+const HTML_ELEMENTS = new Set(
+  (
+    "a abbr acronym address applet area article aside audio b base basefont bdi bdo bgsound big blink blockquote body br button " +
+    "canvas caption center cite code col colgroup data datalist dd del details dfn dialog dir div dl dt em embed fieldset " +
+    "figcaption figure font footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe image img input ins " +
+    "isindex kbd keygen label legend li link listing main map mark marquee math menu menuitem meta meter multicol nav nextid nobr " +
+    "noembed noframes noscript object ol optgroup option output p param picture plaintext pre progress q rb rp rt rtc ruby s samp " +
+    "script search section select slot small source spacer span strike strong style sub summary sup svg table tbody td template " +
+    "textarea tfoot th thead time title tr track tt u ul var video wbr xmp animate circle clippath defs desc ellipse " +
+    "foreignobject g line lineargradient marker mask path pattern polygon polyline radialgradient rect set stop symbol text " +
+    "textpath tspan use view mi mn mo ms mtext mrow mfrac msqrt mroot mstyle merror mpadded mphantom mtable mtr mtd annotation"
+  ).split(" "),
+);
+// A bare bracketed word: no attributes, so it cannot carry a handler even where it is read as HTML.
+const BRACKETED_WORD = /<(\/?)([A-Za-z][A-Za-z0-9-]*)\s*(\/?)>/g;
+const LT = "\ue000";
+const GT = "\ue001";
+
+/**
+ * A title as text: markup (real HTML elements, however encoded) is removed as in oneLineText,
+ * but a bracketed word that is not an HTML element (`Call for <Test> entries`) is the person's
+ * text and is kept; every renderer escapes it (Atom type="text", HTML, JSON, mail headers).
+ */
+export function titleText(s: string): string {
+  const marked = stripInvalidChars(s)
+    .replace(/[\ue000\ue001]/g, "")
+    .replace(/&lt;|&#0*60;|&#x0*3c;/gi, "<")
+    .replace(/&gt;|&#0*62;|&#x0*3e;/gi, ">")
+    .replace(BRACKETED_WORD, (m, close: string, name: string, self: string) =>
+      HTML_ELEMENTS.has(name.toLowerCase()) ? m : `${LT}${close}${name}${self}${GT}`,
+    );
+  return oneLineText(marked).replaceAll(LT, "<").replaceAll(GT, ">");
+}
+
 /** The plain-text rendering of sanitised HTML, for text emails and ninjs text/plain bodies. */
 export function htmlToText(html: string): string {
   // Escaped text in the HTML (`&lt;b&gt;`) decodes to tag-like text here: strip it as well.

@@ -11,7 +11,7 @@ import {
   releaseInputSchema,
   SLUG_RE,
 } from "./model.ts";
-import { htmlToText, oneLineText, sanitizeBody, stripTags } from "./sanitize.ts";
+import { htmlToText, oneLineText, sanitizeBody, stripTags, titleText } from "./sanitize.ts";
 import { RevisionConflictError } from "./store.ts";
 
 export interface PublishResult {
@@ -70,8 +70,8 @@ export function buildRelease(
   const summary = input.summary ? stripTags(input.summary) : undefined;
   // Text fields keep no markup (stripped, the release still stored); one that was nothing but
   // markup is refused like an empty one.
-  const text = (path: string, s: string) => {
-    const t = oneLineText(s);
+  const text = (path: string, s: string, read = oneLineText) => {
+    const t = read(s);
     if (!t) throw invalid(`invalid release: ${path}: has no text once markup is removed`, [{ path, message: "has no text once markup is removed" }]);
     return t;
   };
@@ -80,7 +80,7 @@ export function buildRelease(
     id,
     revision,
     status: embargoed ? "embargoed" : "published",
-    title: text("title", input.title),
+    title: text("title", input.title, titleText),
     ...(summary ? { summary } : {}),
     bodyHtml,
     bodyText: htmlToText(bodyHtml),

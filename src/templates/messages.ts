@@ -1,6 +1,7 @@
 // The four emails: alert (one release), digest (several, grouped), correction notice and
 // confirmation. Each builds MJML and a plain-text part from the same data (never by scraping
 // the HTML), renders MJML once, and leaves slots for what differs per reader.
+import { releasePageUrl } from "../feeds/keys.ts";
 import type { Release } from "../releases/model.ts";
 import type { DigestFrequency, Language } from "../subscribers/model.ts";
 import { mjmlFrame, textFrame } from "./layout.ts";
@@ -8,6 +9,19 @@ import { type Brand, escapeHtml, headerSafe, type RenderedMessage, renderMjml, S
 import { humanize, MAIL_STRINGS } from "./strings.ts";
 
 export type ReleaseItem = Pick<Release, "id" | "title" | "summary" | "dateline" | "publishedAt" | "url" | "topics" | "regions">;
+
+/**
+ * Where every mention of a release in a mail links: its page on PUBLIC_URL (`r` is already the
+ * version in the reader's language), which always answers, unlike the release's own `url`
+ * (optional, and often the organisation's site root).
+ */
+function pageOf(brand: Brand, r: Pick<Release, "id">): string {
+  return releasePageUrl(brand.publicUrl, r.id);
+}
+
+function headline(brand: Brand, r: ReleaseItem, style: string): string {
+  return `<a href="${escapeHtml(pageOf(brand, r))}" style="${style}">${escapeHtml(r.title)}</a>`;
+}
 
 function datelineHtml(r: ReleaseItem, slots: Slots): string {
   const date = slots.date(Date.parse(r.publishedAt));
@@ -27,15 +41,20 @@ async function finish(slots: Slots, subject: string, mjml: string, text: string)
 export async function renderAlert(brand: Brand, lang: Language, r: Release): Promise<RenderedMessage> {
   const t = MAIL_STRINGS[lang];
   const slots = new Slots();
-  const more = r.url ? `<mj-button href="${escapeHtml(r.url)}">${escapeHtml(t.readMore)}</mj-button>` : "";
+  const page = pageOf(brand, r);
+  const more = `<mj-button href="${escapeHtml(page)}">${escapeHtml(t.readMore)}</mj-button>`;
+  const image = r.image
+    ? `<mj-image src="${escapeHtml(r.image.url)}" alt="${escapeHtml(r.image.alt)}" href="${escapeHtml(page)}" padding="8px 0" />`
+    : "";
   const contacts = r.contacts.length
     ? `<mj-text font-size="13px"><strong>${escapeHtml(t.contacts)}</strong><br />${r.contacts
         .map((c) => escapeHtml([c.name, c.office, c.phone, c.email].filter(Boolean).join(", ")))
         .join("<br />")}</mj-text>`
     : "";
   const sections = `    <mj-section background-color="#ffffff" padding="0 24px 16px"><mj-column>
-      <mj-text font-size="22px" font-weight="bold" line-height="1.3">${escapeHtml(r.title)}</mj-text>
+      <mj-text font-size="22px" font-weight="bold" line-height="1.3">${headline(brand, r, "color:#222222;text-decoration:none")}</mj-text>
       <mj-text>${datelineHtml(r, slots)}</mj-text>
+      ${image}
       ${r.summary ? `<mj-text font-style="italic">${escapeHtml(r.summary)}</mj-text>` : ""}
       <mj-text>${r.bodyHtml}</mj-text>
       ${contacts}
@@ -44,12 +63,14 @@ export async function renderAlert(brand: Brand, lang: Language, r: Release): Pro
   const mjml = mjmlFrame(brand, t, slots, { lang, title: r.title, preview: r.summary ?? r.title, sections, manageLinks: true });
   const text = textFrame(brand, t, slots, true, [
     r.title,
+    page,
     datelineText(r, slots),
     "",
     ...(r.summary ? [r.summary, ""] : []),
     r.bodyText,
     ...(r.contacts.length ? ["", `${t.contacts}:`, ...r.contacts.map((c) => `- ${[c.name, c.office, c.phone, c.email].filter(Boolean).join(", ")}`)] : []),
-    ...(r.url ? ["", `${t.readMore}: ${r.url}`] : []),
+    "",
+    `${t.readMore}: ${page}`,
   ]);
   return finish(slots, t.alertSubject(r.title), mjml, text);
 }
@@ -58,21 +79,24 @@ export async function renderAlert(brand: Brand, lang: Language, r: Release): Pro
 export async function renderCorrection(brand: Brand, lang: Language, r: Release): Promise<RenderedMessage> {
   const t = MAIL_STRINGS[lang];
   const slots = new Slots();
+  const page = pageOf(brand, r);
   const sections = `    <mj-section background-color="#ffffff" padding="0 24px 16px"><mj-column>
       <mj-text>${escapeHtml(t.correctionIntro)}</mj-text>
-      <mj-text font-size="18px" font-weight="bold">${escapeHtml(r.title)}</mj-text>
+      <mj-text font-size="18px" font-weight="bold">${headline(brand, r, "color:#222222;text-decoration:none")}</mj-text>
       <mj-text>${datelineHtml(r, slots)}</mj-text>
       ${r.correction ? `<mj-text><strong>${escapeHtml(t.correctionNote)}:</strong> ${escapeHtml(r.correction)}</mj-text>` : ""}
-      ${r.url ? `<mj-button href="${escapeHtml(r.url)}">${escapeHtml(t.readMore)}</mj-button>` : ""}
+      <mj-button href="${escapeHtml(page)}">${escapeHtml(t.readMore)}</mj-button>
     </mj-column></mj-section>`;
   const mjml = mjmlFrame(brand, t, slots, { lang, title: t.correctionSubject(r.title), preview: r.correction ?? r.title, sections, manageLinks: true });
   const text = textFrame(brand, t, slots, true, [
     t.correctionIntro,
     "",
     r.title,
+    page,
     datelineText(r, slots),
     ...(r.correction ? ["", `${t.correctionNote}: ${r.correction}`] : []),
-    ...(r.url ? ["", `${t.readMore}: ${r.url}`] : []),
+    "",
+    `${t.readMore}: ${page}`,
   ]);
   return finish(slots, t.correctionSubject(r.title), mjml, text);
 }
@@ -101,13 +125,14 @@ export async function renderDigest(brand: Brand, lang: Language, frequency: Dige
       <mj-divider border-width="1px" border-color="#dddddd" />`);
     text.push("", g.heading.toUpperCase(), "");
     for (const r of g.items) {
-      html.push(`      <mj-text padding-bottom="0"><a href="${escapeHtml(r.url ?? brand.publicUrl)}" style="color:#222222;font-size:17px;font-weight:bold;text-decoration:none">${escapeHtml(r.title)}</a></mj-text>
+      const page = pageOf(brand, r);
+      html.push(`      <mj-text padding-bottom="0">${headline(brand, r, "color:#222222;font-size:17px;font-weight:bold;text-decoration:none")}</mj-text>
       <mj-text padding-top="2px" padding-bottom="0">${datelineHtml(r, slots)}</mj-text>
       ${r.summary ? `<mj-text padding-top="4px" padding-bottom="0">${escapeHtml(r.summary)}</mj-text>` : ""}
-      ${r.url ? `<mj-text padding-top="4px"><a href="${escapeHtml(r.url)}" style="color:${brand.color}">${escapeHtml(t.readMore)} →</a></mj-text>` : ""}`);
+      <mj-text padding-top="4px"><a href="${escapeHtml(page)}" style="color:${brand.color}">${escapeHtml(t.readMore)} →</a></mj-text>`);
       text.push(`* ${r.title}`, `  ${datelineText(r, slots)}`);
       if (r.summary) text.push(`  ${r.summary}`);
-      if (r.url) text.push(`  ${t.readMore}: ${r.url}`);
+      text.push(`  ${t.readMore}: ${page}`);
       text.push("");
     }
     html.push("    </mj-column></mj-section>");
