@@ -6,8 +6,9 @@ import { type FeedMeta, feedItems } from "./item.ts";
 
 export function renderAtom(meta: FeedMeta, releases: Release[], now: number): string {
   const items = feedItems(meta, releases);
+  const author = `<author>${el("name", meta.orgName)}${el("uri", meta.publicUrl)}</author>`;
   const out: string[] = ['<?xml version="1.0" encoding="utf-8"?>'];
-  out.push(`<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="${xmlAttr(meta.language)}">`);
+  out.push(`<feed xmlns="http://www.w3.org/2005/Atom"${meta.language ? ` xml:lang="${xmlAttr(meta.language)}"` : ""}>`);
   out.push(
     el("id", meta.selfUrl.atom), // 4.2.6: permanent, so the self URL of this format
     el("title", meta.title, { type: "text" }),
@@ -16,7 +17,7 @@ export function renderAtom(meta: FeedMeta, releases: Release[], now: number): st
     empty("link", { rel: "self", type: "application/atom+xml", href: meta.selfUrl.atom }),
     empty("link", { rel: "alternate", type: "text/html", href: meta.homeUrl }),
     ...(meta.hub ? [empty("link", { rel: "hub", href: meta.hub })] : []), // WebSub 4
-    `<author>${el("name", meta.orgName)}${el("uri", meta.publicUrl)}</author>`, // 4.1.1: required unless every entry has one
+    author, // 4.1.1: required unless every entry has one
     el("generator", "Herald"),
   );
   for (const it of items) {
@@ -27,6 +28,7 @@ export function renderAtom(meta: FeedMeta, releases: Release[], now: number): st
       empty("link", { rel: "alternate", type: "text/html", href: it.url }),
       el("published", it.published),
       el("updated", it.updated), // moves with each correction
+      author, // 4.2.1: each entry names its author, so it keeps it when read on its own (aggregators)
       el("summary", it.summary, { type: "text" }),
       el("content", it.contentHtml, { type: "html" }), // 4.1.3.3: escaped HTML
       ...it.categories.map((c) => empty("category", { term: c.term, scheme: c.scheme, label: c.label })),

@@ -6,7 +6,7 @@ import type { FeedKey } from "../jobs/queues.ts";
 import type { Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { renderAtom } from "./atom.ts";
-import { etagOf, FeedCache, type FeedWrite, hashOf } from "./cache.ts";
+import { compressBody, etagOf, FeedCache, type FeedWrite, hashOf } from "./cache.ts";
 import { type FeedMeta, feedMeta } from "./item.ts";
 import { renderJsonFeed } from "./json-feed.ts";
 import { type FeedFormat, FORMATS } from "./keys.ts";
@@ -20,7 +20,7 @@ export const RENDERERS: Record<FeedFormat, Renderer> = { rss: renderRss, atom: r
  * Part of every input hash: bump it when a renderer's output changes, so the first build
  * after an upgrade (or `herald feeds rebuild`) re-renders feeds whose releases did not change.
  */
-export const RENDER_VERSION = 1;
+export const RENDER_VERSION = 2;
 
 export interface BuildResult {
   feed: FeedKey;
@@ -47,7 +47,7 @@ export async function buildFeed(rt: Runtime, feed: FeedKey): Promise<BuildResult
   for (const format of FORMATS) {
     if (built[format] === input) continue;
     const body = RENDERERS[format](meta, releases, now);
-    changed[format] = { body, etag: etagOf(body), lastModified: now, input };
+    changed[format] = { body, ...compressBody(body), etag: etagOf(body), lastModified: now, input };
   }
   const written = await cache.write(feed, gen, changed);
   return {

@@ -1,5 +1,7 @@
 // Built feed bodies in Redis, one hash per feed and format:
-//   {p}:feed:{feedKey}:{format}   body, etag (strong, quoted), lastModified (ms), input, gen
+//   {p}:feed:{feedKey}:{format}   body, gzip, br, etag (strong, quoted), lastModified (ms), input, gen
+//                                 (gzip and br: the body compressed once at build time, so no poll
+//                                 compresses anything)
 //   {p}:feed:{feedKey}:gen        counter: one number per build, to order concurrent builds
 //   {p}:feed-changed              pub/sub channel: a feed key, after its bodies changed
 // `input` is a hash of everything the renderers were given, so a build of unchanged input
@@ -7,6 +9,7 @@
 // it reads the releases and writes only if no later build has written: two rebuilds of one
 // feed running at once can never leave the older state behind.
 import { createHash } from "node:crypto";
+import { brotliCompressSync, gzipSync, constants as zlibConstants } from "node:zlib";
 import type { Redis } from "ioredis";
 import type { FeedKey } from "../jobs/queues.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
@@ -16,13 +19,30 @@ export interface FeedEntry {
   etag: string;
   lastModified: number;
   body: Buffer;
+  /** The body gzip- and brotli-compressed (absent in entries built before they were stored). */
+  gzip?: Buffer;
+  br?: Buffer;
 }
 
 export interface FeedWrite {
   etag: string;
   lastModified: number;
   body: string;
+  /** Written by every build (compressBody); optional so an entry without them still serves. */
+  gzip?: Buffer;
+  br?: Buffer;
   input: string;
+}
+
+/** Both encodings of a body, as stored next to it. Brotli quality 9: near 11's size at a fraction of its time. */
+export function compressBody(body: string | Buffer): { gzip: Buffer; br: Buffer } {
+  const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
+  return {
+    gzip: gzipSync(bytes, { level: 9 }),
+    br: brotliCompressSync(bytes, {
+      params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9, [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+    }),
+  };
 }
 
 const WRITE = `
@@ -33,9 +53,9 @@ for i, key in ipairs(KEYS) do
   if have >= gen then return -1 end
 end
 for i, key in ipairs(KEYS) do
-  local o = 4 * i -- ARGV: gen, channel, feed, then body, etag, lastModified, input per key
+  local o = 6 * i - 2 -- ARGV: gen, channel, feed, then body, etag, lastModified, input, gzip, br per key
   if ARGV[o + 1] ~= '' then
-    redis.call('HSET', key, 'body', ARGV[o], 'etag', ARGV[o + 1], 'lastModified', ARGV[o + 2], 'input', ARGV[o + 3], 'gen', gen)
+    redis.call('HSET', key, 'body', ARGV[o], 'etag', ARGV[o + 1], 'lastModified', ARGV[o + 2], 'input', ARGV[o + 3], 'gzip', ARGV[o + 4], 'br', ARGV[o + 5], 'gen', gen)
     wrote = wrote + 1
   else
     redis.call('HSET', key, 'gen', gen)
@@ -71,8 +91,9 @@ export class FeedCache {
 
   /** Body, ETag and Last-Modified in one read, so they always belong together. */
   async entry(feed: FeedKey, format: FeedFormat): Promise<FeedEntry | null> {
-    const [body, etag, lm] = await this.redis.hmgetBuffer(this.entryKey(feed, format), "body", "etag", "lastModified");
-    return body && etag && lm ? { body, etag: etag.toString(), lastModified: Number(lm.toString()) } : null;
+    const [body, etag, lm, gzip, br] = await this.redis.hmgetBuffer(this.entryKey(feed, format), "body", "etag", "lastModified", "gzip", "br");
+    if (!body || !etag || !lm) return null;
+    return { body, etag: etag.toString(), lastModified: Number(lm.toString()), ...(gzip?.length ? { gzip } : {}), ...(br?.length ? { br } : {}) };
   }
 
   /** The input hash each format was last built from. */
@@ -93,10 +114,10 @@ export class FeedCache {
    * on `channel`. Returns false, writing nothing, when a later build already wrote this feed.
    */
   async write(feed: FeedKey, gen: number, changed: Partial<Record<FeedFormat, FeedWrite>>): Promise<boolean> {
-    const args: string[] = [String(gen), this.channel, feed];
+    const args: (string | Buffer)[] = [String(gen), this.channel, feed];
     for (const f of FORMATS) {
       const e = changed[f];
-      args.push(e?.body ?? "", e?.etag ?? "", e ? String(e.lastModified) : "", e?.input ?? "");
+      args.push(e?.body ?? "", e?.etag ?? "", e ? String(e.lastModified) : "", e?.input ?? "", e?.gzip ?? "", e?.br ?? "");
     }
     const keys = FORMATS.map((f) => this.entryKey(feed, f));
     const res = (await this.redis.eval(WRITE, keys.length, ...keys, ...args)) as number;

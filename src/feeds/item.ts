@@ -12,8 +12,12 @@ export interface FeedMeta {
   key: FeedKey;
   title: string;
   description: string;
-  /** Language of the feed: its own for a language feed, else the most common among its items. */
-  language: string;
+  /**
+   * Language of the feed: its own for a language feed, else the one all its items share. A feed
+   * mixing languages states none; each item states its own (Atom xml:lang, RSS dc:language,
+   * JSON Feed item language), so a reader never labels a French item as English.
+   */
+  language?: string;
   /** The HTML page that lists every feed. */
   homeUrl: string;
   selfUrl: Record<FeedFormat, string>;
@@ -56,13 +60,13 @@ const clean = (s: string) => stripInvalidChars(s);
 
 export function feedMeta(config: Config, key: FeedKey, releases: Release[]): FeedMeta {
   const parsed = parseFeedKey(key);
-  const language = parsed?.kind === "languages" ? parsed.value : mostCommonLanguage(releases);
+  const language = parsed?.kind === "languages" ? parsed.value : sharedLanguage(releases);
   const what = parsed && parsed.kind !== "all" ? `: ${facetLabel(parsed.kind, parsed.value)}` : "";
   return {
     key,
     title: clean(feedTitle(config, key)),
     description: clean(`News releases from ${config.orgName}${what}`),
-    language,
+    ...(language ? { language } : {}),
     homeUrl: `${config.publicUrl}/feeds`,
     selfUrl: Object.fromEntries(FORMATS.map((f) => [f, feedUrl(config, key, f)])) as Record<FeedFormat, string>,
     ...(config.websubHub ? { hub: config.websubHub } : {}),
@@ -72,13 +76,10 @@ export function feedMeta(config: Config, key: FeedKey, releases: Release[]): Fee
   };
 }
 
-function mostCommonLanguage(releases: Release[]): string {
-  const counts = new Map<string, number>();
-  for (const r of releases) counts.set(r.language, (counts.get(r.language) ?? 0) + 1);
-  let best = "en";
-  let n = 0;
-  for (const [lang, c] of counts) if (c > n) [best, n] = [lang, c];
-  return best;
+/** The language every release shares; undefined for a mix (or no release). */
+function sharedLanguage(releases: Release[]): string | undefined {
+  const languages = new Set(releases.map((r) => r.language));
+  return languages.size === 1 ? releases[0]!.language : undefined;
 }
 
 const LABELS: Record<string, { contact: string; contacts: string; correction: string }> = {

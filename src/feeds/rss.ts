@@ -14,7 +14,8 @@ export function renderRss(meta: FeedMeta, releases: Release[], now: number): str
     generator: "Herald",
     feed_url: meta.selfUrl.rss,
     site_url: meta.homeUrl,
-    language: meta.language,
+    ...(meta.language ? { language: meta.language } : {}),
+    custom_namespaces: { media: "http://search.yahoo.com/mrss/" },
     pubDate: new Date(now),
     ttl: 5,
     ...(meta.hub ? { hub: meta.hub } : {}),
@@ -29,8 +30,16 @@ export function renderRss(meta: FeedMeta, releases: Release[], now: number): str
       categories: it.categories.map((c) => c.label),
       author: meta.orgName,
       date: new Date(it.published),
-      ...(it.image ? { enclosure: { url: it.image.url, type: it.image.type, size: 0 } } : {}),
-      custom_elements: [{ "content:encoded": { _cdata: it.contentHtml } }, { "atom:updated": it.updated }],
+      // The feature image as Media RSS, not <enclosure>: RSS 2.0 requires an enclosure's length in
+      // bytes, which Herald does not know (it never fetches the image), and length="0" is false.
+      custom_elements: [
+        { "content:encoded": { _cdata: it.contentHtml } },
+        { "atom:updated": it.updated },
+        { "dc:language": it.language },
+        ...(it.image
+          ? [{ "media:content": [{ _attr: { url: it.image.url, type: it.image.type, medium: "image" } }, { "media:description": [{ _attr: { type: "plain" } }, it.image.alt] }] }]
+          : []),
+      ],
     });
   }
   const xml = rss.xml({ indent: true });

@@ -14,7 +14,7 @@ import type { FeedReader } from "../feeds/reader.ts";
 import type { FeedKey } from "../jobs/queues.ts";
 import { SLUG_RE } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
-import { FEED_MAX_AGE_S, feedAnswer } from "./feed-answer.ts";
+import { CORS, FEED_MAX_AGE_S, feedAnswer } from "./feed-answer.ts";
 import { FEED_ROUTES } from "./feed-polls.ts";
 
 const COLD_RETRY_AFTER_S = 30;
@@ -61,6 +61,17 @@ export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; reader: FeedReader }>
   app.get<{ Params: { kind: string; value: string; file: string } }>(FEED_ROUTES.facet, (req, reply) =>
     serve(req, reply, `${req.params.kind}/${req.params.value}`, formatOfFile(req.params.file)),
   );
+
+  // A browser app that sends its own If-None-Match asks first (CORS preflight): JSON Feed says yes.
+  const preflight = (req: FastifyRequest<{ Params: { file: string } }>, reply: FastifyReply) => {
+    if (formatOfFile(req.params.file) !== "json") return reply.code(404).send({ error: `no route OPTIONS ${req.url.split("?")[0]}`, issues: [] });
+    return reply
+      .code(204)
+      .headers({ ...CORS, "access-control-allow-methods": "GET, HEAD", "access-control-allow-headers": "If-None-Match, If-Modified-Since", "access-control-max-age": "86400" })
+      .send();
+  };
+  app.options(FEED_ROUTES.all, preflight);
+  app.options(FEED_ROUTES.facet, preflight);
 
   app.get("/feeds", async (_req, reply) => {
     const feeds = await knownFeeds((kind) => rt.releases.facets(kind));

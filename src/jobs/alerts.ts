@@ -3,6 +3,12 @@
 //    in their language when a translation exists (else the original). A reader gets one version
 //    of a story: publishing a translation later reaches only readers of that language who have
 //    not had the story yet.
+//    Translations wait (ALERT_TRANSLATION_WAIT): when an original is published, readers of its
+//    language, and readers whose translation is already out, are sent to now; the others are left
+//    to a second, delayed pass of the same job ("late"). A translation published within the wait
+//    reaches its readers through its own alert; whoever is still without the story when the wait
+//    ends gets the original. The second pass is its own edition, and the story claim in the send
+//    job (ledger.claimStory) keeps it to one alert per reader whichever pass or version wins.
 //  - updated: a short correction notice, only to readers who received this release before, once
 //    per revision (the ledger is keyed by the revision's edition).
 //  - withdrawn: nothing to send; queued batches see the withdrawal at send time and stop.
@@ -15,7 +21,7 @@ import type { Runtime } from "../runtime.ts";
 import { type Language, type Subscriber, wants } from "../subscribers/model.ts";
 import { subscriberStore } from "../subscribers/service.ts";
 import { renderAlert, renderCorrection } from "../templates/messages.ts";
-import type { AlertJob } from "./queues.ts";
+import { type AlertJob, jobId, QUEUE } from "./queues.ts";
 
 export async function processAlert(job: Job<AlertJob>, rt: Runtime): Promise<FanoutSummary | string> {
   return runAlert(rt, job.data);
@@ -26,7 +32,7 @@ export async function runAlert(rt: Runtime, a: AlertJob): Promise<FanoutSummary 
   const release = await rt.releases.getRevision(a.releaseId, a.revision);
   const current = await rt.releases.get(a.releaseId);
   if (!release || !current || current.status !== "published") return "release not public: nothing to send";
-  return a.event === "published" ? sendAlerts(rt, release) : sendCorrections(rt, release);
+  return a.event === "published" ? sendAlerts(rt, release, a.late === true) : sendCorrections(rt, release);
 }
 
 async function* confirmedReaders(rt: Runtime, frequency: "immediate"): AsyncGenerator<Subscriber[]> {
@@ -36,7 +42,7 @@ async function* confirmedReaders(rt: Runtime, frequency: "immediate"): AsyncGene
   }
 }
 
-async function sendAlerts(rt: Runtime, release: Release): Promise<FanoutSummary> {
+async function sendAlerts(rt: Runtime, release: Release, late: boolean): Promise<FanoutSummary> {
   const ledger = new Ledger(rt.redis, rt.config.prefix);
   const rootId = release.translationOf ?? release.id;
   const root = release.translationOf ? await rt.releases.get(rootId) : release;
@@ -45,13 +51,23 @@ async function sendAlerts(rt: Runtime, release: Release): Promise<FanoutSummary>
   if (root?.status === "published") versions.set(root.language, root);
   versions.set(release.language, release);
   const story = root?.status === "published" ? root : release;
+  const wait = rt.config.alertTranslationWaitMs;
+  // Only the first publication of an original waits; a translation's own alert, and the late pass, send now.
+  const canWait = wait > 0 && !late && !release.translationOf;
+  let waiting = 0;
 
   const segments = new Map<string, { content: Release; language: Language; readers: string[] }>();
   for await (const readers of confirmedReaders(rt, "immediate")) {
-    const matching = readers.filter((s) => wants(s, story) && (!release.translationOf || s.language === release.language));
+    const matching = readers.filter(
+      (s) => wants(s, story) && (!release.translationOf || s.language === release.language) && (!late || s.language !== story.language),
+    );
     const had = await ledger.alerted(rootId, matching.map((s) => s.id));
     matching.forEach((s, i) => {
       if (had[i]) return;
+      if (canWait && !versions.has(s.language)) {
+        waiting += 1; // no version in their language yet: the late pass decides
+        return;
+      }
       const content = versions.get(s.language) ?? story;
       const id = `${s.language}-${content.id}`;
       const seg = segments.get(id) ?? { content, language: s.language, readers: [] };
@@ -72,7 +88,12 @@ async function sendAlerts(rt: Runtime, release: Release): Promise<FanoutSummary>
       message: await renderAlert(brand, seg.language, seg.content),
     }),
   }));
-  return fanOutSegments(rt, `alert-${release.id}-r${release.revision}`, "alert", plans);
+  if (waiting > 0) {
+    const lateJob: AlertJob = { releaseId: release.id, revision: release.revision, event: "published", late: true };
+    await rt.queues[QUEUE.alerts].add("published", lateJob, { jobId: jobId.alert(lateJob), delay: wait });
+  }
+  const summary = await fanOutSegments(rt, `alert-${release.id}-r${release.revision}${late ? "-late" : ""}`, "alert", plans);
+  return waiting > 0 ? { ...summary, waiting } : summary;
 }
 
 async function sendCorrections(rt: Runtime, release: Release): Promise<FanoutSummary> {

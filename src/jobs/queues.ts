@@ -65,6 +65,11 @@ export interface AlertJob {
   releaseId: string;
   revision: number;
   event: ReleaseEvent;
+  /**
+   * The delayed second pass of a "published" alert (ALERT_TRANSLATION_WAIT after the first):
+   * readers who were waiting for a translation in their language get what exists by then.
+   */
+  late?: boolean;
 }
 
 /** emails: job name "send", one batch of readers of one edition (alert, digest, notice). */
@@ -128,7 +133,7 @@ export const jobId = {
   partnerDelivery: (j: PartnerDeliveryJob) => `${j.partnerId}-${j.releaseId}-r${j.revision}-${j.event}`,
   /** A replay is a new job (the original may still be kept as completed or failed); same webhook-id. */
   partnerReplay: (j: PartnerDeliveryJob, atMs: number) => `${j.partnerId}-${j.releaseId}-r${j.revision}-${j.event}-replay-${atMs}`,
-  alert: (j: AlertJob) => `${j.releaseId}-r${j.revision}-${j.event}`,
+  alert: (j: AlertJob) => `${j.releaseId}-r${j.revision}-${j.event}${j.late ? "-late" : ""}`,
   /** Named by its readers too: a re-run that batches readers differently adds new jobs (the ledger dedupes). */
   emailBatch: (j: EmailBatchJob) =>
     `${j.edition}-${j.segment}-${createHash("sha1").update(j.subscriberIds.join(",")).digest("hex").slice(0, 12)}`,

@@ -19,6 +19,8 @@ export interface FanoutSummary {
   segments: number;
   readers: number;
   batches: number;
+  /** Alerts: readers left to the delayed pass, waiting for a translation (see jobs/alerts.ts). */
+  waiting?: number;
 }
 
 /** Readers per send job: small enough that the rate limiter stays smooth (see processors.ts). */

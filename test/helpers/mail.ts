@@ -26,7 +26,8 @@ export async function mailEnv(opts: { now?: string; config?: Partial<Config>; la
   const rt = await testRuntime({
     clock,
     label: opts.label ?? "mail",
-    config: { smtpUrl: smtp.url, secretKey: TEST_SECRET, emailRatePerSecond: 1000, publicUrl: "https://news.example.org", mailFrom: "IOM News <news@iom.example>", ...opts.config },
+    // Alerts go out at once unless a test sets ALERT_TRANSLATION_WAIT (alerts-translation-wait.test.ts).
+    config: { smtpUrl: smtp.url, secretKey: TEST_SECRET, emailRatePerSecond: 1000, publicUrl: "https://news.example.org", mailFrom: "IOM News <news@iom.example>", alertTranslationWaitMs: 0, ...opts.config },
   });
   const env: MailEnv = {
     rt,
