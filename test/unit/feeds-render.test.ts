@@ -50,11 +50,17 @@ describe("RSS 2.0", () => {
     expect(ib!.link).toBe("https://news.example.org/releases/b"); // no url: the release page
     expect(ib!.isoDate).toBe("2026-11-28T09:00:00.000Z");
     expect(ib!.categories).toEqual(["Counter-trafficking", "Djibouti", "East and Horn of Africa"]);
-    expect(ib!.enclosure).toMatchObject({ url: "https://img.example.org/b.jpg", type: "image/jpeg" });
+    // The image as Media RSS (no <enclosure>: RSS 2.0 needs its byte length, which Herald does not know).
+    expect(ib!.enclosure).toBeUndefined();
+    expect(xml).not.toContain("<enclosure");
+    const media = parseWithFxp(xml).rss.channel.item[0]["media:content"];
+    expect(media).toMatchObject({ "@_url": "https://img.example.org/b.jpg", "@_type": "image/jpeg", "@_medium": "image" });
+    expect(text(media["media:description"])).toBe("Officials");
     expect(ib!["content:encoded"]).toContain("<strong>Djibouti</strong>");
     expect(ib!["content:encoded"]).toContain("IOM this week trained forty border officials.");
     expect(ib!["content:encoded"]).toContain('<a href="mailto:aidriss@example.org">');
-    expect(ib!["atom:updated"]).toBe("2026-11-28T10:00:00.000Z");
+    // Revision 1: updated is the publication, not the ingest time (10:00), so it does not look corrected.
+    expect(ib!["atom:updated"]).toBe("2026-11-28T09:00:00.000Z");
   });
 
   it("parses with fast-xml-parser: channel language, self and hub links, lastBuildDate from now", () => {
@@ -99,7 +105,8 @@ describe("Atom 1.0", () => {
     const e = feed.entry[0];
     expect(text(e.id)).toBe("https://news.example.org/releases/b");
     expect(text(e.published)).toBe("2026-11-28T09:00:00.000Z");
-    expect(text(e.updated)).toBe("2026-11-28T10:00:00.000Z");
+    expect(text(e.updated)).toBe("2026-11-28T09:00:00.000Z"); // revision 1: the publication, not the 10:00 ingest
+    expect(text(e.author.name)).toBe("IOM"); // every entry names its author
     expect(e.category.map((c: Record<string, string>) => c["@_term"])).toEqual(["counter-trafficking", "djibouti", "east-and-horn-of-africa"]);
     expect(e.link.find((l: Record<string, string>) => l["@_rel"] === "enclosure")["@_href"]).toBe("https://img.example.org/b.jpg");
     expect(text(e.content)).toContain("<p><strong>Djibouti</strong>"); // escaped in the XML, HTML once parsed
@@ -116,7 +123,7 @@ describe("Atom 1.0", () => {
     expect(after.id).toBe(before.id);
     expect(after.title).toBe("Second release (corrected)");
     const updated = (x: string) => text(parseWithFxp(x).feed.entry[0].updated);
-    expect(updated(renderAtom(metaFor(config, "all", [b]), [b], NOW))).toBe("2026-11-28T10:00:00.000Z");
+    expect(updated(renderAtom(metaFor(config, "all", [b]), [b], NOW))).toBe("2026-11-28T09:00:00.000Z");
     expect(updated(renderAtom(metaFor(config, "all", [r2]), [r2], NOW))).toBe("2026-11-28T11:30:00.000Z");
     expect(after.content).toContain("Correction: Corrected the number of officials");
     const rss = await parseWithRssParser(renderRss(metaFor(config, "all", [r2]), [r2], NOW));
@@ -143,7 +150,7 @@ describe("JSON Feed 1.1", () => {
       title: "Formation des agents",
       language: "fr",
       date_published: "2026-11-20T09:00:00.000Z",
-      date_modified: "2026-11-28T10:00:00.000Z",
+      date_modified: "2026-11-20T09:00:00.000Z", // revision 1: its publication, not the ingest time
       tags: ["counter-trafficking", "djibouti"],
     });
     expect(item.content_html).toContain("Contact presse"); // labels in the release's language
@@ -157,6 +164,64 @@ describe("JSON Feed 1.1", () => {
     expect((await parseWithRssParser(renderRss(meta, [], NOW))).items).toEqual([]);
     expect((await parseWithRssParser(renderAtom(meta, [], NOW))).items).toEqual([]);
     parseWithFxp(renderAtom(meta, [], NOW));
+  });
+});
+
+describe("dates, languages and titles", () => {
+  // Published 24 November, imported (stored) 30 November.
+  const backdated = release({ id: "old", title: "Old news", publishedAt: "2026-11-24T09:00:00Z" }, { id: "old", now: "2026-11-30T15:00:00Z" });
+
+  it("a back-dated import carries its publication date everywhere and does not look corrected", async () => {
+    const meta = metaFor(config, "all", [backdated]);
+    const atom = parseWithFxp(renderAtom(meta, [backdated], NOW)).feed.entry[0];
+    expect(text(atom.published)).toBe("2026-11-24T09:00:00.000Z");
+    expect(text(atom.updated)).toBe("2026-11-24T09:00:00.000Z");
+    const rss = (await parseWithRssParser(renderRss(meta, [backdated], NOW))).items[0]!;
+    expect(rss.pubDate).toBe("Tue, 24 Nov 2026 09:00:00 GMT");
+    expect(rss["atom:updated"]).toBe("2026-11-24T09:00:00.000Z");
+    const json = JSON.parse(renderJsonFeed(meta, [backdated], NOW)).items[0];
+    expect([json.date_published, json.date_modified]).toEqual(["2026-11-24T09:00:00.000Z", "2026-11-24T09:00:00.000Z"]);
+  });
+
+  it("an update moves updated / date_modified to the update time", () => {
+    const r2 = release({ id: "old", title: "Old news (corrected)", publishedAt: "2026-11-24T09:00:00Z" }, { id: "old", revision: 2, now: "2026-12-01T08:15:00Z", previous: backdated, correction: "Title" });
+    const meta = metaFor(config, "all", [r2]);
+    const atom = parseWithFxp(renderAtom(meta, [r2], NOW)).feed.entry[0];
+    expect([text(atom.published), text(atom.updated)]).toEqual(["2026-11-24T09:00:00.000Z", "2026-12-01T08:15:00.000Z"]);
+    expect(JSON.parse(renderJsonFeed(meta, [r2], NOW)).items[0].date_modified).toBe("2026-12-01T08:15:00.000Z");
+  });
+
+  it("a mixed-language feed states each item's language, not its newest item's for all", async () => {
+    const en = release({ id: "m-en", title: "Training", topics: ["health"], publishedAt: "2026-11-26T09:00:00Z" }, { id: "m-en" });
+    const fr = release({ id: "m-fr", title: "Formation", language: "fr", topics: ["health"], publishedAt: "2026-11-27T09:00:00Z" }, { id: "m-fr" });
+    const items = [fr, en]; // newest (French) first
+    const meta = metaFor(config, "topics/health", items);
+    const rssXml = renderRss(meta, items, NOW);
+    const ch = parseWithFxp(rssXml).rss.channel;
+    expect(ch.language).toBeUndefined();
+    expect(ch.item.map((i: Record<string, unknown>) => text(i["dc:language"]))).toEqual(["fr", "en"]);
+    const atom = parseWithFxp(renderAtom(meta, items, NOW)).feed;
+    expect(atom["@_xml:lang"]).toBeUndefined();
+    expect(atom.entry.map((e: Record<string, string>) => e["@_xml:lang"])).toEqual(["fr", "en"]);
+    const json = JSON.parse(renderJsonFeed(meta, items, NOW));
+    expect(json.language).toBeUndefined();
+    expect(json.items.map((i: { language: string }) => i.language)).toEqual(["fr", "en"]);
+    // One language throughout: the feed says it.
+    expect(parseWithFxp(renderAtom(metaFor(config, "topics/health", [en]), [en], NOW)).feed["@_xml:lang"]).toBe("en");
+  });
+
+  it("a literal <Test> in a title is kept as text by the store and every format", async () => {
+    const r = release({ id: "bracket", title: "Call for <Test> entries & more" }, { id: "bracket" });
+    expect(r.title).toBe("Call for <Test> entries & more");
+    const meta = metaFor(config, "all", [r]);
+    const rssXml = renderRss(meta, [r], NOW);
+    expect((await parseWithRssParser(rssXml)).items[0]!.title).toBe("Call for <Test> entries & more");
+    const atomXml = renderAtom(meta, [r], NOW);
+    expect(atomXml).toContain("Call for &lt;Test&gt; entries &amp; more");
+    expect((await parseWithRssParser(atomXml)).items[0]!.title).toBe("Call for <Test> entries & more");
+    expect(JSON.parse(renderJsonFeed(meta, [r], NOW)).items[0].title).toBe("Call for <Test> entries & more");
+    // Real markup is still removed.
+    expect(release({ id: "x", title: "Call <script>alert(1)</script><b>now</b>" }, { id: "x" }).title).toBe("Call now");
   });
 });
 

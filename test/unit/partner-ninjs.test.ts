@@ -9,6 +9,7 @@ import { buildEnvelope, signatureHeaders, webhookId } from "../../src/partners/e
 import { generateSecret, isWebhookSecret } from "../../src/partners/model.ts";
 import { toNinjs } from "../../src/partners/ninjs.ts";
 import type { Release } from "../../src/releases/model.ts";
+import { buildRelease, parseReleaseInput } from "../../src/releases/service.ts";
 
 const schema = JSON.parse(readFileSync(new URL("../../../shared/schemas/ninjs-schema_3.1.json", import.meta.url), "utf8"));
 // ajv-formats is CommonJS; its default export is the function under NodeNext interop.
@@ -75,8 +76,9 @@ describe("ninjs 3.1 mapping", () => {
       uri: "https://news.example.org/releases/border-training",
       type: "text",
       version: "1",
-      firstCreated: "2026-11-20T08:00:00.000Z",
-      versionCreated: "2026-11-20T08:00:00.000Z",
+      // The publication (09:00), not the 08:00 store time: revision 1 is the publication itself.
+      firstCreated: "2026-11-20T09:00:00.000Z",
+      versionCreated: "2026-11-20T09:00:00.000Z",
       pubStatus: "usable",
       language: "en",
       located: "Djibouti",
@@ -92,6 +94,59 @@ describe("ninjs 3.1 mapping", () => {
     expect(n.embargoedUntil).toBeUndefined();
     expect(toNinjs(release({ status: "embargoed", embargoUntil: "2026-12-01T06:00:00.000Z" }), "embargoed", opts).embargoedUntil).toBe("2026-12-01T06:00:00.000Z");
     expect(toNinjs(release({ status: "withdrawn" }), "withdrawn", opts).pubStatus).toBe("canceled");
+  });
+});
+
+describe("ninjs dates (README: Dates)", () => {
+  // Built the way the service stores them, at a given store time, then mapped and validated.
+  const stored = (input: Record<string, unknown>, now: string, previous: Release | null = null, correction?: string) =>
+    buildRelease(
+      parseReleaseInput({ id: "dated", title: "Officials trained", body: "<p>Forty border officials were trained.</p>", ...input }),
+      "dated",
+      (previous?.revision ?? 0) + 1,
+      Date.parse(now),
+      previous,
+      correction,
+    );
+  const valid = (n: ReturnType<typeof toNinjs>) => {
+    expect(validate(n), JSON.stringify(validate.errors)).toBe(true);
+    return n;
+  };
+
+  it("a release published on 24 November and imported on 30 November carries 24 November", () => {
+    const n = valid(toNinjs(stored({ publishedAt: "2026-11-24T09:00:00Z" }, "2026-11-30T15:00:00Z"), "published", opts));
+    expect(n.firstCreated).toBe("2026-11-24T09:00:00.000Z");
+    expect(n.versionCreated).toBe("2026-11-24T09:00:00.000Z");
+  });
+
+  it("an embargoed release: versionCreated is not before its publication, embargoedUntil is the lift", () => {
+    const r = stored({ publishedAt: "2026-11-30T08:00:00Z", embargoUntil: "2026-12-01T06:00:00Z" }, "2026-11-30T10:00:00Z");
+    expect(r.status).toBe("embargoed");
+    for (const event of ["embargoed", "published"] as const) {
+      const n = valid(toNinjs(event === "published" ? { ...r, status: "published" } : r, event, opts));
+      expect(n.firstCreated).toBe("2026-12-01T06:00:00.000Z");
+      expect(Date.parse(n.versionCreated!)).toBeGreaterThanOrEqual(Date.parse(n.firstCreated!));
+      if (event === "embargoed") expect(n.embargoedUntil).toBe("2026-12-01T06:00:00.000Z");
+      else expect(n.embargoedUntil).toBeUndefined();
+    }
+    // A correction made while still under embargo is not news to anyone: still the lift time.
+    const r2 = stored({ publishedAt: "2026-11-30T08:00:00Z", embargoUntil: "2026-12-01T06:00:00Z", title: "Officials trained (fixed)" }, "2026-11-30T11:00:00Z", r, "typo");
+    expect(valid(toNinjs(r2, "embargoed", opts)).versionCreated).toBe("2026-12-01T06:00:00.000Z");
+  });
+
+  it("an update sets versionCreated to the update time and keeps firstCreated", () => {
+    const r1 = stored({ publishedAt: "2026-11-24T09:00:00Z" }, "2026-11-30T15:00:00Z");
+    const r2 = stored({ publishedAt: "2026-11-24T09:00:00Z", title: "Officials trained (corrected)" }, "2026-12-02T07:30:00Z", r1, "Corrected the title");
+    const n = valid(toNinjs(r2, "updated", opts));
+    expect(n.version).toBe("2");
+    expect(n.firstCreated).toBe("2026-11-24T09:00:00.000Z");
+    expect(n.versionCreated).toBe("2026-12-02T07:30:00.000Z");
+  });
+
+  it("a title with a bracketed word keeps it as text", () => {
+    const n = valid(toNinjs(stored({ title: "Call for <Test> entries" }, "2026-11-30T15:00:00Z"), "published", opts));
+    expect(n.title).toBe("Call for <Test> entries");
+    expect(n.headlines?.[0]?.value).toBe("Call for <Test> entries");
   });
 });
 
