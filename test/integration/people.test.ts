@@ -154,6 +154,64 @@ describe("unsubscribe", () => {
   });
 });
 
+describe("one-click unsubscribe with multipart/form-data (RFC 8058 allows it)", () => {
+  it("answers 200 and unsubscribes; a bad or oversized body is refused and changes nothing", async () => {
+    const { rt, smtp } = env;
+    const s = await addReader(rt, { email: "multi@example.org", frequency: "immediate" });
+    env.start([QUEUE.emails]);
+    await new ReleaseService(rt).publish(sampleRelease({ id: "mp1" }));
+    await runAlert(rt, { releaseId: "mp1", revision: 1, event: "published" });
+    await eventually(() => smtp.to("multi@example.org").length === 1, 10_000, "the alert");
+    const url = linkIn(smtp.to("multi@example.org")[0]!.parsed.text ?? "", "unsubscribe");
+    // The body exactly as a real client (undici's FormData) encodes it.
+    const encode = async (fields: [string, string][]) => {
+      const form = new FormData();
+      for (const [k, v] of fields) form.append(k, v);
+      const req = new Request("http://localhost/", { method: "POST", body: form });
+      return { payload: Buffer.from(await req.arrayBuffer()), contentType: req.headers.get("content-type")! };
+    };
+    const post = (payload: Buffer | string, contentType: string) => app.inject({ method: "POST", url, headers: { "content-type": contentType }, payload });
+
+    // Refused with a 400 that says why, and the reader stays subscribed.
+    const good = await encode([["List-Unsubscribe", "One-Click"]]);
+    const noBoundary = await post(good.payload, "multipart/form-data");
+    expect(noBoundary.statusCode).toBe(400);
+    expect(noBoundary.body).toMatch(/boundary/);
+    const latin1 = Buffer.from(good.payload.toString("latin1").replace("One-Click", "Jos\u00e9"), "latin1");
+    const notUtf8 = await post(latin1, good.contentType);
+    expect(notUtf8.statusCode).toBe(400);
+    expect(notUtf8.body).toMatch(/not valid UTF-8/);
+    const unclosed = await post(good.payload.subarray(0, good.payload.length - 20), good.contentType);
+    expect(unclosed.statusCode).toBe(400);
+    const huge = await encode([["List-Unsubscribe", "One-Click"], ["pad", "x".repeat(70 * 1024)]]);
+    expect((await post(huge.payload, huge.contentType)).statusCode).toBe(413);
+    expect((await store().get(s.id))?.status).toBe("confirmed");
+
+    const click = await post(good.payload, good.contentType);
+    expect(click.statusCode).toBe(200);
+    expect(click.headers.location).toBeUndefined();
+    expect((await store().get(s.id))?.status).toBe("unsubscribed");
+  });
+
+  it("a multipart subscribe form is read like the urlencoded one (a file part is ignored)", async () => {
+    const { rt } = env;
+    const form = new FormData();
+    form.append("email", "form-data@example.org");
+    form.append("name", "Zoë");
+    form.append("language", "fr");
+    form.append("upload", new Blob(["not a field"]), "notes.txt");
+    const req = new Request("http://localhost/", { method: "POST", body: form });
+    const res = await app.inject({
+      method: "POST",
+      url: "/subscribe",
+      headers: { "content-type": req.headers.get("content-type")! },
+      payload: Buffer.from(await req.arrayBuffer()),
+    });
+    expect(res.statusCode).toBe(202);
+    expect(await new SubscriberService(rt).store.byEmail("form-data@example.org")).toMatchObject({ name: "Zoë", language: "fr", status: "pending" });
+  });
+});
+
 describe("ops API", () => {
   it("adds subscribers and queues digest runs, behind the bearer token", async () => {
     expect((await app.inject({ method: "POST", url: "/api/subscribers", payload: { email: "a@example.org" } })).statusCode).toBe(401);
