@@ -1,5 +1,7 @@
 // Feeds over HTTP, built directly with buildFeed (the worker path is in feeds-worker.test.ts).
+import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import type { FastifyInstance } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fixedClock } from "../../src/clock.ts";
@@ -208,11 +210,13 @@ describe("polls answered before routing", () => {
         // 304: the early answer carries what the route's 304 carries.
         const etag = viaRoute.headers.get("etag")!;
         const before = routed.length;
-        const notModified = await fetch(base + path, { headers: { "if-none-match": etag } });
+        // The answer depends on Accept-Encoding (an ETag per coding): both ask with the same one.
+        const encoding = "gzip, deflate, br";
+        const notModified = await fetch(base + path, { headers: { "if-none-match": etag, "accept-encoding": encoding } });
         expect(routed.length, path).toBe(before);
         expect(notModified.status).toBe(304);
         expect(await notModified.text()).toBe("");
-        const routed304 = await app.inject({ url: path, headers: { "if-none-match": etag } });
+        const routed304 = await app.inject({ url: path, headers: { "if-none-match": etag, "accept-encoding": encoding } });
         const h = { ...routed304.headers };
         for (const k of ["date", "connection", "keep-alive"]) delete h[k];
         expect(comparable(notModified).headers).toEqual(h);
@@ -244,6 +248,95 @@ describe("polls answered before routing", () => {
       expect(
         sampleValue(samples, "herald_http_request_duration_seconds_count", { method: "GET", route: "/feeds/:kind/:value/:file", status_code: "200" }),
       ).toBeGreaterThanOrEqual(2);
+    } finally {
+      await served.close();
+    }
+  });
+
+  it("gzip and brotli: prepared at build time, an ETag and a 304 per coding, Vary, CORS on JSON Feed; early answers equal the route's", async () => {
+    await svc.publish(sampleRelease({ id: "zip", topics: ["health"] }));
+    await buildAll("all");
+    // Stored next to the body by the build: no poll compresses anything.
+    const stored = (await feedCache(rt).entry("all", "atom"))!;
+    expect(gunzipSync(stored.gzip!).equals(stored.body)).toBe(true);
+    expect(brotliDecompressSync(stored.br!).equals(stored.body)).toBe(true);
+
+    const { served, routed, base } = await listening();
+    // Raw bytes over a socket: fetch would decode them.
+    const raw = (path: string, headers: Record<string, string> = {}, method = "GET") =>
+      new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        const req = http.request(base + path, { method, headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    const comparableRaw = (r: { status: number; headers: http.IncomingHttpHeaders }) => {
+      const h = { ...r.headers };
+      for (const k of ["date", "connection", "keep-alive"]) delete h[k];
+      return { status: r.status, headers: h };
+    };
+    try {
+      for (const path of ["/feeds/atom.xml", "/feeds/feed.json"]) {
+        const plain = await raw(path);
+        expect(plain.status).toBe(200);
+        expect(plain.headers["content-encoding"]).toBeUndefined();
+        expect(plain.headers.vary).toBe("Accept-Encoding");
+        expect(plain.headers["cache-control"]).toBe("public, max-age=60");
+        const tag = plain.headers.etag!;
+        expect(tag).toMatch(/^"[\w-]{27}"$/);
+        for (const [accept, coding, decode, suffix] of [
+          ["gzip", "gzip", gunzipSync, "-gz"],
+          ["gzip, deflate, br", "br", brotliDecompressSync, "-br"],
+          ["br;q=0, gzip;q=0.5", "gzip", gunzipSync, "-gz"],
+          ["*", "br", brotliDecompressSync, "-br"],
+        ] as const) {
+          // The first read may be routed (from Redis), later ones answered early: both must agree.
+          const answers = [];
+          for (let i = 0; i < 3; i++) answers.push(await raw(path, { "accept-encoding": accept }));
+          for (const a of answers) expect(comparableRaw(a)).toEqual(comparableRaw(answers[0]!));
+          const r = answers[0]!;
+          expect(r.status, `${path} ${accept}`).toBe(200);
+          expect(r.headers["content-encoding"]).toBe(coding);
+          expect(r.headers.etag).toBe(`${tag.slice(0, -1)}${suffix}"`);
+          expect(r.headers.vary).toBe("Accept-Encoding");
+          expect(Number(r.headers["content-length"])).toBe(r.body.length);
+          expect(r.body.length).toBeLessThan(plain.body.length / 2);
+          expect(decode(r.body).equals(plain.body)).toBe(true);
+          // 304 per coding: the tag of this coding, or of another coding of the same body.
+          for (const inm of [r.headers.etag!, tag, `W/${r.headers.etag}`, `"other", ${r.headers.etag}`]) {
+            const nm = await raw(path, { "accept-encoding": accept, "if-none-match": inm });
+            expect(nm.status, inm).toBe(304);
+            expect(nm.body.length).toBe(0);
+            expect(nm.headers.etag).toBe(r.headers.etag);
+            expect(nm.headers.vary).toBe("Accept-Encoding");
+          }
+          expect((await raw(path, { "accept-encoding": accept, "if-none-match": `${tag.slice(0, -1)}-zz"` })).status).toBe(200);
+        }
+        expect((await raw(path, { "accept-encoding": "gzip;q=0, br;q=0" })).headers["content-encoding"]).toBeUndefined();
+        expect((await raw(path, { "accept-encoding": "identity" })).headers["content-encoding"]).toBeUndefined();
+        // The route (inject: never answered early) gives the same headers and bytes.
+        const viaRoute = await app.inject({ url: path, headers: { "accept-encoding": "gzip" } });
+        const early = await raw(path, { "accept-encoding": "gzip" });
+        const rh = { ...viaRoute.headers };
+        for (const k of ["date", "connection", "keep-alive"]) delete rh[k];
+        expect(comparableRaw(early).headers).toEqual(rh);
+        expect(early.body.equals(viaRoute.rawPayload)).toBe(true);
+      }
+      // Browser apps may read JSON Feed from any origin; the XML feeds say nothing.
+      const json = await raw("/feeds/feed.json", { origin: "https://reader.example" });
+      expect(json.headers["access-control-allow-origin"]).toBe("*");
+      expect(json.headers["access-control-expose-headers"]).toBe("ETag");
+      expect((await raw("/feeds/feed.json", { "if-none-match": json.headers.etag! })).headers["access-control-allow-origin"]).toBe("*");
+      expect((await raw("/feeds/atom.xml")).headers["access-control-allow-origin"]).toBeUndefined();
+      const preflight = await raw("/feeds/feed.json", { origin: "https://reader.example", "access-control-request-method": "GET", "access-control-request-headers": "if-none-match" }, "OPTIONS");
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers["access-control-allow-origin"]).toBe("*");
+      expect(preflight.headers["access-control-allow-headers"]).toMatch(/If-None-Match/i);
+      expect((await raw("/feeds/rss.xml", {}, "OPTIONS")).status).toBe(404);
+      expect(routed.length).toBeGreaterThan(0);
     } finally {
       await served.close();
     }
