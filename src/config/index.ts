@@ -52,12 +52,18 @@ function durationMs(s: string): number {
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3600_000 }[m[2] ?? "s"]!;
 }
 
-/** RFC 2919 List-Id from MAIL_FROM: "Herald <newsroom@example.org>" -> "ORG <newsroom.example.org>". */
-export function defaultListId(mailFrom: string, orgName: string): string {
-  const m = /([^<\s@]+)@([A-Za-z0-9.-]+)>?\s*$/.exec(mailFrom.trim());
+/**
+ * The RFC 2919 List-Id when LIST_ID is unset, from MAIL_FROM: its display name (else ORG_NAME)
+ * and its address turned into a label, "IOM News <news@iom.int>" -> "IOM News <news.iom.int>".
+ */
+export function listIdOf(config: Pick<Config, "listId" | "mailFrom" | "orgName">): string {
+  if (config.listId) return config.listId;
+  const from = config.mailFrom.trim();
+  const m = /([^<\s@]+)@([A-Za-z0-9.-]+)>?\s*$/.exec(from);
   const local = (m?.[1] ?? "news").toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "") || "news";
-  const domain = (m?.[2] ?? "localhost").toLowerCase().replace(/^\.+|\.+$/g, "");
-  const name = orgName.replace(/[<>\u0000-\u001f\u007f]+/g, " ").trim().slice(0, 100);
+  const domain = (m?.[2] ?? "localhost").toLowerCase().replace(/^\.+|\.+$/g, "") || "localhost";
+  const display = /^\s*"?([^"<]*?)"?\s*</.exec(from)?.[1] || config.orgName;
+  const name = display.replace(/[<>"\u0000-\u001f\u007f]+/g, " ").trim().slice(0, 100);
   return `${name ? `${name} ` : ""}<${local}.${domain}>`;
 }
 
@@ -157,8 +163,8 @@ export interface Config {
    */
   workerLockMs: number;
   dkim?: { domain: string; selector: string; privateKey: string };
-  /** RFC 2919 List-Id of alerts, digests and correction notices (LIST_ID, else from MAIL_FROM). */
-  listId: string;
+  /** LIST_ID: the RFC 2919 List-Id of alerts, digests and notices; unset: listIdOf() derives it from MAIL_FROM. */
+  listId?: string;
   /**
    * How long readers whose language is not the original's wait for a translation before they get
    * the original (ALERT_TRANSLATION_WAIT, ms). See jobs/alerts.ts.
@@ -224,7 +230,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     partnerMaxInFlight: e.PARTNER_MAX_IN_FLIGHT,
     workerLockMs: e.WORKER_LOCK_MS,
     dkim: e.DKIM_DOMAIN ? { domain: e.DKIM_DOMAIN, selector: e.DKIM_SELECTOR!, privateKey: e.DKIM_PRIVATE_KEY! } : undefined,
-    listId: e.LIST_ID ?? defaultListId(e.MAIL_FROM, e.ORG_NAME),
+    listId: e.LIST_ID,
     alertTranslationWaitMs: e.ALERT_TRANSLATION_WAIT,
     logLevel: e.LOG_LEVEL,
   };

@@ -7,6 +7,7 @@
 // A permanent (5xx) refusal suppresses the address; transient failures (4xx, connection) make
 // the job throw after the batch, so BullMQ retries it with backoff and the ledger skips the
 // readers already done.
+import { listIdOf } from "../config/index.ts";
 import { countStat } from "../metrics.ts";
 import type { Job } from "bullmq";
 import type Mail from "nodemailer/lib/mailer";
@@ -69,6 +70,7 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
     segment.cursor === undefined ? [] : service.store.cursors(j.subscriberIds),
   ]);
   const domain = senderDomain(rt.config.mailFrom);
+  const listId = listIdOf(rt.config);
   const mailer = mailerFor(rt);
   let lastTransient: unknown;
   // Accepted by the server, not yet in the ledger. One ledger write at a time takes all of them
@@ -117,7 +119,7 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
       language: segment.language,
       unsubscribeUrl: j.kind === "confirm" ? undefined : links.unsubscribe,
       // A confirmation is not list mail: the address is not on the list until it confirms.
-      listId: j.kind === "confirm" ? undefined : rt.config.listId,
+      listId: j.kind === "confirm" ? undefined : listId,
     }, rt.clock.now());
   };
 

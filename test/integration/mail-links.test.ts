@@ -3,6 +3,7 @@
 // answers 200 from the running app; list mail carries List-Id; the preheader is visible text, not
 // hidden white 1px text; the feature image shows with its alt text; a bracketed word in a title
 // stays text.
+import { generateKeyPairSync } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runDigest } from "../../src/jobs/digests.ts";
@@ -48,6 +49,29 @@ async function expectAllAnswer200(urls: string[]): Promise<void> {
     await res.arrayBuffer();
   }
 }
+
+describe("list headers under DKIM", () => {
+  it("with DKIM on, the signature covers List-Id, List-Unsubscribe and List-Unsubscribe-Post", async () => {
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const dkimEnv = await mailEnv({
+      label: "links-dkim",
+      config: { dkim: { domain: "iom.example", selector: "herald", privateKey: privateKey.export({ type: "pkcs8", format: "pem" }).toString() } },
+    });
+    try {
+      await addReader(dkimEnv.rt, { email: "signed@example.org", frequency: "immediate" });
+      dkimEnv.start();
+      await new ReleaseService(dkimEnv.rt).publish(sampleRelease({ id: "signed" }));
+      await eventually(() => dkimEnv.smtp.to("signed@example.org").length === 1, 15_000, "the alert");
+      const raw = dkimEnv.smtp.to("signed@example.org")[0]!.raw;
+      const sig = /^DKIM-Signature:((?:.*)(?:\r?\n[ \t].*)*)/m.exec(raw)?.[1]?.replace(/\s+/g, "") ?? "";
+      const signed = (/;h=([^;]+)/.exec(sig)?.[1] ?? "").toLowerCase().split(":");
+      expect(signed).toEqual(expect.arrayContaining(["list-id", "list-unsubscribe", "list-unsubscribe-post", "from", "subject"]));
+      expect(raw).toMatch(/^List-Id: "IOM News" <news\.iom\.example>\r?$/m); // derived from MAIL_FROM "IOM News <news@iom.example>"
+    } finally {
+      await dkimEnv.stop();
+    }
+  });
+});
 
 describe("links in mail", () => {
   it("alerts: headline, read-more and image link to the release page in the reader's language; all answer 200", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config/index.ts";
+import { ConfigError, listIdOf, loadConfig } from "../../src/config/index.ts";
 
 describe("config", () => {
   it("has working defaults with an empty environment", () => {
@@ -35,5 +35,27 @@ describe("config", () => {
 
   it("wants the three DKIM variables together", () => {
     expect(() => loadConfig({ DKIM_DOMAIN: "example.org" })).toThrow(/DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY/);
+  });
+});
+
+describe("LIST_ID and ALERT_TRANSLATION_WAIT", () => {
+  it("derives the List-Id from MAIL_FROM unless LIST_ID is set; refuses one that is not RFC 2919", () => {
+    expect(listIdOf(loadConfig({ MAIL_FROM: "IOM News <news@iom.int>" }))).toBe("IOM News <news.iom.int>");
+    expect(listIdOf(loadConfig({ MAIL_FROM: "press.office@iom.int", ORG_NAME: "OIM" }))).toBe("OIM <press-office.iom.int>");
+    expect(listIdOf(loadConfig({ LIST_ID: "IOM newsroom <news.iom.int>" }))).toBe("IOM newsroom <news.iom.int>");
+    expect(listIdOf(loadConfig({ LIST_ID: "<news.iom.int>" }))).toBe("<news.iom.int>");
+    for (const bad of ["news.iom.int", "IOM <news>", "IOM <a b.c>", "IOM\r\nBcc: x <a.b>"]) {
+      expect(() => loadConfig({ LIST_ID: bad }), bad).toThrow(/LIST_ID=.* is not allowed: a list id as in RFC 2919/);
+    }
+  });
+
+  it("reads the translation wait in seconds or with a unit; default five minutes", () => {
+    expect(loadConfig({}).alertTranslationWaitMs).toBe(300_000);
+    expect(loadConfig({ ALERT_TRANSLATION_WAIT: "90" }).alertTranslationWaitMs).toBe(90_000);
+    expect(loadConfig({ ALERT_TRANSLATION_WAIT: "500ms" }).alertTranslationWaitMs).toBe(500);
+    expect(loadConfig({ ALERT_TRANSLATION_WAIT: "10m" }).alertTranslationWaitMs).toBe(600_000);
+    expect(loadConfig({ ALERT_TRANSLATION_WAIT: "0" }).alertTranslationWaitMs).toBe(0);
+    expect(() => loadConfig({ ALERT_TRANSLATION_WAIT: "5 minutes" })).toThrow(/ALERT_TRANSLATION_WAIT="5 minutes" is not allowed: a duration/);
+    expect(() => loadConfig({ ALERT_TRANSLATION_WAIT: "25h" })).toThrow(/ALERT_TRANSLATION_WAIT="25h" is not allowed: at most 24h/);
   });
 });
