@@ -105,6 +105,8 @@ describe("links in mail", () => {
     // Never the organisation's site root, which is not the release.
     expect(en.parsed.html).not.toContain('href="https://www.iom.int/"');
     await expectAllAnswer200([...enLinks.html, ...enLinks.text, ...frLinks.html, ...frLinks.text]);
+    const page = await (await fetch(`${base}/releases/linked`)).text();
+    expect(page).toContain("<h1>Call for &lt;Test&gt; entries</h1>");
 
     // The feature image, with its alt text.
     expect(en.parsed.html).toMatch(/<img[^>]+src="https:\/\/img\.example\.org\/officials\.jpg"[^>]*>/);
