@@ -136,6 +136,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     publicUrl: `http://127.0.0.1:${port}`,
     secretKey: o.config.secretKey ?? randomBytes(32).toString("base64url"),
     emailRatePerSecond: Math.max(o.config.emailRatePerSecond, 200),
+    // The demo publishes each translation right after its original: a short wait shows the rule
+    // (French readers get the French version) without the demo sitting out five minutes.
+    alertTranslationWaitMs: Math.min(o.config.alertTranslationWaitMs, 2_000),
   };
   const rt = await createRuntime({ config, redisUrl: o.redisUrl });
   const workers = startWorkers(rt);
