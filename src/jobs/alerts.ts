@@ -32,7 +32,10 @@ export async function runAlert(rt: Runtime, a: AlertJob): Promise<FanoutSummary 
   const release = await rt.releases.getRevision(a.releaseId, a.revision);
   const current = await rt.releases.get(a.releaseId);
   if (!release || !current || current.status !== "published") return "release not public: nothing to send";
-  return a.event === "published" ? sendAlerts(rt, release, a.late === true) : sendCorrections(rt, release);
+  // The late pass sends what is current then: a correction made during the wait is included
+  // (its notice went only to readers who had an earlier revision).
+  if (a.late) return sendAlerts(rt, current, true);
+  return a.event === "published" ? sendAlerts(rt, release, false) : sendCorrections(rt, release);
 }
 
 async function* confirmedReaders(rt: Runtime, frequency: "immediate"): AsyncGenerator<Subscriber[]> {

@@ -63,6 +63,19 @@ describe("translations wait (ALERT_TRANSLATION_WAIT)", () => {
     expect(subjects("en@example.org")).toEqual(["Figures Released"]);
   });
 
+  it("a correction made during the wait: waiting readers get the corrected text, and no notice", async () => {
+    const { svc } = await setup();
+    await svc.publish(sampleRelease({ id: "fixed", title: "Figures Out" }));
+    await eventually(() => subjects("en@example.org").length === 1, 10_000, "the English alert");
+    await svc.update("fixed", sampleRelease({ title: "Figures Out (corrected)" }), "Corrected a figure");
+    await eventually(() => subjects("en@example.org").length === 2, 10_000, "the English reader's notice");
+    await eventually(() => subjects("es@example.org").length === 1, 10_000, "the late alert");
+    await sleep(500);
+    expect(subjects("en@example.org")).toEqual(["Figures Out", "Correction: Figures Out (corrected)"]);
+    expect(subjects("es@example.org")).toEqual(["Figures Out (corrected)"]);
+    expect(subjects("fr@example.org")).toEqual(["Figures Out (corrected)"]);
+  });
+
   it("a translation published while its original is under embargo reaches its readers at once", async () => {
     const { svc } = await setup();
     // The translation first (its original not yet public: nobody but French readers could want it).

@@ -85,7 +85,14 @@ describe("serving built feeds", () => {
     expect(head.headers["content-type"]).toBe("application/rss+xml; charset=utf-8");
     expect(head.headers["content-length"]).toBe(String(Buffer.byteLength(get.body)));
     const cond = await app.inject({ method: "HEAD", url: "/feeds/rss.xml", headers: { "if-none-match": get.headers.etag as string } });
-    expect(cond.statusCode).toBe(304);
+    expect(cond.statusCode).toBe(304);    // HEAD with Accept-Encoding: the headers a compressed GET would get.
+    const gzGet = await app.inject({ url: "/feeds/rss.xml", headers: { "accept-encoding": "gzip" } });
+    const gzHead = await app.inject({ method: "HEAD", url: "/feeds/rss.xml", headers: { "accept-encoding": "gzip" } });
+    expect(gzHead.statusCode).toBe(200);
+    expect(gzHead.body).toBe("");
+    expect(gzHead.headers["content-encoding"]).toBe("gzip");
+    expect(gzHead.headers.etag).toBe(gzGet.headers.etag);
+    expect(gzHead.headers["content-length"]).toBe(String(gzGet.rawPayload.length));
   });
 
   it("a rebuild with nothing new keeps ETag and Last-Modified; a change moves both", async () => {
