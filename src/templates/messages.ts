@@ -44,7 +44,7 @@ export async function renderAlert(brand: Brand, lang: Language, r: Release): Pro
   const page = pageOf(brand, r);
   const more = `<mj-button href="${escapeHtml(page)}">${escapeHtml(t.readMore)}</mj-button>`;
   const image = r.image
-    ? `<mj-image src="${escapeHtml(r.image.url)}" alt="${escapeHtml(r.image.alt)}" href="${escapeHtml(page)}" padding="8px 0" />`
+    ? `<mj-image src="${escapeHtml(r.image.url)}" alt="${escapeHtml(r.image.alt)}" href="${escapeHtml(page)}" padding="8px 25px" />`
     : "";
   const contacts = r.contacts.length
     ? `<mj-text font-size="13px"><strong>${escapeHtml(t.contacts)}</strong><br />${r.contacts
