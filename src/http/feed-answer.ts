@@ -39,6 +39,7 @@ interface Variant {
 }
 
 interface Answers {
+  format: FeedFormat;
   variants: Record<Coding, Variant>;
   /** Every coding's tag, as sent and with a W/ prefix (a proxy may weaken it): the one-tag fast path. */
   tags: Set<string>;
@@ -55,7 +56,7 @@ function tagFor(etag: string, coding: Coding): string {
 
 function answersFor(entry: FeedEntry, format: FeedFormat): Answers {
   let a = memo.get(entry);
-  if (a) return a;
+  if (a?.format === format) return a; // an entry is one format's: the check only guards misuse
   // An entry built before encodings were stored: compressed here, once per entry.
   const packed = entry.gzip && entry.br ? { gzip: entry.gzip, br: entry.br } : compressBody(entry.body);
   const bodies: Record<Coding, Buffer> = { identity: entry.body, gzip: packed.gzip, br: packed.br };
@@ -88,7 +89,7 @@ function answersFor(entry: FeedEntry, format: FeedFormat): Answers {
       notModified: { status: 304, headers: validators },
     };
   }
-  a = { variants, tags };
+  a = { format, variants, tags };
   memo.set(entry, a);
   return a;
 }
