@@ -4,7 +4,7 @@
 // id is derived from the address).
 import { describeIssues, formatIssues } from "../releases/model.ts";
 import { invalid } from "../errors.ts";
-import { type ParsedSubscriberInput, subscriberInputSchema } from "./model.ts";
+import { emailKey, type ParsedSubscriberInput, subscriberInputSchema } from "./model.ts";
 
 export const CSV_COLUMNS = ["email", "name", "language", "frequency", "topics", "regions", "timezone"] as const;
 
@@ -85,12 +85,13 @@ export function readSubscriberCsv(text: string): { rows: { line: number; input: 
       errors.push({ line: r.line, reason: formatIssues(describeIssues(parsed.error)) });
       continue;
     }
-    const first = seen.get(parsed.data.email);
+    // One reader per address however it is spelled (emailKey): two spellings are a duplicate.
+    const first = seen.get(emailKey(parsed.data.email));
     if (first !== undefined) {
       errors.push({ line: r.line, reason: `${parsed.data.email} already appears on line ${first}` });
       continue;
     }
-    seen.set(parsed.data.email, r.line);
+    seen.set(emailKey(parsed.data.email), r.line);
     rows.push({ line: r.line, input: parsed.data });
   }
   return { rows, errors };

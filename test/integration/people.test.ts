@@ -54,16 +54,28 @@ describe("double opt-in", () => {
     await eventually(() => smtp.messages.length === 1, 10_000, "the confirmation email");
     const mail = smtp.messages[0]!.parsed;
     expect(mail.subject).toBe("Confirme su suscripción a las noticias de International Organization for Migration");
-    expect(mail.text).toContain("Hola, Nour:");
+    // A confirmation names nobody: the name was typed by whoever filled in the form.
+    expect(mail.text).toContain("Hola:");
+    expect(`${mail.text}${mail.html}`).not.toContain("Nour");
+    expect(mail.to).toMatchObject({ value: [{ address: "New.Reader@example.org", name: "" }] });
     const confirm = linkIn(mail.text ?? "", "confirm");
     expect(mail.html).toContain("/confirm?token=");
 
-    const ok = await app.inject({ url: confirm });
+    // The link shows a button (a GET confirms nobody); the button confirms.
+    const shown = await app.inject({ url: confirm });
+    expect(shown.statusCode).toBe(200);
+    expect(shown.body).toContain("Confirme su suscripción");
+    expect(shown.body).toContain("New.Reader@example.org");
+    expect((await store().get(s!.id))?.status).toBe("pending");
+    const action = /<form method="post" action="([^"]+)">/.exec(shown.body)![1]!.replace(/&amp;/g, "&");
+    const hidden = /name="token" value="([^"]+)"/.exec(shown.body)![1]!;
+    const ok = await form(action, { token: hidden });
     expect(ok.statusCode).toBe(200);
     expect(ok.body).toContain("Suscripción confirmada");
     expect((await store().get(s!.id))?.status).toBe("confirmed");
     // A forged or truncated token changes nothing.
     expect((await app.inject({ url: `${confirm.slice(0, -3)}abc` })).statusCode).toBe(400);
+    expect((await app.inject({ method: "POST", url: `${confirm.slice(0, -3)}abc` })).statusCode).toBe(400);
 
     const prefsUrl = linkIn(ok.body.replace(/&amp;/g, "&"), "preferences");
     const prefs = await app.inject({ url: prefsUrl });
