@@ -4,10 +4,12 @@ import type { FastifyPluginAsync } from "fastify";
 import { invalid } from "../errors.ts";
 import { ReleaseService } from "../releases/service.ts";
 import type { Runtime } from "../runtime.ts";
+import { singleValuedQuery } from "./query.ts";
 
 // Bearer auth for every /api/ URL is installed once, in app.ts.
 export const releaseRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
   const service = new ReleaseService(rt);
+  singleValuedQuery(app);
 
   app.post("/api/releases", async (req, reply) => {
     const r = await service.publish(jsonBody(req.body));
