@@ -2,7 +2,7 @@
 // problem listed and stores nothing.
 import type { FastifyPluginAsync } from "fastify";
 import { invalid } from "../errors.ts";
-import { ReleaseService } from "../releases/service.ts";
+import { checkReleaseId, ReleaseService } from "../releases/service.ts";
 import type { Runtime } from "../runtime.ts";
 import { singleValuedQuery } from "./query.ts";
 
@@ -31,7 +31,7 @@ export const releaseRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { 
   });
 
   app.get<{ Params: { id: string } }>("/api/releases/:id", async (req, reply) => {
-    const r = await rt.releases.get(req.params.id);
+    const r = await rt.releases.get(checkReleaseId(req.params.id));
     if (!r) return reply.code(404).send({ error: `no release with id ${req.params.id}`, issues: [] });
     return r;
   });
