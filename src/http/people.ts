@@ -65,11 +65,12 @@ export const peopleRoutes: FastifyPluginAsync<{ rt: Runtime; secretKey?: string 
   /** The confirm link's reader and when the link was made. Its token: in the query (the emailed link), or the form or JSON body (the button); if both, the same one. */
   const confirmTarget = async (req: Req) => {
     const fromBody = req.body && typeof req.body === "object" ? (req.body as Record<string, unknown>).token : undefined;
-    if (fromBody !== undefined && typeof fromBody !== "string") throw invalid("the form field token is given more than once: give it once", [{ path: "token", message: "given more than once" }]);
-    if (req.query.token !== undefined && fromBody !== undefined && req.query.token !== fromBody) {
+    if (fromBody !== undefined && typeof fromBody !== "string") throw invalid("the field token must be one string (given more than once, or not text)", [{ path: "token", message: "one string" }]);
+    const fromQuery = req.query.token || undefined;
+    if (fromQuery !== undefined && fromBody && fromQuery !== fromBody) {
       throw invalid("two different tokens, in the address and in the form: use the link from the newest email", [{ path: "token", message: "differs from the one in the address" }]);
     }
-    const { subscriberId, issuedAt } = readToken(keys(), "confirm", req.query.token ?? fromBody, rt.clock.now());
+    const { subscriberId, issuedAt } = readToken(keys(), "confirm", fromQuery ?? fromBody, rt.clock.now());
     return { s: await stored(subscriberId), issuedAt };
   };
   const tokenQuery = (req: Req) => `?token=${encodeURIComponent(req.query.token ?? "")}`;
