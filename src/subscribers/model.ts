@@ -60,13 +60,22 @@ const oneLineName = z
   .string()
   .trim()
   .max(100, "at most 100 characters")
+  .superRefine((s, ctx) => {
+    const why = nameProblem(s);
+    if (why) ctx.addIssue({ code: "custom", message: why });
+  });
+
+/** What is wrong with a name (the first problem), or null. */
+function nameProblem(s: string): string | null {
   // A name goes into the To: header and the greeting; no line breaks or control characters.
-  .refine((s) => !/[\u0000-\u001f\u007f\u2028\u2029<>]/.test(s), { message: "must be one line, without < > or control characters" })
+  if (/[\u0000-\u001f\u007f\u2028\u2029<>]/.test(s)) return "must be one line, without < > or control characters";
   // Anyone can type a name next to anyone's address, and alerts greet the reader with it: no
   // links (a lure in mail sent in the organisation's name), no text-direction tricks, no U+FFFD
   // (text already garbled by a wrong encoding). The confirmation email never shows it at all.
-  .refine((s) => !LINK_LIKE.test(s), { message: "must not contain a web or email address (a name only)" })
-  .refine((s) => !/[\u202a-\u202e\u2066-\u2069\ufffd]/.test(s), { message: "must not contain text-direction controls or U+FFFD (send it in UTF-8)" });
+  if (LINK_LIKE.test(s)) return "must not contain a web or email address (a name only)";
+  if (/[\u202a-\u202e\u2066-\u2069\ufffd]/.test(s)) return "must not contain text-direction controls or U+FFFD (send it in UTF-8)";
+  return null;
+}
 
 const slugList = z
   .union([z.array(slug), z.string().transform((s) => s.split(/[;,]/).map((x) => x.trim()).filter(Boolean)).pipe(z.array(slug))])
