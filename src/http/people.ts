@@ -3,7 +3,8 @@
 // a button that POSTs; unsubscribe needs a POST too, which is also what RFC 8058 one-click
 // sends, and answers 200 without redirect. A query parameter given twice is a 400 (query.ts).
 // /subscribe answers the same whatever state the address is in (no enumeration) and is rate
-// limited per IP; the service sends at most one confirmation per address per hour.
+// limited per IP; the service sends at most one confirmation per mailbox per hour, however the
+// address is spelled (model.ts emailKey, mailboxKey).
 import { discoveryLinks } from "../feeds/discovery.ts";
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
