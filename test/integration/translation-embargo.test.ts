@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFeed } from "../../src/feeds/build.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { type FeedKey, QUEUE } from "../../src/jobs/queues.ts";
+import { runDigest } from "../../src/jobs/digests.ts";
 import { fanOut } from "../../src/jobs/release-events.ts";
 import { generateSecret } from "../../src/partners/model.ts";
 import { addPartner } from "../../src/partners/service.ts";
@@ -37,10 +38,12 @@ describe("a translation of an embargoed original", { timeout: 60_000 }, () => {
     }
     await addReader(env.rt, { email: "lecteur@example.org", language: "fr", frequency: "immediate" });
     await addReader(env.rt, { email: "reader@example.org", language: "en", frequency: "immediate" });
+    await addReader(env.rt, { email: "quotidien@example.org", language: "fr", frequency: "daily" });
+    await addReader(env.rt, { email: "daily@example.org", language: "en", frequency: "daily" });
     env.start([QUEUE.releaseEvents, QUEUE.partners, QUEUE.alerts, QUEUE.emails]);
     const svc = new ReleaseService(env.rt);
     await svc.publish(sampleRelease({ id: ORIGINAL_ID, title: ORIGINAL_TITLE, embargoUntil: "2026-11-29T10:00:00Z" }));
-    await svc.publish(sampleRelease({ id: "fusion-publique", title: "Fusion annoncée", language: "fr", translationOf: ORIGINAL_ID }));
+    await svc.publish(sampleRelease({ id: "fusion-publique", title: "Fusion annoncée", language: "fr", translationOf: ORIGINAL_ID, publishedAt: "2026-11-28T09:00:00Z" }));
     await eventually(() => rx.delivered("/public").length === 1 && rx.delivered("/early").length === 2, 15_000, "webhooks");
     await eventually(() => env.smtp.messages.length === 1, 15_000, "the alert to the French reader");
     for (const f of feeds) await buildFeed(env.rt, f);
@@ -86,6 +89,17 @@ describe("a translation of an embargoed original", { timeout: 60_000 }, () => {
     expect(mail!.to).toEqual(["lecteur@example.org"]);
     expect(mail!.parsed.subject).toContain("Fusion annoncée");
     for (const part of [mail!.raw, mail!.parsed.subject ?? "", mail!.parsed.text ?? "", String(mail!.parsed.html)]) expect(leaks(part)).toBe(false);
+  });
+
+  it("the daily digest names only the translation, and the English reader gets nothing of it", async () => {
+    const summary = await runDigest(env.rt, "daily", env.clock.now(), { dryRun: false });
+    expect(summary.readers).toBeGreaterThan(0);
+    await eventually(() => env.smtp.to("quotidien@example.org").length === 1, 15_000, "the French digest");
+    await eventually(async () => (await env.rt.queues[QUEUE.emails].count()) === 0, 15_000, "the emails queue to drain");
+    const [digest] = env.smtp.to("quotidien@example.org");
+    expect(digest!.parsed.text).toContain("Fusion annoncée");
+    for (const part of [digest!.raw, digest!.parsed.subject ?? "", digest!.parsed.text ?? "", String(digest!.parsed.html)]) expect(leaks(part)).toBe(false);
+    expect(env.smtp.to("daily@example.org")).toHaveLength(0);
   });
 
   it("once the embargo lifts, the translation's feeds name the original", async () => {
