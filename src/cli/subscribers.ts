@@ -52,7 +52,7 @@ export function registerSubscribers(program: Command): void {
 
   cmd
     .command("import FILE")
-    .description("import a CSV: email,name,language,frequency,topics,regions,timezone (topics/regions ;-separated)")
+    .description("import a UTF-8 CSV: email,name,language,frequency,topics,regions,timezone (topics/regions ;-separated)")
     .option("--pending", "send each new address a confirmation email instead of subscribing it directly")
     .action(
       action(async (file: string, o: { pending?: boolean }) => {

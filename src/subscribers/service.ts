@@ -24,7 +24,9 @@ export type ConfirmOutcome = "confirmed" | "already" | "unsubscribed" | "suppres
 export function confirmState(s: Subscriber, issuedAt: number): Exclude<ConfirmOutcome, "confirmed"> | "pending" {
   if (s.status === "confirmed") return "already";
   if (s.status === "bounced" || s.status === "complained") return "suppressed";
-  if (s.status === "unsubscribed" || (s.unsubscribedAt && Date.parse(s.unsubscribedAt) >= issuedAt)) return "unsubscribed";
+  // Strictly after: a link made in the same millisecond as the unsubscribe came from a sign-up
+  // made after it (only a fixed test clock can tell them apart at all).
+  if (s.status === "unsubscribed" || (s.unsubscribedAt && Date.parse(s.unsubscribedAt) > issuedAt)) return "unsubscribed";
   return "pending";
 }
 
@@ -49,7 +51,8 @@ export class SubscriberService {
     return {
       // A record found under its legacy id keeps it (links in mail already sent name it).
       id: previous?.id ?? subscriberId(input.email),
-      email: input.email,
+      // The spelling first stored stays: no sign-up, whoever types it, changes where mail goes.
+      email: previous?.email ?? input.email,
       ...(input.name ? { name: input.name } : {}),
       language: input.language,
       topics: input.topics,

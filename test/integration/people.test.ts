@@ -276,6 +276,21 @@ describe("the confirm link", () => {
   });
 });
 
+describe("subscribing again after an unsubscribe", () => {
+  it("the new email's link confirms, even within the same millisecond as the unsubscribe (fixed clock)", async () => {
+    env.start([QUEUE.emails]);
+    const r = await addReader(env.rt, { email: "back@example.org" }); // confirmed by ops: no email
+    const manage = encodeURIComponent(signToken(TEST_SECRET, "manage", r.id));
+    expect((await app.inject({ method: "POST", url: `/unsubscribe?token=${manage}` })).statusCode).toBe(200);
+    expect((await form("/subscribe", { email: "Back@Example.org" })).statusCode).toBe(202);
+    await eventually(() => env.smtp.to("back@example.org").length === 1, 10_000, "the confirmation");
+    const link = linkIn(env.smtp.to("back@example.org")[0]!.parsed.text ?? "", "confirm");
+    expect((await store().get(r.id))?.status).toBe("pending");
+    expect((await app.inject({ method: "POST", url: link })).body).toContain("Subscription confirmed");
+    expect((await store().get(r.id))?.status).toBe("confirmed");
+  });
+});
+
 describe("a query parameter given twice", () => {
   it("is a 400 with a reason on every page and API route that reads the query, never a 500", async () => {
     const r = await addReader(env.rt, { email: "q@example.org" });
