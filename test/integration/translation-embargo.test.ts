@@ -102,6 +102,23 @@ describe("a translation of an embargoed original", { timeout: 60_000 }, () => {
     expect(env.smtp.to("daily@example.org")).toHaveLength(0);
   });
 
+  it("a translation of an original that does not exist yet does not name it either", async () => {
+    await new ReleaseService(env.rt).publish(sampleRelease({ id: "traduccion-adelantada", title: "Traducción", language: "es", translationOf: "future-scoop-acquisition" }));
+    await buildFeed(env.rt, "languages/es");
+    const app = await buildApp(env.rt, { apiToken: TEST_TOKEN, secretKey: TEST_SECRET });
+    try {
+      for (const file of ["feed.json", "atom.xml", "rss.xml"]) {
+        const body = (await app.inject(`/feeds/languages/es/${file}`)).body;
+        expect(body).toContain("traduccion-adelantada");
+        expect(body).not.toContain("future-scoop-acquisition");
+      }
+    } finally {
+      await app.close();
+    }
+    await eventually(() => rx.delivered("/public").length === 2, 15_000, "the Spanish translation's webhook");
+    expect(rx.delivered("/public")[1]!.body).not.toContain("future-scoop-acquisition");
+  });
+
   it("once the embargo lifts, the translation's feeds name the original", async () => {
     env.clock.advance(24 * 3600_000 + 1);
     const lifted = await new ReleaseService(env.rt).liftEmbargo(ORIGINAL_ID, 1);
