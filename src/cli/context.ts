@@ -73,10 +73,15 @@ function checkFile(file: string, maxBytes: number): void {
 
 /** Reads FILE as text, refusing what is missing, a directory, too large or binary. */
 export function readTextFile(file: string, maxMiB = 5): string {
-  checkFile(file, maxMiB * 1024 * 1024);
-  const buf = readFileSync(file);
+  const buf = readBytesFile(file, maxMiB);
   if (isProbablyBinary(buf)) throw new CliError(`${file} looks like a binary file, not text`);
   return buf.toString("utf8").replace(/^\uFEFF/, "");
+}
+
+/** FILE's bytes, refused when missing, a directory or over the limit; for callers that decode strictly. */
+export function readBytesFile(file: string, maxMiB = 5): Buffer {
+  checkFile(file, maxMiB * 1024 * 1024);
+  return readFileSync(file);
 }
 
 /**

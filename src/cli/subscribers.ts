@@ -1,9 +1,10 @@
 // `herald subscribers add | import FILE.csv | list | remove`.
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
-import { readSubscriberCsv } from "../subscribers/csv.ts";
+import { decodeCsv, readSubscriberCsv } from "../subscribers/csv.ts";
 import { SubscriberService } from "../subscribers/service.ts";
-import { action, list, readTextFile, withRuntime } from "./context.ts";
+import { isProbablyBinary } from "../releases/importer.ts";
+import { action, CliError, list, readBytesFile, withRuntime } from "./context.ts";
 
 interface AddOptions {
   name?: string;
@@ -51,11 +52,22 @@ export function registerSubscribers(program: Command): void {
 
   cmd
     .command("import FILE")
-    .description("import a CSV: email,name,language,frequency,topics,regions,timezone (topics/regions ;-separated)")
+    .description("import a UTF-8 CSV: email,name,language,frequency,topics,regions,timezone (topics/regions ;-separated)")
     .option("--pending", "send each new address a confirmation email instead of subscribing it directly")
     .action(
       action(async (file: string, o: { pending?: boolean }) => {
-        const text = readTextFile(file, 200);
+        const bytes = readBytesFile(file, 200);
+        const binary = () => new CliError(`${file} looks like a binary file, not text`);
+        if (bytes.subarray(0, 64 * 1024).includes(0)) throw binary();
+        // Not UTF-8: refused whole, before anything is stored (decodeCsv names the line).
+        const text = (() => {
+          try {
+            return decodeCsv(bytes);
+          } catch (err) {
+            throw new CliError(`${file}: ${(err as Error).message}`);
+          }
+        })();
+        if (isProbablyBinary(bytes)) throw binary();
         const { rows, errors } = readSubscriberCsv(text);
         for (const e of errors) process.stderr.write(`${file}:${e.line}: ${e.reason}\n`);
         await withRuntime(async (rt) => {

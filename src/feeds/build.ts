@@ -4,6 +4,7 @@
 // readers get 304s.
 import type { FeedKey } from "../jobs/queues.ts";
 import type { Release } from "../releases/model.ts";
+import { withPublicOriginals } from "../releases/translations.ts";
 import type { Runtime } from "../runtime.ts";
 import { renderAtom } from "./atom.ts";
 import { compressBody, etagOf, FeedCache, type FeedWrite, hashOf } from "./cache.ts";
@@ -38,7 +39,8 @@ export function feedCache(rt: Runtime): FeedCache {
 export async function buildFeed(rt: Runtime, feed: FeedKey): Promise<BuildResult> {
   const cache = feedCache(rt);
   const gen = await cache.nextGeneration(feed); // before reading: see cache.ts
-  const releases = await rt.releases.newest(feed, rt.config.feedSize);
+  // A translation of a still-embargoed original must not name it (translations.ts).
+  const releases = await withPublicOriginals(rt.releases, await rt.releases.newest(feed, rt.config.feedSize));
   const meta = feedMeta(rt.config, feed, releases);
   const input = hashOf(JSON.stringify([RENDER_VERSION, meta, releases]));
   const built = await cache.inputs(feed);

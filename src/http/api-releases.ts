@@ -2,12 +2,14 @@
 // problem listed and stores nothing.
 import type { FastifyPluginAsync } from "fastify";
 import { invalid } from "../errors.ts";
-import { ReleaseService } from "../releases/service.ts";
+import { checkReleaseId, ReleaseService } from "../releases/service.ts";
 import type { Runtime } from "../runtime.ts";
+import { singleValuedQuery } from "./query.ts";
 
 // Bearer auth for every /api/ URL is installed once, in app.ts.
 export const releaseRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
   const service = new ReleaseService(rt);
+  singleValuedQuery(app);
 
   app.post("/api/releases", async (req, reply) => {
     const r = await service.publish(jsonBody(req.body));
@@ -29,7 +31,7 @@ export const releaseRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { 
   });
 
   app.get<{ Params: { id: string } }>("/api/releases/:id", async (req, reply) => {
-    const r = await rt.releases.get(req.params.id);
+    const r = await rt.releases.get(checkReleaseId(req.params.id));
     if (!r) return reply.code(404).send({ error: `no release with id ${req.params.id}`, issues: [] });
     return r;
   });

@@ -1,20 +1,24 @@
 // The reader's pages: subscribe (double opt-in), confirm, preferences and unsubscribe.
-// GET never changes state except /confirm (the link in the confirmation email); unsubscribe
-// needs a POST, which is also what RFC 8058 one-click sends, and answers 200 without redirect.
+// GET never changes state: mail scanners follow every link in a message. The confirm link shows
+// a button that POSTs; unsubscribe needs a POST too, which is also what RFC 8058 one-click
+// sends, and answers 200 without redirect. A query parameter given twice is a 400 (query.ts).
 // /subscribe answers the same whatever state the address is in (no enumeration) and is rate
-// limited per IP; the service sends at most one confirmation per address per hour.
+// limited per IP; the service sends at most one confirmation per mailbox per hour, however the
+// address is spelled (model.ts emailKey, mailboxKey).
 import { discoveryLinks } from "../feeds/discovery.ts";
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { HeraldError } from "../errors.ts";
+import { HeraldError, invalid } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Language, Subscriber } from "../subscribers/model.ts";
 import { readerLinks } from "../subscribers/links.ts";
-import { SubscriberService } from "../subscribers/service.ts";
-import { requireSecret, verifyToken } from "../subscribers/tokens.ts";
+import { type ConfirmOutcome, confirmState, SubscriberService } from "../subscribers/service.ts";
+import { readToken, requireSecret, verifyToken } from "../subscribers/tokens.ts";
 import { escapeHtml } from "../templates/render.ts";
 import { strictFormBodies } from "./form-body.ts";
+import { singleValuedQuery } from "./query.ts";
 import { preferenceFields, readForm, valuesOf } from "./pages/forms.ts";
+import { CONFIRM_STRINGS } from "./pages/confirm-strings.ts";
 import { page } from "./pages/layout.ts";
 import { PAGE_STRINGS, pickLanguage } from "./pages/strings.ts";
 
@@ -25,6 +29,7 @@ type Req = FastifyRequest<{ Querystring: { token?: string; lang?: string } }>;
 
 export const peopleRoutes: FastifyPluginAsync<{ rt: Runtime; secretKey?: string }> = async (app, { rt, secretKey }) => {
   strictFormBodies(app);
+  singleValuedQuery(app);
   // Counted in Redis, so the limit holds across every web process behind the load balancer.
   await app.register(rateLimit, { global: false, redis: rt.redis, nameSpace: `${rt.config.prefix}:ratelimit:`, skipOnError: false });
   const service = new SubscriberService(rt);
@@ -51,12 +56,23 @@ export const peopleRoutes: FastifyPluginAsync<{ rt: Runtime; secretKey?: string 
   });
 
   const facets = async () => ({ topics: await rt.releases.facets("topics"), regions: await rt.releases.facets("regions") });
-  const subscriberFor = async (req: Req, purpose: "confirm" | "manage") => {
-    const keys = rt.config.secretKeyPrevious ? [key(), rt.config.secretKeyPrevious] : key();
-    const id = verifyToken(keys, purpose, req.query.token, rt.clock.now());
+  const keys = () => (rt.config.secretKeyPrevious ? [key(), rt.config.secretKeyPrevious] : key());
+  const stored = async (id: string) => {
     const s = await service.store.get(id);
     if (!s) throw new HeraldError("HERALD_NOT_FOUND", "this subscription no longer exists; subscribe again", 404);
     return s;
+  };
+  const subscriberFor = async (req: Req, purpose: "manage") => stored(verifyToken(keys(), purpose, req.query.token, rt.clock.now()));
+  /** The confirm link's reader and when the link was made. Its token: in the query (the emailed link), or the form or JSON body (the button); if both, the same one. */
+  const confirmTarget = async (req: Req) => {
+    const fromBody = req.body && typeof req.body === "object" ? (req.body as Record<string, unknown>).token : undefined;
+    if (fromBody !== undefined && typeof fromBody !== "string") throw invalid("the field token must be one string (given more than once, or not text)", [{ path: "token", message: "one string" }]);
+    const fromQuery = req.query.token || undefined;
+    if (fromQuery !== undefined && fromBody && fromQuery !== fromBody) {
+      throw invalid("two different tokens, in the address and in the form: use the link from the newest email", [{ path: "token", message: "differs from the one in the address" }]);
+    }
+    const { subscriberId, issuedAt } = readToken(keys(), "confirm", fromQuery ?? fromBody, rt.clock.now());
+    return { s: await stored(subscriberId), issuedAt };
   };
   const tokenQuery = (req: Req) => `?token=${encodeURIComponent(req.query.token ?? "")}`;
 
@@ -83,12 +99,40 @@ ${preferenceFields(t, { language: lang }, await facets(), rt.config.defaultTimez
     return html(reply, lang, t.checkInboxTitle, `<p>${escapeHtml(t.checkInbox)}</p>`, 202);
   });
 
-  app.get("/confirm", async (req: Req, reply) => {
-    const s = await service.confirm((await subscriberFor(req, "confirm")).id);
+  /** What a confirm link did, or would do: the answer to the POST, and to a GET with nothing to confirm. */
+  const confirmAnswer = (req: Req, reply: FastifyReply, s: Subscriber, outcome: ConfirmOutcome) => {
     const lang = langOf(req, s);
     const t = PAGE_STRINGS[lang];
+    const c = CONFIRM_STRINGS[lang];
+    if (wantsJson(req)) return reply.header("cache-control", "no-store").send({ ok: outcome === "confirmed" || outcome === "already", status: outcome });
+    if (outcome === "unsubscribed") {
+      return html(reply, lang, t.unsubscribedTitle, `<p>${escapeHtml(c.unsubscribed)}</p><p><a href="/subscribe?lang=${lang}">${escapeHtml(c.subscribeAgain)}</a></p>`);
+    }
+    if (outcome === "suppressed") return html(reply, lang, c.title, `<p>${escapeHtml(c.suppressed)}</p>`);
     const links = readerLinks(rt.config.publicUrl, key(), s.id);
-    return html(reply, lang, t.confirmedTitle, `<p>${escapeHtml(t.confirmed)}</p><p><a href="${escapeHtml(links.preferences)}">${escapeHtml(t.managePreferences)}</a></p>`);
+    const note = outcome === "already" ? c.already : t.confirmed;
+    return html(reply, lang, t.confirmedTitle, `<p>${escapeHtml(note)}</p><p><a href="${escapeHtml(links.preferences)}">${escapeHtml(t.managePreferences)}</a></p>`);
+  };
+
+  // The link in the confirmation email. A GET only shows the button: mail scanners open every
+  // link, and a scanner's visit must not subscribe anyone.
+  app.get("/confirm", async (req: Req, reply) => {
+    const { s, issuedAt } = await confirmTarget(req);
+    const state = confirmState(s, issuedAt);
+    if (state !== "pending") return confirmAnswer(req, reply, s, state);
+    const lang = langOf(req, s);
+    const c = CONFIRM_STRINGS[lang];
+    const token = escapeHtml(req.query.token ?? "");
+    if (wantsJson(req)) return reply.header("cache-control", "no-store").send({ ok: false, status: "pending", message: "POST this URL to confirm" });
+    const body = `<p>${escapeHtml(c.question(s.email))}</p>
+<form method="post" action="/confirm${tokenQuery(req)}&amp;lang=${lang}"><input type="hidden" name="token" value="${token}"><button type="submit">${escapeHtml(c.button)}</button></form>`;
+    return html(reply, lang, c.title, body);
+  });
+
+  app.post("/confirm", async (req: Req, reply) => {
+    const { s, issuedAt } = await confirmTarget(req);
+    const { subscriber, outcome } = await service.confirm(s.id, issuedAt);
+    return confirmAnswer(req, reply, subscriber, outcome);
   });
 
   const preferencesPage = async (req: Req, reply: FastifyReply, s: Subscriber, note: string, lang = langOf(req, s)) => {

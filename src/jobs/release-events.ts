@@ -38,6 +38,10 @@ export async function fanOut(rt: Runtime, e: ReleaseEventJob): Promise<FanOutRes
 
   // Feeds show public releases only: an embargoed revision changes no feed.
   const feeds = e.event === "embargoed" ? [] : feedsTouched(release, previous);
+  // An original going public: its translations' feeds may now name it (releases/translations.ts).
+  if (e.event === "published") {
+    for (const t of await rt.releases.translations(release.id)) if (t.status === "published") for (const k of feedKeysOf(t)) if (!feeds.includes(k)) feeds.push(k);
+  }
   await enqueueFeedRebuilds(rt, feeds, `${e.releaseId}-r${e.revision}-${e.event}`);
 
   // Readers hear of public events only; partners with embargo access also of embargoed ones.

@@ -103,8 +103,12 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
   const compose = (s: Subscriber): Mail.Options => {
     const links = readerLinks(rt.config.publicUrl, key, s.id);
     const confirmUrl = j.kind === "confirm" ? confirmLink(rt.config.publicUrl, key, s.id, rt.clock.now()) : undefined;
+    // A confirmation goes to an address someone typed into a public form, with a name they typed
+    // too: it names nobody (no display name in To:, a plain greeting), so a stranger's text never
+    // reaches an inbox that did not ask for it.
+    const name = j.kind === "confirm" ? undefined : s.name;
     const body = personalise(segment.message, {
-      name: s.name,
+      name,
       language: s.language,
       timezone: s.timezone,
       unsubscribeUrl: links.unsubscribe,
@@ -113,7 +117,7 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
     });
     return buildMail({
       from: rt.config.mailFrom,
-      to: { name: s.name, address: s.email },
+      to: { name, address: s.email },
       ...body,
       messageId: messageIdFor(j.edition, s.id, domain),
       language: segment.language,

@@ -22,6 +22,7 @@ import { PostError, type PostResult, postJson } from "./http-post.ts";
 import { type Partner, signingSecrets } from "./model.ts";
 import { type Destination, resolveDestination, UnsafeDestinationError } from "./ssrf.ts";
 import { type AttemptRecord, type DeliveryLogEntry, PartnerStore } from "./store.ts";
+import { withPublicOriginals } from "../releases/translations.ts";
 
 /** How long to wait before looking again when the partner or the release is busy. */
 const BUSY_WAIT_MS = { partner: 250, release: 100 };
@@ -113,7 +114,9 @@ async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, partner: Partn
     return failed(null, 0, `refused: ${err.message}`, "refused");
   }
 
-  const body = JSON.stringify(buildEnvelope(release, d.event, { publicUrl: rt.config.publicUrl, orgName: rt.config.orgName }));
+  // Without embargo access, a translation of a still-embargoed original does not name it.
+  const shown = partner.embargoAccess ? release : (await withPublicOriginals(rt.releases, [release]))[0]!;
+  const body = JSON.stringify(buildEnvelope(shown, d.event, { publicUrl: rt.config.publicUrl, orgName: rt.config.orgName }));
   const started = performance.now();
   let res: PostResult;
   try {

@@ -3,7 +3,7 @@
 // webhook carries the same document. The schema root forbids unknown properties, so only ninjs
 // names appear here; the tests validate every variant against the official schema.
 import type { ReleaseEvent } from "../jobs/queues.ts";
-import { type Release, releaseDates } from "../releases/model.ts";
+import { httpUrl, type Release, releaseDates } from "../releases/model.ts";
 
 export interface NinjsOptions {
   /** PUBLIC_URL: the base of the item's uri and of the topic/region scheme URIs. */
@@ -69,6 +69,7 @@ export function toNinjs(r: Release, event: ReleaseEvent, o: NinjsOptions): Ninjs
   // embargo, carries the embargo time; once published it is gone.
   const embargoed = event === "embargoed" || r.status === "embargoed";
   const dates = releaseDates(r); // firstCreated = first publication, versionCreated = this revision
+  const web = r.url ? httpUrl(r.url) : null;
   const item: NinjsItem = {
     uri: releaseUri(o.publicUrl, r.id),
     type: "text",
@@ -112,19 +113,21 @@ export function toNinjs(r: Release, event: ReleaseEvent, o: NinjsOptions): Ninjs
     infoSources: [{ name: o.orgName, role: "originator" }],
     ...(r.dateline ? { located: r.dateline } : {}),
     // The canonical web page of the release is a rendition of the item as text/html.
-    ...(r.url ? { renditions: [{ name: "web", href: r.url, contentType: "text/html", title: r.title }] } : {}),
+    // httpUrl again: a release stored before URLs were checked must still give a valid item.
+    ...(web ? { renditions: [{ name: "web", href: web, contentType: "text/html", title: r.title }] } : {}),
     altIds: [{ role: "herald-id", value: r.id }],
     standard: { name: "ninjs", version: "3.1", schema: NINJS_SCHEMA_URI },
   };
   const associations: NonNullable<NinjsItem["associations"]> = [];
-  if (r.image) {
+  const imageUrl = r.image ? httpUrl(r.image.url) : null;
+  if (r.image && imageUrl) {
     associations.push({
       name: "featureimage",
       rel: "image",
-      uri: r.image.url,
+      uri: imageUrl,
       type: "picture",
       descriptions: [{ role: "alt", contentType: "text/plain", value: r.image.alt }],
-      renditions: [{ name: "original", href: r.image.url }],
+      renditions: [{ name: "original", href: imageUrl }],
     });
   }
   if (r.translationOf) {

@@ -37,9 +37,43 @@ export const singleLine = (max: number) =>
     });
 
 const isoDate = z.iso.datetime({ offset: true, message: "an ISO 8601 date-time such as 2026-11-28T09:00:00Z" });
+/** What an RFC 3986 URI may hold; "%" only as the start of an escape. */
+const URI_CHARS = /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]*$/;
+
+/**
+ * An absolute http(s) URL in the normalised form a WHATWG parser gives it (`new URL().href`:
+ * host lower-case and punycoded, spaces and non-ASCII percent-encoded), or null when it is not
+ * one or the result is still no RFC 3986 URI (ninjs `format: uri`, feed links): "|", "^", a
+ * second "#", a broken escape. Refused outright: whitespace or backslashes inside (a parser would
+ * quietly read them as something else), no "//", and user:password@ (`https://iom.int@evil.example`
+ * reads as iom.int to a person).
+ */
+export function httpUrl(raw: string): string | null {
+  const s = raw.trim();
+  if (!/^https?:\/\//i.test(s) || /[\s\\\u0000-\u001f\u007f]/.test(s)) return null;
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return null;
+  }
+  if ((u.protocol !== "http:" && u.protocol !== "https:") || u.username || u.password) return null;
+  if (!u.hostname || u.hostname.startsWith(".") || u.hostname.includes("..")) return null;
+  const href = u.href;
+  if (!URI_CHARS.test(href) || /%(?![0-9A-Fa-f]{2})/.test(href)) return null;
+  const rest = href.slice(u.protocol.length + 2 + u.host.length); // path, query, fragment
+  const hash = rest.indexOf("#");
+  if (/[[\]]/.test(rest) || (hash >= 0 && rest.includes("#", hash + 1))) return null;
+  return href;
+}
+
 const webUrl = z
-  .url({ protocol: /^https?$/, message: "an http(s) URL" })
-  .max(2048, "at most 2048 characters");
+  .string()
+  .trim()
+  .max(2048, "at most 2048 characters")
+  .refine((s) => httpUrl(s) !== null, { message: "an http(s) URL such as https://www.iom.int/news/…: no spaces, no user:password@" })
+  .transform((s) => httpUrl(s)!)
+  .pipe(z.string().max(4096, "at most 4096 characters once encoded"));
 
 export const contactSchema = z.object({
   name: singleLine(200),

@@ -106,6 +106,16 @@ export function buildRelease(
   };
 }
 
+/**
+ * A release id from a URL or the CLI, or a 400 with the reason: ids are slugs (the store's keys
+ * and job ids are built from them), so anything else cannot name a release.
+ */
+export function checkReleaseId(id: string): string {
+  if (SLUG_RE.test(id) && id.length <= 120) return id;
+  const rule = "lower-case letters, digits and single hyphens, at most 120 characters";
+  throw invalid(`invalid release id ${JSON.stringify(id.slice(0, 80))}: ${rule}`, [{ path: "id", message: rule }]);
+}
+
 export class ReleaseService {
   constructor(private readonly rt: Runtime) {}
 
@@ -168,7 +178,7 @@ export class ReleaseService {
   }
 
   private async require(id: string): Promise<Release> {
-    if (!SLUG_RE.test(id)) throw invalid(`invalid release id ${JSON.stringify(id.slice(0, 80))}: lower-case letters, digits and hyphens`);
+    checkReleaseId(id);
     const r = await this.rt.releases.get(id);
     if (!r) throw notFound(`no release with id ${id}`);
     return r;

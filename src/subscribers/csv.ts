@@ -1,10 +1,70 @@
 // CSV import: header `email,name,language,frequency,topics,regions,timezone` (any order; only
-// email is required; topics and regions `;`-separated). Every bad row is reported with its line
+// email is required; topics and regions `;`-separated). The file must be UTF-8 (decodeCsv): one
+// that is not is refused whole, with the line of its first bad byte. Every bad row is reported with its line
 // number and reason; the good ones are imported. Re-importing updates, never duplicates (the
 // id is derived from the address).
 import { describeIssues, formatIssues } from "../releases/model.ts";
 import { invalid } from "../errors.ts";
-import { type ParsedSubscriberInput, subscriberInputSchema } from "./model.ts";
+import { emailKey, type ParsedSubscriberInput, subscriberInputSchema } from "./model.ts";
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/**
+ * The file's text, or a 400 naming the first line that is not UTF-8 (a list saved as Latin-1 or
+ * Windows-1252 from a spreadsheet, or UTF-16). Decoding with replacement would store U+FFFD in
+ * readers' names; refusing the whole file means nothing of it is stored.
+ */
+export function decodeCsv(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+      throw invalid("the CSV is UTF-16, not UTF-8: save it as \"CSV UTF-8\" and import it again");
+    }
+    let line = 1;
+    let lineStart = 0;
+    for (let i = 0; i < at; i++) {
+      if (bytes[i] === 0x0a || (bytes[i] === 0x0d && bytes[i + 1] !== 0x0a)) {
+        line++;
+        lineStart = i + 1;
+      }
+    }
+    const hex = Array.from(bytes.subarray(at, Math.min(at + 4, bytes.length)), (b) => b.toString(16).padStart(2, "0")).join(" ");
+    throw invalid(`the CSV is not valid UTF-8: line ${line}, byte ${at - lineStart + 1} (${hex}); save it as "CSV UTF-8" and import it again (nothing was imported)`, [
+      { path: `line ${line}`, message: "not valid UTF-8" },
+    ]);
+  }
+}
+
+/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence (RFC 3629), or the length. */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    let n: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c < 0x80) n = 0;
+    else if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c === 0xe0) lo = 0xa0; // no overlong forms
+      if (c === 0xed) hi = 0x9f; // no surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c === 0xf0) lo = 0x90; // no overlong forms
+      if (c === 0xf4) hi = 0x8f; // nothing above U+10FFFF
+    } else return i;
+    for (let k = 1; k <= n; k++) {
+      const d = b[i + k];
+      if (d === undefined) return i;
+      if (k === 1 ? d < lo || d > hi : d < 0x80 || d > 0xbf) return i;
+    }
+    i += n + 1;
+  }
+  return b.length;
+}
 
 export const CSV_COLUMNS = ["email", "name", "language", "frequency", "topics", "regions", "timezone"] as const;
 
@@ -85,12 +145,13 @@ export function readSubscriberCsv(text: string): { rows: { line: number; input: 
       errors.push({ line: r.line, reason: formatIssues(describeIssues(parsed.error)) });
       continue;
     }
-    const first = seen.get(parsed.data.email);
+    // One reader per address however it is spelled (emailKey): two spellings are a duplicate.
+    const first = seen.get(emailKey(parsed.data.email));
     if (first !== undefined) {
       errors.push({ line: r.line, reason: `${parsed.data.email} already appears on line ${first}` });
       continue;
     }
-    seen.set(parsed.data.email, r.line);
+    seen.set(emailKey(parsed.data.email), r.line);
     rows.push({ line: r.line, input: parsed.data });
   }
   return { rows, errors };

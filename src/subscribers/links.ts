@@ -13,6 +13,6 @@ export function readerLinks(publicUrl: string, key: string, subscriberId: string
 }
 
 export function confirmLink(publicUrl: string, key: string, subscriberId: string, now: number): string {
-  const t = encodeURIComponent(signToken(key, "confirm", subscriberId, now + CONFIRM_TTL_MS));
+  const t = encodeURIComponent(signToken(key, "confirm", subscriberId, now + CONFIRM_TTL_MS, now));
   return `${publicUrl}/confirm?token=${t}`;
 }

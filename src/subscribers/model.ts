@@ -21,19 +21,61 @@ export function isTimeZone(tz: string): boolean {
   }
 }
 
-/** Trims and lower-cases the domain only: the local part is the mailbox owner's business (RFC 5321). */
+/**
+ * The address Herald mails: trimmed, Unicode NFC, domain lower-cased. The local part keeps the
+ * case it was typed in: RFC 5321 leaves it to the mailbox's own server. Identity is emailKey().
+ */
 export function normalizeEmail(raw: string): string {
-  const s = raw.trim();
+  const s = raw.trim().normalize("NFC");
   const at = s.lastIndexOf("@");
   return at < 0 ? s : `${s.slice(0, at)}${s.slice(at).toLowerCase()}`;
 }
+
+/**
+ * Who an address belongs to: the normalised address case-folded whole. `A@x.org`, `a@X.ORG`
+ * and ` a@x.org` are one reader (one subscriber id, see subscriberId in store.ts): every mail
+ * provider in use treats local parts case-insensitively, and an address spelled three ways must
+ * not become three subscriptions or three confirmation emails.
+ */
+export function emailKey(raw: string): string {
+  return normalizeEmail(raw).toLowerCase();
+}
+
+/**
+ * The mailbox an address delivers to, for the one-confirmation-per-hour rule only: emailKey
+ * without a `+tag` (`ana+1@x.org`, `ana+2@x.org` … all land in ana@x.org's inbox, so they share
+ * its hourly confirmation). They stay separate subscriptions.
+ */
+export function mailboxKey(raw: string): string {
+  const key = emailKey(raw);
+  const at = key.lastIndexOf("@");
+  const plus = key.indexOf("+");
+  return at > 0 && plus > 0 && plus < at ? `${key.slice(0, plus)}${key.slice(at)}` : key;
+}
+
+/** URLs, www., addresses and dotted host names ("evil.com", "bit.ly"); initials ("J.R.R.") pass. */
+const LINK_LIKE = /:\/\/|www\.|@|[\p{L}\p{N}][.．。｡]\p{L}{2,}/iu;
 
 const oneLineName = z
   .string()
   .trim()
   .max(100, "at most 100 characters")
+  .superRefine((s, ctx) => {
+    const why = nameProblem(s);
+    if (why) ctx.addIssue({ code: "custom", message: why });
+  });
+
+/** What is wrong with a name (the first problem), or null. */
+function nameProblem(s: string): string | null {
   // A name goes into the To: header and the greeting; no line breaks or control characters.
-  .refine((s) => !/[\u0000-\u001f\u007f\u2028\u2029<>]/.test(s), { message: "must be one line, without < > or control characters" });
+  if (/[\u0000-\u001f\u007f\u2028\u2029<>]/.test(s)) return "must be one line, without < > or control characters";
+  // Anyone can type a name next to anyone's address, and alerts greet the reader with it: no
+  // links (a lure in mail sent in the organisation's name), no text-direction tricks, no U+FFFD
+  // (text already garbled by a wrong encoding). The confirmation email never shows it at all.
+  if (LINK_LIKE.test(s)) return "must not contain a web or email address (a name only)";
+  if (/[\u202a-\u202e\u2066-\u2069\ufffd]/.test(s)) return "must not contain text-direction controls or U+FFFD (send it in UTF-8)";
+  return null;
+}
 
 const slugList = z
   .union([z.array(slug), z.string().transform((s) => s.split(/[;,]/).map((x) => x.trim()).filter(Boolean)).pipe(z.array(slug))])

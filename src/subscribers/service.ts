@@ -5,7 +5,7 @@
 import { jobId, QUEUE, type EmailBatchJob } from "../jobs/queues.ts";
 import { notFound } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import { type ParsedSubscriberInput, parseSubscriberInput, type Subscriber } from "./model.ts";
+import { mailboxKey, type ParsedSubscriberInput, parseSubscriberInput, type Subscriber } from "./model.ts";
 import { SubscriberStore, subscriberId } from "./store.ts";
 
 const HOUR = 3600_000;
@@ -16,6 +16,19 @@ if last and tonumber(ARGV[1]) - tonumber(last) < tonumber(ARGV[2]) then return 0
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `;
+
+/** What a confirm click did: confirmed now, had been already, or nothing (unsubscribed, suppressed). */
+export type ConfirmOutcome = "confirmed" | "already" | "unsubscribed" | "suppressed";
+
+/** What a confirm link made at `issuedAt` would do to `s` now ("pending": confirm it). */
+export function confirmState(s: Subscriber, issuedAt: number): Exclude<ConfirmOutcome, "confirmed"> | "pending" {
+  if (s.status === "confirmed") return "already";
+  if (s.status === "bounced" || s.status === "complained") return "suppressed";
+  // Strictly after: a link made in the same millisecond as the unsubscribe came from a sign-up
+  // made after it (only a fixed test clock can tell them apart at all).
+  if (s.status === "unsubscribed" || (s.unsubscribedAt && Date.parse(s.unsubscribedAt) > issuedAt)) return "unsubscribed";
+  return "pending";
+}
 
 export type Preferences = Pick<Subscriber, "name" | "language" | "topics" | "regions" | "frequency" | "timezone">;
 
@@ -36,8 +49,10 @@ export class SubscriberService {
   private build(input: ParsedSubscriberInput, previous: Subscriber | null, status: Subscriber["status"]): Subscriber {
     const now = this.nowIso();
     return {
-      id: subscriberId(input.email),
-      email: input.email,
+      // A record found under its legacy id keeps it (links in mail already sent name it).
+      id: previous?.id ?? subscriberId(input.email),
+      // The spelling first stored stays: no sign-up, whoever types it, changes where mail goes.
+      email: previous?.email ?? input.email,
       ...(input.name ? { name: input.name } : {}),
       language: input.language,
       topics: input.topics,
@@ -65,16 +80,20 @@ export class SubscriberService {
       return;
     }
     const s = this.build(input, previous, "pending");
+    // Kept so that a confirm link sent before the unsubscribe stays void (see confirm()).
+    if (previous?.unsubscribedAt) s.unsubscribedAt = previous.unsubscribedAt;
     await this.store.save(s, previous);
     await this.sendConfirmation(s);
   }
 
   /**
-   * At most one confirmation email per address per hour. The key holds the time of the last one
-   * by our clock (the Redis expiry only cleans up), checked and set in one script.
+   * At most one confirmation email per mailbox per hour. The key is the mailbox (mailboxKey:
+   * case-folded, without a +tag), so no spelling of an address gets it a second email; it holds
+   * the time of the last one by our clock (the Redis expiry only cleans up), checked and set in
+   * one script, so concurrent subscribes cannot both pass.
    */
   async sendConfirmation(s: Subscriber): Promise<boolean> {
-    const ok = await this.rt.redis.eval(THROTTLE, 1, this.rt.key("confirm-sent", s.id), String(this.rt.clock.now()), String(HOUR));
+    const ok = await this.rt.redis.eval(THROTTLE, 1, this.rt.key("confirm-sent", subscriberId(mailboxKey(s.email))), String(this.rt.clock.now()), String(HOUR));
     if (ok !== 1) return false;
     const hour = Math.floor(this.rt.clock.now() / HOUR);
     const job: EmailBatchJob = { edition: `confirm-${s.id}-${hour}`, kind: "confirm", segment: `confirm-${s.language}`, subscriberIds: [s.id] };
@@ -82,13 +101,19 @@ export class SubscriberService {
     return true;
   }
 
-  /** The confirmation click: pending -> confirmed. Confirmed stays confirmed ("already done"). */
-  async confirm(id: string): Promise<Subscriber> {
+  /**
+   * The confirmation click (a POST: a GET of the link only shows the button): pending ->
+   * confirmed. Confirmed stays confirmed ("already done"). A link made before the reader's last
+   * unsubscribe (`issuedAt`, from the token) confirms nobody: an old email must not undo an
+   * unsubscribe, even once someone has typed the address into the form again.
+   */
+  async confirm(id: string, issuedAt = Number.POSITIVE_INFINITY): Promise<{ subscriber: Subscriber; outcome: ConfirmOutcome }> {
     const s = await this.require(id);
-    if (s.status !== "pending") return s;
+    const state = confirmState(s, issuedAt);
+    if (state !== "pending") return { subscriber: s, outcome: state };
     const next: Subscriber = { ...s, status: "confirmed", confirmedAt: this.nowIso(), updatedAt: this.nowIso() };
     await this.store.save(next, s);
-    return next;
+    return { subscriber: next, outcome: "confirmed" };
   }
 
   async updatePreferences(id: string, raw: unknown): Promise<Subscriber> {
@@ -140,7 +165,7 @@ export class SubscriberService {
    * sends each new address a confirmation email.
    */
   async upsertMany(inputs: ParsedSubscriberInput[], opts: { confirmed: boolean }): Promise<{ created: number; updated: number }> {
-    const previous = await this.store.getMany(inputs.map((i) => subscriberId(i.email)));
+    const previous = await this.store.byEmails(inputs.map((i) => i.email));
     const items = inputs.map((input, i) => {
       const prev = previous[i] ?? null;
       return { next: this.merge(input, prev, opts.confirmed), previous: prev };

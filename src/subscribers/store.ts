@@ -10,11 +10,24 @@
 // whose local hour is the send hour, never every subscriber.
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { DigestFrequency, Frequency, Subscriber } from "./model.ts";
+import { type DigestFrequency, emailKey, type Frequency, normalizeEmail, type Subscriber } from "./model.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
 
+/**
+ * A reader's id: a hash of emailKey(email), so every spelling of one address (case, spaces) is
+ * one reader. Records made before addresses were case-folded have legacyId (the hash of the
+ * address as typed, domain lower-cased); byEmail still finds them.
+ */
 export function subscriberId(email: string): string {
-  return `s${createHash("sha256").update(email).digest("hex").slice(0, 20)}`;
+  return hashId(emailKey(email));
+}
+
+export function legacyId(email: string): string {
+  return hashId(normalizeEmail(email));
+}
+
+function hashId(s: string): string {
+  return `s${createHash("sha256").update(s).digest("hex").slice(0, 20)}`;
 }
 
 export class SubscriberStore {
@@ -33,7 +46,19 @@ export class SubscriberStore {
   }
 
   async byEmail(email: string): Promise<Subscriber | null> {
-    return this.get(subscriberId(email));
+    return (await this.byEmails([email]))[0] ?? null;
+  }
+
+  /** Readers by address, in order (missing: null); a record kept under its legacyId counts. */
+  async byEmails(emails: string[]): Promise<(Subscriber | null)[]> {
+    const found = await this.getMany(emails.map(subscriberId));
+    const retry = emails.map((e, i) => (found[i] === null && legacyId(e) !== subscriberId(e) ? i : -1)).filter((i) => i >= 0);
+    if (retry.length === 0) return found;
+    const legacy = await this.getMany(retry.map((i) => legacyId(emails[i]!)));
+    retry.forEach((i, j) => {
+      found[i] = legacy[j] ?? null;
+    });
+    return found;
   }
 
   /** Subscribers by id, in order; missing ones are null. */

@@ -15,14 +15,16 @@ interface Payload {
   p: string;
   s: string;
   e?: number;
+  /** Issued at (ms), on confirm links: an unsubscribe after it voids the link. */
+  i?: number;
 }
 
 function mac(key: string, body: string): string {
   return createHmac("sha256", key).update(body).digest("base64url");
 }
 
-export function signToken(key: string, purpose: TokenPurpose, subscriberId: string, expiresAt?: number): string {
-  const payload: Payload = { p: CODES[purpose], s: subscriberId, ...(expiresAt ? { e: expiresAt } : {}) };
+export function signToken(key: string, purpose: TokenPurpose, subscriberId: string, expiresAt?: number, issuedAt?: number): string {
+  const payload: Payload = { p: CODES[purpose], s: subscriberId, ...(expiresAt ? { e: expiresAt } : {}), ...(issuedAt ? { i: issuedAt } : {}) };
   const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
   return `${body}.${mac(key, body).slice(0, 32)}`;
 }
@@ -36,7 +38,15 @@ export const badToken = (why: string) =>
  * links in emails already sent keep working.
  */
 export function verifyToken(keys: string | string[], purpose: TokenPurpose, token: string | undefined, now: number): string {
-  const [body, sig] = (token ?? "").split(".");
+  return readToken(keys, purpose, token, now).subscriberId;
+}
+
+/**
+ * verifyToken, plus when the link was made: its `i`, or for confirm links made before `i`
+ * existed, its expiry less CONFIRM_TTL_MS (0 when unknown).
+ */
+export function readToken(keys: string | string[], purpose: TokenPurpose, token: string | undefined, now: number): { subscriberId: string; issuedAt: number } {
+  const [body, sig] = (typeof token === "string" ? token : "").split(".");
   if (!body || !sig) throw badToken("incomplete");
   const given = Buffer.from(sig);
   const signedBy = (key: string) => {
@@ -52,7 +62,8 @@ export function verifyToken(keys: string | string[], purpose: TokenPurpose, toke
   }
   if (payload.p !== CODES[purpose] || typeof payload.s !== "string") throw badToken("not valid here");
   if (payload.e !== undefined && payload.e < now) throw badToken("expired");
-  return payload.s;
+  const issuedAt = typeof payload.i === "number" ? payload.i : typeof payload.e === "number" ? payload.e - CONFIRM_TTL_MS : 0;
+  return { subscriberId: payload.s, issuedAt };
 }
 
 /** The key, or a message saying how to get one (the pages and the mail need it). */

@@ -121,3 +121,39 @@ describe("API authentication", () => {
     expect(res.json().error).toMatch(/Authorization: Bearer/);
   });
 });
+
+describe("clean refusals, never a 500", () => {
+  it("an id that cannot be a release id: 400 naming it, on every release route", async () => {
+    for (const id of ["x:y", "x%3Ay", "A", "%00", "...", "a--b", "-a", "a.b", "%E2%80%AE", "a%20b"]) {
+      for (const [method, url] of [["GET", `/api/releases/${id}`], ["PUT", `/api/releases/${id}`], ["POST", `/api/releases/${id}/withdraw`]] as const) {
+        const res = await app.inject({ method, url, headers: { ...auth, "content-type": "application/json" }, payload: method === "GET" ? undefined : JSON.stringify(sampleRelease()) });
+        expect(res.statusCode, `${method} ${url}`).toBe(400);
+        expect(res.json()).toMatchObject({ error: expect.stringMatching(/^invalid release id/), issues: [{ path: "id" }] });
+      }
+    }
+    // Longer than the router takes (100 characters): 414 with a reason.
+    const long = await app.inject({ url: `/api/releases/${"a".repeat(121)}`, headers: auth });
+    expect(long.statusCode).toBe(414);
+    expect(long.json().error).toBeTruthy();
+    // A valid id that names nothing is still a 404.
+    expect((await app.inject({ url: "/api/releases/no-such-release", headers: auth })).statusCode).toBe(404);
+  });
+
+  it("a release URL or image URL that is no valid http(s) URI: 400 naming the field, nothing stored", async () => {
+    for (const [field, value] of [
+      ["url", "https://example.org/a|b"],
+      ["url", "https://www.iom.int@evil.example/"],
+      ["url", "javascript:alert(1)"],
+      ["image", { url: "https://example.org/%zz", alt: "x" }],
+      ["image", { url: "https:\\\\evil.example", alt: "x" }],
+    ] as const) {
+      const res = await post(sampleRelease({ id: "bad-url", [field]: value }));
+      expect(res.statusCode, JSON.stringify(value)).toBe(400);
+      expect(res.json().issues.map((i: { path: string }) => i.path)).toEqual([field === "url" ? "url" : "image.url"]);
+    }
+    expect((await app.inject({ url: "/api/releases/bad-url", headers: auth })).statusCode).toBe(404);
+    // Non-ASCII and characters a URI may not hold are stored percent-encoded.
+    expect((await post(sampleRelease({ id: "good-url", url: "https://www.iom.int/fr/actualités?q=a b".replace(" ", "%20") }))).statusCode).toBe(202);
+    expect((await app.inject({ url: "/api/releases/good-url", headers: auth })).json().url).toBe("https://www.iom.int/fr/actualit%C3%A9s?q=a%20b");
+  });
+});

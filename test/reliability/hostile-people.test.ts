@@ -224,6 +224,26 @@ describe("hostile input: forms, links and CSV", () => {
       expect(await service().store.count()).toBe(before + 1);
       expect(await service().store.byEmail("csv-ok@example.org")).toBeTruthy();
     });
+
+    it("herald subscribers import: a file that is not UTF-8 exits 1 with one line naming the line, and nothing of it is stored", { timeout: 90_000 }, async () => {
+      const env2 = { REDIS_URL: env.rt.redisUrl, HERALD_PREFIX: env.rt.config.prefix, VAR_DIR: dir, SECRET_KEY: TEST_SECRET };
+      const latin1 = path.join(dir, "latin1.csv");
+      // Good rows before and after the bad one: none of them may be imported.
+      writeFileSync(latin1, Buffer.concat([Buffer.from(`${header}\nenc-ok@example.org,Ok,en,daily,,,\nenc-jose@example.org,Jos`), Buffer.from([0xe9]), Buffer.from(`,fr,daily,,,\nenc-after@example.org,After,en,daily,,,\n`)]));
+      const before = await service().store.count();
+      const r = await runCli(["subscribers", "import", latin1], env2, { timeoutMs: 80_000 });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(/latin1\.csv: the CSV is not valid UTF-8: line 3, byte 25 \(e9 2c 66 72\)/);
+      expect(r.stdout).not.toMatch(/imported/);
+      expect(await service().store.count()).toBe(before);
+      for (const e of ["enc-ok@example.org", "enc-jose@example.org", "enc-after@example.org"]) expect(await service().store.byEmail(e)).toBeNull();
+      // The same file saved as UTF-8 imports, with the é intact (no U+FFFD).
+      writeFileSync(latin1, `${header}\nenc-ok@example.org,Ok,en,daily,,,\nenc-jose@example.org,José,fr,daily,,,\n`);
+      const ok = await runCli(["subscribers", "import", latin1], env2, { timeoutMs: 80_000 });
+      expect(ok.code, ok.stderr).toBe(0);
+      expect((await service().store.byEmail("enc-jose@example.org"))?.name).toBe("José");
+    });
   });
 });
 

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { buildRelease, parseReleaseInput, slugify } from "../../src/releases/service.ts";
 import { sanitizeBody } from "../../src/releases/sanitize.ts";
+import { toNinjs } from "../../src/partners/ninjs.ts";
+import type { Release } from "../../src/releases/model.ts";
+import { validNinjs, validUri } from "../helpers/ninjs-schema.ts";
 import { sampleRelease } from "../helpers/releases.ts";
 
 const NOW = Date.parse("2026-11-28T10:00:00Z");
@@ -64,5 +67,72 @@ describe("buildRelease", () => {
     );
     expect(slugify("Émigration à Genève")).toBe("emigration-a-geneve");
     expect(slugify("؟؟")).toMatch(/^release-[0-9a-f]{10}$/);
+  });
+});
+
+describe("release URLs: http(s), and a valid URI once stored (ninjs `format: uri`)", () => {
+  const refused = [
+    "javascript:alert(1)",
+    "ftp://example.org/x",
+    "data:text/html,<script>alert(1)</script>",
+    "https:example.org/no-slashes",
+    "https:\\\\evil.example\\x",
+    "https://exa mple.org/",
+    "https://example.org/a\nb",
+    "https://example.org/a b",
+    "https://www.iom.int@evil.example/",
+    "https://user:pass@example.org/",
+    "https://example.org/%zz",
+    "https://example.org/a|b",
+    "https://example.org/a^b",
+    "https://example.org/#one#two",
+    "https://example.org/[x]",
+    "https://.org/",
+    "https://a..b/",
+    "https://example.org:99999/",
+    "https://",
+    "//example.org/x",
+    `https://example.org/${"x".repeat(2100)}`,
+  ];
+  it.each(refused)("%j is refused with the field's path", (url) => {
+    for (const input of [{ url }, { image: { url, alt: "An image" } }]) {
+      try {
+        parseReleaseInput(sampleRelease(input));
+        expect.unreachable(`accepted ${url}`);
+      } catch (err) {
+        expect((err as { issues: { path: string }[] }).issues.map((i) => i.path)).toEqual([input.url ? "url" : "image.url"]);
+      }
+    }
+  });
+
+  const accepted: [string, string][] = [
+    ["https://www.iom.int/news/border-training", "https://www.iom.int/news/border-training"],
+    ["  https://example.org/a%20b\t", "https://example.org/a%20b"],
+    ["HTTPS://WWW.IOM.INT/News", "https://www.iom.int/News"],
+    ["https://example.org/caf\u00e9?q=\u00fc#fr\u00e4g", "https://example.org/caf%C3%A9?q=%C3%BC#fr%C3%A4g"],
+    ["https://\u00e9xample.org/", "https://xn--xample-9ua.org/"],
+    ["https://example.org/<b>\"x\"{y}`", "https://example.org/%3Cb%3E%22x%22%7By%7D%60"],
+    ["http://[::1]:8080/x", "http://[::1]:8080/x"],
+    ["https://example.org", "https://example.org/"],
+  ];
+  it.each(accepted)("%j is stored as %j, which ninjs accepts", (url, stored) => {
+    const input = parseReleaseInput(sampleRelease({ url, image: { url, alt: "An image" } }));
+    expect(input.url).toBe(stored);
+    expect(input.image?.url).toBe(stored);
+    expect(validUri(stored)).toBe(true);
+    const r = buildRelease(input, "url-test", 1, NOW, null);
+    const item = toNinjs({ ...r, revision: 1, status: "published" } as Release, "published", { publicUrl: "https://news.example.org", orgName: "IOM" });
+    expect(validNinjs(item), JSON.stringify(validNinjs.errors)).toBe(true);
+  });
+
+  it("a release stored before URLs were checked still maps to a valid ninjs item (the bad URL left out)", () => {
+    const r = buildRelease(parseReleaseInput(sampleRelease()), "url-test", 1, NOW, null);
+    const item = toNinjs({ ...r, revision: 1, status: "published", url: "https://example.org/a b|c", image: { url: "https://example.org/%zz", alt: "x" } } as Release, "published", {
+      publicUrl: "https://news.example.org",
+      orgName: "IOM",
+    });
+    expect(item.renditions).toBeUndefined();
+    expect(item.associations).toBeUndefined();
+    expect(validNinjs(item), JSON.stringify(validNinjs.errors)).toBe(true);
   });
 });

@@ -2,7 +2,8 @@ import { generateKeyPairSync } from "node:crypto";
 import nodemailer from "nodemailer";
 import { describe, expect, it } from "vitest";
 import { buildMail, messageIdFor, senderDomain } from "../../src/mail/message.ts";
-import { normalizeEmail, parseSubscriberInput, wants } from "../../src/subscribers/model.ts";
+import { emailKey, mailboxKey, normalizeEmail, parseSubscriberInput, wants } from "../../src/subscribers/model.ts";
+import { legacyId, subscriberId } from "../../src/subscribers/store.ts";
 import { signToken, verifyToken } from "../../src/subscribers/tokens.ts";
 
 const KEY = "k".repeat(40);
@@ -96,5 +97,40 @@ describe("DKIM", () => {
     const sig = /^DKIM-Signature:[\s\S]*?(?=\r\n\S)/m.exec(raw)?.[0].replace(/\r\n\s+/g, " ") ?? "";
     expect(sig).toMatch(/d=iom\.example/);
     expect(sig.toLowerCase()).toMatch(/h=[^;]*list-unsubscribe:list-unsubscribe-post/);
+  });
+});
+
+describe("one reader per address, however it is spelled", () => {
+  it("emailKey case-folds the whole normalised address; the delivery address keeps its local part", () => {
+    for (const spelling of ["Ana.B@Example.ORG", " ana.b@example.org", "ANA.B@EXAMPLE.ORG\t", "ana.b@example.org\n"]) {
+      expect(emailKey(spelling)).toBe("ana.b@example.org");
+      expect(subscriberId(spelling)).toBe(subscriberId("ana.b@example.org"));
+    }
+    expect(normalizeEmail(" Ana.B@Example.ORG ")).toBe("Ana.B@example.org");
+    expect(parseSubscriberInput({ email: " Ana.B@Example.ORG " }).email).toBe("Ana.B@example.org");
+    // NFC: a composed and a decomposed é are one address.
+    expect(emailKey("jos\u00e9@example.org")).toBe(emailKey("jose\u0301@example.org"));
+    expect(subscriberId("a@example.org")).not.toBe(subscriberId("b@example.org"));
+  });
+
+  it("mailboxKey drops a +tag for the hourly confirmation rule only", () => {
+    expect(mailboxKey("Ana+News@Example.org")).toBe("ana@example.org");
+    expect(mailboxKey("ana+a+b@example.org")).toBe("ana@example.org");
+    expect(mailboxKey("+x@example.org")).toBe("+x@example.org");
+    expect(subscriberId("ana+news@example.org")).not.toBe(subscriberId("ana@example.org"));
+  });
+
+  it("a legacy id (stored before case-folding) is the hash of the address as typed, domain lower-cased", () => {
+    expect(legacyId("Ana@Example.org")).not.toBe(subscriberId("Ana@Example.org"));
+    expect(legacyId("ana@example.org")).toBe(subscriberId("ana@example.org"));
+  });
+});
+
+describe("names: a name only", () => {
+  it.each(["http://evil.example", "Visit www.evil.example", "evil.com", "bit.ly", "x.co/abc", "ana@evil.example", "evil\u3002com", "\u202eevil", "Jos\ufffd", "<b>Ana</b>"])("%j is refused", (name) => {
+    expect(() => parseSubscriberInput({ email: "a@example.org", name })).toThrow(/name: /);
+  });
+  it.each(["Ana", "J.R.R. Tolkien", "Dr. Ana O'Neil-Šimić", "Nour A.", "李小龍", "Ana & Bo", "María-José (IOM)"])("%j is kept", (name) => {
+    expect(parseSubscriberInput({ email: "a@example.org", name }).name).toBe(name);
   });
 });
