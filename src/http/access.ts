@@ -82,9 +82,12 @@ function bearerOf(req: FastifyRequest): string | undefined {
   return /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "")?.[1];
 }
 
+/** "user:password" of a Basic header in canonical base64 (Node's decoder ignores stray characters). */
 function basicOf(req: FastifyRequest): string | undefined {
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? "");
-  return m ? Buffer.from(m[1]!, "base64").toString("utf8") : undefined;
+  if (!m) return undefined;
+  const bytes = Buffer.from(m[1]!, "base64");
+  return bytes.toString("base64") === m[1] ? bytes.toString("utf8") : undefined;
 }
 
 interface Check {
