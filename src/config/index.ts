@@ -50,17 +50,15 @@ const secondsList = z
 /** Address names proxy-addr (Fastify's trustProxy) knows besides IPs and CIDRs. */
 const PROXY_NAMES = ["loopback", "linklocal", "uniquelocal"];
 
+/** A dotted-quad IPv4 or an IPv6 address (not ipaddr's shorthands such as "1" for 0.0.0.1). */
+const isAddress = (s: string) => (s.includes(":") ? ipaddr.IPv6.isValid(s) : ipaddr.IPv4.isValidFourPartDecimal(s));
+
 function isAddressOrCidr(s: string): boolean {
   if (PROXY_NAMES.includes(s)) return true;
-  if (s.includes("/")) {
-    try {
-      ipaddr.parseCIDR(s);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-  return ipaddr.isValid(s);
+  const [address, bits, ...rest] = s.split("/");
+  if (rest.length || !isAddress(address!)) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (address!.includes(":") ? 128 : 32);
 }
 
 /**
