@@ -80,7 +80,8 @@ describe("failed logins", () => {
       Array.from({ length: 60 }, (_, i) => rawRequest(s.port, "POST", "/api/releases", { ...bearer(`${WRONG}-${i}`), "content-type": "application/json" }, "{}", agent)),
     );
     agent.destroy();
-    const counts = answers.reduce<Record<number, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
+    const counts: Record<number, number> = {};
+    for (const r of answers) counts[r.status] = (counts[r.status] ?? 0) + 1;
     expect(counts).toEqual({ 401: 5, 429: 55 });
     expect(await s.rt.redis.get(`${s.rt.config.prefix}:auth-failures:127.0.0.1`)).toBe("5");
   });
