@@ -2,6 +2,7 @@
 // Herald stores, mails and syndicates is this allow-list and nothing else.
 import { convert } from "html-to-text";
 import sanitizeHtml from "sanitize-html";
+import { invalid } from "../errors.ts";
 
 const ALLOWED: sanitizeHtml.IOptions = {
   allowedTags: ["p", "a", "strong", "em", "b", "i", "ul", "ol", "li", "h2", "h3", "h4", "blockquote", "img", "br"],
@@ -45,6 +46,44 @@ export function sanitizeBody(body: string): string {
   const clean = stripInvalidChars(body);
   const html = HTML_TAG.test(clean) ? clean : textToHtml(clean);
   return sanitizeHtml(html, ALLOWED).trim();
+}
+
+/** Elements nested deeper than this are refused: no release needs it, and html-to-text recurses. */
+export const MAX_BODY_DEPTH = 100;
+const VOID_TAGS = new Set(["br", "img"]);
+
+/** How deep elements nest in sanitised HTML (well-formed: sanitize-html closes what it opens). */
+export function nestingDepth(html: string): number {
+  let depth = 0;
+  let max = 0;
+  for (const m of html.matchAll(/<(\/?)([a-z][a-z0-9]*)\b[^>]*>/gi)) {
+    if (VOID_TAGS.has(m[2]!.toLowerCase())) continue;
+    depth += m[1] ? -1 : 1;
+    if (depth > max) max = depth;
+  }
+  return max;
+}
+
+export interface RenderedBody {
+  /** Allow-listed HTML (sanitizeBody). */
+  html: string;
+  /** Its plain text (htmlToText). */
+  text: string;
+}
+
+/**
+ * The stored forms of a release body. Costly for a large body (about a second of CPU for 1 MB of
+ * small tags), so the service runs it on a worker thread (sanitize-pool.ts). Throws for a body
+ * nested deeper than MAX_BODY_DEPTH.
+ */
+export function renderBody(body: string): RenderedBody {
+  const html = sanitizeBody(body);
+  if (nestingDepth(html) > MAX_BODY_DEPTH) {
+    throw invalid(`invalid release: body: elements are nested more than ${MAX_BODY_DEPTH} deep`, [
+      { path: "body", message: `elements are nested more than ${MAX_BODY_DEPTH} deep` },
+    ]);
+  }
+  return { html, text: htmlToText(html) };
 }
 
 function stripOnce(s: string): string {
