@@ -52,7 +52,8 @@ export function clientKey(ip: string): string {
     const parts = (addr as ipaddr.IPv6).parts.slice(0, 4);
     return `${parts.map((p) => p.toString(16)).join(":")}::/64`;
   } catch {
-    return ip;
+    // Not an address (a trusted proxy forwarded garbage): counted as itself, bounded in length.
+    return `other:${ip.slice(0, 64)}`;
   }
 }
 

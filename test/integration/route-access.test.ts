@@ -14,7 +14,7 @@ import { QUEUE_NAMES } from "../../src/jobs/queues.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { TEST_TOKEN } from "../helpers/http.ts";
 import { TEST_SECRET } from "../helpers/mail.ts";
-import { inPool, rawRequest, rawSocketRequest } from "../helpers/raw-http.ts";
+import { inPool, rawExchange, rawRequest, rawSocketRequest } from "../helpers/raw-http.ts";
 import { sampleRelease } from "../helpers/releases.ts";
 import { redisUrl, type TestRuntime, testRuntime } from "../helpers/runtime.ts";
 import { spellings } from "../helpers/spellings.ts";
@@ -212,6 +212,28 @@ describe("every guarded route refuses", () => {
     const authed = await rawRequest(port, "DELETE", "/api/releases/seeded", { authorization: `Bearer ${TEST_TOKEN}` }, undefined, agent);
     expect(authed.status).toBe(404);
     expect(JSON.parse(authed.body).error).toMatch(/no route DELETE/);
+  });
+});
+
+describe("odd requests", () => {
+  const body = JSON.stringify(sampleRelease({ id: "odd" }));
+  const post = (target: string, extra = "") =>
+    `POST ${target} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n${extra}\r\n${body}`;
+  it.each([
+    ["absolute-form target", () => post(`${origin}/api/releases`, "connection: close\r\n")],
+    ["HTTP/1.0", () => post("/%61pi/releases").replace("HTTP/1.1", "HTTP/1.0")],
+    ["pipelined behind a public request", () => `GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n${post("/%61pi/releases", "connection: close\r\n")}`],
+    ["smuggled behind Transfer-Encoding", () => `POST /healthz HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n${post("/api/releases")}`],
+    ["static files' dot segments", () => "GET /admin/queues/static/%2e%2e/api/queues HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"],
+    ["a public prefix and dot segments", () => "GET /feeds/../api/releases/seeded HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"],
+    ["the right token second of two Authorization headers", () => post("/api/releases", `authorization: Bearer nope\r\nauthorization: Bearer ${TEST_TOKEN}\r\nconnection: close\r\n`)],
+  ])("%s: refused", async (_name, bytes) => {
+    const { text } = await rawExchange(port, bytes(), { timeoutMs: 5000 });
+    const statuses = [...text.matchAll(/^HTTP\/1\.[01] (\d{3})/gm)].map((m) => Number(m[1]));
+    expect(statuses.length).toBeGreaterThan(0);
+    // The public request of a pipeline answers 200; nothing else may.
+    expect(statuses.filter((s) => s < 400).length).toBe(text.startsWith("HTTP/1.1 200") && text.includes("\"ok\":true") ? 1 : 0);
+    expect(await rt.releases.get("odd")).toBeNull();
   });
 });
 
