@@ -189,7 +189,8 @@ export function installAccess(app: FastifyInstance, rt: Runtime, opts: AccessOpt
     failures.record(req.ip, presented && !ok).then(
       (v) => {
         if (v.locked) {
-          req.log.warn({ ip: req.ip, route: req.routeOptions.url, failures: v.failures }, `login refused: too many failures from this client (${check.what})`);
+          // Not a new failure, and an attacker can send many: debug, not warn.
+          req.log.debug({ ip: req.ip, route: req.routeOptions.url, failures: v.failures }, `login refused: client locked (${check.what})`);
           reply
             .code(429)
             .header("retry-after", String(v.retryAfterS))
@@ -198,9 +199,10 @@ export function installAccess(app: FastifyInstance, rt: Runtime, opts: AccessOpt
         }
         if (ok) return done();
         if (presented) {
+          const locks = v.failures >= rt.config.authMaxFailures ? `; client locked for ${v.retryAfterS} s` : "";
           req.log.warn(
             { ip: req.ip, route: req.routeOptions.url, failures: v.failures, maxFailures: rt.config.authMaxFailures },
-            `login failed: wrong ${check.what}`,
+            `login failed: wrong ${check.what}${locks}`,
           );
         }
         check.refuse(reply, presented);
