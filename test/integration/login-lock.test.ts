@@ -115,6 +115,18 @@ describe("failed logins", () => {
     expect((await get(s, "/api/releases/x", bearer(TEST_TOKEN))).status).toBe(404);
   });
 
+  it("with Redis unreachable, guarded routes answer 503 (the lock cannot be read) and never let anyone through", async () => {
+    const s = await serve({ metricsToken: METRICS_TOKEN });
+    s.rt.redis.disconnect();
+    for (const headers of [bearer(TEST_TOKEN), bearer(WRONG), {}]) {
+      const res = await get(s, "/api/releases/x", headers);
+      expect(res.status).toBe(503);
+      expect(res.headers["retry-after"]).toBe("5");
+    }
+    expect((await get(s, "/metrics", bearer(METRICS_TOKEN))).status).toBe(503);
+    expect((await get(s, "/healthz")).status).toBe(200);
+  });
+
   it("counts IPv6 clients by their /64 and IPv4-mapped addresses as IPv4", () => {
     expect(clientKey("::ffff:203.0.113.9")).toBe("203.0.113.9");
     expect(clientKey("2001:db8:1:2:aaaa::1")).toBe(clientKey("2001:db8:1:2:bbbb::9"));
