@@ -39,12 +39,18 @@ interface Slot {
   worker: Worker;
   task: Task | null;
   timer: NodeJS.Timeout | null;
+  /** The worker loaded its module (a failure before that means workers cannot start here). */
+  ready: boolean;
 }
+
+/** Workers cannot start in this process (no tsx, no threads): bodies are rendered in place. */
+class NoWorkers extends Error {}
 
 class RenderPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Task[] = [];
   private nextId = 1;
+  broken = false;
 
   render(body: string): Promise<RenderedBody> {
     return new Promise((resolve, reject) => {
@@ -70,17 +76,21 @@ class RenderPool {
 
   private spawn(): Slot {
     const worker = new Worker(BOOT, { eval: true, workerData: { tsx: TSX_API, entry: ENTRY } });
-    const slot: Slot = { worker, task: null, timer: null };
+    const slot: Slot = { worker, task: null, timer: null, ready: false };
     worker.unref();
     worker.on("message", (reply: RenderReply) => {
+      if ("ready" in reply) {
+        slot.ready = true;
+        return;
+      }
       const task = slot.task;
       if (!task || task.id !== reply.id) return;
       this.finish(slot);
       if (reply.ok) task.resolve({ html: reply.html, text: reply.text });
       else task.reject(reply.invalid ? invalid(reply.message, reply.issues) : new Error(reply.message));
     });
-    worker.on("error", (err) => this.retire(slot, err));
-    worker.on("exit", (code) => this.retire(slot, new Error(`the body renderer stopped (exit code ${code})`)));
+    worker.on("error", (err) => this.retire(slot, slot.ready ? err : new NoWorkers(err.message)));
+    worker.on("exit", (code) => this.retire(slot, slot.ready ? new Error(`the body renderer stopped (exit code ${code})`) : new NoWorkers(`exit code ${code}`)));
     this.slots.push(slot);
     return slot;
   }
@@ -102,6 +112,12 @@ class RenderPool {
     const task = slot.task;
     slot.task = null;
     void slot.worker.terminate();
+    if (err instanceof NoWorkers) {
+      // Every queued body is rendered in place from now on.
+      this.broken = true;
+      for (const t of [task, ...this.queue.splice(0)]) t?.reject(err);
+      return;
+    }
     task?.reject(err);
     this.pump();
   }
@@ -111,8 +127,13 @@ let pool: RenderPool | null = null;
 
 /** renderBody(), on a worker thread for large bodies. Rejects with HeraldError 400 for a body it refuses. */
 export async function renderBodyOffThread(body: string): Promise<RenderedBody> {
-  if (body.length <= INLINE_MAX_CHARS) return renderBody(body);
+  if (body.length <= INLINE_MAX_CHARS || pool?.broken) return renderBody(body);
   pool ??= new RenderPool();
-  return pool.render(body);
+  try {
+    return await pool.render(body);
+  } catch (err) {
+    if (err instanceof NoWorkers) return renderBody(body);
+    throw err;
+  }
 }
 

@@ -9,7 +9,8 @@ export interface RenderRequest {
 }
 export type RenderReply =
   | { id: number; ok: true; html: string; text: string }
-  | { id: number; ok: false; message: string; invalid: boolean; issues: { path: string; message: string }[] };
+  | { id: number; ok: false; message: string; invalid: boolean; issues: { path: string; message: string }[] }
+  | { ready: true };
 
 parentPort!.on("message", ({ id, body }: RenderRequest) => {
   let reply: RenderReply;
@@ -21,3 +22,4 @@ parentPort!.on("message", ({ id, body }: RenderRequest) => {
   }
   parentPort!.postMessage(reply);
 });
+parentPort!.postMessage({ ready: true } satisfies RenderReply);
