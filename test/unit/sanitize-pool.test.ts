@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { INLINE_MAX_CHARS, renderBodyOffThread } from "../../src/releases/sanitize-pool.ts";
-import { MAX_BODY_DEPTH, nestingDepth, renderBody } from "../../src/releases/sanitize.ts";
+import { MAX_BODY_DEPTH, nestingDepth, rawNestingDepth, renderBody } from "../../src/releases/sanitize.ts";
 
 describe("release bodies rendered on worker threads", () => {
   const big = (i: number) => `<p>Release ${i}: <script>alert(1)</script><a href="javascript:x">link</a> <b>bold</b> &amp; text.</p>\n`.repeat(Math.ceil((INLINE_MAX_CHARS * 3) / 90));
@@ -21,6 +21,16 @@ describe("release bodies rendered on worker threads", () => {
     await expect(renderBodyOffThread(deep("<p>y</p>".repeat(INLINE_MAX_CHARS)))).rejects.toMatchObject({ status: 400, issues: [{ path: "body" }] });
     // 100 deep is fine.
     expect(renderBody(`${"<ul><li>".repeat(50)}x${"</li></ul>".repeat(50)}`).text).toContain("x");
+  });
+
+  it("refuse 300,000 unclosed tags before sanitize-html sees them (its cost grows with the square of the depth)", async () => {
+    const started = performance.now();
+    await expect(renderBodyOffThread("<b>".repeat(300_000))).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/nested more than 500 deep/) });
+    expect(performance.now() - started).toBeLessThan(10_000);
+    // Sloppy but ordinary HTML is not deep: </p> closes what it holds, a new <p> or <li> the last one.
+    expect(rawNestingDepth("<p><b>x</p>".repeat(1000))).toBe(2);
+    expect(rawNestingDepth(`<ul>${"<li>a".repeat(1000)}</ul>`)).toBe(2);
+    expect(rawNestingDepth("<b>".repeat(10) + "</i>".repeat(10))).toBe(10);
   });
 
   it("nestingDepth counts open elements, not void ones", () => {
