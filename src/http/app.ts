@@ -102,7 +102,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
     req.log.error({ err }, "request failed");
     return reply.code(500).send({ error: "internal error", issues: [] });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}` }));
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}`, issues: [] }));
 
   // Who may call what is declared by each route (access.ts); before any route is added, on the
   // root instance, so its hooks run first in every scope.
