@@ -140,7 +140,7 @@ const envSchema = z.object({
   REQUEST_TIMEOUT_MS: int(1000, 3_600_000).default(30_000),
   HEADERS_TIMEOUT_MS: int(1000, 3_600_000).default(10_000),
   CONNECTION_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
-  KEEP_ALIVE_TIMEOUT_MS: int(0, 3_600_000).default(72_000),
+  KEEP_ALIVE_TIMEOUT_MS: int(100, 3_600_000).default(72_000),
   MAX_REQUESTS_PER_SOCKET: int(0, 1_000_000).default(0),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
