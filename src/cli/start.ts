@@ -58,6 +58,8 @@ export function registerStart(program: Command): void {
           log.info(`Herald is listening on http://${config.host}:${config.port} (public URL ${config.publicUrl})`);
         }
         if (workers) log.info(`workers running for: ${workers.workers.map((w) => w.name).join(", ")}`);
+        if (app && !config.metricsToken) log.info("/metrics is open: set METRICS_TOKEN to require Authorization: Bearer METRICS_TOKEN");
+        if (app && config.trustProxy !== false) log.info(`X-Forwarded-For believed from TRUST_PROXY=${JSON.stringify(config.trustProxy)}`);
         if (app && !config.adminPassword) log.info("dashboard off: set ADMIN_PASSWORD to serve Bull Board at /admin/queues");
         else if (app) log.info(`dashboard: ${config.publicUrl}/admin/queues (user admin, password ADMIN_PASSWORD)`);
 

@@ -1,5 +1,6 @@
 // Configuration: every environment variable Herald reads, parsed once, here and nowhere else.
 // A bad value stops start-up with the variable, the value and what is allowed (pg-boss style).
+import ipaddr from "ipaddr.js";
 import { z } from "zod";
 
 const WEEKDAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"] as const;
@@ -67,6 +68,48 @@ export function listIdOf(config: Pick<Config, "listId" | "mailFrom" | "orgName">
   return `${name ? `${name} ` : ""}<${local}.${domain}>`;
 }
 
+/** Address names proxy-addr (Fastify's trustProxy) knows besides IPs and CIDRs. */
+const PROXY_NAMES = ["loopback", "linklocal", "uniquelocal"];
+
+/** A dotted-quad IPv4 or an IPv6 address (not ipaddr's shorthands such as "1" for 0.0.0.1). */
+const isAddress = (s: string) => (s.includes(":") ? ipaddr.IPv6.isValid(s) : ipaddr.IPv4.isValidFourPartDecimal(s));
+
+function isAddressOrCidr(s: string): boolean {
+  if (PROXY_NAMES.includes(s)) return true;
+  const [address, bits, ...rest] = s.split("/");
+  if (rest.length || !isAddress(address!)) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (address!.includes(":") ? 128 : 32);
+}
+
+/**
+ * TRUST_PROXY: whom to believe about the client's address (X-Forwarded-For). Off by default: the
+ * peer's own address is the client, whatever the headers say. `true` trusts every hop (only when
+ * Herald cannot be reached except through the proxy), a number trusts that many hops, a list trusts
+ * the proxies at those addresses.
+ */
+export type TrustProxy = boolean | number | string[];
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((s, ctx): TrustProxy => {
+    const lower = s.toLowerCase();
+    if (lower === "false" || lower === "0") return false;
+    if (lower === "true") return true;
+    if (/^\d+$/.test(s)) {
+      const n = Number(s);
+      if (n <= 100) return n;
+    } else {
+      const list = s.split(",").map((x) => x.trim()).filter(Boolean);
+      if (list.length && list.every(isAddressOrCidr)) return list;
+    }
+    ctx.addIssue({
+      code: "custom",
+      message: "false (the default), true, a hop count from 1 to 100, or a comma-separated list of proxy IPs/CIDRs such as 10.0.0.0/8,127.0.0.1 (or loopback, linklocal, uniquelocal)",
+    });
+    return z.NEVER;
+  });
+
 const envSchema = z.object({
   REDIS_URL: url(/^rediss?:$/, "a redis:// or rediss:// URL").optional(),
   HERALD_PREFIX: z
@@ -123,6 +166,15 @@ const envSchema = z.object({
   DKIM_DOMAIN: optionalString,
   DKIM_SELECTOR: optionalString,
   DKIM_PRIVATE_KEY: optionalString,
+  TRUST_PROXY: trustProxy.default(false),
+  METRICS_TOKEN: z.string().trim().min(16, "at least 16 characters").optional(),
+  AUTH_MAX_FAILURES: int(1, 1_000_000).default(10),
+  AUTH_FAILURE_WINDOW_S: int(1, 86_400).default(900),
+  REQUEST_TIMEOUT_MS: int(1000, 3_600_000).default(30_000),
+  HEADERS_TIMEOUT_MS: int(1000, 3_600_000).default(10_000),
+  CONNECTION_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
+  KEEP_ALIVE_TIMEOUT_MS: int(100, 3_600_000).default(72_000),
+  MAX_REQUESTS_PER_SOCKET: int(0, 1_000_000).default(0),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -171,14 +223,35 @@ export interface Config {
    */
   alertTranslationWaitMs: number;
   logLevel: string;
+  /** Whose X-Forwarded-For to believe (Fastify trustProxy); false: the socket's peer is the client. */
+  trustProxy: TrustProxy;
+  /** Bearer token of GET /metrics; unset: /metrics is open. */
+  metricsToken?: string;
+  /** Failed logins (API token, dashboard, metrics) one client may make per window before 429. */
+  authMaxFailures: number;
+  authFailureWindowS: number;
+  /** Whole request (headers and body) must arrive within this (Node requestTimeout). */
+  requestTimeoutMs: number;
+  /** Request headers must arrive within this (Node headersTimeout). */
+  headersTimeoutMs: number;
+  /** A socket silent for this long is closed (Fastify connectionTimeout). */
+  connectionTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Requests one connection may carry before the server closes it; 0: no limit. */
+  maxRequestsPerSocket: number;
 }
 
 export class ConfigError extends Error {
   readonly code = "HERALD_CONFIG";
 }
 
-function describe(value: unknown): string {
+/** Variables whose value is never echoed in an error (it may be most of a real secret). */
+const SECRET_VARS = new Set(["API_TOKEN", "SECRET_KEY", "SECRET_KEY_PREVIOUS", "ADMIN_PASSWORD", "METRICS_TOKEN", "DKIM_PRIVATE_KEY"]);
+
+function describe(name: string, value: unknown): string {
   const s = String(value);
+  if (SECRET_VARS.has(name)) return `(hidden, ${s.length} characters)`;
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
@@ -190,11 +263,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const name = String(i.path[0]);
-      return `${name}=${JSON.stringify(describe(cleaned[name]))} is not allowed: ${i.message}`;
+      return `${name}=${JSON.stringify(describe(name, cleaned[name]))} is not allowed: ${i.message}`;
     });
     throw new ConfigError(`invalid configuration: ${lines.join("; ")}`);
   }
   const e = parsed.data;
+  if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(
+      `invalid configuration: HEADERS_TIMEOUT_MS=${e.HEADERS_TIMEOUT_MS} is not allowed: at most REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS}); the headers are part of the request`,
+    );
+  }
   const dkimParts = [e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY];
   if (dkimParts.some(Boolean) && !dkimParts.every(Boolean)) {
     throw new ConfigError(
@@ -233,6 +311,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     listId: e.LIST_ID,
     alertTranslationWaitMs: e.ALERT_TRANSLATION_WAIT,
     logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
+    metricsToken: e.METRICS_TOKEN,
+    authMaxFailures: e.AUTH_MAX_FAILURES,
+    authFailureWindowS: e.AUTH_FAILURE_WINDOW_S,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+    connectionTimeoutMs: e.CONNECTION_TIMEOUT_MS,
+    keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+    maxRequestsPerSocket: e.MAX_REQUESTS_PER_SOCKET,
   };
 }
 

@@ -1,16 +1,23 @@
 // The Fastify app: health, the API, and each channel's pages. Routes live in one file per area;
 // this file wires them and turns every error into a JSON answer with a reason.
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
 import http from "node:http";
 import { HeraldError } from "../errors.ts";
 import { feedCache } from "../feeds/build.ts";
 import { FeedReader } from "../feeds/reader.ts";
 import type { Runtime } from "../runtime.ts";
+import { installAccess, routeTable, withAccess } from "./access.ts";
 import { adminRoutes } from "./admin.ts";
-import { bearerAuth } from "./auth.ts";
 import { releaseRoutes } from "./api-releases.ts";
 import { RequestDurations } from "./durations.ts";
-import { feedPolls } from "./feed-polls.ts";
+import { FEED_ROUTES, feedPolls } from "./feed-polls.ts";
 import { feedRoutes } from "./feeds.ts";
 import { partnerRoutes } from "./api-partners.ts";
 import { healthRoutes } from "./health.ts";
@@ -22,8 +29,6 @@ import { peopleRoutes } from "./people.ts";
 import { lazyChildLogger } from "./request-log.ts";
 
 export const BODY_LIMIT = 1024 * 1024;
-/** Fastify's default, which its own server would get. */
-const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 export interface AppOptions {
   /** The bearer token the API requires (resolved from API_TOKEN or var/api-token). */
@@ -36,23 +41,45 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
   const durations = new RequestDurations();
   const reader = new FeedReader(feedCache(rt), rt.clock);
   const answerEarly = feedPolls(reader, durations);
+  const c = rt.config;
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
     loggerInstance: rt.log as FastifyBaseLogger,
     // Request lines would drown the job logs; /metrics has the request durations.
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: lazyChildLogger,
-    trustProxy: true,
+    // X-Forwarded-For is believed only from the proxies TRUST_PROXY names (off by default):
+    // req.ip, which the login lock and the rate limits key on, is otherwise the socket's peer.
+    // (Fastify takes a hop count too, though its types leave the number out.)
+    trustProxy: c.trustProxy as boolean | string[],
+    // One spelling per route. Access does not depend on it (access.ts decides on the matched
+    // route), but fewer spellings reach a handler: no trailing-slash or duplicate-slash twins,
+    // case matters, and `;` is part of the path.
+    routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, caseSensitive: true, ...{ useSemicolonDelimiter: false } },
+    // Slow clients: a request (headers and body) must arrive within REQUEST_TIMEOUT_MS, its
+    // headers within HEADERS_TIMEOUT_MS; a silent socket is closed after CONNECTION_TIMEOUT_MS.
+    requestTimeout: c.requestTimeoutMs,
+    connectionTimeout: c.connectionTimeoutMs,
+    keepAliveTimeout: c.keepAliveTimeoutMs,
+    maxRequestsPerSocket: c.maxRequestsPerSocket,
     // Fastify's own server, with one step in front: polls of a feed held in memory are answered
-    // before routing (feed-polls.ts). Hooks added below must therefore not be needed by GET
-    // /feeds/… files; the bearer check, for one, concerns /api only.
-    serverFactory: (handler, options) => {
-      const server = http.createServer((req, res) => {
-        if (!answerEarly(req, res)) handler(req, res);
-      });
-      server.keepAliveTimeout = Number(options.keepAliveTimeout ?? KEEP_ALIVE_TIMEOUT_MS);
-      server.requestTimeout = Number(options.requestTimeout ?? 0);
-      server.setTimeout(Number(options.connectionTimeout ?? 0));
+    // before routing (feed-polls.ts). Those are GETs of public routes only (checked below), so
+    // the access check, which runs on routes, has nothing to guard there.
+    serverFactory: (handler) => {
+      const server = http.createServer(
+        {
+          requestTimeout: c.requestTimeoutMs,
+          headersTimeout: c.headersTimeoutMs,
+          keepAliveTimeout: c.keepAliveTimeoutMs,
+          // How often Node looks for requests past their timeout (its default is 30 s).
+          connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(c.headersTimeoutMs / 4))),
+        },
+        (req, res) => {
+          if (!answerEarly(req, res)) handler(req, res);
+        },
+      );
+      server.maxRequestsPerSocket = c.maxRequestsPerSocket;
+      server.setTimeout(c.connectionTimeoutMs);
       return server;
     },
   });
@@ -75,23 +102,41 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
     req.log.error({ err }, "request failed");
     return reply.code(500).send({ error: "internal error", issues: [] });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}` }));
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}`, issues: [] }));
 
-  // Every /api/ URL needs the token. On the root instance, so it reaches routes in every plugin
-  // (a hook added inside a plugin covers that plugin's routes only).
-  app.addHook("onRequest", bearerAuth(opts.apiToken));
+  // Who may call what is declared by each route (access.ts); before any route is added, on the
+  // root instance, so its hooks run first in every scope.
+  installAccess(app, rt, { apiToken: opts.apiToken, adminPassword: c.adminPassword, metricsToken: c.metricsToken });
 
   strictJsonBodies(app);
   installMetrics(app, rt, durations);
-  await app.register(healthRoutes, { rt });
+  await app.register(withAccess("public", healthRoutes), { rt });
   await app.register(adminRoutes, { rt });
-  await app.register(releaseRoutes, { rt });
-  await app.register(feedRoutes, { rt, reader });
-  await app.register(partnerRoutes, { rt });
-  await app.register(subscriberApiRoutes, { rt });
-  await app.register(mailApiRoutes, { rt });
-  await app.register(peopleRoutes, { rt, secretKey: opts.secretKey });
+  await app.register(withAccess("api", releaseRoutes), { rt });
+  await app.register(withAccess("public", feedRoutes), { rt, reader });
+  await app.register(withAccess("api", partnerRoutes), { rt });
+  await app.register(withAccess("api", subscriberApiRoutes), { rt });
+  await app.register(withAccess("api", mailApiRoutes), { rt });
+  await app.register(withAccess("reader", peopleRoutes), { rt, secretKey: opts.secretKey });
+  // Any other /api URL, any method: the token first, then 404; a caller without the token cannot
+  // tell which API routes exist. (The router prefers every real route over this wildcard.)
+  await app.register(
+    withAccess("api", async (scope) => {
+      scope.all("/api", apiNotFound);
+      scope.all("/api/*", apiNotFound);
+    }),
+  );
+
+  // The early answer serves these routes without Fastify's hooks: they must stay public.
+  for (const url of Object.values(FEED_ROUTES)) {
+    const entry = routeTable(app).find((r) => r.method === "GET" && r.url === url);
+    if (entry?.access !== "public") throw new Error(`feed-polls.ts answers GET ${url} before routing, so it must be public (it is ${entry?.access ?? "missing"})`);
+  }
   return app;
+}
+
+function apiNotFound(req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}`, issues: [] });
 }
 
 function isRedisDown(err: Error): boolean {

@@ -13,7 +13,8 @@ export function installMetrics(app: FastifyInstance, rt: Runtime, httpDurations:
     httpDurations.observe(req.method, req.routeOptions.url ?? "unmatched", reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-  app.get("/metrics", async (_req, reply) => {
+  // Behind METRICS_TOKEN when it is set (access.ts), open otherwise.
+  app.get("/metrics", { config: { access: "metrics" } }, async (_req, reply) => {
     reply.header("content-type", registry.contentType);
     return registry.metrics();
   });

@@ -11,7 +11,8 @@ import {
   releaseInputSchema,
   SLUG_RE,
 } from "./model.ts";
-import { htmlToText, oneLineText, sanitizeBody, stripTags, titleText } from "./sanitize.ts";
+import { oneLineText, type RenderedBody, renderBody, stripTags, titleText } from "./sanitize.ts";
+import { renderBodyOffThread } from "./sanitize-pool.ts";
 import { RevisionConflictError } from "./store.ts";
 
 export interface PublishResult {
@@ -46,7 +47,10 @@ function fingerprintOf(input: ParsedReleaseInput): string {
   return createHash("sha256").update(JSON.stringify(input)).digest("hex");
 }
 
-/** Builds the stored form of one revision. `now` is the store time. */
+/**
+ * Builds the stored form of one revision. `now` is the store time. `body` is the body already
+ * rendered (renderBodyOffThread); without it the body is rendered here, on the calling thread.
+ */
 export function buildRelease(
   input: ParsedReleaseInput,
   id: string,
@@ -54,6 +58,7 @@ export function buildRelease(
   now: number,
   previous: Release | null,
   correction?: string,
+  body: RenderedBody = renderBody(input.body),
 ): Release {
   const nowIso = new Date(now).toISOString();
   const publishedAt = input.publishedAt ? new Date(input.publishedAt).toISOString() : (previous?.publishedAt ?? nowIso);
@@ -63,8 +68,8 @@ export function buildRelease(
     Date.parse(publishedAt) > now ? Date.parse(publishedAt) : 0,
   );
   const embargoed = embargoMs > now;
-  const bodyHtml = sanitizeBody(input.body);
-  if (!htmlToText(bodyHtml) && !/<img\b/.test(bodyHtml)) {
+  const bodyHtml = body.html;
+  if (!body.text && !/<img\b/.test(bodyHtml)) {
     throw invalid("invalid release: body: has no text once scripts and markup are removed", [{ path: "body", message: "has no text once scripts and markup are removed" }]);
   }
   const summary = input.summary ? stripTags(input.summary) : undefined;
@@ -83,7 +88,7 @@ export function buildRelease(
     title: text("title", input.title, titleText),
     ...(summary ? { summary } : {}),
     bodyHtml,
-    bodyText: htmlToText(bodyHtml),
+    bodyText: body.text,
     ...(dateline ? { dateline } : {}),
     publishedAt: embargoed ? new Date(Math.max(embargoMs, Date.parse(publishedAt))).toISOString() : publishedAt,
     ...(embargoMs ? { embargoUntil: new Date(embargoMs).toISOString() } : {}),
@@ -132,7 +137,7 @@ export class ReleaseService {
         `release ${id} already exists with other content (revision ${current.revision}); update it with PUT /api/releases/${id} or \`herald update ${id} FILE\``,
       );
     }
-    const next = buildRelease(input, id, 1, this.rt.clock.now(), null);
+    const next = buildRelease(input, id, 1, this.rt.clock.now(), null, undefined, await renderBodyOffThread(input.body));
     return this.commit(next, null, fp, next.status === "embargoed" ? "embargoed" : "published");
   }
 
@@ -144,7 +149,7 @@ export class ReleaseService {
     const cleanNote = note === undefined ? undefined : stripTags(note).replace(/\s+/g, " ").slice(0, 500);
     const fp = fingerprintOf(input);
     if ((await this.rt.releases.fingerprint(id)) === fp) return this.alreadyDone(current);
-    const next = buildRelease(input, id, current.revision + 1, this.rt.clock.now(), current, cleanNote);
+    const next = buildRelease(input, id, current.revision + 1, this.rt.clock.now(), current, cleanNote, await renderBodyOffThread(input.body));
     const event: ReleaseEvent =
       next.status === "embargoed" ? "embargoed" : current.status === "embargoed" ? "published" : "updated";
     return this.commit(next, current, fp, event);

@@ -15,7 +15,8 @@ import { eventually } from "../helpers/runtime.ts";
 let env: MailEnv;
 let app: FastifyInstance;
 beforeEach(async () => {
-  env = await mailEnv({ label: "people" });
+  // Clients are told apart by X-Forwarded-For, as behind a proxy on loopback (inject's peer).
+  env = await mailEnv({ label: "people", config: { trustProxy: ["127.0.0.1"] } });
   app = await buildApp(env.rt, { apiToken: TEST_TOKEN, secretKey: TEST_SECRET });
   await app.ready();
 });

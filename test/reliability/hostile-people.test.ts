@@ -30,7 +30,8 @@ describe("hostile input: forms, links and CSV", () => {
   let app: FastifyInstance;
   let dir: string;
   beforeAll(async () => {
-    env = await mailEnv({ label: "hpeople" });
+    // Clients are told apart by X-Forwarded-For, as behind a proxy on loopback (inject's peer).
+    env = await mailEnv({ label: "hpeople", config: { trustProxy: ["127.0.0.1"] } });
     app = await buildApp(env.rt, { apiToken: TEST_TOKEN, secretKey: TEST_SECRET });
     await app.ready();
     env.start([QUEUE.emails]);
@@ -262,7 +263,7 @@ describe("a burst of 1,000 subscribe requests", { timeout: 90_000 }, () => {
 
   it("is rate-limited per client without errors, and every accepted address gets exactly one confirmation", async () => {
     smtp = await startSmtpSink();
-    rt = await testRuntime({ label: "burst", config: { smtpUrl: smtp.url, secretKey: TEST_SECRET, emailRatePerSecond: 100_000 } });
+    rt = await testRuntime({ label: "burst", config: { smtpUrl: smtp.url, secretKey: TEST_SECRET, emailRatePerSecond: 100_000, trustProxy: ["127.0.0.1"] } });
     app = await buildApp(rt, { apiToken: TEST_TOKEN, secretKey: TEST_SECRET });
     await app.ready();
     workers = startWorkers(rt, [QUEUE.emails]);
