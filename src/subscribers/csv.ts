@@ -1,10 +1,11 @@
 // CSV import: header `email,name,language,frequency,topics,regions,timezone` (any order; only
 // email is required; topics and regions `;`-separated). Every bad row is reported with its line
 // number and reason; the good ones are imported. Re-importing updates, never duplicates (the
-// id is derived from the address).
+// id is derived from the address). A row is a partial update: an empty cell leaves that field as
+// it is (a new address gets the default), `-` clears it back to its default.
 import { describeIssues, formatIssues } from "../releases/model.ts";
 import { invalid } from "../errors.ts";
-import { type ParsedSubscriberInput, subscriberInputSchema } from "./model.ts";
+import { type SubscriberPatch, subscriberPatchSchema } from "./model.ts";
 
 export const CSV_COLUMNS = ["email", "name", "language", "frequency", "topics", "regions", "timezone"] as const;
 
@@ -59,7 +60,7 @@ export interface RowError {
 }
 
 /** Splits a CSV into valid subscriber inputs and per-line errors. Throws for a bad header. */
-export function readSubscriberCsv(text: string): { rows: { line: number; input: ParsedSubscriberInput }[]; errors: RowError[] } {
+export function readSubscriberCsv(text: string): { rows: { line: number; input: SubscriberPatch }[]; errors: RowError[] } {
   const [header, ...data] = parseCsv(text);
   if (!header) throw invalid(`the CSV is empty: its first line must be the header ${CSV_COLUMNS.join(",")}`);
   const names = header.cells.map((h) => h.trim().toLowerCase());
@@ -67,7 +68,7 @@ export function readSubscriberCsv(text: string): { rows: { line: number; input: 
   if (unknown.length || !names.includes("email")) {
     throw invalid(`bad CSV header ${JSON.stringify(header.cells.join(","))}: expected columns from ${CSV_COLUMNS.join(",")}, with email${unknown.length ? `; unknown: ${unknown.join(", ")}` : ""}`);
   }
-  const rows: { line: number; input: ParsedSubscriberInput }[] = [];
+  const rows: { line: number; input: SubscriberPatch }[] = [];
   const errors: RowError[] = [];
   const seen = new Map<string, number>();
   for (const r of data) {
@@ -80,7 +81,7 @@ export function readSubscriberCsv(text: string): { rows: { line: number; input: 
       const v = (r.cells[i] ?? "").trim();
       if (v !== "") raw[n] = v;
     });
-    const parsed = subscriberInputSchema.safeParse(raw);
+    const parsed = subscriberPatchSchema.safeParse(raw);
     if (!parsed.success) {
       errors.push({ line: r.line, reason: formatIssues(describeIssues(parsed.error)) });
       continue;

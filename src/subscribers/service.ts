@@ -2,11 +2,23 @@
 // Shared by the pages, the API and the CLI so all behave the same.
 // No enumeration: subscribe() gives the caller the same answer whatever state the address is in;
 // only the email it may trigger differs, and at most one per address per hour.
+//
+// Every write is a change applied to the *current* record inside the store's compare-and-set
+// (store.apply): a writer that raced another re-reads and decides again. Which operations may
+// move a reader out of a suppressed status (the contract; tests in subscriber-races.test.ts):
+//   unsubscribed -> pending     only subscribe(): the reader asks again on the public form, and
+//                               only confirm() (the link mailed to that address) then makes them
+//                               confirmed.
+//   bounced / complained        never; only erasing the reader (`herald subscribers remove`)
+//                               forgets them, after which the address is new.
+// Nothing else changes a status out of unsubscribed, bounced or complained: preferences, CLI/API
+// adds and CSV imports (even with `confirmed`) keep it, and confirm() only moves pending.
+// So an unsubscribe, bounce or complaint is never undone by a write that read the record before it.
 import { jobId, QUEUE, type EmailBatchJob } from "../jobs/queues.ts";
 import { notFound } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import { type ParsedSubscriberInput, parseSubscriberInput, type Subscriber } from "./model.ts";
-import { SubscriberStore, subscriberId } from "./store.ts";
+import { isSuppressed, parseSubscriberInput, parseSubscriberPatch, type Subscriber, type SubscriberPatch } from "./model.ts";
+import { type Applied, SubscriberStore, subscriberId } from "./store.ts";
 
 const HOUR = 3600_000;
 
@@ -23,6 +35,12 @@ export function subscriberStore(rt: Runtime): SubscriberStore {
   return new SubscriberStore(rt.redis, rt.config.prefix);
 }
 
+const DAY = 24 * HOUR;
+
+const isOut = (s: Subscriber) => s.status === "unsubscribed" || isSuppressed(s);
+
+const gone = () => notFound("this subscription no longer exists; subscribe again");
+
 export class SubscriberService {
   readonly store: SubscriberStore;
   constructor(private readonly rt: Runtime) {
@@ -33,24 +51,6 @@ export class SubscriberService {
     return new Date(this.rt.clock.now()).toISOString();
   }
 
-  private build(input: ParsedSubscriberInput, previous: Subscriber | null, status: Subscriber["status"]): Subscriber {
-    const now = this.nowIso();
-    return {
-      id: subscriberId(input.email),
-      email: input.email,
-      ...(input.name ? { name: input.name } : {}),
-      language: input.language,
-      topics: input.topics,
-      regions: input.regions,
-      frequency: input.frequency,
-      timezone: input.timezone ?? previous?.timezone ?? this.rt.config.defaultTimezone,
-      status,
-      createdAt: previous?.createdAt ?? now,
-      updatedAt: now,
-      ...(status === "confirmed" ? { confirmedAt: previous?.confirmedAt ?? now } : {}),
-    };
-  }
-
   /**
    * Public double opt-in. New, pending or unsubscribed addresses become pending with these
    * preferences and get a confirmation email; a confirmed address is not changed (anyone can type
@@ -58,15 +58,26 @@ export class SubscriberService {
    */
   async subscribe(raw: unknown): Promise<void> {
     const input = parseSubscriberInput(raw);
-    const previous = await this.store.byEmail(input.email);
-    if (previous && (previous.status === "bounced" || previous.status === "complained")) return;
-    if (previous?.status === "confirmed") {
-      await this.sendConfirmation(previous);
-      return;
-    }
-    const s = this.build(input, previous, "pending");
-    await this.store.save(s, previous);
-    await this.sendConfirmation(s);
+    const { current } = await this.store.apply(subscriberId(input.email), (cur) => {
+      if (cur && (isSuppressed(cur) || cur.status === "confirmed")) return null;
+      const now = this.nowIso();
+      const next: Subscriber = {
+        id: subscriberId(input.email),
+        email: input.email,
+        ...(input.name ? { name: input.name } : {}),
+        language: input.language,
+        topics: input.topics,
+        regions: input.regions,
+        frequency: input.frequency,
+        timezone: input.timezone ?? cur?.timezone ?? this.rt.config.defaultTimezone,
+        status: "pending",
+        createdAt: cur?.createdAt ?? now,
+        updatedAt: now,
+      };
+      return next;
+    });
+    if (!current || isSuppressed(current)) return;
+    await this.sendConfirmation(current);
   }
 
   /**
@@ -82,94 +93,156 @@ export class SubscriberService {
     return true;
   }
 
-  /** The confirmation click: pending -> confirmed. Confirmed stays confirmed ("already done"). */
+  /** The confirmation click: pending -> confirmed. Any other status stays as it is ("already done"). */
   async confirm(id: string): Promise<Subscriber> {
-    const s = await this.require(id);
-    if (s.status !== "pending") return s;
-    const next: Subscriber = { ...s, status: "confirmed", confirmedAt: this.nowIso(), updatedAt: this.nowIso() };
-    await this.store.save(next, s);
-    return next;
+    const { current } = await this.store.apply(id, (cur) => {
+      if (!cur) throw gone();
+      if (cur.status !== "pending") return null;
+      const now = this.nowIso();
+      return { ...cur, status: "confirmed", confirmedAt: now, updatedAt: now };
+    });
+    return current!;
   }
 
+  /**
+   * The preferences form: the reader's whole set of preferences (an unticked topic is "every
+   * topic", an empty name clears it). The status is never touched.
+   */
   async updatePreferences(id: string, raw: unknown): Promise<Subscriber> {
-    const s = await this.require(id);
+    const s = await this.store.get(id);
+    if (!s) throw gone();
     const input = parseSubscriberInput({ ...(raw as object), email: s.email });
-    const next: Subscriber = { ...this.build(input, s, s.status), confirmedAt: s.confirmedAt, createdAt: s.createdAt };
-    if (!input.name) delete next.name;
-    await this.store.save(next, s);
-    return next;
+    const { current } = await this.store.apply(id, (cur) => {
+      if (!cur) throw gone();
+      const next: Subscriber = {
+        ...cur,
+        language: input.language,
+        topics: input.topics,
+        regions: input.regions,
+        frequency: input.frequency,
+        timezone: input.timezone ?? cur.timezone,
+        updatedAt: this.nowIso(),
+      };
+      if (input.name) next.name = input.name;
+      else delete next.name;
+      return next;
+    });
+    return current!;
   }
 
   /** One-click unsubscribe. Already unsubscribed or suppressed: nothing to do. */
   async unsubscribe(id: string): Promise<Subscriber> {
-    const s = await this.require(id);
-    if (s.status === "unsubscribed" || s.status === "bounced" || s.status === "complained") return s;
-    const next: Subscriber = { ...s, status: "unsubscribed", unsubscribedAt: this.nowIso(), updatedAt: this.nowIso() };
-    await this.store.save(next, s);
-    return next;
+    const { current } = await this.store.apply(id, (cur) => {
+      if (!cur) throw gone();
+      if (isOut(cur)) return null;
+      const now = this.nowIso();
+      return { ...cur, status: "unsubscribed", unsubscribedAt: now, updatedAt: now };
+    });
+    return current!;
   }
 
   /** A permanent SMTP failure, a bounce report or a complaint: the address is never mailed again. */
   async suppress(id: string, status: "bounced" | "complained", reason: string): Promise<void> {
-    const s = await this.store.get(id);
-    if (!s || s.status === status) return;
-    const next: Subscriber = { ...s, status, suppressedReason: reason.slice(0, 300), updatedAt: this.nowIso() };
-    await this.store.save(next, s);
+    await this.store.apply(id, (cur) => {
+      if (!cur || cur.status === status) return null;
+      return { ...cur, status, suppressedReason: reason.slice(0, 300), updatedAt: this.nowIso() };
+    });
   }
 
   /**
-   * Ops: adds or updates a subscriber (CLI, API, CSV import). `confirmed` skips the opt-in (the
-   * operator vouches for consent); otherwise a new address gets a confirmation email. Re-adding
-   * updates preferences and never revives an unsubscribed or suppressed address.
+   * Ops: adds or updates a subscriber (CLI, API, CSV import). Only the fields named change (a
+   * missing or empty one is left as it is; `-` or null clears it back to its default); a new
+   * address takes the defaults for the others. `confirmed` skips the opt-in (the operator vouches
+   * for consent) and confirms a pending address; otherwise a pending address gets a confirmation
+   * email. An unsubscribed or suppressed address keeps its status whatever is sent.
    */
   async upsert(raw: unknown, opts: { confirmed: boolean; notify?: boolean }): Promise<{ subscriber: Subscriber; created: boolean }> {
-    const input = parseSubscriberInput(raw);
-    return this.upsertParsed(input, opts);
+    return this.upsertParsed(parseSubscriberPatch(raw), opts);
   }
 
-  async upsertParsed(input: ParsedSubscriberInput, opts: { confirmed: boolean; notify?: boolean }): Promise<{ subscriber: Subscriber; created: boolean }> {
-    const previous = await this.store.byEmail(input.email);
-    const next = this.merge(input, previous, opts.confirmed);
-    await this.store.save(next, previous);
-    if (next.status === "pending" && opts.notify !== false) await this.sendConfirmation(next);
-    return { subscriber: next, created: !previous };
+  async upsertParsed(patch: SubscriberPatch, opts: { confirmed: boolean; notify?: boolean }): Promise<{ subscriber: Subscriber; created: boolean }> {
+    const r = await this.store.apply(subscriberId(patch.email), (cur) => this.patched(patch, cur, opts.confirmed));
+    const s = r.current!;
+    if (s.status === "pending" && opts.notify !== false) await this.sendConfirmation(s);
+    return { subscriber: s, created: !r.previous };
   }
 
   /**
    * Many upserts in few round trips (CSV import): same rules as upsertParsed. `confirmed` false
-   * sends each new address a confirmation email.
+   * sends each pending address a confirmation email.
    */
-  async upsertMany(inputs: ParsedSubscriberInput[], opts: { confirmed: boolean }): Promise<{ created: number; updated: number }> {
-    const previous = await this.store.getMany(inputs.map((i) => subscriberId(i.email)));
-    const items = inputs.map((input, i) => {
-      const prev = previous[i] ?? null;
-      return { next: this.merge(input, prev, opts.confirmed), previous: prev };
-    });
-    await this.store.saveMany(items);
-    for (const { next } of items) if (next.status === "pending") await this.sendConfirmation(next);
-    const created = previous.filter((p) => !p).length;
-    return { created, updated: inputs.length - created };
+  async upsertMany(patches: SubscriberPatch[], opts: { confirmed: boolean }): Promise<{ created: number; updated: number }> {
+    const results: Applied[] = await this.store.applyMany(
+      patches.map((p) => ({ id: subscriberId(p.email), change: (cur: Subscriber | null) => this.patched(p, cur, opts.confirmed) })),
+    );
+    for (const r of results) if (r.current?.status === "pending") await this.sendConfirmation(r.current);
+    const created = results.filter((r) => !r.previous).length;
+    return { created, updated: patches.length - created };
   }
 
-  /** New preferences over an existing record: an unsubscribed or suppressed status is kept. */
-  private merge(input: ParsedSubscriberInput, previous: Subscriber | null, confirmed: boolean): Subscriber {
-    const status = previous && previous.status !== "pending" ? previous.status : confirmed ? "confirmed" : "pending";
-    const next = this.build(input, previous, status);
-    if (previous?.unsubscribedAt) next.unsubscribedAt = previous.unsubscribedAt;
-    if (previous?.suppressedReason) next.suppressedReason = previous.suppressedReason;
+  /** `patch` over the current record (or the defaults); null when it changes nothing. */
+  private patched(patch: SubscriberPatch, cur: Subscriber | null, confirmed: boolean): Subscriber | null {
+    const now = this.nowIso();
+    const next: Subscriber = cur
+      ? { ...cur }
+      : {
+          id: subscriberId(patch.email),
+          email: patch.email,
+          language: "en",
+          topics: [],
+          regions: [],
+          frequency: "daily",
+          timezone: this.rt.config.defaultTimezone,
+          status: confirmed ? "confirmed" : "pending",
+          createdAt: now,
+          updatedAt: now,
+          ...(confirmed ? { confirmedAt: now } : {}),
+        };
+    if (patch.name === null) delete next.name;
+    else if (patch.name !== undefined) next.name = patch.name;
+    if (patch.language !== undefined) next.language = patch.language ?? "en";
+    if (patch.frequency !== undefined) next.frequency = patch.frequency ?? "daily";
+    if (patch.topics !== undefined) next.topics = patch.topics ?? [];
+    if (patch.regions !== undefined) next.regions = patch.regions ?? [];
+    if (patch.timezone !== undefined) next.timezone = patch.timezone ?? this.rt.config.defaultTimezone;
+    // Only pending moves (to confirmed); unsubscribed, bounced and complained stay as they are.
+    if (cur?.status === "pending" && confirmed) {
+      next.status = "confirmed";
+      next.confirmedAt = now;
+    }
+    if (cur && sameRecord(cur, next)) return null;
+    next.updatedAt = now;
     return next;
   }
 
-  async remove(email: string): Promise<Subscriber> {
-    const s = await this.store.byEmail(parseSubscriberInput({ email }).email);
-    if (!s) throw notFound(`no subscriber with address ${email}`);
-    await this.store.remove(s);
-    return s;
+  /**
+   * Erases readers who stayed pending (never confirmed, no change) for PENDING_EXPIRY_DAYS: the
+   * record, its keys and its index entries, each in one compare-and-set, so a confirm racing the
+   * sweep either wins (the reader stays) or finds the reader gone. Run hourly by the scheduler.
+   */
+  async expirePending(batch = 500): Promise<number> {
+    const cutoff = this.rt.clock.now() - this.rt.config.pendingExpiryDays * DAY;
+    const stale = (s: Subscriber) => s.status === "pending" && Date.parse(s.updatedAt) <= cutoff;
+    let erased = 0;
+    // Each pass empties the batch it read (erased, or changed and so out of the range).
+    for (let pass = 0; pass < 10_000; pass++) {
+      const ids = await this.store.pendingSince(cutoff, batch);
+      for (const id of ids) if (await this.store.erase(id, stale)) erased++;
+      if (ids.length < batch) break;
+    }
+    return erased;
   }
 
-  private async require(id: string): Promise<Subscriber> {
-    const s = await this.store.get(id);
-    if (!s) throw notFound("this subscription no longer exists; subscribe again");
+  async remove(email: string): Promise<Subscriber> {
+    const id = subscriberId(parseSubscriberInput({ email }).email);
+    const s = await this.store.erase(id);
+    if (!s) throw notFound(`no subscriber with address ${email}`);
     return s;
   }
+}
+
+/** Equal apart from updatedAt and revision (a write that changes nothing is skipped). */
+function sameRecord(a: Subscriber, b: Subscriber): boolean {
+  const strip = ({ updatedAt: _u, revision: _r, ...rest }: Subscriber) => JSON.stringify(Object.entries(rest).sort(([x], [y]) => x.localeCompare(y)));
+  return strip(a) === strip(b);
 }
