@@ -47,9 +47,9 @@ export async function auditSubscribers(rt: Runtime): Promise<Audit> {
   const counted = await new SubscriberStore(rt.redis, p).countByStatus();
   for (const st of STATUSES) {
     if ((counted[st] ?? 0) !== (expected[st] ?? 0)) mismatches.push(`count ${st}: ${counted[st] ?? 0}, records say ${expected[st] ?? 0}`);
-    compare(mismatches, `status zset ${st}`, await rt.redis.zrange(`${p}:subs:status:${st}`, 0, -1), records.filter((s) => s.status === st).map((s) => s.id));
+    compare(mismatches, `status zset ${st}`, await rt.redis.zrange(`${p}:subs:status:${st}`, "0", "-1"), records.filter((s) => s.status === st).map((s) => s.id));
   }
-  compare(mismatches, "subs zset", await rt.redis.zrange(`${p}:subs`, 0, -1), records.map((s) => s.id));
+  compare(mismatches, "subs zset", await rt.redis.zrange(`${p}:subs`, "0", "-1"), records.map((s) => s.id));
   const confirmed = records.filter((s) => s.status === "confirmed");
   for (const f of FREQUENCIES) {
     compare(mismatches, `frequency set ${f}`, await rt.redis.smembers(`${p}:subs:${f}`), confirmed.filter((s) => s.frequency === f).map((s) => s.id));
