@@ -62,13 +62,31 @@ export class CasOps {
   }
 }
 
+type CasCommand = (...args: (string | number)[]) => Promise<unknown>;
+const COMMAND = "heraldCas";
+
+/**
+ * The script as an ioredis command: sent by EVALSHA (loaded once), not as text on every write.
+ * Call before creating a pipeline that will carry commits (a pipeline copies the commands the
+ * connection has when it is made).
+ */
+export function defined(redis: Redis): void {
+  if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { lua: CAS_SCRIPT });
+}
+
 /** Commits `ops` if the record is still at `expectedRevision`; false when another writer won. */
 export async function casCommit(redis: Redis, ops: CasOps, expectedRevision: number): Promise<boolean> {
-  const ok = await redis.eval(CAS_SCRIPT, ...(ops.evalArgs(expectedRevision) as [number, ...string[]]));
+  defined(redis);
+  const ok = await (redis as unknown as Record<string, CasCommand>)[COMMAND]!(...ops.evalArgs(expectedRevision));
   return ok === 1;
 }
 
-/** The same commit queued on a pipeline (many records in one round trip; check each reply). */
+/**
+ * The same commit queued on a pipeline of `redis` (many records in one round trip; check each
+ * reply is 1).
+ */
 export function casCommitOn(pipeline: ChainableCommander, ops: CasOps, expectedRevision: number): void {
-  pipeline.eval(CAS_SCRIPT, ...(ops.evalArgs(expectedRevision) as [number, ...string[]]));
+  const commit = (pipeline as unknown as Record<string, CasCommand | undefined>)[COMMAND];
+  if (!commit) throw new Error("casCommitOn: call defined(redis) before creating the pipeline");
+  commit.call(pipeline, ...ops.evalArgs(expectedRevision));
 }

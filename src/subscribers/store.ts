@@ -20,7 +20,7 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { DigestFrequency, Frequency, Subscriber, SubscriberStatus } from "./model.ts";
-import { CasOps, casCommit, casCommitOn } from "../redis/cas.ts";
+import { CasOps, casCommit, casCommitOn, defined } from "../redis/cas.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
 
 export const STATUSES: readonly SubscriberStatus[] = ["pending", "confirmed", "unsubscribed", "bounced", "complained"];
@@ -70,7 +70,9 @@ export class SubscriberStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    defined(redis); // commits also go out in pipelines (applyMany, saveMany)
+  }
 
   private key(...parts: string[]): string {
     return [this.prefix, ...parts].join(":");

@@ -4,6 +4,7 @@
 // Afterwards no unsubscribe may be lost, and every count and index must equal a full recount of
 // the records. Before the compare-and-set store, 9 of 20 such pairs ended `confirmed`.
 import { mkdtempSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -37,6 +38,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
 });
 afterAll(async () => {
+  agent.destroy();
   await app.close();
   await rt.destroy();
 });
@@ -44,19 +46,29 @@ afterAll(async () => {
 const pick = <T>(xs: T[], i: number) => xs[i % xs.length]!;
 const later = <T>(fn: () => Promise<T>) => new Promise<T>((resolve, reject) => setTimeout(() => fn().then(resolve, reject), Math.random() * WINDOW_MS));
 
-async function post(url: string, body: string, type: string, headers: Record<string, string> = {}): Promise<number> {
-  const res = await fetch(`${base}${url}`, { method: "POST", headers: { "content-type": type, accept: "application/json", ...headers }, body });
-  await res.arrayBuffer();
-  return res.status;
+// Kept-alive sockets, 48 requests in flight at a time: enough to race, without a starved test
+// machine timing out a thousand fresh connects.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 48 });
+
+function request(method: string, url: string, body: string | null, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}${url}`, { method, agent, headers: { accept: "application/json", ...headers } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body ?? undefined);
+  });
 }
+
+const post = (url: string, body: string, type: string, headers: Record<string, string> = {}) => request("POST", url, body, { "content-type": type, ...headers });
 
 /** The confirmation click: a POST where the page has one (scanners' GETs confirm nobody), else the GET link. */
 async function confirmOverHttp(token: string): Promise<number> {
   const url = `/confirm?token=${encodeURIComponent(token)}`;
   if (app.hasRoute({ method: "POST", url: "/confirm" })) return post(url, "", "application/x-www-form-urlencoded");
-  const res = await fetch(`${base}${url}`);
-  await res.arrayBuffer();
-  return res.status;
+  return request("GET", url, null);
 }
 
 describe("concurrent subscriber changes", { timeout: 180_000 }, () => {
@@ -116,7 +128,8 @@ describe("concurrent subscriber changes", { timeout: 180_000 }, () => {
 
     const results = await Promise.allSettled(ops);
     const failed = results.filter((r) => r.status === "rejected");
-    expect(failed.map((f) => String((f as PromiseRejectedResult).reason))).toEqual([]);
+    const why = (e: unknown) => `${String(e)}${(e as { cause?: unknown })?.cause ? ` (${String((e as { cause: unknown }).cause)})` : ""}`;
+    expect(failed.map((f) => why((f as PromiseRejectedResult).reason))).toEqual([]);
     const cli = results.slice(0, 4).map((r) => (r as PromiseFulfilledResult<{ code: number; stderr: string }>).value);
     expect(cli.map((c) => [c.code, c.stderr])).toEqual(cli.map(() => [0, ""]));
     expect(unsubAnswers.filter((s) => s !== 200)).toEqual([]);
