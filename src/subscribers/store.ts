@@ -31,13 +31,22 @@ const LEGACY_COUNTS = ["subs", "by-status"] as const;
 /** A conflicting writer retries at most this often (each round, one writer of the record wins). */
 const MAX_ATTEMPTS = 200;
 
-/** Puts one record in the status zset of its current status and out of the others. */
+/**
+ * Puts one record in {p}:subs and in the status zset of its current status, and out of the
+ * others; an id whose record is gone leaves every zset. KEYS: record, {p}:subs, the status zsets.
+ * ARGV: id, createdAt score, score for a new status entry, then the statuses in KEYS order.
+ */
 const RECOUNT = `
 local cur = redis.call('GET', KEYS[1])
 local status = nil
-if cur then status = cjson.decode(cur).status end
-for i = 2, #KEYS do
-  if ARGV[i] == status then redis.call('ZADD', KEYS[i], 'NX', ARGV[#KEYS + 1], ARGV[1])
+if cur then
+  status = cjson.decode(cur).status
+  redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
+else
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+for i = 3, #KEYS do
+  if ARGV[i + 1] == status then redis.call('ZADD', KEYS[i], 'NX', ARGV[3], ARGV[1])
   else redis.call('ZREM', KEYS[i], ARGV[1]) end
 end
 return 1
@@ -222,39 +231,61 @@ export class SubscriberStore {
 
   /** Subscribers per status (pending, confirmed, unsubscribed, bounced, complained); zero counts left out. */
   async countByStatus(): Promise<Record<string, number>> {
-    await this.migrateCounts();
-    const m = this.redis.pipeline();
+    let snap = await this.snapshot();
+    if (snap.legacy || snap.total !== snap.counts.reduce((a, b) => a + b, 0)) {
+      await this.migrateCounts(true);
+      snap = await this.snapshot();
+    }
+    return Object.fromEntries(STATUSES.map((st, i) => [st, snap.counts[i]!]).filter(([, n]) => (n as number) > 0));
+  }
+
+  /** Every size at one instant (MULTI): a commit moves {p}:subs and a status zset together. */
+  private async snapshot(): Promise<{ total: number; counts: number[]; legacy: boolean }> {
+    const m = this.redis.multi();
+    m.zcard(this.key("subs"));
+    m.exists(this.key(...LEGACY_COUNTS));
     for (const st of STATUSES) m.zcard(this.key("subs", "status", st));
-    const counts = (await execOrThrow(m)) as number[];
-    return Object.fromEntries(STATUSES.map((st, i) => [st, counts[i]!]).filter(([, n]) => (n as number) > 0));
+    const [total, legacy, ...counts] = (await execOrThrow(m)) as number[];
+    return { total: total!, legacy: legacy === 1, counts };
   }
 
   /**
-   * Data written before the status zsets held its counts in a hash: if that hash is still there,
-   * recount every record into the zsets, then drop it. Safe while others write (each record is
-   * recounted in one script) and when several processes start at once (recounting is idempotent).
+   * Data written before the status zsets held its counts in a hash: if that hash is still there
+   * (or `force`), recount every record into the zsets, then drop it. Safe while others write
+   * (each record is recounted in one script) and when several processes start at once
+   * (recounting is idempotent). countByStatus() also recounts when the zsets do not add up to
+   * {p}:subs, so counts heal themselves whatever wrote the data.
    */
-  async migrateCounts(): Promise<boolean> {
-    if ((await this.redis.exists(this.key(...LEGACY_COUNTS))) === 0) return false;
+  async migrateCounts(force = false): Promise<boolean> {
+    if (!force && (await this.redis.exists(this.key(...LEGACY_COUNTS))) === 0) return false;
     await this.recount();
     await this.redis.del(this.key(...LEGACY_COUNTS));
     return true;
   }
 
-  /** Rebuilds the status zsets from the records (every id in {p}:subs). */
+  /** Rebuilds the status zsets from the records (every id in {p}:subs or in a status zset). */
   async recount(batch = 500): Promise<void> {
-    const statusKeys = STATUSES.map((st) => this.key("subs", "status", st));
-    for (let off = 0; ; off += batch) {
-      const ids = await this.redis.zrange(this.key("subs"), String(off), String(off + batch - 1));
-      if (ids.length === 0) return;
+    const keys = [this.key("subs"), ...STATUSES.map((st) => this.key("subs", "status", st))];
+    for (const zset of keys) await this.recountIdsOf(zset, keys, batch);
+  }
+
+  private async recountIdsOf(zset: string, keys: string[], batch: number): Promise<void> {
+    // ZSCAN: every id present throughout is visited (perhaps twice: recounting is idempotent),
+    // even while the script removes ids of vanished records.
+    let cursor = "0";
+    do {
+      const [next, page] = await this.redis.zscan(zset, cursor, "COUNT", batch);
+      cursor = next;
+      const ids = page.filter((_, i) => i % 2 === 0);
+      if (ids.length === 0) continue;
       const records = await this.getMany(ids);
       const m = this.redis.pipeline();
       ids.forEach((id, i) => {
-        const since = Date.parse(records[i]?.updatedAt ?? "") || 0;
-        m.eval(RECOUNT, 1 + statusKeys.length, this.key("sub", id), ...statusKeys, id, ...STATUSES, String(since));
+        const ms = (iso?: string) => String(Date.parse(iso ?? "") || 0);
+        m.eval(RECOUNT, 1 + keys.length, this.key("sub", id), ...keys, id, ms(records[i]?.createdAt), ms(records[i]?.updatedAt), ...STATUSES);
       });
       await execOrThrow(m);
-    }
+    } while (cursor !== "0");
   }
 
   /** Ids that have been pending, unchanged, since `cutoffMs` or earlier (oldest first). */

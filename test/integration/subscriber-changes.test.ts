@@ -229,4 +229,15 @@ describe("counts from before the status sets", () => {
     expect(audit.mismatches).toEqual([]);
     expect(audit.counted).toEqual({ confirmed: 1, pending: 1, unsubscribed: 2 });
   });
+
+  it("counts that do not add up to the records are recounted, without a legacy hash too", async () => {
+    const p = rt.config.prefix;
+    for (const e of ["a@example.org", "b@example.org", "c@example.org"]) await svc.upsert({ email: e }, { confirmed: true });
+    await rt.redis.zrem(`${p}:subs:status:confirmed`, subscriberId("a@example.org")); // lost entry
+    await rt.redis.zadd(`${p}:subs:status:pending`, 1, "s-no-such-record"); // stray entry
+    await rt.redis.zadd(`${p}:subs:status:unsubscribed`, 1, subscriberId("b@example.org")); // wrong status
+    expect(await svc.store.countByStatus()).toEqual({ confirmed: 3 });
+    const audit = await auditSubscribers(rt);
+    expect(audit.mismatches).toEqual([]);
+  });
 });
