@@ -105,27 +105,20 @@ export class SubscriberService {
   }
 
   /**
-   * The preferences form: the reader's whole set of preferences (an unticked topic is "every
-   * topic", an empty name clears it). The status is never touched.
+   * The preferences form (or its JSON twin). Language, frequency, topics, regions and time zone
+   * change when given and keep their value when not; the name follows the form's text box, so an
+   * empty or missing name clears it. The status is never touched.
    */
   async updatePreferences(id: string, raw: unknown): Promise<Subscriber> {
     const s = await this.store.get(id);
     if (!s) throw gone();
-    const input = parseSubscriberInput({ ...(raw as object), email: s.email });
+    const patch = parseSubscriberPatch({ ...(raw as object), email: s.email });
     const { current } = await this.store.apply(id, (cur) => {
       if (!cur) throw gone();
-      const next: Subscriber = {
-        ...cur,
-        language: input.language,
-        topics: input.topics,
-        regions: input.regions,
-        frequency: input.frequency,
-        timezone: input.timezone ?? cur.timezone,
-        updatedAt: this.nowIso(),
-      };
-      if (input.name) next.name = input.name;
+      const next: Subscriber = { ...cur, updatedAt: this.nowIso() };
+      if (patch.name) next.name = patch.name;
       else delete next.name;
-      return next;
+      return this.withPreferences(next, { ...patch, name: undefined });
     });
     return current!;
   }
@@ -198,13 +191,7 @@ export class SubscriberService {
           updatedAt: now,
           ...(confirmed ? { confirmedAt: now } : {}),
         };
-    if (patch.name === null) delete next.name;
-    else if (patch.name !== undefined) next.name = patch.name;
-    if (patch.language !== undefined) next.language = patch.language ?? "en";
-    if (patch.frequency !== undefined) next.frequency = patch.frequency ?? "daily";
-    if (patch.topics !== undefined) next.topics = patch.topics ?? [];
-    if (patch.regions !== undefined) next.regions = patch.regions ?? [];
-    if (patch.timezone !== undefined) next.timezone = patch.timezone ?? this.rt.config.defaultTimezone;
+    this.withPreferences(next, patch);
     // Only pending moves (to confirmed); unsubscribed, bounced and complained stay as they are.
     if (cur?.status === "pending" && confirmed) {
       next.status = "confirmed";
@@ -212,6 +199,18 @@ export class SubscriberService {
     }
     if (cur && sameRecord(cur, next)) return null;
     next.updatedAt = now;
+    return next;
+  }
+
+  /** Applies the named fields of `patch` to `next` (in place): undefined keeps, null clears to the default. */
+  private withPreferences(next: Subscriber, patch: SubscriberPatch): Subscriber {
+    if (patch.name === null) delete next.name;
+    else if (patch.name !== undefined) next.name = patch.name;
+    if (patch.language !== undefined) next.language = patch.language ?? "en";
+    if (patch.frequency !== undefined) next.frequency = patch.frequency ?? "daily";
+    if (patch.topics !== undefined) next.topics = patch.topics ?? [];
+    if (patch.regions !== undefined) next.regions = patch.regions ?? [];
+    if (patch.timezone !== undefined) next.timezone = patch.timezone ?? this.rt.config.defaultTimezone;
     return next;
   }
 

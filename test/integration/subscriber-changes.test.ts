@@ -101,6 +101,19 @@ describe("partial updates", { timeout: 90_000 }, () => {
   });
 });
 
+describe("preferences", () => {
+  it("a preference save keeps what it does not send, except the name box (empty clears the name)", async () => {
+    await svc.upsert(FULL, { confirmed: true });
+    const id = subscriberId("ana@example.org");
+    await svc.updatePreferences(id, { name: "Ana", frequency: "daily" });
+    expect(prefsOf(await get())).toEqual({ ...prefsOf({ ...FULL, status: "confirmed" } as Subscriber), frequency: "daily" });
+    await svc.updatePreferences(id, { topics: [], language: "fr" });
+    expect(prefsOf(await get())).toEqual({ ...prefsOf({ ...FULL, status: "confirmed" } as Subscriber), name: undefined, frequency: "daily", topics: [], language: "fr" });
+    await expect(svc.updatePreferences(id, { frequency: "hourly" })).rejects.toThrow(/frequency: one of immediate, daily, weekly/);
+    expect((await get()).frequency).toBe("daily");
+  });
+});
+
 describe("suppression wins", () => {
   it("no add, import, preference save or confirm brings back an unsubscribed or suppressed reader", async () => {
     for (const e of ["u@example.org", "b@example.org", "c@example.org"]) await svc.upsert({ email: e }, { confirmed: true });
