@@ -5,7 +5,8 @@
 //
 // Every write is a change applied to the *current* record inside the store's compare-and-set
 // (store.apply): a writer that raced another re-reads and decides again. Which operations may
-// move a reader out of a suppressed status (the contract; tests in subscriber-races.test.ts):
+// move a reader out of a suppressed status (the contract; tested in subscriber-changes.test.ts
+// and, under concurrency, subscriber-races.test.ts):
 //   unsubscribed -> pending     only subscribe(): the reader asks again on the public form, and
 //                               only confirm() (the link mailed to that address) then makes them
 //                               confirmed.
