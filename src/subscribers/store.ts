@@ -20,6 +20,7 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { DigestFrequency, Frequency, Subscriber, SubscriberStatus } from "./model.ts";
+import { HeraldError } from "../errors.ts";
 import { CasOps, casCommit, casCommitOn, defined } from "../redis/cas.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
 
@@ -71,8 +72,11 @@ export interface Applied {
   written: boolean;
 }
 
-export class SubscriberConflictError extends Error {
-  readonly code = "HERALD_CONFLICT";
+/** A write that kept losing the race (409: nothing was changed; sending it again is safe). */
+export class SubscriberConflictError extends HeraldError {
+  constructor(message: string) {
+    super("HERALD_CONFLICT", message, 409);
+  }
 }
 
 export class SubscriberStore {
