@@ -29,6 +29,9 @@ export const STATUSES: readonly SubscriberStatus[] = ["pending", "confirmed", "u
 /** Before revisions: a hash status -> count, kept beside each write (it drifted). Replaced by the status zsets. */
 const LEGACY_COUNTS = ["subs", "by-status"] as const;
 
+/** Writes of this process that lost a race and were decided again on the newer record (for tests and logs). */
+export const writeConflicts = { count: 0 };
+
 /** A conflicting writer retries at most this often (each round, one writer of the record wins). */
 const MAX_ATTEMPTS = 200;
 
@@ -144,6 +147,7 @@ export class SubscriberStore {
     });
     const replies = staged.length ? await execOrThrow(m) : [];
     for (const [k, { i, next }] of staged.entries()) {
+      if (replies[k] !== 1) writeConflicts.count++;
       out[i] = replies[k] === 1 ? { previous: previous[i] ?? null, current: next, written: true } : await this.apply(items[i]!.id, items[i]!.change);
     }
     return out as Applied[];
@@ -190,6 +194,7 @@ export class SubscriberStore {
   }
 
   private async backoff(id: string, attempt: number): Promise<void> {
+    writeConflicts.count++;
     if (attempt >= MAX_ATTEMPTS) throw new SubscriberConflictError(`subscriber ${id} kept changing while this request ran; send it again`);
     await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** Math.min(attempt, 6))));
   }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/http/app.ts";
 import { readSubscriberCsv } from "../../src/subscribers/csv.ts";
 import { SubscriberService } from "../../src/subscribers/service.ts";
-import { subscriberId } from "../../src/subscribers/store.ts";
+import { subscriberId, writeConflicts } from "../../src/subscribers/store.ts";
 import { signToken } from "../../src/subscribers/tokens.ts";
 import { runCli } from "../helpers/cli.ts";
 import { TEST_TOKEN } from "../helpers/http.ts";
@@ -126,7 +126,9 @@ describe("concurrent subscriber changes", { timeout: 180_000 }, () => {
     const hot = UNSUBSCRIBERS - 1;
     for (let k = 0; k < 40; k++) ops.push(svc.updatePreferences(ids[hot]!, { frequency: pick(FREQS, k), timezone: pick(ZONES, k) }));
 
+    const conflictsBefore = writeConflicts.count;
     const results = await Promise.allSettled(ops);
+    const conflicts = writeConflicts.count - conflictsBefore;
     const failed = results.filter((r) => r.status === "rejected");
     const why = (e: unknown) => `${String(e)}${(e as { cause?: unknown })?.cause ? ` (${String((e as { cause: unknown }).cause)})` : ""}`;
     expect(failed.map((f) => why((f as PromiseRejectedResult).reason))).toEqual([]);
@@ -140,8 +142,9 @@ describe("concurrent subscriber changes", { timeout: 180_000 }, () => {
     const revived = ids.slice(UNSUBSCRIBERS).filter((id) => byId.get(id)?.status === "unsubscribed");
     console.log(
       `subscriber races: ${ops.length} concurrent operations over ${all} readers (${UNSUBSCRIBERS} one-click unsubscribes); ` +
-        `unsubscribes lost: ${lost.length}; counts ${JSON.stringify(audit.counted)} vs recount ${JSON.stringify(audit.expected)}; index mismatches: ${audit.mismatches.length}`,
+        `${conflicts} in-process writes lost a race and were decided again; unsubscribes lost: ${lost.length}; counts ${JSON.stringify(audit.counted)} vs recount ${JSON.stringify(audit.expected)}; index mismatches: ${audit.mismatches.length}`,
     );
+    expect(conflicts).toBeGreaterThan(0); // the writers did collide
     expect(lost).toEqual([]);
     expect(revived).toEqual([]);
     expect(audit.records).toHaveLength(all);
