@@ -47,7 +47,11 @@ export interface DigestSummary {
 
 export async function processDigest(job: Job<DigestJob>, rt: Runtime): Promise<DigestSummary[] | { expired: number }> {
   // Subscriber upkeep shares this queue's scheduler (schedules.ts) rather than a queue of its own.
-  if (job.name === "expire-pending") return { expired: await new SubscriberService(rt).expirePending() };
+  if (job.name === "expire-pending") {
+    const expired = await new SubscriberService(rt).expirePending();
+    if (expired) rt.log.info(`erased ${expired} subscriber(s) still pending after ${rt.config.pendingExpiryDays} day(s)`);
+    return { expired };
+  }
   const at = job.data.at ? Date.parse(job.data.at) : nearestHour(rt.clock.now());
   if (job.name === "tick") return digestTick(rt, at);
   const frequency = job.data.frequency ?? "daily";
