@@ -11,6 +11,7 @@ import { inspectRedis } from "../redis/check.ts";
 import { redactUrl } from "../redis/connection.ts";
 import { dispatchPending } from "../releases/service.ts";
 import { createRuntime } from "../runtime.ts";
+import { subscriberStore } from "../subscribers/service.ts";
 import { action, CliError, cliConfig } from "./context.ts";
 
 export function registerStart(program: Command): void {
@@ -39,6 +40,7 @@ export function registerStart(program: Command): void {
         }
         const requeued = await dispatchPending(rt);
         if (requeued) log.info(`queued ${requeued} release event(s) left over from an earlier run`);
+        if (await subscriberStore(rt).migrateCounts()) log.info("recounted subscribers by status from their records (old counter hash replaced)");
 
         // Loaded here, not at the top: other commands start faster without Fastify and the workers.
         const { startWorkers } = await import("../jobs/workers.ts");

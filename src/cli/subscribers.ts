@@ -2,6 +2,7 @@
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { decodeCsv, readSubscriberCsv } from "../subscribers/csv.ts";
+import { CLEAR } from "../subscribers/model.ts";
 import { SubscriberService } from "../subscribers/service.ts";
 import { isProbablyBinary } from "../releases/importer.ts";
 import { action, CliError, list, readBytesFile, withRuntime } from "./context.ts";
@@ -23,13 +24,13 @@ export function registerSubscribers(program: Command): void {
 
   cmd
     .command("add EMAIL")
-    .description("add or update a subscriber (without --confirmed they get a confirmation email)")
-    .option("--name <name>")
-    .option("--language <code>", "en, fr or es")
-    .option("--frequency <f>", "immediate, daily or weekly")
-    .option("--topics <a,b>", "topic slugs (none = all)")
-    .option("--regions <x,y>", "region slugs (none = all)")
-    .option("--timezone <Area/City>", "IANA time zone for digests")
+    .description("add or update a subscriber: only the options given change (- clears one); without --confirmed a pending reader gets a confirmation email")
+    .option("--name <name>", "display name (- removes it)")
+    .option("--language <code>", "en, fr or es (- = en)")
+    .option("--frequency <f>", "immediate, daily or weekly (- = daily)")
+    .option("--topics <a,b>", "topic slugs (- = all topics)")
+    .option("--regions <x,y>", "region slugs (- = all regions)")
+    .option("--timezone <Area/City>", "IANA time zone for digests (- = DEFAULT_TIMEZONE)")
     .option("--confirmed", "skip the opt-in email: you already hold their consent")
     .action(
       action(async (email: string, o: AddOptions) => {
@@ -39,8 +40,8 @@ export function registerSubscribers(program: Command): void {
             name: o.name,
             language: o.language,
             frequency: o.frequency,
-            topics: o.topics ? list(o.topics) : undefined,
-            regions: o.regions ? list(o.regions) : undefined,
+            topics: o.topics?.trim() === CLEAR ? CLEAR : o.topics ? list(o.topics) : undefined,
+            regions: o.regions?.trim() === CLEAR ? CLEAR : o.regions ? list(o.regions) : undefined,
             timezone: o.timezone,
           };
           const { subscriber: s, created } = await new SubscriberService(rt).upsert(input, { confirmed: o.confirmed === true });
@@ -52,7 +53,7 @@ export function registerSubscribers(program: Command): void {
 
   cmd
     .command("import FILE")
-    .description("import a UTF-8 CSV: email,name,language,frequency,topics,regions,timezone (topics/regions ;-separated)")
+    .description("import a UTF-8 CSV: email,name,language,frequency,topics,regions,timezone (topics/regions ;-separated; an empty cell keeps the field, - clears it)")
     .option("--pending", "send each new address a confirmation email instead of subscribing it directly")
     .action(
       action(async (file: string, o: { pending?: boolean }) => {

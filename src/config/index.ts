@@ -143,6 +143,7 @@ const envSchema = z.object({
     .pipe(z.enum(WEEKDAYS, { message: `one of ${WEEKDAYS.join(", ")}` }))
     .default("monday"),
   EMAIL_RATE_PER_SECOND: int(1, 100_000).default(50),
+  PENDING_EXPIRY_DAYS: int(1, 365).default(7),
   ADMIN_PASSWORD: z.string().min(8, "at least 8 characters").optional(),
   WEBSUB_HUB: url(/^https?:$/, "an http(s) URL").optional(),
   FEED_SIZE: int(1, 500).default(50),
@@ -199,6 +200,8 @@ export interface Config {
   digestHour: number;
   weeklyDigestDay: Weekday;
   emailRatePerSecond: number;
+  /** Readers who never confirm are erased this many days after their last change (hourly sweep). */
+  pendingExpiryDays: number;
   adminPassword?: string;
   websubHub?: string;
   feedSize: number;
@@ -299,6 +302,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     digestHour: e.DIGEST_HOUR,
     weeklyDigestDay: e.WEEKLY_DIGEST_DAY,
     emailRatePerSecond: e.EMAIL_RATE_PER_SECOND,
+    pendingExpiryDays: e.PENDING_EXPIRY_DAYS,
     adminPassword: e.ADMIN_PASSWORD,
     websubHub: e.WEBSUB_HUB,
     feedSize: e.FEED_SIZE,

@@ -14,7 +14,7 @@ import type { Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { readerLinks } from "../subscribers/links.ts";
 import { type DigestFrequency, type Language, type Subscriber, wants } from "../subscribers/model.ts";
-import { subscriberStore } from "../subscribers/service.ts";
+import { SubscriberService, subscriberStore } from "../subscribers/service.ts";
 import { requireSecret } from "../subscribers/tokens.ts";
 import { renderDigest } from "../templates/messages.ts";
 import { personalise } from "../templates/personalise.ts";
@@ -45,7 +45,13 @@ export interface DigestSummary {
   batches: number;
 }
 
-export async function processDigest(job: Job<DigestJob>, rt: Runtime): Promise<DigestSummary[]> {
+export async function processDigest(job: Job<DigestJob>, rt: Runtime): Promise<DigestSummary[] | { expired: number }> {
+  // Subscriber upkeep shares this queue's scheduler (schedules.ts) rather than a queue of its own.
+  if (job.name === "expire-pending") {
+    const expired = await new SubscriberService(rt).expirePending();
+    if (expired) rt.log.info(`erased ${expired} subscriber(s) still pending after ${rt.config.pendingExpiryDays} day(s)`);
+    return { expired };
+  }
   const at = job.data.at ? Date.parse(job.data.at) : nearestHour(rt.clock.now());
   if (job.name === "tick") return digestTick(rt, at);
   const frequency = job.data.frequency ?? "daily";

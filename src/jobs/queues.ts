@@ -82,7 +82,10 @@ export interface EmailBatchJob {
   subscriberIds: string[];
 }
 
-/** digests: job name "tick" (hourly scheduler) or "run" (ops: now, for every such reader). */
+/**
+ * digests: job name "tick" (hourly scheduler), "run" (ops: now, for every such reader) or
+ * "expire-pending" (hourly scheduler: erase readers who never confirmed; no data).
+ */
 export interface DigestJob {
   frequency?: "daily" | "weekly";
   /** The hour being served, ISO; the scheduler's fire time. */

@@ -7,22 +7,14 @@
 //   {p}:facets:{kind}         set of every topic / region / language ever published
 //   {p}:translations:{id}     set of ids whose translationOf is id
 //   {p}:outbox                zset "id|revision|event" -> time: events stored but not yet queued
-// A commit is one Lua script: it checks the revision it builds on and writes everything, so two
-// concurrent updates cannot both become revision n+1, and an event is never stored without its
-// outbox entry (the dispatcher re-queues anything left there after a crash).
+// A commit is one Lua script (src/redis/cas.ts, shared with subscribers): it checks the revision
+// it builds on and writes everything, so two concurrent updates cannot both become revision n+1,
+// and an event is never stored without its outbox entry (the dispatcher re-queues anything left
+// there after a crash).
 import type { Redis } from "ioredis";
 import { type FeedKey, feedKeysOf, type ReleaseEvent } from "../jobs/queues.ts";
 import type { Release } from "./model.ts";
-
-const COMMIT = `
-local cur = redis.call('GET', KEYS[1])
-local rev = 0
-if cur then rev = cjson.decode(cur).revision end
-if rev ~= tonumber(ARGV[1]) then return 0 end
-local ops = cjson.decode(ARGV[2])
-for _, op in ipairs(ops) do redis.call(unpack(op)) end
-return 1
-`;
+import { CasOps, casCommit } from "../redis/cas.ts";
 
 export type FacetKind = "topics" | "regions" | "languages";
 
@@ -105,29 +97,29 @@ export class ReleaseStore {
    * writer got there first.
    */
   async commit(next: Release, previous: Release | null, fingerprint: string, event: ReleaseEvent): Promise<void> {
-    const ops: (string | number)[][] = [];
     const json = JSON.stringify(next);
-    ops.push(["SET", this.key("release", next.id), json]);
-    ops.push(["HSET", this.key("release", next.id, "revs"), String(next.revision), json]);
-    ops.push(["SET", this.key("release", next.id, "fp"), fingerprint]);
-    ops.push(["ZADD", this.key("releases"), Date.parse(next.updatedAt), next.id]);
+    const ops = new CasOps(this.key("release", next.id));
+    ops.add("SET", this.key("release", next.id), json);
+    ops.add("HSET", this.key("release", next.id, "revs"), String(next.revision), json);
+    ops.add("SET", this.key("release", next.id, "fp"), fingerprint);
+    ops.add("ZADD", this.key("releases"), Date.parse(next.updatedAt), next.id);
     for (const feed of previous?.status === "published" ? feedKeysOf(previous) : []) {
-      ops.push(["ZREM", this.key("idx", feed), next.id]);
+      ops.add("ZREM", this.key("idx", feed), next.id);
     }
     if (next.status === "published") {
       const score = Date.parse(next.publishedAt);
-      for (const feed of feedKeysOf(next)) ops.push(["ZADD", this.key("idx", feed), score, next.id]);
-      for (const t of next.topics) ops.push(["SADD", this.key("facets", "topics"), t]);
-      for (const g of next.regions) ops.push(["SADD", this.key("facets", "regions"), g]);
-      ops.push(["SADD", this.key("facets", "languages"), next.language]);
+      for (const feed of feedKeysOf(next)) ops.add("ZADD", this.key("idx", feed), score, next.id);
+      for (const t of next.topics) ops.add("SADD", this.key("facets", "topics"), t);
+      for (const g of next.regions) ops.add("SADD", this.key("facets", "regions"), g);
+      ops.add("SADD", this.key("facets", "languages"), next.language);
     }
     if (previous?.translationOf && previous.translationOf !== next.translationOf) {
-      ops.push(["SREM", this.key("translations", previous.translationOf), next.id]);
+      ops.add("SREM", this.key("translations", previous.translationOf), next.id);
     }
-    if (next.translationOf) ops.push(["SADD", this.key("translations", next.translationOf), next.id]);
-    ops.push(["ZADD", this.key("outbox"), Date.parse(next.updatedAt), outboxMember({ releaseId: next.id, revision: next.revision, event })]);
-    const ok = await this.redis.eval(COMMIT, 1, this.key("release", next.id), String(previous?.revision ?? 0), JSON.stringify(ops));
-    if (ok !== 1) {
+    if (next.translationOf) ops.add("SADD", this.key("translations", next.translationOf), next.id);
+    ops.add("ZADD", this.key("outbox"), Date.parse(next.updatedAt), outboxMember({ releaseId: next.id, revision: next.revision, event }));
+    const ok = await casCommit(this.redis, ops, previous?.revision ?? 0);
+    if (!ok) {
       throw new RevisionConflictError(`release ${next.id} changed while this request ran; send it again`);
     }
   }

@@ -2,10 +2,11 @@
 // email is required; topics and regions `;`-separated). The file must be UTF-8 (decodeCsv): one
 // that is not is refused whole, with the line of its first bad byte. Every bad row is reported with its line
 // number and reason; the good ones are imported. Re-importing updates, never duplicates (the
-// id is derived from the address).
+// id is derived from the address). A row is a partial update: an empty cell leaves that field as
+// it is (a new address gets the default), `-` clears it back to its default.
 import { describeIssues, formatIssues } from "../releases/model.ts";
 import { invalid } from "../errors.ts";
-import { emailKey, type ParsedSubscriberInput, subscriberInputSchema } from "./model.ts";
+import { emailKey, type SubscriberPatch, subscriberPatchSchema } from "./model.ts";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
@@ -119,7 +120,7 @@ export interface RowError {
 }
 
 /** Splits a CSV into valid subscriber inputs and per-line errors. Throws for a bad header. */
-export function readSubscriberCsv(text: string): { rows: { line: number; input: ParsedSubscriberInput }[]; errors: RowError[] } {
+export function readSubscriberCsv(text: string): { rows: { line: number; input: SubscriberPatch }[]; errors: RowError[] } {
   const [header, ...data] = parseCsv(text);
   if (!header) throw invalid(`the CSV is empty: its first line must be the header ${CSV_COLUMNS.join(",")}`);
   const names = header.cells.map((h) => h.trim().toLowerCase());
@@ -127,7 +128,7 @@ export function readSubscriberCsv(text: string): { rows: { line: number; input: 
   if (unknown.length || !names.includes("email")) {
     throw invalid(`bad CSV header ${JSON.stringify(header.cells.join(","))}: expected columns from ${CSV_COLUMNS.join(",")}, with email${unknown.length ? `; unknown: ${unknown.join(", ")}` : ""}`);
   }
-  const rows: { line: number; input: ParsedSubscriberInput }[] = [];
+  const rows: { line: number; input: SubscriberPatch }[] = [];
   const errors: RowError[] = [];
   const seen = new Map<string, number>();
   for (const r of data) {
@@ -140,7 +141,7 @@ export function readSubscriberCsv(text: string): { rows: { line: number; input: 
       const v = (r.cells[i] ?? "").trim();
       if (v !== "") raw[n] = v;
     });
-    const parsed = subscriberInputSchema.safeParse(raw);
+    const parsed = subscriberPatchSchema.safeParse(raw);
     if (!parsed.success) {
       errors.push({ line: r.line, reason: formatIssues(describeIssues(parsed.error)) });
       continue;

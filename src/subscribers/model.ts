@@ -100,7 +100,42 @@ export const subscriberInputSchema = z.object({
 export type SubscriberInput = z.input<typeof subscriberInputSchema>;
 export type ParsedSubscriberInput = z.output<typeof subscriberInputSchema>;
 
+/** The value that clears a field (CLI flag, CSV cell or API string); the API also takes null. */
+export const CLEAR = "-";
+
+/**
+ * "Clearable": `-` or null put the field back to its default (no name, every topic, every region,
+ * DEFAULT_TIMEZONE, en, daily); absent or "" leaves the field as it is.
+ */
+const clearable = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (typeof v === "string" && v.trim() === CLEAR ? null : typeof v === "string" && v.trim() === "" ? undefined : v), schema.nullable().optional());
+
+/**
+ * Ops changes to a subscriber (CLI `subscribers add`, POST /api/subscribers, CSV import): only the
+ * fields named change; for a new address the others take their defaults.
+ */
+export const subscriberPatchSchema = z.object({
+  email: subscriberInputSchema.shape.email,
+  name: clearable(oneLineName),
+  language: clearable(z.enum(LANGUAGES, { message: "one of en, fr, es" })),
+  topics: clearable(slugList),
+  regions: clearable(slugList),
+  frequency: clearable(z.enum(FREQUENCIES, { message: "one of immediate, daily, weekly" })),
+  timezone: clearable(z.string().trim().refine(isTimeZone, { message: "an IANA time zone such as Europe/Paris or America/Lima" })),
+});
+
+export type SubscriberPatch = z.output<typeof subscriberPatchSchema>;
+
+export function parseSubscriberPatch(raw: unknown): SubscriberPatch {
+  return parseOrThrow(subscriberPatchSchema, raw, "subscriber");
+}
+
 export interface Subscriber {
+  /**
+   * Bumped by every write; a write commits only if the record is still at the revision it read
+   * (store.ts). Records written before revisions existed have none (read as 0).
+   */
+  revision?: number;
   /** Derived from the email: stable, colon-free (used in job ids and Message-IDs). */
   id: string;
   email: string;

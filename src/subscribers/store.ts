@@ -1,17 +1,60 @@
 // Subscribers in Redis. Every key lives under the prefix:
-//   {p}:sub:{id}                      JSON of the subscriber
+//   {p}:sub:{id}                      JSON of the subscriber (with its `revision`)
 //   {p}:subs                          zset id -> createdAt (every subscriber, any status)
+//   {p}:subs:status:{status}          zset id -> time of the last write, one per status: the counts
+//                                     (ZCARD) and, for "pending", the expiry sweep's order
 //   {p}:subs:{frequency}              set of CONFIRMED ids with that frequency (alerts read "immediate")
 //   {p}:subs:{frequency}:tzs          set of time zones that have (or had) confirmed readers
 //   {p}:subs:{frequency}:tz:{zone}    set of confirmed ids of that frequency in that zone
 //   {p}:digest-cursor                 hash id -> ms: the newest publication time already in a sent digest
-//   {p}:subs:by-status                hash status -> count (kept with every save, for status and metrics)
+//   {p}:confirm-sent:{mailbox id}     time of the last confirmation email to that mailbox (service.ts; expires in an hour)
 // Only confirmed readers sit in the frequency indexes, so the digest tick reads just the zones
 // whose local hour is the send hour, never every subscriber.
+//
+// Every write is a compare-and-set (src/redis/cas.ts, as for releases): the record, its status
+// zset and its frequency indexes change in one script, only if the record is still at the
+// revision the writer read. Writers pass a *change* (a function of the current record), not a
+// finished record: on a conflict the store re-reads and applies the change again, so a decision
+// is never made on a stale copy (an unsubscribe cannot be undone by a write that read before it).
+// The counts are the sizes of the status zsets, which the same script moves: they cannot drift.
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
-import { type DigestFrequency, emailKey, type Frequency, normalizeEmail, type Subscriber } from "./model.ts";
+import { type DigestFrequency, emailKey, type Frequency, normalizeEmail, type Subscriber, type SubscriberStatus } from "./model.ts";
+import { HeraldError } from "../errors.ts";
+import { CasOps, casCommit, casCommitOn, defined } from "../redis/cas.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
+
+export const STATUSES: readonly SubscriberStatus[] = ["pending", "confirmed", "unsubscribed", "bounced", "complained"];
+
+/** Before revisions: a hash status -> count, kept beside each write (it drifted). Replaced by the status zsets. */
+const LEGACY_COUNTS = ["subs", "by-status"] as const;
+
+/** Writes of this process that lost a race and were decided again on the newer record (for tests and logs). */
+export const writeConflicts = { count: 0 };
+
+/** A conflicting writer retries at most this often (each round, one writer of the record wins). */
+const MAX_ATTEMPTS = 200;
+
+/**
+ * Puts one record in {p}:subs and in the status zset of its current status, and out of the
+ * others; an id whose record is gone leaves every zset. KEYS: record, {p}:subs, the status zsets.
+ * ARGV: id, createdAt score, score for a new status entry, then the statuses in KEYS order.
+ */
+const RECOUNT = `
+local cur = redis.call('GET', KEYS[1])
+local status = nil
+if cur then
+  status = cjson.decode(cur).status
+  redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
+else
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+for i = 3, #KEYS do
+  if ARGV[i + 1] == status then redis.call('ZADD', KEYS[i], 'NX', ARGV[3], ARGV[1])
+  else redis.call('ZREM', KEYS[i], ARGV[1]) end
+end
+return 1
+`;
 
 /**
  * A reader's id: a hash of emailKey(email), so every spelling of one address (case, spaces) is
@@ -30,11 +73,35 @@ function hashId(s: string): string {
   return `s${createHash("sha256").update(s).digest("hex").slice(0, 20)}`;
 }
 
+/**
+ * What a writer wants done to the current record (null when there is none): the next record, or
+ * null to write nothing ("already done"). It may throw (e.g. not found). It can run more than
+ * once (after a conflict), so it must not have side effects.
+ */
+export type Change = (current: Subscriber | null) => Subscriber | null;
+
+export interface Applied {
+  /** The record the change was applied to. */
+  previous: Subscriber | null;
+  /** The record now stored (previous when nothing was written). */
+  current: Subscriber | null;
+  written: boolean;
+}
+
+/** A write that kept losing the race (409: nothing was changed; sending it again is safe). */
+export class SubscriberConflictError extends HeraldError {
+  constructor(message: string) {
+    super("HERALD_CONFLICT", message, 409);
+  }
+}
+
 export class SubscriberStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    defined(redis); // commits also go out in pipelines (applyMany, saveMany)
+  }
 
   private key(...parts: string[]): string {
     return [this.prefix, ...parts].join(":");
@@ -68,51 +135,123 @@ export class SubscriberStore {
     return raws.map((r) => (r ? (JSON.parse(r) as Subscriber) : null));
   }
 
-  /** Writes `next` and moves it between indexes according to `previous` (null when new). */
-  async save(next: Subscriber, previous: Subscriber | null): Promise<void> {
-    const m = this.redis.multi();
-    this.stage(m, next, previous);
-    await execOrThrow(m);
-  }
-
-  /** Many saves in one round trip (imports, benchmarks). */
-  async saveMany(items: { next: Subscriber; previous: Subscriber | null }[]): Promise<void> {
-    const m = this.redis.multi();
-    for (const { next, previous } of items) this.stage(m, next, previous);
-    await execOrThrow(m);
-  }
-
-  private stage(m: ReturnType<Redis["multi"]>, next: Subscriber, previous: Subscriber | null): void {
-    m.set(this.key("sub", next.id), JSON.stringify(next));
-    m.zadd(this.key("subs"), Date.parse(next.createdAt), next.id);
-    if (previous?.status !== next.status) {
-      if (previous) m.hincrby(this.key("subs", "by-status"), previous.status, -1);
-      m.hincrby(this.key("subs", "by-status"), next.status, 1);
+  /** Applies `change` to the current record of `id`, atomically with its indexes; retried on conflict. */
+  async apply(id: string, change: Change): Promise<Applied> {
+    for (let attempt = 1; ; attempt++) {
+      const previous = await this.get(id);
+      const next = change(previous);
+      if (!next) return { previous, current: previous, written: false };
+      const stamped = this.stamp(id, next, previous);
+      if (await casCommit(this.redis, this.stage(id, stamped, previous), previous?.revision ?? 0)) {
+        return { previous, current: stamped, written: true };
+      }
+      await this.backoff(id, attempt);
     }
-    if (previous?.status === "confirmed") this.unindex(m, previous);
-    if (next.status === "confirmed") {
-      m.sadd(this.key("subs", next.frequency), next.id);
+  }
+
+  /**
+   * apply() for many records in few round trips (imports): one read and one pipeline of commits;
+   * the records another writer changed meanwhile are retried one by one.
+   */
+  async applyMany(items: { id: string; change: Change }[]): Promise<Applied[]> {
+    if (items.length === 0) return [];
+    const previous = await this.getMany(items.map((i) => i.id));
+    const out: (Applied | null)[] = items.map(() => null);
+    const staged: { i: number; next: Subscriber }[] = [];
+    const m = this.redis.pipeline();
+    items.forEach(({ id, change }, i) => {
+      const prev = previous[i] ?? null;
+      const next = change(prev);
+      if (!next) {
+        out[i] = { previous: prev, current: prev, written: false };
+        return;
+      }
+      const stamped = this.stamp(id, next, prev);
+      casCommitOn(m, this.stage(id, stamped, prev), prev?.revision ?? 0);
+      staged.push({ i, next: stamped });
+    });
+    const replies = staged.length ? await execOrThrow(m) : [];
+    for (const [k, { i, next }] of staged.entries()) {
+      if (replies[k] !== 1) writeConflicts.count++;
+      out[i] = replies[k] === 1 ? { previous: previous[i] ?? null, current: next, written: true } : await this.apply(items[i]!.id, items[i]!.change);
+    }
+    return out as Applied[];
+  }
+
+  /**
+   * Writes `next` if the record is still `previous` (null: no record yet), else throws
+   * SubscriberConflictError. For seeding whole records (tests, benchmarks); changes go through apply().
+   */
+  async save(next: Subscriber, previous: Subscriber | null): Promise<void> {
+    await this.saveMany([{ next, previous }]);
+  }
+
+  /** Many saves in one round trip; throws if any record had moved on (the others are written). */
+  async saveMany(items: { next: Subscriber; previous: Subscriber | null }[]): Promise<void> {
+    const m = this.redis.pipeline();
+    for (const { next, previous } of items) casCommitOn(m, this.stage(next.id, this.stamp(next.id, next, previous), previous), previous?.revision ?? 0);
+    const replies = await execOrThrow(m);
+    const lost = replies.filter((r) => r !== 1).length;
+    if (lost) throw new SubscriberConflictError(`${lost} subscriber(s) changed while they were being saved; nothing else was lost, save again`);
+  }
+
+  /**
+   * Erases a subscriber (GDPR, pending expiry): the record, its indexes, its digest cursor and its
+   * confirmation throttle, atomically, if `when` holds for the current record. Returns what was erased.
+   */
+  async erase(id: string, when: (s: Subscriber) => boolean = () => true): Promise<Subscriber | null> {
+    for (let attempt = 1; ; attempt++) {
+      const previous = await this.get(id);
+      if (previous && !when(previous)) return null;
+      // No record: still clear stray index entries, but only if no record appears meanwhile.
+      if (await casCommit(this.redis, this.stage(id, null, previous), previous?.revision ?? 0)) return previous;
+      await this.backoff(id, attempt);
+    }
+  }
+
+  /** Erases a subscriber (GDPR): see erase(). */
+  async remove(s: Subscriber): Promise<void> {
+    await this.erase(s.id);
+  }
+
+  private stamp(id: string, next: Subscriber, previous: Subscriber | null): Subscriber {
+    return { ...next, id, revision: (previous?.revision ?? 0) + 1 };
+  }
+
+  private async backoff(id: string, attempt: number): Promise<void> {
+    writeConflicts.count++;
+    if (attempt >= MAX_ATTEMPTS) throw new SubscriberConflictError(`subscriber ${id} kept changing while this request ran; send it again`);
+    await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** Math.min(attempt, 6))));
+  }
+
+  /** The commit that replaces `previous` (as read) by `next` (null: erase) with every index. */
+  private stage(id: string, next: Subscriber | null, previous: Subscriber | null): CasOps {
+    const ops = new CasOps(this.key("sub", id));
+    if (next) {
+      ops.add("SET", this.key("sub", id), JSON.stringify(next));
+      ops.add("ZADD", this.key("subs"), Date.parse(next.createdAt), id);
+    } else {
+      ops.add("DEL", this.key("sub", id));
+      ops.add("ZREM", this.key("subs"), id);
+      ops.add("HDEL", this.key("digest-cursor"), id);
+      ops.add("DEL", this.key("confirm-sent", id));
+      // From every status zset, also when the record is already gone (a stray entry).
+      for (const st of STATUSES) ops.add("ZREM", this.key("subs", "status", st), id);
+    }
+    if (next && previous && previous.status !== next.status) ops.add("ZREM", this.key("subs", "status", previous.status), id);
+    if (next) ops.add("ZADD", this.key("subs", "status", next.status), Date.parse(next.updatedAt), id);
+    if (previous?.status === "confirmed") {
+      ops.add("SREM", this.key("subs", previous.frequency), id);
+      if (previous.frequency !== "immediate") ops.add("SREM", this.key("subs", previous.frequency, "tz", previous.timezone), id);
+    }
+    if (next?.status === "confirmed") {
+      ops.add("SADD", this.key("subs", next.frequency), id);
       if (next.frequency !== "immediate") {
-        m.sadd(this.key("subs", next.frequency, "tzs"), next.timezone);
-        m.sadd(this.key("subs", next.frequency, "tz", next.timezone), next.id);
+        ops.add("SADD", this.key("subs", next.frequency, "tzs"), next.timezone);
+        ops.add("SADD", this.key("subs", next.frequency, "tz", next.timezone), id);
       }
     }
-  }
-
-  private unindex(m: ReturnType<Redis["multi"]>, s: Subscriber): void {
-    m.srem(this.key("subs", s.frequency), s.id);
-    if (s.frequency !== "immediate") m.srem(this.key("subs", s.frequency, "tz", s.timezone), s.id);
-  }
-
-  /** Erases a subscriber (GDPR): the record, its indexes and its digest cursor. */
-  async remove(s: Subscriber): Promise<void> {
-    const m = this.redis.multi();
-    this.unindex(m, s);
-    m.hincrby(this.key("subs", "by-status"), s.status, -1);
-    m.del(this.key("sub", s.id));
-    m.zrem(this.key("subs"), s.id);
-    m.hdel(this.key("digest-cursor"), s.id);
-    await execOrThrow(m);
+    return ops;
   }
 
   async list(offset = 0, limit = 100): Promise<Subscriber[]> {
@@ -124,10 +263,68 @@ export class SubscriberStore {
     return this.redis.zcard(this.key("subs"));
   }
 
-  /** Subscribers per status (pending, confirmed, unsubscribed, bounced, complained). */
+  /** Subscribers per status (pending, confirmed, unsubscribed, bounced, complained); zero counts left out. */
   async countByStatus(): Promise<Record<string, number>> {
-    const raw = await this.redis.hgetall(this.key("subs", "by-status"));
-    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]).filter(([, v]) => (v as number) > 0));
+    let snap = await this.snapshot();
+    if (snap.legacy || snap.total !== snap.counts.reduce((a, b) => a + b, 0)) {
+      await this.migrateCounts(true);
+      snap = await this.snapshot();
+    }
+    return Object.fromEntries(STATUSES.map((st, i) => [st, snap.counts[i]!]).filter(([, n]) => (n as number) > 0));
+  }
+
+  /** Every size at one instant (MULTI): a commit moves {p}:subs and a status zset together. */
+  private async snapshot(): Promise<{ total: number; counts: number[]; legacy: boolean }> {
+    const m = this.redis.multi();
+    m.zcard(this.key("subs"));
+    m.exists(this.key(...LEGACY_COUNTS));
+    for (const st of STATUSES) m.zcard(this.key("subs", "status", st));
+    const [total, legacy, ...counts] = (await execOrThrow(m)) as number[];
+    return { total: total!, legacy: legacy === 1, counts };
+  }
+
+  /**
+   * Data written before the status zsets held its counts in a hash: if that hash is still there
+   * (or `force`), recount every record into the zsets, then drop it. Safe while others write
+   * (each record is recounted in one script) and when several processes start at once
+   * (recounting is idempotent). countByStatus() also recounts when the zsets do not add up to
+   * {p}:subs, so counts heal themselves whatever wrote the data.
+   */
+  async migrateCounts(force = false): Promise<boolean> {
+    if (!force && (await this.redis.exists(this.key(...LEGACY_COUNTS))) === 0) return false;
+    await this.recount();
+    await this.redis.del(this.key(...LEGACY_COUNTS));
+    return true;
+  }
+
+  /** Rebuilds the status zsets from the records (every id in {p}:subs or in a status zset). */
+  async recount(batch = 500): Promise<void> {
+    const keys = [this.key("subs"), ...STATUSES.map((st) => this.key("subs", "status", st))];
+    for (const zset of keys) await this.recountIdsOf(zset, keys, batch);
+  }
+
+  private async recountIdsOf(zset: string, keys: string[], batch: number): Promise<void> {
+    // ZSCAN: every id present throughout is visited (perhaps twice: recounting is idempotent),
+    // even while the script removes ids of vanished records.
+    let cursor = "0";
+    do {
+      const [next, page] = await this.redis.zscan(zset, cursor, "COUNT", batch);
+      cursor = next;
+      const ids = page.filter((_, i) => i % 2 === 0);
+      if (ids.length === 0) continue;
+      const records = await this.getMany(ids);
+      const m = this.redis.pipeline();
+      ids.forEach((id, i) => {
+        const ms = (iso?: string) => String(Date.parse(iso ?? "") || 0);
+        m.eval(RECOUNT, 1 + keys.length, this.key("sub", id), ...keys, id, ms(records[i]?.createdAt), ms(records[i]?.updatedAt), ...STATUSES);
+      });
+      await execOrThrow(m);
+    } while (cursor !== "0");
+  }
+
+  /** Ids that have been pending, unchanged, since `cutoffMs` or earlier (oldest first). */
+  async pendingSince(cutoffMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.key("subs", "status", "pending"), "-inf", cutoffMs, "LIMIT", 0, limit);
   }
 
   /** Every confirmed reader id with this frequency (SSCAN: no single huge reply). */

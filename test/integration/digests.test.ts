@@ -131,10 +131,13 @@ describe("local-time digests", () => {
     expect(html).toContain("https://news.example.org/unsubscribe?token=");
   });
 
-  it("upserts one hourly scheduler", async () => {
+  it("upserts one hourly digest scheduler and one pending-expiry scheduler", async () => {
     await upsertSchedules(env.rt);
     await upsertSchedules(env.rt);
     const schedulers = await env.rt.queues[QUEUE.digests].getJobSchedulers();
-    expect(schedulers.map((s) => [s.key, s.pattern])).toEqual([["digest-hourly", "0 * * * *"]]);
+    expect(schedulers.map((s) => [s.key, s.pattern]).sort()).toEqual([
+      ["digest-hourly", "0 * * * *"],
+      ["pending-expiry", "30 * * * *"],
+    ]);
   });
 });

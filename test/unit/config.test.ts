@@ -33,6 +33,13 @@ describe("config", () => {
     expect(c.partnerRetrySchedule).toEqual([0, 50, 100]);
   });
 
+  it("expires pending readers after PENDING_EXPIRY_DAYS (7 by default, 1-365)", () => {
+    expect(loadConfig({}).pendingExpiryDays).toBe(7);
+    expect(loadConfig({ PENDING_EXPIRY_DAYS: "30" }).pendingExpiryDays).toBe(30);
+    expect(() => loadConfig({ PENDING_EXPIRY_DAYS: "0" })).toThrow(/PENDING_EXPIRY_DAYS="0" is not allowed: at least 1/);
+    expect(() => loadConfig({ PENDING_EXPIRY_DAYS: "1.5" })).toThrow(/PENDING_EXPIRY_DAYS="1.5" is not allowed: a whole number/);
+  });
+
   it("wants the three DKIM variables together", () => {
     expect(() => loadConfig({ DKIM_DOMAIN: "example.org" })).toThrow(/DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY/);
   });
