@@ -26,11 +26,15 @@ export function renderRss(meta: FeedMeta, releases: Release[], now: number): str
       description: escapeHtml(it.summary),
       url: it.url,
       guid: it.id,
-      categories: it.categories.map((c) => c.label),
+      // Not the package's `categories`: it cannot write the domain (the IPTC / GeoNames URI).
       author: meta.orgName,
       date: new Date(it.published),
       ...(it.image ? { enclosure: { url: it.image.url, type: it.image.type, size: 0 } } : {}),
-      custom_elements: [{ "content:encoded": { _cdata: it.contentHtml } }, { "atom:updated": it.updated }],
+      custom_elements: [
+        ...it.categories.map((c) => ({ category: [{ _attr: { domain: c.scheme } }, c.label] })),
+        { "content:encoded": { _cdata: it.contentHtml } },
+        { "atom:updated": it.updated },
+      ],
     });
   }
   const xml = rss.xml({ indent: true });

@@ -12,6 +12,7 @@ import { releaseRoutes } from "./api-releases.ts";
 import { RequestDurations } from "./durations.ts";
 import { feedPolls } from "./feed-polls.ts";
 import { feedRoutes } from "./feeds.ts";
+import { frontRoutes } from "./front.ts";
 import { partnerRoutes } from "./api-partners.ts";
 import { healthRoutes } from "./health.ts";
 import { installMetrics } from "./metrics.ts";
@@ -87,6 +88,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
   await app.register(adminRoutes, { rt });
   await app.register(releaseRoutes, { rt });
   await app.register(feedRoutes, { rt, reader });
+  await app.register(frontRoutes, { rt });
   await app.register(partnerRoutes, { rt });
   await app.register(subscriberApiRoutes, { rt });
   await app.register(mailApiRoutes, { rt });

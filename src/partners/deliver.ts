@@ -113,7 +113,7 @@ async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, partner: Partn
     return failed(null, 0, `refused: ${err.message}`, "refused");
   }
 
-  const body = JSON.stringify(buildEnvelope(release, d.event, { publicUrl: rt.config.publicUrl, orgName: rt.config.orgName }));
+  const body = JSON.stringify(buildEnvelope(release, d.event, { publicUrl: rt.config.publicUrl, orgName: rt.config.orgName, taxonomy: await rt.taxonomy.current() }));
   const started = performance.now();
   let res: PostResult;
   try {

@@ -78,6 +78,11 @@ export class Taxonomy {
     }
   }
 
+  /** Every entry: what a feed build hashes, so relabelling a topic rebuilds the feeds. */
+  toJSON(): Record<TaxonomyKind, TaxonomyEntry[]> {
+    return { topics: [...this.byKind.topics.values()], regions: [...this.byKind.regions.values()] };
+  }
+
   has(kind: TaxonomyKind, s: string): boolean {
     return this.byKind[kind].has(s);
   }
@@ -142,6 +147,13 @@ let builtIn: TaxonomyData | undefined;
 export function builtInTaxonomy(): TaxonomyData {
   builtIn ??= fileSchema.parse(JSON.parse(readFileSync(new URL("./taxonomy.json", import.meta.url), "utf8")));
   return builtIn;
+}
+
+let builtInSnapshot: Taxonomy | undefined;
+/** The built-in vocabulary alone, for callers without a runtime (pure renderers' defaults, tests, tools). */
+export function defaultTaxonomy(): Taxonomy {
+  builtInSnapshot ??= new Taxonomy([builtInTaxonomy()]);
+  return builtInSnapshot;
 }
 
 /** Reads TAXONOMY_FILE; throws an error naming the variable, the file and every problem. */
