@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { LABELS } from "../../src/feeds/item.ts";
 import { PAGE_STRINGS } from "../../src/http/pages/strings.ts";
-import { renderConfirmation, renderDigest } from "../../src/templates/messages.ts";
+import { defaultTaxonomy } from "../../src/releases/taxonomy.ts";
+import { renderAlert, renderConfirmation, renderDigest } from "../../src/templates/messages.ts";
 import type { Brand } from "../../src/templates/render.ts";
 import { deEs, deFr, MAIL_STRINGS } from "../../src/templates/strings.ts";
 import { release } from "../helpers/feeds.ts";
@@ -114,5 +115,20 @@ describe("mail wording", () => {
     }
     expect((await renderConfirmation(brand, "en")).text).toContain("because someone asked to subscribe this address to news from International Organization for Migration.");
     expect((await renderConfirmation(brand, "fr")).subject).toBe("Confirmez votre abonnement aux actualités de l’Organisation internationale pour les migrations (OIM)");
+  });
+});
+
+describe("labels in mail", () => {
+  const brand: Brand = { orgName: "IOM", color: "#0033a0", publicUrl: "https://news.example.org", taxonomy: defaultTaxonomy() };
+  it("alerts name topics and regions in the reader's language; digests head sections with them", async () => {
+    const r = release({ id: "a", regions: ["djibouti", "east-and-horn-of-africa"] }, { id: "a" });
+    const fr = await renderAlert(brand, "fr", r);
+    expect(fr.text).toContain("Thèmes\u00a0: Lutte contre la traite · Régions\u00a0: Djibouti, Afrique de l’Est et Corne de l’Afrique");
+    expect(fr.html).toContain("Lutte contre la traite");
+    const es = await renderDigest(brand, "es", "daily", [r, release({ id: "b", topics: ["health"] }, { id: "b" })]);
+    // Sections in Spanish label order: "Lucha contra la trata" before "Salud".
+    expect(es.text.indexOf("LUCHA CONTRA LA TRATA")).toBeGreaterThan(0);
+    expect(es.text.indexOf("SALUD")).toBeGreaterThan(es.text.indexOf("LUCHA CONTRA LA TRATA"));
+    expect(es.text + es.html).not.toMatch(/counter.trafficking|COUNTER/i);
   });
 });
