@@ -3,6 +3,17 @@
 import type { Language } from "../subscribers/model.ts";
 
 /**
+ * English "the" before an organisation name that is a common noun phrase ("the International
+ * Organization for Migration", "the Red Cross Society"), none before a proper name ("Oxfam",
+ * "Médecins Sans Frontières") or one that has it already.
+ */
+export function theEn(name: string): string {
+  if (/^the\s/i.test(name)) return name;
+  const nouns = /\b(organization|organisation|office|agency|fund|programme|program|committee|council|federation|institute|commission|union|bank|association|society|foundation|centre|center|alliance|network|secretariat|ministry|department)\b/i;
+  return nouns.test(name) ? `the ${name}` : name;
+}
+
+/**
  * French "de" + an organisation name: "de l’Organisation internationale…", "de la Croix-Rouge…",
  * "de Médecins…". A name starting with a vowel or h takes "l’"; one whose first word is a
  * feminine noun (-tion, -sion, -ence, -ance, -té, -ure) takes "la"; any other, "de" alone.
@@ -56,8 +67,8 @@ const en: MailStrings = {
   readMore: "Read more",
   unsubscribe: "Unsubscribe",
   preferences: "Manage your preferences",
-  footer: (org) => `You receive this email because you subscribed to news from ${org}.`,
-  confirmFooter: (org) => `You receive this email because someone asked to subscribe this address to news from ${org}.`,
+  footer: (org) => `You receive this email because you subscribed to news from ${theEn(org)}.`,
+  confirmFooter: (org) => `You receive this email because someone asked to subscribe this address to news from ${theEn(org)}.`,
   colon: ":",
   topics: "Topics",
   regions: "Regions",
@@ -69,7 +80,7 @@ const en: MailStrings = {
   digestIntro: (f, n) => `Here ${n === 1 ? "is the new release" : `are the ${n} new releases`} since your last ${f} digest.`,
   other: "Other news",
   confirmSubject: (org) => `Confirm your subscription to ${org} news`,
-  confirmIntro: (org) => `Please confirm that you want to receive news from ${org} at this address.`,
+  confirmIntro: (org) => `Please confirm that you want to receive news from ${theEn(org)} at this address.`,
   confirmButton: "Confirm my subscription",
   confirmIgnore: "If you did not ask for this, ignore this email: nothing will be sent to you.",
   contacts: "Contacts",

@@ -7,7 +7,7 @@ import { PAGE_STRINGS } from "../../src/http/pages/strings.ts";
 import { defaultTaxonomy } from "../../src/releases/taxonomy.ts";
 import { renderAlert, renderConfirmation, renderDigest } from "../../src/templates/messages.ts";
 import type { Brand } from "../../src/templates/render.ts";
-import { deEs, deFr, MAIL_STRINGS } from "../../src/templates/strings.ts";
+import { deEs, deFr, MAIL_STRINGS, theEn } from "../../src/templates/strings.ts";
 import { release } from "../helpers/feeds.ts";
 
 const LANGS = ["en", "fr", "es"] as const;
@@ -84,6 +84,11 @@ describe("the organisation's name after 'de'", () => {
     expect(deFr("Commission européenne")).toBe("de la Commission européenne");
     expect(deFr("le Haut-Commissariat")).toBe("du Haut-Commissariat");
   });
+  it("English: 'the' before a common-noun name, none before a proper name", () => {
+    expect(theEn("International Organization for Migration")).toBe("the International Organization for Migration");
+    expect(theEn("The Carter Center")).toBe("The Carter Center");
+    expect(theEn("Oxfam")).toBe("Oxfam");
+  });
   it("Spanish: 'de la' for a feminine name, 'del' for a masculine one", () => {
     expect(deEs("Organización Internacional para las Migraciones (OIM)")).toBe("de la Organización Internacional para las Migraciones (OIM)");
     expect(deEs("Fondo de las Naciones Unidas")).toBe("del Fondo de las Naciones Unidas");
@@ -113,7 +118,7 @@ describe("mail wording", () => {
       expect(m.text, lang).not.toMatch(/because you subscribed|parce que vous êtes abonné|porque se suscribió/);
       expect(m.html, lang).not.toMatch(/because you subscribed|parce que vous êtes abonné|porque se suscribió/);
     }
-    expect((await renderConfirmation(brand, "en")).text).toContain("because someone asked to subscribe this address to news from International Organization for Migration.");
+    expect((await renderConfirmation(brand, "en")).text).toContain("because someone asked to subscribe this address to news from the International Organization for Migration.");
     expect((await renderConfirmation(brand, "fr")).subject).toBe("Confirmez votre abonnement aux actualités de l’Organisation internationale pour les migrations (OIM)");
   });
 });

@@ -86,7 +86,7 @@ fieldset{border:1px solid #ccc;margin:12px 0}fieldset label{display:inline-block
 button,.button{display:inline-block;background:${o.brandColor};color:#fff;border:0;padding:10px 18px;font:inherit;font-size:16px;margin-top:16px;cursor:pointer;text-decoration:none;border-radius:3px}
 .error{color:#a00}.note{color:#555;font-size:14px}.meta{color:#555}
 .correction{background:#fff6d5;padding:.5rem 1rem}
-img{max-width:100%;height:auto}li{margin:.25rem 0}
+img{max-width:100%;height:auto}li{margin:.25rem 0}ul li a{white-space:nowrap}
 ol.releases{list-style:none;padding:0;margin:0}ol.releases li{border-top:1px solid #ddd;padding:12px 0}
 ol.releases h2{font-size:1.15rem;margin:0 0 4px}ol.releases p{margin:4px 0}
 .tags{font-size:14px;color:#555}

@@ -1,7 +1,7 @@
 // Words on the public pages, in en, fr and es, and how a page picks its language:
 // ?lang=, else the subscriber's language, else the browser's Accept-Language, else English.
 import { LANGUAGES, type Language } from "../../subscribers/model.ts";
-import { deEs, deFr } from "../../templates/strings.ts";
+import { deEs, deFr, theEn } from "../../templates/strings.ts";
 
 export interface PageStrings {
   subscribeTitle: string;
@@ -73,7 +73,7 @@ export interface PageStrings {
 
 const en: PageStrings = {
   subscribeTitle: "Subscribe to our news",
-  subscribeIntro: (org) => `Press releases from ${org}, by email, in your language.`,
+  subscribeIntro: (org) => `Press releases from ${theEn(org)}, by email, in your language.`,
   email: "Email address",
   name: "Name (optional)",
   language: "Language",
@@ -106,7 +106,7 @@ const en: PageStrings = {
   navFeeds: "Feeds",
   languageNav: "Language",
   homeTitle: "Latest news releases",
-  homeIntro: (org) => `Press releases from ${org}. Get them by email or in your feed reader.`,
+  homeIntro: (org) => `Press releases from ${theEn(org)}. Get them by email or in your feed reader.`,
   noReleases: "No releases have been published yet.",
   newer: "Newer releases",
   older: "Older releases",
