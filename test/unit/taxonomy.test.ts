@@ -4,7 +4,12 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../src/config/index.ts";
+import { ConfigError, testConfig } from "../../src/config/index.ts";
+import { renderAtom } from "../../src/feeds/atom.ts";
+import { feedMeta } from "../../src/feeds/item.ts";
+import { renderRss } from "../../src/feeds/rss.ts";
+import { renderReleasePage } from "../../src/feeds/pages.ts";
+import { parseWithFxp, parseWithRssParser, release } from "../helpers/feeds.ts";
 import { DEMO_READERS, EXAMPLES_DIR } from "../../src/demo.ts";
 import { builtInTaxonomy, defaultTaxonomy, readTaxonomyFile, Taxonomy } from "../../src/releases/taxonomy.ts";
 
@@ -109,5 +114,23 @@ describe("TAXONOMY_FILE", () => {
       expect(() => readTaxonomyFile(f)).toThrow(ConfigError);
       expect(() => readTaxonomyFile(f)).toThrow(reason);
     }
+  });
+});
+
+describe("labels are text wherever they go", () => {
+  it("a label with markup stays well-formed XML and escaped HTML", async () => {
+    const nasty = new Taxonomy([data, { topics: [{ slug: "health", labels: { en: `Health <b>& "care"</b> ]]>`, fr: "Santé <i>", es: "Salud" }, iptc: "07000000" }], regions: [] }]);
+    const r = release({ id: "n", topics: ["health"] }, { id: "n" });
+    const config = testConfig({ publicUrl: "https://news.example.org" });
+    const meta = feedMeta(config, "all", [r], nasty);
+    const rss = renderRss(meta, [r], 0);
+    parseWithFxp(rss);
+    const cats = (await parseWithRssParser(rss)).items[0]!.categories as unknown as { _: string }[];
+    expect(cats[0]!._).toBe(`Health <b>& "care"</b> ]]>`);
+    const atom = parseWithFxp(renderAtom(meta, [r], 0));
+    expect(atom.feed.entry[0].category[0]["@_label"]).toBe(`Health <b>& "care"</b> ]]>`);
+    const html = renderReleasePage(config, r, { translations: [] }, nasty);
+    expect(html).toContain("Health &lt;b&gt;&amp; &quot;care&quot;&lt;/b&gt; ]]&gt;");
+    expect(html).not.toContain("<b>&");
   });
 });
