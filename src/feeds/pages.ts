@@ -106,7 +106,10 @@ export function renderReleasePage(config: Config, r: Release, links: ReleasePage
   if (links.translations.length) {
     parts.push(
       `<p class="meta">${escapeHtml(t.alsoIn)} ${links.translations
-        .map((x) => `<a href="/releases/${encodeURIComponent(x.id)}" hreflang="${escapeHtml(x.language)}" lang="${escapeHtml(x.language)}">${escapeHtml(x.title)}</a>`)
+        .map(
+          (x) =>
+            `<a href="/releases/${encodeURIComponent(x.id)}" hreflang="${escapeHtml(x.language)}" lang="${escapeHtml(x.language)}">${escapeHtml(x.title)}</a> (${escapeHtml(labelOf(taxonomy, "languages", x.language, ui))})`,
+        )
         .join(" · ")}</p>`,
     );
   }
