@@ -117,12 +117,15 @@ export class Taxonomy {
     return { slug: s, label };
   }
 
-  /** The problems with a release's topics and regions: one issue per unknown slug, naming the known ones. */
-  unknownIssues(values: { topics: string[]; regions: string[] }): Issue[] {
+  /**
+   * The problems with a release's (or a reader's) topics and regions: one issue per unknown
+   * slug, naming the known ones. Slugs in `keep` (what a reader already had) are accepted.
+   */
+  unknownIssues(values: { topics: string[]; regions: string[] }, keep?: { topics: string[]; regions: string[] }): Issue[] {
     const issues: Issue[] = [];
     for (const kind of TAXONOMY_KINDS) {
       values[kind].forEach((s, i) => {
-        if (!this.has(kind, s)) {
+        if (!this.has(kind, s) && !keep?.[kind].includes(s)) {
           issues.push({ path: `${kind}.${i}`, message: `unknown ${kind === "topics" ? "topic" : "region"} ${JSON.stringify(s)}; known: ${this.slugs(kind).join(", ")} (add one with \`herald taxonomy add\`)` });
         }
       });

@@ -3,7 +3,8 @@
 // No enumeration: subscribe() gives the caller the same answer whatever state the address is in;
 // only the email it may trigger differs, and at most one per address per hour.
 import { jobId, QUEUE, type EmailBatchJob } from "../jobs/queues.ts";
-import { notFound } from "../errors.ts";
+import { invalid, notFound } from "../errors.ts";
+import { formatIssues } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { type ParsedSubscriberInput, parseSubscriberInput, type Subscriber } from "./model.ts";
 import { SubscriberStore, subscriberId } from "./store.ts";
@@ -57,7 +58,7 @@ export class SubscriberService {
    * it) but gets the same email, which leads to its preferences; suppressed ones get nothing.
    */
   async subscribe(raw: unknown): Promise<void> {
-    const input = parseSubscriberInput(raw);
+    const input = await this.parse(raw);
     const previous = await this.store.byEmail(input.email);
     if (previous && (previous.status === "bounced" || previous.status === "complained")) return;
     if (previous?.status === "confirmed") {
@@ -93,7 +94,7 @@ export class SubscriberService {
 
   async updatePreferences(id: string, raw: unknown): Promise<Subscriber> {
     const s = await this.require(id);
-    const input = parseSubscriberInput({ ...(raw as object), email: s.email });
+    const input = await this.parse({ ...(raw as object), email: s.email }, s);
     const next: Subscriber = { ...this.build(input, s, s.status), confirmedAt: s.confirmedAt, createdAt: s.createdAt };
     if (!input.name) delete next.name;
     await this.store.save(next, s);
@@ -123,7 +124,7 @@ export class SubscriberService {
    * updates preferences and never revives an unsubscribed or suppressed address.
    */
   async upsert(raw: unknown, opts: { confirmed: boolean; notify?: boolean }): Promise<{ subscriber: Subscriber; created: boolean }> {
-    const input = parseSubscriberInput(raw);
+    const input = await this.parse(raw);
     return this.upsertParsed(input, opts);
   }
 
@@ -165,6 +166,17 @@ export class SubscriberService {
     if (!s) throw notFound(`no subscriber with address ${email}`);
     await this.store.remove(s);
     return s;
+  }
+
+  /**
+   * Validates preferences; topics and regions must be in the vocabulary (a typo would otherwise
+   * match nothing, silently), except those the reader already had, which stay theirs to keep.
+   */
+  private async parse(raw: unknown, previous?: Subscriber): Promise<ParsedSubscriberInput> {
+    const input = parseSubscriberInput(raw);
+    const issues = (await this.rt.taxonomy.current()).unknownIssues(input, previous);
+    if (issues.length) throw invalid(`invalid subscriber: ${formatIssues(issues)}`, issues);
+    return input;
   }
 
   private async require(id: string): Promise<Subscriber> {

@@ -12,7 +12,8 @@ import { FRONT_PAGE_SIZE } from "../../src/http/front.ts";
 import { createRuntime } from "../../src/runtime.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { runCli } from "../helpers/cli.ts";
-import { auth, testApp } from "../helpers/http.ts";
+import { buildApp } from "../../src/http/app.ts";
+import { auth, TEST_TOKEN, testApp } from "../helpers/http.ts";
 import { sampleRelease } from "../helpers/releases.ts";
 import { redisUrl, type TestRuntime, testRuntime } from "../helpers/runtime.ts";
 
@@ -72,6 +73,24 @@ describe("a vocabulary, not slugs", () => {
     expect(ok.code, ok.stderr).toBe(0);
     const list = await runCli(["taxonomy", "list", "topics"], env);
     expect(list.stdout).toMatch(/^topics\teducation\tEducation \| Éducation \| Educación\tmedtop:05000000 http:\/\/cv\.iptc\.org\/newscodes\/mediatopic\/05000000$/m);
+  });
+
+  it("readers choose from the vocabulary too: API and form refuse an unknown topic, CSV import skips the row", { timeout: 90_000 }, async () => {
+    const api = await app.inject({ method: "POST", url: "/api/subscribers", headers: auth, payload: { email: "t@example.org", topics: ["helth"], confirmed: true } });
+    expect(api.statusCode, api.body).toBe(400);
+    expect(api.json().issues[0]).toMatchObject({ path: "topics.0", message: expect.stringMatching(/unknown topic "helth"; known: /) });
+    const signing = await buildApp(rt, { apiToken: TEST_TOKEN, secretKey: "k".repeat(40) });
+    const form = await signing.inject({ method: "POST", url: "/subscribe", headers: { "content-type": "application/x-www-form-urlencoded" }, payload: "email=f%40example.org&regions=atlantis" });
+    expect(form.statusCode).toBe(400);
+    expect(form.body).toContain("unknown region &quot;atlantis&quot;");
+    await signing.close();
+    const dir = mkdtempSync(path.join(tmpdir(), "herald-front-"));
+    const csv = path.join(dir, "r.csv");
+    writeFileSync(csv, "email,name,language,frequency,topics,regions,timezone\na@example.org,A,en,daily,health,,\nb@example.org,B,en,daily,helth,,\n");
+    const r = await runCli(["subscribers", "import", csv], { REDIS_URL: rt.redisUrl, HERALD_PREFIX: rt.config.prefix, VAR_DIR: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/r\.csv:3: topics\.0: unknown topic "helth"/);
+    expect(r.stdout).toMatch(/imported 1 row\(s\): 1 new, 0 updated; 1 bad row\(s\) skipped/);
   });
 
   it("a bad TAXONOMY_FILE stops start-up naming the variable", async () => {
