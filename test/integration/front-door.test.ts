@@ -84,6 +84,10 @@ describe("a vocabulary, not slugs", () => {
     expect(form.statusCode).toBe(400);
     expect(form.body).toContain("unknown region &quot;atlantis&quot;");
     await signing.close();
+    // A partner's filters too.
+    const partner = await app.inject({ method: "POST", url: "/api/partners", headers: auth, payload: { name: "P", url: "https://203.0.113.10/hook", topics: ["helth"] } });
+    expect(partner.statusCode, partner.body).toBe(400);
+    expect(partner.json().issues[0]).toMatchObject({ path: "topics.0", message: expect.stringMatching(/unknown topic "helth"/) });
     const dir = mkdtempSync(path.join(tmpdir(), "herald-front-"));
     const csv = path.join(dir, "r.csv");
     writeFileSync(csv, "email,name,language,frequency,topics,regions,timezone\na@example.org,A,en,daily,health,,\nb@example.org,B,en,daily,helth,,\n");
