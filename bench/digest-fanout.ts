@@ -112,6 +112,10 @@ async function main() {
     // 20 releases over the last hours, topic-0 .. topic-16.
     const svc = new ReleaseService(rt);
     const now = Date.now();
+    // Synthetic topics are not in the built-in vocabulary: added like ops would (herald taxonomy add).
+    for (let i = 0; i < TOPICS; i++) {
+      await rt.taxonomy.add("topics", { slug: `topic-${i}`, labels: { en: `Topic ${i}`, fr: `Thème ${i}`, es: `Tema ${i}` } });
+    }
     for (let i = 0; i < RELEASES; i++) {
       await svc.publish({
         id: `bench-release-${i}`,

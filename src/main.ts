@@ -10,6 +10,7 @@ import { registerPartners } from "./cli/partners.ts";
 import { registerSubscribers } from "./cli/subscribers.ts";
 import { registerDigest } from "./cli/digest.ts";
 import { registerMail } from "./cli/mail.ts";
+import { registerTaxonomy } from "./cli/taxonomy.ts";
 
 const program = new Command("herald")
   .description("Herald: press releases in; email, feeds and signed partner webhooks out")
@@ -26,5 +27,6 @@ registerPartners(program);
 registerSubscribers(program);
 registerDigest(program);
 registerMail(program);
+registerTaxonomy(program);
 
 await program.parseAsync(process.argv);

@@ -9,6 +9,7 @@ import { DEFAULT_JOB_OPTIONS, QUEUE_NAMES, type QueueName } from "./jobs/queues.
 import { type Logger, silentLogger } from "./log.ts";
 import { connectProducer } from "./redis/connection.ts";
 import { ReleaseStore } from "./releases/store.ts";
+import { readTaxonomyFile, TaxonomyStore } from "./releases/taxonomy.ts";
 
 export type Queues = Record<QueueName, Queue>;
 
@@ -22,6 +23,8 @@ export interface Runtime {
   redis: Redis;
   queues: Queues;
   releases: ReleaseStore;
+  /** Topics and regions: labels per language and their IPTC / ISO codes. */
+  taxonomy: TaxonomyStore;
   /** `{prefix}:a:b` */
   key(...parts: string[]): string;
   close(): Promise<void>;
@@ -41,6 +44,8 @@ export function queuePrefix(prefix: string): string {
 
 export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const log = opts.log ?? silentLogger;
+  // Before connecting: a bad TAXONOMY_FILE stops start-up like any bad setting.
+  const taxonomyFile = opts.config.taxonomyFile ? readTaxonomyFile(opts.config.taxonomyFile) : undefined;
   const redis = await connectProducer(opts.redisUrl, "herald-producer");
   const prefix = opts.config.prefix;
   const queues = Object.fromEntries(
@@ -63,6 +68,7 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
     redis,
     queues,
     releases: new ReleaseStore(redis, prefix),
+    taxonomy: new TaxonomyStore(redis, prefix, taxonomyFile),
     key: (...parts) => [prefix, ...parts].join(":"),
     async close() {
       if (closed) return;

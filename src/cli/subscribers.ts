@@ -1,6 +1,7 @@
 // `herald subscribers add | import FILE.csv | list | remove`.
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
+import { formatIssues } from "../releases/model.ts";
 import { decodeCsv, readSubscriberCsv } from "../subscribers/csv.ts";
 import { CLEAR } from "../subscribers/model.ts";
 import { SubscriberService } from "../subscribers/service.ts";
@@ -69,10 +70,19 @@ export function registerSubscribers(program: Command): void {
           }
         })();
         if (isProbablyBinary(bytes)) throw binary();
-        const { rows, errors } = readSubscriberCsv(text);
+        const { rows: parsed, errors } = readSubscriberCsv(text);
         for (const e of errors) process.stderr.write(`${file}:${e.line}: ${e.reason}\n`);
         await withRuntime(async (rt) => {
           const service = new SubscriberService(rt);
+          // Topics and regions must be in the vocabulary, as everywhere: a row naming others is skipped.
+          const taxonomy = await rt.taxonomy.current();
+          const rows = parsed.filter((r) => {
+            const issues = taxonomy.unknownIssues({ topics: r.input.topics ?? [], regions: r.input.regions ?? [] });
+            if (issues.length === 0) return true;
+            errors.push({ line: r.line, reason: formatIssues(issues) });
+            process.stderr.write(`${file}:${r.line}: ${formatIssues(issues)}\n`);
+            return false;
+          });
           const bar = new SingleBar({ format: "importing [{bar}] {value}/{total} rows", hideCursor: true, noTTYOutput: false }, undefined);
           if (process.stderr.isTTY) bar.start(rows.length, 0);
           let created = 0;

@@ -109,6 +109,12 @@ const trustProxy = z
     });
     return z.NEVER;
   });
+/** The sample organisation's name in each reader language. */
+const IOM = {
+  en: "International Organization for Migration",
+  fr: "Organisation internationale pour les migrations (OIM)",
+  es: "Organización Internacional para las Migraciones (OIM)",
+};
 
 const envSchema = z.object({
   REDIS_URL: url(/^rediss?:$/, "a redis:// or rediss:// URL").optional(),
@@ -127,7 +133,10 @@ const envSchema = z.object({
   OUTBOX_DIR: z.string().trim().min(1).default("var/outbox"),
   VAR_DIR: z.string().trim().min(1).default("var"),
   MAIL_FROM: z.string().trim().min(3).default("Herald <newsroom@localhost>"),
-  ORG_NAME: z.string().trim().min(1).max(120).default("International Organization for Migration"),
+  ORG_NAME: z.string().trim().min(1).max(120).optional(),
+  ORG_NAME_FR: z.string().trim().min(1).max(120).optional(),
+  ORG_NAME_ES: z.string().trim().min(1).max(120).optional(),
+  TAXONOMY_FILE: z.string().trim().min(1).optional(),
   BRAND_COLOR: z
     .string()
     .trim()
@@ -193,7 +202,12 @@ export interface Config {
   outboxDir: string;
   varDir: string;
   mailFrom: string;
+  /** ORG_NAME: the organisation's name in English (and any language without its own). */
   orgName: string;
+  /** The name per reader language: ORG_NAME_FR, ORG_NAME_ES, else ORG_NAME. */
+  orgNames: { en: string; fr: string; es: string };
+  /** TAXONOMY_FILE: topics and regions merged over the built-in vocabulary (src/releases/taxonomy.json). */
+  taxonomyFile?: string;
   brandColor: string;
   logoUrl?: string;
   defaultTimezone: string;
@@ -295,7 +309,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outboxDir: e.OUTBOX_DIR,
     varDir: e.VAR_DIR,
     mailFrom: e.MAIL_FROM,
-    orgName: e.ORG_NAME,
+    orgName: e.ORG_NAME ?? IOM.en,
+    // The built-in names are IOM's; an organisation that sets ORG_NAME gets it in every language
+    // until it sets ORG_NAME_FR / ORG_NAME_ES.
+    orgNames: {
+      en: e.ORG_NAME ?? IOM.en,
+      fr: e.ORG_NAME_FR ?? e.ORG_NAME ?? IOM.fr,
+      es: e.ORG_NAME_ES ?? e.ORG_NAME ?? IOM.es,
+    },
+    taxonomyFile: e.TAXONOMY_FILE,
     brandColor: e.BRAND_COLOR,
     logoUrl: e.LOGO_URL,
     defaultTimezone: e.DEFAULT_TIMEZONE,
@@ -329,5 +351,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /** Config for tests and tools: defaults plus the given overrides, no environment read. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({}), ...overrides };
+  const base = loadConfig({});
+  const orgNames = overrides.orgName && !overrides.orgNames ? { en: overrides.orgName, fr: overrides.orgName, es: overrides.orgName } : base.orgNames;
+  return { ...base, orgNames, ...overrides };
 }

@@ -41,7 +41,7 @@ export async function buildFeed(rt: Runtime, feed: FeedKey): Promise<BuildResult
   const gen = await cache.nextGeneration(feed); // before reading: see cache.ts
   // A translation of a still-embargoed original must not name it (translations.ts).
   const releases = await withPublicOriginals(rt.releases, await rt.releases.newest(feed, rt.config.feedSize));
-  const meta = feedMeta(rt.config, feed, releases);
+  const meta = feedMeta(rt.config, feed, releases, await rt.taxonomy.current());
   const input = hashOf(JSON.stringify([RENDER_VERSION, meta, releases]));
   const built = await cache.inputs(feed);
   const now = rt.clock.now();

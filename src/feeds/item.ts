@@ -6,6 +6,7 @@ import type { Config } from "../config/index.ts";
 import type { FeedKey } from "../jobs/queues.ts";
 import { type Contact, type Release, releaseDates } from "../releases/model.ts";
 import { escapeHtml, stripInvalidChars } from "../releases/sanitize.ts";
+import { defaultTaxonomy, type Taxonomy } from "../releases/taxonomy.ts";
 import { type FeedFormat, FORMATS, facetLabel, feedTitle, feedUrl, parseFeedKey, releasePageUrl } from "./keys.ts";
 
 export interface FeedMeta {
@@ -25,13 +26,19 @@ export interface FeedMeta {
   orgName: string;
   publicUrl: string;
   timeZone: string;
+  /** Labels and IPTC / ISO codes of topics and regions. */
+  taxonomy?: Taxonomy;
 }
 
 export interface FeedCategory {
   kind: "topics" | "regions";
   term: string;
+  /** In the item's language, from the vocabulary. */
   label: string;
-  /** The feed of that category, used as Atom scheme and RSS domain. */
+  /**
+   * Atom scheme and RSS domain: the concept's URI (IPTC Media Topic for a topic, GeoNames for a
+   * country), else the feed of that category (a Herald-only concept).
+   */
   scheme: string;
 }
 
@@ -58,7 +65,7 @@ export interface FeedItem {
 
 const clean = (s: string) => stripInvalidChars(s);
 
-export function feedMeta(config: Config, key: FeedKey, releases: Release[]): FeedMeta {
+export function feedMeta(config: Config, key: FeedKey, releases: Release[], taxonomy: Taxonomy = defaultTaxonomy()): FeedMeta {
   const parsed = parseFeedKey(key);
   const language = parsed?.kind === "languages" ? parsed.value : sharedLanguage(releases);
   const what = parsed && parsed.kind !== "all" ? `: ${facetLabel(parsed.kind, parsed.value)}` : "";
@@ -73,6 +80,7 @@ export function feedMeta(config: Config, key: FeedKey, releases: Release[]): Fee
     orgName: clean(config.orgName),
     publicUrl: config.publicUrl,
     timeZone: config.defaultTimezone,
+    taxonomy,
   };
 }
 
@@ -82,10 +90,10 @@ function sharedLanguage(releases: Release[]): string | undefined {
   return languages.size === 1 ? releases[0]!.language : undefined;
 }
 
-const LABELS: Record<string, { contact: string; contacts: string; correction: string }> = {
-  en: { contact: "Press contact", contacts: "Press contacts", correction: "Correction" },
-  fr: { contact: "Contact presse", contacts: "Contacts presse", correction: "Rectificatif" },
-  es: { contact: "Contacto de prensa", contacts: "Contactos de prensa", correction: "Corrección" },
+export const LABELS: Record<string, { contact: string; contacts: string; correction: string; colon: string }> = {
+  en: { contact: "Press contact", contacts: "Press contacts", correction: "Correction", colon: ":" },
+  fr: { contact: "Contact presse", contacts: "Contacts presse", correction: "Rectificatif", colon: "\u00a0:" },
+  es: { contact: "Contacto de prensa", contacts: "Contactos de prensa", correction: "Corrección", colon: ":" },
 };
 const labels = (language: string) => LABELS[language.slice(0, 2)] ?? LABELS.en!;
 
@@ -93,12 +101,13 @@ export function feedItems(meta: FeedMeta, releases: Release[]): FeedItem[] {
   return releases.map((r) => feedItem(meta, r));
 }
 
-export function feedItem(meta: Pick<FeedMeta, "publicUrl" | "timeZone">, r: Release): FeedItem {
+export function feedItem(meta: Pick<FeedMeta, "publicUrl" | "timeZone" | "taxonomy">, r: Release): FeedItem {
+  const taxonomy = meta.taxonomy ?? defaultTaxonomy();
   const id = releasePageUrl(meta.publicUrl, r.id);
   const dates = releaseDates(r);
   const categories: FeedCategory[] = [
-    ...r.topics.map((t) => category(meta.publicUrl, "topics", t)),
-    ...r.regions.map((g) => category(meta.publicUrl, "regions", g)),
+    ...r.topics.map((t) => category(meta.publicUrl, taxonomy, "topics", t, r.language)),
+    ...r.regions.map((g) => category(meta.publicUrl, taxonomy, "regions", g, r.language)),
   ];
   const correction = r.revision > 1 && r.correction ? clean(r.correction) : undefined;
   return {
@@ -125,8 +134,9 @@ export function feedItem(meta: Pick<FeedMeta, "publicUrl" | "timeZone">, r: Rele
   };
 }
 
-function category(publicUrl: string, kind: "topics" | "regions", term: string): FeedCategory {
-  return { kind, term, label: facetLabel(kind, term), scheme: `${publicUrl}/feeds/${kind}/` };
+function category(publicUrl: string, taxonomy: Taxonomy, kind: "topics" | "regions", term: string, lang: string): FeedCategory {
+  const c = taxonomy.concept(kind, term, lang);
+  return { kind, term, label: c.label, scheme: c.uri ?? `${publicUrl}/feeds/${kind}/` };
 }
 
 /** The first paragraph, cut at a word near 300 characters. */
@@ -142,7 +152,7 @@ export function excerpt(text: string, max = 300): string {
 function contentHtml(r: Release, timeZone: string, correction: string | undefined): string {
   const l = labels(r.language);
   const parts: string[] = [];
-  if (correction) parts.push(`<p><em>${escapeHtml(l.correction)}: ${escapeHtml(correction)}</em></p>`);
+  if (correction) parts.push(`<p><em>${escapeHtml(l.correction)}${escapeHtml(l.colon)} ${escapeHtml(correction)}</em></p>`);
   const date = formatDate(r.publishedAt, r.language, timeZone);
   parts.push(r.dateline ? `<p><strong>${escapeHtml(clean(r.dateline))}</strong> — ${escapeHtml(date)}</p>` : `<p>${escapeHtml(date)}</p>`);
   parts.push(clean(r.bodyHtml));

@@ -5,6 +5,7 @@ import type { Config } from "../config/index.ts";
 import type { FeedKey } from "../jobs/queues.ts";
 import { isLanguageCode, SLUG_RE } from "../releases/model.ts";
 import type { FacetKind } from "../releases/store.ts";
+import { defaultTaxonomy } from "../releases/taxonomy.ts";
 
 export const FORMATS = ["rss", "atom", "json"] as const;
 export type FeedFormat = (typeof FORMATS)[number];
@@ -54,9 +55,14 @@ export function releasePageUrl(publicUrl: string, id: string): string {
 const SMALL_WORDS = new Set(["and", "of", "the", "in", "on", "for", "to", "a", "an", "de", "la", "el", "y", "et"]);
 const languageNames = new Intl.DisplayNames(["en"], { type: "language", fallback: "code" });
 
-/** A person-readable name of a facet value: "counter-trafficking" -> "Counter-trafficking". */
+/**
+ * A person-readable English name of a facet value: the built-in vocabulary's label
+ * ("counter-trafficking" -> "Counter-trafficking"), else one made from the slug.
+ */
 export function facetLabel(kind: FacetKind, value: string): string {
   if (kind === "languages") return languageNames.of(value) ?? value;
+  const vocabulary = defaultTaxonomy();
+  if (vocabulary.has(kind, value)) return vocabulary.label(kind, value, "en");
   if (kind === "topics") return value.charAt(0).toUpperCase() + value.slice(1);
   // Regions are place names: "east-and-horn-of-africa" -> "East and Horn of Africa".
   return value

@@ -27,12 +27,13 @@ export function renderRss(meta: FeedMeta, releases: Release[], now: number): str
       description: escapeHtml(it.summary),
       url: it.url,
       guid: it.id,
-      categories: it.categories.map((c) => c.label),
+      // Not the package's `categories`: it cannot write the domain (the IPTC / GeoNames URI).
       author: meta.orgName,
       date: new Date(it.published),
       // The feature image as Media RSS, not <enclosure>: RSS 2.0 requires an enclosure's length in
       // bytes, which Herald does not know (it never fetches the image), and length="0" is false.
       custom_elements: [
+        ...it.categories.map((c) => ({ category: [{ _attr: { domain: c.scheme } }, c.label] })),
         { "content:encoded": { _cdata: it.contentHtml } },
         { "atom:updated": it.updated },
         { "dc:language": it.language },

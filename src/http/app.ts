@@ -19,6 +19,7 @@ import { releaseRoutes } from "./api-releases.ts";
 import { RequestDurations } from "./durations.ts";
 import { FEED_ROUTES, feedPolls } from "./feed-polls.ts";
 import { feedRoutes } from "./feeds.ts";
+import { frontRoutes } from "./front.ts";
 import { partnerRoutes } from "./api-partners.ts";
 import { healthRoutes } from "./health.ts";
 import { installMetrics } from "./metrics.ts";
@@ -114,6 +115,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
   await app.register(adminRoutes, { rt });
   await app.register(withAccess("api", releaseRoutes), { rt });
   await app.register(withAccess("public", feedRoutes), { rt, reader });
+  await app.register(withAccess("public", frontRoutes), { rt });
   await app.register(withAccess("api", partnerRoutes), { rt });
   await app.register(withAccess("api", subscriberApiRoutes), { rt });
   await app.register(withAccess("api", mailApiRoutes), { rt });

@@ -15,6 +15,7 @@ import type { FeedKey } from "../jobs/queues.ts";
 import { SLUG_RE } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { CORS, FEED_MAX_AGE_S, feedAnswer } from "./feed-answer.ts";
+import { pickLanguage } from "./pages/strings.ts";
 import { FEED_ROUTES } from "./feed-polls.ts";
 
 const COLD_RETRY_AFTER_S = 30;
@@ -73,14 +74,18 @@ export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; reader: FeedReader }>
   app.options(FEED_ROUTES.all, preflight);
   app.options(FEED_ROUTES.facet, preflight);
 
-  app.get("/feeds", async (_req, reply) => {
-    const feeds = await knownFeeds((kind) => rt.releases.facets(kind));
+  const visitorLanguage = (req: FastifyRequest) => pickLanguage((req.query as { lang?: unknown }).lang, undefined, req.headers["accept-language"]);
+
+  app.get("/feeds", async (req, reply) => {
+    // Only feeds with something in them now: a topic whose releases were all withdrawn is not listed.
+    const feeds = await knownFeeds((kind) => rt.releases.liveFacets(kind));
     return reply
       .type("text/html; charset=utf-8")
       .header("cache-control", `public, max-age=${FEED_MAX_AGE_S}`)
+      .header("vary", "Accept-Language")
       .header("content-security-policy", PAGE_CSP)
       .header("x-content-type-options", "nosniff")
-      .send(renderFeedsPage(rt.config, feeds));
+      .send(renderFeedsPage(rt.config, feeds, visitorLanguage(req), await rt.taxonomy.current()));
   });
 
   app.get<{ Params: { id: string } }>("/releases/:id", async (req, reply) => {
@@ -92,13 +97,13 @@ export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; reader: FeedReader }>
     const r = SLUG_RE.test(id) ? await rt.releases.get(id) : null;
     // An embargoed release does not exist yet, as far as the public can tell.
     if (!r || r.status === "embargoed") {
-      return reply.code(404).header("cache-control", "no-store").send(renderGonePage(rt.config, 404, "There is no public release at this address."));
+      return reply.code(404).header("cache-control", "no-store").send(renderGonePage(rt.config, 404, visitorLanguage(req)));
     }
     if (r.status === "withdrawn") {
       return reply
         .code(410)
         .header("cache-control", `public, max-age=${FEED_MAX_AGE_S}`)
-        .send(renderGonePage(rt.config, 410, "This release was withdrawn and is no longer available."));
+        .send(renderGonePage(rt.config, 410, visitorLanguage(req)));
     }
     const related = [...(await rt.releases.translations(r.id))];
     if (r.translationOf) {
@@ -108,6 +113,6 @@ export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; reader: FeedReader }>
     const translations = [...new Map(related.map((t) => [t.id, t])).values()]
       .filter((t) => t.status === "published" && t.id !== r.id)
       .map((t) => ({ id: t.id, language: t.language, title: t.title }));
-    return reply.header("cache-control", `public, max-age=${FEED_MAX_AGE_S}`).send(renderReleasePage(rt.config, r, { translations }));
+    return reply.header("cache-control", `public, max-age=${FEED_MAX_AGE_S}`).send(renderReleasePage(rt.config, r, { translations }, await rt.taxonomy.current()));
   });
 };

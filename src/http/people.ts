@@ -17,9 +17,9 @@ import { readToken, requireSecret, verifyToken } from "../subscribers/tokens.ts"
 import { escapeHtml } from "../templates/render.ts";
 import { strictFormBodies } from "./form-body.ts";
 import { singleValuedQuery } from "./query.ts";
-import { preferenceFields, readForm, valuesOf } from "./pages/forms.ts";
+import { offeredFacets, preferenceFields, readForm, valuesOf } from "./pages/forms.ts";
 import { CONFIRM_STRINGS } from "./pages/confirm-strings.ts";
-import { page } from "./pages/layout.ts";
+import { languageLinksFor, page } from "./pages/layout.ts";
 import { PAGE_STRINGS, pickLanguage } from "./pages/strings.ts";
 
 /** Subscribe attempts per IP. */
@@ -41,7 +41,19 @@ export const peopleRoutes: FastifyPluginAsync<{ rt: Runtime; secretKey?: string 
       .code(status)
       .type("text/html; charset=utf-8")
       .header("cache-control", "no-store")
-      .send(page({ lang, title, body, head: discoveryLinks(rt.config), orgName: rt.config.orgName, brandColor: rt.config.brandColor }));
+      .send(
+        page({
+          lang,
+          title,
+          body,
+          head: discoveryLinks(rt.config),
+          orgName: rt.config.orgNames[lang],
+          brandColor: rt.config.brandColor,
+          // The same page in another language: GET pages only (a POST's answer is not a place to return to).
+          ...(reply.request.method === "GET" ? { languageLinks: languageLinksFor(reply.request.url) } : {}),
+          ...(reply.request.url.startsWith("/subscribe") ? { current: "subscribe" as const } : {}),
+        }),
+      );
 
   const langOf = (req: Req, s?: Subscriber) => pickLanguage(req.query.lang, s?.language, req.headers["accept-language"]);
 
@@ -55,7 +67,7 @@ export const peopleRoutes: FastifyPluginAsync<{ rt: Runtime; secretKey?: string 
     return html(reply, lang, PAGE_STRINGS[lang].errorTitle, `<p class="error">${escapeHtml(message)}</p>${issues}`, status);
   });
 
-  const facets = async () => ({ topics: await rt.releases.facets("topics"), regions: await rt.releases.facets("regions") });
+  const facets = (lang: Language, s?: Subscriber) => offeredFacets(rt, lang, s);
   const keys = () => (rt.config.secretKeyPrevious ? [key(), rt.config.secretKeyPrevious] : key());
   const stored = async (id: string) => {
     const s = await service.store.get(id);
@@ -79,11 +91,11 @@ export const peopleRoutes: FastifyPluginAsync<{ rt: Runtime; secretKey?: string 
   app.get("/subscribe", async (req: Req, reply) => {
     const lang = langOf(req);
     const t = PAGE_STRINGS[lang];
-    const body = `<p>${escapeHtml(t.subscribeIntro(rt.config.orgName))}</p>
+    const body = `<p>${escapeHtml(t.subscribeIntro(rt.config.orgNames[lang]))}</p>
 <form method="post" action="/subscribe?lang=${lang}">
 <label for="email">${escapeHtml(t.email)}</label>
 <input type="email" id="email" name="email" required maxlength="254">
-${preferenceFields(t, { language: lang }, await facets(), rt.config.defaultTimezone)}
+${preferenceFields(t, { language: lang }, await facets(lang), rt.config.defaultTimezone)}
 <button type="submit">${escapeHtml(t.subscribeButton)}</button>
 </form>
 <script>try{var z=Intl.DateTimeFormat().resolvedOptions().timeZone;if(z)document.getElementById("timezone").value=z}catch(e){}</script>`;
@@ -139,7 +151,7 @@ ${preferenceFields(t, { language: lang }, await facets(), rt.config.defaultTimez
     const t = PAGE_STRINGS[lang];
     const body = `${note ? `<p><strong>${escapeHtml(note)}</strong></p>` : ""}<p>${escapeHtml(s.email)}</p>
 <form method="post" action="/preferences${tokenQuery(req)}">
-${preferenceFields(t, valuesOf(s), await facets(), rt.config.defaultTimezone)}
+${preferenceFields(t, valuesOf(s), await facets(lang, s), rt.config.defaultTimezone)}
 <button type="submit">${escapeHtml(t.save)}</button>
 </form>
 <p><a href="/unsubscribe${tokenQuery(req)}">${escapeHtml(t.unsubscribeTitle)}</a></p>`;

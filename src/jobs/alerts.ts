@@ -78,7 +78,7 @@ async function sendAlerts(rt: Runtime, release: Release, late: boolean): Promise
       segments.set(id, seg);
     });
   }
-  const brand = brandOf(rt.config);
+  const brand = brandOf(rt.config, await rt.taxonomy.current());
   const plans: SegmentPlan[] = [...segments.entries()].map(([id, seg]) => ({
     id,
     readers: seg.readers,
@@ -110,7 +110,7 @@ async function sendCorrections(rt: Runtime, release: Release): Promise<FanoutSum
       byLanguage.set(s.language, [...(byLanguage.get(s.language) ?? []), s.id]);
     }
   }
-  const brand = brandOf(rt.config);
+  const brand = brandOf(rt.config, await rt.taxonomy.current());
   const plans: SegmentPlan[] = [...byLanguage.entries()].map(([language, readers]) => ({
     id: `${language}-${release.id}`,
     readers,

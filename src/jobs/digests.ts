@@ -138,7 +138,7 @@ async function digestEdition(
   const counts = [...segments.entries()].map(([segment, s]) => ({ segment, language: s.language, releases: s.items.length, readers: s.readers.length }));
   const summary = { frequency, at: new Date(at).toISOString(), edition, dryRun, segments: counts, readers: 0, batches: 0 };
   if (dryRun) return { ...summary, readers: counts.reduce((n, c) => n + c.readers, 0) };
-  const brand = brandOf(rt.config);
+  const brand = brandOf(rt.config, await rt.taxonomy.current());
   const plans: SegmentPlan[] = [...segments.entries()].map(([id, s]) => ({
     id,
     readers: s.readers,
@@ -218,7 +218,7 @@ export async function previewDigest(rt: Runtime, frequency: DigestFrequency, s: 
   const candidates = await rt.releases.publishedBetween("all", at - MAX_REACH[frequency], at, 1000);
   const items = digestItems(s, candidates, cursor ?? at - PERIOD[frequency]);
   if (items.length === 0) return null;
-  const message = await renderDigest(brandOf(rt.config), s.language, frequency, items);
+  const message = await renderDigest(brandOf(rt.config, await rt.taxonomy.current()), s.language, frequency, items);
   const links = readerLinks(rt.config.publicUrl, requireSecret(rt.config.secretKey), s.id);
   return personalise(message, { name: s.name, language: s.language, timezone: s.timezone, unsubscribeUrl: links.unsubscribe, preferencesUrl: links.preferences }).html;
 }

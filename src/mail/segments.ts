@@ -9,6 +9,7 @@ import type { Runtime } from "../runtime.ts";
 import type { Language } from "../subscribers/model.ts";
 import { renderConfirmation } from "../templates/messages.ts";
 import type { Brand, RenderedMessage } from "../templates/render.ts";
+import type { Taxonomy } from "../releases/taxonomy.ts";
 
 const KEEP_S = 7 * 24 * 3600;
 
@@ -26,8 +27,16 @@ export interface Segment {
   cursor?: number;
 }
 
-export function brandOf(config: Config): Brand {
-  return { orgName: config.orgName, color: config.brandColor, logoUrl: config.logoUrl, publicUrl: config.publicUrl };
+/** What every email shows of the organisation; `taxonomy` labels topics and regions (rt.taxonomy.current()). */
+export function brandOf(config: Config, taxonomy?: Taxonomy): Brand {
+  return {
+    orgName: config.orgName,
+    orgNames: config.orgNames,
+    color: config.brandColor,
+    logoUrl: config.logoUrl,
+    publicUrl: config.publicUrl,
+    ...(taxonomy ? { taxonomy } : {}),
+  };
 }
 
 const cache = new Map<string, Segment>();

@@ -116,7 +116,7 @@ async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, partner: Partn
 
   // Without embargo access, a translation of a still-embargoed original does not name it.
   const shown = partner.embargoAccess ? release : (await withPublicOriginals(rt.releases, [release]))[0]!;
-  const body = JSON.stringify(buildEnvelope(shown, d.event, { publicUrl: rt.config.publicUrl, orgName: rt.config.orgName }));
+  const body = JSON.stringify(buildEnvelope(shown, d.event, { publicUrl: rt.config.publicUrl, orgName: rt.config.orgName, taxonomy: await rt.taxonomy.current() }));
   const started = performance.now();
   let res: PostResult;
   try {

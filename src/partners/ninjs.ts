@@ -4,11 +4,14 @@
 // names appear here; the tests validate every variant against the official schema.
 import type { ReleaseEvent } from "../jobs/queues.ts";
 import { httpUrl, type Release, releaseDates } from "../releases/model.ts";
+import { defaultTaxonomy, type Taxonomy } from "../releases/taxonomy.ts";
 
 export interface NinjsOptions {
   /** PUBLIC_URL: the base of the item's uri and of the topic/region scheme URIs. */
   publicUrl: string;
   orgName: string;
+  /** Labels and codes of topics and regions (the built-in vocabulary without it). */
+  taxonomy?: Taxonomy;
 }
 
 type Text = { role?: string; contentType?: string; value: string };
@@ -52,12 +55,15 @@ export function releaseUri(publicUrl: string, id: string): string {
   return `${publicUrl}/releases/${encodeURIComponent(id)}`;
 }
 
-/** "counter-trafficking" -> "Counter Trafficking": a readable name for a slug. */
-function label(slug: string): string {
-  return slug
-    .split("-")
-    .map((w) => (w ? w[0]!.toUpperCase() + w.slice(1) : w))
-    .join(" ");
+/**
+ * A topic or region as ninjs concept: its label in the release's language, the concept's URI
+ * (IPTC Media Topic, GeoNames) and, as literal, Herald's slug for a topic and the ISO 3166-1
+ * alpha-2 code for a country. A concept without a public URI gets the URI of its Herald feed.
+ */
+function concept(o: NinjsOptions, kind: "topics" | "regions", slug: string, lang: string): Concept {
+  const c = (o.taxonomy ?? defaultTaxonomy()).concept(kind, slug, lang);
+  const literal = kind === "regions" && c.code ? c.code : slug;
+  return { name: c.label, rel: "about", uri: c.uri ?? `${o.publicUrl}/feeds/${kind}/${slug}/`, literal };
 }
 
 function words(text: string): number {
@@ -91,13 +97,8 @@ export function toNinjs(r: Release, event: ReleaseEvent, o: NinjsOptions): Ninjs
       { role: "main", contentType: "text/html", value: r.bodyHtml, charCount: r.bodyText.length, wordCount: words(r.bodyText) },
       { role: "main", contentType: "text/plain", value: r.bodyText, charCount: r.bodyText.length, wordCount: words(r.bodyText) },
     ],
-    // Scheme: Herald's own vocabulary, one URI per slug: the slug's public feed.
-    ...(r.topics.length
-      ? { subjects: r.topics.map((t) => ({ name: label(t), rel: "about", literal: t, uri: `${o.publicUrl}/feeds/topics/${t}/` })) }
-      : {}),
-    ...(r.regions.length
-      ? { places: r.regions.map((g) => ({ name: label(g), rel: "about", literal: g, uri: `${o.publicUrl}/feeds/regions/${g}/` })) }
-      : {}),
+    ...(r.topics.length ? { subjects: r.topics.map((t) => concept(o, "topics", t, r.language)) } : {}),
+    ...(r.regions.length ? { places: r.regions.map((g) => concept(o, "regions", g, r.language)) } : {}),
     ...(r.contacts.length
       ? {
           people: r.contacts.map((c) => {

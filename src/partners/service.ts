@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { invalid, notFound, parseOrThrow } from "../errors.ts";
 import { jobId, type PartnerDeliveryJob } from "../jobs/queues.ts";
+import { formatIssues } from "../releases/model.ts";
 import { slugify } from "../releases/service.ts";
 import type { Runtime } from "../runtime.ts";
 import { enqueueDeliveries } from "./fanout.ts";
@@ -27,6 +28,9 @@ export function partnerStore(rt: Runtime): PartnerStore {
 
 export async function addPartner(rt: Runtime, raw: unknown): Promise<AddedPartner> {
   const input = parseOrThrow(partnerInputSchema, raw, "partner");
+  // Its filters name topics and regions of the vocabulary: a typo would silently match nothing.
+  const unknown = (await rt.taxonomy.current()).unknownIssues(input);
+  if (unknown.length) throw invalid(`invalid partner: ${formatIssues(unknown)}`, unknown);
   // Resolves the host now too, so a name pointing inside is refused before it is stored.
   await resolveDestination(input.url, input.allowPrivate);
   const secret = input.secret ?? generateSecret();

@@ -6,6 +6,7 @@ import { conflict, HeraldError, invalid, notFound, parseOrThrow } from "../error
 import { jobId, QUEUE, type ReleaseEvent, type ReleaseEventJob } from "../jobs/queues.ts";
 import type { Runtime } from "../runtime.ts";
 import {
+  formatIssues,
   type ParsedReleaseInput,
   type Release,
   releaseInputSchema,
@@ -126,7 +127,7 @@ export class ReleaseService {
 
   /** Publishes a new release (or confirms an identical one). 409 if the id holds other content. */
   async publish(raw: unknown): Promise<PublishResult> {
-    const input = parseReleaseInput(raw);
+    const input = await this.parse(raw);
     const id = input.id ?? slugify(input.title);
     if (input.translationOf === id) throw invalid("invalid release: translationOf: a release cannot translate itself");
     const fp = fingerprintOf(input);
@@ -145,7 +146,7 @@ export class ReleaseService {
   async update(id: string, raw: unknown, note?: string): Promise<PublishResult> {
     const current = await this.require(id);
     if (current.status === "withdrawn") throw conflict(`release ${id} was withdrawn; publish a new release instead`);
-    const input = parseReleaseInput({ ...(raw as object), id });
+    const input = await this.parse({ ...(raw as object), id });
     const cleanNote = note === undefined ? undefined : stripTags(note).replace(/\s+/g, " ").slice(0, 500);
     const fp = fingerprintOf(input);
     if ((await this.rt.releases.fingerprint(id)) === fp) return this.alreadyDone(current);
@@ -180,6 +181,14 @@ export class ReleaseService {
     const next: Release = { ...current, status: "published" };
     const fp = (await this.rt.releases.fingerprint(id)) ?? "";
     return this.commit(next, current, fp, "published");
+  }
+
+  /** Validates the input, then its topics and regions against the vocabulary (unknown slugs: 400). */
+  private async parse(raw: unknown): Promise<ParsedReleaseInput> {
+    const input = parseReleaseInput(raw);
+    const issues = (await this.rt.taxonomy.current()).unknownIssues(input);
+    if (issues.length) throw invalid(`invalid release: ${formatIssues(issues)}`, issues);
+    return input;
   }
 
   private async require(id: string): Promise<Release> {

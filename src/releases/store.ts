@@ -13,6 +13,7 @@
 // there after a crash).
 import type { Redis } from "ioredis";
 import { type FeedKey, feedKeysOf, type ReleaseEvent } from "../jobs/queues.ts";
+import { execOrThrow } from "../redis/pipeline.ts";
 import type { Release } from "./model.ts";
 import { CasOps, casCommit } from "../redis/cas.ts";
 
@@ -59,9 +60,14 @@ export class ReleaseStore {
   }
 
   /** The `limit` newest public releases of a feed key, newest first; no scan of all releases. */
-  async newest(feed: FeedKey, limit: number): Promise<Release[]> {
-    const ids = await this.redis.zrevrange(this.key("idx", feed), 0, limit - 1);
+  async newest(feed: FeedKey, limit: number, offset = 0): Promise<Release[]> {
+    const ids = await this.redis.zrevrange(this.key("idx", feed), offset, offset + limit - 1);
     return this.getMany(ids);
+  }
+
+  /** How many public releases a feed key holds now. */
+  async countPublic(feed: FeedKey): Promise<number> {
+    return this.redis.zcard(this.key("idx", feed));
   }
 
   /** Public releases of a feed key published in (fromMs, toMs], oldest first. */
@@ -81,6 +87,16 @@ export class ReleaseStore {
 
   async facets(kind: FacetKind): Promise<string[]> {
     return (await this.redis.smembers(this.key("facets", kind))).sort();
+  }
+
+  /** The facet values with at least one public release now (withdrawn and embargoed ones do not count). */
+  async liveFacets(kind: FacetKind): Promise<string[]> {
+    const values = await this.facets(kind);
+    if (values.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const v of values) pipe.zcard(this.key("idx", `${kind}/${v}`));
+    const counts = await execOrThrow(pipe);
+    return values.filter((_, i) => Number(counts[i]) > 0);
   }
 
   async hasFacet(kind: FacetKind, value: string): Promise<boolean> {

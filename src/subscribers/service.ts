@@ -16,9 +16,10 @@
 // adds and CSV imports (even with `confirmed`) keep it, and confirm() only moves pending.
 // So an unsubscribe, bounce or complaint is never undone by a write that read the record before it.
 import { jobId, QUEUE, type EmailBatchJob } from "../jobs/queues.ts";
-import { notFound } from "../errors.ts";
+import { invalid, notFound } from "../errors.ts";
+import { formatIssues } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
-import { isSuppressed, mailboxKey, parseSubscriberInput, parseSubscriberPatch, type Subscriber, type SubscriberPatch } from "./model.ts";
+import { isSuppressed, mailboxKey, type ParsedSubscriberInput, parseSubscriberInput, parseSubscriberPatch, type Subscriber, type SubscriberPatch } from "./model.ts";
 import { type Applied, SubscriberStore, subscriberId } from "./store.ts";
 
 const HOUR = 3600_000;
@@ -71,7 +72,7 @@ export class SubscriberService {
    * it) but gets the same email, which leads to its preferences; suppressed ones get nothing.
    */
   async subscribe(raw: unknown): Promise<void> {
-    const input = parseSubscriberInput(raw);
+    const input = await this.parse(raw);
     const [id] = await this.idsOf([input.email]);
     const { current } = await this.store.apply(id!, (cur) => {
       if (cur && isSuppressed(cur)) return null;
@@ -144,6 +145,7 @@ export class SubscriberService {
     const s = await this.store.get(id);
     if (!s) throw gone();
     const patch = parseSubscriberPatch({ ...(raw as object), email: s.email });
+    await this.checkVocabulary(patch, s);
     const { current } = await this.store.apply(id, (cur) => {
       if (!cur) throw gone();
       const next: Subscriber = { ...cur, updatedAt: this.nowIso() };
@@ -181,7 +183,9 @@ export class SubscriberService {
    * email. An unsubscribed or suppressed address keeps its status whatever is sent.
    */
   async upsert(raw: unknown, opts: { confirmed: boolean; notify?: boolean }): Promise<{ subscriber: Subscriber; created: boolean }> {
-    return this.upsertParsed(parseSubscriberPatch(raw), opts);
+    const patch = parseSubscriberPatch(raw);
+    await this.checkVocabulary(patch, (await this.store.byEmail(patch.email)) ?? undefined);
+    return this.upsertParsed(patch, opts);
   }
 
   async upsertParsed(patch: SubscriberPatch, opts: { confirmed: boolean; notify?: boolean }): Promise<{ subscriber: Subscriber; created: boolean }> {
@@ -264,6 +268,23 @@ export class SubscriberService {
       if (ids.length < batch) break;
     }
     return erased;
+  }
+
+  /** Validates a sign-up, its topics and regions included (see checkVocabulary). */
+  private async parse(raw: unknown): Promise<ParsedSubscriberInput> {
+    const input = parseSubscriberInput(raw);
+    await this.checkVocabulary(input);
+    return input;
+  }
+
+  /**
+   * Topics and regions must be in the vocabulary (a typo would otherwise match nothing,
+   * silently), except those the reader already had, which stay theirs to keep. A field a patch
+   * leaves out or clears names nothing.
+   */
+  async checkVocabulary(values: { topics?: string[] | null; regions?: string[] | null }, previous?: Subscriber): Promise<void> {
+    const issues = (await this.rt.taxonomy.current()).unknownIssues({ topics: values.topics ?? [], regions: values.regions ?? [] }, previous);
+    if (issues.length) throw invalid(`invalid subscriber: ${formatIssues(issues)}`, issues);
   }
 
   /**

@@ -1,7 +1,7 @@
 // The frame every email shares: brand header, the content, and a footer with the reader's
 // links. Pure: data in, MJML and plain text out.
 import type { MailStrings } from "./strings.ts";
-import { type Brand, escapeHtml, type Slots } from "./render.ts";
+import { type Brand, escapeHtml, orgNameIn, type Slots } from "./render.ts";
 
 export interface Frame {
   lang: string;
@@ -13,10 +13,17 @@ export interface Frame {
   manageLinks: boolean;
 }
 
+/** Why the reader gets this mail: a subscriber subscribed; a confirmation's reader has not yet. */
+function footerLine(brand: Brand, t: MailStrings, lang: string, manageLinks: boolean): string {
+  const org = orgNameIn(brand, lang);
+  return manageLinks ? t.footer(org) : t.confirmFooter(org);
+}
+
 export function mjmlFrame(brand: Brand, t: MailStrings, slots: Slots, f: Frame): string {
+  const org = orgNameIn(brand, f.lang);
   const header = brand.logoUrl
-    ? `<mj-image src="${escapeHtml(brand.logoUrl)}" alt="${escapeHtml(brand.orgName)}" width="180px" align="left" padding="0" />`
-    : `<mj-text font-size="20px" font-weight="bold" color="#ffffff" padding="0">${escapeHtml(brand.orgName)}</mj-text>`;
+    ? `<mj-image src="${escapeHtml(brand.logoUrl)}" alt="${escapeHtml(org)}" width="180px" align="left" padding="0" />`
+    : `<mj-text font-size="20px" font-weight="bold" color="#ffffff" padding="0">${escapeHtml(org)}</mj-text>`;
   const links = f.manageLinks
     ? `<a href="${slots.slot("preferences")}" style="color:#555555">${escapeHtml(t.preferences)}</a> · <a href="${slots.slot("unsubscribe")}" style="color:#555555">${escapeHtml(t.unsubscribe)}</a>`
     : "";
@@ -38,7 +45,7 @@ export function mjmlFrame(brand: Brand, t: MailStrings, slots: Slots, f: Frame):
     <mj-section background-color="#ffffff" padding="8px 24px 0"><mj-column><mj-text>${slots.slot("greeting")}</mj-text></mj-column></mj-section>
 ${f.sections}
     <mj-section padding="16px 24px"><mj-column>
-      <mj-text font-size="12px" color="#555555">${escapeHtml(t.footer(brand.orgName))}<br />${links}</mj-text>
+      <mj-text font-size="12px" color="#555555">${escapeHtml(footerLine(brand, t, f.lang, f.manageLinks))}<br />${links}</mj-text>
     </mj-column></mj-section>
   </mj-body>
 </mjml>`;
@@ -53,8 +60,8 @@ export function preheader(s: string, max = 140): string {
   return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
 
-export function textFrame(brand: Brand, t: MailStrings, slots: Slots, manageLinks: boolean, body: string[]): string {
-  const footer = [t.footer(brand.orgName)];
-  if (manageLinks) footer.push(`${t.preferences}: ${slots.slot("preferences")}`, `${t.unsubscribe}: ${slots.slot("unsubscribe")}`);
+export function textFrame(brand: Brand, t: MailStrings, slots: Slots, manageLinks: boolean, body: string[], lang: string): string {
+  const footer = [footerLine(brand, t, lang, manageLinks)];
+  if (manageLinks) footer.push(`${t.preferences}${t.colon} ${slots.slot("preferences")}`, `${t.unsubscribe}${t.colon} ${slots.slot("unsubscribe")}`);
   return [slots.slot("greeting"), "", ...body, "", "--", ...footer, ""].join("\n");
 }

@@ -3,6 +3,7 @@
 // dates in the reader's zone) go; personalise.ts substitutes them. The nonce is random per
 // render, so no release text can forge a marker.
 import { randomBytes } from "node:crypto";
+import type { Taxonomy } from "../releases/taxonomy.ts";
 import { templateStats } from "./stats.ts";
 
 /** What a segment's readers share: rendered once, personalised per reader. */
@@ -32,6 +33,10 @@ export class Slots {
 
 export interface Brand {
   orgName: string;
+  /** The organisation's name per reader language (ORG_NAME_FR, ORG_NAME_ES); orgName otherwise. */
+  orgNames?: Partial<Record<string, string>>;
+  /** Labels of topics and regions in the reader's language; humanised slugs without it. */
+  taxonomy?: Taxonomy;
   color: string;
   logoUrl?: string;
   publicUrl: string;
@@ -54,4 +59,16 @@ export function escapeHtml(s: string): string {
 /** One line for a header: no CR/LF or control characters, whatever the input. */
 export function headerSafe(s: string, max = 200): string {
   return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, " ").trim().slice(0, max);
+}
+
+/** The organisation's name in `lang`. */
+export function orgNameIn(brand: Brand, lang: string): string {
+  return brand.orgNames?.[lang] ?? brand.orgName;
+}
+
+/** A topic or region label in `lang`, from the vocabulary (a readable slug without one). */
+export function facetLabelIn(brand: Pick<Brand, "taxonomy"> | undefined, kind: "topics" | "regions", slug: string, lang: string): string {
+  if (brand?.taxonomy) return brand.taxonomy.label(kind, slug, lang);
+  const t = slug.replace(/-/g, " ");
+  return t.charAt(0).toUpperCase() + t.slice(1);
 }

@@ -2,12 +2,52 @@
 // the reader's language and time zone (see dates.ts), never through these strings.
 import type { Language } from "../subscribers/model.ts";
 
+/**
+ * English "the" before an organisation name that is a common noun phrase ("the International
+ * Organization for Migration", "the Red Cross Society"), none before a proper name ("Oxfam",
+ * "Médecins Sans Frontières") or one that has it already.
+ */
+export function theEn(name: string): string {
+  if (/^the\s/i.test(name)) return name;
+  const nouns = /\b(organization|organisation|office|agency|fund|programme|program|committee|council|federation|institute|commission|union|bank|association|society|foundation|centre|center|alliance|network|secretariat|ministry|department)\b/i;
+  return nouns.test(name) ? `the ${name}` : name;
+}
+
+/**
+ * French "de" + an organisation name: "de l’Organisation internationale…", "de la Croix-Rouge…",
+ * "de Médecins…". A name starting with a vowel or h takes "l’"; one whose first word is a
+ * feminine noun (-tion, -sion, -ence, -ance, -té, -ure) takes "la"; any other, "de" alone.
+ * A name that already starts with an article ("l’OIM", "la …", "le …") keeps it.
+ */
+export function deFr(name: string): string {
+  if (/^(l['’]|la |le |les )/i.test(name)) return `de ${name}`.replace(/^de le /i, "du ").replace(/^de les /i, "des ");
+  if (/^[aeiouyhàâäéèêëîïôöûüæœ]/i.test(name)) return `de l’${name}`;
+  const first = name.split(/[\s-]/)[0]!.toLowerCase();
+  if (/(tion|sion|ence|ance|té|ure)$/.test(first)) return `de la ${name}`;
+  return `de ${name}`;
+}
+
+/** Spanish "de" + an organisation name: "de la Organización…" for a feminine first word, else "de". */
+export function deEs(name: string): string {
+  if (/^(la |el |los |las )/i.test(name)) return `de ${name}`.replace(/^de el /i, "del ");
+  const first = name.split(/[\s-]/)[0]!.toLowerCase();
+  if (/(ción|sión|dad|tad|tud|umbre)$/.test(first) || ["oficina", "agencia", "fundación", "cruz", "unión", "liga", "red"].includes(first)) return `de la ${name}`;
+  if (["fondo", "programa", "comité", "consejo", "instituto", "centro", "servicio", "alto"].includes(first)) return `del ${name}`;
+  return `de ${name}`;
+}
+
 export interface MailStrings {
   greeting(name?: string): string;
   readMore: string;
   unsubscribe: string;
   preferences: string;
   footer(org: string): string;
+  /** The confirmation mail's footer: the reader has not subscribed yet, someone asked. */
+  confirmFooter(org: string): string;
+  /** What follows a label: ":" (French: a non-breaking space first). */
+  colon: string;
+  topics: string;
+  regions: string;
   alertSubject(title: string): string;
   correctionSubject(title: string): string;
   correctionIntro: string;
@@ -27,16 +67,20 @@ const en: MailStrings = {
   readMore: "Read more",
   unsubscribe: "Unsubscribe",
   preferences: "Manage your preferences",
-  footer: (org) => `You receive this email because you subscribed to news from ${org}.`,
+  footer: (org) => `You receive this email because you subscribed to news from ${theEn(org)}.`,
+  confirmFooter: (org) => `You receive this email because someone asked to subscribe this address to news from ${theEn(org)}.`,
+  colon: ":",
+  topics: "Topics",
+  regions: "Regions",
   alertSubject: (title) => title,
   correctionSubject: (title) => `Correction: ${title}`,
   correctionIntro: "We have corrected a press release we sent you.",
   correctionNote: "What changed",
-  digestSubject: (f, n, org) => `${org}: ${n} new release${n === 1 ? "" : "s"} this ${f === "daily" ? "day" : "week"}`,
+  digestSubject: (f, n, org) => `${org}: ${n} new release${n === 1 ? "" : "s"} ${f === "daily" ? "today" : "this week"}`,
   digestIntro: (f, n) => `Here ${n === 1 ? "is the new release" : `are the ${n} new releases`} since your last ${f} digest.`,
   other: "Other news",
   confirmSubject: (org) => `Confirm your subscription to ${org} news`,
-  confirmIntro: (org) => `Please confirm that you want to receive news from ${org} at this address.`,
+  confirmIntro: (org) => `Please confirm that you want to receive news from ${theEn(org)} at this address.`,
   confirmButton: "Confirm my subscription",
   confirmIgnore: "If you did not ask for this, ignore this email: nothing will be sent to you.",
   contacts: "Contacts",
@@ -47,19 +91,23 @@ const fr: MailStrings = {
   readMore: "Lire la suite",
   unsubscribe: "Se désabonner",
   preferences: "Gérer vos préférences",
-  footer: (org) => `Vous recevez ce courriel parce que vous êtes abonné·e aux actualités de ${org}.`,
+  footer: (org) => `Vous recevez ce courriel parce que vous êtes abonné·e aux actualités ${deFr(org)}.`,
+  confirmFooter: (org) => `Vous recevez ce courriel parce que quelqu’un a demandé à abonner cette adresse aux actualités ${deFr(org)}.`,
+  colon: "\u00a0:",
+  topics: "Thèmes",
+  regions: "Régions",
   alertSubject: (title) => title,
-  correctionSubject: (title) => `Rectificatif : ${title}`,
+  correctionSubject: (title) => `Rectificatif\u00a0: ${title}`,
   correctionIntro: "Nous avons corrigé un communiqué que nous vous avons envoyé.",
   correctionNote: "Ce qui a changé",
-  digestSubject: (f, n, org) => `${org} : ${n} nouveau${n === 1 ? "" : "x"} communiqué${n === 1 ? "" : "s"} ${f === "daily" ? "aujourd’hui" : "cette semaine"}`,
+  digestSubject: (f, n, org) => `${org}\u00a0: ${n} nouveau${n === 1 ? "" : "x"} communiqué${n === 1 ? "" : "s"} ${f === "daily" ? "aujourd’hui" : "cette semaine"}`,
   digestIntro: (f, n) =>
     `Voici ${n === 1 ? "le nouveau communiqué" : `les ${n} nouveaux communiqués`} depuis votre dernier résumé ${f === "daily" ? "quotidien" : "hebdomadaire"}.`,
   other: "Autres actualités",
-  confirmSubject: (org) => `Confirmez votre abonnement aux actualités de ${org}`,
-  confirmIntro: (org) => `Merci de confirmer que vous souhaitez recevoir les actualités de ${org} à cette adresse.`,
+  confirmSubject: (org) => `Confirmez votre abonnement aux actualités ${deFr(org)}`,
+  confirmIntro: (org) => `Merci de confirmer que vous souhaitez recevoir les actualités ${deFr(org)} à cette adresse.`,
   confirmButton: "Confirmer mon abonnement",
-  confirmIgnore: "Si vous n’avez rien demandé, ignorez ce courriel : vous ne recevrez rien.",
+  confirmIgnore: "Si vous n’avez rien demandé, ignorez ce courriel\u00a0: vous ne recevrez rien.",
   contacts: "Contacts",
 };
 
@@ -68,7 +116,11 @@ const es: MailStrings = {
   readMore: "Leer más",
   unsubscribe: "Cancelar la suscripción",
   preferences: "Gestionar sus preferencias",
-  footer: (org) => `Recibe este correo porque se suscribió a las noticias de ${org}.`,
+  footer: (org) => `Recibe este correo porque se suscribió a las noticias ${deEs(org)}.`,
+  confirmFooter: (org) => `Recibe este correo porque alguien pidió suscribir esta dirección a las noticias ${deEs(org)}.`,
+  colon: ":",
+  topics: "Temas",
+  regions: "Regiones",
   alertSubject: (title) => title,
   correctionSubject: (title) => `Corrección: ${title}`,
   correctionIntro: "Hemos corregido un comunicado que le enviamos.",
@@ -76,17 +128,11 @@ const es: MailStrings = {
   digestSubject: (f, n, org) => `${org}: ${n} comunicado${n === 1 ? "" : "s"} nuevo${n === 1 ? "" : "s"} ${f === "daily" ? "hoy" : "esta semana"}`,
   digestIntro: (f, n) => `${n === 1 ? "Este es el nuevo comunicado" : `Estos son los ${n} nuevos comunicados`} desde su último resumen ${f === "daily" ? "diario" : "semanal"}.`,
   other: "Otras noticias",
-  confirmSubject: (org) => `Confirme su suscripción a las noticias de ${org}`,
-  confirmIntro: (org) => `Confirme que desea recibir las noticias de ${org} en esta dirección.`,
+  confirmSubject: (org) => `Confirme su suscripción a las noticias ${deEs(org)}`,
+  confirmIntro: (org) => `Confirme que desea recibir las noticias ${deEs(org)} en esta dirección.`,
   confirmButton: "Confirmar mi suscripción",
   confirmIgnore: "Si no lo ha solicitado, ignore este correo: no le enviaremos nada.",
   contacts: "Contactos",
 };
 
 export const MAIL_STRINGS: Record<Language, MailStrings> = { en, fr, es };
-
-/** "counter-trafficking" -> "Counter trafficking": slugs shown as group headings. */
-export function humanize(slug: string): string {
-  const s = slug.replace(/-/g, " ");
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}

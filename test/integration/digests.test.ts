@@ -44,7 +44,11 @@ describe("local-time digests", () => {
     expect(t.subject).toMatch(/2 nouveaux communiqués/);
     expect(t.text).toContain("Bonjour Aiko,");
     expect(t.text).toContain("First Story");
-    expect(t.text).toContain("HEALTH");
+    // Section headings are the vocabulary's labels in the reader's language, never slugs.
+    expect(t.text).toContain("SANTÉ");
+    expect(t.text).toContain("LUTTE CONTRE LA TRAITE");
+    expect(t.text).not.toMatch(/HEALTH|COUNTER/);
+    expect(t.html).toContain("Santé");
     // Published 13:30 UTC on the 27th is 22:30 on the 27th in Tokyo.
     expect(t.text).toContain("27 novembre 2026");
     expect(t.html).toContain("Second Story");

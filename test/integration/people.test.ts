@@ -56,7 +56,8 @@ describe("double opt-in", () => {
     env.start([QUEUE.emails]);
     await eventually(() => smtp.messages.length === 1, 10_000, "the confirmation email");
     const mail = smtp.messages[0]!.parsed;
-    expect(mail.subject).toBe("Confirme su suscripción a las noticias de International Organization for Migration");
+    // The organisation's Spanish name, with its article (ORG_NAME_ES; IOM's by default).
+    expect(mail.subject).toBe("Confirme su suscripción a las noticias de la Organización Internacional para las Migraciones (OIM)");
     // A confirmation names nobody: the name was typed by whoever filled in the form.
     expect(mail.text).toContain("Hola:");
     expect(`${mail.text}${mail.html}`).not.toContain("Nour");

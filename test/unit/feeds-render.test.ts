@@ -49,7 +49,14 @@ describe("RSS 2.0", () => {
     expect(ia!.guid).toBe("https://news.example.org/releases/a");
     expect(ib!.link).toBe("https://news.example.org/releases/b"); // no url: the release page
     expect(ib!.isoDate).toBe("2026-11-28T09:00:00.000Z");
-    expect(ib!.categories).toEqual(["Counter-trafficking", "Djibouti", "East and Horn of Africa"]);
+    // Each category names its vocabulary: IPTC Media Topics, GeoNames, else the Herald feed.
+    const cats = ib!.categories as unknown as { _: string; $: { domain: string } }[];
+    expect(cats.map((c) => c._)).toEqual(["Counter-trafficking", "Djibouti", "East and Horn of Africa"]);
+    expect(cats.map((c) => c.$.domain)).toEqual([
+      "http://cv.iptc.org/newscodes/mediatopic/20000082",
+      "https://sws.geonames.org/223816/",
+      "https://news.example.org/feeds/regions/",
+    ]);
     // The image as Media RSS (no <enclosure>: RSS 2.0 needs its byte length, which Herald does not know).
     expect(ib!.enclosure).toBeUndefined();
     expect(xml).not.toContain("<enclosure");
@@ -108,6 +115,12 @@ describe("Atom 1.0", () => {
     expect(text(e.updated)).toBe("2026-11-28T09:00:00.000Z"); // revision 1: the publication, not the 10:00 ingest
     expect(text(e.author.name)).toBe("IOM"); // every entry names its author
     expect(e.category.map((c: Record<string, string>) => c["@_term"])).toEqual(["counter-trafficking", "djibouti", "east-and-horn-of-africa"]);
+    expect(e.category.map((c: Record<string, string>) => c["@_scheme"])).toEqual([
+      "http://cv.iptc.org/newscodes/mediatopic/20000082",
+      "https://sws.geonames.org/223816/",
+      "https://news.example.org/feeds/regions/",
+    ]);
+    expect(e.category.map((c: Record<string, string>) => c["@_label"])).toEqual(["Counter-trafficking", "Djibouti", "East and Horn of Africa"]);
     expect(e.link.find((l: Record<string, string>) => l["@_rel"] === "enclosure")["@_href"]).toBe("https://img.example.org/b.jpg");
     expect(text(e.content)).toContain("<p><strong>Djibouti</strong>"); // escaped in the XML, HTML once parsed
     expect(e.content["@_type"]).toBe("html");

@@ -84,8 +84,9 @@ describe("ninjs 3.1 mapping", () => {
       located: "Djibouti",
       headlines: [{ role: "main", value: "Border Officials Trained in Victim Identification" }],
       descriptions: [{ role: "summary", value: "A three-day course for border officials." }],
-      subjects: [{ name: "Counter Trafficking", literal: "counter-trafficking", uri: "https://news.example.org/feeds/topics/counter-trafficking/" }],
-      places: [{ name: "Djibouti", literal: "djibouti", uri: "https://news.example.org/feeds/regions/djibouti/" }],
+      // From the vocabulary: IPTC Media Topic and GeoNames URIs, the topic slug and the ISO code.
+      subjects: [{ name: "Counter-trafficking", rel: "about", literal: "counter-trafficking", uri: "http://cv.iptc.org/newscodes/mediatopic/20000082" }],
+      places: [{ name: "Djibouti", rel: "about", literal: "DJ", uri: "https://sws.geonames.org/223816/" }],
       renditions: [{ name: "web", href: "https://www.iom.int/news/border-training", contentType: "text/html" }],
     });
     expect(n.bodies?.map((b) => b.contentType)).toEqual(["text/html", "text/plain"]);
@@ -94,6 +95,16 @@ describe("ninjs 3.1 mapping", () => {
     expect(n.embargoedUntil).toBeUndefined();
     expect(toNinjs(release({ status: "embargoed", embargoUntil: "2026-12-01T06:00:00.000Z" }), "embargoed", opts).embargoedUntil).toBe("2026-12-01T06:00:00.000Z");
     expect(toNinjs(release({ status: "withdrawn" }), "withdrawn", opts).pubStatus).toBe("canceled");
+  });
+
+  it("names subjects and places in the release's language; a Herald-only region keeps its feed URI", () => {
+    const n = toNinjs(release({ language: "fr", regions: ["djibouti", "east-and-horn-of-africa"] }), "published", opts);
+    expect(n.subjects).toEqual([{ name: "Lutte contre la traite", rel: "about", literal: "counter-trafficking", uri: "http://cv.iptc.org/newscodes/mediatopic/20000082" }]);
+    expect(n.places).toEqual([
+      { name: "Djibouti", rel: "about", literal: "DJ", uri: "https://sws.geonames.org/223816/" },
+      { name: "Afrique de l’Est et Corne de l’Afrique", rel: "about", literal: "east-and-horn-of-africa", uri: "https://news.example.org/feeds/regions/east-and-horn-of-africa/" },
+    ]);
+    expect(validate(n)).toBe(true);
   });
 });
 

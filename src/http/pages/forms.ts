@@ -1,5 +1,6 @@
 // The preference fields shared by the subscribe and preferences pages, and reading them back
 // from a form post (a single checkbox arrives as a string, several as an array).
+import type { Runtime } from "../../runtime.ts";
 import type { Subscriber } from "../../subscribers/model.ts";
 import { FREQUENCIES, LANGUAGES } from "../../subscribers/model.ts";
 import { escapeHtml } from "../../templates/render.ts";
@@ -17,12 +18,18 @@ export interface FormValues {
   timezone?: string;
 }
 
-export function preferenceFields(t: PageStrings, v: FormValues, facets: { topics: string[]; regions: string[] }, defaultTimezone: string): string {
-  const checks = (name: "topics" | "regions", values: string[]) =>
+/** A topic or region a form offers: its slug (the value posted) and its label in the page's language. */
+export interface FacetOption {
+  value: string;
+  label: string;
+}
+
+export function preferenceFields(t: PageStrings, v: FormValues, facets: { topics: FacetOption[]; regions: FacetOption[] }, defaultTimezone: string): string {
+  const checks = (name: "topics" | "regions", values: FacetOption[]) =>
     values.length === 0
       ? ""
       : `<fieldset><legend>${escapeHtml(t[name])}</legend>${values
-          .map((x) => `<label><input type="checkbox" name="${name}" value="${escapeHtml(x)}"${v[name]?.includes(x) ? " checked" : ""}> ${escapeHtml(x.replace(/-/g, " "))}</label>`)
+          .map((x) => `<label><input type="checkbox" name="${name}" value="${escapeHtml(x.value)}"${v[name]?.includes(x.value) ? " checked" : ""}> ${escapeHtml(x.label)}</label>`)
           .join("\n")}<p class="note">${escapeHtml(t.allHint)}</p></fieldset>`;
   return `<label for="name">${escapeHtml(t.name)}</label>
 <input type="text" id="name" name="name" maxlength="100" value="${escapeHtml(v.name ?? "")}">
@@ -48,4 +55,21 @@ export function readForm(body: unknown): Record<string, unknown> {
 
 export function valuesOf(s: Subscriber): FormValues {
   return { email: s.email, name: s.name, language: s.language, frequency: s.frequency, topics: s.topics, regions: s.regions, timezone: s.timezone };
+}
+
+/**
+ * What the forms offer: topics and regions with at least one public release now (a topic
+ * whose only release was withdrawn or is still embargoed is not offered), plus whatever the
+ * reader already chose (so they can untick it), labelled and sorted in the page's language.
+ */
+export async function offeredFacets(rt: Runtime, lang: string, chosen: { topics: string[]; regions: string[] } = { topics: [], regions: [] }): Promise<{ topics: FacetOption[]; regions: FacetOption[] }> {
+  const taxonomy = await rt.taxonomy.current();
+  const collator = new Intl.Collator(lang);
+  const options = async (kind: "topics" | "regions") => {
+    const live = await rt.releases.liveFacets(kind);
+    return [...new Set([...live, ...chosen[kind]])]
+      .map((value) => ({ value, label: taxonomy.label(kind, value, lang) }))
+      .sort((a, b) => collator.compare(a.label, b.label));
+  };
+  return { topics: await options("topics"), regions: await options("regions") };
 }
