@@ -137,8 +137,16 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
   return app;
 }
 
+/** Fastify's default maxParamLength: a longer path segment matches no parametric route. */
+const MAX_PARAM_LENGTH = 100;
+
 function apiNotFound(req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}`, issues: [] });
+  const path = req.url.split("?")[0]!;
+  // An id longer than the router takes would otherwise look like a missing route.
+  if (path.split("/").some((segment) => segment.length > MAX_PARAM_LENGTH)) {
+    return reply.code(414).send({ error: `a path segment is longer than ${MAX_PARAM_LENGTH} characters`, issues: [] });
+  }
+  return reply.code(404).send({ error: `no route ${req.method} ${path}`, issues: [] });
 }
 
 function isRedisDown(err: Error): boolean {

@@ -101,7 +101,7 @@ describe("links in mail", () => {
     expect(en.parsed.text).toContain(`Read more: ${base}/releases/linked`);
     // The French reader is sent to the French version.
     expect(new Set([...frLinks.html, ...frLinks.text])).toEqual(new Set([`${base}/releases/linked-fr`]));
-    expect(fr.parsed.text).toContain(`Lire la suite: ${base}/releases/linked-fr`);
+    expect(fr.parsed.text).toContain(`Lire la suite\u00a0: ${base}/releases/linked-fr`);
     // Never the organisation's site root, which is not the release.
     expect(en.parsed.html).not.toContain('href="https://www.iom.int/"');
     await expectAllAnswer200([...enLinks.html, ...enLinks.text, ...frLinks.html, ...frLinks.text]);
