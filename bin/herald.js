@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// The `herald` command: runs src/main.ts through tsx's loader, so there is no build step.
-import { register } from "tsx/esm/api";
+// The `herald` command: runs the compiled JavaScript in dist/ (`npm run build`, which
+// `npm install` and `npm ci` run through `prepare`), so a call costs no TypeScript compilation.
+// During development `npm run herald -- ARGS` runs the source through tsx instead; after
+// changing src/, run `npm run build` before using this command.
+import { existsSync } from "node:fs";
 
-register();
-await import("../src/main.ts");
+const main = new URL("../dist/main.js", import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write("herald: dist/ is missing: run `npm run build` (npm install does it), or `npm run herald -- ARGS` for the source\n");
+  process.exit(1);
+}
+await import(main.href);
