@@ -3,13 +3,13 @@
 // dist/ instead: test/integration/cli-build.test.ts builds it afresh and checks that path.
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const BIN = path.join(ROOT, "bin/herald.js");
 export const MAIN = path.join(ROOT, "src/main.ts");
-/** node arguments that run the source `herald` command. */
-export const HERALD_ARGS = ["--import", "tsx", MAIN];
+/** node arguments that run the source `herald` command (tsx by path: works from any cwd). */
+export const HERALD_ARGS = ["--import", pathToFileURL(path.join(ROOT, "node_modules/tsx/dist/loader.mjs")).href, MAIN];
 /** A developer's .env must not leak into tests (a test about .env sets HERALD_ENV_FILE itself). */
 const BASE_ENV = { HERALD_ENV_FILE: "off" };
 
