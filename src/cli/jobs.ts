@@ -23,9 +23,10 @@ export function registerJobs(program: Command): void {
     .option("--state <state>", `only jobs in this state: ${JOB_STATES.join(", ")}`)
     .option("--limit <n>", "at most this many (newest first)", "20")
     .option("--json", "one JSON object per line")
-    .addHelpText("after", "\nExamples:\n  npx herald jobs list partners --state failed\n  npx herald jobs list feeds --limit 5 --json")
+    .option("--ids", "only the job ids, one per line (for scripts: JOB_ID=$(npx herald jobs list feeds --ids --limit 1))")
+    .addHelpText("after", "\nExamples:\n  npx herald jobs list partners --state failed\n  npx herald jobs list feeds --limit 5 --json\n  npx herald jobs show feeds \"$(npx herald jobs list feeds --ids --limit 1)\"")
     .action(
-      action(async (queue: string, o: { state?: string; limit: string; json?: boolean }) => {
+      action(async (queue: string, o: { state?: string; limit: string; json?: boolean; ids?: boolean }) => {
         if (o.state !== undefined && !(JOB_STATES as readonly string[]).includes(o.state)) {
           throw new CliError(`unknown state ${JSON.stringify(o.state)}; states: ${JOB_STATES.join(", ")}`);
         }
@@ -46,6 +47,11 @@ export function registerJobs(program: Command): void {
               failedReason: j.failedReason ?? null,
             })),
           );
+          if (o.ids) {
+            for (const r of rows) process.stdout.write(`${r.id}\n`);
+            if (!rows.length) throw new CliError(`no ${o.state ? `${o.state} ` : ""}jobs in ${queue}`);
+            return;
+          }
           if (o.json) {
             for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
             return;

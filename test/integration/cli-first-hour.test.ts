@@ -78,6 +78,11 @@ describe("jobs list", { timeout: 60_000 }, () => {
     expect(r.stdout).toMatch(/^rebuild-all-123\twaiting\trebuild\t/m);
     const json = await runCli(["jobs", "list", "feeds", "--json"], env);
     expect(JSON.parse(json.stdout.trim().split("\n")[0]!)).toMatchObject({ id: "rebuild-all-123", state: "waiting" });
+    const ids = await runCli(["jobs", "list", "feeds", "--ids", "--limit", "1"], env);
+    expect(ids.stdout).toBe("rebuild-all-123\n");
+    const noIds = await runCli(["jobs", "list", "feeds", "--ids", "--state", "failed"], env);
+    expect(noIds.code).toBe(1);
+    expect(noIds.stderr.trim()).toBe("herald: no failed jobs in feeds");
     const failed = await runCli(["jobs", "list", "feeds", "--state", "failed"], env);
     expect(failed.stdout.trim()).toBe("no failed jobs in feeds");
     const bad = await runCli(["jobs", "list", "feeds", "--state", "broken"], env);
