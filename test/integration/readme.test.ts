@@ -18,7 +18,7 @@ import { freePort } from "../../src/redis/embedded.ts";
 import { HERALD_ARGS, ROOT } from "../helpers/cli.ts";
 import { deletePrefix, redisUrl, uniquePrefix } from "../helpers/runtime.ts";
 
-export interface ShellBlock {
+interface ShellBlock {
   /** 1-based line of the opening fence. */
   line: number;
   code: string;
@@ -27,7 +27,7 @@ export interface ShellBlock {
   note?: string;
 }
 
-export function shellBlocks(markdown: string): ShellBlock[] {
+function shellBlocks(markdown: string): ShellBlock[] {
   const lines = markdown.split("\n");
   const blocks: ShellBlock[] = [];
   for (let i = 0; i < lines.length; i++) {
