@@ -129,6 +129,8 @@ afterAll(async () => {
 describe("README.md shell blocks", () => {
   it("each is runnable, background or says why it is not run", () => {
     expect(blocks.length).toBeGreaterThan(8);
+    // Shell under another fence name would escape this test.
+    expect(readFileSync(path.join(ROOT, "README.md"), "utf8")).not.toMatch(/^```(bash|shell|console|zsh)\s*$/m);
     for (const b of blocks.filter((x) => x.mode !== "run")) expect(b.note, `README.md:${b.line}`).toMatch(/\S{3,}/);
     // The ones that run are most of them, and include the quick start's npm start.
     expect(blocks.filter((b) => b.mode === "run").length).toBeGreaterThanOrEqual(6);
