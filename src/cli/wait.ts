@@ -2,6 +2,7 @@
 // waiting forever: the job is done by whatever `herald start` process serves its queue, so a
 // wait first makes sure one is connected, and gives up with one line when none is.
 import type { Job } from "bullmq";
+import { InvalidArgumentError } from "commander";
 import type { QueueName } from "../jobs/queues.ts";
 import type { Runtime } from "../runtime.ts";
 import { CliError } from "./context.ts";
@@ -80,9 +81,9 @@ export function workerWatch(rt: Runtime, queue: QueueName, limitMs: number, what
     }, limitMs, what);
 }
 
-/** `--timeout SECONDS` of a waiting command, in ms. */
+/** `--timeout SECONDS` of a waiting command, in ms (commander reports a bad value in one line). */
 export function timeoutOption(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new CliError(`--timeout ${JSON.stringify(value)}: give seconds, more than 0 and at most 86400`);
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new InvalidArgumentError("give seconds, more than 0 and at most 86400");
   return Math.round(n * 1000);
 }

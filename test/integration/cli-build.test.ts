@@ -2,7 +2,7 @@
 // afresh (never a stale dist/) into a scratch copy holding only bin/, dist/ and package.json, and
 // runs bin/herald.js there: no src/ and no tsx are reachable, so whatever answers is dist/.
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -50,6 +50,22 @@ describe("bin/herald.js runs the compiled dist/", { timeout: 60_000 }, () => {
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version);
     const status = await herald(["status", "--json"], { REDIS_URL: redisUrl(), HERALD_PREFIX: rt.config.prefix });
     expect(JSON.parse(status.stdout)).toMatchObject({ prefix: rt.config.prefix, workers: { feeds: 0 } });
+  });
+
+  it("warns (and still runs) when a source file changed after the build", async () => {
+    const clean = await herald(["--version"]);
+    expect(clean.stderr).toBe("");
+    mkdirSync(path.join(scratch, "src"), { recursive: true });
+    const later = new Date(statSync(path.join(scratch, "dist/main.js")).mtimeMs + 5_000);
+    writeFileSync(path.join(scratch, "src/changed.ts"), "export {};\n");
+    utimesSync(path.join(scratch, "src/changed.ts"), later, later);
+    try {
+      const stale = await herald(["--version"]);
+      expect(stale.stderr).toBe("herald: warning: changed.ts changed after the last build; run `npm run build` (dist/ is older than src/)\n");
+      expect(stale.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    } finally {
+      rmSync(path.join(scratch, "src"), { recursive: true, force: true });
+    }
   });
 
   it("says how to build when dist/ is missing", async () => {

@@ -100,6 +100,9 @@ describe("waiting on workers", { timeout: 90_000 }, () => {
     const d = await runCli(["digest", "run", "daily", "--wait", "--timeout", "2"], env);
     expect(d.code).toBe(1);
     expect(d.stderr.trim().split("\n").at(-1)).toMatch(/^herald: no worker is running for queue digests \(waited 2 s\)/);
+    const bad = await runCli(["digest", "run", "daily", "--wait", "--timeout", "abc"], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.split("\n")[0]).toBe("herald: option '--timeout <seconds>' argument 'abc' is invalid. give seconds, more than 0 and at most 86400");
     const f = await runCli(["feeds", "rebuild", "--wait", "--timeout", "1"], env);
     expect(f.code).toBe(1);
     expect(f.stderr.trim()).toMatch(/^herald: no worker is running for queue feeds/);
