@@ -144,7 +144,7 @@ function describe(value: unknown): string {
 }
 
 /** Variables whose value is a secret: an error names them and never shows the value. */
-const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PASSWD|PRIVATE_KEY|CREDENTIAL/i;
+const SECRET_NAME = /SECRET|TOKEN|PASS|PRIVATE|CREDENTIAL|_KEY$/i;
 
 /**
  * How a bad value is shown in an error: secrets as (hidden); a URL with its password masked

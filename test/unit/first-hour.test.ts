@@ -73,7 +73,7 @@ describe("config errors never echo a secret", () => {
   });
 
   it("any variable named like a secret is hidden, whoever adds it (METRICS_TOKEN, DKIM_PRIVATE_KEY, …)", () => {
-    for (const name of ["METRICS_TOKEN", "DKIM_PRIVATE_KEY", "SMTP_PASSWORD", "WEBHOOK_SECRET"]) expect(shownValue(name, "abc")).toBe("(hidden)");
+    for (const name of ["METRICS_TOKEN", "DKIM_PRIVATE_KEY", "SMTP_PASSWORD", "SMTP_PASS", "WEBHOOK_SECRET", "SIGNING_KEY"]) expect(shownValue(name, "abc")).toBe("(hidden)");
     expect(shownValue("PORT", "abc")).toBe('"abc"');
   });
 });
