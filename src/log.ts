@@ -1,44 +1,49 @@
 // One pino logger. Secrets never reach it: the redact list covers the fields that could carry
-// them. On a terminal the lines are short and readable; elsewhere they are JSON for collectors.
-import { Writable } from "node:stream";
-import { type Logger, pino } from "pino";
+// them. On a terminal the lines are pino-pretty's (local clock time, colours); elsewhere they are
+// JSON lines for collectors (docker, journald, a file).
+import { createRequire } from "node:module";
+import { type DestinationStream, type Logger, pino } from "pino";
 
 export type { Logger };
 
-const LEVELS: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
+export type LogFormat = "json" | "pretty";
 
-/** JSON lines in, "12:00:00 info  message key=value" out. */
-export function readableStream(out: NodeJS.WritableStream): Writable {
-  return new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split("\n").filter(Boolean)) {
-        try {
-          const { level, time, msg, err, ...rest } = JSON.parse(line) as Record<string, unknown>;
-          const extra = Object.entries(rest)
-            .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
-            .join(" ");
-          const errText = err && typeof err === "object" ? ` (${(err as { message?: string }).message})` : "";
-          const clock = new Date(Number(time)).toISOString().slice(11, 19);
-          out.write(`${clock} ${(LEVELS[Number(level)] ?? "log").padEnd(5)} ${msg ?? ""}${errText}${extra ? ` ${extra}` : ""}\n`);
-        } catch {
-          out.write(`${line}\n`);
-        }
-      }
-      done();
-    },
+/**
+ * The format of a log written to a stream: pretty for a person at a terminal, JSON for anything
+ * else (a pipe, a file, a container's log driver). Pure so the terminal case can be tested.
+ */
+export function logFormat(stream: { isTTY?: boolean }): LogFormat {
+  return stream.isTTY === true ? "pretty" : "json";
+}
+
+const require = createRequire(import.meta.url);
+
+function prettyStream(destination: NodeJS.WritableStream): DestinationStream {
+  // Loaded only for a terminal: a JSON log (and every command whose output is piped) skips it.
+  const pretty = require("pino-pretty") as typeof import("pino-pretty");
+  const build = (pretty as unknown as { default?: typeof pretty }).default ?? pretty;
+  return build({
+    destination,
+    sync: true,
+    colorize: (destination as NodeJS.WriteStream).hasColors?.() ?? false,
+    translateTime: "SYS:HH:MM:ss",
+    ignore: "pid,hostname",
+    singleLine: true,
   });
 }
 
+/**
+ * A logger writing to `destination` (`herald start`: standard output; other commands: standard
+ * error, since their standard output is their result).
+ */
 export function createLogger(level: string, destination: NodeJS.WritableStream = process.stderr): Logger {
-  const tty = (destination as NodeJS.WriteStream).isTTY === true;
-  return pino(
-    {
-      level,
-      base: undefined,
-      redact: ["secret", "*.secret", "apiToken", "headers.authorization", "password"],
-    },
-    tty ? readableStream(destination) : destination,
-  );
+  const options = {
+    level,
+    base: undefined,
+    redact: ["secret", "*.secret", "apiToken", "headers.authorization", "password"],
+  };
+  if (logFormat(destination as NodeJS.WriteStream) === "pretty") return pino(options, prettyStream(destination));
+  return pino(options, destination as DestinationStream);
 }
 
 export const silentLogger: Logger = pino({ level: "silent" });

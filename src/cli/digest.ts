@@ -12,6 +12,7 @@ import type { Runtime } from "../runtime.ts";
 import type { DigestFrequency } from "../subscribers/model.ts";
 import { SubscriberService } from "../subscribers/service.ts";
 import { action, CliError, withRuntime } from "./context.ts";
+import { timeoutOption, waitForJob, workerWatch } from "./wait.ts";
 
 function frequencyOf(f: string): DigestFrequency {
   if (f !== "daily" && f !== "weekly") throw new CliError(`unknown digest ${JSON.stringify(f)}: use daily or weekly`);
@@ -26,24 +27,17 @@ export function formatSegments(s: DigestSummary): string {
   return lines.join("\n");
 }
 
-/** Waits for the run job, then for its emails, with a progress bar. */
-async function waitForRun(rt: Runtime, id: string): Promise<void> {
-  const queue = rt.queues[QUEUE.digests];
-  let summary: DigestSummary | undefined;
-  for (;;) {
-    const job = await queue.getJob(id);
-    if (!job) throw new CliError(`job ${id} is gone from the digests queue`);
-    const state = await job.getState();
-    if (state === "failed") throw new CliError(`digest run ${id} failed: ${job.failedReason}`);
-    if (state === "completed") {
-      summary = (job.returnvalue as DigestSummary[])[0];
-      break;
-    }
-    await sleep(250);
-  }
+/**
+ * Waits for the run job, then for its emails, with a progress bar. Gives up with "no worker is
+ * running" when the digests (then the emails) queue has had no worker for `noWorkerMs`.
+ */
+async function waitForRun(rt: Runtime, id: string, noWorkerMs: number): Promise<void> {
+  const job = await waitForJob(rt, QUEUE.digests, id, { noWorkerMs });
+  const summary = (job.returnvalue as DigestSummary[] | null)?.[0];
   if (!summary) return;
   process.stdout.write(`${formatSegments(summary)}\n`);
   const ledger = new Ledger(rt.redis, rt.config.prefix);
+  const emailWorkers = workerWatch(rt, QUEUE.emails, noWorkerMs, `the digest's emails stay queued`);
   const bar = new SingleBar({ format: "sending [{bar}] {value}/{total} emails", hideCursor: true });
   bar.start(summary.readers, 0);
   for (;;) {
@@ -55,6 +49,12 @@ async function waitForRun(rt: Runtime, id: string): Promise<void> {
       bar.stop();
       process.stdout.write(`sent ${p.sent}, skipped ${p.skipped}, failed ${p.failed}\n`);
       return;
+    }
+    try {
+      await emailWorkers((pending.active ?? 0) === 0);
+    } catch (err) {
+      bar.stop();
+      throw err;
     }
     await sleep(250);
   }
@@ -68,8 +68,10 @@ export function registerDigest(program: Command): void {
     .description("queue a daily or weekly digest for every confirmed reader of it, now")
     .option("--dry-run", "count readers per segment; send nothing")
     .option("--wait", "wait until the emails are sent, with a progress bar")
+    .option("--timeout <seconds>", "with --wait: give up when no worker has served the queue for this long", timeoutOption, 10_000)
+    .addHelpText("after", "\nExamples:\n  npx herald digest run daily --dry-run\n  npx herald digest run weekly --wait --timeout 30")
     .action(
-      action(async (f: string, o: { dryRun?: boolean; wait?: boolean }) => {
+      action(async (f: string, o: { dryRun?: boolean; wait?: boolean; timeout: number }) => {
         const frequency = frequencyOf(f);
         await withRuntime(async (rt) => {
           const at = rt.clock.now();
@@ -81,7 +83,7 @@ export function registerDigest(program: Command): void {
           const id = jobId.digestRun(frequency, at);
           await rt.queues[QUEUE.digests].add("run", data, { jobId: id });
           process.stdout.write(`queued ${id}\n`);
-          if (o.wait) await waitForRun(rt, id);
+          if (o.wait) await waitForRun(rt, id, o.timeout);
         });
       }),
     );

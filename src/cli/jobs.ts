@@ -1,9 +1,13 @@
-// `herald jobs show QUEUE ID` and `herald jobs retry QUEUE [ID|--all-failed]`: look at one job and
-// put failed ones back in line, through BullMQ (never by running the work inline).
+// `herald jobs list QUEUE [--state S]`, `herald jobs show QUEUE ID` and
+// `herald jobs retry QUEUE [ID|--all-failed]`: find jobs, look at one and put failed ones back in
+// line, through BullMQ (never by running the work inline).
 import type { Command } from "commander";
 import { QUEUE_NAMES, type QueueName } from "../jobs/queues.ts";
 import type { Runtime } from "../runtime.ts";
 import { action, CliError, withRuntime } from "./context.ts";
+
+const JOB_STATES = ["waiting", "active", "delayed", "prioritized", "waiting-children", "failed", "completed"] as const;
+type JobState = (typeof JOB_STATES)[number];
 
 function queueOf(rt: Runtime, name: string) {
   if (!(QUEUE_NAMES as string[]).includes(name)) throw new CliError(`unknown queue ${JSON.stringify(name)}; queues: ${QUEUE_NAMES.join(", ")}`);
@@ -11,7 +15,58 @@ function queueOf(rt: Runtime, name: string) {
 }
 
 export function registerJobs(program: Command): void {
-  const jobs = program.command("jobs").description("inspect and retry queue jobs");
+  const jobs = program.command("jobs").description("list, inspect and retry queue jobs");
+
+  jobs
+    .command("list <queue>")
+    .description("the newest jobs of a queue with their ids (to use with show and retry)")
+    .option("--state <state>", `only jobs in this state: ${JOB_STATES.join(", ")}`)
+    .option("--limit <n>", "at most this many (newest first)", "20")
+    .option("--json", "one JSON object per line")
+    .option("--ids", "only the job ids, one per line (for scripts: JOB_ID=$(npx herald jobs list feeds --ids --limit 1))")
+    .addHelpText("after", "\nExamples:\n  npx herald jobs list partners --state failed\n  npx herald jobs list feeds --limit 5 --json\n  npx herald jobs show feeds \"$(npx herald jobs list feeds --ids --limit 1)\"")
+    .action(
+      action(async (queue: string, o: { state?: string; limit: string; json?: boolean; ids?: boolean }) => {
+        if (o.state !== undefined && !(JOB_STATES as readonly string[]).includes(o.state)) {
+          throw new CliError(`unknown state ${JSON.stringify(o.state)}; states: ${JOB_STATES.join(", ")}`);
+        }
+        const limit = Number(o.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError(`--limit ${JSON.stringify(o.limit)}: a whole number from 1 to 10000`);
+        await withRuntime(async (rt) => {
+          const q = queueOf(rt, queue);
+          const states = o.state ? [o.state as JobState] : [...JOB_STATES];
+          const found = (await q.getJobs(states, 0, limit - 1, false)).filter((j) => j?.id);
+          found.sort((a, b) => b.timestamp - a.timestamp);
+          const rows = await Promise.all(
+            found.slice(0, limit).map(async (j) => ({
+              id: j.id!,
+              name: j.name,
+              state: o.state ?? (await j.getState()),
+              createdAt: new Date(j.timestamp).toISOString(),
+              attemptsMade: j.attemptsMade,
+              failedReason: j.failedReason ?? null,
+            })),
+          );
+          if (o.ids) {
+            for (const r of rows) process.stdout.write(`${r.id}\n`);
+            if (!rows.length) throw new CliError(`no ${o.state ? `${o.state} ` : ""}jobs in ${queue}`);
+            return;
+          }
+          if (o.json) {
+            for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+            return;
+          }
+          if (!rows.length) {
+            process.stdout.write(`no ${o.state ?? ""}${o.state ? " " : ""}jobs in ${queue}\n`);
+            return;
+          }
+          for (const r of rows) {
+            const why = r.failedReason ? `\t${r.failedReason.replace(/\s+/g, " ").slice(0, 100)}` : "";
+            process.stdout.write(`${r.id}\t${r.state}\t${r.name}\t${r.createdAt}\tattempts ${r.attemptsMade}${why}\n`);
+          }
+        });
+      }),
+    );
 
   jobs
     .command("show <queue> <id>")

@@ -12,7 +12,30 @@ import { redactUrl } from "../redis/connection.ts";
 import { dispatchPending } from "../releases/service.ts";
 import { createRuntime } from "../runtime.ts";
 import { subscriberStore } from "../subscribers/service.ts";
+import type { Config } from "../config/index.ts";
 import { action, CliError, cliConfig } from "./context.ts";
+
+/** Lines a person needs after start-up: where to go, where mail lands, where the token is. */
+export function whereToGo(config: Config, opts: { hasHome: boolean; tokenFile?: string }): string[] {
+  const base = config.publicUrl;
+  return [
+    ...(opts.hasHome ? [`home page:  ${base}/`] : []),
+    `subscribe:  ${base}/subscribe`,
+    `feeds:      ${base}/feeds`,
+    config.smtpUrl ? `mail:       sent through ${redactUrl(config.smtpUrl)}` : `mail:       written as .eml files to ${config.outboxDir}/ (SMTP_URL is unset)`,
+    config.adminPassword ? `dashboard:  ${base}/admin/queues (user admin, password ADMIN_PASSWORD)` : "dashboard:  off (set ADMIN_PASSWORD to serve Bull Board at /admin/queues)",
+    opts.tokenFile ? `API token:  ${opts.tokenFile} (API_TOKEN=$(cat ${opts.tokenFile}))` : "API token:  API_TOKEN from the environment",
+  ];
+}
+
+/** The one line for a listen error a person can fix (a busy or forbidden port), else undefined. */
+export function listenProblem(err: unknown, host: string, port: number): string | undefined {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === "EADDRINUSE") return `port ${port} on ${host} is in use (EADDRINUSE); set PORT (or HOST) to a free one`;
+  if (code === "EACCES") return `port ${port} on ${host} is not allowed for this user (EACCES); set PORT above 1023`;
+  if (code === "EADDRNOTAVAIL") return `HOST ${host} is not an address of this machine (EADDRNOTAVAIL); set HOST`;
+  return undefined;
+}
 
 export function registerStart(program: Command): void {
   program
@@ -25,7 +48,8 @@ export function registerStart(program: Command): void {
       action(async (opts: { webOnly?: boolean; workersOnly?: boolean; strict?: boolean }) => {
         if (opts.webOnly && opts.workersOnly) throw new CliError("--web-only and --workers-only exclude each other");
         const config = cliConfig();
-        const log = createLogger(config.logLevel);
+        // Standard output: a server's log is its output (pretty on a terminal, JSON lines otherwise).
+        const log = createLogger(config.logLevel, process.stdout);
         const redis = await chooseRedis(config, true);
         log.info(`using ${redis.how}: ${redactUrl(redis.url)}`);
         const rt = await createRuntime({ config, redisUrl: redis.url, log });
@@ -45,25 +69,40 @@ export function registerStart(program: Command): void {
         // Loaded here, not at the top: other commands start faster without Fastify and the workers.
         const { startWorkers } = await import("../jobs/workers.ts");
         const { buildApp } = await import("../http/app.ts");
+        // HTTP first: a port that is taken stops start-up before any worker takes a job.
+        let app: Awaited<ReturnType<typeof buildApp>> | null = null;
+        let tokenFile: string | undefined;
+        if (!opts.workersOnly) {
+          const token = resolveSecret(config.apiToken, config.varDir, "api-token");
+          if (token.generated) log.info(`generated an API token in ${token.file} (set API_TOKEN to choose your own)`);
+          tokenFile = token.file;
+          app = await buildApp(rt, { apiToken: token.value });
+          try {
+            await app.listen({ host: config.host, port: config.port });
+          } catch (err) {
+            const problem = listenProblem(err, config.host, config.port);
+            if (!problem) throw err;
+            await app.close().catch(() => {});
+            closeMailer(rt);
+            await rt.close().catch(() => {});
+            await redis.embedded?.stop();
+            process.stderr.write(`herald: ${problem}\n`);
+            process.exit(1);
+          }
+          log.info(`Herald is listening on http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port} (public URL ${config.publicUrl})`);
+        }
         const workers: Workers | null = opts.webOnly ? null : startWorkers(rt);
         // A fresh install (or a config change) has no built feeds yet: build them now. A build
         // whose inputs did not change writes nothing, so this is cheap on every start.
         if (workers) await enqueueRebuildAll(rt);
         if (workers) await upsertSchedules(rt);
-        let app: Awaited<ReturnType<typeof buildApp>> | null = null;
-        if (!opts.workersOnly) {
-          const token = resolveSecret(config.apiToken, config.varDir, "api-token");
-          if (token.generated) log.info(`generated an API token in ${token.file} (set API_TOKEN to choose your own)`);
-          else if (token.file) log.info(`API token: ${token.file}`);
-          app = await buildApp(rt, { apiToken: token.value });
-          await app.listen({ host: config.host, port: config.port });
-          log.info(`Herald is listening on http://${config.host}:${config.port} (public URL ${config.publicUrl})`);
-        }
         if (workers) log.info(`workers running for: ${workers.workers.map((w) => w.name).join(", ")}`);
         if (app && !config.metricsToken) log.info("/metrics is open: set METRICS_TOKEN to require Authorization: Bearer METRICS_TOKEN");
         if (app && config.trustProxy !== false) log.info(`X-Forwarded-For believed from TRUST_PROXY=${JSON.stringify(config.trustProxy)}`);
-        if (app && !config.adminPassword) log.info("dashboard off: set ADMIN_PASSWORD to serve Bull Board at /admin/queues");
-        else if (app) log.info(`dashboard: ${config.publicUrl}/admin/queues (user admin, password ADMIN_PASSWORD)`);
+        if (app) {
+          const hasHome = app.hasRoute({ method: "GET", url: "/" });
+          for (const line of whereToGo(config, { hasHome, tokenFile })) log.info(line);
+        }
 
         let stopping = false;
         const stop = async (signal: string) => {

@@ -1,4 +1,5 @@
-// `herald status`: what the queues hold, per queue; --json for scripts.
+// `herald status`: what the queues hold and how many workers serve each queue; --json for scripts.
+// `herald healthcheck`: the container healthcheck of every role (see docker-compose.yml).
 import type { Command } from "commander";
 import { QUEUE_NAMES } from "../jobs/queues.ts";
 import { lastDigestRuns } from "../jobs/digests.ts";
@@ -6,7 +7,8 @@ import { inspectRedis } from "../redis/check.ts";
 import { subscriberStore } from "../subscribers/service.ts";
 import type { Runtime } from "../runtime.ts";
 import { formatPartnerHealth, partnerHealth } from "../partners/service.ts";
-import { action, withRuntime } from "./context.ts";
+import { action, CliError, withRuntime } from "./context.ts";
+import { connectedWorkers } from "./wait.ts";
 
 const STATES = ["waiting", "active", "delayed", "failed", "completed"] as const;
 
@@ -16,12 +18,16 @@ export async function collectStatus(rt: Runtime) {
     const counts = await rt.queues[name].getJobCounts(...STATES);
     queues[name] = Object.fromEntries(STATES.map((s) => [s, counts[s] ?? 0])) as Record<(typeof STATES)[number], number>;
   }
+  const workers: Record<string, number | null> = {};
+  for (const name of QUEUE_NAMES) workers[name] = await connectedWorkers(rt, name);
   const redis = await inspectRedis(rt.redis);
   const subscribers = await subscriberStore(rt).countByStatus();
   return {
     prefix: rt.config.prefix,
     releases: await rt.releases.count(),
     queues,
+    /** Worker connections per queue, across every process on this Redis (null: Redis hides its client list). */
+    workers,
     subscribers,
     digestRuns: await lastDigestRuns(rt),
     redis,
@@ -30,8 +36,8 @@ export async function collectStatus(rt: Runtime) {
 }
 
 export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): string {
-  const rows = Object.entries(s.queues).map(([name, c]) => [name, ...STATES.map((k) => String(c[k]))]);
-  const header = ["queue", ...STATES];
+  const rows = Object.entries(s.queues).map(([name, c]) => [name, ...STATES.map((k) => String(c[k])), String(s.workers[name] ?? "?")]);
+  const header = ["queue", ...STATES, "workers"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   const redis = `Redis ${s.redis.version}: maxmemory-policy ${s.redis.maxmemoryPolicy}, AOF ${s.redis.aofEnabled ? "on" : "off"}, RDB saves ${s.redis.rdbSaves ? "on" : "off"}`;
@@ -42,6 +48,7 @@ export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): stri
     "",
     line(header),
     ...rows.map(line),
+    ...(Object.values(s.workers).every((n) => n === 0) ? ["no worker is connected: jobs wait until `npx herald start` (or --workers-only) runs"] : []),
     "",
     `subscribers: ${Object.entries(s.subscribers).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`,
     s.digestRuns.length ? "last digest runs:" : "last digest runs: none yet",
@@ -53,13 +60,30 @@ export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): stri
 export function registerStatus(program: Command): void {
   program
     .command("status")
-    .description("queues, releases and channel health")
+    .description("queues, connected workers, releases and channel health")
     .option("--json", "machine-readable output")
     .action(
       action(async (opts: { json?: boolean }) => {
         await withRuntime(async (rt) => {
           const s = await collectStatus(rt);
           process.stdout.write(opts.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
+        });
+      }),
+    );
+
+  program
+    .command("healthcheck")
+    .description("exit 0 when Redis answers (with --workers: when every queue has a connected worker)")
+    .option("--workers", "also require at least one connected worker for every queue")
+    .action(
+      action(async (opts: { workers?: boolean }) => {
+        await withRuntime(async (rt) => {
+          const pong = await rt.redis.ping();
+          if (pong !== "PONG") throw new CliError(`Redis answered ${JSON.stringify(pong)} to PING`);
+          if (!opts.workers) return;
+          const missing: string[] = [];
+          for (const name of QUEUE_NAMES) if ((await connectedWorkers(rt, name)) === 0) missing.push(name);
+          if (missing.length) throw new CliError(`no worker is running for queue(s) ${missing.join(", ")}`);
         });
       }),
     );

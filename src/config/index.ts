@@ -125,7 +125,8 @@ const envSchema = z.object({
     .default("herald"),
   HOST: z.string().trim().min(1).default("127.0.0.1"),
   PORT: int(0, 65535).default(3000),
-  PUBLIC_URL: url(/^https?:$/, "an http(s) URL such as https://news.example.org").default("http://localhost:3000"),
+  // Unset: derived from HOST and PORT (publicUrlFor), so `PORT=4000` alone gives working links.
+  PUBLIC_URL: url(/^https?:$/, "an http(s) URL such as https://news.example.org").optional(),
   API_TOKEN: z.string().trim().min(16, "at least 16 characters").optional(),
   SECRET_KEY: z.string().trim().min(32, "at least 32 characters").optional(),
   SECRET_KEY_PREVIOUS: z.string().trim().min(32, "at least 32 characters").optional(),
@@ -263,13 +264,34 @@ export class ConfigError extends Error {
   readonly code = "HERALD_CONFIG";
 }
 
-/** Variables whose value is never echoed in an error (it may be most of a real secret). */
-const SECRET_VARS = new Set(["API_TOKEN", "SECRET_KEY", "SECRET_KEY_PREVIOUS", "ADMIN_PASSWORD", "METRICS_TOKEN", "DKIM_PRIVATE_KEY"]);
-
-function describe(name: string, value: unknown): string {
+function describe(value: unknown): string {
   const s = String(value);
-  if (SECRET_VARS.has(name)) return `(hidden, ${s.length} characters)`;
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** Variables whose value is a secret: an error names them and never shows the value. */
+const SECRET_NAME = /SECRET|TOKEN|PASS|PRIVATE|CREDENTIAL|_KEY$/i;
+
+/**
+ * How a bad value is shown in an error: secrets as (hidden); a URL with its password masked
+ * (SMTP_URL, REDIS_URL carry credentials); a URL that does not parse but might hold one, hidden.
+ */
+export function shownValue(name: string, value: string | undefined): string {
+  if (value === undefined) return "(unset)";
+  if (SECRET_NAME.test(name)) return "(hidden)";
+  const userinfo = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@([^@]*)$/is.exec(value);
+  if (userinfo) return JSON.stringify(describe(`${userinfo[1]}(hidden)@${userinfo[3]}`));
+  // A URL variable that does not even parse may still carry user:password: show none of it.
+  if (/_URL$/i.test(name) && /@/.test(value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, ""))) return "(hidden)";
+  return JSON.stringify(describe(value));
+}
+
+/** The public base URL when PUBLIC_URL is unset: where this process listens, as a browser would type it. */
+export function publicUrlFor(host: string, port: number): string {
+  const bare = host.replace(/^\[|\]$/g, "");
+  const local = ["127.0.0.1", "0.0.0.0", "localhost", "::", "::1"].includes(bare.toLowerCase());
+  const name = local ? "localhost" : bare.includes(":") ? `[${bare}]` : bare;
+  return `http://${name}:${port}`;
 }
 
 /** Parses an environment (process.env by default). Throws ConfigError naming each bad variable. */
@@ -280,7 +302,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const name = String(i.path[0]);
-      return `${name}=${JSON.stringify(describe(name, cleaned[name]))} is not allowed: ${i.message}`;
+      return `${name}=${shownValue(name, cleaned[name])} is not allowed: ${i.message}`;
     });
     throw new ConfigError(`invalid configuration: ${lines.join("; ")}`);
   }
@@ -301,7 +323,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     prefix: e.HERALD_PREFIX,
     host: e.HOST,
     port: e.PORT,
-    publicUrl: e.PUBLIC_URL.replace(/\/+$/, ""),
+    publicUrl: (e.PUBLIC_URL ?? publicUrlFor(e.HOST, e.PORT)).replace(/\/+$/, ""),
     apiToken: e.API_TOKEN,
     secretKey: e.SECRET_KEY,
     secretKeyPrevious: e.SECRET_KEY_PREVIOUS,

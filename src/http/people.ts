@@ -158,10 +158,26 @@ ${preferenceFields(t, valuesOf(s), await facets(lang, s), rt.config.defaultTimez
     return html(reply, lang, t.preferencesTitle, body);
   };
 
-  app.get("/preferences", async (req: Req, reply) => preferencesPage(req, reply, await subscriberFor(req, "manage"), ""));
+  // An unsubscribed reader is told so (with the way back), never "preferences saved": saving
+  // would send them nothing, and the page must not suggest otherwise.
+  const unsubscribedPage = (req: Req, reply: FastifyReply, s: Subscriber) => {
+    const lang = langOf(req, s);
+    const t = PAGE_STRINGS[lang];
+    if (wantsJson(req)) return reply.code(409).send({ error: "this address is unsubscribed: subscribe again at /subscribe", issues: [] });
+    return html(reply, lang, t.unsubscribedTitle, `<p>${escapeHtml(t.unsubscribed)}</p>
+<p><a href="/subscribe?lang=${lang}">${escapeHtml(t.subscribeTitle)}</a></p>`);
+  };
+
+  app.get("/preferences", async (req: Req, reply) => {
+    const s = await subscriberFor(req, "manage");
+    if (s.status === "unsubscribed") return unsubscribedPage(req, reply, s);
+    return preferencesPage(req, reply, s, "");
+  });
 
   app.post("/preferences", async (req: Req, reply) => {
-    const s = await service.updatePreferences((await subscriberFor(req, "manage")).id, readForm(req.body));
+    const current = await subscriberFor(req, "manage");
+    if (current.status === "unsubscribed") return unsubscribedPage(req, reply, current);
+    const s = await service.updatePreferences(current.id, readForm(req.body));
     if (wantsJson(req)) return reply.send({ ok: true, subscriber: valuesOf(s) });
     // Shown in the language just chosen.
     return preferencesPage(req, reply, s, PAGE_STRINGS[s.language].saved, s.language);

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { invalid, notFound, parseOrThrow } from "../errors.ts";
 import { jobId, type PartnerDeliveryJob } from "../jobs/queues.ts";
 import { formatIssues } from "../releases/model.ts";
-import { slugify } from "../releases/service.ts";
+import { slugify } from "../releases/slug.ts";
 import type { Runtime } from "../runtime.ts";
 import { enqueueDeliveries } from "./fanout.ts";
 import { generateSecret, isWebhookSecret, type Partner, type PartnerView, partnerInputSchema, publicView } from "./model.ts";

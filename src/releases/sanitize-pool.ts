@@ -5,7 +5,7 @@
 //
 // The workers start on first use, run one body at a time each, and are unref'd while idle so a
 // CLI command exits when done. A body that takes longer than RENDER_TIMEOUT_MS is refused (400)
-// and its worker replaced. Workers load the TypeScript sources through tsx, as bin/herald.js does.
+// and its worker replaced.
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -17,16 +17,25 @@ export const INLINE_MAX_CHARS = 32 * 1024;
 export const POOL_SIZE = 2;
 export const RENDER_TIMEOUT_MS = 20_000;
 
-const ENTRY = new URL("./sanitize-worker.ts", import.meta.url).href;
-// tsx's ESM API (its CommonJS build cannot register the loader from a worker): require.resolve
-// finds the package's CommonJS entry, the ESM one is beside it.
-const TSX_API = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
+// Compiled (dist/, what `npx herald` and `npm start` run) the worker is plain JavaScript; from the
+// TypeScript source (tsx: tests, `npm run dev`) the worker registers tsx's loader first.
+const COMPILED = import.meta.url.endsWith(".js");
+const ENTRY = new URL(COMPILED ? "./sanitize-worker.js" : "./sanitize-worker.ts", import.meta.url);
 // Registers tsx's loader in the worker, then loads the worker module.
 const BOOT = `
 const { workerData } = require("node:worker_threads");
 import(workerData.tsx).then((m) => { m.register(); return import(workerData.entry); })
   .catch((err) => { setImmediate(() => { throw err; }); });
 `;
+
+function startWorker(): Worker {
+  if (COMPILED) return new Worker(ENTRY);
+  // tsx's ESM API (its CommonJS build cannot register the loader from a worker): require.resolve
+  // finds the package's CommonJS entry, the ESM one is beside it. Resolved here, not at import:
+  // tsx is a development dependency.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
+  return new Worker(BOOT, { eval: true, workerData: { tsx, entry: ENTRY.href } });
+}
 
 interface Task {
   id: number;
@@ -75,7 +84,7 @@ class RenderPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(BOOT, { eval: true, workerData: { tsx: TSX_API, entry: ENTRY } });
+    const worker = startWorker();
     const slot: Slot = { worker, task: null, timer: null, ready: false };
     worker.unref();
     worker.on("message", (reply: RenderReply) => {

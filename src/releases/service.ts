@@ -15,6 +15,7 @@ import {
 import { oneLineText, type RenderedBody, renderBody, stripTags, titleText } from "./sanitize.ts";
 import { renderBodyOffThread } from "./sanitize-pool.ts";
 import { RevisionConflictError } from "./store.ts";
+import { slugify } from "./slug.ts";
 
 export interface PublishResult {
   id: string;
@@ -30,18 +31,7 @@ export function parseReleaseInput(raw: unknown): ParsedReleaseInput {
   return parseOrThrow(releaseInputSchema, raw, "release");
 }
 
-/** A URL-safe id from a title: "Conference Focuses on…" -> "conference-focuses-on-…". */
-export function slugify(title: string, max = 80): string {
-  const s = title
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, max)
-    .replace(/-+$/, "");
-  return SLUG_RE.test(s) ? s : `release-${createHash("sha256").update(title).digest("hex").slice(0, 10)}`;
-}
+export { slugify };
 
 function fingerprintOf(input: ParsedReleaseInput): string {
   // zod emits keys in schema order, so equal input gives equal JSON.

@@ -1,10 +1,17 @@
-// Runs the real `herald` command (bin/herald.js) as a child process.
+// Runs the real `herald` command as a child process, from the TypeScript source through tsx, so
+// tests always exercise the current src/ (never a stale dist/). bin/herald.js runs the compiled
+// dist/ instead: test/integration/cli-build.test.ts builds it afresh and checks that path.
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const BIN = path.join(ROOT, "bin/herald.js");
+export const MAIN = path.join(ROOT, "src/main.ts");
+/** node arguments that run the source `herald` command (tsx by path: works from any cwd). */
+export const HERALD_ARGS = ["--import", pathToFileURL(path.join(ROOT, "node_modules/tsx/dist/loader.mjs")).href, MAIN];
+/** A developer's .env must not leak into tests (a test about .env sets HERALD_ENV_FILE itself). */
+const BASE_ENV = { HERALD_ENV_FILE: "off" };
 
 export interface CliResult {
   code: number;
@@ -15,9 +22,9 @@ export interface CliResult {
 /** `input`: written to the command's standard input (which is otherwise empty). */
 export function runCli(args: string[], env: Record<string, string>, opts: { cwd?: string; timeoutMs?: number; input?: string | Buffer } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [...HERALD_ARGS, ...args], {
       cwd: opts.cwd ?? ROOT,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LOG_LEVEL: "warn", ...env },
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LOG_LEVEL: "warn", ...BASE_ENV, ...env },
       stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
     if (opts.input !== undefined) child.stdin!.end(opts.input);
@@ -43,9 +50,9 @@ export function runCli(args: string[], env: Record<string, string>, opts: { cwd?
 /** Starts a long-running `herald` process; resolves once `ready` matches its output. */
 export function startCli(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 30_000): Promise<{ child: ChildProcess; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [...HERALD_ARGS, ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...BASE_ENV, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";

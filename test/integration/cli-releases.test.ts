@@ -7,7 +7,7 @@ import { ROOT, runCli } from "../helpers/cli.ts";
 import { sampleRelease } from "../helpers/releases.ts";
 import { redisUrl, type TestRuntime, testRuntime } from "../helpers/runtime.ts";
 
-const SEED = path.resolve(ROOT, "../shared/seeds/000_c917e069518bdab8.txt");
+const SEED = path.join(ROOT, "test/fixtures/seeds/000_c917e069518bdab8.txt");
 const dir = mkdtempSync(path.join(tmpdir(), "herald-cli-rel-"));
 const file = (name: string, content: string | Buffer) => {
   const p = path.join(dir, name);

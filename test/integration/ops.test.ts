@@ -101,6 +101,6 @@ describe("herald status", () => {
     const cli = await runCli(["status", "--json"], { REDIS_URL: redisUrl(), HERALD_PREFIX: rt.config.prefix, SECRET_KEY: "s".repeat(40) });
     expect(cli.code).toBe(0);
     const json = JSON.parse(cli.stdout);
-    expect(Object.keys(json).sort()).toEqual(["digestRuns", "partners", "prefix", "queues", "redis", "releases", "subscribers"]);
+    expect(Object.keys(json).sort()).toEqual(["digestRuns", "partners", "prefix", "queues", "redis", "releases", "subscribers", "workers"]);
   }, 90_000);
 });

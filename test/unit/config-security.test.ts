@@ -52,8 +52,8 @@ describe("limits and timeouts", () => {
     } catch (err) {
       message = (err as Error).message;
     }
-    expect(message).toMatch(/METRICS_TOKEN="\(hidden, 12 characters\)" is not allowed: at least 16 characters/);
-    expect(message).toMatch(/API_TOKEN="\(hidden, 12 characters\)"/);
+    expect(message).toMatch(/METRICS_TOKEN=\(hidden\) is not allowed: at least 16 characters/);
+    expect(message).toMatch(/API_TOKEN=\(hidden\)/);
     expect(message).not.toContain("short-secret");
     expect(message).not.toContain("tiny-api-tok");
   });

@@ -1,12 +1,12 @@
 // The importer turns a scraped press-release page into release JSON. The seed test uses the
-// real scraped sample from shared/seeds; the other fixtures are our own text, shaped like
+// real scraped sample in test/fixtures/seeds; the other fixtures are our own text, shaped like
 // the pages press offices actually save (menus, breadcrumbs, share widgets, footers).
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ImportError, importPage, isProbablyBinary, looksLikeHtml } from "../../src/releases/importer.ts";
 import { type ReleaseInput, releaseInputSchema } from "../../src/releases/model.ts";
 
-const SEED = readFileSync(new URL("../../../shared/seeds/000_c917e069518bdab8.txt", import.meta.url), "utf8");
+const SEED = readFileSync(new URL("../fixtures/seeds/000_c917e069518bdab8.txt", import.meta.url), "utf8");
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/import/${name}`, import.meta.url), "utf8");
 
 /** Imports and checks the one promise every import makes: the result is a valid ReleaseInput. */

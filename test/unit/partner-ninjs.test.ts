@@ -11,7 +11,7 @@ import { toNinjs } from "../../src/partners/ninjs.ts";
 import type { Release } from "../../src/releases/model.ts";
 import { buildRelease, parseReleaseInput } from "../../src/releases/service.ts";
 
-const schema = JSON.parse(readFileSync(new URL("../../../shared/schemas/ninjs-schema_3.1.json", import.meta.url), "utf8"));
+const schema = JSON.parse(readFileSync(new URL("../fixtures/schemas/ninjs-schema_3.1.json", import.meta.url), "utf8"));
 // ajv-formats is CommonJS; its default export is the function under NodeNext interop.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
 const ajv = new Ajv2020({ allErrors: true, strict: false });
