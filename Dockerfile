@@ -1,20 +1,20 @@
 # Herald: one image for the web and the worker processes (docker-compose.yml builds it once).
-# Node 24 is an LTS line (security fixes until April 2028); Node 20 is past its end of life.
+# Node 26 is the active LTS line (since October 2026); Node 20 is past its end of life.
 #   build  every dependency; `npm ci` compiles src/ into dist/ through the `prepare` script
 #   deps   production dependencies only (no TypeScript, no tsx), install scripts off
 #   final  deps + dist/ + bin/ + examples/, run as the non-root user herald
-FROM node:24-bookworm-slim AS build
+FROM node:26-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm ci --no-audit --no-fund
 
-FROM node:24-bookworm-slim AS deps
+FROM node:26-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
-FROM node:24-bookworm-slim
+FROM node:26-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 VAR_DIR=/app/var OUTBOX_DIR=/app/var/outbox
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules

@@ -91,8 +91,8 @@ describe("docker-compose.yml", () => {
       for (const s of stages) for (const l of s.lines) expect(l.split(/\s/)[0]).toMatch(/^(WORKDIR|COPY|RUN|ENV|USER|EXPOSE|HEALTHCHECK|ENTRYPOINT|CMD|ARG|LABEL)$/);
     });
 
-    it("runs on the current Node LTS in every stage (Node 24), a version package.json's engines accept", () => {
-      for (const s of stages) expect(s.base).toMatch(/^node:24(-|$)/);
+    it("runs on the current Node LTS in every stage (Node 26), a version package.json's engines accept", () => {
+      for (const s of stages) expect(s.base).toMatch(/^node:26(-|$)/);
       expect(semver.satisfies("24.0.0", pkg.engines.node)).toBe(true);
     });
 
