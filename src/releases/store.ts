@@ -14,13 +14,16 @@ import type { Redis } from "ioredis";
 import { type FeedKey, feedKeysOf, type ReleaseEvent } from "../jobs/queues.ts";
 import type { Release } from "./model.ts";
 
+// KEYS: every key the commit writes, the release's own first (a Redis Cluster refuses a script
+// that touches a key it was not given: "non local key"). ARGV[2]: the writes as
+// [command, index into KEYS, args…], so no key name travels outside KEYS.
 const COMMIT = `
 local cur = redis.call('GET', KEYS[1])
 local rev = 0
 if cur then rev = cjson.decode(cur).revision end
 if rev ~= tonumber(ARGV[1]) then return 0 end
 local ops = cjson.decode(ARGV[2])
-for _, op in ipairs(ops) do redis.call(unpack(op)) end
+for _, op in ipairs(ops) do redis.call(op[1], KEYS[op[2]], unpack(op, 3)) end
 return 1
 `;
 
@@ -126,7 +129,17 @@ export class ReleaseStore {
     }
     if (next.translationOf) ops.push(["SADD", this.key("translations", next.translationOf), next.id]);
     ops.push(["ZADD", this.key("outbox"), Date.parse(next.updatedAt), outboxMember({ releaseId: next.id, revision: next.revision, event })]);
-    const ok = await this.redis.eval(COMMIT, 1, this.key("release", next.id), String(previous?.revision ?? 0), JSON.stringify(ops));
+    const keys: string[] = [this.key("release", next.id)]; // KEYS[1]: the revision check
+    const slots = new Map<string, number>([[keys[0]!, 1]]);
+    const declared = ops.map(([command, key, ...args]) => {
+      let i = slots.get(String(key));
+      if (i === undefined) {
+        i = keys.push(String(key));
+        slots.set(String(key), i);
+      }
+      return [command, i, ...args];
+    });
+    const ok = await this.redis.eval(COMMIT, keys.length, ...keys, String(previous?.revision ?? 0), JSON.stringify(declared));
     if (ok !== 1) {
       throw new RevisionConflictError(`release ${next.id} changed while this request ran; send it again`);
     }
