@@ -1,0 +1,243 @@
+// Real Redis topologies for tests, each in its own temp dir on free ports, torn down after:
+// a 3-master Redis Cluster (redis-server --cluster-enabled yes + redis-cli --cluster create) and
+// a primary + replica watched by a Sentinel (redis-server --sentinel, the same binary as
+// redis-sentinel).
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import type { HostPort } from "../../src/config/index.ts";
+import { freePort, portAnswers } from "../../src/redis/embedded.ts";
+
+const run = promisify(execFile);
+
+interface Proc {
+  port: number;
+  child: ChildProcess;
+  args: string[];
+  dir: string;
+}
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+}
+
+function launch(dir: string, port: number, args: string[]): Proc {
+  mkdirSync(dir, { recursive: true });
+  const child = spawn("redis-server", args, { cwd: dir, stdio: "ignore" });
+  return { port, child, args, dir };
+}
+
+async function started(p: Proc): Promise<void> {
+  await waitFor(`redis-server on ${p.port}`, () => portAnswers(p.port));
+}
+
+function kill(p: Proc, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+  return new Promise((resolve) => {
+    if (p.child.exitCode !== null || p.child.signalCode !== null) return resolve();
+    p.child.once("exit", () => resolve());
+    p.child.kill(signal);
+  });
+}
+
+const nodeArgs = (port: number) => ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"];
+
+export interface TestCluster {
+  nodes: HostPort[];
+  /** Keys per master ("127.0.0.1:port" -> DBSIZE). */
+  keyCounts(): Promise<Record<string, number>>;
+  /** A plain connection to one node (for SCAN, CLUSTER commands). */
+  node(port: number): Redis;
+  /** SIGKILL one master. */
+  kill(port: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Three masters, no replicas, slots split evenly by redis-cli. */
+export async function startCluster(masters = 3): Promise<TestCluster> {
+  const root = mkdtempSync(path.join(tmpdir(), "herald-cluster-"));
+  const procs: Proc[] = [];
+  const conns = new Map<number, Redis>();
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = await freePort();
+      const dir = path.join(root, String(port));
+      procs.push(
+        launch(dir, port, [...nodeArgs(port), "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000", "--dir", dir]),
+      );
+    }
+    await Promise.all(procs.map(started));
+    await run("redis-cli", ["--cluster", "create", ...procs.map((p) => `127.0.0.1:${p.port}`), "--cluster-replicas", "0", "--cluster-yes"], { timeout: 20_000 });
+    const node = (port: number) => {
+      let c = conns.get(port);
+      if (!c) {
+        c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1, lazyConnect: false });
+        c.on("error", () => {});
+        conns.set(port, c);
+      }
+      return c;
+    };
+    // Every node must agree the cluster is up (all slots covered) before a client uses it.
+    await waitFor("cluster_state:ok on every node", async () => {
+      for (const p of procs) if (!/cluster_state:ok/.test(await node(p.port).cluster("INFO"))) return false;
+      return true;
+    });
+    return {
+      nodes: procs.map((p) => ({ host: "127.0.0.1", port: p.port })),
+      node,
+      async kill(port: number) {
+        const p = procs.find((x) => x.port === port);
+        if (p) await kill(p);
+      },
+      async keyCounts() {
+        const out: Record<string, number> = {};
+        for (const p of procs) out[`127.0.0.1:${p.port}`] = await node(p.port).dbsize();
+        return out;
+      },
+      async stop() {
+        for (const c of conns.values()) c.disconnect();
+        await Promise.all(procs.map((p) => kill(p)));
+        rmSync(root, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    for (const c of conns.values()) c.disconnect();
+    await Promise.all(procs.map((p) => kill(p)));
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export interface TestSentinelSet {
+  name: string;
+  sentinels: HostPort[];
+  /** Ports of the two data nodes (the first started as primary). */
+  ports: number[];
+  /** The port the Sentinel currently names as primary. */
+  primaryPort(): Promise<number>;
+  /** ROLE of a data node: "master" or "slave". */
+  role(port: number): Promise<string>;
+  /** SENTINEL FAILOVER: promote the replica (the old primary becomes its replica). */
+  failover(): Promise<void>;
+  /** SIGKILL a data node; restart() brings it back with the same arguments. */
+  kill(port: number): Promise<void>;
+  restart(port: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A primary, one replica and one Sentinel (quorum 1), failing over after ~1 s of silence. */
+export async function startSentinelSet(name = "herald-test"): Promise<TestSentinelSet> {
+  const root = mkdtempSync(path.join(tmpdir(), "herald-sentinel-"));
+  const procs = new Map<number, Proc>();
+  const conns: Redis[] = [];
+  const stopAll = async () => {
+    for (const c of conns) c.disconnect();
+    await Promise.all([...procs.values()].map((p) => kill(p)));
+    rmSync(root, { recursive: true, force: true });
+  };
+  try {
+    const [primary, replica, sentinelPort] = [await freePort(), await freePort(), await freePort()];
+    const p1 = launch(path.join(root, "a"), primary, [...nodeArgs(primary), "--dir", path.join(root, "a")]);
+    procs.set(primary, p1);
+    await started(p1);
+    const p2 = launch(path.join(root, "b"), replica, [...nodeArgs(replica), "--dir", path.join(root, "b"), "--replicaof", "127.0.0.1", String(primary)]);
+    procs.set(replica, p2);
+    await started(p2);
+    const sdir = path.join(root, "s");
+    mkdirSync(sdir, { recursive: true });
+    const conf = path.join(sdir, "sentinel.conf");
+    writeFileSync(
+      conf,
+      [
+        `port ${sentinelPort}`,
+        "bind 127.0.0.1",
+        `dir ${sdir}`,
+        `sentinel monitor ${name} 127.0.0.1 ${primary} 1`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 4000`,
+        `sentinel parallel-syncs ${name} 1`,
+        "",
+      ].join("\n"),
+    );
+    const ps = launch(sdir, sentinelPort, [conf, "--sentinel"]);
+    procs.set(sentinelPort, ps);
+    await started(ps);
+    const sentinel = new Redis({ port: sentinelPort, host: "127.0.0.1", maxRetriesPerRequest: 1 });
+    sentinel.on("error", () => {});
+    conns.push(sentinel);
+    const data = new Map<number, Redis>();
+    const dataConn = (port: number) => {
+      let c = data.get(port);
+      if (!c) {
+        c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+        c.on("error", () => {});
+        data.set(port, c);
+        conns.push(c);
+      }
+      return c;
+    };
+    const primaryPort = async () => Number(((await sentinel.call("SENTINEL", "get-master-addr-by-name", name)) as string[])[1]);
+    const role = async (port: number) => ((await dataConn(port).call("ROLE")) as [string])[0];
+    // The Sentinel must know the replica (it learns it from the primary's INFO) before it can fail over.
+    await waitFor("the sentinel to see the replica", async () => {
+      const replicas = (await sentinel.call("SENTINEL", "replicas", name)) as string[][];
+      return replicas.some((r) => {
+        const flags = r[r.indexOf("flags") + 1] ?? "";
+        const link = r[r.indexOf("master-link-status") + 1];
+        return !/s_down|disconnected/.test(flags) && link === "ok";
+      });
+    });
+    return {
+      name,
+      sentinels: [{ host: "127.0.0.1", port: sentinelPort }],
+      ports: [primary, replica],
+      primaryPort,
+      role,
+      async failover() {
+        const before = await primaryPort();
+        await waitFor("SENTINEL FAILOVER to be accepted", async () => {
+          try {
+            return (await sentinel.call("SENTINEL", "FAILOVER", name)) === "OK";
+          } catch (err) {
+            // NOGOODSLAVE while the replica is still syncing: try again.
+            if (/NOGOODSLAVE|INPROG/.test((err as Error).message)) return false;
+            throw err;
+          }
+        });
+        await waitFor("the new primary to take writes", async () => {
+          const now = await primaryPort();
+          return now !== before && (await role(now)) === "master";
+        });
+      },
+      async kill(port: number) {
+        const p = procs.get(port);
+        if (p) await kill(p);
+      },
+      async restart(port: number) {
+        const p = procs.get(port);
+        if (!p) throw new Error(`no process on ${port}`);
+        const again = launch(p.dir, port, p.args);
+        procs.set(port, again);
+        await started(again);
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+

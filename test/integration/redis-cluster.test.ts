@@ -1,0 +1,100 @@
+// Herald on a real 3-master Redis Cluster: the core flows work, the queues spread over the
+// masters (each on its own hash tag), SCAN-based clean-up reaches every master, and /readyz
+// says so when a master Herald writes to is gone.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig, testConfig } from "../../src/config/index.ts";
+import { QUEUE_NAMES } from "../../src/jobs/queues.ts";
+import { partnerStore } from "../../src/partners/service.ts";
+import { buildApp } from "../../src/http/app.ts";
+import { clusterOf, masters } from "../../src/redis/connection.ts";
+import { deleteMatching, scanAll } from "../../src/redis/scan.ts";
+import { createRuntime, type Runtime } from "../../src/runtime.ts";
+import { type Herald, heraldConfig, runCoreFlows, startHerald } from "../helpers/core-flows.ts";
+import { startCluster, type TestCluster } from "../helpers/redis-ha.ts";
+import { TEST_TOKEN } from "../helpers/http.ts";
+import { TEST_SECRET } from "../helpers/mail.ts";
+import { eventually, uniquePrefix } from "../helpers/runtime.ts";
+import { startSmtp, type TestSmtp } from "../helpers/smtp.ts";
+import { type Receiver, startReceiver } from "../helpers/webhook-receiver.ts";
+
+let cluster: TestCluster;
+let smtp: TestSmtp;
+let rx: Receiver;
+let rt: Runtime;
+let herald: Herald;
+
+beforeAll(async () => {
+  [cluster, smtp, rx] = await Promise.all([startCluster(3), startSmtp(), startReceiver()]);
+  const env = { REDIS_CLUSTER_NODES: cluster.nodes.map((n) => `${n.host}:${n.port}`).join(","), HERALD_PREFIX: `{${uniquePrefix("cluster")}}` };
+  const parsed = loadConfig(env);
+  expect(parsed.redisHa).toMatchObject({ mode: "cluster", nodes: cluster.nodes });
+  rt = await createRuntime({ config: testConfig({ ...parsed, ...heraldConfig(smtp) }), redisUrl: parsed.redisHa! });
+  herald = await startHerald(rt);
+}, 60_000);
+
+afterAll(async () => {
+  await herald?.stop();
+  await rt?.close();
+  await Promise.all([cluster?.stop(), smtp?.close(), rx?.close()]);
+});
+
+describe("Redis Cluster", { timeout: 60_000 }, () => {
+  it("runs publish -> email, webhooks, feeds and subscribe/confirm/unsubscribe", async () => {
+    expect((await herald.app.inject({ url: "/readyz" })).statusCode).toBe(200);
+    await runCoreFlows(herald, smtp, rx, "cl");
+  });
+
+  it("spreads the queues over the masters: keys on more than one", async () => {
+    const counts = await cluster.keyCounts();
+    console.log("keys per master:", counts);
+    expect(Object.values(counts).filter((n) => n > 0).length).toBeGreaterThan(1);
+    // Each queue has one hash tag of its own; the data shares the prefix's.
+    const slots = new Set<number>();
+    for (const q of QUEUE_NAMES) slots.add(Number(await cluster.node(cluster.nodes[0]!.port).cluster("KEYSLOT", `${rt.queuePrefix(q)}:${q}:id`)));
+    expect(slots.size).toBe(QUEUE_NAMES.length);
+    expect(masters(rt.redis)).toHaveLength(3);
+  });
+
+  it("partner removal and clean-up walk every master and leave nothing", async () => {
+    const [partner] = await partnerStore(rt).list();
+    expect(partner).toBeTruthy();
+    const lock = rt.key("partners", "p", partner!.id, "lock", "x");
+    await rt.redis.set(lock, "held", "PX", 60_000);
+    expect(await scanAll(rt.redis, rt.key("partners", "p", partner!.id, "lock", "*"))).toEqual([lock]);
+    expect(await partnerStore(rt).remove(partner!.id)).toBe(true);
+    expect(await scanAll(rt.redis, rt.key("partners", "p", partner!.id, "*"))).toEqual([]);
+
+    await herald.stop();
+    // Every key in the cluster is Herald's, found by its patterns on all three masters.
+    const found = (await Promise.all(rt.keyPatterns().map((p) => scanAll(rt.redis, p)))).flat();
+    const total = Object.values(await cluster.keyCounts()).reduce((a, b) => a + b, 0);
+    expect(found.length).toBe(total);
+    expect(await deleteMatching(rt.redis, rt.keyPatterns())).toBe(total);
+    expect(await cluster.keyCounts()).toEqual(Object.fromEntries(cluster.nodes.map((n) => [`${n.host}:${n.port}`, 0])));
+  });
+
+  it("/readyz answers 503 when a master holding one of Herald's slots is down", async () => {
+    const app = await buildApp(rt, { apiToken: TEST_TOKEN, secretKey: TEST_SECRET });
+    try {
+      expect((await app.inject({ url: "/readyz" })).statusCode).toBe(200);
+      // A master that holds a queue but not the data: the probe must cover queues too.
+      const c = clusterOf(rt.redis)!;
+      const slotOf = async (key: string) => Number(await cluster.node(cluster.nodes[0]!.port).cluster("KEYSLOT", key));
+      const dataNode = c.slots[await slotOf(rt.key("x"))]![0]!;
+      let victim: string | undefined;
+      for (const q of QUEUE_NAMES) {
+        const owner = c.slots[await slotOf(`${rt.queuePrefix(q)}:x`)]![0]!;
+        if (owner !== dataNode) victim = owner;
+      }
+      expect(victim).toBeTruthy();
+      await cluster.kill(Number(victim!.split(":")[1]));
+      const res = await eventually(async () => {
+        const r = await app.inject({ url: "/readyz" });
+        return r.statusCode === 503 ? r : undefined;
+      }, 15_000, "/readyz to answer 503");
+      expect(res.json()).toMatchObject({ ok: false });
+    } finally {
+      await app.close();
+    }
+  });
+});
