@@ -12,7 +12,7 @@ export type ConnectionRole = "worker" | "producer";
 export type RedisTarget = string | RedisHa;
 
 export function connectionOptions(role: ConnectionRole): RedisOptions {
-  const common: RedisOptions = { enableReadyCheck: true, reconnectOnError };
+  const common: RedisOptions = { enableReadyCheck: true, reconnectOnError: reconnectOnReadonly(false) };
   return role === "worker"
     ? { ...common, maxRetriesPerRequest: null, lazyConnect: false }
     : { ...common, maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true };
@@ -21,11 +21,12 @@ export function connectionOptions(role: ConnectionRole): RedisOptions {
 /**
  * A replica answers writes with READONLY. That happens when the node we hold a connection to
  * was demoted (a Sentinel failover, an old primary back as a replica, a managed service's
- * switch-over): reconnect, which with Sentinel asks for the current primary, and resend the
- * command (2). Anything else is the caller's to handle.
+ * switch-over behind one DNS name): reconnect. With Sentinel the reconnect asks for the current
+ * primary, so the command is resent (2) and lands there; with a fixed address the command fails
+ * (1) and its caller retries (a job, an HTTP 503), rather than bouncing forever off a replica.
  */
-export function reconnectOnError(err: Error): boolean | 1 | 2 {
-  return /^READONLY\b/.test(err.message) ? 2 : false;
+export function reconnectOnReadonly(resend: boolean): (err: Error) => boolean | 1 | 2 {
+  return (err) => (/^READONLY\b/.test(err.message) ? (resend ? 2 : 1) : false);
 }
 
 /**
@@ -51,6 +52,7 @@ export function createRedis(target: RedisTarget, role: ConnectionRole, name?: st
       // Only a primary: a failover is followed by asking the Sentinels again (ioredis does
       // that on every reconnect, and on READONLY through reconnectOnError).
       role: "master",
+      reconnectOnError: reconnectOnReadonly(true),
       tls,
       enableTLSForSentinelMode: target.tls,
       sentinelTLS: tls,
