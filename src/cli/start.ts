@@ -73,13 +73,11 @@ export function registerStart(program: Command): void {
           // Bounded: with Redis gone, closing a worker or a queue waits for a reply that never
           // comes. After SHUTDOWN_TIMEOUT_MS say what was still running and exit non-zero (a
           // job cut short is taken over by another worker: every job is idempotent).
-          const steps: [string, () => Promise<unknown> | unknown][] = [
-            ["HTTP server (requests in flight)", () => app?.close()],
-            [`workers (${workers ? "active jobs" : "none"})`, () => workers?.close()],
-            ["mail transport", () => closeMailer(rt)],
-            ["Redis connections and queues", () => rt.close()],
-            ["embedded redis-server", () => redis.embedded?.stop()],
-          ];
+          const steps: [string, () => Promise<unknown> | unknown][] = [];
+          if (app) steps.push(["HTTP server (requests in flight)", () => app?.close()]);
+          if (workers) steps.push(["workers (active jobs)", () => workers.close()]);
+          steps.push(["mail transport", () => closeMailer(rt)], ["Redis connections and queues", () => rt.close()]);
+          if (redis.embedded) steps.push(["embedded redis-server", () => redis.embedded?.stop()]);
           let current = 0;
           const timer = setTimeout(() => {
             const left = steps.slice(current).map(([name]) => name);

@@ -56,7 +56,8 @@ export class FeedReader {
   async close(): Promise<void> {
     this.live = false;
     this.subscriber?.removeAllListeners("close");
-    await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
+    // A subscriber has nothing to flush: drop it (QUIT would wait for a Redis that may be gone).
+    this.subscriber?.disconnect();
   }
 
   forget(feed: FeedKey): void {
