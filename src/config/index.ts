@@ -91,7 +91,7 @@ const envSchema = z.object({
   REDIS_SENTINEL_USERNAME: z.string().trim().min(1).max(200).optional(),
   REDIS_SENTINEL_PASSWORD: z.string().min(1).max(1000).optional(),
   REDIS_TLS: flag.optional(),
-  SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(25_000),
   HERALD_PREFIX: z
     .string()
     .trim()
@@ -216,7 +216,7 @@ function shown(name: string, value: unknown): string {
   const s = String(value);
   if (name === "REDIS_URL") {
     if (/^rediss?\+sentinel:/.test(s)) return describe(redactSentinelUrl(s));
-    return describe(s.replace(/^([a-z+]+:\/\/)[^@/]*@/i, "$1***@"));
+    return describe(s.replace(/^([a-z+]+:\/\/).*@/i, "$1***@"));
   }
   return describe(s);
 }
@@ -361,10 +361,11 @@ function redisTarget(e: Env): { redisUrl?: string; redisHa?: RedisHa } {
 export function parseSentinelUrl(s: string):
   | { sentinels: HostPort[]; name: string; db: number; username?: string; password?: string; tls: boolean }
   | string {
-  const m = /^(rediss?)\+sentinel:\/\/(?:([^@/]*)@)?([^/?#]+)\/([^/?#]+)(?:\/(\d{1,2}))?\/?$/.exec(s);
+  const m = /^(rediss?)\+sentinel:\/\/(?:([^@/]*)@)?([^/?#@]+)\/([^/?#]+)(?:\/(\d{1,2}))?\/?$/.exec(s);
   if (!m) return "the form is redis+sentinel://[:password@]host:26379[,host:26379…]/mastername[/db]";
   const hosts = parseHostPorts(m[3]!, 26379);
-  if (typeof hosts === "string") return hosts;
+  // Not the parser's message: it quotes the bad part, which may be a piece of a password.
+  if (typeof hosts === "string") return "the Sentinels must be host[:port] separated by commas (port defaults to 26379)";
   const name = decodeURIComponent(m[4]!);
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name)) return "the master name must be letters, digits, _ . -";
   const db = m[5] === undefined ? 0 : Number(m[5]);
@@ -387,7 +388,8 @@ export function parseSentinelUrl(s: string):
 
 /** A sentinel URL with its credentials masked. */
 export function redactSentinelUrl(s: string): string {
-  return s.replace(/^(rediss?\+sentinel:\/\/)[^@/]*@/, "$1***@");
+  // Up to the last "@": a password may hold "/" or "@" that were not percent-encoded.
+  return s.replace(/^(rediss?\+sentinel:\/\/).*@/, "$1***@");
 }
 
 /** Config for tests and tools: defaults plus the given overrides, no environment read. */
