@@ -11,6 +11,7 @@ import { deleteMatching, scanAll } from "../../src/redis/scan.ts";
 import { createRuntime, type Runtime } from "../../src/runtime.ts";
 import { type Herald, heraldConfig, runCoreFlows, startHerald } from "../helpers/core-flows.ts";
 import { startCluster, type TestCluster } from "../helpers/redis-ha.ts";
+import { runCli } from "../helpers/cli.ts";
 import { TEST_TOKEN } from "../helpers/http.ts";
 import { TEST_SECRET } from "../helpers/mail.ts";
 import { eventually, uniquePrefix } from "../helpers/runtime.ts";
@@ -53,6 +54,20 @@ describe("Redis Cluster", { timeout: 60_000 }, () => {
     for (const q of QUEUE_NAMES) slots.add(Number(await cluster.node(cluster.nodes[0]!.port).cluster("KEYSLOT", `${rt.queuePrefix(q)}:${q}:id`)));
     expect(slots.size).toBe(QUEUE_NAMES.length);
     expect(masters(rt.redis)).toHaveLength(3);
+  });
+
+  it("the CLI runs on the cluster from its environment, and refuses a prefix without a hash tag", async () => {
+    const nodes = cluster.nodes.map((n) => `${n.host}:${n.port}`).join(",");
+    const r = await runCli(["status", "--json"], { REDIS_CLUSTER_NODES: nodes, HERALD_PREFIX: rt.config.prefix, SECRET_KEY: TEST_SECRET });
+    expect(r.code, r.stderr).toBe(0);
+    const status = JSON.parse(r.stdout);
+    expect(status.releases).toBe(2);
+    // Every master is inspected: these test masters run without persistence, and each says so.
+    expect(status.redis.problems.filter((p: string) => /^master 127\.0\.0\.1:\d+: persistence is off/.test(p))).toHaveLength(3);
+    const bad = await runCli(["status"], { REDIS_CLUSTER_NODES: nodes, HERALD_PREFIX: "herald" });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect(bad.stderr).toMatch(/HERALD_PREFIX="herald" is not allowed with REDIS_CLUSTER_NODES/);
   });
 
   it("partner removal and clean-up walk every master and leave nothing", async () => {
