@@ -61,6 +61,14 @@ export interface TestCluster {
   keyCounts(): Promise<Record<string, number>>;
   /** A plain connection to one node (for SCAN, CLUSTER commands). */
   node(port: number): Redis;
+  /** The port of the master serving `slot`. */
+  ownerOf(slot: number): Promise<number>;
+  /**
+   * Moves one slot, keys and all, to the master on `toPort` the way redis-cli reshard does:
+   * IMPORTING/MIGRATING, MIGRATE in batches, then SETSLOT NODE on every master. Clients see
+   * ASK and TRYAGAIN meanwhile, then MOVED.
+   */
+  migrateSlot(slot: number, toPort: number): Promise<number>;
   /** SIGKILL one master. */
   kill(port: number): Promise<void>;
   stop(): Promise<void>;
@@ -95,9 +103,36 @@ export async function startCluster(masters = 3): Promise<TestCluster> {
       for (const p of procs) if (!/cluster_state:ok/.test(await node(p.port).cluster("INFO"))) return false;
       return true;
     });
-    return {
+    const self: TestCluster = {
       nodes: procs.map((p) => ({ host: "127.0.0.1", port: p.port })),
       node,
+      async ownerOf(slot: number) {
+        const slots = (await node(procs[0]!.port).cluster("SLOTS")) as unknown as [number, number, [string, number]][];
+        const range = slots.find(([from, to]) => slot >= from && slot <= to);
+        if (!range) throw new Error(`no master serves slot ${slot}`);
+        return range[2][1];
+      },
+      async migrateSlot(slot: number, toPort: number) {
+        const fromPort = await self.ownerOf(slot);
+        if (fromPort === toPort) return 0;
+        const src = node(fromPort);
+        const dst = node(toPort);
+        const [srcId, dstId] = [String(await src.cluster("MYID")), String(await dst.cluster("MYID"))];
+        await dst.cluster("SETSLOT", slot, "IMPORTING", srcId);
+        await src.cluster("SETSLOT", slot, "MIGRATING", dstId);
+        let moved = 0;
+        for (;;) {
+          const keys = (await src.cluster("GETKEYSINSLOT", slot, 50)) as string[];
+          if (keys.length === 0) break;
+          await src.call("MIGRATE", "127.0.0.1", String(toPort), "", "0", "5000", "KEYS", ...keys);
+          moved += keys.length;
+        }
+        // The new owner first (so it stops answering ASK), then the old one, then the rest.
+        await dst.cluster("SETSLOT", slot, "NODE", dstId);
+        await src.cluster("SETSLOT", slot, "NODE", dstId);
+        for (const p of procs) if (p.port !== fromPort && p.port !== toPort) await node(p.port).cluster("SETSLOT", slot, "NODE", dstId);
+        return moved;
+      },
       async kill(port: number) {
         const p = procs.find((x) => x.port === port);
         if (p) await kill(p);
@@ -113,6 +148,7 @@ export async function startCluster(masters = 3): Promise<TestCluster> {
         rmSync(root, { recursive: true, force: true });
       },
     };
+    return self;
   } catch (err) {
     for (const c of conns.values()) c.disconnect();
     await Promise.all(procs.map((p) => kill(p)));
