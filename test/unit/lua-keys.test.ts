@@ -19,7 +19,7 @@ function sources(dir: string): string[] {
 }
 
 /** The first argument of each redis.call/pcall that is neither KEYS[…] nor a name bound to KEYS. */
-export function undeclaredKeys(lua: string): string[] {
+function undeclaredKeys(lua: string): string[] {
   const bound = new Set<string>();
   for (const m of lua.matchAll(/for\s+\w+\s*,\s*(\w+)\s+in\s+ipairs\(\s*KEYS\s*\)/g)) bound.add(m[1]!);
   for (const m of lua.matchAll(/local\s+(\w+)\s*=\s*KEYS\[[^\]]+\]/g)) bound.add(m[1]!);
