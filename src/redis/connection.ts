@@ -101,12 +101,19 @@ export async function connectProducer(target: RedisTarget, name?: string): Promi
   const redis = createRedis(target, "producer", name);
   // Errors are reported through connect()'s rejection; the listener keeps ioredis from
   // printing "Unhandled error event" while it reconnects later.
-  redis.on("error", () => {});
+  // The first error says why (WRONGPASS, ECONNREFUSED, a Sentinel that knows no such master);
+  // connect() itself often rejects with only "Connection is closed".
+  let cause: Error | undefined;
+  redis.on("error", (err: Error) => {
+    cause ??= err;
+  });
   try {
     await redis.connect();
   } catch (err) {
     redis.disconnect();
-    throw new Error(`cannot reach Redis at ${describeTarget(target)}: ${(err as Error).message}`);
+    const message = (err as Error).message;
+    const why = cause && !message.includes(cause.message) ? `${cause.message} (${message})` : message;
+    throw new Error(`cannot reach Redis at ${describeTarget(target)}: ${why}`);
   }
   return redis;
 }

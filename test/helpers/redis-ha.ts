@@ -174,8 +174,11 @@ export interface TestSentinelSet {
   stop(): Promise<void>;
 }
 
-/** A primary, one replica and one Sentinel (quorum 1), failing over after ~1 s of silence. */
-export async function startSentinelSet(name = "herald-test"): Promise<TestSentinelSet> {
+/**
+ * A primary, one replica and one Sentinel (quorum 1), failing over after ~1 s of silence.
+ * `password`: requirepass on the data nodes; `sentinelPassword`: on the Sentinel.
+ */
+export async function startSentinelSet(name = "herald-test", auth: { password?: string; sentinelPassword?: string } = {}): Promise<TestSentinelSet> {
   const root = mkdtempSync(path.join(tmpdir(), "herald-sentinel-"));
   const procs = new Map<number, Proc>();
   const conns: Redis[] = [];
@@ -186,10 +189,12 @@ export async function startSentinelSet(name = "herald-test"): Promise<TestSentin
   };
   try {
     const [primary, replica, sentinelPort] = [await freePort(), await freePort(), await freePort()];
-    const p1 = launch(path.join(root, "a"), primary, [...nodeArgs(primary), "--dir", path.join(root, "a")]);
+    // A replica's first sync waits 5 s by default (repl-diskless-sync-delay) for more replicas.
+    const authArgs = [...(auth.password ? ["--requirepass", auth.password, "--masterauth", auth.password] : []), "--repl-diskless-sync-delay", "0"];
+    const p1 = launch(path.join(root, "a"), primary, [...nodeArgs(primary), ...authArgs, "--dir", path.join(root, "a")]);
     procs.set(primary, p1);
     await started(p1);
-    const p2 = launch(path.join(root, "b"), replica, [...nodeArgs(replica), "--dir", path.join(root, "b"), "--replicaof", "127.0.0.1", String(primary)]);
+    const p2 = launch(path.join(root, "b"), replica, [...nodeArgs(replica), ...authArgs, "--dir", path.join(root, "b"), "--replicaof", "127.0.0.1", String(primary)]);
     procs.set(replica, p2);
     await started(p2);
     const sdir = path.join(root, "s");
@@ -205,20 +210,22 @@ export async function startSentinelSet(name = "herald-test"): Promise<TestSentin
         `sentinel down-after-milliseconds ${name} 1000`,
         `sentinel failover-timeout ${name} 4000`,
         `sentinel parallel-syncs ${name} 1`,
+        ...(auth.password ? [`sentinel auth-pass ${name} ${auth.password}`] : []),
+        ...(auth.sentinelPassword ? [`requirepass ${auth.sentinelPassword}`] : []),
         "",
       ].join("\n"),
     );
     const ps = launch(sdir, sentinelPort, [conf, "--sentinel"]);
     procs.set(sentinelPort, ps);
     await started(ps);
-    const sentinel = new Redis({ port: sentinelPort, host: "127.0.0.1", maxRetriesPerRequest: 1 });
+    const sentinel = new Redis({ port: sentinelPort, host: "127.0.0.1", maxRetriesPerRequest: 1, password: auth.sentinelPassword });
     sentinel.on("error", () => {});
     conns.push(sentinel);
     const data = new Map<number, Redis>();
     const dataConn = (port: number) => {
       let c = data.get(port);
       if (!c) {
-        c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+        c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1, retryStrategy: () => 100, password: auth.password });
         c.on("error", () => {});
         data.set(port, c);
         conns.push(c);

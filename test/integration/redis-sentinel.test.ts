@@ -79,4 +79,33 @@ describe("Redis Sentinel", { timeout: 60_000 }, () => {
     await publish(herald, "after", "Story after the failovers");
     await eventually(() => rx.received().some((r) => r.body.includes("after")), 20_000, "the webhook after the failovers");
   });
+
+  it("with passwords on the data nodes and on the Sentinel: REDIS_PASSWORD and REDIS_SENTINEL_PASSWORD", async () => {
+    const secured = await startSentinelSet("herald-auth", { password: "data-pass", sentinelPassword: "sentinel-pass" });
+    const s = secured.sentinels[0]!;
+    const base = { REDIS_SENTINELS: `${s.host}:${s.port}`, REDIS_SENTINEL_NAME: secured.name, HERALD_PREFIX: uniquePrefix("auth") };
+    try {
+      const good = loadConfig({ ...base, REDIS_PASSWORD: "data-pass", REDIS_SENTINEL_PASSWORD: "sentinel-pass" });
+      const authed = await createRuntime({ config: testConfig(good), redisUrl: good.redisHa! });
+      try {
+        await authed.releases.count();
+        await authed.redis.set(authed.key("probe"), "1", "PX", 1000);
+      } finally {
+        await authed.close();
+      }
+      // The Sentinel's password is not the data nodes': each is used where it belongs.
+      const wrong = loadConfig({ ...base, REDIS_PASSWORD: "sentinel-pass", REDIS_SENTINEL_PASSWORD: "sentinel-pass" });
+      const err = await createRuntime({ config: testConfig(wrong), redisUrl: wrong.redisHa! }).then(
+        async (r) => {
+          await r.close();
+          return undefined;
+        },
+        (e: Error) => e,
+      );
+      expect(err?.message).toMatch(/cannot reach Redis at Sentinel-watched primary "herald-auth".*(WRONGPASS|invalid password|NOAUTH)/);
+      expect(err?.message).not.toContain("sentinel-pass");
+    } finally {
+      await secured.stop();
+    }
+  });
 });
