@@ -56,11 +56,13 @@ export function createRedis(target: RedisTarget, role: ConnectionRole, name?: st
       tls,
       enableTLSForSentinelMode: target.tls,
       sentinelTLS: tls,
-      // Sentinels rarely all die; keep trying them rather than giving up after a few rounds.
-      sentinelRetryStrategy: (times: number) => Math.min(times * 100, 2000),
-      // Sentinels report replicas by their announced address; a primary that failed over
-      // returns with another role, so never trust the cached one.
-      failoverDetector: true,
+      // A few rounds over the Sentinels per connection attempt, then the attempt fails with
+      // "All sentinels are unreachable" (a producer's connect() rejects, the CLI says why);
+      // ioredis's own retry strategy then starts the next attempt, so workers keep trying.
+      sentinelRetryStrategy: (times: number) => (times > 3 ? null : times * 200),
+      // No failoverDetector: its subscriptions to the Sentinels outlive quit() and keep a CLI
+      // process from exiting. A failover is followed without it: the Sentinels disconnect the
+      // clients of a demoted primary, and a READONLY answer reconnects (above).
     });
   }
   const { enableOfflineQueue, lazyConnect, ...redisOptions } = options;

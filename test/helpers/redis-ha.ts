@@ -3,7 +3,7 @@
 // a primary + replica watched by a Sentinel (redis-server --sentinel, the same binary as
 // redis-sentinel).
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -53,7 +53,34 @@ function kill(p: Proc, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
   });
 }
 
-const nodeArgs = (port: number) => ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"];
+/** PEM files of a throwaway CA and a server certificate for 127.0.0.1 (see makeTls). */
+export interface TestTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/** Listen on `port` in plain TCP, or TLS only (port 0 turns plain TCP off) with `tls`. */
+const listenArgs = (port: number, tls?: TestTls) =>
+  tls
+    ? ["--port", "0", "--tls-port", String(port), "--tls-cert-file", tls.cert, "--tls-key-file", tls.key, "--tls-ca-cert-file", tls.ca, "--tls-auth-clients", "no"]
+    : ["--port", String(port)];
+
+const nodeArgs = (port: number, tls?: TestTls) => [...listenArgs(port, tls), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"];
+
+/** A CA and a certificate for 127.0.0.1/localhost, made with openssl in `dir`. */
+export async function makeTls(dir: string): Promise<TestTls> {
+  mkdirSync(dir, { recursive: true });
+  const f = (name: string) => path.join(dir, name);
+  const openssl = (...args: string[]) => run("openssl", args, { timeout: 20_000 });
+  await openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f("ca.key"), "-out", f("ca.crt"), "-days", "2", "-subj", "/CN=herald-test-ca");
+  await openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f("server.key"), "-out", f("server.csr"), "-subj", "/CN=127.0.0.1");
+  writeFileSync(f("ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  await openssl("x509", "-req", "-in", f("server.csr"), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial", "-out", f("server.crt"), "-days", "2", "-extfile", f("ext"));
+  return { ca: f("ca.crt"), cert: f("server.crt"), key: f("server.key") };
+}
+
+const clientTls = (tls?: TestTls) => (tls ? { tls: { ca: readFileSync(tls.ca) } } : {});
 
 export interface TestCluster {
   nodes: HostPort[];
@@ -74,8 +101,8 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-/** Three masters, no replicas, slots split evenly by redis-cli. */
-export async function startCluster(masters = 3): Promise<TestCluster> {
+/** Three masters, no replicas, slots split evenly by redis-cli; `tls`: TLS only, bus included. */
+export async function startCluster(masters = 3, tls?: TestTls): Promise<TestCluster> {
   const root = mkdtempSync(path.join(tmpdir(), "herald-cluster-"));
   const procs: Proc[] = [];
   const conns = new Map<number, Redis>();
@@ -84,15 +111,15 @@ export async function startCluster(masters = 3): Promise<TestCluster> {
       const port = await freePort();
       const dir = path.join(root, String(port));
       procs.push(
-        launch(dir, port, [...nodeArgs(port), "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000", "--dir", dir]),
+        launch(dir, port, [...nodeArgs(port, tls), ...(tls ? ["--tls-cluster", "yes", "--tls-replication", "yes"] : []), "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000", "--dir", dir]),
       );
     }
     await Promise.all(procs.map(started));
-    await run("redis-cli", ["--cluster", "create", ...procs.map((p) => `127.0.0.1:${p.port}`), "--cluster-replicas", "0", "--cluster-yes"], { timeout: 20_000 });
+    await run("redis-cli", [...(tls ? ["--tls", "--cacert", tls.ca] : []), "--cluster", "create", ...procs.map((p) => `127.0.0.1:${p.port}`), "--cluster-replicas", "0", "--cluster-yes"], { timeout: 20_000 });
     const node = (port: number) => {
       let c = conns.get(port);
       if (!c) {
-        c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1, lazyConnect: false });
+        c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1, lazyConnect: false, ...clientTls(tls) });
         c.on("error", () => {});
         conns.set(port, c);
       }
@@ -178,7 +205,11 @@ export interface TestSentinelSet {
  * A primary, one replica and one Sentinel (quorum 1), failing over after ~1 s of silence.
  * `password`: requirepass on the data nodes; `sentinelPassword`: on the Sentinel.
  */
-export async function startSentinelSet(name = "herald-test", auth: { password?: string; sentinelPassword?: string } = {}): Promise<TestSentinelSet> {
+export async function startSentinelSet(
+  name = "herald-test",
+  auth: { password?: string; sentinelPassword?: string } = {},
+  tls?: TestTls,
+): Promise<TestSentinelSet> {
   const root = mkdtempSync(path.join(tmpdir(), "herald-sentinel-"));
   const procs = new Map<number, Proc>();
   const conns: Redis[] = [];
@@ -191,10 +222,10 @@ export async function startSentinelSet(name = "herald-test", auth: { password?: 
     const [primary, replica, sentinelPort] = [await freePort(), await freePort(), await freePort()];
     // A replica's first sync waits 5 s by default (repl-diskless-sync-delay) for more replicas.
     const authArgs = [...(auth.password ? ["--requirepass", auth.password, "--masterauth", auth.password] : []), "--repl-diskless-sync-delay", "0"];
-    const p1 = launch(path.join(root, "a"), primary, [...nodeArgs(primary), ...authArgs, "--dir", path.join(root, "a")]);
+    const p1 = launch(path.join(root, "a"), primary, [...nodeArgs(primary, tls), ...authArgs, "--dir", path.join(root, "a")]);
     procs.set(primary, p1);
     await started(p1);
-    const p2 = launch(path.join(root, "b"), replica, [...nodeArgs(replica), ...authArgs, "--dir", path.join(root, "b"), "--replicaof", "127.0.0.1", String(primary)]);
+    const p2 = launch(path.join(root, "b"), replica, [...nodeArgs(replica, tls), ...authArgs, ...(tls ? ["--tls-replication", "yes"] : []), "--dir", path.join(root, "b"), "--replicaof", "127.0.0.1", String(primary)]);
     procs.set(replica, p2);
     await started(p2);
     const sdir = path.join(root, "s");
@@ -203,7 +234,9 @@ export async function startSentinelSet(name = "herald-test", auth: { password?: 
     writeFileSync(
       conf,
       [
-        `port ${sentinelPort}`,
+        ...(tls
+          ? ["port 0", `tls-port ${sentinelPort}`, `tls-cert-file ${tls.cert}`, `tls-key-file ${tls.key}`, `tls-ca-cert-file ${tls.ca}`, "tls-auth-clients no", "tls-replication yes"]
+          : [`port ${sentinelPort}`]),
         "bind 127.0.0.1",
         `dir ${sdir}`,
         `sentinel monitor ${name} 127.0.0.1 ${primary} 1`,
@@ -218,14 +251,14 @@ export async function startSentinelSet(name = "herald-test", auth: { password?: 
     const ps = launch(sdir, sentinelPort, [conf, "--sentinel"]);
     procs.set(sentinelPort, ps);
     await started(ps);
-    const sentinel = new Redis({ port: sentinelPort, host: "127.0.0.1", maxRetriesPerRequest: 1, password: auth.sentinelPassword });
+    const sentinel = new Redis({ port: sentinelPort, host: "127.0.0.1", maxRetriesPerRequest: 1, password: auth.sentinelPassword, ...clientTls(tls) });
     sentinel.on("error", () => {});
     conns.push(sentinel);
     const data = new Map<number, Redis>();
     const dataConn = (port: number) => {
       let c = data.get(port);
       if (!c) {
-        c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1, retryStrategy: () => 100, password: auth.password });
+        c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1, retryStrategy: () => 100, password: auth.password, ...clientTls(tls) });
         c.on("error", () => {});
         data.set(port, c);
         conns.push(c);
