@@ -57,6 +57,14 @@ export function queuePrefix(prefix: string, name?: QueueName, cluster = false): 
   return `{${prefix.replace(/[{}]/g, "")}:q:${name}}`;
 }
 
+/** Redis's rule: the text between the first "{" and the next "}", when not empty, picks the slot. */
+export function hasHashTag(key: string): boolean {
+  const open = key.indexOf("{");
+  if (open < 0) return false;
+  const close = key.indexOf("}", open + 1);
+  return close > open + 1;
+}
+
 /** SCAN MATCH patterns for every key of `prefix` (the queues' own hash tags on a cluster). */
 export function keyPatterns(prefix: string, cluster = false): string[] {
   return cluster ? [`${prefix}:*`, `{${prefix.replace(/[{}]/g, "")}:q:*`] : [`${prefix}:*`];
@@ -67,6 +75,11 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const redis = await connectProducer(opts.redisUrl, "herald-producer");
   const prefix = opts.config.prefix;
   const cluster = clusterOf(redis) !== undefined;
+  if (cluster && !hasHashTag(prefix)) {
+    await redis.quit().catch(() => redis.disconnect());
+    // Config refuses this already (HERALD_PREFIX); this guards tools that build a Config.
+    throw new Error(`prefix "${prefix}" has no hash tag: on a Redis Cluster use one such as {herald}, so each script's keys share a slot`);
+  }
   const prefixOf = (name: QueueName) => queuePrefix(prefix, name, cluster);
   const queues = Object.fromEntries(
     QUEUE_NAMES.map((name) => {

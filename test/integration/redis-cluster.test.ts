@@ -97,6 +97,10 @@ describe("Redis Cluster", { timeout: 60_000 }, () => {
     expect(smtp.to("reader-cl@example.org")).toHaveLength(2);
   });
 
+  it("a runtime on a cluster refuses a prefix without a hash tag (tools that bypass the config)", async () => {
+    await expect(createRuntime({ config: testConfig({ prefix: "plain" }), redisUrl: rt.redisTarget })).rejects.toThrow(/prefix "plain" has no hash tag/);
+  });
+
   it("the CLI runs on the cluster from its environment, and refuses a prefix without a hash tag", async () => {
     const nodes = cluster.nodes.map((n) => `${n.host}:${n.port}`).join(",");
     const r = await runCli(["status", "--json"], { REDIS_CLUSTER_NODES: nodes, HERALD_PREFIX: rt.config.prefix, SECRET_KEY: TEST_SECRET });
