@@ -57,6 +57,15 @@ export function queuePrefix(prefix: string, name?: QueueName, cluster = false): 
   return `{${prefix.replace(/[{}]/g, "")}:q:${name}}`;
 }
 
+/** Does this single connection reach a node of a Redis Cluster? (false when INFO is not allowed) */
+async function clusterEnabled(redis: Redis): Promise<boolean> {
+  try {
+    return /^cluster_enabled:1\s*$/m.test(await redis.info("cluster"));
+  } catch {
+    return false;
+  }
+}
+
 /** Redis's rule: the text between the first "{" and the next "}", when not empty, picks the slot. */
 export function hasHashTag(key: string): boolean {
   const open = key.indexOf("{");
@@ -75,6 +84,14 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const redis = await connectProducer(opts.redisUrl, "herald-producer");
   const prefix = opts.config.prefix;
   const cluster = clusterOf(redis) !== undefined;
+  if (!cluster && (await clusterEnabled(redis))) {
+    await redis.quit().catch(() => redis.disconnect());
+    // One connection to one node of a cluster sees only that node's slots: everything else
+    // answers MOVED. Say how to connect instead of failing request by request.
+    throw new Error(
+      `${describeTarget(opts.redisUrl)} is a node of a Redis Cluster: set REDIS_CLUSTER_NODES=host:port,… (and HERALD_PREFIX={herald}) instead of REDIS_URL`,
+    );
+  }
   if (cluster && !hasHashTag(prefix)) {
     await redis.quit().catch(() => redis.disconnect());
     // Config refuses this already (HERALD_PREFIX); this guards tools that build a Config.

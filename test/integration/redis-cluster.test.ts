@@ -101,6 +101,13 @@ describe("Redis Cluster", { timeout: 60_000 }, () => {
     await expect(createRuntime({ config: testConfig({ prefix: "plain" }), redisUrl: rt.redisTarget })).rejects.toThrow(/prefix "plain" has no hash tag/);
   });
 
+  it("REDIS_URL at one node of a cluster is refused with what to set instead (not MOVED on every request)", async () => {
+    const node = `redis://127.0.0.1:${cluster.nodes[0]!.port}`;
+    await expect(createRuntime({ config: testConfig({ prefix: "{x}" }), redisUrl: node })).rejects.toThrow(
+      /is a node of a Redis Cluster: set REDIS_CLUSTER_NODES/,
+    );
+  });
+
   it("the CLI runs on the cluster from its environment, and refuses a prefix without a hash tag", async () => {
     const nodes = cluster.nodes.map((n) => `${n.host}:${n.port}`).join(",");
     const r = await runCli(["status", "--json"], { REDIS_CLUSTER_NODES: nodes, HERALD_PREFIX: rt.config.prefix, SECRET_KEY: TEST_SECRET });
