@@ -1,5 +1,7 @@
 // Herald's core flows end to end on whatever Redis a runtime is connected to (single, Cluster,
-// Sentinel): real workers, the real HTTP app, a real SMTP server and a real webhook receiver.
+// Sentinel): publish -> alert email, signed webhook, feed entry; subscribe, confirm,
+// unsubscribe; the daily digest. Real workers, the real HTTP app, a real SMTP server and a real
+// webhook receiver.
 // Used by the Cluster and Sentinel suites so both run exactly the same checks.
 import type { FastifyInstance } from "fastify";
 import { expect } from "vitest";
@@ -102,6 +104,12 @@ export async function runCoreFlows(h: Herald, smtp: TestSmtp, rx: Receiver, tag:
 
   const email = `reader-${tag}@example.org`;
   await subscribeAndConfirm(h, smtp, email);
+  // Daily readers (through the API, confirmed) for the digest at the end, in two languages.
+  const daily = [`daily-a-${tag}@example.org`, `daily-b-${tag}@example.org`, `daily-c-${tag}@example.org`];
+  for (const [i, address] of daily.entries()) {
+    const res = await h.app.inject({ method: "POST", url: "/api/subscribers", headers: auth, payload: { email: address, frequency: "daily", language: i === 2 ? "fr" : "en", confirmed: true } });
+    expect(res.statusCode, res.body).toBe(201);
+  }
 
   await publish(h, `${tag}-one`, `First story ${tag}`);
   const text = await alertArrives(smtp, email, `${tag}-one`);
@@ -135,4 +143,17 @@ export async function runCoreFlows(h: Herald, smtp: TestSmtp, rx: Receiver, tag:
   // Nothing twice: one confirmation and one alert for this reader; one delivery per story.
   expect(smtp.to(email)).toHaveLength(2);
   expect(rx.delivered(route).filter((r) => r.body.includes(`${tag}-one`))).toHaveLength(1);
+
+  // The daily digest, run now by ops: each daily reader gets both stories in one email.
+  const run = await h.app.inject({ method: "POST", url: "/api/digests/daily/run", headers: auth, payload: {} });
+  expect(run.statusCode, run.body).toBe(202);
+  const digestsTo = (address: string) => smtp.to(address).filter((m) => m.parsed.messageId?.startsWith("<daily-"));
+  for (const address of daily) {
+    const mail = await eventually(() => digestsTo(address)[0], 20_000, `the digest to ${address}`);
+    expect(mail.parsed.text).toContain(`First story ${tag}`);
+    expect(mail.parsed.text).toContain(`Second story ${tag}`);
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  for (const address of daily) expect(digestsTo(address)).toHaveLength(1);
+  expect(smtp.to(email).filter((m) => m.parsed.messageId?.startsWith("<daily-"))).toHaveLength(0);
 }

@@ -42,7 +42,7 @@ afterAll(async () => {
 });
 
 describe("Redis Cluster", { timeout: 60_000 }, () => {
-  it("runs publish -> email, webhooks, feeds and subscribe/confirm/unsubscribe", async () => {
+  it("runs publish -> email, webhooks, feeds, subscribe/confirm/unsubscribe and the daily digest", async () => {
     expect((await herald.app.inject({ url: "/readyz" })).statusCode).toBe(200);
     await runCoreFlows(herald, smtp, rx, "cl");
   });

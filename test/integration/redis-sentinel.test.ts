@@ -37,7 +37,7 @@ afterAll(async () => {
 const ready = async () => (await herald.app.inject({ url: "/readyz" })).statusCode;
 
 describe("Redis Sentinel", { timeout: 60_000 }, () => {
-  it("runs publish -> email, webhooks, feeds and subscribe/confirm/unsubscribe", async () => {
+  it("runs publish -> email, webhooks, feeds, subscribe/confirm/unsubscribe and the daily digest", async () => {
     expect(await ready()).toBe(200);
     await runCoreFlows(herald, smtp, rx, "se");
   });
