@@ -51,10 +51,15 @@ describe("Redis Cluster", { timeout: 60_000 }, () => {
     const counts = await cluster.keyCounts();
     console.log("keys per master:", counts);
     expect(Object.values(counts).filter((n) => n > 0).length).toBeGreaterThan(1);
-    // Each queue has one hash tag of its own; the data shares the prefix's.
-    const slots = new Set<number>();
-    for (const q of QUEUE_NAMES) slots.add(Number(await cluster.node(cluster.nodes[0]!.port).cluster("KEYSLOT", `${rt.queuePrefix(q)}:${q}:id`)));
-    expect(slots.size).toBe(QUEUE_NAMES.length);
+    // Each queue has one hash tag of its own (its keys hash by that tag alone); the data shares
+    // the prefix's.
+    const keyslot = async (key: string) => Number(await cluster.node(cluster.nodes[0]!.port).cluster("KEYSLOT", key));
+    const stem = rt.config.prefix.slice(1, -1);
+    for (const q of QUEUE_NAMES) {
+      expect(rt.queuePrefix(q)).toBe(`{${stem}:q:${q}}`);
+      expect(await keyslot(`${rt.queuePrefix(q)}:${q}:wait`)).toBe(await keyslot(`${stem}:q:${q}`));
+    }
+    expect(await keyslot(rt.key("release", "x"))).toBe(await keyslot(stem));
     expect(masters(rt.redis)).toHaveLength(3);
   });
 
