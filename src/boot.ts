@@ -4,16 +4,20 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Config } from "./config/index.ts";
+import type { RedisTarget } from "./redis/connection.ts";
 import { DEFAULT_REDIS_URL, type EmbeddedRedis, portAnswers, startRedisServer } from "./redis/embedded.ts";
 
 export interface RedisChoice {
-  url: string;
+  /** A redis:// URL, or the Cluster / Sentinel of the config. */
+  url: RedisTarget;
   /** Set when Herald started its own redis-server (stop it on shutdown). */
   embedded?: EmbeddedRedis;
   how: string;
 }
 
 export async function chooseRedis(config: Config, allowEmbedded: boolean): Promise<RedisChoice> {
+  if (config.redisHa?.mode === "cluster") return { url: config.redisHa, how: "REDIS_CLUSTER_NODES" };
+  if (config.redisHa) return { url: config.redisHa, how: "Redis Sentinel" };
   if (config.redisUrl) return { url: config.redisUrl, how: "REDIS_URL" };
   if (await portAnswers(6379)) return { url: DEFAULT_REDIS_URL, how: "the local Redis on 127.0.0.1:6379" };
   if (!allowEmbedded) {

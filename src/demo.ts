@@ -18,6 +18,8 @@ import { QUEUE_NAMES } from "./jobs/queues.ts";
 import { startWorkers } from "./jobs/workers.ts";
 import { closeMailer } from "./mail/transport.ts";
 import { addPartner } from "./partners/service.ts";
+import type { RedisTarget } from "./redis/connection.ts";
+import { deleteMatching } from "./redis/scan.ts";
 import { freePort } from "./redis/embedded.ts";
 import { ReleaseService } from "./releases/service.ts";
 import { createRuntime, type Runtime } from "./runtime.ts";
@@ -103,17 +105,12 @@ async function drained(rt: Runtime, timeoutMs: number): Promise<void> {
 }
 
 async function deletePrefix(rt: Runtime): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await rt.redis.scan(cursor, "MATCH", `${rt.config.prefix}:*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await rt.redis.del(...keys);
-  } while (cursor !== "0");
+  await deleteMatching(rt.redis, rt.keyPatterns());
 }
 
 export interface DemoOptions {
   config: Config;
-  redisUrl: string;
+  redisUrl: RedisTarget;
   /** Where results go (default VAR_DIR/demo); emptied first. */
   outDir?: string;
   /** Keep the demo's Redis keys (default: removed at the end). */

@@ -7,7 +7,7 @@ import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config/index.ts";
 import { DEFAULT_JOB_OPTIONS, QUEUE_NAMES, type QueueName } from "./jobs/queues.ts";
 import { type Logger, silentLogger } from "./log.ts";
-import { connectProducer } from "./redis/connection.ts";
+import { clusterOf, connectProducer, describeTarget, type RedisTarget } from "./redis/connection.ts";
 import { ReleaseStore } from "./releases/store.ts";
 import { readTaxonomyFile, TaxonomyStore } from "./releases/taxonomy.ts";
 
@@ -15,8 +15,17 @@ export type Queues = Record<QueueName, Queue>;
 
 export interface Runtime {
   config: Config;
-  /** The Redis URL actually used (REDIS_URL, the local default or the embedded server). */
+  /**
+   * The Redis URL actually used (REDIS_URL, the local default or the embedded server); for a
+   * Cluster or Sentinel, a description without secrets (connect with redisTarget).
+   */
   redisUrl: string;
+  /** Where every connection of this process goes (workers, the feed reader): see createRedis. */
+  redisTarget: RedisTarget;
+  /** BullMQ's key prefix for a queue (see queuePrefix). */
+  queuePrefix(name: QueueName): string;
+  /** SCAN patterns that together match every key of this prefix, queues included. */
+  keyPatterns(): string[];
   log: Logger;
   clock: Clock;
   /** Producer connection: fails fast while Redis is away. */
@@ -32,14 +41,45 @@ export interface Runtime {
 
 export interface RuntimeOptions {
   config: Config;
-  redisUrl: string;
+  /** A redis:// URL, or a Cluster / Sentinel from the config (config.redisHa). */
+  redisUrl: RedisTarget;
   log?: Logger;
   clock?: Clock;
 }
 
-/** BullMQ's key prefix: queues live under `{prefix}:q:{name}:…`. */
-export function queuePrefix(prefix: string): string {
-  return `${prefix}:q`;
+/**
+ * BullMQ's key prefix: queues live under `{prefix}:q:{name}:…`. BullMQ's scripts need all of
+ * one queue's keys in one slot. On a Redis Cluster each queue gets its own hash tag instead,
+ * `{herald:q:emails}:emails:…`, so the queues spread over the masters rather than all sitting
+ * with the data on the slot of `{herald}`. (Herald never touches a queue's keys and its data
+ * keys in one command, so they need not share a slot.) A single Redis keeps the old names, so
+ * an upgrade finds its queued jobs.
+ */
+export function queuePrefix(prefix: string, name?: QueueName, cluster = false): string {
+  if (!cluster || !name) return `${prefix}:q`;
+  return `{${prefix.replace(/[{}]/g, "")}:q:${name}}`;
+}
+
+/** Does this single connection reach a node of a Redis Cluster? (false when INFO is not allowed) */
+async function clusterEnabled(redis: Redis): Promise<boolean> {
+  try {
+    return /^cluster_enabled:1\s*$/m.test(await redis.info("cluster"));
+  } catch {
+    return false;
+  }
+}
+
+/** Redis's rule: the text between the first "{" and the next "}", when not empty, picks the slot. */
+export function hasHashTag(key: string): boolean {
+  const open = key.indexOf("{");
+  if (open < 0) return false;
+  const close = key.indexOf("}", open + 1);
+  return close > open + 1;
+}
+
+/** SCAN MATCH patterns for every key of `prefix` (the queues' own hash tags on a cluster). */
+export function keyPatterns(prefix: string, cluster = false): string[] {
+  return cluster ? [`${prefix}:*`, `{${prefix.replace(/[{}]/g, "")}:q:*`] : [`${prefix}:*`];
 }
 
 export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
@@ -48,11 +88,26 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const taxonomyFile = opts.config.taxonomyFile ? readTaxonomyFile(opts.config.taxonomyFile) : undefined;
   const redis = await connectProducer(opts.redisUrl, "herald-producer");
   const prefix = opts.config.prefix;
+  const cluster = clusterOf(redis) !== undefined;
+  if (!cluster && (await clusterEnabled(redis))) {
+    await redis.quit().catch(() => redis.disconnect());
+    // One connection to one node of a cluster sees only that node's slots: everything else
+    // answers MOVED. Say how to connect instead of failing request by request.
+    throw new Error(
+      `${describeTarget(opts.redisUrl)} is a node of a Redis Cluster: set REDIS_CLUSTER_NODES=host:port,… (and HERALD_PREFIX={herald}) instead of REDIS_URL`,
+    );
+  }
+  if (cluster && !hasHashTag(prefix)) {
+    await redis.quit().catch(() => redis.disconnect());
+    // Config refuses this already (HERALD_PREFIX); this guards tools that build a Config.
+    throw new Error(`prefix "${prefix}" has no hash tag: on a Redis Cluster use one such as {herald}, so each script's keys share a slot`);
+  }
+  const prefixOf = (name: QueueName) => queuePrefix(prefix, name, cluster);
   const queues = Object.fromEntries(
     QUEUE_NAMES.map((name) => {
       const q = new Queue(name, {
         connection: redis,
-        prefix: queuePrefix(prefix),
+        prefix: prefixOf(name),
         defaultJobOptions: DEFAULT_JOB_OPTIONS[name],
       });
       q.on("error", (err) => log.error({ err, queue: name }, "queue error"));
@@ -62,7 +117,10 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   let closed = false;
   return {
     config: opts.config,
-    redisUrl: opts.redisUrl,
+    redisUrl: typeof opts.redisUrl === "string" ? opts.redisUrl : describeTarget(opts.redisUrl),
+    redisTarget: opts.redisUrl,
+    queuePrefix: prefixOf,
+    keyPatterns: () => keyPatterns(prefix, cluster),
     log,
     clock: opts.clock ?? systemClock,
     redis,

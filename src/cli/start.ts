@@ -1,5 +1,6 @@
 // `herald start`: HTTP and workers in one process (or either alone). SIGTERM/SIGINT stop
-// accepting requests, let active jobs finish and close Redis; a second signal exits at once.
+// accepting requests, let active jobs finish and close Redis, within SHUTDOWN_TIMEOUT_MS; a
+// second signal exits at once.
 import type { Command } from "commander";
 import { chooseRedis, resolveSecret } from "../boot.ts";
 import { enqueueRebuildAll } from "../jobs/feed-rebuild.ts";
@@ -8,7 +9,7 @@ import type { Workers } from "../jobs/workers.ts";
 import { closeMailer } from "../mail/transport.ts";
 import { createLogger } from "../log.ts";
 import { inspectRedis } from "../redis/check.ts";
-import { redactUrl } from "../redis/connection.ts";
+import { describeTarget, redactUrl } from "../redis/connection.ts";
 import { dispatchPending } from "../releases/service.ts";
 import { createRuntime } from "../runtime.ts";
 import { subscriberStore } from "../subscribers/service.ts";
@@ -51,7 +52,7 @@ export function registerStart(program: Command): void {
         // Standard output: a server's log is its output (pretty on a terminal, JSON lines otherwise).
         const log = createLogger(config.logLevel, process.stdout);
         const redis = await chooseRedis(config, true);
-        log.info(`using ${redis.how}: ${redactUrl(redis.url)}`);
+        log.info(`using ${redis.how}: ${describeTarget(redis.url)}`);
         const rt = await createRuntime({ config, redisUrl: redis.url, log });
         const settings = await inspectRedis(rt.redis);
         for (const p of settings.problems) {
@@ -112,11 +113,26 @@ export function registerStart(program: Command): void {
           }
           stopping = true;
           log.info(`${signal}: finishing active jobs, then stopping (send it again to exit at once)`);
-          await app?.close();
-          await workers?.close();
-          closeMailer(rt);
-          await rt.close();
-          await redis.embedded?.stop();
+          // Bounded: with Redis gone, closing a worker or a queue waits for a reply that never
+          // comes. After SHUTDOWN_TIMEOUT_MS say what was still running and exit non-zero (a
+          // job cut short is taken over by another worker: every job is idempotent).
+          const steps: [string, () => Promise<unknown> | unknown][] = [];
+          if (app) steps.push(["HTTP server (requests in flight)", () => app?.close()]);
+          if (workers) steps.push(["workers (active jobs)", () => workers.close()]);
+          steps.push(["mail transport", () => closeMailer(rt)], ["Redis connections and queues", () => rt.close()]);
+          if (redis.embedded) steps.push(["embedded redis-server", () => redis.embedded?.stop()]);
+          let current = 0;
+          const timer = setTimeout(() => {
+            const left = steps.slice(current).map(([name]) => name);
+            log.error(
+              `shutdown did not finish within ${config.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); exiting with work left: ${left.join(", ")}${
+                workers ? `; active jobs: ${workers.active().join(", ") || "none"}` : ""
+              }`,
+            );
+            process.exit(1);
+          }, config.shutdownTimeoutMs);
+          for (; current < steps.length; current++) await steps[current]![1]();
+          clearTimeout(timer);
           log.info("stopped");
           process.exit(0);
         };

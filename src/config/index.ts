@@ -115,9 +115,52 @@ const IOM = {
   fr: "Organisation internationale pour les migrations (OIM)",
   es: "Organización Internacional para las Migraciones (OIM)",
 };
+/** "host:port,host:port" (Redis Cluster seed nodes, Sentinels); IPv6 as [::1]:port. */
+const hostPortList = (defaultPort?: number) =>
+  z
+    .string()
+    .trim()
+    .transform((s, ctx) => {
+      const out = parseHostPorts(s, defaultPort);
+      if (typeof out === "string") {
+        ctx.addIssue({ code: "custom", message: out });
+        return z.NEVER;
+      }
+      return out;
+    });
+
+const flag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(["1", "0", "true", "false", "yes", "no", "on", "off"], { message: "true or false" }))
+  .transform((s) => ["1", "true", "yes", "on"].includes(s));
 
 const envSchema = z.object({
-  REDIS_URL: url(/^rediss?:$/, "a redis:// or rediss:// URL").optional(),
+  REDIS_URL: z
+    .string()
+    .trim()
+    .refine((s) => {
+      try {
+        return /^(rediss?|rediss?\+sentinel):$/.test(new URL(s).protocol) || /^rediss?\+sentinel:\/\//.test(s);
+      } catch {
+        return /^rediss?\+sentinel:\/\//.test(s);
+      }
+    }, "a redis://, rediss:// or redis+sentinel://host:26379,host:26379/mastername URL")
+    .optional(),
+  REDIS_CLUSTER_NODES: hostPortList().optional(),
+  REDIS_SENTINELS: hostPortList(26379).optional(),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/, "the master name the Sentinels monitor (letters, digits, _ . -)")
+    .optional(),
+  REDIS_USERNAME: z.string().trim().min(1).max(200).optional(),
+  REDIS_PASSWORD: z.string().min(1).max(1000).optional(),
+  REDIS_SENTINEL_USERNAME: z.string().trim().min(1).max(200).optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).max(1000).optional(),
+  REDIS_TLS: flag.optional(),
+  SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(25_000),
   HERALD_PREFIX: z
     .string()
     .trim()
@@ -189,8 +232,32 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface RedisAuth {
+  username?: string;
+  password?: string;
+}
+
+/**
+ * A Redis that is not one URL: a Redis Cluster (seed nodes; ioredis finds the rest) or a
+ * primary watched by Sentinels (ioredis asks them for the current primary, and asks again
+ * after a failover). `tls` applies to every connection, Sentinels included.
+ */
+export type RedisHa =
+  | { mode: "cluster"; nodes: HostPort[]; auth: RedisAuth; tls: boolean }
+  | { mode: "sentinel"; sentinels: HostPort[]; name: string; db: number; auth: RedisAuth; sentinelAuth: RedisAuth; tls: boolean };
+
 export interface Config {
+  /** A single Redis (REDIS_URL with REDIS_USERNAME/REDIS_PASSWORD/REDIS_TLS folded in). */
   redisUrl?: string;
+  /** Redis Cluster or Sentinel; when set, redisUrl is unset. */
+  redisHa?: RedisHa;
+  /** How long SIGTERM may take (jobs finishing, connections closing) before exiting non-zero. */
+  shutdownTimeoutMs: number;
   prefix: string;
   host: string;
   port: number;
@@ -318,8 +385,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "invalid configuration: DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY must be set together (or none of them)",
     );
   }
+  const redis = redisTarget(e);
   return {
-    redisUrl: e.REDIS_URL,
+    ...redis,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     prefix: e.HERALD_PREFIX,
     host: e.HOST,
     port: e.PORT,
@@ -369,6 +438,123 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
     maxRequestsPerSocket: e.MAX_REQUESTS_PER_SOCKET,
   };
+}
+
+/** "h1:p1,[::1]:p2" -> [{host, port}], or the reason it is not such a list. */
+export function parseHostPorts(s: string, defaultPort?: number): HostPort[] | string {
+  const items = s.split(",").map((x) => x.trim()).filter(Boolean);
+  if (items.length === 0) return "a comma-separated list of host:port";
+  const out: HostPort[] = [];
+  for (const item of items) {
+    const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+))(?::(\d{1,5}))?$/.exec(item);
+    const port = m?.[3] !== undefined ? Number(m[3]) : defaultPort;
+    if (!m || port === undefined || port < 1 || port > 65535) {
+      return `a comma-separated list of host:port${defaultPort ? ` (port defaults to ${defaultPort})` : ""}; "${describe(item)}" is not one`;
+    }
+    out.push({ host: m[1] ?? m[2]!, port });
+  }
+  return out;
+}
+
+type Env = z.infer<typeof envSchema>;
+
+function redisTarget(e: Env): { redisUrl?: string; redisHa?: RedisHa } {
+  const fail = (msg: string): never => {
+    throw new ConfigError(`invalid configuration: ${msg}`);
+  };
+  const sentinelUrl = e.REDIS_URL && /^rediss?\+sentinel:/.test(e.REDIS_URL) ? e.REDIS_URL : undefined;
+  const chosen = [
+    e.REDIS_URL && "REDIS_URL",
+    e.REDIS_CLUSTER_NODES && "REDIS_CLUSTER_NODES",
+    e.REDIS_SENTINELS && "REDIS_SENTINELS",
+  ].filter(Boolean);
+  if (chosen.length > 1) fail(`${chosen.join(" and ")} exclude each other: set one way to reach Redis`);
+  if (e.REDIS_SENTINEL_NAME && !e.REDIS_SENTINELS) fail("REDIS_SENTINEL_NAME needs REDIS_SENTINELS (host:port of the Sentinels)");
+  if ((e.REDIS_SENTINEL_USERNAME || e.REDIS_SENTINEL_PASSWORD) && !e.REDIS_SENTINELS && !sentinelUrl) {
+    fail("REDIS_SENTINEL_USERNAME/REDIS_SENTINEL_PASSWORD apply to Sentinels only: set REDIS_SENTINELS or a redis+sentinel:// REDIS_URL");
+  }
+  const auth: RedisAuth = { username: e.REDIS_USERNAME, password: e.REDIS_PASSWORD };
+  const sentinelAuth: RedisAuth = { username: e.REDIS_SENTINEL_USERNAME, password: e.REDIS_SENTINEL_PASSWORD };
+  if (e.REDIS_CLUSTER_NODES) {
+    if (!/^\{[A-Za-z0-9_.-]+\}$/.test(e.HERALD_PREFIX)) {
+      fail(
+        `HERALD_PREFIX=${JSON.stringify(describe(e.HERALD_PREFIX))} is not allowed with REDIS_CLUSTER_NODES: on a Redis Cluster the prefix must be one hash tag such as {herald}, so the keys each Lua script and transaction touches share a slot`,
+      );
+    }
+    return { redisHa: { mode: "cluster", nodes: e.REDIS_CLUSTER_NODES, auth, tls: e.REDIS_TLS ?? false } };
+  }
+  if (e.REDIS_SENTINELS) {
+    if (!e.REDIS_SENTINEL_NAME) fail("REDIS_SENTINELS needs REDIS_SENTINEL_NAME (the master name the Sentinels monitor, e.g. mymaster)");
+    return {
+      redisHa: { mode: "sentinel", sentinels: e.REDIS_SENTINELS, name: e.REDIS_SENTINEL_NAME!, db: 0, auth, sentinelAuth, tls: e.REDIS_TLS ?? false },
+    };
+  }
+  if (sentinelUrl) {
+    const parsed = parseSentinelUrl(sentinelUrl);
+    if (typeof parsed === "string") fail(`REDIS_URL=${JSON.stringify(redactSentinelUrl(sentinelUrl))} is not allowed: ${parsed}`);
+    const p = parsed as Exclude<typeof parsed, string>;
+    return {
+      redisHa: {
+        mode: "sentinel",
+        sentinels: p.sentinels,
+        name: p.name,
+        db: p.db,
+        auth: { username: auth.username ?? p.username, password: auth.password ?? p.password },
+        sentinelAuth,
+        tls: e.REDIS_TLS ?? p.tls,
+      },
+    };
+  }
+  if (!e.REDIS_URL) {
+    if (e.REDIS_USERNAME || e.REDIS_PASSWORD || e.REDIS_TLS) fail("REDIS_USERNAME, REDIS_PASSWORD and REDIS_TLS need REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS");
+    return {};
+  }
+  // A single Redis stays one URL (it is passed to child processes and shown redacted in logs).
+  const u = new URL(e.REDIS_URL);
+  if (e.REDIS_TLS === true) u.protocol = "rediss:";
+  if (e.REDIS_TLS === false && u.protocol === "rediss:") fail("REDIS_TLS=false contradicts the rediss:// REDIS_URL");
+  if (e.REDIS_USERNAME) u.username = encodeURIComponent(e.REDIS_USERNAME);
+  if (e.REDIS_PASSWORD) u.password = encodeURIComponent(e.REDIS_PASSWORD);
+  return { redisUrl: e.REDIS_USERNAME || e.REDIS_PASSWORD || e.REDIS_TLS ? u.toString() : e.REDIS_URL };
+}
+
+/**
+ * redis+sentinel://[[user]:password@]host[:port][,host[:port]…]/mastername[/db]
+ * (rediss+sentinel:// for TLS); Sentinel port defaults to 26379. The credentials are the
+ * Redis primary's; Sentinels' own are REDIS_SENTINEL_USERNAME/REDIS_SENTINEL_PASSWORD.
+ */
+export function parseSentinelUrl(s: string):
+  | { sentinels: HostPort[]; name: string; db: number; username?: string; password?: string; tls: boolean }
+  | string {
+  const m = /^(rediss?)\+sentinel:\/\/(?:([^@/]*)@)?([^/?#@]+)\/([^/?#]+)(?:\/(\d{1,2}))?\/?$/.exec(s);
+  if (!m) return "the form is redis+sentinel://[:password@]host:26379[,host:26379…]/mastername[/db]";
+  const hosts = parseHostPorts(m[3]!, 26379);
+  // Not the parser's message: it quotes the bad part, which may be a piece of a password.
+  if (typeof hosts === "string") return "the Sentinels must be host[:port] separated by commas (port defaults to 26379)";
+  const name = decodeURIComponent(m[4]!);
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name)) return "the master name must be letters, digits, _ . -";
+  const db = m[5] === undefined ? 0 : Number(m[5]);
+  if (db > 15) return "the database number must be 0-15";
+  let username: string | undefined;
+  let password: string | undefined;
+  if (m[2] !== undefined) {
+    const colon = m[2].indexOf(":");
+    try {
+      username = decodeURIComponent(colon < 0 ? m[2] : m[2].slice(0, colon)) || undefined;
+      password = colon < 0 ? undefined : decodeURIComponent(m[2].slice(colon + 1)) || undefined;
+    } catch {
+      return "the credentials are not valid percent-encoding";
+    }
+    // "redis+sentinel://secret@host" is a password, as in redis:// URLs that ioredis reads.
+    if (colon < 0) [username, password] = [undefined, username];
+  }
+  return { sentinels: hosts, name, db, username, password, tls: m[1] === "rediss" };
+}
+
+/** A sentinel URL with its credentials masked. */
+export function redactSentinelUrl(s: string): string {
+  // Up to the last "@": a password may hold "/" or "@" that were not percent-encoded.
+  return s.replace(/^(rediss?\+sentinel:\/\/).*@/, "$1***@");
 }
 
 /** Config for tests and tools: defaults plus the given overrides, no environment read. */

@@ -7,7 +7,7 @@
 import type { Redis } from "ioredis";
 import type { Clock } from "../clock.ts";
 import type { FeedKey } from "../jobs/queues.ts";
-import { createRedis } from "../redis/connection.ts";
+import { createRedis, type RedisTarget } from "../redis/connection.ts";
 import type { FeedCache, FeedEntry } from "./cache.ts";
 import type { FeedFormat } from "./keys.ts";
 
@@ -32,8 +32,8 @@ export class FeedReader {
   ) {}
 
   /** Subscribes to change messages; until the subscription is confirmed every read goes to Redis. */
-  listen(redisUrl: string): void {
-    const sub = createRedis(redisUrl, "worker", "herald-feed-reader");
+  listen(target: RedisTarget): void {
+    const sub = createRedis(target, "worker", "herald-feed-reader");
     this.subscriber = sub;
     const distrust = () => {
       this.live = false;
@@ -56,7 +56,8 @@ export class FeedReader {
   async close(): Promise<void> {
     this.live = false;
     this.subscriber?.removeAllListeners("close");
-    await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
+    // A subscriber has nothing to flush: drop it (QUIT would wait for a Redis that may be gone).
+    this.subscriber?.disconnect();
   }
 
   forget(feed: FeedKey): void {

@@ -84,7 +84,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
       return server;
     },
   });
-  reader.listen(rt.redisUrl);
+  reader.listen(rt.redisTarget);
   app.addHook("onClose", () => reader.close());
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof HeraldError) {
@@ -150,5 +150,9 @@ function apiNotFound(req: FastifyRequest, reply: FastifyReply): FastifyReply {
 }
 
 function isRedisDown(err: Error): boolean {
-  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|enableOfflineQueue/i.test(err.message);
+  // READONLY: a demoted primary (the connection is re-made to the new one); CLUSTERDOWN, MOVED
+  // and TRYAGAIN: a cluster failing over or moving slots; the rest: no Redis reachable.
+  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|enableOfflineQueue|^READONLY|^CLUSTERDOWN|^MOVED|^TRYAGAIN|All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready/i.test(
+    err.message,
+  );
 }

@@ -1,14 +1,45 @@
+// Liveness and readiness. /readyz answers 200 only when Redis accepts a write right now: a PING
+// is answered by a replica too, and a Herald holding a connection to a demoted primary (after a
+// Sentinel failover, or an old primary back as a replica) would fail every write with READONLY
+// while saying it is ready. On a Redis Cluster the write goes to each slot Herald uses: its data
+// and every queue's hash tag, so a master down anywhere Herald writes makes it not ready.
+import { hostname } from "node:os";
 import type { FastifyPluginAsync } from "fastify";
+import { clusterOf } from "../redis/connection.ts";
+import { QUEUE_NAMES } from "../jobs/queues.ts";
 import type { Runtime } from "../runtime.ts";
+
+/** Longest a readiness probe waits for Redis: probes have their own short timeouts. */
+export const READY_TIMEOUT_MS = 2_000;
+/** The probe key expires by itself; nothing accumulates. */
+const PROBE_TTL_MS = 10_000;
+
+/** Resolves when Redis took a write on every slot Herald uses, or rejects with the reason. */
+export async function checkWritable(rt: Runtime, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+  const id = `${hostname()}-${process.pid}`;
+  const keys = [rt.key("health", id)];
+  if (clusterOf(rt.redis)) keys.push(...QUEUE_NAMES.map((q) => `${rt.queuePrefix(q)}:health:${id}`));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([Promise.all(keys.map((k) => rt.redis.set(k, String(Date.now()), "PX", PROBE_TTL_MS))), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export const healthRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
   app.get("/healthz", async () => ({ ok: true }));
   app.get("/readyz", async (_req, reply) => {
     try {
-      await rt.redis.ping();
+      await checkWritable(rt);
       return { ok: true, redis: "up" };
     } catch (err) {
-      return reply.code(503).send({ ok: false, redis: "down", error: (err as Error).message });
+      const message = (err as Error).message;
+      const redis = /READONLY/.test(message) ? "read-only" : "down";
+      return reply.code(503).header("retry-after", "5").send({ ok: false, redis, error: message });
     }
   });
 };

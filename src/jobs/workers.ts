@@ -3,7 +3,7 @@
 import { Worker } from "bullmq";
 import { countStat } from "../metrics.ts";
 import { createRedis } from "../redis/connection.ts";
-import { queuePrefix, type Runtime } from "../runtime.ts";
+import type { Runtime } from "../runtime.ts";
 import { PROCESSORS } from "./processors.ts";
 import type { QueueName } from "./queues.ts";
 
@@ -12,20 +12,32 @@ export const MAX_STALLED_COUNT = 10;
 
 export interface Workers {
   workers: Worker[];
+  /** "queue#jobId" of each job a processor is running now (shutdown logs what it left). */
+  active(): string[];
   close(force?: boolean): Promise<void>;
 }
 
 export function startWorkers(rt: Runtime, only?: QueueName[]): Workers {
   const workers: Worker[] = [];
   const connections: ReturnType<typeof createRedis>[] = [];
+  const running = new Set<string>();
   for (const [name, spec] of Object.entries(PROCESSORS) as [QueueName, NonNullable<(typeof PROCESSORS)[QueueName]>][]) {
     if (only && !only.includes(name)) continue;
-    const connection = createRedis(rt.redisUrl, "worker", `herald-worker-${name}`);
+    const connection = createRedis(rt.redisTarget, "worker", `herald-worker-${name}`);
     connection.on("error", () => {}); // reported by the worker's own error listener below
     connections.push(connection);
-    const worker = new Worker(name, (job) => spec.process(job, rt), {
+    const run = async (job: Parameters<typeof spec.process>[0]) => {
+      const tag = `${name}#${job.id}`;
+      running.add(tag);
+      try {
+        return await spec.process(job, rt);
+      } finally {
+        running.delete(tag);
+      }
+    };
+    const worker = new Worker(name, run, {
       connection,
-      prefix: queuePrefix(rt.config.prefix),
+      prefix: rt.queuePrefix(name),
       concurrency: 1,
       // A job whose worker died (SIGKILL, OOM, lost machine) is "stalled": once its lock runs
       // out another worker takes it over and runs it again, which is safe because every job is
@@ -47,6 +59,7 @@ export function startWorkers(rt: Runtime, only?: QueueName[]): Workers {
   }
   return {
     workers,
+    active: () => [...running],
     async close(force = false) {
       await Promise.all(workers.map((w) => w.close(force)));
       // BullMQ closes only the connections it made; these are ours.

@@ -11,6 +11,7 @@
 import type { Redis } from "ioredis";
 import type { ReleaseEvent } from "../jobs/queues.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
+import { scanAll } from "../redis/scan.ts";
 import type { Partner, PartnerStatus } from "./model.ts";
 
 export const LOG_SIZE = 100;
@@ -192,7 +193,8 @@ export class PartnerStore {
   /** Deletes the partner and everything kept for it. Returns false when there was none. */
   async remove(id: string): Promise<boolean> {
     const existed = await this.redis.zrem(this.key("all"), id);
-    const locks = await this.scan(this.pk(id, "lock", "*"));
+    // Every master: on a Redis Cluster one SCAN sees one node.
+    const locks = await scanAll(this.redis, this.pk(id, "lock", "*"));
     await this.redis.del(
       this.pk(id),
       this.pk(id, "log"),
@@ -203,17 +205,6 @@ export class PartnerStore {
       ...locks,
     );
     return existed === 1;
-  }
-
-  private async scan(match: string): Promise<string[]> {
-    const out: string[] = [];
-    let cursor = "0";
-    do {
-      const [next, keys] = await this.redis.scan(cursor, "MATCH", match, "COUNT", 500);
-      cursor = next;
-      out.push(...keys);
-    } while (cursor !== "0");
-    return out;
   }
 
   /**

@@ -1,5 +1,6 @@
 // Shutdown of a real worker process: SIGTERM lets the active job finish before the process
-// exits; a second signal exits at once.
+// exits; a second signal exits at once; with Redis gone, SIGTERM still ends the process within
+// SHUTDOWN_TIMEOUT_MS, non-zero, saying what was left.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -10,7 +11,8 @@ import { addPartner, partnerStore } from "../../src/partners/service.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { startCli, stopCli } from "../helpers/cli.ts";
 import { sampleRelease } from "../helpers/releases.ts";
-import { eventually, redisUrl, type TestRuntime, testRuntime } from "../helpers/runtime.ts";
+import { freePort, startRedisServer } from "../../src/redis/embedded.ts";
+import { eventually, redisUrl, type TestRuntime, testRuntime, uniquePrefix } from "../helpers/runtime.ts";
 import { type Answer, type Receiver, startReceiver } from "../helpers/webhook-receiver.ts";
 
 let rt: TestRuntime;
@@ -57,5 +59,27 @@ describe("worker shutdown", { timeout: 90_000 }, () => {
     const code = await stopCli(child, "SIGINT");
     expect(code).toBe(1);
     expect(output()).toMatch(/SIGINT again: exiting now/);
+  });
+
+  it("with Redis gone, SIGTERM exits within SHUTDOWN_TIMEOUT_MS, non-zero, naming what was left", async () => {
+    // Its own redis-server, killed under it (the shared one serves the other tests).
+    const redis = await startRedisServer({ dir: path.join(varDir, "redis"), port: await freePort(), appendonly: false });
+    const port = await freePort();
+    const env = { REDIS_URL: redis.url, HERALD_PREFIX: uniquePrefix("gone"), VAR_DIR: varDir, PORT: String(port), LOG_LEVEL: "info", SHUTDOWN_TIMEOUT_MS: "1500" };
+    const { child, output } = await startCli(["start"], env, /workers running for/, 60_000);
+    try {
+      await redis.stop();
+      await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 503, 10_000, "/readyz 503 with Redis gone");
+      const started = Date.now();
+      const code = await stopCli(child, "SIGTERM");
+      const took = Date.now() - started;
+      expect(code).toBe(1);
+      expect(took).toBeLessThan(1500 + 3000);
+      expect(output()).toMatch(/shutdown did not finish within 1500 ms \(SHUTDOWN_TIMEOUT_MS\); exiting with work left: /);
+      expect(output()).not.toMatch(/"msg":"stopped"/);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await redis.stop();
+    }
   });
 });
