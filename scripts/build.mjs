@@ -3,7 +3,6 @@
 // dist/ runs on its own (the Docker image ships dist/ without src/).
 import { execFileSync } from "node:child_process";
 import { cpSync, rmSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -12,6 +11,6 @@ const at = process.argv.indexOf("--outDir");
 const out = path.resolve(at > 0 ? process.argv[at + 1] : path.join(root, "dist"));
 
 rmSync(out, { recursive: true, force: true });
-const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+const tsc = path.join(root, "node_modules/typescript/bin/tsc");
 execFileSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json"), "--outDir", out], { cwd: root, stdio: "inherit" });
 cpSync(path.join(root, "src"), out, { recursive: true, filter: (f) => statSync(f).isDirectory() || f.endsWith(".json") });

@@ -22,9 +22,7 @@ if cur then
 end
 if rev ~= tonumber(ARGV[1]) then return 0 end
 for _, op in ipairs(cjson.decode(ARGV[2])) do
-  local args = { op[1], KEYS[op[2]] }
-  for i = 3, #op do args[#args + 1] = op[i] end
-  redis.call(unpack(args))
+  redis.call(op[1], KEYS[op[2]], unpack(op, 3))
 end
 return 1
 `;
