@@ -87,6 +87,8 @@ const envSchema = z.object({
   PARTNER_CONCURRENCY: int(1, 500).default(50),
   PARTNER_MAX_IN_FLIGHT: int(1, 100).default(8),
   WORKER_LOCK_MS: int(1000, 600_000).default(30_000),
+  WORKER_STALLED_INTERVAL_MS: int(1000, 600_000).optional(),
+  SEND_LEASE_MS: int(1000, 3_600_000).optional(),
   DKIM_DOMAIN: optionalString,
   DKIM_SELECTOR: optionalString,
   DKIM_PRIVATE_KEY: optionalString,
@@ -129,6 +131,14 @@ export interface Config {
    * taken over within about twice this (BullMQ lockDuration and stalledInterval).
    */
   workerLockMs: number;
+  /** How often a worker looks for jobs whose lock ran out (BullMQ stalledInterval); default WORKER_LOCK_MS. */
+  workerStalledIntervalMs: number;
+  /**
+   * A run's lease on one email reader or one partner delivery before it hands it over (SMTP,
+   * HTTP); see src/mail/leases.ts. Default 2 × (lock + stalled interval): a worker paused long
+   * enough to lose its job still holds its leases, so the run that takes the job over waits.
+   */
+  sendLeaseMs: number;
   dkim?: { domain: string; selector: string; privateKey: string };
   logLevel: string;
 }
@@ -161,6 +171,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "invalid configuration: DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY must be set together (or none of them)",
     );
   }
+  const stalledMs = e.WORKER_STALLED_INTERVAL_MS ?? e.WORKER_LOCK_MS;
+  const leaseMs = e.SEND_LEASE_MS ?? 2 * (e.WORKER_LOCK_MS + stalledMs);
+  if (leaseMs < 2 * e.WORKER_LOCK_MS) {
+    throw new ConfigError(
+      `invalid configuration: SEND_LEASE_MS=${leaseMs} is not allowed: at least twice WORKER_LOCK_MS (${2 * e.WORKER_LOCK_MS}), ` +
+        "or a worker paused past its job lock loses its send leases too and two workers send the same message",
+    );
+  }
   return {
     redisUrl: e.REDIS_URL,
     prefix: e.HERALD_PREFIX,
@@ -189,6 +207,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     partnerConcurrency: e.PARTNER_CONCURRENCY,
     partnerMaxInFlight: e.PARTNER_MAX_IN_FLIGHT,
     workerLockMs: e.WORKER_LOCK_MS,
+    workerStalledIntervalMs: stalledMs,
+    sendLeaseMs: leaseMs,
     dkim: e.DKIM_DOMAIN ? { domain: e.DKIM_DOMAIN, selector: e.DKIM_SELECTOR!, privateKey: e.DKIM_PRIVATE_KEY! } : undefined,
     logLevel: e.LOG_LEVEL,
   };
