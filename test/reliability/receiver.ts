@@ -18,6 +18,8 @@ export interface CrashReceiver {
   deliveredAt: Map<string, number[]>;
   /** Requests received and not answered yet. */
   open(): number;
+  /** Answers every held request 200 now. */
+  releaseHeld(): void;
   /** Stops listening (connections refused) and drops held requests. */
   down(): Promise<void>;
   /** Listens again on the same port. */
@@ -26,7 +28,7 @@ export interface CrashReceiver {
 }
 
 export async function startCrashReceiver(): Promise<CrashReceiver> {
-  const held = new Set<http.ServerResponse>();
+  const held = new Map<http.ServerResponse, string>();
   const rx: CrashReceiver = {
     port: 0,
     url: (p) => `http://127.0.0.1:${rx.port}${p}`,
@@ -35,6 +37,9 @@ export async function startCrashReceiver(): Promise<CrashReceiver> {
     delivered: new Map(),
     deliveredAt: new Map(),
     open: () => held.size,
+    releaseHeld: () => {
+      for (const [res, key] of [...held]) answer(res, key, 200);
+    },
     down: () => stop(),
     up: () => listen(rx.port),
     close: () => stop(),
@@ -62,7 +67,7 @@ export async function startCrashReceiver(): Promise<CrashReceiver> {
       } catch {}
       rx.seen.push({ path, webhookId, uri });
       const key = `${path} ${webhookId}`;
-      held.add(res);
+      held.set(res, key);
       res.on("close", () => held.delete(res));
       if (rx.mode === "hold") return; // answered by nobody: the client dies with it open
       answer(res, key, rx.mode === "fail" ? 503 : 200);
@@ -83,7 +88,7 @@ export async function startCrashReceiver(): Promise<CrashReceiver> {
     const s = server;
     if (!s) return;
     server = null;
-    for (const res of held) res.destroy();
+    for (const res of held.keys()) res.destroy();
     held.clear();
     s.closeAllConnections();
     await new Promise<void>((resolve) => s.close(() => resolve()));

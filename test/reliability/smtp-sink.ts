@@ -25,6 +25,8 @@ export interface SmtpSink {
   count(address: string): number;
   /** Messages received whose 250 is being held. */
   held(): number;
+  /** Sends the held 250s now. */
+  releaseHeld(): void;
   refused: number;
   down(): Promise<void>;
   up(): Promise<void>;
@@ -42,6 +44,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     messages: [],
     count: (a) => perAddress.get(a) ?? 0,
     held: () => heldCallbacks.size,
+    releaseHeld: () => {
+      for (const release of [...heldCallbacks]) release();
+    },
     refused: 0,
     down: () => stop(),
     up: () => listen(sink.port),
