@@ -57,6 +57,8 @@ async function takenOver(queue: Queue, name: string): Promise<{ id: string; stat
   return out;
 }
 
+const nonEmpty = <T>(xs: T[]): T[] | null => (xs.length > 0 ? xs : null);
+
 describe("a worker stalled past its locks while sending", { timeout: 240_000 }, () => {
   it("email: the run that takes the batch over defers the stalled run's readers; each reader gets the digest once", async () => {
     smtp = await startSmtpSink();
@@ -87,7 +89,7 @@ describe("a worker stalled past its locks while sending", { timeout: 240_000 }, 
     smtp.releaseHeld();
     // B's stalled-job check hands it A's batches; B finds their readers leased and defers them.
     const emailsQ = rt.queues[QUEUE.emails];
-    const deferred = await eventually(async () => (await takenOver(emailsQ, "send")).filter((j) => j.state === "delayed"), 60_000, "a batch taken over from A and deferred by B");
+    const deferred = await eventually(async () => nonEmpty((await takenOver(emailsQ, "send")).filter((j) => j.state === "delayed")), 60_000, "a batch taken over from A and deferred by B");
     const frozenMs = Date.now() - frozenAt;
     a.resume();
 
@@ -131,7 +133,7 @@ describe("a worker stalled past its locks while sending", { timeout: 240_000 }, 
     rx.mode = "ok";
     rx.releaseHeld(); // answered 200; A reads the answers once it runs again
     const partnersQ = rt.queues[QUEUE.partners];
-    const deferred = await eventually(async () => (await takenOver(partnersQ, "deliver")).filter((j) => j.state === "delayed"), 60_000, "a delivery taken over from A and deferred by B");
+    const deferred = await eventually(async () => nonEmpty((await takenOver(partnersQ, "deliver")).filter((j) => j.state === "delayed")), 60_000, "a delivery taken over from A and deferred by B");
     const frozenMs = Date.now() - frozenAt;
     a.resume();
 
