@@ -23,7 +23,7 @@ import { startWorkerProcess, type WorkerProcess } from "./worker-process.ts";
 
 const SECRET = "stall-secret-key-0123456789abcdef0123456789";
 /** Short locks so a freeze of a few seconds loses them; leases far longer than the freeze. */
-const TIMING = { WORKER_LOCK_MS: "1000", WORKER_STALLED_INTERVAL_MS: "1000", SEND_LEASE_MS: "60000" };
+const TIMING = { WORKER_LOCK_MS: "2000", WORKER_STALLED_INTERVAL_MS: "2000", SEND_LEASE_MS: "60000" };
 
 let rt: TestRuntime | undefined;
 let smtp: SmtpSink | undefined;
