@@ -184,8 +184,9 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
   // sending). A run sends a reader only under its lease (src/mail/leases.ts): taken here for the
   // whole batch together with the ledger check, confirmed before each send, kept until the
   // ledger write. A reader another run holds is deferred (looked at again later), never counted
-  // here. So a second send can come only from a crash between SMTP acceptance and the ledger
-  // write (the dead run's lease expires, the retry sends), not from a stall.
+  // here. So a second send can come from a crash between SMTP acceptance and the ledger write
+  // (the dead run's lease expires, the retry sends), not from a stall (unless the run is paused
+  // for over half a lease, SEND_LEASE_MS, between its last check and the ledger write).
   const { states, busyMs } = await leases.take(todo.map((s) => s.id));
   result.deferred += states.filter((st) => st === "busy").length;
   if (busyMs >= 0) result.deferMs = busyMs;
