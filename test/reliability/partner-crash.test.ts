@@ -20,6 +20,13 @@ import { type CrashReceiver, duplicates, startCrashReceiver } from "./receiver.t
 import { startWorkerProcess, type WorkerProcess } from "./worker-process.ts";
 
 const EVENTS = 200;
+/**
+ * Job locks for a starved worker: with the 3 s of the other crash runs, a worker at a twentieth
+ * of a core loses them so often that jobs reach BullMQ's stalled limit (ten) and fail as
+ * poison. 10 s still loses locks under the hog (the case the delivery leases are for); takeover
+ * after a kill stays quick with a 3 s stalled-job check.
+ */
+const STARVED_LOCKS = { WORKER_LOCK_MS: "10000", WORKER_STALLED_INTERVAL_MS: "3000" };
 const PATHS = ["/a", "/b"];
 
 let rt: TestRuntime | undefined;
@@ -51,6 +58,7 @@ describe("partner delivery under SIGKILL and a CPU hog", { timeout: 420_000 }, (
       VAR_DIR: varDir,
       PARTNER_RETRY_SCHEDULE: "0,0.2,0.5,1,1,1,1,1,1,1",
       PARTNER_TIMEOUT_MS: "8000",
+      ...STARVED_LOCKS,
     });
 
     const svc = new ReleaseService(rt);
@@ -69,6 +77,9 @@ describe("partner delivery under SIGKILL and a CPU hog", { timeout: 420_000 }, (
     const inFlightAtKill: Set<string>[] = [];
     const killNow = async () => {
       await worker!.kill();
+      // Requests the dead process had already sent still arrive: in flight at the kill. Wait
+      // until the receiver has read every one (a starved test process reads late).
+      await eventually(() => rx!.openConnections() === 0, 60_000, "the dead worker's connections to close");
       // The process is gone, so the active list is frozen: exactly the jobs it held (and any
       // left from an earlier kill that were not taken over yet).
       const active = new Set((await rt!.queues[QUEUE.partners].getActive(0, -1)).filter((j) => j.name === "deliver").map((j) => j.id!));

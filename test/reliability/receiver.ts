@@ -2,7 +2,7 @@
 // how many requests it holds open, and can hold answers, fail, or go away entirely (its port
 // then refuses connections) and come back on the same port.
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 
 export type Mode = "ok" | "hold" | "fail";
 
@@ -20,6 +20,8 @@ export interface CrashReceiver {
   open(): number;
   /** Answers every held request 200 now. */
   releaseHeld(): void;
+  /** Client connections still open (0 after a client process died: all it sent has been read). */
+  openConnections(): number;
   /** Stops listening (connections refused) and drops held requests. */
   down(): Promise<void>;
   /** Listens again on the same port. */
@@ -29,6 +31,7 @@ export interface CrashReceiver {
 
 export async function startCrashReceiver(): Promise<CrashReceiver> {
   const held = new Map<http.ServerResponse, string>();
+  const sockets = new Set<Socket>();
   const rx: CrashReceiver = {
     port: 0,
     url: (p) => `http://127.0.0.1:${rx.port}${p}`,
@@ -37,6 +40,7 @@ export async function startCrashReceiver(): Promise<CrashReceiver> {
     delivered: new Map(),
     deliveredAt: new Map(),
     open: () => held.size,
+    openConnections: () => sockets.size,
     releaseHeld: () => {
       for (const [res, key] of [...held]) answer(res, key, 200);
     },
@@ -77,6 +81,10 @@ export async function startCrashReceiver(): Promise<CrashReceiver> {
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => {
       const s = http.createServer(handler);
+      s.on("connection", (socket: Socket) => {
+        sockets.add(socket);
+        socket.on("close", () => sockets.delete(socket));
+      });
       s.once("error", reject);
       s.listen(port, "127.0.0.1", () => {
         server = s;

@@ -62,7 +62,7 @@ function runOnce(files: string[], env: NodeJS.ProcessEnv, log: string): Promise<
     child.stderr.on("data", take);
     child.on("close", (code) => {
       out.end();
-      const figures = [...text.matchAll(/^\[reliability\] (\{.*\})$/gm)].map((m) => JSON.parse(m[1]!) as Figures);
+      const figures = [...text.matchAll(/\[reliability\] (\{.*\})$/gm)].map((m) => JSON.parse(m[1]!) as Figures);
       resolve({ code: code ?? 1, figures, seconds: Math.round((Date.now() - started) / 1000) });
     });
   });
