@@ -116,6 +116,8 @@ describe("digest under SIGKILL and a CPU hog", { timeout: 480_000 }, () => {
       allowed: inFlight.reduce((n, s) => n + s.size, 0),
       beyondBound: emails.filter((e) => Math.max(0, smtp!.count(e) - 1) > allowed(e)).length,
       lost,
+      // Batches the stalled-job check took from a live or dead worker (of the last 100 kept).
+      takenOver: (await rt.queues[QUEUE.emails].getJobs(["completed", "failed"])).filter((j) => j && j.stalledCounter > 0).length,
     });
     expect(lost).toBe(0);
     const beyond = emails.filter((e) => Math.max(0, smtp!.count(e) - 1) > allowed(e));

@@ -130,6 +130,8 @@ describe("partner delivery under SIGKILL and a CPU hog", { timeout: 420_000 }, (
       beyondBound: dupSeen.keys.filter((key) => !inFlight.has(jobOf(key))).length,
       answered2xxTwice: dupDelivered.extra,
       lost,
+      // Jobs the stalled-job check took from a live or dead worker (kept ones: up to 5,000).
+      takenOver: (await rt.queues[QUEUE.partners].getJobs(["completed", "failed"])).filter((j) => j && j.stalledCounter > 0).length,
     });
     expect(new Set(rx.delivered.keys())).toEqual(expected);
     for (const key of dupSeen.keys) expect(inFlight.has(jobOf(key)), key).toBe(true);

@@ -46,6 +46,9 @@ interface Figures {
   allowed: number;
   lost: number;
   beyondBound?: number;
+  takenOver?: number;
+  batchesTakenOver?: number;
+  deliveriesTakenOver?: number;
 }
 
 function runOnce(files: string[], env: NodeJS.ProcessEnv, log: string): Promise<{ code: number; figures: Figures[]; seconds: number }> {
@@ -80,7 +83,7 @@ for (let run = 1; run <= repeat; run++) {
   if (r.code !== 0) failedRuns += 1;
   console.info(`run ${run}/${repeat}: ${r.code === 0 ? "passed" : "FAILED"} in ${r.seconds} s${r.code === 0 ? "" : ` (see ${log})`}`);
   for (const f of r.figures) {
-    const row = `  ${f.suite.padEnd(14)} hog ${String(f.hog).padStart(2)}  duplicates ${String(f.duplicates).padStart(3)} (in flight at kills: ${String(f.allowed).padStart(3)}, beyond that: ${f.beyondBound ?? 0})  lost ${f.lost}`;
+    const row = `  ${f.suite.padEnd(14)} hog ${String(f.hog).padStart(2)}  duplicates ${String(f.duplicates).padStart(3)} (in flight at kills: ${String(f.allowed).padStart(3)}, beyond that: ${f.beyondBound ?? 0})  lost ${f.lost}  jobs taken over ${f.takenOver ?? f.batchesTakenOver ?? f.deliveriesTakenOver ?? "?"}`;
     console.info(row);
     rows.push(`run ${run} ${row.trim()}`);
   }
