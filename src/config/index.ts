@@ -217,6 +217,8 @@ const envSchema = z.object({
     .transform(durationMs)
     .refine((ms) => ms <= 24 * 3600_000, "at most 24h")
     .default(5 * 60_000),
+  WORKER_STALLED_INTERVAL_MS: int(1000, 600_000).optional(),
+  SEND_LEASE_MS: int(1000, 3_600_000).optional(),
   DKIM_DOMAIN: optionalString,
   DKIM_SELECTOR: optionalString,
   DKIM_PRIVATE_KEY: optionalString,
@@ -299,6 +301,14 @@ export interface Config {
    * taken over within about twice this (BullMQ lockDuration and stalledInterval).
    */
   workerLockMs: number;
+  /** How often a worker looks for jobs whose lock ran out (BullMQ stalledInterval); default WORKER_LOCK_MS. */
+  workerStalledIntervalMs: number;
+  /**
+   * A run's lease on one email reader or one partner delivery before it hands it over (SMTP,
+   * HTTP); see src/mail/leases.ts. Default 2 × (lock + stalled interval): a worker paused long
+   * enough to lose its job still holds its leases, so the run that takes the job over waits.
+   */
+  sendLeaseMs: number;
   dkim?: { domain: string; selector: string; privateKey: string };
   /** LIST_ID: the RFC 2919 List-Id of alerts, digests and notices; unset: listIdOf() derives it from MAIL_FROM. */
   listId?: string;
@@ -386,6 +396,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const redis = redisTarget(e);
+  const stalledMs = e.WORKER_STALLED_INTERVAL_MS ?? e.WORKER_LOCK_MS;
+  const leaseMs = e.SEND_LEASE_MS ?? 2 * (e.WORKER_LOCK_MS + stalledMs);
+  if (leaseMs < 2 * e.WORKER_LOCK_MS) {
+    throw new ConfigError(
+      `invalid configuration: SEND_LEASE_MS=${leaseMs} is not allowed: at least twice WORKER_LOCK_MS (${2 * e.WORKER_LOCK_MS}), ` +
+        "or a worker paused past its job lock loses its send leases too and two workers send the same message",
+    );
+  }
   return {
     ...redis,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
@@ -424,6 +442,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     partnerConcurrency: e.PARTNER_CONCURRENCY,
     partnerMaxInFlight: e.PARTNER_MAX_IN_FLIGHT,
     workerLockMs: e.WORKER_LOCK_MS,
+    workerStalledIntervalMs: stalledMs,
+    sendLeaseMs: leaseMs,
     dkim: e.DKIM_DOMAIN ? { domain: e.DKIM_DOMAIN, selector: e.DKIM_SELECTOR!, privateKey: e.DKIM_PRIVATE_KEY! } : undefined,
     listId: e.LIST_ID,
     alertTranslationWaitMs: e.ALERT_TRANSLATION_WAIT,

@@ -2,15 +2,16 @@
 // this order: is the reader still confirmed (an unsubscribe after enqueue wins), is the
 // release still public, has the ledger already got them (a re-run sends nothing twice) and, for
 // a digest, has their cursor already reached this digest (they got it, or a newer one, even
-// after this edition's ledger expired); then personalise, send, and write the ledger only once
-// the SMTP server accepted.
+// after this edition's ledger expired); then lease, personalise, send, and write the ledger
+// only once the SMTP server accepted.
 // A permanent (5xx) refusal suppresses the address; transient failures (4xx, connection) make
 // the job throw after the batch, so BullMQ retries it with backoff and the ledger skips the
-// readers already done.
+// readers already done. Readers another run of the batch holds are looked at again shortly.
 import { listIdOf } from "../config/index.ts";
 import { countStat } from "../metrics.ts";
-import type { Job } from "bullmq";
+import { DelayedError, type Job } from "bullmq";
 import type Mail from "nodemailer/lib/mailer";
+import { SendLeases } from "../mail/leases.ts";
 import { type Accepted, DIGEST_LEDGER_KEEP_S, Ledger } from "../mail/ledger.ts";
 import { buildMail, messageIdFor, senderDomain } from "../mail/message.ts";
 import { loadSegment, type Segment } from "../mail/segments.ts";
@@ -38,7 +39,14 @@ export interface BatchResult {
   skipped: number;
   failed: number;
   retry: number;
+  /** Readers another run of this batch holds the lease of: neither sent nor skipped by this run. */
+  deferred: number;
+  /** When some were deferred: how long until the first of those leases runs out (ms). */
+  deferMs?: number;
 }
+
+/** Bounds of the wait before a batch with deferred readers looks again (the holder may finish any moment). */
+const DEFER_MS = { min: 250, max: 5_000 };
 
 export class TransientSendError extends Error {
   readonly code = "HERALD_SMTP_TRANSIENT";
@@ -50,12 +58,21 @@ function eligible(kind: EmailBatchJob["kind"], s: Subscriber | null): s is Subsc
 }
 
 export async function processEmailBatch(job: Job<EmailBatchJob>, rt: Runtime): Promise<BatchResult> {
-  return sendBatch(rt, job.data);
+  const result = await sendBatch(rt, job.data);
+  if (result.deferred > 0) {
+    // Another run still holds some of these readers (a stalled worker still sending, or a dead
+    // one whose leases have not run out): look again in "delayed", without using an attempt,
+    // until the ledger has them or their leases expire. Real time: it is BullMQ's schedule.
+    const wait = Math.min(DEFER_MS.max, Math.max(DEFER_MS.min, result.deferMs ?? DEFER_MS.min));
+    await job.moveToDelayed(Date.now() + Math.round(wait * (0.8 + Math.random() * 0.4)), job.token);
+    throw new DelayedError();
+  }
+  return result;
 }
 
 export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchResult> {
   const ledger = new Ledger(rt.redis, rt.config.prefix);
-  const result: BatchResult = { sent: 0, skipped: 0, failed: 0, retry: 0 };
+  const result: BatchResult = { sent: 0, skipped: 0, failed: 0, retry: 0, deferred: 0 };
   const segment = await loadSegment(rt, j);
   if (!segment || (await releaseGone(rt, segment))) {
     result.skipped = j.subscriberIds.length;
@@ -72,6 +89,7 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
   const domain = senderDomain(rt.config.mailFrom);
   const listId = listIdOf(rt.config);
   const mailer = mailerFor(rt);
+  const leases = new SendLeases(ledger, j.edition, rt.config.sendLeaseMs);
   let lastTransient: unknown;
   // Accepted by the server, not yet in the ledger. One ledger write at a time takes all of them
   // while the other sends go on; the batch ends only once every one is written.
@@ -87,6 +105,7 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
           accepted = [];
           try {
             await ledger.record(j.edition, group, keep);
+            leases.recorded(group.map((a) => a.subscriberId));
           } catch (err) {
             ledgerError = err; // no more sends: the job fails, and its retry skips what was recorded
           }
@@ -128,6 +147,11 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
   };
 
   const sendOne = async (s: Subscriber) => {
+    const lease = await leases.keep(s.id);
+    if (lease !== "mine") {
+      if (lease === "busy") result.deferred += 1; // "done": another run sent it (and counted it)
+      return;
+    }
     const mail = compose(s);
     try {
       await mailer.send(mail);
@@ -142,7 +166,9 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
       return;
     }
     // The server has it: from here on this reader must never get this edition again. The
-    // ledger write follows within LEDGER_GROUP sends (a crash in between resends at most those).
+    // ledger write follows within LEDGER_GROUP sends (a crash in between resends at most those);
+    // until then the lease stays ours, so no other run sends it meanwhile.
+    leases.sent(s.id);
     accepted.push({ subscriberId: s.id, releaseIds: segment.contentIds, cursor: segment.cursor });
     result.sent += 1;
     if (accepted.length >= LEDGER_GROUP) void writeLedger();
@@ -161,6 +187,19 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
     result.skipped += mine.filter((m) => !m).length;
     todo = todo.filter((_, i) => mine[i]);
   }
+  // Send once per reader per edition, even when two runs hold this batch (BullMQ hands a job to
+  // a second worker when the first, starved or paused, misses its lock renewal while it is still
+  // sending). A run sends a reader only under its lease (src/mail/leases.ts): taken here for the
+  // whole batch together with the ledger check, confirmed before each send, kept until the
+  // ledger write. A reader another run holds is deferred (looked at again later), never counted
+  // here. So a second send can come from a crash between SMTP acceptance and the ledger write
+  // (the dead run's lease expires, the retry sends), not from a stall (unless the run is paused
+  // for over half a lease, SEND_LEASE_MS, between its last check and the ledger write).
+  const { states, busyMs } = await leases.take(todo.map((s) => s.id));
+  result.deferred += states.filter((st) => st === "busy").length;
+  if (busyMs >= 0) result.deferMs = busyMs;
+  todo = todo.filter((_, i) => states[i] === "mine");
+
   // IN_FLIGHT lanes, each sending its next reader as soon as its last one settled (no waiting
   // for the slowest of a group). A lane that throws stops them all; what was accepted is written.
   let next = 0;
@@ -175,8 +214,14 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
       }
     }
   };
-  const settled = await Promise.allSettled(Array.from({ length: Math.min(IN_FLIGHT, todo.length) }, lane));
-  await writeLedger();
+  let settled: PromiseSettledResult<void>[];
+  try {
+    settled = await Promise.allSettled(Array.from({ length: Math.min(IN_FLIGHT, todo.length) }, lane));
+    await writeLedger();
+  } finally {
+    // Gives back the leases of readers not sent; if Redis is away they expire by themselves.
+    await leases.end().catch(() => {});
+  }
   // Counted once per batch (the ledger has each send; this is only the metric).
   await countStat(rt, "herald_emails_sent_total", { kind: j.kind }, result.sent);
   if (ledgerError !== undefined) throw ledgerError;

@@ -44,8 +44,10 @@ export function startWorkers(rt: Runtime, only?: QueueName[]): Workers {
       // idempotent. BullMQ's default fails a job the second time it stalls, so two crashes in a
       // row (a crash loop, a redeploy during an outage) would drop a partner event or an email
       // batch for good; only a job that keeps killing its worker (poison) should fail that way.
+      // A worker whose event loop is starved past lockDuration loses the job while still running
+      // it; the send leases (src/mail/leases.ts, partners' deliver.ts) keep that from sending twice.
       lockDuration: rt.config.workerLockMs,
-      stalledInterval: rt.config.workerLockMs,
+      stalledInterval: rt.config.workerStalledIntervalMs,
       maxStalledCount: MAX_STALLED_COUNT,
       ...spec.options?.(rt),
     });

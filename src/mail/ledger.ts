@@ -12,8 +12,78 @@
 //   {p}:edition:{edition}         hash t.{segment}/sent/skipped/failed: progress for ops and benchmarks
 //   {p}:story:{rootId}            hash subscriber id -> the alert edition that claimed the story for them
 //   {p}:digest-cursor             hash id -> ms, moved only after a digest was accepted
+//   {p}:lease:{edition}           hash subscriber id -> "{run token} {expiry ms, Redis time}": the
+//                                 run of a batch that may hand this reader's message to SMTP now
+//                                 (see lease() and src/mail/leases.ts); a field goes when the
+//                                 send is in the ledger, when the run gives it back, or expires
 import type { Redis } from "ioredis";
 import { execOrThrow } from "../redis/pipeline.ts";
+
+/** What lease() found for one reader. */
+export type LeaseState = "mine" | "busy" | "done";
+const LEASE_STATES: LeaseState[] = ["busy", "mine", "done"];
+
+// Leases readers of one edition for one run, atomically with the ledger check: a reader already
+// in the ledger is "done" (2); one leased by another run until later than now is "busy" (0);
+// otherwise (free, expired, or already this run's) the lease is (re)taken until now + ttl (1).
+// Redis time, so every process agrees on expiry. The last element is the shortest time left on
+// a busy lease (ms), or -1. KEYS: ledger, lease. ARGV: token, ttl ms, ids...
+const LEASE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[2])
+local out = {}
+local wait = -1
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local r = 1
+  if redis.call('SISMEMBER', KEYS[1], id) == 1 then
+    r = 2
+  else
+    local v = redis.call('HGET', KEYS[2], id)
+    if v then
+      local sp = string.find(v, ' ', 1, true)
+      local left = tonumber(string.sub(v, sp + 1)) - now
+      if string.sub(v, 1, sp - 1) ~= ARGV[1] and left > 0 then
+        r = 0
+        if wait < 0 or left < wait then wait = left end
+      end
+    end
+    if r == 1 then redis.call('HSET', KEYS[2], id, ARGV[1] .. ' ' .. (now + ttl)) end
+  end
+  out[#out + 1] = r
+end
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+out[#out + 1] = wait
+return out
+`;
+
+// Gives back this run's leases (and only this run's). KEYS: lease. ARGV: token, ids...
+const RELEASE = `
+local n = 0
+for i = 2, #ARGV do
+  local v = redis.call('HGET', KEYS[1], ARGV[i])
+  if v and string.sub(v, 1, #ARGV[1] + 1) == ARGV[1] .. ' ' then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    n = n + 1
+  end
+end
+return n
+`;
+
+interface LedgerScripts {
+  heraldLease(...args: string[]): Promise<number[]>;
+  heraldLeaseRelease(...args: string[]): Promise<number>;
+}
+
+function withScripts(redis: Redis): Redis & LedgerScripts {
+  const r = redis as Redis & Partial<LedgerScripts>;
+  if (!r.heraldLease) {
+    redis.defineCommand("heraldLease", { numberOfKeys: 2, lua: LEASE });
+    redis.defineCommand("heraldLeaseRelease", { numberOfKeys: 1, lua: RELEASE });
+  }
+  return r as Redis & LedgerScripts;
+}
 
 const KEEP_S = 180 * 24 * 3600;
 /** A digest edition's ledger: longer than any retry of its batches (minutes) and a day of ops looking. */
@@ -28,10 +98,14 @@ export interface Accepted {
 }
 
 export class Ledger {
+  private readonly redis: Redis & LedgerScripts;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.redis = withScripts(redis);
+  }
 
   private key(...parts: string[]): string {
     return [this.prefix, ...parts].join(":");
@@ -44,12 +118,32 @@ export class Ledger {
     return r.map((x) => x === 1);
   }
 
-  /** Records accepted sends (one round trip, a handful of commands, for a group sent together). */
+  /**
+   * Leases these readers of an edition to the run holding `token` for `ttlMs` (or renews the
+   * run's own leases), checking the ledger in the same step. See LEASE.
+   */
+  async lease(edition: string, token: string, ttlMs: number, ids: string[]): Promise<{ states: LeaseState[]; busyMs: number }> {
+    if (ids.length === 0) return { states: [], busyMs: -1 };
+    const r = await this.redis.heraldLease(this.key("ledger", edition), this.key("lease", edition), token, String(ttlMs), ...ids);
+    return { states: r.slice(0, ids.length).map((x) => LEASE_STATES[x]!), busyMs: r[ids.length]! };
+  }
+
+  /** Gives back the leases `token` still holds on these readers (another run's stay). */
+  async releaseLeases(edition: string, token: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.heraldLeaseRelease(this.key("lease", edition), token, ...ids);
+  }
+
+  /**
+   * Records accepted sends (one round trip, a handful of commands, for a group sent together).
+   * Their leases go in the same step: from here on the ledger is what says "sent".
+   */
   async record(edition: string, accepted: Accepted[], keepSeconds = KEEP_S): Promise<void> {
     if (accepted.length === 0) return;
     const m = this.redis.multi();
-    m.sadd(this.key("ledger", edition), ...accepted.map((a) => a.subscriberId));
+    const ids = accepted.map((a) => a.subscriberId);
+    m.sadd(this.key("ledger", edition), ...ids);
     m.expire(this.key("ledger", edition), keepSeconds);
+    m.hdel(this.key("lease", edition), ...ids);
     const alerted = new Map<string, string[]>();
     const cursors: string[] = [];
     for (const a of accepted) {

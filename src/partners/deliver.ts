@@ -7,10 +7,21 @@
 // state, not a replay of history it can no longer use. Only one request per partner and
 // release is in flight at a time (a Redis lease), so a slow older request cannot be overtaken.
 //
+// Once per job, even when two runs hold it. A worker starved or paused past its BullMQ lock
+// loses the job to another worker while its request may still be about to go out. The lease
+// belongs to one run (job id + a random token), not to the job: the second run finds it taken
+// and waits in "delayed"; the first checks it still holds the lease just before the POST and
+// skips the POST if not; a 2xx is noted (with the lease given back in the same step) so the
+// second run, once it gets the lease, finds the job delivered. The lease lasts
+// PARTNER_TIMEOUT_MS + SEND_LEASE_MS, so only a pause longer than that inside the request can
+// make two POSTs; a crash after the partner answered and before the note makes one more (same
+// webhook-id, which partners can deduplicate on).
+//
 // Isolation. Each attempt is bounded by PARTNER_TIMEOUT_MS; a partner may have at most
 // PARTNER_MAX_IN_FLIGHT requests open across all workers, and a delivery that finds its partner
 // at the limit goes back to "delayed" without using an attempt; failed attempts wait in
 // "delayed" too. So a dead or slow partner holds a few worker slots at most, never all of them.
+import { randomUUID } from "node:crypto";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { PartnerDeliveryJob } from "../jobs/queues.ts";
 import { countStat } from "../metrics.ts";
@@ -21,7 +32,7 @@ import { buildEnvelope, signatureHeaders, webhookId } from "./envelope.ts";
 import { PostError, type PostResult, postJson } from "./http-post.ts";
 import { type Partner, signingSecrets } from "./model.ts";
 import { type Destination, resolveDestination, UnsafeDestinationError } from "./ssrf.ts";
-import { type AttemptRecord, type DeliveryLogEntry, PartnerStore } from "./store.ts";
+import { type AttemptRecord, type DeliveryLogEntry, type LeaseTimes, PartnerStore } from "./store.ts";
 import { withPublicOriginals } from "../releases/translations.ts";
 
 /** How long to wait before looking again when the partner or the release is busy. */
@@ -33,6 +44,8 @@ interface Outcome extends AttemptRecord {
   result?: string;
   error?: Error;
   disable?: string;
+  /** The lease was gone just before the POST (this run was paused past it): nothing was sent. */
+  leaseLost?: boolean;
 }
 
 export async function deliver(job: Job<PartnerDeliveryJob>, rt: Runtime): Promise<string> {
@@ -43,25 +56,28 @@ export async function deliver(job: Job<PartnerDeliveryJob>, rt: Runtime): Promis
   if (!partner) return "skipped: partner removed";
   if (partner.status !== "active") return `skipped: partner disabled (${partner.disabledReason ?? "no reason"})`;
 
-  const holder = job.id!;
-  const lease = await store.acquire(partner.id, d, holder, rt.config.partnerTimeoutMs + 5_000, rt.config.partnerMaxInFlight);
+  const run = { jobId: job.id!, holder: `${job.id}.${randomUUID()}` };
+  const times: LeaseTimes = { slotMs: rt.config.partnerTimeoutMs + 5_000, leaseMs: rt.config.partnerTimeoutMs + rt.config.sendLeaseMs };
+  const lease = await store.acquire(partner.id, d, run, times, rt.config.partnerMaxInFlight);
+  if (lease === "delivered") return `skipped: ${webhookId(d)} already delivered to ${partner.id} by another run of this job`;
   if (lease === "superseded") {
-    await store.finish(partner.id, d, holder, { log: logEntry(rt, job, { status: null, durationMs: 0, outcome: "superseded" }) });
+    await store.finish(partner.id, d, run, { log: logEntry(rt, job, { status: null, durationMs: 0, outcome: "superseded" }) });
     return `superseded: a newer revision of ${d.releaseId} is queued for ${partner.id}`;
   }
-  if (lease !== "ok") {
-    // Not an attempt: wait for the slot in "delayed", where it occupies no worker.
-    await job.moveToDelayed(rt.clock.now() + jitter(lease === "partner-busy" ? BUSY_WAIT_MS.partner : BUSY_WAIT_MS.release), job.token);
-    throw new DelayedError();
-  }
+  if (lease !== "ok") return waitInDelayed(job, rt, lease === "partner-busy" ? BUSY_WAIT_MS.partner : BUSY_WAIT_MS.release);
   let outcome: Outcome;
   try {
-    outcome = release ? await attempt(job, rt, partner, release) : { result: `skipped: release ${d.releaseId} r${d.revision} not found` };
+    const stillMine = () => store.renew(partner.id, d.releaseId, run.holder, times);
+    outcome = release ? await attempt(job, rt, partner, release, stillMine) : { result: `skipped: release ${d.releaseId} r${d.revision} not found` };
   } catch (err) {
-    await store.finish(partner.id, d, holder); // e.g. Redis trouble: give the lease back, BullMQ retries
+    await store.finish(partner.id, d, run); // e.g. Redis trouble: give the lease back, BullMQ retries
     throw err;
   }
-  await store.finish(partner.id, d, holder, outcome);
+  if (outcome.leaseLost) {
+    await store.finish(partner.id, d, run); // frees our partner slot; the lease is another run's
+    return waitInDelayed(job, rt, BUSY_WAIT_MS.release);
+  }
+  await store.finish(partner.id, d, run, outcome);
   await countOutcome(rt, partner.id, outcome);
   if (outcome.disable) {
     await store.setStatus(partner.id, "disabled", outcome.disable, new Date(rt.clock.now()).toISOString());
@@ -69,6 +85,12 @@ export async function deliver(job: Job<PartnerDeliveryJob>, rt: Runtime): Promis
   }
   if (outcome.error) throw outcome.error;
   return outcome.result ?? "done";
+}
+
+/** Not an attempt: wait for the slot or the lease in "delayed", where it occupies no worker. */
+async function waitInDelayed(job: Job<PartnerDeliveryJob>, rt: Runtime, ms: number): Promise<never> {
+  await job.moveToDelayed(rt.clock.now() + jitter(ms), job.token);
+  throw new DelayedError();
 }
 
 async function countOutcome(rt: Runtime, partner: string, o: Outcome): Promise<void> {
@@ -91,7 +113,7 @@ function logEntry(rt: Runtime, job: Job<PartnerDeliveryJob>, e: Pick<DeliveryLog
   };
 }
 
-async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, partner: Partner, release: Release): Promise<Outcome> {
+async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, partner: Partner, release: Release, stillMine: () => Promise<boolean>): Promise<Outcome> {
   const d = job.data;
   const attemptNo = job.attemptsMade + 1;
   const lastAttempt = attemptNo >= (job.opts.attempts ?? 1);
@@ -117,6 +139,8 @@ async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, partner: Partn
   // Without embargo access, a translation of a still-embargoed original does not name it.
   const shown = partner.embargoAccess ? release : (await withPublicOriginals(rt.releases, [release]))[0]!;
   const body = JSON.stringify(buildEnvelope(shown, d.event, { publicUrl: rt.config.publicUrl, orgName: rt.config.orgName, taxonomy: await rt.taxonomy.current() }));
+  // Last step before the request leaves: this run may have been paused past its lease.
+  if (!(await stillMine())) return { leaseLost: true };
   const started = performance.now();
   let res: PostResult;
   try {
@@ -129,7 +153,7 @@ async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, partner: Partn
   const { status } = res;
 
   if (status >= 200 && status < 300) {
-    return { log: logEntry(rt, job, { status, durationMs, outcome: "delivered" }), deadLetter: "clear", result: `delivered ${id} to ${partner.id} (${status})` };
+    return { log: logEntry(rt, job, { status, durationMs, outcome: "delivered" }), deadLetter: "clear", delivered: true, result: `delivered ${id} to ${partner.id} (${status})` };
   }
   if (status === 410) {
     return {

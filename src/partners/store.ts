@@ -5,8 +5,11 @@
 //   p:{id}:dead             hash delivery key -> dead letter (JSON)
 //   p:{id}:latest           hash release id -> newest order key queued for this partner
 //   p:{id}:history          zset "release|revision|event" -> time first queued (replay --since)
-//   p:{id}:inflight         zset delivery job id -> lease expiry (ms, Redis time)
-//   p:{id}:lock:{release}   string: the job holding this release's delivery slot
+//   p:{id}:inflight         zset run (job id + run token) -> slot expiry (ms, Redis time)
+//   p:{id}:lock:{release}   string: the run holding this release's delivery lease
+//   p:{id}:delivered        zset delivery job id -> when a run of it was answered 2xx (kept 7 days):
+//                           a second run of the same job (a stalled worker's job taken over, a
+//                           fan-out re-run adding the job again) does not POST it again
 // Status lives in its own hash fields so disabling never rewrites (or races with) the config.
 import type { Redis } from "ioredis";
 import type { ReleaseEvent } from "../jobs/queues.ts";
@@ -16,6 +19,7 @@ import type { Partner, PartnerStatus } from "./model.ts";
 
 export const LOG_SIZE = 100;
 const HISTORY_SIZE = 10_000;
+const DELIVERED_KEEP_MS = 7 * 24 * 3600_000;
 
 export interface DeliveryLogEntry {
   at: string;
@@ -68,12 +72,17 @@ if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) en
 return 1
 `;
 
-// Takes the release lock (one request in flight per partner and release, so revisions arrive
-// in order) and a partner slot (at most N requests in flight per partner, so a slow partner
-// cannot fill every worker slot). Leases use Redis time: they must agree across processes.
-// Returns 1 (go), 0 (partner busy), -1 (this release is being delivered by another job),
-// -2 (superseded: a newer revision or event of this release is queued for this partner).
+// Takes the release lease (one request in flight per partner and release, so revisions arrive
+// in order, and one run of a delivery at a time, so a stalled worker and the run that took its
+// job over do not both POST) and a partner slot (at most N requests in flight per partner, so a
+// slow partner cannot fill every worker slot). Leases use Redis time: they must agree across
+// processes. KEYS: inflight, lock, latest, delivered. ARGV: run, slot ms, max in flight, release,
+// order key, job id, lease ms.
+// Returns 1 (go), 0 (partner busy), -1 (this release is being delivered by another run),
+// -2 (superseded: a newer revision or event of this release is queued for this partner),
+// -3 (another run of this job was already answered 2xx).
 const ACQUIRE = `
+if redis.call('ZSCORE', KEYS[4], ARGV[6]) then return -3 end
 local latest = tonumber(redis.call('HGET', KEYS[3], ARGV[4]) or '-1')
 if latest > tonumber(ARGV[5]) then return -2 end
 local t = redis.call('TIME')
@@ -83,14 +92,34 @@ local holder = redis.call('GET', KEYS[2])
 if holder and holder ~= ARGV[1] then return -1 end
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[7])
 return 1
 `;
 
-// Ends an attempt in one round trip: gives the lease back, logs the attempt, and sets or
-// clears the dead letter. KEYS: inflight, lock, log, dead. ARGV: holder, log entry, log size,
-// dead-letter field, dead-letter JSON ("" to clear the field, "-" to leave it).
+// Just before the POST: is the release lease still this run's? Extends it and the slot if so.
+// A run paused past its lease (its job taken over meanwhile) learns here that it must not POST.
+// KEYS: inflight, lock. ARGV: run, slot ms, lease ms. Returns 1 (still ours) or 0.
+const RENEW = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return 1
+`;
+
+// Ends an attempt in one round trip: gives the lease back, logs the attempt, sets or clears the
+// dead letter and, after a 2xx, notes the job as delivered (before the lease is free, so no
+// other run of the job can find the lease free and the delivery unrecorded).
+// KEYS: inflight, lock, log, dead, delivered. ARGV: run, log entry, log size, dead-letter field,
+// dead-letter JSON ("" to clear the field, "-" to leave it), delivered job id ("" if not), keep ms.
 const FINISH = `
+if ARGV[6] ~= '' then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZADD', KEYS[5], now, ARGV[6])
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - tonumber(ARGV[7]))
+end
 redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 if ARGV[2] ~= '' then
@@ -105,6 +134,7 @@ return 1
 interface PartnerScripts {
   heraldPartnerRaise(key: string, field: string, value: string): Promise<number>;
   heraldPartnerAcquire(...args: string[]): Promise<number>;
+  heraldPartnerRenew(...args: string[]): Promise<number>;
   heraldPartnerFinish(...args: string[]): Promise<number>;
 }
 
@@ -113,8 +143,9 @@ function withScripts(redis: Redis): Redis & PartnerScripts {
   const r = redis as Redis & Partial<PartnerScripts>;
   if (!r.heraldPartnerAcquire) {
     redis.defineCommand("heraldPartnerRaise", { numberOfKeys: 1, lua: RAISE });
-    redis.defineCommand("heraldPartnerAcquire", { numberOfKeys: 3, lua: ACQUIRE });
-    redis.defineCommand("heraldPartnerFinish", { numberOfKeys: 4, lua: FINISH });
+    redis.defineCommand("heraldPartnerAcquire", { numberOfKeys: 4, lua: ACQUIRE });
+    redis.defineCommand("heraldPartnerRenew", { numberOfKeys: 2, lua: RENEW });
+    redis.defineCommand("heraldPartnerFinish", { numberOfKeys: 5, lua: FINISH });
   }
   return r as Redis & PartnerScripts;
 }
@@ -124,6 +155,16 @@ export interface AttemptRecord {
   log?: DeliveryLogEntry;
   /** Record this dead letter, or clear the delivery's dead letter (true), or leave it (undefined). */
   deadLetter?: DeadLetter | "clear";
+  /** The partner answered 2xx: no other run of this job may POST it again. */
+  delivered?: boolean;
+}
+
+/** How long a run holds what acquire() gives it (ms). */
+export interface LeaseTimes {
+  /** The partner slot (isolation: a dead run's slot frees after this). */
+  slotMs: number;
+  /** The release lease (a dead run's delivery is retried after this; a paused run keeps it this long). */
+  leaseMs: number;
 }
 
 export class PartnerStore {
@@ -202,6 +243,7 @@ export class PartnerStore {
       this.pk(id, "latest"),
       this.pk(id, "history"),
       this.pk(id, "inflight"),
+      this.pk(id, "delivered"),
       ...locks,
     );
     return existed === 1;
@@ -234,38 +276,55 @@ export class PartnerStore {
     return out;
   }
 
+  /** `run`: this run of job `jobId` (unique per run: see ACQUIRE). */
   async acquire(
     id: string,
     d: { releaseId: string; revision: number; event: ReleaseEvent },
-    holder: string,
-    leaseMs: number,
+    run: { jobId: string; holder: string },
+    times: LeaseTimes,
     maxInFlight: number,
-  ): Promise<"ok" | "partner-busy" | "release-busy" | "superseded"> {
+  ): Promise<"ok" | "partner-busy" | "release-busy" | "superseded" | "delivered"> {
     const r = await this.redis.heraldPartnerAcquire(
       this.pk(id, "inflight"),
       this.pk(id, "lock", d.releaseId),
       this.pk(id, "latest"),
-      holder,
-      String(leaseMs),
+      this.pk(id, "delivered"),
+      run.holder,
+      String(times.slotMs),
       String(maxInFlight),
       d.releaseId,
       String(orderKey(d.revision, d.event)),
+      run.jobId,
+      String(times.leaseMs),
     );
-    return r === 1 ? "ok" : r === 0 ? "partner-busy" : r === -1 ? "release-busy" : "superseded";
+    return r === 1 ? "ok" : r === 0 ? "partner-busy" : r === -1 ? "release-busy" : r === -2 ? "superseded" : "delivered";
+  }
+
+  /** Before the POST: true if `holder` still has the release lease (then extended), see RENEW. */
+  async renew(id: string, releaseId: string, holder: string, times: LeaseTimes): Promise<boolean> {
+    return (await this.redis.heraldPartnerRenew(this.pk(id, "inflight"), this.pk(id, "lock", releaseId), holder, String(times.slotMs), String(times.leaseMs))) === 1;
   }
 
   /** Gives the lease back and records the attempt (see FINISH). Safe to call without a lease. */
-  async finish(id: string, d: { releaseId: string; revision: number; event: ReleaseEvent }, holder: string, rec: AttemptRecord = {}): Promise<void> {
+  async finish(
+    id: string,
+    d: { releaseId: string; revision: number; event: ReleaseEvent },
+    run: { jobId: string; holder: string },
+    rec: AttemptRecord = {},
+  ): Promise<void> {
     await this.redis.heraldPartnerFinish(
       this.pk(id, "inflight"),
       this.pk(id, "lock", d.releaseId),
       this.pk(id, "log"),
       this.pk(id, "dead"),
-      holder,
+      this.pk(id, "delivered"),
+      run.holder,
       rec.log ? JSON.stringify(rec.log) : "",
       String(LOG_SIZE),
       deliveryKey(d),
       rec.deadLetter === undefined ? "-" : rec.deadLetter === "clear" ? "" : JSON.stringify(rec.deadLetter),
+      rec.delivered ? run.jobId : "",
+      String(DELIVERED_KEEP_MS),
     );
   }
 

@@ -2,7 +2,7 @@
 // how many requests it holds open, and can hold answers, fail, or go away entirely (its port
 // then refuses connections) and come back on the same port.
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 
 export type Mode = "ok" | "hold" | "fail";
 
@@ -18,6 +18,10 @@ export interface CrashReceiver {
   deliveredAt: Map<string, number[]>;
   /** Requests received and not answered yet. */
   open(): number;
+  /** Answers every held request 200 now. */
+  releaseHeld(): void;
+  /** Client connections still open (0 after a client process died: all it sent has been read). */
+  openConnections(): number;
   /** Stops listening (connections refused) and drops held requests. */
   down(): Promise<void>;
   /** Listens again on the same port. */
@@ -26,7 +30,8 @@ export interface CrashReceiver {
 }
 
 export async function startCrashReceiver(): Promise<CrashReceiver> {
-  const held = new Set<http.ServerResponse>();
+  const held = new Map<http.ServerResponse, string>();
+  const sockets = new Set<Socket>();
   const rx: CrashReceiver = {
     port: 0,
     url: (p) => `http://127.0.0.1:${rx.port}${p}`,
@@ -35,6 +40,10 @@ export async function startCrashReceiver(): Promise<CrashReceiver> {
     delivered: new Map(),
     deliveredAt: new Map(),
     open: () => held.size,
+    openConnections: () => sockets.size,
+    releaseHeld: () => {
+      for (const [res, key] of [...held]) answer(res, key, 200);
+    },
     down: () => stop(),
     up: () => listen(rx.port),
     close: () => stop(),
@@ -62,7 +71,7 @@ export async function startCrashReceiver(): Promise<CrashReceiver> {
       } catch {}
       rx.seen.push({ path, webhookId, uri });
       const key = `${path} ${webhookId}`;
-      held.add(res);
+      held.set(res, key);
       res.on("close", () => held.delete(res));
       if (rx.mode === "hold") return; // answered by nobody: the client dies with it open
       answer(res, key, rx.mode === "fail" ? 503 : 200);
@@ -72,6 +81,10 @@ export async function startCrashReceiver(): Promise<CrashReceiver> {
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => {
       const s = http.createServer(handler);
+      s.on("connection", (socket: Socket) => {
+        sockets.add(socket);
+        socket.on("close", () => sockets.delete(socket));
+      });
       s.once("error", reject);
       s.listen(port, "127.0.0.1", () => {
         server = s;
@@ -83,7 +96,7 @@ export async function startCrashReceiver(): Promise<CrashReceiver> {
     const s = server;
     if (!s) return;
     server = null;
-    for (const res of held) res.destroy();
+    for (const res of held.keys()) res.destroy();
     held.clear();
     s.closeAllConnections();
     await new Promise<void>((resolve) => s.close(() => resolve()));

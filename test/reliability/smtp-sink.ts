@@ -14,6 +14,8 @@ export interface SinkMessage {
   to: string;
   messageId: string;
   raw: string;
+  /** When its data was complete (Date.now()). */
+  at: number;
 }
 
 export interface SmtpSink {
@@ -25,6 +27,13 @@ export interface SmtpSink {
   count(address: string): number;
   /** Messages received whose 250 is being held. */
   held(): number;
+  /** Sends the held 250s now. */
+  releaseHeld(): void;
+  /**
+   * Client connections still open. After a client process is killed, 0 means every byte it
+   * had handed to its kernel has been read here (its messages are counted).
+   */
+  openConnections(): number;
   refused: number;
   down(): Promise<void>;
   up(): Promise<void>;
@@ -34,6 +43,7 @@ export interface SmtpSink {
 export async function startSmtpSink(): Promise<SmtpSink> {
   const perAddress = new Map<string, number>();
   const heldCallbacks = new Set<() => void>();
+  const sockets = new Set<Socket>();
   let server: SMTPServer | null = null;
   const sink: SmtpSink = {
     port: 0,
@@ -42,6 +52,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     messages: [],
     count: (a) => perAddress.get(a) ?? 0,
     held: () => heldCallbacks.size,
+    openConnections: () => sockets.size,
+    releaseHeld: () => {
+      for (const release of [...heldCallbacks]) release();
+    },
     refused: 0,
     down: () => stop(),
     up: () => listen(sink.port),
@@ -69,7 +83,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           const head = raw.slice(0, raw.indexOf("\r\n\r\n"));
           const messageId = /^Message-ID:\s*(<[^>]+>)/im.exec(head)?.[1] ?? "";
           for (const r of session.envelope.rcptTo) {
-            sink.messages.push({ to: r.address, messageId, raw });
+            sink.messages.push({ to: r.address, messageId, raw, at: Date.now() });
             perAddress.set(r.address, (perAddress.get(r.address) ?? 0) + 1);
           }
           if (sink.mode !== "hold") return cb();
@@ -84,7 +98,11 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => {
       const s = create();
-      s.server.on("connection", (socket: Socket) => socket.setNoDelay(true));
+      s.server.on("connection", (socket: Socket) => {
+        socket.setNoDelay(true);
+        sockets.add(socket);
+        socket.on("close", () => sockets.delete(socket));
+      });
       s.on("error", () => {}); // a client killed mid-session resets its socket: expected here
       s.server.once("error", reject);
       s.listen(port, "127.0.0.1", () => {

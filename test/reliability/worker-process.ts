@@ -10,6 +10,12 @@ export interface WorkerProcess {
   restart(): Promise<void>;
   /** SIGTERM and wait (active jobs finish). */
   stop(): Promise<void>;
+  /**
+   * SIGSTOP: the process gets no CPU at all, as a worker starved past its job locks (its
+   * sockets stay open, its timers fire late). resume() sends SIGCONT.
+   */
+  pause(): void;
+  resume(): void;
   output(): string;
 }
 
@@ -40,6 +46,13 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
       log += current();
       await stopCli(child, "SIGTERM");
       child = null;
+    },
+    pause() {
+      if (!child) throw new Error("the worker process is not running");
+      child.kill("SIGSTOP");
+    },
+    resume() {
+      child?.kill("SIGCONT");
     },
     output: () => log + (child ? current() : ""),
   };

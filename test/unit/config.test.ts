@@ -40,6 +40,15 @@ describe("config", () => {
     expect(() => loadConfig({ PENDING_EXPIRY_DAYS: "1.5" })).toThrow(/PENDING_EXPIRY_DAYS="1.5" is not allowed: a whole number/);
   });
 
+  it("derives the stall interval and the send lease from the job lock, and checks them", () => {
+    expect(loadConfig({})).toMatchObject({ workerLockMs: 30_000, workerStalledIntervalMs: 30_000, sendLeaseMs: 120_000 });
+    expect(loadConfig({ WORKER_LOCK_MS: "3000" })).toMatchObject({ workerStalledIntervalMs: 3000, sendLeaseMs: 12_000 });
+    expect(loadConfig({ WORKER_LOCK_MS: "3000", WORKER_STALLED_INTERVAL_MS: "5000", SEND_LEASE_MS: "7000" })).toMatchObject({ workerStalledIntervalMs: 5000, sendLeaseMs: 7000 });
+    expect(() => loadConfig({ WORKER_STALLED_INTERVAL_MS: "10" })).toThrow(/WORKER_STALLED_INTERVAL_MS="10" is not allowed: at least 1000/);
+    // A lease shorter than two job locks runs out while BullMQ still thinks the worker is alive.
+    expect(() => loadConfig({ WORKER_LOCK_MS: "30000", SEND_LEASE_MS: "40000" })).toThrow(/SEND_LEASE_MS=40000 is not allowed: at least twice WORKER_LOCK_MS \(60000\)/);
+  });
+
   it("wants the three DKIM variables together", () => {
     expect(() => loadConfig({ DKIM_DOMAIN: "example.org" })).toThrow(/DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY/);
   });
