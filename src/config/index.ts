@@ -174,7 +174,7 @@ const envSchema = z.object({
   SECRET_KEY: z.string().trim().min(32, "at least 32 characters").optional(),
   SECRET_KEY_PREVIOUS: z.string().trim().min(32, "at least 32 characters").optional(),
   SMTP_URL: url(/^smtps?:$/, "an smtp:// or smtps:// URL").optional(),
-  OUTBOX_DIR: z.string().trim().min(1).default("var/outbox"),
+  OUTBOX_DIR: z.string().trim().min(1).optional(),
   VAR_DIR: z.string().trim().min(1).default("var"),
   MAIL_FROM: z.string().trim().min(3).default("Herald <newsroom@localhost>"),
   ORG_NAME: z.string().trim().min(1).max(120).optional(),
@@ -415,7 +415,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secretKey: e.SECRET_KEY,
     secretKeyPrevious: e.SECRET_KEY_PREVIOUS,
     smtpUrl: e.SMTP_URL,
-    outboxDir: e.OUTBOX_DIR,
+    // Unset: beside the other local state, so one VAR_DIR moves all of it.
+    outboxDir: e.OUTBOX_DIR ?? `${e.VAR_DIR}/outbox`,
     varDir: e.VAR_DIR,
     mailFrom: e.MAIL_FROM,
     orgName: e.ORG_NAME ?? IOM.en,

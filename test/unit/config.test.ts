@@ -8,6 +8,11 @@ describe("config", () => {
     expect(c.partnerRetrySchedule).toEqual([0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400].map((s) => s * 1000));
   });
 
+  it("keeps the outbox under VAR_DIR unless OUTBOX_DIR says otherwise", () => {
+    expect(loadConfig({ VAR_DIR: "/srv/herald" }).outboxDir).toBe("/srv/herald/outbox");
+    expect(loadConfig({ VAR_DIR: "/srv/herald", OUTBOX_DIR: "/mail" }).outboxDir).toBe("/mail");
+  });
+
   it("names the variable, the value and what is allowed", () => {
     expect(() => loadConfig({ PORT: "eighty" })).toThrow(/PORT="eighty" is not allowed: a whole number/);
     expect(() => loadConfig({ DIGEST_HOUR: "25" })).toThrow(/DIGEST_HOUR="25" is not allowed: at most 23/);
