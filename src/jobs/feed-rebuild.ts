@@ -7,7 +7,8 @@ import { type BuildResult, buildFeed } from "../feeds/build.ts";
 import { FORMATS, feedUrl, knownFeeds, parseFeedKey } from "../feeds/keys.ts";
 import { countStat } from "../metrics.ts";
 import type { Runtime } from "../runtime.ts";
-import { type FeedKey, type FeedRebuildJob, QUEUE, type WebsubJob } from "./queues.ts";
+import type { FeedKey } from "../vocabulary.ts";
+import { type FeedRebuildJob, QUEUE, type WebsubJob } from "./queues.ts";
 import { enqueueFeedRebuilds } from "./release-events.ts";
 
 export const REBUILD_ALL = "rebuild-all";

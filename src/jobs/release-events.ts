@@ -4,17 +4,8 @@ import type { Job } from "bullmq";
 import type { Release } from "../releases/model.ts";
 import { ReleaseService } from "../releases/service.ts";
 import type { Runtime } from "../runtime.ts";
-import {
-  type AlertJob,
-  FEED_REBUILD_WINDOW_MS,
-  type FeedKey,
-  feedKeysOf,
-  jobId,
-  type LiftEmbargoJob,
-  type PartnerFanoutJob,
-  QUEUE,
-  type ReleaseEventJob,
-} from "./queues.ts";
+import { type FeedKey, feedKeysOf } from "../vocabulary.ts";
+import { type AlertJob, FEED_REBUILD_WINDOW_MS, jobId, type LiftEmbargoJob, type PartnerFanoutJob, QUEUE, type ReleaseEventJob } from "./queues.ts";
 
 export interface FanOutResult {
   feeds: FeedKey[];

@@ -9,7 +9,7 @@
 //   p:{id}:lock:{release}   string: the job holding this release's delivery slot
 // Status lives in its own hash fields so disabling never rewrites (or races with) the config.
 import type { Redis } from "ioredis";
-import type { ReleaseEvent } from "../jobs/queues.ts";
+import type { ReleaseEvent } from "../vocabulary.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
 import { scanAll } from "../redis/scan.ts";
 import type { Partner, PartnerStatus } from "./model.ts";

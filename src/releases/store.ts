@@ -12,12 +12,10 @@
 // and an event is never stored without its outbox entry (the dispatcher re-queues anything left
 // there after a crash).
 import type { Redis } from "ioredis";
-import { type FeedKey, feedKeysOf, type ReleaseEvent } from "../jobs/queues.ts";
+import { type FacetKind, type FeedKey, feedKeysOf, type ReleaseEvent } from "../vocabulary.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
 import type { Release } from "./model.ts";
 import { CasOps, casCommit } from "../redis/cas.ts";
-
-export type FacetKind = "topics" | "regions" | "languages";
 
 export interface PendingEvent {
   releaseId: string;
