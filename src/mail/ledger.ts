@@ -14,6 +14,7 @@
 //   {p}:digest-cursor             hash id -> ms, moved only after a digest was accepted
 import type { Redis } from "ioredis";
 import { execOrThrow } from "../redis/pipeline.ts";
+import { type KeyBuilder, keyBuilder } from "../redis/keys.ts";
 
 const KEEP_S = 180 * 24 * 3600;
 /** A digest edition's ledger: longer than any retry of its batches (minutes) and a day of ops looking. */
@@ -28,13 +29,13 @@ export interface Accepted {
 }
 
 export class Ledger {
+  private readonly key: KeyBuilder;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
-  ) {}
-
-  private key(...parts: string[]): string {
-    return [this.prefix, ...parts].join(":");
+    prefix: string,
+  ) {
+    this.key = keyBuilder(prefix);
   }
 
   /** For each id, whether the edition was already accepted for it. */

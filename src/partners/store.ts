@@ -13,6 +13,7 @@ import type { ReleaseEvent } from "../vocabulary.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
 import { scanAll } from "../redis/scan.ts";
 import type { Partner, PartnerStatus } from "./model.ts";
+import { type KeyBuilder, keyBuilder } from "../redis/keys.ts";
 
 export const LOG_SIZE = 100;
 const HISTORY_SIZE = 10_000;
@@ -129,15 +130,11 @@ export interface AttemptRecord {
 export class PartnerStore {
   private readonly redis: Redis & PartnerScripts;
 
-  constructor(
-    redis: Redis,
-    private readonly prefix: string,
-  ) {
-    this.redis = withScripts(redis);
-  }
+  private readonly key: KeyBuilder;
 
-  private key(...parts: string[]): string {
-    return [this.prefix, "partners", ...parts].join(":");
+  constructor(redis: Redis, prefix: string) {
+    this.redis = withScripts(redis);
+    this.key = keyBuilder(prefix, "partners");
   }
 
   private pk(id: string, ...rest: string[]): string {

@@ -13,6 +13,7 @@
 // there after a crash).
 import type { Redis } from "ioredis";
 import { type FacetKind, type FeedKey, feedKeysOf, type ReleaseEvent } from "../vocabulary.ts";
+import { type KeyBuilder, keyBuilder } from "../redis/keys.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
 import type { Release } from "./model.ts";
 import { CasOps, casCommit } from "../redis/cas.ts";
@@ -28,13 +29,13 @@ export class RevisionConflictError extends Error {
 }
 
 export class ReleaseStore {
+  private readonly key: KeyBuilder;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
-  ) {}
-
-  private key(...parts: string[]): string {
-    return [this.prefix, ...parts].join(":");
+    prefix: string,
+  ) {
+    this.key = keyBuilder(prefix);
   }
 
   async get(id: string): Promise<Release | null> {
