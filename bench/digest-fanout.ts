@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { testConfig } from "../src/config/index.ts";
-import type { DigestSummary } from "../src/jobs/digests.ts";
+import type { DigestSummary } from "../src/mail/digests.ts";
 import { PROCESSORS } from "../src/jobs/processors.ts";
 import { QUEUE } from "../src/jobs/queues.ts";
 import { IN_FLIGHT } from "../src/jobs/send-emails.ts";

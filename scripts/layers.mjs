@@ -23,13 +23,13 @@ const src = path.join(root, "src");
 export const LAYERS = [
   {
     name: "ground",
-    why: "config, Redis, clock, errors, log, the release vocabulary and the queue topology",
-    match: [/^config\//, /^redis\//, /^clock\.ts$/, /^errors\.ts$/, /^log\.ts$/, /^vocabulary\.ts$/, /^jobs\/queues\.ts$/],
+    why: "config, Redis, clock, errors, log, start-up secrets (boot.ts), the release vocabulary and the queue topology",
+    match: [/^config\//, /^redis\//, /^clock\.ts$/, /^errors\.ts$/, /^log\.ts$/, /^vocabulary\.ts$/, /^jobs\/queues\.ts$/, /^boot\.ts$/],
   },
-  { name: "middle", why: "releases and subscribers, and the runtime that holds their stores", match: [/^releases\//, /^subscribers\//, /^runtime\.ts$/, /^metrics\.ts$/] },
+  { name: "middle", why: "releases and subscribers; the runtime, metrics and the Channel interface", match: [/^releases\//, /^subscribers\//, /^runtime\.ts$/, /^metrics\.ts$/, /^channel\.ts$/] },
   { name: "channels", why: "email (with its templates), feeds, partners: each owns its processors", match: [/^mail\//, /^templates\//, /^feeds\//, /^partners\//, /^channels\//] },
-  { name: "jobs", why: "release-event fan-out over the channel list, workers, schedules, the demo", match: [/^jobs\//, /^demo\.ts$/] },
-  { name: "entry", why: "HTTP and CLI on top", match: [/^http\//, /^cli\//, /^main\.ts$/, /^boot\.ts$/] },
+  { name: "jobs", why: "the channel list, release-event fan-out, workers, schedules", match: [/^jobs\//] },
+  { name: "entry", why: "HTTP, the CLI and the demo on top", match: [/^http\//, /^cli\//, /^main\.ts$/, /^demo\.ts$/] },
 ];
 
 /** Channel rooms: none imports another. (templates/ belongs to the email room.) */
@@ -39,7 +39,11 @@ export const CHANNELS = { mail: [/^mail\//, /^templates\//], feeds: [/^feeds\//]
  * Documented exceptions, "from -> to" (paths relative to src/). At most three; each is
  * explained in docs/architecture.md ("Exceptions").
  */
-export const EXCEPTIONS = new Set([]);
+export const EXCEPTIONS = new Set([
+  // The email channel's send processor still lives in jobs/ while its send-once rework lands
+  // there; it moves into mail/ with a plain rename (docs/architecture.md, "Exceptions").
+  "mail/channel.ts -> jobs/send-emails.ts",
+]);
 
 function walk(dir) {
   const out = [];

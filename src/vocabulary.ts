@@ -32,3 +32,8 @@ export function feedKeysOf(r: { topics: string[]; regions: string[]; language: s
     facetFeedKey("languages", r.language),
   ];
 }
+
+/** Where a release is read on the web when it has no `url` of its own; also its stable id. */
+export function releasePageUrl(publicUrl: string, id: string): string {
+  return `${publicUrl}/releases/${encodeURIComponent(id)}`;
+}

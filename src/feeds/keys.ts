@@ -44,10 +44,8 @@ export function feedUrl(config: Config, key: FeedKey, format: FeedFormat): strin
   return `${config.publicUrl}${feedDir(key)}${FORMAT_FILE[format]}`;
 }
 
-/** Where a release is read on the web when it has no `url` of its own; also its stable id. */
-export function releasePageUrl(publicUrl: string, id: string): string {
-  return `${publicUrl}/releases/${encodeURIComponent(id)}`;
-}
+// Where a release is read (GET /releases/{id}): email links to it too, so it is vocabulary.
+export { releasePageUrl } from "../vocabulary.ts";
 
 const SMALL_WORDS = new Set(["and", "of", "the", "in", "on", "for", "to", "a", "an", "de", "la", "el", "y", "et"]);
 const languageNames = new Intl.DisplayNames(["en"], { type: "language", fallback: "code" });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runAlert } from "../../src/jobs/alerts.ts";
+import { runAlert } from "../../src/mail/alerts.ts";
 import { QUEUE } from "../../src/jobs/queues.ts";
 import { sendBatch } from "../../src/jobs/send-emails.ts";
 import { ReleaseService } from "../../src/releases/service.ts";

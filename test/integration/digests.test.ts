@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { digestTick, localTime, previewDigest, runDigest } from "../../src/jobs/digests.ts";
+import { digestTick, localTime, previewDigest, runDigest } from "../../src/mail/digests.ts";
 import { QUEUE } from "../../src/jobs/queues.ts";
 import { upsertSchedules } from "../../src/jobs/schedules.ts";
 import { Ledger } from "../../src/mail/ledger.ts";
