@@ -1,5 +1,5 @@
 // The channel list: every channel Herald fans release events out to, in the order they are
-// told (feeds first: a rebuild window opens before the slower mail and partner work is queued).
+// told (one after the other; the order the fan-out has always queued them in).
 // A new channel is one folder with a Channel (src/channel.ts) and one line here.
 import type { Channel } from "../channel.ts";
 import { feedsChannel } from "../feeds/channel.ts";
