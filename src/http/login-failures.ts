@@ -59,6 +59,8 @@ export function clientKey(ip: string): string {
 }
 
 export class LoginFailures {
+  private readonly keyOf: KeyBuilder;
+
   constructor(
     private readonly redis: Redis,
     prefix: string,
@@ -67,8 +69,6 @@ export class LoginFailures {
   ) {
     this.keyOf = keyBuilder(prefix, "auth-failures");
   }
-
-  private readonly keyOf: KeyBuilder;
 
   key(ip: string): string {
     return this.keyOf(clientKey(ip));
