@@ -16,7 +16,7 @@ import { testConfig } from "../src/config/index.ts";
 import type { DigestSummary } from "../src/mail/digests.ts";
 import { PROCESSORS } from "../src/jobs/processors.ts";
 import { QUEUE } from "../src/jobs/queues.ts";
-import { IN_FLIGHT } from "../src/jobs/send-emails.ts";
+import { IN_FLIGHT } from "../src/mail/send-emails.ts";
 import { Ledger } from "../src/mail/ledger.ts";
 import { freePort, startRedisServer } from "../src/redis/embedded.ts";
 import { ReleaseService } from "../src/releases/service.ts";

@@ -3,7 +3,7 @@
 // (jobs/schedules.ts), not on events. Owns the alerts, emails and digests processors.
 import type { Channel } from "../channel.ts";
 import { type AlertJob, jobId, QUEUE } from "../jobs/queues.ts";
-import { processEmailBatch } from "../jobs/send-emails.ts";
+import { processEmailBatch } from "./send-emails.ts";
 import { processAlert } from "./alerts.ts";
 import { processDigest } from "./digests.ts";
 import { batchSize } from "./fanout.ts";
