@@ -12,6 +12,7 @@ const at = process.argv.indexOf("--outDir");
 const out = path.resolve(at > 0 ? process.argv[at + 1] : path.join(root, "dist"));
 
 rmSync(out, { recursive: true, force: true });
-const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+// TypeScript 7's package exports no "./bin/tsc": find the bin next to its package.json.
+const tsc = path.join(path.dirname(createRequire(import.meta.url).resolve("typescript/package.json")), "bin", "tsc");
 execFileSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json"), "--outDir", out], { cwd: root, stdio: "inherit" });
 cpSync(path.join(root, "src"), out, { recursive: true, filter: (f) => statSync(f).isDirectory() || f.endsWith(".json") });
