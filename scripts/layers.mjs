@@ -8,13 +8,15 @@
 // Node 22, and 17 parses TypeScript only through the `typescript` package's JavaScript API,
 // which TypeScript 7 (ours) no longer ships; an import line is simple enough to read with a
 // regular expression once comments are stripped.
-// `node scripts/layers.mjs --graph` prints the folder-level graph instead.
+// `node scripts/layers.mjs --graph` also prints the folder-level graph; `--src DIR` checks
+// another tree laid out like src/ (the check's own test does that).
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const src = path.join(root, "src");
+const srcAt = process.argv.indexOf("--src");
+const src = srcAt > 0 ? path.resolve(process.argv[srcAt + 1]) : path.join(root, "src");
 
 /**
  * Layers, lowest first. A file may import its own layer and the layers below it. The first

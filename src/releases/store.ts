@@ -12,7 +12,7 @@
 // and an event is never stored without its outbox entry (the dispatcher re-queues anything left
 // there after a crash).
 import type { Redis } from "ioredis";
-import { type FacetKind, type FeedKey, feedKeysOf, type ReleaseEvent } from "../vocabulary.ts";
+import { type FacetKind, type FeedKey, facetFeedKey, feedKeysOf, type ReleaseEvent } from "../vocabulary.ts";
 import { type KeyBuilder, keyBuilder } from "../redis/keys.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
 import type { Release } from "./model.ts";
@@ -93,7 +93,7 @@ export class ReleaseStore {
     const values = await this.facets(kind);
     if (values.length === 0) return [];
     const pipe = this.redis.pipeline();
-    for (const v of values) pipe.zcard(this.key("idx", `${kind}/${v}`));
+    for (const v of values) pipe.zcard(this.key("idx", facetFeedKey(kind, v)));
     const counts = await execOrThrow(pipe);
     return values.filter((_, i) => Number(counts[i]) > 0);
   }
