@@ -13,7 +13,7 @@ import { Webhook } from "standardwebhooks";
 import type { Config } from "./config/index.ts";
 import { FORMAT_FILE, FORMATS } from "./feeds/keys.ts";
 import { buildApp } from "./http/app.ts";
-import { previewDigest, runDigest } from "./jobs/digests.ts";
+import { previewDigest, runDigest } from "./mail/digests.ts";
 import { QUEUE_NAMES } from "./jobs/queues.ts";
 import { startWorkers } from "./jobs/workers.ts";
 import { closeMailer } from "./mail/transport.ts";

@@ -1,6 +1,22 @@
 // Errors with a stable code, an HTTP status and a message that says how to fix the problem.
 import type { z } from "zod";
-import { describeIssues, formatIssues, type Issue } from "./releases/model.ts";
+
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+/** Every problem zod found, as `path: message` pairs a person can act on. */
+export function describeIssues(error: z.ZodError): Issue[] {
+  return error.issues.map((i) => ({
+    path: i.path.length ? i.path.join(".") : "(root)",
+    message: i.message,
+  }));
+}
+
+export function formatIssues(issues: Issue[]): string {
+  return issues.map((i) => `${i.path}: ${i.message}`).join("; ");
+}
 
 export class HeraldError extends Error {
   constructor(

@@ -3,7 +3,6 @@
 // /metrics; queue depths are read from BullMQ at scrape time. HTTP durations and process
 // metrics are per process, as Prometheus expects.
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
-import type { RequestDurations } from "./http/durations.ts";
 import { QUEUE_NAMES } from "./jobs/queues.ts";
 import type { Runtime } from "./runtime.ts";
 import { subscriberStore } from "./subscribers/service.ts";
@@ -53,7 +52,12 @@ export async function readStats(rt: Pick<Runtime, "redis" | "key">): Promise<{ n
 const QUEUE_STATES = ["waiting", "active", "delayed", "failed", "completed", "prioritized", "waiting-children"] as const;
 
 /** A registry for one web process: default metrics, HTTP durations, queue depths, Redis counters. */
-export function createMetricsRegistry(rt: Runtime, httpDurations: RequestDurations): Registry {
+/** What the registry needs of the HTTP request timings (http/durations.ts RequestDurations). */
+export interface RegistersMetrics {
+  register(registry: Registry): void;
+}
+
+export function createMetricsRegistry(rt: Runtime, httpDurations: RegistersMetrics): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   httpDurations.register(registry);

@@ -7,6 +7,7 @@ import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config/index.ts";
 import { DEFAULT_JOB_OPTIONS, QUEUE_NAMES, type QueueName } from "./jobs/queues.ts";
 import { type Logger, silentLogger } from "./log.ts";
+import { type KeyBuilder, keyBuilder } from "./redis/keys.ts";
 import { clusterOf, connectProducer, describeTarget, type RedisTarget } from "./redis/connection.ts";
 import { ReleaseStore } from "./releases/store.ts";
 import { readTaxonomyFile, TaxonomyStore } from "./releases/taxonomy.ts";
@@ -34,8 +35,8 @@ export interface Runtime {
   releases: ReleaseStore;
   /** Topics and regions: labels per language and their IPTC / ISO codes. */
   taxonomy: TaxonomyStore;
-  /** `{prefix}:a:b` */
-  key(...parts: string[]): string;
+  /** `{prefix}:a:b` (redis/keys.ts) */
+  key: KeyBuilder;
   close(): Promise<void>;
 }
 
@@ -127,7 +128,7 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
     queues,
     releases: new ReleaseStore(redis, prefix),
     taxonomy: new TaxonomyStore(redis, prefix, taxonomyFile),
-    key: (...parts) => [prefix, ...parts].join(":"),
+    key: keyBuilder(prefix),
     async close() {
       if (closed) return;
       closed = true;

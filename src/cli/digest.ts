@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
-import { type DigestSummary, previewDigest, runDigest } from "../jobs/digests.ts";
+import { type DigestSummary, previewDigest, runDigest } from "../mail/digests.ts";
 import { type DigestJob, jobId, QUEUE } from "../jobs/queues.ts";
 import { Ledger } from "../mail/ledger.ts";
 import type { Runtime } from "../runtime.ts";

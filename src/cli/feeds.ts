@@ -2,7 +2,7 @@
 // ORG_NAME, PUBLIC_URL, FEED_SIZE or WEBSUB_HUB, or on a cold cache). The workers do the work;
 // this only queues it and prints the job id (--wait: and waits until they are done).
 import type { Command } from "commander";
-import { enqueueRebuildAll } from "../jobs/feed-rebuild.ts";
+import { enqueueRebuildAll } from "../feeds/feed-rebuild.ts";
 import { QUEUE } from "../jobs/queues.ts";
 import { action, withRuntime } from "./context.ts";
 import { timeoutOption, waitForJob } from "./wait.ts";

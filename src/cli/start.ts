@@ -3,7 +3,7 @@
 // second signal exits at once.
 import type { Command } from "commander";
 import { chooseRedis, resolveSecret } from "../boot.ts";
-import { enqueueRebuildAll } from "../jobs/feed-rebuild.ts";
+import { enqueueRebuildAll } from "../feeds/feed-rebuild.ts";
 import { upsertSchedules } from "../jobs/schedules.ts";
 import type { Workers } from "../jobs/workers.ts";
 import { closeMailer } from "../mail/transport.ts";

@@ -2,7 +2,7 @@
 // `herald healthcheck`: the container healthcheck of every role (see docker-compose.yml).
 import type { Command } from "commander";
 import { QUEUE_NAMES } from "../jobs/queues.ts";
-import { lastDigestRuns } from "../jobs/digests.ts";
+import { lastDigestRuns } from "../mail/digests.ts";
 import { inspectRedis } from "../redis/check.ts";
 import { subscriberStore } from "../subscribers/service.ts";
 import type { Runtime } from "../runtime.ts";

@@ -314,7 +314,7 @@ export interface Config {
   listId?: string;
   /**
    * How long readers whose language is not the original's wait for a translation before they get
-   * the original (ALERT_TRANSLATION_WAIT, ms). See jobs/alerts.ts.
+   * the original (ALERT_TRANSLATION_WAIT, ms). See mail/alerts.ts.
    */
   alertTranslationWaitMs: number;
   logLevel: string;

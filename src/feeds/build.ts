@@ -2,7 +2,7 @@
 // what changed. Unchanged input (same releases, same config) renders nothing and changes
 // nothing, not even Last-Modified, so `herald feeds rebuild` with nothing new still lets
 // readers get 304s.
-import type { FeedKey } from "../jobs/queues.ts";
+import type { FeedKey } from "../vocabulary.ts";
 import type { Release } from "../releases/model.ts";
 import { withPublicOriginals } from "../releases/translations.ts";
 import type { Runtime } from "../runtime.ts";

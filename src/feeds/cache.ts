@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { brotliCompressSync, gzipSync, constants as zlibConstants } from "node:zlib";
 import type { Redis } from "ioredis";
-import type { FeedKey } from "../jobs/queues.ts";
+import type { FeedKey } from "../vocabulary.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
 import { type FeedFormat, FORMATS } from "./keys.ts";
 

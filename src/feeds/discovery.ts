@@ -2,7 +2,7 @@
 // §"Discovery"), for the <head> of any HTML page Herald serves. Without `feeds` the tags name
 // the global feed in its three formats.
 import type { Config } from "../config/index.ts";
-import type { FeedKey } from "../jobs/queues.ts";
+import type { FeedKey } from "../vocabulary.ts";
 import { escapeHtml } from "../releases/sanitize.ts";
 import { FORMAT_TYPE, FORMATS, feedTitle, feedUrl, formatLabel } from "./keys.ts";
 

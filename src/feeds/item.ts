@@ -3,7 +3,7 @@
 // Pure: no clock, no Redis. Every string passes through stripInvalidChars, whatever the store
 // already did, so no release can make a feed unparsable.
 import type { Config } from "../config/index.ts";
-import type { FeedKey } from "../jobs/queues.ts";
+import type { FeedKey } from "../vocabulary.ts";
 import { type Contact, type Release, releaseDates } from "../releases/model.ts";
 import { escapeHtml, stripInvalidChars } from "../releases/sanitize.ts";
 import { defaultTaxonomy, type Taxonomy } from "../releases/taxonomy.ts";

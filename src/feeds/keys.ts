@@ -1,11 +1,10 @@
 // Feed keys, formats and URLs. A feed is named by a key ("all", "topics/{slug}",
-// "regions/{slug}", "languages/{code}", see jobs/queues.ts) and served in three formats; this
+// "regions/{slug}", "languages/{code}", see vocabulary.ts) and served in three formats; this
 // file is the one place that maps keys to paths, URLs, titles and Redis cache keys.
 import type { Config } from "../config/index.ts";
-import type { FeedKey } from "../jobs/queues.ts";
 import { isLanguageCode, SLUG_RE } from "../releases/model.ts";
-import type { FacetKind } from "../releases/store.ts";
 import { defaultTaxonomy } from "../releases/taxonomy.ts";
+import { FACET_KINDS, type FacetKind, type FeedKey, facetFeedKey } from "../vocabulary.ts";
 
 export const FORMATS = ["rss", "atom", "json"] as const;
 export type FeedFormat = (typeof FORMATS)[number];
@@ -23,17 +22,15 @@ export function formatOfFile(file: string): FeedFormat | undefined {
   return FORMATS.find((f) => FORMAT_FILE[f] === file);
 }
 
-export const FACET_KINDS: readonly FacetKind[] = ["topics", "regions", "languages"];
-
 export type ParsedFeedKey = { kind: "all" } | { kind: FacetKind; value: string };
 
 /** Parses and validates a key; undefined for anything that cannot name a feed. */
 export function parseFeedKey(key: FeedKey): ParsedFeedKey | undefined {
   if (key === "all") return { kind: "all" };
-  const m = /^(topics|regions|languages)\/([^/]+)$/.exec(key);
-  if (!m) return undefined;
-  const kind = m[1] as FacetKind;
-  const value = m[2]!;
+  const slash = key.indexOf("/");
+  const kind = FACET_KINDS.find((k) => k === key.slice(0, slash));
+  const value = key.slice(slash + 1);
+  if (slash < 0 || !kind || value === "" || value.includes("/")) return undefined;
   const ok = kind === "languages" ? isLanguageCode(value) : SLUG_RE.test(value) && value.length <= 120;
   return ok ? { kind, value } : undefined;
 }
@@ -47,10 +44,8 @@ export function feedUrl(config: Config, key: FeedKey, format: FeedFormat): strin
   return `${config.publicUrl}${feedDir(key)}${FORMAT_FILE[format]}`;
 }
 
-/** Where a release is read on the web when it has no `url` of its own; also its stable id. */
-export function releasePageUrl(publicUrl: string, id: string): string {
-  return `${publicUrl}/releases/${encodeURIComponent(id)}`;
-}
+// Where a release is read (GET /releases/{id}): email links to it too, so it is vocabulary.
+export { releasePageUrl } from "../vocabulary.ts";
 
 const SMALL_WORDS = new Set(["and", "of", "the", "in", "on", "for", "to", "a", "an", "de", "la", "el", "y", "et"]);
 const languageNames = new Intl.DisplayNames(["en"], { type: "language", fallback: "code" });
@@ -85,6 +80,6 @@ export function formatLabel(format: FeedFormat): string {
 /** Every feed that exists: the global one and one per topic, region and language ever published. */
 export async function knownFeeds(facets: (kind: FacetKind) => Promise<string[]>): Promise<FeedKey[]> {
   const keys: FeedKey[] = ["all"];
-  for (const kind of FACET_KINDS) for (const v of await facets(kind)) keys.push(`${kind}/${v}`);
+  for (const kind of FACET_KINDS) for (const v of await facets(kind)) keys.push(facetFeedKey(kind, v));
   return keys;
 }

@@ -6,7 +6,7 @@
 // lost message can delay a change by at most that long.
 import type { Redis } from "ioredis";
 import type { Clock } from "../clock.ts";
-import type { FeedKey } from "../jobs/queues.ts";
+import type { FeedKey } from "../vocabulary.ts";
 import { createRedis, type RedisTarget } from "../redis/connection.ts";
 import type { FeedCache, FeedEntry } from "./cache.ts";
 import type { FeedFormat } from "./keys.ts";

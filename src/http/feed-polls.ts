@@ -11,8 +11,9 @@
 // route's own pattern. Nothing else Fastify does applies to these URLs (no hooks, no body, no
 // logging), which app.ts keeps true.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { FeedKey } from "../jobs/queues.ts";
-import { FACET_KINDS, FORMAT_FILE, formatOfFile } from "../feeds/keys.ts";
+import type { FeedKey } from "../vocabulary.ts";
+import { FACET_KINDS } from "../vocabulary.ts";
+import { FORMAT_FILE, formatOfFile } from "../feeds/keys.ts";
 import type { FeedReader } from "../feeds/reader.ts";
 import type { RequestDurations } from "./durations.ts";
 import { feedAnswer } from "./feed-answer.ts";

@@ -9,9 +9,9 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { FeedEntry } from "../feeds/cache.ts";
 import { type FeedFormat, formatOfFile, knownFeeds, parseFeedKey } from "../feeds/keys.ts";
-import { PAGE_CSP, renderFeedsPage, renderGonePage, renderReleasePage } from "../feeds/pages.ts";
+import { PAGE_CSP, renderFeedsPage, renderGonePage, renderReleasePage } from "./pages/feed-pages.ts";
 import type { FeedReader } from "../feeds/reader.ts";
-import type { FeedKey } from "../jobs/queues.ts";
+import type { FeedKey } from "../vocabulary.ts";
 import { SLUG_RE } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { CORS, FEED_MAX_AGE_S, feedAnswer } from "./feed-answer.ts";

@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { discoveryLinks } from "../feeds/discovery.ts";
 import { formatDate } from "../feeds/item.ts";
-import { PAGE_CSP } from "../feeds/pages.ts";
+import { PAGE_CSP } from "./pages/feed-pages.ts";
 import type { Release } from "../releases/model.ts";
 import { escapeHtml } from "../releases/sanitize.ts";
 import type { Taxonomy } from "../releases/taxonomy.ts";

@@ -9,6 +9,7 @@
 // real client would otherwise get a fresh budget after each of the client's requests).
 import ipaddr from "ipaddr.js";
 import type { Redis } from "ioredis";
+import { type KeyBuilder, keyBuilder } from "../redis/keys.ts";
 
 const SCRIPT = `
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -58,15 +59,19 @@ export function clientKey(ip: string): string {
 }
 
 export class LoginFailures {
+  private readonly keyOf: KeyBuilder;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
     private readonly maxFailures: number,
     private readonly windowS: number,
-  ) {}
+  ) {
+    this.keyOf = keyBuilder(prefix, "auth-failures");
+  }
 
   key(ip: string): string {
-    return `${this.prefix}:auth-failures:${clientKey(ip)}`;
+    return this.keyOf(clientKey(ip));
   }
 
   /** Reads the lock and, when `failed`, counts this failure; atomically. */

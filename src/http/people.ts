@@ -31,7 +31,7 @@ export const peopleRoutes: FastifyPluginAsync<{ rt: Runtime; secretKey?: string 
   strictFormBodies(app);
   singleValuedQuery(app);
   // Counted in Redis, so the limit holds across every web process behind the load balancer.
-  await app.register(rateLimit, { global: false, redis: rt.redis, nameSpace: `${rt.config.prefix}:ratelimit:`, skipOnError: false });
+  await app.register(rateLimit, { global: false, redis: rt.redis, nameSpace: rt.key("ratelimit", ""), skipOnError: false });
   const service = new SubscriberService(rt);
   const key = () => requireSecret(secretKey ?? rt.config.secretKey);
   const wantsJson = (req: FastifyRequest) => (req.headers["content-type"] ?? "").includes("json") || (req.headers.accept ?? "").startsWith("application/json");

@@ -3,6 +3,7 @@
 // so adding the same work twice is a no-op (BullMQ keeps one job per id), and never contain ':'.
 import { createHash } from "node:crypto";
 import type { DefaultJobOptions } from "bullmq";
+import type { FeedKey, ReleaseEvent } from "../vocabulary.ts";
 
 export const QUEUE = {
   releaseEvents: "release-events",
@@ -17,12 +18,6 @@ export const QUEUE = {
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 export const QUEUE_NAMES = Object.values(QUEUE) as QueueName[];
 
-/**
- * What happened to a release. `embargoed` is stored-but-not-public (only partners with
- * embargo access hear of it); `published` is public now (first publication or embargo lift).
- */
-export type ReleaseEvent = "published" | "updated" | "withdrawn" | "embargoed";
-
 /** release-events: job name = the event, or "lift-embargo" (delayed until embargoUntil). */
 export interface ReleaseEventJob {
   releaseId: string;
@@ -34,11 +29,7 @@ export interface LiftEmbargoJob {
   revision: number;
 }
 
-/**
- * A feed is named by a key: "all", "topics/{slug}", "regions/{slug}" or "languages/{code}".
- * feeds: job name "rebuild" (one feed, deduplicated per key) or "rebuild-all".
- */
-export type FeedKey = string;
+/** feeds: job name "rebuild" (one feed, deduplicated per key; see vocabulary.ts) or "rebuild-all". */
 export interface FeedRebuildJob {
   feed: FeedKey;
   /** The release event that asked for it, for tracing only. */
@@ -142,13 +133,3 @@ export const jobId = {
     `${j.edition}-${j.segment}-${createHash("sha1").update(j.subscriberIds.join(",")).digest("hex").slice(0, 12)}`,
   digestRun: (frequency: string, atMs: number) => `digest-run-${frequency}-${atMs}`,
 };
-
-/** Feed keys of a release: the global feed and one per topic, region and language. */
-export function feedKeysOf(r: { topics: string[]; regions: string[]; language: string }): FeedKey[] {
-  return [
-    "all",
-    ...r.topics.map((t) => `topics/${t}`),
-    ...r.regions.map((g) => `regions/${g}`),
-    `languages/${r.language}`,
-  ];
-}

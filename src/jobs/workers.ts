@@ -4,7 +4,9 @@ import { Worker } from "bullmq";
 import { countStat } from "../metrics.ts";
 import { createRedis } from "../redis/connection.ts";
 import type { Runtime } from "../runtime.ts";
-import { PROCESSORS } from "./processors.ts";
+import type { Channel } from "../channel.ts";
+import { CHANNELS } from "./channels.ts";
+import { processorsOf } from "./processors.ts";
 import type { QueueName } from "./queues.ts";
 
 /** Times a job may be taken over from a dead worker before it is failed as poison. */
@@ -17,11 +19,13 @@ export interface Workers {
   close(force?: boolean): Promise<void>;
 }
 
-export function startWorkers(rt: Runtime, only?: QueueName[]): Workers {
+/** Workers for the queues of `channels` (every channel by default) and release-events; `only` narrows to some queues. */
+export function startWorkers(rt: Runtime, only?: QueueName[], channels: readonly Channel[] = CHANNELS): Workers {
+  const processors = processorsOf(channels);
   const workers: Worker[] = [];
   const connections: ReturnType<typeof createRedis>[] = [];
   const running = new Set<string>();
-  for (const [name, spec] of Object.entries(PROCESSORS) as [QueueName, NonNullable<(typeof PROCESSORS)[QueueName]>][]) {
+  for (const [name, spec] of Object.entries(processors) as [QueueName, NonNullable<(typeof processors)[QueueName]>][]) {
     if (only && !only.includes(name)) continue;
     const connection = createRedis(rt.redisTarget, "worker", `herald-worker-${name}`);
     connection.on("error", () => {}); // reported by the worker's own error listener below

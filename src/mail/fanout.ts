@@ -19,7 +19,7 @@ export interface FanoutSummary {
   segments: number;
   readers: number;
   batches: number;
-  /** Alerts: readers left to the delayed pass, waiting for a translation (see jobs/alerts.ts). */
+  /** Alerts: readers left to the delayed pass, waiting for a translation (see alerts.ts). */
   waiting?: number;
 }
 

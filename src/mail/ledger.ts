@@ -18,6 +18,7 @@
 //                                 send is in the ledger, when the run gives it back, or expires
 import type { Redis } from "ioredis";
 import { execOrThrow } from "../redis/pipeline.ts";
+import { type KeyBuilder, keyBuilder } from "../redis/keys.ts";
 
 /** What lease() found for one reader. */
 export type LeaseState = "mine" | "busy" | "done";
@@ -99,16 +100,11 @@ export interface Accepted {
 
 export class Ledger {
   private readonly redis: Redis & LedgerScripts;
+  private readonly key: KeyBuilder;
 
-  constructor(
-    redis: Redis,
-    private readonly prefix: string,
-  ) {
+  constructor(redis: Redis, prefix: string) {
     this.redis = withScripts(redis);
-  }
-
-  private key(...parts: string[]): string {
-    return [this.prefix, ...parts].join(":");
+    this.key = keyBuilder(prefix);
   }
 
   /** For each id, whether the edition was already accepted for it. */

@@ -4,7 +4,7 @@
 // deduplicate; only webhook-timestamp (and so the signature) is fresh per attempt, as the spec's
 // replay protection requires.
 import { Webhook } from "standardwebhooks";
-import type { ReleaseEvent } from "../jobs/queues.ts";
+import type { ReleaseEvent } from "../vocabulary.ts";
 import type { Release } from "../releases/model.ts";
 import { type NinjsItem, type NinjsOptions, toNinjs } from "./ninjs.ts";
 

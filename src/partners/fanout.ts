@@ -1,7 +1,8 @@
 // "fanout" on the partners queue: one release event becomes one "deliver" job per matching
 // active partner. Idempotent: job ids are deterministic and the bookkeeping only ever raises
 // the order key, so running it twice queues nothing twice.
-import type { PartnerDeliveryJob, PartnerFanoutJob, ReleaseEvent } from "../jobs/queues.ts";
+import type { ReleaseEvent } from "../vocabulary.ts";
+import type { PartnerDeliveryJob, PartnerFanoutJob } from "../jobs/queues.ts";
 import { jobId, QUEUE } from "../jobs/queues.ts";
 import type { Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";

@@ -2,7 +2,7 @@
 // Pure: the same release and options always give the same item, so every retry and replay of a
 // webhook carries the same document. The schema root forbids unknown properties, so only ninjs
 // names appear here; the tests validate every variant against the official schema.
-import type { ReleaseEvent } from "../jobs/queues.ts";
+import type { ReleaseEvent } from "../vocabulary.ts";
 import { httpUrl, type Release, releaseDates } from "../releases/model.ts";
 import { defaultTaxonomy, type Taxonomy } from "../releases/taxonomy.ts";
 

@@ -12,10 +12,11 @@
 //                           fan-out re-run adding the job again) does not POST it again
 // Status lives in its own hash fields so disabling never rewrites (or races with) the config.
 import type { Redis } from "ioredis";
-import type { ReleaseEvent } from "../jobs/queues.ts";
+import type { ReleaseEvent } from "../vocabulary.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
 import { scanAll } from "../redis/scan.ts";
 import type { Partner, PartnerStatus } from "./model.ts";
+import { type KeyBuilder, keyBuilder } from "../redis/keys.ts";
 
 export const LOG_SIZE = 100;
 const HISTORY_SIZE = 10_000;
@@ -170,15 +171,11 @@ export interface LeaseTimes {
 export class PartnerStore {
   private readonly redis: Redis & PartnerScripts;
 
-  constructor(
-    redis: Redis,
-    private readonly prefix: string,
-  ) {
-    this.redis = withScripts(redis);
-  }
+  private readonly key: KeyBuilder;
 
-  private key(...parts: string[]): string {
-    return [this.prefix, "partners", ...parts].join(":");
+  constructor(redis: Redis, prefix: string) {
+    this.redis = withScripts(redis);
+    this.key = keyBuilder(prefix, "partners");
   }
 
   private pk(id: string, ...rest: string[]): string {

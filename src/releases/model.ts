@@ -156,19 +156,6 @@ export function releaseDates(r: Pick<Release, "revision" | "publishedAt" | "upda
   return { published: new Date(published).toISOString(), modified: new Date(modified).toISOString() };
 }
 
-export interface Issue {
-  path: string;
-  message: string;
-}
-
-/** Every problem zod found, as `path: message` pairs a person can act on. */
-export function describeIssues(error: z.ZodError): Issue[] {
-  return error.issues.map((i) => ({
-    path: i.path.length ? i.path.join(".") : "(root)",
-    message: i.message,
-  }));
-}
-
-export function formatIssues(issues: Issue[]): string {
-  return issues.map((i) => `${i.path}: ${i.message}`).join("; ");
-}
+// The issue list every error carries lives with the errors (ground floor); re-exported for the
+// many callers that validate releases and subscribers.
+export { describeIssues, formatIssues, type Issue } from "../errors.ts";

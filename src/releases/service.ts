@@ -3,7 +3,8 @@
 // same. Publishing identical content twice is "already done": no new revision, no second event.
 import { createHash } from "node:crypto";
 import { conflict, HeraldError, invalid, notFound, parseOrThrow } from "../errors.ts";
-import { jobId, QUEUE, type ReleaseEvent, type ReleaseEventJob } from "../jobs/queues.ts";
+import type { ReleaseEvent } from "../vocabulary.ts";
+import { jobId, QUEUE, type ReleaseEventJob } from "../jobs/queues.ts";
 import type { Runtime } from "../runtime.ts";
 import {
   formatIssues,

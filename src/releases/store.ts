@@ -12,12 +12,11 @@
 // and an event is never stored without its outbox entry (the dispatcher re-queues anything left
 // there after a crash).
 import type { Redis } from "ioredis";
-import { type FeedKey, feedKeysOf, type ReleaseEvent } from "../jobs/queues.ts";
+import { type FacetKind, type FeedKey, facetFeedKey, feedKeysOf, type ReleaseEvent } from "../vocabulary.ts";
+import { type KeyBuilder, keyBuilder } from "../redis/keys.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
 import type { Release } from "./model.ts";
 import { CasOps, casCommit } from "../redis/cas.ts";
-
-export type FacetKind = "topics" | "regions" | "languages";
 
 export interface PendingEvent {
   releaseId: string;
@@ -30,13 +29,13 @@ export class RevisionConflictError extends Error {
 }
 
 export class ReleaseStore {
+  private readonly key: KeyBuilder;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
-  ) {}
-
-  private key(...parts: string[]): string {
-    return [this.prefix, ...parts].join(":");
+    prefix: string,
+  ) {
+    this.key = keyBuilder(prefix);
   }
 
   async get(id: string): Promise<Release | null> {
@@ -94,7 +93,7 @@ export class ReleaseStore {
     const values = await this.facets(kind);
     if (values.length === 0) return [];
     const pipe = this.redis.pipeline();
-    for (const v of values) pipe.zcard(this.key("idx", `${kind}/${v}`));
+    for (const v of values) pipe.zcard(this.key("idx", facetFeedKey(kind, v)));
     const counts = await execOrThrow(pipe);
     return values.filter((_, i) => Number(counts[i]) > 0);
   }

@@ -15,6 +15,7 @@ import { z } from "zod";
 import { ConfigError } from "../config/index.ts";
 import { invalid, parseOrThrow } from "../errors.ts";
 import { type Issue, SLUG_RE, singleLine, slug } from "./model.ts";
+import { keyBuilder } from "../redis/keys.ts";
 
 export const TAXONOMY_KINDS = ["topics", "regions"] as const;
 export type TaxonomyKind = (typeof TAXONOMY_KINDS)[number];
@@ -183,16 +184,15 @@ export class TaxonomyStore {
 
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
     /** TAXONOMY_FILE, already read (readTaxonomyFile). */
     file?: TaxonomyData,
   ) {
     this.base = [builtInTaxonomy(), ...(file ? [file] : [])];
+    this.key = keyBuilder(prefix)("taxonomy");
   }
 
-  private get key(): string {
-    return `${this.prefix}:taxonomy`;
-  }
+  private readonly key: string;
 
   /** The current vocabulary (one Redis read: additions show in every process at once). */
   async current(): Promise<Taxonomy> {

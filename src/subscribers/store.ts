@@ -23,6 +23,7 @@ import { type DigestFrequency, emailKey, type Frequency, normalizeEmail, type Su
 import { HeraldError } from "../errors.ts";
 import { CasOps, casCommit, casCommitOn, defined } from "../redis/cas.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
+import { type KeyBuilder, keyBuilder } from "../redis/keys.ts";
 
 export const STATUSES: readonly SubscriberStatus[] = ["pending", "confirmed", "unsubscribed", "bounced", "complained"];
 
@@ -96,15 +97,14 @@ export class SubscriberConflictError extends HeraldError {
 }
 
 export class SubscriberStore {
+  private readonly key: KeyBuilder;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
   ) {
     defined(redis); // commits also go out in pipelines (applyMany, saveMany)
-  }
-
-  private key(...parts: string[]): string {
-    return [this.prefix, ...parts].join(":");
+    this.key = keyBuilder(prefix);
   }
 
   async get(id: string): Promise<Subscriber | null> {

@@ -1,7 +1,7 @@
 // The four emails: alert (one release), digest (several, grouped), correction notice and
 // confirmation. Each builds MJML and a plain-text part from the same data (never by scraping
 // the HTML), renders MJML once, and leaves slots for what differs per reader.
-import { releasePageUrl } from "../feeds/keys.ts";
+import { releasePageUrl } from "../vocabulary.ts";
 import type { Release } from "../releases/model.ts";
 import type { DigestFrequency, Language } from "../subscribers/model.ts";
 import { mjmlFrame, textFrame } from "./layout.ts";

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runAlert } from "../../src/jobs/alerts.ts";
+import { runAlert } from "../../src/mail/alerts.ts";
 import { QUEUE } from "../../src/jobs/queues.ts";
-import { sendBatch } from "../../src/jobs/send-emails.ts";
+import { sendBatch } from "../../src/mail/send-emails.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { SubscriberService } from "../../src/subscribers/service.ts";
 import { addReader, type MailEnv, mailEnv } from "../helpers/mail.ts";

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { digestTick, localTime, previewDigest, runDigest } from "../../src/jobs/digests.ts";
+import { digestTick, localTime, previewDigest, runDigest } from "../../src/mail/digests.ts";
 import { QUEUE } from "../../src/jobs/queues.ts";
 import { upsertSchedules } from "../../src/jobs/schedules.ts";
 import { Ledger } from "../../src/mail/ledger.ts";
@@ -79,7 +79,7 @@ describe("local-time digests", () => {
     const at = Date.parse("2026-11-28T08:00:00Z");
     const s = await runDigest(rt, "daily", at, { dryRun: false });
     const job = (await rt.queues[QUEUE.emails].getJobs(["waiting"]))[0]!;
-    const { sendBatch } = await import("../../src/jobs/send-emails.ts");
+    const { sendBatch } = await import("../../src/mail/send-emails.ts");
     await expect(sendBatch(rt, job.data)).rejects.toThrow();
     expect(await rt.redis.hget(rt.key("digest-cursor"), (await env.rt.redis.smembers(rt.key("subs", "daily")))[0]!)).toBeNull();
     smtp.allowAll();
@@ -93,7 +93,7 @@ describe("local-time digests", () => {
     await new ReleaseService(rt).publish(sampleRelease({ id: "o1", publishedAt: "2026-11-27T10:00:00Z" }));
     const s = await runDigest(rt, "daily", Date.parse("2026-11-28T08:00:00Z"), { dryRun: false });
     const job = (await rt.queues[QUEUE.emails].getJobs(["waiting"]))[0]!;
-    const { sendBatch } = await import("../../src/jobs/send-emails.ts");
+    const { sendBatch } = await import("../../src/mail/send-emails.ts");
     expect(await sendBatch(rt, job.data)).toMatchObject({ sent: 1 });
     // A digest's ledger is kept two days, not 180: the cursor is its lasting record.
     const ttl = await rt.redis.ttl(rt.key("ledger", s.edition));

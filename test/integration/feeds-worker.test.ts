@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fixedClock } from "../../src/clock.ts";
 import { feedCache } from "../../src/feeds/build.ts";
-import { enqueueRebuildAll } from "../../src/jobs/feed-rebuild.ts";
+import { enqueueRebuildAll } from "../../src/feeds/feed-rebuild.ts";
 import { QUEUE } from "../../src/jobs/queues.ts";
 import { fanOut } from "../../src/jobs/release-events.ts";
 import { startWorkers, type Workers } from "../../src/jobs/workers.ts";

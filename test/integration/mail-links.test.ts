@@ -6,7 +6,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runDigest } from "../../src/jobs/digests.ts";
+import { runDigest } from "../../src/mail/digests.ts";
 import { QUEUE } from "../../src/jobs/queues.ts";
 import { freePort } from "../../src/redis/embedded.ts";
 import { ReleaseService } from "../../src/releases/service.ts";

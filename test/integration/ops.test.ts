@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import { collectStatus, formatStatus } from "../../src/cli/status.ts";
-import { runDigest } from "../../src/jobs/digests.ts";
+import { runDigest } from "../../src/mail/digests.ts";
 import { startWorkers, type Workers } from "../../src/jobs/workers.ts";
 import { addPartner } from "../../src/partners/service.ts";
 import { SubscriberService } from "../../src/subscribers/service.ts";

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/http/app.ts";
-import { runAlert } from "../../src/jobs/alerts.ts";
+import { runAlert } from "../../src/mail/alerts.ts";
 import { QUEUE } from "../../src/jobs/queues.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { SubscriberService } from "../../src/subscribers/service.ts";

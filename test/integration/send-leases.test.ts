@@ -3,9 +3,9 @@
 // edition once, a run defers what another holds without counting it, and a dead run's leases
 // let the retry send once they expire.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runAlert } from "../../src/jobs/alerts.ts";
+import { runAlert } from "../../src/mail/alerts.ts";
 import { type EmailBatchJob, QUEUE } from "../../src/jobs/queues.ts";
-import { sendBatch } from "../../src/jobs/send-emails.ts";
+import { sendBatch } from "../../src/mail/send-emails.ts";
 import { Ledger } from "../../src/mail/ledger.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { addReader, type MailEnv, mailEnv } from "../helpers/mail.ts";

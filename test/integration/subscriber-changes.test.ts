@@ -9,7 +9,7 @@ import type { Job } from "bullmq";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fixedClock } from "../../src/clock.ts";
 import { buildApp } from "../../src/http/app.ts";
-import { processDigest } from "../../src/jobs/digests.ts";
+import { processDigest } from "../../src/mail/digests.ts";
 import type { Subscriber } from "../../src/subscribers/model.ts";
 import { SubscriberService } from "../../src/subscribers/service.ts";
 import { subscriberId } from "../../src/subscribers/store.ts";

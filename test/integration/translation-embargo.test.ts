@@ -6,8 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFeed } from "../../src/feeds/build.ts";
 import { buildApp } from "../../src/http/app.ts";
-import { type FeedKey, QUEUE } from "../../src/jobs/queues.ts";
-import { runDigest } from "../../src/jobs/digests.ts";
+import type { FeedKey } from "../../src/vocabulary.ts";
+import { QUEUE } from "../../src/jobs/queues.ts";
+import { runDigest } from "../../src/mail/digests.ts";
 import { fanOut } from "../../src/jobs/release-events.ts";
 import { generateSecret } from "../../src/partners/model.ts";
 import { addPartner } from "../../src/partners/service.ts";

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFeed, RENDERERS } from "../../src/feeds/build.ts";
 import { feedMeta } from "../../src/feeds/item.ts";
 import { FORMATS } from "../../src/feeds/keys.ts";
-import { renderReleasePage } from "../../src/feeds/pages.ts";
+import { renderReleasePage } from "../../src/http/pages/feed-pages.ts";
 import { QUEUE } from "../../src/jobs/queues.ts";
 import { buildEnvelope } from "../../src/partners/envelope.ts";
 import { listPartners } from "../../src/partners/service.ts";

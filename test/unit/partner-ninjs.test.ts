@@ -4,7 +4,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import type { ReleaseEvent } from "../../src/jobs/queues.ts";
+import type { ReleaseEvent } from "../../src/vocabulary.ts";
 import { buildEnvelope, signatureHeaders, webhookId } from "../../src/partners/envelope.ts";
 import { generateSecret, isWebhookSecret } from "../../src/partners/model.ts";
 import { toNinjs } from "../../src/partners/ninjs.ts";

@@ -8,7 +8,7 @@ import { ConfigError, testConfig } from "../../src/config/index.ts";
 import { renderAtom } from "../../src/feeds/atom.ts";
 import { feedMeta } from "../../src/feeds/item.ts";
 import { renderRss } from "../../src/feeds/rss.ts";
-import { renderReleasePage } from "../../src/feeds/pages.ts";
+import { renderReleasePage } from "../../src/http/pages/feed-pages.ts";
 import { parseWithFxp, parseWithRssParser, release } from "../helpers/feeds.ts";
 import { DEMO_READERS, EXAMPLES_DIR } from "../../src/demo.ts";
 import { builtInTaxonomy, defaultTaxonomy, readTaxonomyFile, Taxonomy } from "../../src/releases/taxonomy.ts";

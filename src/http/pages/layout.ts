@@ -2,7 +2,7 @@
 // reader's pages): a branded header whose name links to the front door, the main navigation,
 // a language switch, then the page. `head` is the slot for extra <head> markup (e.g. feed
 // discovery links); pages put their content in `body`. No script, no external resource: the
-// pages work under the CSP of feeds/pages.ts.
+// pages work under the CSP of feed-pages.ts.
 import { LANGUAGES, type Language } from "../../subscribers/model.ts";
 import { escapeHtml } from "../../templates/render.ts";
 import { PAGE_STRINGS } from "./strings.ts";

@@ -8,8 +8,8 @@
 import { createHash } from "node:crypto";
 import type { Job } from "bullmq";
 import type { Weekday } from "../config/index.ts";
-import { type FanoutSummary, fanOutSegments, type SegmentPlan } from "../mail/fanout.ts";
-import { brandOf } from "../mail/segments.ts";
+import { type FanoutSummary, fanOutSegments, type SegmentPlan } from "./fanout.ts";
+import { brandOf } from "./segments.ts";
 import type { Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { readerLinks } from "../subscribers/links.ts";
@@ -18,7 +18,7 @@ import { SubscriberService, subscriberStore } from "../subscribers/service.ts";
 import { requireSecret } from "../subscribers/tokens.ts";
 import { renderDigest } from "../templates/messages.ts";
 import { personalise } from "../templates/personalise.ts";
-import type { DigestJob } from "./queues.ts";
+import type { DigestJob } from "../jobs/queues.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
 
 const HOUR = 3600_000;

@@ -13,15 +13,15 @@
 //    per revision (the ledger is keyed by the revision's edition).
 //  - withdrawn: nothing to send; queued batches see the withdrawal at send time and stop.
 import type { Job } from "bullmq";
-import { Ledger } from "../mail/ledger.ts";
-import { type FanoutSummary, fanOutSegments, type SegmentPlan } from "../mail/fanout.ts";
-import { brandOf } from "../mail/segments.ts";
+import { Ledger } from "./ledger.ts";
+import { type FanoutSummary, fanOutSegments, type SegmentPlan } from "./fanout.ts";
+import { brandOf } from "./segments.ts";
 import type { Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { type Language, type Subscriber, wants } from "../subscribers/model.ts";
 import { subscriberStore } from "../subscribers/service.ts";
 import { renderAlert, renderCorrection } from "../templates/messages.ts";
-import { type AlertJob, jobId, QUEUE } from "./queues.ts";
+import { type AlertJob, jobId, QUEUE } from "../jobs/queues.ts";
 
 export async function processAlert(job: Job<AlertJob>, rt: Runtime): Promise<FanoutSummary | string> {
   return runAlert(rt, job.data);

@@ -22,7 +22,7 @@ import type { Subscriber } from "../subscribers/model.ts";
 import { SubscriberService } from "../subscribers/service.ts";
 import { requireSecret } from "../subscribers/tokens.ts";
 import { personalise } from "../templates/personalise.ts";
-import type { EmailBatchJob } from "./queues.ts";
+import type { EmailBatchJob } from "../jobs/queues.ts";
 
 /**
  * Messages of one batch in flight at once (the SMTP pool spreads them over its connections).

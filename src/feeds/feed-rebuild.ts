@@ -3,12 +3,13 @@
 // one "rebuild" per known feed through the same coalescing windows as release events.
 // Safe to run twice: a build of unchanged data writes nothing and pings nobody.
 import type { Job } from "bullmq";
-import { type BuildResult, buildFeed } from "../feeds/build.ts";
-import { FORMATS, feedUrl, knownFeeds, parseFeedKey } from "../feeds/keys.ts";
+import { type BuildResult, buildFeed } from "./build.ts";
+import { FORMATS, feedUrl, knownFeeds, parseFeedKey } from "./keys.ts";
 import { countStat } from "../metrics.ts";
 import type { Runtime } from "../runtime.ts";
-import { type FeedKey, type FeedRebuildJob, QUEUE, type WebsubJob } from "./queues.ts";
-import { enqueueFeedRebuilds } from "./release-events.ts";
+import type { Release } from "../releases/model.ts";
+import { type FeedKey, feedKeysOf } from "../vocabulary.ts";
+import { FEED_REBUILD_WINDOW_MS, type FeedRebuildJob, jobId, QUEUE, type WebsubJob } from "../jobs/queues.ts";
 
 export const REBUILD_ALL = "rebuild-all";
 
@@ -41,4 +42,25 @@ export async function enqueueRebuildAll(rt: Runtime): Promise<string> {
   const id = `${REBUILD_ALL}-${rt.clock.now()}`;
   await rt.queues[QUEUE.feeds].add(REBUILD_ALL, { feed: "*", cause: "herald feeds rebuild" }, { jobId: id });
   return id;
+}
+
+/** The feeds that list (or listed) this release: the old revision's and the new one's. */
+export function feedsTouched(release: Release, previous: Release | null): FeedKey[] {
+  const keys = new Set<FeedKey>(feedKeysOf(release));
+  if (previous) for (const k of feedKeysOf(previous)) keys.add(k);
+  return [...keys];
+}
+
+/** Queues one rebuild per feed for the current window; later events in the window join it. */
+export async function enqueueFeedRebuilds(rt: Runtime, feeds: FeedKey[], cause?: string): Promise<void> {
+  if (feeds.length === 0) return;
+  const now = rt.clock.now();
+  const windowEnd = Math.ceil((now + 1) / FEED_REBUILD_WINDOW_MS) * FEED_REBUILD_WINDOW_MS;
+  await rt.queues[QUEUE.feeds].addBulk(
+    feeds.map((feed) => ({
+      name: "rebuild",
+      data: { feed, cause },
+      opts: { jobId: jobId.feedRebuild(feed, windowEnd), delay: windowEnd - now },
+    })),
+  );
 }

@@ -3,17 +3,17 @@
 // Pure: each takes what it shows. Release HTML is the stored, sanitised body; everything else
 // is escaped here. Every page is in one language: the visitor's for /feeds and 404s, the
 // release's own for a release page (en, fr, es; English words around other languages).
-import type { Config } from "../config/index.ts";
-import { LANGUAGE_NAMES, type PageOptions, page as shell, withLang } from "../http/pages/layout.ts";
-import { PAGE_STRINGS } from "../http/pages/strings.ts";
-import type { FeedKey } from "../jobs/queues.ts";
-import type { Release } from "../releases/model.ts";
-import { escapeHtml } from "../releases/sanitize.ts";
-import type { Taxonomy } from "../releases/taxonomy.ts";
-import { LANGUAGES, type Language } from "../subscribers/model.ts";
-import { discoveryLinks } from "./discovery.ts";
-import { contactHtml, formatDate } from "./item.ts";
-import { FORMAT_FILE, FORMATS, facetLabel, feedDir, formatLabel, parseFeedKey } from "./keys.ts";
+import type { Config } from "../../config/index.ts";
+import { LANGUAGE_NAMES, type PageOptions, page as shell, withLang } from "./layout.ts";
+import { PAGE_STRINGS } from "./strings.ts";
+import { FACET_KINDS, type FacetKind, type FeedKey, facetFeedKey, feedKeysOf } from "../../vocabulary.ts";
+import type { Release } from "../../releases/model.ts";
+import { escapeHtml } from "../../releases/sanitize.ts";
+import type { Taxonomy } from "../../releases/taxonomy.ts";
+import { LANGUAGES, type Language } from "../../subscribers/model.ts";
+import { discoveryLinks } from "../../feeds/discovery.ts";
+import { contactHtml, formatDate } from "../../feeds/item.ts";
+import { FORMAT_FILE, FORMATS, facetLabel, feedDir, formatLabel, parseFeedKey } from "../../feeds/keys.ts";
 
 /** The interface language for content in `lang`: itself when Herald speaks it, else English. */
 export function uiLanguage(lang: string): Language {
@@ -26,7 +26,7 @@ function page(config: Config, o: Omit<PageOptions, "orgName" | "brandColor">): s
 }
 
 /** A topic or region's label in `lang`: from the vocabulary when given, else from the slug. */
-function labelOf(taxonomy: Taxonomy | undefined, kind: "topics" | "regions" | "languages", value: string, lang: string): string {
+function labelOf(taxonomy: Taxonomy | undefined, kind: FacetKind, value: string, lang: string): string {
   if (kind === "languages") return (LANGUAGE_NAMES as Record<string, string>)[value] ?? new Intl.DisplayNames([lang], { type: "language", fallback: "code" }).of(value) ?? value;
   return taxonomy ? taxonomy.label(kind, value, lang) : facetLabel(kind, value);
 }
@@ -44,11 +44,10 @@ function feedLinks(key: FeedKey): string {
 /** GET /feeds: every feed, grouped, labelled in the visitor's language, with autodiscovery tags for all of them. */
 export function renderFeedsPage(config: Config, feeds: FeedKey[], lang: Language = "en", taxonomy?: Taxonomy): string {
   const t = PAGE_STRINGS[lang];
+  const headings: Record<FacetKind, string> = { topics: t.byTopic, regions: t.byRegion, languages: t.byLanguage };
   const groups: { heading: string; keys: FeedKey[] }[] = [
     { heading: t.allReleases, keys: feeds.filter((k) => k === "all") },
-    { heading: t.byTopic, keys: feeds.filter((k) => k.startsWith("topics/")) },
-    { heading: t.byRegion, keys: feeds.filter((k) => k.startsWith("regions/")) },
-    { heading: t.byLanguage, keys: feeds.filter((k) => k.startsWith("languages/")) },
+    ...FACET_KINDS.map((kind) => ({ heading: headings[kind], keys: feeds.filter((k) => k.startsWith(facetFeedKey(kind, ""))) })),
   ];
   const label = (key: FeedKey) => {
     const p = parseFeedKey(key);
@@ -88,8 +87,8 @@ export function renderReleasePage(config: Config, r: Release, links: ReleasePage
   const t = PAGE_STRINGS[ui];
   const date = formatDate(r.publishedAt, r.language, config.defaultTimezone);
   const facets = [
-    ...r.topics.map((x) => `<a href="${escapeHtml(feedDir(`topics/${x}`))}atom.xml">${escapeHtml(labelOf(taxonomy, "topics", x, r.language))}</a>`),
-    ...r.regions.map((g) => `<a href="${escapeHtml(feedDir(`regions/${g}`))}atom.xml">${escapeHtml(labelOf(taxonomy, "regions", g, r.language))}</a>`),
+    ...r.topics.map((x) => `<a href="${escapeHtml(feedDir(facetFeedKey("topics", x)))}atom.xml">${escapeHtml(labelOf(taxonomy, "topics", x, r.language))}</a>`),
+    ...r.regions.map((g) => `<a href="${escapeHtml(feedDir(facetFeedKey("regions", g)))}atom.xml">${escapeHtml(labelOf(taxonomy, "regions", g, r.language))}</a>`),
   ];
   const parts: string[] = [];
   parts.push("<article>");
@@ -115,7 +114,8 @@ export function renderReleasePage(config: Config, r: Release, links: ReleasePage
   }
   if (facets.length) parts.push(`<p class="meta">${escapeHtml(t.feedsOf)} ${facets.join(" · ")}</p>`);
   parts.push("</article>");
-  const feeds: FeedKey[] = ["all", ...r.topics.map((x) => `topics/${x}` as FeedKey), `languages/${r.language}`];
+  // Discovery links name the global, topic and language feeds of the release (not its regions).
+  const feeds = feedKeysOf(r).filter((k) => !k.startsWith(facetFeedKey("regions", "")));
   return page(config, { lang: r.language, dir, heading: false, title: r.title, head: discoveryLinks(config, feeds), body: parts.join("\n") });
 }
 

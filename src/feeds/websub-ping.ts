@@ -5,7 +5,7 @@
 // request, which no retry will change. Pinging twice is harmless: the hub re-fetches.
 import { type Job, UnrecoverableError } from "bullmq";
 import type { Runtime } from "../runtime.ts";
-import type { WebsubJob } from "./queues.ts";
+import type { WebsubJob } from "../jobs/queues.ts";
 
 export const WEBSUB_TIMEOUT_MS = 10_000;
 
