@@ -12,6 +12,8 @@ const at = process.argv.indexOf("--outDir");
 const out = path.resolve(at > 0 ? process.argv[at + 1] : path.join(root, "dist"));
 
 rmSync(out, { recursive: true, force: true });
-const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+// typescript 7 no longer exports "./bin/tsc": resolve its package.json (always exported) and
+// take the bin from the same folder.
+const tsc = path.join(path.dirname(createRequire(import.meta.url).resolve("typescript/package.json")), "bin/tsc");
 execFileSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json"), "--outDir", out], { cwd: root, stdio: "inherit" });
 cpSync(path.join(root, "src"), out, { recursive: true, filter: (f) => statSync(f).isDirectory() || f.endsWith(".json") });
