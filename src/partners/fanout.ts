@@ -3,14 +3,13 @@
 // the order key, so running it twice queues nothing twice.
 import type { PartnerDeliveryJob, PartnerFanoutJob, ReleaseEvent } from "../jobs/queues.ts";
 import { jobId, QUEUE } from "../jobs/queues.ts";
-import type { Release } from "../releases/model.ts";
+import { filterMatches, type Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Partner } from "./model.ts";
 import { PartnerStore } from "./store.ts";
 
 function matchesFilters(p: Partner, r: Release): boolean {
-  const any = (want: string[], have: string[]) => want.length === 0 || have.some((h) => want.includes(h));
-  return any(p.topics, r.topics) && any(p.regions, r.regions) && (p.languages.length === 0 || p.languages.includes(r.language));
+  return filterMatches(p.topics, r.topics) && filterMatches(p.regions, r.regions) && filterMatches(p.languages, [r.language]);
 }
 
 /** Whether the event concerns something that was public (partners without embargo access hear only of those). */

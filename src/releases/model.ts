@@ -172,3 +172,11 @@ export function describeIssues(error: z.ZodError): Issue[] {
 export function formatIssues(issues: Issue[]): string {
   return issues.map((i) => `${i.path}: ${i.message}`).join("; ");
 }
+
+/**
+ * A reader's or a partner's filter on one facet (topics, regions, languages): an empty list
+ * means "all"; otherwise the release must carry at least one of the values.
+ */
+export function filterMatches(filter: readonly string[], values: readonly string[]): boolean {
+  return filter.length === 0 || values.some((v) => filter.includes(v));
+}
