@@ -16,22 +16,22 @@ import {
   type ReleaseEventJob,
 } from "./queues.ts";
 
-export interface FanOutResult {
+export interface DispatchResult {
   feeds: FeedKey[];
   alerts: boolean;
   partners: boolean;
 }
 
-export async function processReleaseEvent(job: Job<ReleaseEventJob | LiftEmbargoJob>, rt: Runtime): Promise<FanOutResult | string> {
+export async function processReleaseEvent(job: Job<ReleaseEventJob | LiftEmbargoJob>, rt: Runtime): Promise<DispatchResult | string> {
   if (job.name === "lift-embargo") {
     const { releaseId, revision } = job.data as LiftEmbargoJob;
     const done = await new ReleaseService(rt).liftEmbargo(releaseId, revision);
     return done ? `published ${releaseId} r${revision}` : "nothing to lift";
   }
-  return fanOut(rt, job.data as ReleaseEventJob);
+  return dispatchReleaseEvent(rt, job.data as ReleaseEventJob);
 }
 
-export async function fanOut(rt: Runtime, e: ReleaseEventJob): Promise<FanOutResult> {
+export async function dispatchReleaseEvent(rt: Runtime, e: ReleaseEventJob): Promise<DispatchResult> {
   const release = await rt.releases.getRevision(e.releaseId, e.revision);
   if (!release) return { feeds: [], alerts: false, partners: false }; // unknown: nothing to fan out
   const previous = e.revision > 1 ? await rt.releases.getRevision(e.releaseId, e.revision - 1) : null;

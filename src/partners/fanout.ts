@@ -1,4 +1,5 @@
-// "fanout" on the partners queue: one release event becomes one "deliver" job per matching
+// Job "fanout" on the partners queue (queuePartnerDeliveries; the job name stays, jobs already
+// queued carry it): one release event becomes one "deliver" job per matching
 // active partner. Idempotent: job ids are deterministic and the bookkeeping only ever raises
 // the order key, so running it twice queues nothing twice.
 import type { PartnerDeliveryJob, PartnerFanoutJob, ReleaseEvent } from "../jobs/queues.ts";
@@ -38,7 +39,7 @@ export function partnerWants(p: Partner, event: ReleaseEvent, r: Release, previo
   return (event === "updated" || event === "withdrawn") && previous !== null && matchesFilters(p, previous);
 }
 
-export async function fanOutToPartners(rt: Runtime, e: PartnerFanoutJob): Promise<{ partners: string[] }> {
+export async function queuePartnerDeliveries(rt: Runtime, e: PartnerFanoutJob): Promise<{ partners: string[] }> {
   const release = await rt.releases.getRevision(e.releaseId, e.revision);
   if (!release) return { partners: [] };
   const previous = e.revision > 1 ? await rt.releases.getRevision(e.releaseId, e.revision - 1) : null;

@@ -1,4 +1,4 @@
-// The HTML reader for scraped press-release pages: htmlparser2's tokenizer (the lexer that
+// The HTML parser for scraped press-release pages: htmlparser2's tokenizer (the lexer that
 // sanitize-html also runs on: tags, attributes and their quoting, comments, raw-text script and
 // style, RCDATA title and textarea, the full HTML5 named and numeric character references) feeds
 // a small tree builder kept here, which gives the importer a tree of elements and text. It
