@@ -24,7 +24,7 @@ export const subscriberApiRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (a
     if (frequency !== "daily" && frequency !== "weekly") throw invalid(`no digest ${JSON.stringify(frequency)}: use daily or weekly`);
     const dryRun = (req.body as { dryRun?: unknown } | undefined)?.dryRun === true;
     const at = rt.clock.now();
-    const data: DigestJob = { frequency, at: new Date(at).toISOString(), force: true, dryRun };
+    const data: DigestJob = { frequency, at: new Date(at).toISOString(), dryRun };
     const id = jobId.digestRun(frequency, at);
     await rt.queues[QUEUE.digests].add("run", data, { jobId: id });
     return reply.code(202).send({ jobId: id, frequency, dryRun });

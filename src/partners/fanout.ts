@@ -6,6 +6,7 @@ import type { PartnerDeliveryJob, PartnerFanoutJob, ReleaseEvent } from "../jobs
 import { jobId, QUEUE } from "../jobs/queues.ts";
 import { filterMatches, type Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
+import { deliveryJobOptions } from "./backoff.ts";
 import type { Partner } from "./model.ts";
 import { PartnerStore } from "./store.ts";
 
@@ -63,12 +64,12 @@ export async function enqueueDeliveries(
   idOf: (j: PartnerDeliveryJob) => string = jobId.partnerDelivery,
 ): Promise<string[]> {
   if (jobs.length === 0) return [];
-  const attempts = rt.config.partnerRetrySchedule.length;
+  const retries = deliveryJobOptions(rt.config.partnerRetrySchedule);
   const added = await rt.queues[QUEUE.partners].addBulk(
     jobs.map((data) => ({
       name: "deliver",
       data,
-      opts: { jobId: idOf(data), attempts, delay: rt.config.partnerRetrySchedule[0] ?? 0 },
+      opts: { jobId: idOf(data), ...retries },
     })),
   );
   return added.map((j) => j.id!);
