@@ -4,7 +4,9 @@
 // a small tree builder kept here, which gives the importer a tree of elements and text. It
 // implements just enough of the WHATWG tree-building rules (void elements, implied </p>, </li>,
 // </dt>, </dd>, a stray </br> read as <br>) for the importer, which only reads text, a few
-// attributes and which element contains which.
+// attributes and which element contains which. Only script, style, title and textarea are raw
+// text (the tokenizer's set); noscript and iframe content is read as markup, and the importer
+// drops those subtrees whole (html-page.ts), as it did when they were raw text.
 //
 // Why the tree builder is not htmlparser2's Parser: its open-element stack grows with
 // Array#unshift and is searched with indexOf, so deep nesting takes quadratic time. Measured
