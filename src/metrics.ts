@@ -12,7 +12,11 @@ export const STATS = {
   herald_emails_sent_total: ["Emails accepted by the SMTP server (or written to the outbox), by kind", ["kind"]],
   herald_emails_bounced_total: ["Recipients marked bounced: a permanent SMTP refusal, or a bounce report (DSN) later", []],
   herald_emails_complained_total: ["Recipients marked complained by a feedback-loop report (ARF)", []],
-  herald_emails_suppressed_total: ["Sends skipped: reader unsubscribed, bounced or complained", []],
+  // Counts every skip, not only suppressions (the name is historical; sendBatch in jobs/send-emails.ts increments it).
+  herald_emails_suppressed_total: [
+    "Sends skipped, for any reason: the reader unsubscribed, bounced or complained, already had this digest or a newer one, already got another alert edition of the story, or the release is gone",
+    [],
+  ],
   herald_webhooks_delivered_total: ["Partner deliveries answered 2xx, by partner", ["partner"]],
   herald_webhooks_failed_total: ["Partner delivery attempts that failed (and will retry), by partner", ["partner"]],
   herald_webhooks_dead_lettered_total: ["Partner deliveries that exhausted their retries, by partner", ["partner"]],

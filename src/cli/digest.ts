@@ -79,7 +79,7 @@ export function registerDigest(program: Command): void {
             process.stdout.write(`${formatSegments(await runDigest(rt, frequency, at, { dryRun: true }))}\n`);
             return;
           }
-          const data: DigestJob = { frequency, at: new Date(at).toISOString(), force: true };
+          const data: DigestJob = { frequency, at: new Date(at).toISOString() };
           const id = jobId.digestRun(frequency, at);
           await rt.queues[QUEUE.digests].add("run", data, { jobId: id });
           process.stdout.write(`queued ${id}\n`);

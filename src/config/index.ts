@@ -2,18 +2,10 @@
 // A bad value stops start-up with the variable, the value and what is allowed (pg-boss style).
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { isTimeZone } from "../clock.ts";
 
 const WEEKDAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
-
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const int = (min: number, max: number) =>
   z.coerce

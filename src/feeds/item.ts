@@ -2,6 +2,7 @@
 // agree: ids, links, dates, the full HTML (dateline, correction, press contacts), categories.
 // Pure: no clock, no Redis. Every string passes through stripInvalidChars, whatever the store
 // already did, so no release can make a feed unparsable.
+import { formatDate } from "../clock.ts";
 import type { Config } from "../config/index.ts";
 import type { FeedKey } from "../vocabulary.ts";
 import { type Contact, type Release, releaseDates } from "../releases/model.ts";
@@ -169,27 +170,6 @@ export function contactHtml(c: Contact): string {
   if (c.phone) bits.push(`<a href="tel:${escapeHtml(c.phone.replace(/[^+\d]/g, ""))}">${escapeHtml(clean(c.phone))}</a>`);
   if (c.email) bits.push(`<a href="mailto:${escapeHtml(c.email)}">${escapeHtml(c.email)}</a>`);
   return bits.join(", ");
-}
-
-/** "28 November 2026" in the release's language (ICU), in the newsroom's time zone. */
-export function formatDate(iso: string, language: string, timeZone: string): string {
-  try {
-    return dateFormat(language, timeZone).format(new Date(iso));
-  } catch {
-    return iso.slice(0, 10);
-  }
-}
-
-// Building an Intl formatter costs far more than using one; a feed build formats 50 dates.
-const formats = new Map<string, Intl.DateTimeFormat>();
-function dateFormat(language: string, timeZone: string): Intl.DateTimeFormat {
-  const key = `${language} ${timeZone}`;
-  let f = formats.get(key);
-  if (!f) {
-    f = new Intl.DateTimeFormat(language, { dateStyle: "long", timeZone });
-    if (formats.size < 1000) formats.set(key, f);
-  }
-  return f;
 }
 
 const IMAGE_TYPES: Record<string, string> = {

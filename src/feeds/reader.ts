@@ -18,7 +18,8 @@ interface Memo extends FeedEntry {
   readAt: number;
 }
 
-export class FeedReader {
+/** The web process's memory of built feeds (the HTTP side of cache.ts); named apart from feed-reader apps and from readers (subscribers). */
+export class FeedMemo {
   /** Per feed, the last entry read per format. */
   private readonly memo = new Map<FeedKey, Partial<Record<FeedFormat, Memo>>>();
   /** Per feed: bumped on every change message, so a read that raced a change is not kept. */

@@ -9,7 +9,6 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { Runtime } from "../runtime.ts";
 import { declareAccess } from "./access.ts";
 
-export { ADMIN_USER } from "./access.ts";
 const BASE = "/admin/queues";
 
 export const adminRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {

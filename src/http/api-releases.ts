@@ -1,9 +1,9 @@
 // The releases API: publish, correct, withdraw, read. Invalid input answers 400 with every
 // problem listed and stores nothing.
 import type { FastifyPluginAsync } from "fastify";
-import { invalid } from "../errors.ts";
 import { checkReleaseId, ReleaseService } from "../releases/service.ts";
 import type { Runtime } from "../runtime.ts";
+import { jsonObjectBody } from "./json-body.ts";
 import { singleValuedQuery } from "./query.ts";
 
 // Bearer auth for every /api/ URL is installed once, in app.ts.
@@ -12,12 +12,12 @@ export const releaseRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { 
   singleValuedQuery(app);
 
   app.post("/api/releases", async (req, reply) => {
-    const r = await service.publish(jsonBody(req.body));
+    const r = await service.publish(jsonObjectBody(req.body));
     return reply.code(r.event ? 202 : 200).send({ id: r.id, revision: r.revision, status: r.status, jobId: r.jobId });
   });
 
   app.put<{ Params: { id: string }; Querystring: { note?: string } }>("/api/releases/:id", async (req, reply) => {
-    const body = jsonBody(req.body) as Record<string, unknown>;
+    const body = jsonObjectBody(req.body);
     const note = typeof body.correction === "string" ? body.correction : req.query.note;
     const { correction: _ignored, ...input } = body;
     const r = await service.update(req.params.id, input, note);
@@ -37,9 +37,3 @@ export const releaseRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { 
   });
 };
 
-function jsonBody(body: unknown): object {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw invalid("the request body must be a JSON object (content-type: application/json)");
-  }
-  return body;
-}

@@ -5,15 +5,14 @@ import { invalid } from "../errors.ts";
 import { type DigestJob, jobId, QUEUE } from "../jobs/queues.ts";
 import type { Runtime } from "../runtime.ts";
 import { SubscriberService } from "../subscribers/service.ts";
+import { jsonObjectBody } from "./json-body.ts";
 
 export const subscriberApiRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
   const service = new SubscriberService(rt);
 
   /** Body: subscriber fields, plus `confirmed: true` to skip the opt-in email (consent given elsewhere). */
   app.post("/api/subscribers", async (req, reply) => {
-    const body = req.body;
-    if (body === null || typeof body !== "object" || Array.isArray(body)) throw invalid("the request body must be a JSON object (content-type: application/json)");
-    const { confirmed, ...input } = body as Record<string, unknown>;
+    const { confirmed, ...input } = jsonObjectBody(req.body);
     if (confirmed !== undefined && typeof confirmed !== "boolean") throw invalid("invalid subscriber: confirmed: true or false", [{ path: "confirmed", message: "true or false" }]);
     const { subscriber: s, created } = await service.upsert(input, { confirmed: confirmed === true });
     return reply.code(created ? 201 : 200).send({ id: s.id, email: s.email, status: s.status, frequency: s.frequency, language: s.language });
@@ -25,7 +24,7 @@ export const subscriberApiRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (a
     if (frequency !== "daily" && frequency !== "weekly") throw invalid(`no digest ${JSON.stringify(frequency)}: use daily or weekly`);
     const dryRun = (req.body as { dryRun?: unknown } | undefined)?.dryRun === true;
     const at = rt.clock.now();
-    const data: DigestJob = { frequency, at: new Date(at).toISOString(), force: true, dryRun };
+    const data: DigestJob = { frequency, at: new Date(at).toISOString(), dryRun };
     const id = jobId.digestRun(frequency, at);
     await rt.queues[QUEUE.digests].add("run", data, { jobId: id });
     return reply.code(202).send({ jobId: id, frequency, dryRun });

@@ -11,7 +11,7 @@ import Fastify, {
 import http from "node:http";
 import { HeraldError } from "../errors.ts";
 import { feedCache } from "../feeds/build.ts";
-import { FeedReader } from "../feeds/reader.ts";
+import { FeedMemo } from "../feeds/reader.ts";
 import type { Runtime } from "../runtime.ts";
 import { installAccess, routeTable, withAccess } from "./access.ts";
 import { adminRoutes } from "./admin.ts";
@@ -40,8 +40,8 @@ export interface AppOptions {
 
 export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyInstance> {
   const durations = new RequestDurations();
-  const reader = new FeedReader(feedCache(rt), rt.clock);
-  const answerEarly = feedPolls(reader, durations);
+  const memo = new FeedMemo(feedCache(rt), rt.clock);
+  const answerEarly = feedPolls(memo, durations);
   const c = rt.config;
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
@@ -84,8 +84,8 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
       return server;
     },
   });
-  reader.listen(rt.redisTarget);
-  app.addHook("onClose", () => reader.close());
+  memo.listen(rt.redisTarget);
+  app.addHook("onClose", () => memo.close());
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof HeraldError) {
       return reply.code(err.status).send({ error: err.message, code: err.code, issues: err.issues });
@@ -114,7 +114,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
   await app.register(withAccess("public", healthRoutes), { rt });
   await app.register(adminRoutes, { rt });
   await app.register(withAccess("api", releaseRoutes), { rt });
-  await app.register(withAccess("public", feedRoutes), { rt, reader });
+  await app.register(withAccess("public", feedRoutes), { rt, memo });
   await app.register(withAccess("public", frontRoutes), { rt });
   await app.register(withAccess("api", partnerRoutes), { rt });
   await app.register(withAccess("api", subscriberApiRoutes), { rt });

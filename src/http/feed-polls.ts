@@ -3,7 +3,7 @@
 // cost more than the answer itself, and held the poll rate to about half of what a bare Node
 // server reaches. So the HTTP server looks at each request first, and answers it here when it is
 // a GET of a feed file whose built entry this process already holds in memory and trusts
-// (FeedReader.peek); anything else, including the first read of a feed, goes on to Fastify.
+// (FeedMemo.peek); anything else, including the first read of a feed, goes on to Fastify.
 //
 // This is a cache in front of the route, never a second implementation: an entry is in memory
 // only because the route read it from Redis, the answer comes from the same feedAnswer(), and
@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FeedKey } from "../vocabulary.ts";
 import { FACET_KINDS } from "../vocabulary.ts";
 import { FORMAT_FILE, formatOfFile } from "../feeds/keys.ts";
-import type { FeedReader } from "../feeds/reader.ts";
+import type { FeedMemo } from "../feeds/reader.ts";
 import type { RequestDurations } from "./durations.ts";
 import { feedAnswer } from "./feed-answer.ts";
 
@@ -32,7 +32,7 @@ const FEED_PATH = new RegExp(
 /** Answers the request and returns true, or returns false and leaves it untouched. */
 export type EarlyAnswer = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-export function feedPolls(reader: FeedReader, durations: RequestDurations): EarlyAnswer {
+export function feedPolls(memo: FeedMemo, durations: RequestDurations): EarlyAnswer {
   return (req, res) => {
     if (req.method !== "GET") return false;
     const url = req.url;
@@ -42,7 +42,7 @@ export function feedPolls(reader: FeedReader, durations: RequestDurations): Earl
     const started = performance.now();
     const key: FeedKey = m[1] ? `${m[1]}/${m[2]}` : "all";
     const format = formatOfFile(m[3]!)!;
-    const entry = reader.peek(key, format);
+    const entry = memo.peek(key, format);
     if (!entry) return false;
     const answer = feedAnswer(entry, format, req.headers);
     res.writeHead(answer.status, answer.headers);

@@ -1,5 +1,5 @@
 // Feeds over HTTP, and the HTML pages feed items link to. A request never builds a feed: it
-// serves the bytes the `feeds` workers stored in Redis, through a FeedReader that keeps them
+// serves the bytes the `feeds` workers stored in Redis, through a FeedMemo that keeps them
 // in memory until a build announces a change (feeds/reader.ts), so a poll answered 304 costs
 // no Redis round trip.
 //
@@ -10,7 +10,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { FeedEntry } from "../feeds/cache.ts";
 import { type FeedFormat, formatOfFile, knownFeeds, parseFeedKey } from "../feeds/keys.ts";
 import { PAGE_CSP, renderFeedsPage, renderGonePage, renderReleasePage } from "./pages/feed-pages.ts";
-import type { FeedReader } from "../feeds/reader.ts";
+import type { FeedMemo } from "../feeds/reader.ts";
 import type { FeedKey } from "../vocabulary.ts";
 import { SLUG_RE } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
@@ -20,17 +20,17 @@ import { FEED_ROUTES } from "./feed-polls.ts";
 
 const COLD_RETRY_AFTER_S = 30;
 
-/** `reader` is shared with the early answer for polls (feed-polls.ts); app.ts owns it. */
-export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; reader: FeedReader }> = async (app, { rt, reader }) => {
+/** `memo` is shared with the early answer for polls (feed-polls.ts); app.ts owns it. */
+export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; memo: FeedMemo }> = async (app, { rt, memo }) => {
   function serve(req: FastifyRequest, reply: FastifyReply, key: FeedKey, format: FeedFormat | undefined): Promise<unknown> | undefined {
     const parsed = format && parseFeedKey(key);
     if (!format || !parsed) {
       reply.code(404).send({ error: `no such feed: ${req.url.split("?")[0]}`, issues: [] });
       return;
     }
-    const held = reader.peek(key, format);
+    const held = memo.peek(key, format);
     if (held) return answer(req, reply, held, format);
-    return reader.get(key, format).then((entry) => (entry ? answer(req, reply, entry, format) : cold(reply, key, parsed)));
+    return memo.get(key, format).then((entry) => (entry ? answer(req, reply, entry, format) : cold(reply, key, parsed)));
   }
 
   function answer(req: FastifyRequest, reply: FastifyReply, entry: FeedEntry, format: FeedFormat): undefined {

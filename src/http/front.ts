@@ -4,7 +4,7 @@
 // release translated into French, the original otherwise. Server-rendered, no script.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { discoveryLinks } from "../feeds/discovery.ts";
-import { formatDate } from "../feeds/item.ts";
+import { formatDate } from "../clock.ts";
 import { PAGE_CSP } from "./pages/feed-pages.ts";
 import type { Release } from "../releases/model.ts";
 import { escapeHtml } from "../releases/sanitize.ts";

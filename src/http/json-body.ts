@@ -7,6 +7,14 @@ import { invalid } from "../errors.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
+/** The parsed body as a JSON object, or a 400 saying what to send (a JSON array, string or nothing is refused). */
+export function jsonObjectBody(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw invalid("the request body must be a JSON object (content-type: application/json)");
+  }
+  return body as Record<string, unknown>;
+}
+
 export function strictJsonBodies(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");

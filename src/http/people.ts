@@ -14,7 +14,7 @@ import type { Language, Subscriber } from "../subscribers/model.ts";
 import { readerLinks } from "../subscribers/links.ts";
 import { type ConfirmOutcome, confirmState, SubscriberService } from "../subscribers/service.ts";
 import { readToken, requireSecret, verifyToken } from "../subscribers/tokens.ts";
-import { escapeHtml } from "../templates/render.ts";
+import { escapeHtml } from "../releases/sanitize.ts";
 import { strictFormBodies } from "./form-body.ts";
 import { singleValuedQuery } from "./query.ts";
 import { offeredFacets, preferenceFields, readForm, valuesOf } from "./pages/forms.ts";

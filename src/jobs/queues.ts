@@ -65,7 +65,13 @@ export interface AlertJob {
 
 /** emails: job name "send", one batch of readers of one edition (alert, digest, notice). */
 export interface EmailBatchJob {
-  /** Edition id: what is being sent, e.g. "alert-{release}-r{n}" or "daily-{reader}-{date}". */
+  /**
+   * Edition id: what is being sent, the same for every reader of it (the ledger and the Message-ID
+   * are keyed by it): "alert-{release}-r{n}" (plus "-late" for the translation pass),
+   * "correction-{release}-r{n}", "{daily|weekly}-{YYYYMMDDTHH}" for a scheduled digest (the UTC
+   * hour served, e.g. "daily-20261128T08"), "{daily|weekly}-run-{ms}" for one run by ops, and
+   * "confirm-{subscriber}-{hours since epoch}".
+   */
   edition: string;
   kind: "alert" | "correction" | "digest" | "confirm";
   /** Segment id: readers with the same language and content share one rendered message. */
@@ -81,7 +87,6 @@ export interface DigestJob {
   frequency?: "daily" | "weekly";
   /** The hour being served, ISO; the scheduler's fire time. */
   at?: string;
-  force?: boolean;
   dryRun?: boolean;
 }
 
@@ -104,7 +109,9 @@ const retention = {
 export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
   [QUEUE.releaseEvents]: { ...retention, attempts: 10, backoff: { type: "exponential", delay: 1_000 } },
   [QUEUE.feeds]: { ...retention, attempts: 5, backoff: { type: "exponential", delay: 500 } },
-  // The partner schedule (0 s, 5 s, 5 min, …) is a custom backoff: see partners' delivery.
+  // These govern the partners queue's "fanout" jobs only (finding the matching partners). Each
+  // "deliver" job carries its own attempts, delay and backoff from PARTNER_RETRY_SCHEDULE: the
+  // webhook retry policy is in partners/backoff.ts (deliveryJobOptions).
   [QUEUE.partners]: { ...retention, attempts: 10, backoff: { type: "partner" } },
   [QUEUE.alerts]: { ...retention, attempts: 10, backoff: { type: "exponential", delay: 1_000 } },
   // Send batches are many (1,000 for 100,000 readers) and the ledger already remembers every

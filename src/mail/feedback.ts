@@ -15,7 +15,7 @@ import type { Runtime } from "../runtime.ts";
 import { normalizeEmail, type Subscriber } from "../subscribers/model.ts";
 import { SubscriberService } from "../subscribers/service.ts";
 import { readerOfMessageId, senderDomain } from "./message.ts";
-import { type MimePart, parseHeaderBlock, parseMime, walk } from "./mime.ts";
+import { type ParsedMail, simpleParser } from "mailparser";
 
 /** Reports larger than this are refused (a complaint carries the whole original message). */
 export const MAX_FEEDBACK_BYTES = 5 * 1024 * 1024;
@@ -43,15 +43,42 @@ export type FeedbackOutcome = FeedbackEntry & {
   status?: Subscriber["status"];
 };
 
+/**
+ * mailparser reads the MIME structure (headers, multipart boundaries, transfer encodings). Its
+ * defaults fold a message/delivery-status part, and an inline message/rfc822 part with the
+ * returned message's Message-ID, into the text; with keepDeliveryStatus and ignoreEmbedded both
+ * stay attachments, read here. Nothing is rendered: no HTML, no links.
+ */
+const MAIL_OPTIONS = {
+  keepDeliveryStatus: true,
+  ignoreEmbedded: true,
+  skipHtmlToText: true,
+  skipTextToHtml: true,
+  skipTextLinks: true,
+  skipImageLinks: true,
+  keepCidLinks: true,
+  checksumAlgo: false,
+} as const;
+
 /** Reads a report. Not a mail message at all: 400. A message that is no report: report "none". */
-export function readFeedback(raw: Buffer, ourDomain: string): Feedback {
+export async function readFeedback(raw: Buffer, ourDomain: string): Promise<Feedback> {
   if (raw.length === 0) throw notAMessage("it is empty");
   if (raw.length > MAX_FEEDBACK_BYTES) throw new HeraldError("HERALD_TOO_LARGE", `the report is larger than ${MAX_FEEDBACK_BYTES} bytes (5 MiB)`, 413);
-  const root = parseMime(raw.toString("latin1"));
-  if (root.headers.size === 0) throw notAMessage("it has no header fields");
-  for (const part of walk(root)) {
-    if (part.type === "message/delivery-status") return { report: "delivery-status", entries: deliveryStatus(part.body, original(root, ourDomain)) };
-    if (part.type === "message/feedback-report") return { report: "feedback-report", entries: feedbackReport(part.body, original(root, ourDomain)) };
+  let mail: ParsedMail;
+  try {
+    mail = await simpleParser(raw, MAIL_OPTIONS);
+  } catch (err) {
+    // More than 1,000 MIME parts (mailsplit's limit) or a header block over 1 MB: no mail
+    // server writes a report like that, so it is read as no report, as any other non-report.
+    if (/Max allowed child nodes|Max header size/i.test((err as Error).message)) return { report: "none", entries: [] };
+    throw notAMessage((err as Error).message);
+  }
+  if (mail.headers.size === 0) throw notAMessage("it has no header fields");
+  const parts = mail.attachments.map((a) => ({ type: a.contentType.toLowerCase(), body: a.content.toString("latin1") }));
+  const orig = () => original(parts, ourDomain);
+  for (const part of parts) {
+    if (part.type === "message/delivery-status") return { report: "delivery-status", entries: deliveryStatus(part.body, orig()) };
+    if (part.type === "message/feedback-report") return { report: "feedback-report", entries: feedbackReport(part.body, orig()) };
   }
   return { report: "none", entries: [] };
 }
@@ -60,14 +87,37 @@ function notAMessage(why: string): HeraldError {
   return new HeraldError("HERALD_NOT_A_MESSAGE", `not a mail message (${why}): give a bounce report or complaint as it arrived (RFC 5322, with its headers)`, 400);
 }
 
-/** The returned message's headers (message/rfc822 or text/rfc822-headers), and its reader. */
-function original(root: MimePart, ourDomain: string): { subscriberId?: string; to?: string } {
-  for (const part of walk(root)) {
+/**
+ * The returned message's headers (message/rfc822 or text/rfc822-headers), and its reader. Only
+ * its header block is read, with parseHeaderBlock, not the whole message again with mailparser:
+ * two fields are wanted, and mailparser refuses a header block over 1 MB (a hostile Message-ID)
+ * where this reads it and finds no reader in it.
+ */
+function original(parts: { type: string; body: string }[], ourDomain: string): { subscriberId?: string; to?: string } {
+  for (const part of parts) {
     if (part.type !== "message/rfc822" && part.type !== "text/rfc822-headers" && part.type !== "message/rfc822-headers") continue;
     const headers = parseHeaderBlock(part.body.split(/\r?\n\r?\n/)[0] ?? "");
     return { subscriberId: readerOfMessageId(headers.get("message-id")?.[0] ?? "", ourDomain), to: addressIn(headers.get("to")?.[0]) };
   }
   return {};
+}
+
+/**
+ * Splits a header block (no body) into unfolded fields; lines that are not fields are skipped.
+ * Kept by hand: the fields of a DSN (RFC 3464) or ARF report (RFC 5965) are the *body* of their
+ * part, in groups separated by blank lines, which mailparser hands over as bytes, unparsed.
+ */
+function parseHeaderBlock(block: string): Map<string, string[]> {
+  const headers = new Map<string, string[]>();
+  for (const line of block.replace(/\r?\n[ \t]+/g, " ").split(/\r?\n/)) {
+    const m = /^([!-9;-~]+):[ \t]*(.*)$/.exec(line);
+    if (!m) continue;
+    const name = m[1]!.toLowerCase();
+    const list = headers.get(name) ?? [];
+    list.push(m[2]!.trim());
+    headers.set(name, list);
+  }
+  return headers;
 }
 
 /** Report fields come in groups separated by blank lines; each group reads like a header block. */
@@ -150,7 +200,7 @@ export async function applyFeedback(rt: Runtime, feedback: Feedback): Promise<Fe
 
 /** Reads and applies one report, with MAIL_FROM's domain as the one Message-IDs are trusted from. */
 export async function processFeedback(rt: Runtime, raw: Buffer): Promise<{ report: Feedback["report"]; outcomes: FeedbackOutcome[] }> {
-  const feedback = readFeedback(raw, senderDomain(rt.config.mailFrom));
+  const feedback = await readFeedback(raw, senderDomain(rt.config.mailFrom));
   return { report: feedback.report, outcomes: await applyFeedback(rt, feedback) };
 }
 

@@ -1,10 +1,24 @@
-// When a failed delivery is tried again. The schedule (PARTNER_RETRY_SCHEDULE, default 0 s, 5 s,
-// 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h) gives the delay before each attempt; ±20 %
-// jitter spreads a partner's backlog so it does not come back as one burst. A 429 or 503 with
-// Retry-After is honoured: the next attempt is never earlier than the partner asked, and never
-// earlier than the schedule says (a partner answering "Retry-After: 1" to a backlog would
-// otherwise burn every attempt in seconds).
-import type { BackoffStrategy } from "bullmq";
+// The webhook retry policy, in one place. When a failed delivery is tried again:
+//   - attempts: one per entry of PARTNER_RETRY_SCHEDULE (config; default 10: 0 s, 5 s, 5 min,
+//     30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h); entry n is the delay before attempt n+1, entry 0
+//     the delay of the first attempt (deliveryJobOptions, set on every "deliver" job);
+//   - BullMQ custom backoff "partner" (partnerBackoff, installed by processor.ts) turns a failed
+//     attempt into the next delay: ±20 % jitter spreads a partner's backlog so it does not come
+//     back as one burst; a 429 or 503 with Retry-After is honoured as a floor, never earlier
+//     than the partner asked nor than the schedule says (a partner answering "Retry-After: 1"
+//     to a backlog would otherwise burn every attempt in seconds);
+//   - what is retried (deliver.ts): a network error or timeout and every answer but 2xx and
+//     410 throw DeliveryError (retry); an address the SSRF guard refuses throws
+//     UnrecoverableError (fail now); 410 Gone disables the partner. The last attempt
+//     (job.opts.attempts, from here) writes the dead letter. A delivery held back by the
+//     per-partner in-flight limit goes back to "delayed" (DelayedError) without using an attempt.
+// The partners queue's default job options (jobs/queues.ts) govern only its "fanout" jobs.
+import type { BackoffStrategy, JobsOptions } from "bullmq";
+
+/** Options of every "deliver" job: its attempts, first delay and backoff come from the schedule. */
+export function deliveryJobOptions(schedule: number[]): Pick<JobsOptions, "attempts" | "delay" | "backoff"> {
+  return { attempts: schedule.length, delay: schedule[0] ?? 0, backoff: { type: "partner" } };
+}
 
 /** A failed attempt; what the queue should do about it is in the fields. */
 export class DeliveryError extends Error {

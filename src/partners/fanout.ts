@@ -1,17 +1,18 @@
-// "fanout" on the partners queue: one release event becomes one "deliver" job per matching
+// Job "fanout" on the partners queue (queuePartnerDeliveries; the job name stays, jobs already
+// queued carry it): one release event becomes one "deliver" job per matching
 // active partner. Idempotent: job ids are deterministic and the bookkeeping only ever raises
 // the order key, so running it twice queues nothing twice.
 import type { ReleaseEvent } from "../vocabulary.ts";
 import type { PartnerDeliveryJob, PartnerFanoutJob } from "../jobs/queues.ts";
 import { jobId, QUEUE } from "../jobs/queues.ts";
-import type { Release } from "../releases/model.ts";
+import { filterMatches, type Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
+import { deliveryJobOptions } from "./backoff.ts";
 import type { Partner } from "./model.ts";
 import { PartnerStore } from "./store.ts";
 
 function matchesFilters(p: Partner, r: Release): boolean {
-  const any = (want: string[], have: string[]) => want.length === 0 || have.some((h) => want.includes(h));
-  return any(p.topics, r.topics) && any(p.regions, r.regions) && (p.languages.length === 0 || p.languages.includes(r.language));
+  return filterMatches(p.topics, r.topics) && filterMatches(p.regions, r.regions) && filterMatches(p.languages, [r.language]);
 }
 
 /** Whether the event concerns something that was public (partners without embargo access hear only of those). */
@@ -40,7 +41,7 @@ export function partnerWants(p: Partner, event: ReleaseEvent, r: Release, previo
   return (event === "updated" || event === "withdrawn") && previous !== null && matchesFilters(p, previous);
 }
 
-export async function fanOutToPartners(rt: Runtime, e: PartnerFanoutJob): Promise<{ partners: string[] }> {
+export async function queuePartnerDeliveries(rt: Runtime, e: PartnerFanoutJob): Promise<{ partners: string[] }> {
   const release = await rt.releases.getRevision(e.releaseId, e.revision);
   if (!release) return { partners: [] };
   const previous = e.revision > 1 ? await rt.releases.getRevision(e.releaseId, e.revision - 1) : null;
@@ -64,12 +65,12 @@ export async function enqueueDeliveries(
   idOf: (j: PartnerDeliveryJob) => string = jobId.partnerDelivery,
 ): Promise<string[]> {
   if (jobs.length === 0) return [];
-  const attempts = rt.config.partnerRetrySchedule.length;
+  const retries = deliveryJobOptions(rt.config.partnerRetrySchedule);
   const added = await rt.queues[QUEUE.partners].addBulk(
     jobs.map((data) => ({
       name: "deliver",
       data,
-      opts: { jobId: idOf(data), attempts, delay: rt.config.partnerRetrySchedule[0] ?? 0 },
+      opts: { jobId: idOf(data), ...retries },
     })),
   );
   return added.map((j) => j.id!);

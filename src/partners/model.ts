@@ -69,5 +69,3 @@ export const partnerInputSchema = z.object({
   embargoAccess: z.boolean().default(false),
   allowPrivate: z.boolean().default(false),
 });
-
-export type PartnerInput = z.input<typeof partnerInputSchema>;

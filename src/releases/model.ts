@@ -159,3 +159,11 @@ export function releaseDates(r: Pick<Release, "revision" | "publishedAt" | "upda
 // The issue list every error carries lives with the errors (ground floor); re-exported for the
 // many callers that validate releases and subscribers.
 export { describeIssues, formatIssues, type Issue } from "../errors.ts";
+
+/**
+ * A reader's or a partner's filter on one facet (topics, regions, languages): an empty list
+ * means "all"; otherwise the release must carry at least one of the values.
+ */
+export function filterMatches(filter: readonly string[], values: readonly string[]): boolean {
+  return filter.length === 0 || values.some((v) => filter.includes(v));
+}

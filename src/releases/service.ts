@@ -2,7 +2,7 @@
 // queue its event. Shared by the HTTP API, the CLI and the embargo job, so all three behave the
 // same. Publishing identical content twice is "already done": no new revision, no second event.
 import { createHash } from "node:crypto";
-import { conflict, HeraldError, invalid, notFound, parseOrThrow } from "../errors.ts";
+import { conflict, invalid, notFound, parseOrThrow } from "../errors.ts";
 import type { ReleaseEvent } from "../vocabulary.ts";
 import { jobId, QUEUE, type ReleaseEventJob } from "../jobs/queues.ts";
 import type { Runtime } from "../runtime.ts";
@@ -226,8 +226,4 @@ export async function dispatchPending(rt: Runtime): Promise<number> {
     await enqueueEvent(rt, e, await rt.releases.getRevision(e.releaseId, e.revision));
   }
   return pending.length;
-}
-
-export function isHeraldError(err: unknown): err is HeraldError {
-  return err instanceof HeraldError;
 }

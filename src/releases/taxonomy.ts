@@ -176,8 +176,6 @@ export function readTaxonomyFile(file: string): TaxonomyData {
   return parsed.data;
 }
 
-export type EntryInput = { kind: TaxonomyKind } & Record<string, unknown>;
-
 /** The vocabulary of one Herald installation: built-in + TAXONOMY_FILE + what ops added (Redis). */
 export class TaxonomyStore {
   private readonly base: TaxonomyData[];

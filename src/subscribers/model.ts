@@ -1,8 +1,9 @@
 // The Subscriber: who gets email, in which language, about what, how often and when.
 // Validation lists every problem at once (like releases); the store never sees raw input.
 import { z } from "zod";
+import { isTimeZone } from "../clock.ts";
 import { parseOrThrow } from "../errors.ts";
-import { slug } from "../releases/model.ts";
+import { filterMatches, slug } from "../releases/model.ts";
 
 export const LANGUAGES = ["en", "fr", "es"] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -11,15 +12,6 @@ export type Frequency = (typeof FREQUENCIES)[number];
 export type DigestFrequency = Exclude<Frequency, "immediate">;
 /** pending: waiting for the confirmation click. bounced/complained: suppressed, never mailed. */
 export type SubscriberStatus = "pending" | "confirmed" | "unsubscribed" | "bounced" | "complained";
-
-export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: tz });
-    return tz.length <= 64;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The address Herald mails: trimmed, Unicode NFC, domain lower-cased. The local part keeps the
@@ -162,9 +154,7 @@ export function parseSubscriberInput(raw: unknown): ParsedSubscriberInput {
 
 /** Whether a release with these topics and regions interests the reader (empty list = all). */
 export function wants(s: Pick<Subscriber, "topics" | "regions">, r: { topics: string[]; regions: string[] }): boolean {
-  const topicOk = s.topics.length === 0 || r.topics.some((t) => s.topics.includes(t));
-  const regionOk = s.regions.length === 0 || r.regions.some((g) => s.regions.includes(g));
-  return topicOk && regionOk;
+  return filterMatches(s.topics, r.topics) && filterMatches(s.regions, r.regions);
 }
 
 /** Suppressed addresses are never mailed, whatever is queued. */

@@ -31,8 +31,6 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `;
 
-export type Preferences = Pick<Subscriber, "name" | "language" | "topics" | "regions" | "frequency" | "timezone">;
-
 export function subscriberStore(rt: Runtime): SubscriberStore {
   return new SubscriberStore(rt.redis, rt.config.prefix);
 }

@@ -3,9 +3,10 @@
 // the HTML), renders MJML once, and leaves slots for what differs per reader.
 import { releasePageUrl } from "../vocabulary.ts";
 import type { Release } from "../releases/model.ts";
+import { escapeHtml } from "../releases/sanitize.ts";
 import type { DigestFrequency, Language } from "../subscribers/model.ts";
 import { mjmlFrame, textFrame } from "./layout.ts";
-import { type Brand, escapeHtml, facetLabelIn, headerSafe, orgNameIn, type RenderedMessage, renderMjml, Slots } from "./render.ts";
+import { type Brand, facetLabelIn, headerSafe, orgNameIn, type RenderedMessage, renderMjml, Slots } from "./render.ts";
 import { MAIL_STRINGS, type MailStrings } from "./strings.ts";
 
 export type ReleaseItem = Pick<Release, "id" | "title" | "summary" | "dateline" | "publishedAt" | "url" | "topics" | "regions">;

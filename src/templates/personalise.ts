@@ -1,9 +1,10 @@
 // Per-reader values into a segment's rendered message: a string substitution, no MJML. HTML
 // gets escaped values; the text part gets them as they are (names cannot hold line breaks:
 // see the subscriber model).
+import { formatDate } from "../clock.ts";
+import { escapeHtml } from "../releases/sanitize.ts";
 import type { Language } from "../subscribers/model.ts";
-import { formatDate } from "./dates.ts";
-import { escapeHtml, type RenderedMessage } from "./render.ts";
+import type { RenderedMessage } from "./render.ts";
 import { MAIL_STRINGS } from "./strings.ts";
 
 export interface Reader {

@@ -51,10 +51,6 @@ export async function renderMjml(mjml: string): Promise<string> {
   return out.html;
 }
 
-const ESC: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ESC[c]!);
-}
 
 /** One line for a header: no CR/LF or control characters, whatever the input. */
 export function headerSafe(s: string, max = 200): string {

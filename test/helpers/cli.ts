@@ -6,7 +6,6 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const BIN = path.join(ROOT, "bin/herald.js");
 export const MAIN = path.join(ROOT, "src/main.ts");
 /** node arguments that run the source `herald` command (tsx by path: works from any cwd). */
 export const HERALD_ARGS = ["--import", pathToFileURL(path.join(ROOT, "node_modules/tsx/dist/loader.mjs")).href, MAIN];

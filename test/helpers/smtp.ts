@@ -1,6 +1,6 @@
 // A real SMTP server on a random port that keeps what it receives (parsed with mailparser) and
 // can be told to refuse: 550 or 421 for given recipients, or 421 for everyone for a while.
-import { type AddressObject, type ParsedMail, simpleParser } from "mailparser";
+import { type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 
 export interface Received {
@@ -77,9 +77,4 @@ export async function startSmtp(): Promise<TestSmtp> {
     to: (address) => messages.filter((m) => m.to.includes(address)),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-export function addressesOf(a: AddressObject | AddressObject[] | undefined): string[] {
-  const list = Array.isArray(a) ? a : a ? [a] : [];
-  return list.flatMap((x) => x.value.map((v) => v.address ?? ""));
 }

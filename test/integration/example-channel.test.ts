@@ -9,7 +9,7 @@ import type { Channel } from "../../src/channel.ts";
 import { CHANNELS } from "../../src/jobs/channels.ts";
 import { processorsOf } from "../../src/jobs/processors.ts";
 import { QUEUE } from "../../src/jobs/queues.ts";
-import { fanOut } from "../../src/jobs/release-events.ts";
+import { dispatchReleaseEvent } from "../../src/jobs/release-events.ts";
 import { startWorkers, type Workers } from "../../src/jobs/workers.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { sampleRelease } from "../helpers/releases.ts";
@@ -72,15 +72,15 @@ describe("a fourth channel is one definition plus one entry in the channel list"
     const svc = new ReleaseService(rt);
     await svc.publish(sampleRelease({ id: "twice", topics: ["health"], regions: [] }));
     const channels = [...CHANNELS, fileChannel(dir)] as const;
-    const first = await fanOut(rt, { releaseId: "twice", revision: 1, event: "published" }, channels);
-    await fanOut(rt, { releaseId: "twice", revision: 1, event: "published" }, channels);
+    const first = await dispatchReleaseEvent(rt, { releaseId: "twice", revision: 1, event: "published" }, channels);
+    await dispatchReleaseEvent(rt, { releaseId: "twice", revision: 1, event: "published" }, channels);
     expect(first.file).toBe(path.join(dir, "twice-r1-published.json"));
     expect(first.feeds.sort()).toEqual(["all", "languages/en", "topics/health"]);
     expect(first.alerts).toBe(true);
     expect(first.partners).toBe(true);
     expect(files()).toEqual(["twice-r1-published.json"]);
     // An unknown release: every channel reports its idle summary and nothing is written.
-    expect(await fanOut(rt, { releaseId: "nope", revision: 1, event: "published" }, channels)).toEqual({
+    expect(await dispatchReleaseEvent(rt, { releaseId: "nope", revision: 1, event: "published" }, channels)).toEqual({
       feeds: [],
       alerts: false,
       partners: false,

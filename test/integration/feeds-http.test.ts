@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fixedClock } from "../../src/clock.ts";
 import { buildFeed, feedCache } from "../../src/feeds/build.ts";
-import { FeedReader } from "../../src/feeds/reader.ts";
+import { FeedMemo } from "../../src/feeds/reader.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { parseWithFxp, parseWithRssParser } from "../helpers/feeds.ts";
 import { buildApp } from "../../src/http/app.ts";
@@ -144,7 +144,7 @@ describe("the in-memory reader", () => {
     await svc.publish(sampleRelease({ id: "memo" }));
     await buildFeed(rt, "all");
     const cache = feedCache(rt);
-    const reader = new FeedReader(cache, rt.clock);
+    const reader = new FeedMemo(cache, rt.clock);
     reader.listen(rt.redisUrl);
     try {
       // Trusted only once subscribed: wait until a read is kept.

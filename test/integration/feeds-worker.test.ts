@@ -8,7 +8,7 @@ import { fixedClock } from "../../src/clock.ts";
 import { feedCache } from "../../src/feeds/build.ts";
 import { enqueueRebuildAll } from "../../src/feeds/feed-rebuild.ts";
 import { QUEUE } from "../../src/jobs/queues.ts";
-import { fanOut } from "../../src/jobs/release-events.ts";
+import { dispatchReleaseEvent } from "../../src/jobs/release-events.ts";
 import { startWorkers, type Workers } from "../../src/jobs/workers.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { parseWithFxp, parseWithRssParser, text } from "../helpers/feeds.ts";
@@ -141,7 +141,7 @@ describe("bursts and full rebuilds", () => {
       const bsvc = new ReleaseService(burst);
       for (let i = 0; i < 100; i++) {
         const r = await bsvc.publish(sampleRelease({ id: `b-${i}`, topics: ["health"], regions: [], publishedAt: undefined }));
-        await fanOut(burst, { releaseId: r.id, revision: 1, event: "published" });
+        await dispatchReleaseEvent(burst, { releaseId: r.id, revision: 1, event: "published" });
         clock.advance(10); // 100 events over one simulated second
       }
       // Workers start after the burst so that every event has joined its window first.

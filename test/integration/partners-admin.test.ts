@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { formatPartnerList } from "../../src/cli/partners.ts";
 import { collectStatus, formatStatus } from "../../src/cli/status.ts";
 import { QUEUE } from "../../src/jobs/queues.ts";
-import { fanOutToPartners } from "../../src/partners/fanout.ts";
+import { queuePartnerDeliveries } from "../../src/partners/fanout.ts";
 import { addPartner, listPartners, partnerStore, removePartner, replayPartner } from "../../src/partners/service.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { auth, testApp } from "../helpers/http.ts";
@@ -114,8 +114,8 @@ describe("fan-out to partners", () => {
       { releaseId: "fr-news", revision: 1, event: "published" as const },
       { releaseId: "emb", revision: 1, event: "embargoed" as const },
     ]) {
-      await fanOutToPartners(rt, e);
-      await fanOutToPartners(rt, e); // twice: queues nothing twice
+      await queuePartnerDeliveries(rt, e);
+      await queuePartnerDeliveries(rt, e); // twice: queues nothing twice
     }
     expect(await jobs()).toEqual([
       "all fr-news r1 published",
@@ -133,9 +133,9 @@ describe("fan-out to partners", () => {
     const svc = new ReleaseService(rt);
     await svc.publish(sampleRelease({ id: "moving", topics: ["health"] }));
     await svc.update("moving", sampleRelease({ topics: ["counter-trafficking"] }));
-    expect(await fanOutToPartners(rt, { releaseId: "moving", revision: 2, event: "updated" })).toEqual({ partners: [p.partner.id] });
+    expect(await queuePartnerDeliveries(rt, { releaseId: "moving", revision: 2, event: "updated" })).toEqual({ partners: [p.partner.id] });
     await svc.publish(sampleRelease({ id: "never-health", topics: ["counter-trafficking"] }));
-    expect(await fanOutToPartners(rt, { releaseId: "never-health", revision: 1, event: "published" })).toEqual({ partners: [] });
+    expect(await queuePartnerDeliveries(rt, { releaseId: "never-health", revision: 1, event: "published" })).toEqual({ partners: [] });
   });
 });
 

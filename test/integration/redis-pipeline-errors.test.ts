@@ -4,7 +4,7 @@
 // never got the event. Here the error is made deterministic with a key of the wrong type.
 import { afterEach, describe, expect, it } from "vitest";
 import { Ledger } from "../../src/mail/ledger.ts";
-import { fanOutToPartners } from "../../src/partners/fanout.ts";
+import { queuePartnerDeliveries } from "../../src/partners/fanout.ts";
 import { addPartner, partnerStore } from "../../src/partners/service.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { sampleRelease } from "../helpers/releases.ts";
@@ -26,7 +26,7 @@ describe("pipeline errors", () => {
     await rt.redis.del(key);
     await rt.redis.set(key, "not a hash");
     await expect(partnerStore(rt).list()).rejects.toThrow(/WRONGTYPE/);
-    await expect(fanOutToPartners(rt, { releaseId: "pipe-1", revision: 1, event: "published" })).rejects.toThrow(/WRONGTYPE/);
+    await expect(queuePartnerDeliveries(rt, { releaseId: "pipe-1", revision: 1, event: "published" })).rejects.toThrow(/WRONGTYPE/);
     expect(good.partner.status).toBe("active");
   });
 

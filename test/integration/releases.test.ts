@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fixedClock } from "../../src/clock.ts";
-import { fanOut, processReleaseEvent } from "../../src/jobs/release-events.ts";
+import { dispatchReleaseEvent, processReleaseEvent } from "../../src/jobs/release-events.ts";
 import { QUEUE } from "../../src/jobs/queues.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { sampleRelease } from "../helpers/releases.ts";
@@ -107,10 +107,10 @@ describe("release-events fan-out", () => {
     const svc = new ReleaseService(rt);
     await svc.publish(sampleRelease({ id: "fan", topics: ["health"], regions: ["djibouti"] }));
     await svc.update("fan", sampleRelease({ topics: ["counter-trafficking"], regions: ["djibouti"] }));
-    const res = await fanOut(rt, { releaseId: "fan", revision: 2, event: "updated" });
+    const res = await dispatchReleaseEvent(rt, { releaseId: "fan", revision: 2, event: "updated" });
     expect(res.feeds.sort()).toEqual(["all", "languages/en", "regions/djibouti", "topics/counter-trafficking", "topics/health"]);
     // Running it twice queues nothing twice.
-    await fanOut(rt, { releaseId: "fan", revision: 2, event: "updated" });
+    await dispatchReleaseEvent(rt, { releaseId: "fan", revision: 2, event: "updated" });
     expect(await jobIds("alerts")).toEqual(["fan-r2-updated"]);
     expect(await jobIds("partners")).toEqual(["fanout-fan-r2-updated"]);
     const feedJobs = await rt.queues[QUEUE.feeds].getJobs(["delayed", "waiting"]);
@@ -121,7 +121,7 @@ describe("release-events fan-out", () => {
     const svc = new ReleaseService(rt);
     for (let i = 0; i < 20; i++) {
       const r = await svc.publish(sampleRelease({ id: `burst-${i}`, topics: ["health"], regions: [] }));
-      await fanOut(rt, { releaseId: r.id, revision: 1, event: "published" });
+      await dispatchReleaseEvent(rt, { releaseId: r.id, revision: 1, event: "published" });
     }
     const feedJobs = await rt.queues[QUEUE.feeds].getJobs(["delayed", "waiting"]);
     expect(feedJobs.map((j) => j.data.feed).sort()).toEqual(["all", "languages/en", "topics/health"]);
@@ -130,7 +130,7 @@ describe("release-events fan-out", () => {
   it("an embargoed event reaches partners only", async () => {
     const svc = new ReleaseService(rt);
     await svc.publish(sampleRelease({ id: "emb", embargoUntil: "2026-11-29T00:00:00Z" }));
-    const res = await fanOut(rt, { releaseId: "emb", revision: 1, event: "embargoed" });
+    const res = await dispatchReleaseEvent(rt, { releaseId: "emb", revision: 1, event: "embargoed" });
     expect(res).toEqual({ feeds: [], alerts: false, partners: true });
     expect(await jobIds("alerts")).toEqual([]);
   });

@@ -9,7 +9,7 @@ import { buildApp } from "../../src/http/app.ts";
 import type { FeedKey } from "../../src/vocabulary.ts";
 import { QUEUE } from "../../src/jobs/queues.ts";
 import { runDigest } from "../../src/mail/digests.ts";
-import { fanOut } from "../../src/jobs/release-events.ts";
+import { dispatchReleaseEvent } from "../../src/jobs/release-events.ts";
 import { generateSecret } from "../../src/partners/model.ts";
 import { addPartner } from "../../src/partners/service.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
@@ -124,7 +124,7 @@ describe("a translation of an embargoed original", { timeout: 60_000 }, () => {
     env.clock.advance(24 * 3600_000 + 1);
     const lifted = await new ReleaseService(env.rt).liftEmbargo(ORIGINAL_ID, 1);
     expect(lifted).toBeTruthy();
-    const out = await fanOut(env.rt, { releaseId: ORIGINAL_ID, revision: 1, event: "published" });
+    const out = await dispatchReleaseEvent(env.rt, { releaseId: ORIGINAL_ID, revision: 1, event: "published" });
     expect(out.feeds).toContain("languages/fr");
     await buildFeed(env.rt, "languages/fr");
     const app = await buildApp(env.rt, { apiToken: TEST_TOKEN, secretKey: TEST_SECRET });

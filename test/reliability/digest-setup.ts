@@ -41,7 +41,7 @@ export async function seedDigest(rt: Runtime, readers: number): Promise<{ emails
 /** Queues `digest run daily` as the CLI does; returns the edition it will send. */
 export async function queueDigestRun(rt: Runtime): Promise<string> {
   const at = rt.clock.now();
-  const data: DigestJob = { frequency: "daily", at: new Date(at).toISOString(), force: true };
+  const data: DigestJob = { frequency: "daily", at: new Date(at).toISOString() };
   await rt.queues[QUEUE.digests].add("run", data, { jobId: jobId.digestRun("daily", at) });
   return `daily-run-${at}`;
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { HeraldError } from "../../src/errors.ts";
 import { decodeCsv, firstInvalidUtf8, parseCsv, readSubscriberCsv } from "../../src/subscribers/csv.ts";
 
 describe("CSV import parsing", () => {
@@ -9,6 +10,22 @@ describe("CSV import parsing", () => {
       { line: 2, cells: ["x, y", 'say "hi"\nagain'] },
       { line: 5, cells: ["last", "row"] },
     ]);
+  });
+
+  it("reads mixed line ends (CRLF, LF, lone CR) row by row, and counts a CRLF inside a quoted cell as one line", () => {
+    expect(parseCsv('a,b\r\nc,"d\r\ne"\nf,g\rh,<i title="x">\n')).toEqual([
+      { line: 1, cells: ["a", "b"] },
+      { line: 2, cells: ["c", "d\r\ne"] },
+      { line: 4, cells: ["f", "g"] },
+      // A quote inside an unquoted cell is a letter of that cell.
+      { line: 5, cells: ["h", '<i title="x">'] },
+    ]);
+  });
+
+  it("refuses a file whose quoted cell never closes, naming the line it opens on, nothing read", () => {
+    const csv = 'email,name\nok@example.org,Ok\nbad@example.org,"Ana\nmore@example.org,More\n';
+    expect(() => parseCsv(csv)).toThrow(/quote that never closes: the cell opened on line 3 .*nothing was imported/);
+    expect(() => readSubscriberCsv(csv)).toThrow(HeraldError);
   });
 
   it("reports each bad row with its line and reason and keeps the good ones", () => {

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ImportError, importPage, isProbablyBinary, looksLikeHtml } from "../../src/releases/importer.ts";
+import { ancestors, elements, type HtmlElement, parseHtml, textOf } from "../../src/releases/import/html-reader.ts";
 import { type ReleaseInput, releaseInputSchema } from "../../src/releases/model.ts";
 
 const SEED = readFileSync(new URL("../fixtures/seeds/000_c917e069518bdab8.txt", import.meta.url), "utf8");
@@ -364,6 +365,34 @@ describe("importPage on an HTML page", () => {
     });
     expect(release.body).toBe('<p>See the <a href="https://www.example.org/appeal">appeal</a>.</p>');
     expect(release.url).toBe("https://www.example.org/news/appeal");
+  });
+});
+
+describe("the HTML reader on hostile pages", () => {
+  const depth = (el: HtmlElement): number => {
+    let deepest = 0;
+    for (const e of elements(el)) deepest = Math.max(deepest, ancestors(e).length);
+    return deepest;
+  };
+
+  it("flattens nesting deeper than its limit, keeping the text, in linear time", () => {
+    for (const open of ["<div>", "<b><p>", "<a title='x'>"]) {
+      const started = performance.now();
+      const root = parseHtml(`${open.repeat(200_000)}deep text${"</div>".repeat(1000)}`);
+      // htmlparser2's own Parser takes minutes on these (its stack is quadratic); ours stays linear.
+      expect(performance.now() - started).toBeLessThan(20_000);
+      expect(depth(root)).toBeLessThanOrEqual(256);
+      expect(textOf(root)).toBe("deep text");
+    }
+  });
+
+  it("reads quotes, entities and raw text as browsers do", () => {
+    const root = parseHtml(`<a title="O'Brien" href='?a=1&not=2&amp;b' title="second">x &copy; &#x41;</a><script>if (a<b) "</p>"</script><title>Caf&eacute;</title>`);
+    const [a, script, title] = [...elements(root)];
+    expect(a!.attrs).toEqual({ title: "O'Brien", href: "?a=1&not=2&b" });
+    expect(textOf(a!)).toBe("x © A");
+    expect(script!.children).toEqual([{ kind: "text", text: 'if (a<b) "</p>"' }]);
+    expect(textOf(title!)).toBe("Café");
   });
 });
 

@@ -3,6 +3,7 @@
 // Pure: each takes what it shows. Release HTML is the stored, sanitised body; everything else
 // is escaped here. Every page is in one language: the visitor's for /feeds and 404s, the
 // release's own for a release page (en, fr, es; English words around other languages).
+import { formatDate } from "../../clock.ts";
 import type { Config } from "../../config/index.ts";
 import { LANGUAGE_NAMES, type PageOptions, page as shell, withLang } from "./layout.ts";
 import { PAGE_STRINGS } from "./strings.ts";
@@ -12,7 +13,7 @@ import { escapeHtml } from "../../releases/sanitize.ts";
 import type { Taxonomy } from "../../releases/taxonomy.ts";
 import { LANGUAGES, type Language } from "../../subscribers/model.ts";
 import { discoveryLinks } from "../../feeds/discovery.ts";
-import { contactHtml, formatDate } from "../../feeds/item.ts";
+import { contactHtml } from "../../feeds/item.ts";
 import { FORMAT_FILE, FORMATS, facetLabel, feedDir, formatLabel, parseFeedKey } from "../../feeds/keys.ts";
 
 /** The interface language for content in `lang`: itself when Herald speaks it, else English. */

@@ -3,7 +3,7 @@
 import type { Runtime } from "../../runtime.ts";
 import type { Subscriber } from "../../subscribers/model.ts";
 import { FREQUENCIES, LANGUAGES } from "../../subscribers/model.ts";
-import { escapeHtml } from "../../templates/render.ts";
+import { escapeHtml } from "../../releases/sanitize.ts";
 import type { PageStrings } from "./strings.ts";
 
 const LANGUAGE_NAMES = { en: "English", fr: "Français", es: "Español" } as const;

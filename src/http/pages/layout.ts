@@ -4,7 +4,7 @@
 // discovery links); pages put their content in `body`. No script, no external resource: the
 // pages work under the CSP of feed-pages.ts.
 import { LANGUAGES, type Language } from "../../subscribers/model.ts";
-import { escapeHtml } from "../../templates/render.ts";
+import { escapeHtml } from "../../releases/sanitize.ts";
 import { PAGE_STRINGS } from "./strings.ts";
 
 export const LANGUAGE_NAMES: Record<Language, string> = { en: "English", fr: "Français", es: "Español" };

@@ -1,6 +1,7 @@
 // What the HTML and plain-text readers both hand to the importer, and how a body is rendered.
 // Rendering emits only p, h2-h4, ul/ol/li, blockquote and a[href]; all text is escaped here,
 // so nothing from the page can smuggle markup (script, style, event handlers) into the body.
+import { escapeHtml } from "../sanitize.ts";
 
 export type Inline = { text: string; href?: string } | { br: true };
 
@@ -81,6 +82,3 @@ function renderInlines(inlines: Inline[]): string {
   return html.replace(/\s+/g, " ").trim();
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
