@@ -1,23 +1,55 @@
 // The send ledger: who has been sent which edition. Checked before sending and written once
 // the SMTP server accepted, so a job run twice (BullMQ is at-least-once) sends nothing twice,
 // and a reader is only recorded when the mail really left.
-//   {p}:ledger:{edition}          set of subscriber ids the edition was accepted for. Alerts and
-//                                 notices keep it 180 days: it is all that stops a re-run alert.
-//                                 Digests keep it 2 days: a digest's lasting record is the reader's
-//                                 cursor (written in the same transaction, and checked at send time
-//                                 too), so the set only has to outlive the edition's retries; kept
-//                                 180 days, 100,000 daily readers held ~1.2 GB of old ledgers.
+// Memory is bounded by design: nothing here is kept per reader for long. What each key guards,
+// and so how long it must live (docs/architecture.md has the measured bytes):
+//   {p}:ledger:{edition}          set of subscriber ids the edition was accepted for. Guards the
+//                                 edition's own send batches, which stop once their segment has
+//                                 expired (2 days, segments.ts): kept EDITION_KEEP_S (3 days).
+//                                 A re-run of an alert's planning is stopped by {p}:alerted, a
+//                                 digest's by the reader's cursor. Correction notices keep theirs
+//                                 for the story's alert window (a correction re-planned later must
+//                                 still find it).
 //   {p}:alerted:{releaseId}       set of ids who received that release (any revision) as an alert:
-//                                 correction notices go to these readers only
-//   {p}:edition:{edition}         hash t.{segment}/sent/skipped/failed: progress for ops and benchmarks
-//   {p}:story:{rootId}            hash subscriber id -> the alert edition that claimed the story for them
-//   {p}:digest-cursor             hash id -> ms, moved only after a digest was accepted
+//                                 correction notices go to these readers only, and a translation's
+//                                 alert skips them (one alert per story). The one record that has
+//                                 to outlive the sends: kept for the story's alert window
+//                                 (ALERT_WINDOW_S, 30 days from the story's first alert, plus a
+//                                 margin), then the whole set expires at once.
+//   {p}:alert-window:{rootId}     ms of the story's first alert planning (a few bytes per story, no
+//                                 TTL): once ALERT_WINDOW_S has passed, the story sends no more
+//                                 alerts or correction notices (alerts.ts), because {p}:alerted,
+//                                 which makes them safe, is about to be forgotten.
+//   {p}:edition:{edition}         hash t.{segment}[.{part}]/sent/skipped/failed: progress for ops
+//                                 and benchmarks, kept EDITION_KEEP_S
+//   {p}:story:{rootId}            hash subscriber id -> the alert edition that claimed the story for
+//                                 them; it only arbitrates between editions whose batches are in
+//                                 flight at once (original, translation, late pass), so it lives as
+//                                 long as a batch can: EDITION_KEEP_S
+//   {p}:digest-cursor             hash id -> ms, moved only after a digest was accepted (per
+//                                 subscriber, lives with the subscriber)
 import type { Redis } from "ioredis";
 import { execOrThrow } from "../redis/pipeline.ts";
 
-const KEEP_S = 180 * 24 * 3600;
+const DAY_S = 24 * 3600;
+/** An edition's ledger, claims and progress: longer than its segments (2 days), so every batch that can still send finds them. */
+export const EDITION_KEEP_S = 3 * DAY_S;
 /** A digest edition's ledger: longer than any retry of its batches (minutes) and a day of ops looking. */
-export const DIGEST_LEDGER_KEEP_S = 2 * 24 * 3600;
+export const DIGEST_LEDGER_KEEP_S = 2 * DAY_S;
+/**
+ * How long after its first accepted alert a story may still send alerts (translations, late
+ * passes) and correction notices. Past it Herald no longer remembers who had the story, so it
+ * sends nothing rather than risk a second alert. A correction a month later is a page update,
+ * not news: feeds and partners still get every revision.
+ */
+export const ALERT_WINDOW_S = 30 * DAY_S;
+/** {p}:alerted outlives the window by the longest a batch planned inside it can still send. */
+const ALERTED_KEEP_S = ALERT_WINDOW_S + EDITION_KEEP_S;
+
+/** The ledger of a correction notice must outlive every re-planning of it: the alert window. */
+function keepFor(edition: string): number {
+  return edition.startsWith("correction-") ? ALERTED_KEEP_S : EDITION_KEEP_S;
+}
 
 export interface Accepted {
   subscriberId: string;
@@ -45,7 +77,7 @@ export class Ledger {
   }
 
   /** Records accepted sends (one round trip, a handful of commands, for a group sent together). */
-  async record(edition: string, accepted: Accepted[], keepSeconds = KEEP_S): Promise<void> {
+  async record(edition: string, accepted: Accepted[], keepSeconds = keepFor(edition)): Promise<void> {
     if (accepted.length === 0) return;
     const m = this.redis.multi();
     m.sadd(this.key("ledger", edition), ...accepted.map((a) => a.subscriberId));
@@ -60,7 +92,12 @@ export class Ledger {
       }
       if (a.cursor !== undefined) cursors.push(a.subscriberId, String(a.cursor));
     }
-    for (const [id, readers] of alerted) m.sadd(this.key("alerted", id), ...readers).expire(this.key("alerted", id), KEEP_S);
+    for (const [id, readers] of alerted) {
+      // NX: the TTL is set by the first send and never pushed back, so the set goes at a known
+      // time (window + margin after the story's first alert) however many sends follow.
+      m.sadd(this.key("alerted", id), ...readers).call("EXPIRE", this.key("alerted", id), ALERTED_KEEP_S, "NX");
+    }
+
     if (cursors.length > 0) m.hset(this.key("digest-cursor"), ...cursors);
     m.hincrby(this.key("edition", edition), "sent", accepted.length);
     await execOrThrow(m);
@@ -83,12 +120,28 @@ export class Ledger {
     const key = this.key("story", rootId);
     const m = this.redis.multi();
     for (const id of ids) m.hsetnx(key, id, edition);
-    m.expire(key, KEEP_S);
+    m.expire(key, EDITION_KEEP_S);
     m.hmget(key, ...ids);
     // A failed read must fail the send job (retry), never read as "claimed by another edition".
     const res = await execOrThrow(m);
     const owners = (res.at(-1) ?? []) as (string | null)[];
     return ids.map((_, i) => owners[i] === edition);
+  }
+
+  /**
+   * Opens the story's alert window at `nowMs` unless it is open already; returns when it opened.
+   * Set before the first alert of the story is queued, so {p}:alerted (whose TTL its first send
+   * starts) never expires before the window closes.
+   */
+  async openAlertWindow(rootId: string, nowMs: number): Promise<number> {
+    const res = await execOrThrow(this.redis.multi().set(this.key("alert-window", rootId), String(nowMs), "NX").get(this.key("alert-window", rootId)));
+    return Number(res[1]);
+  }
+
+  /** When the story's alert window opened, or null if it never had an alert. */
+  async alertWindowOpened(rootId: string): Promise<number | null> {
+    const v = await this.redis.get(this.key("alert-window", rootId));
+    return v === null ? null : Number(v);
   }
 
   async alertedIds(releaseId: string): Promise<string[]> {
@@ -97,7 +150,7 @@ export class Ledger {
 
   /** Readers planned for one segment; set once per segment, so a re-run does not count them twice. */
   async planned(edition: string, segment: string, n: number): Promise<void> {
-    await execOrThrow(this.redis.multi().hsetnx(this.key("edition", edition), `t.${segment}`, n).expire(this.key("edition", edition), 7 * 24 * 3600));
+    await execOrThrow(this.redis.multi().hsetnx(this.key("edition", edition), `t.${segment}`, n).expire(this.key("edition", edition), EDITION_KEEP_S));
   }
 
   async count(edition: string, field: "skipped" | "failed", n: number): Promise<void> {
