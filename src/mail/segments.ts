@@ -54,6 +54,11 @@ export async function saveSegment(rt: Runtime, edition: string, segment: string,
   await rt.redis.set(rt.key("segment", edition, segment), JSON.stringify(s), "EX", SEGMENT_KEEP_S);
 }
 
+/** Whether the segment is stored (and so not to be rendered again by another planning part). */
+export async function segmentStored(rt: Runtime, edition: string, segment: string): Promise<boolean> {
+  return (await rt.redis.exists(rt.key("segment", edition, segment))) === 1;
+}
+
 /** The segment of a batch, or null when it expired (nothing left to send for it). */
 export async function loadSegment(rt: Runtime, job: EmailBatchJob): Promise<Segment | null> {
   // Confirmations are one reader each: one render per language serves every one of them.
