@@ -133,3 +133,32 @@ describe("releases", () => {
     expect(feed).toHaveLength(rt.config.feedSize);
   }, 60_000);
 });
+
+describe("partners' latest revisions", () => {
+  it("drops a release's entry once it has been idle past the keep time, never one just raised", async () => {
+    const { rt } = env;
+    const { PartnerStore, LATEST_KEEP_MIN_MS } = await import("../../src/partners/store.ts");
+    const store = new PartnerStore(rt.redis, rt.config.prefix);
+    const latest = rt.key("partners", "p", "pa", "latest");
+    const t0 = Date.parse("2026-11-01T00:00:00Z");
+    await store.noteQueued(["pa"], { releaseId: "old", revision: 3, event: "updated" }, t0);
+    await store.noteQueued(["pa"], { releaseId: "busy", revision: 1, event: "published" }, t0);
+    // "busy" gets a newer event later: it is kept, "old" is not.
+    await store.noteQueued(["pa"], { releaseId: "busy", revision: 2, event: "updated" }, t0 + LATEST_KEEP_MIN_MS - 1000);
+    expect(await rt.redis.hkeys(latest)).toEqual(expect.arrayContaining(["old", "busy"]));
+    await store.noteQueued(["pa"], { releaseId: "new", revision: 1, event: "published" }, t0 + LATEST_KEEP_MIN_MS + 1000);
+    expect((await rt.redis.hkeys(latest)).sort()).toEqual(["busy", "new"]);
+    expect(await rt.redis.zcard(rt.key("partners", "p", "pa", "latest-at"))).toBe(2);
+    // The raise itself is intact: an older order key never lowers the entry.
+    await store.noteQueued(["pa"], { releaseId: "busy", revision: 1, event: "published" }, t0 + LATEST_KEEP_MIN_MS + 2000);
+    const orderOf = async (r: string) => Number(await rt.redis.hget(latest, r));
+    expect(await orderOf("busy")).toBeGreaterThan(0);
+    const before = await orderOf("busy");
+    await store.noteQueued(["pa"], { releaseId: "busy", revision: 1, event: "published" }, t0 + LATEST_KEEP_MIN_MS + 3000);
+    expect(await orderOf("busy")).toBe(before);
+    // A longer retry schedule keeps entries longer.
+    await store.noteQueued(["pb"], { releaseId: "slow", revision: 1, event: "published" }, t0, [5 * 86_400_000]);
+    await store.noteQueued(["pb"], { releaseId: "other", revision: 1, event: "published" }, t0 + LATEST_KEEP_MIN_MS + 1000, [5 * 86_400_000]);
+    expect(await rt.redis.hexists(rt.key("partners", "p", "pb", "latest"), "slow")).toBe(1);
+  });
+});
