@@ -110,12 +110,18 @@ async function sendAlerts(rt: Runtime, release: Release, late: boolean): Promise
 async function sendCorrections(rt: Runtime, release: Release): Promise<FanoutSummary> {
   const ledger = new Ledger(rt.redis, rt.config.prefix);
   const store = subscriberStore(rt);
-  const ids = await ledger.alertedIds(release.id);
   const byLanguage = new Map<Language, string[]>();
-  for (let i = 0; i < ids.length; i += 1000) {
-    for (const s of await store.getMany(ids.slice(i, i + 1000))) {
-      if (s?.status !== "confirmed") continue;
-      byLanguage.set(s.language, [...(byLanguage.get(s.language) ?? []), s.id]);
+  const seen = new Set<string>();
+  for await (const batch of ledger.alertedIds(release.id)) {
+    const ids = batch.filter((id) => !seen.has(id));
+    for (const id of ids) seen.add(id);
+    for (let i = 0; i < ids.length; i += 1000) {
+      for (const s of await store.getMany(ids.slice(i, i + 1000))) {
+        if (s?.status !== "confirmed") continue;
+        const list = byLanguage.get(s.language) ?? [];
+        list.push(s.id);
+        byLanguage.set(s.language, list);
+      }
     }
   }
   const brand = brandOf(rt.config, await rt.taxonomy.current());

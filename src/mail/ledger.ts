@@ -10,12 +10,19 @@
 //                                 digest's by the reader's cursor. Correction notices keep theirs
 //                                 for the story's alert window (a correction re-planned later must
 //                                 still find it).
-//   {p}:alerted:{releaseId}       set of ids who received that release (any revision) as an alert:
-//                                 correction notices go to these readers only, and a translation's
-//                                 alert skips them (one alert per story). The one record that has
-//                                 to outlive the sends: kept for the story's alert window
-//                                 (ALERT_WINDOW_S, 30 days from the story's first alert, plus a
-//                                 margin), then the whole set expires at once.
+//   {p}:alerted-bits:{releaseId} bitmap, one bit per reader number ({p}:reader-n): who received
+//                                 that release (any revision) as an alert. Correction notices go to
+//                                 these readers only, and a translation's alert skips them (one
+//                                 alert per story). The one record that has to outlive the sends:
+//                                 kept for the story's alert window (ALERT_WINDOW_S, 30 days from the
+//                                 story's first alert, plus a margin), then it expires at once. A bit
+//                                 per reader ever numbered (125 KB per release at 1M), where a set
+//                                 cost ~64 B per reader who got it.
+//   {p}:alerted:{releaseId}       the same as a set of ids, as written before the bitmaps: still read
+//                                 (never written) until those expire
+//   {p}:reader-n                  hash subscriber id -> a small number, given the first time a reader
+//                                 is recorded as alerted (its bit); erased with the subscriber
+//   {p}:reader-n:next             the last number given (numbers are never reused)
 //   {p}:alert-window:{rootId}     ms of the story's first alert planning (a few bytes per story, no
 //                                 TTL): once ALERT_WINDOW_S has passed, the story sends no more
 //                                 alerts or correction notices (alerts.ts), because {p}:alerted,
@@ -59,11 +66,58 @@ export interface Accepted {
   cursor?: number;
 }
 
+/** KEYS: {p}:reader-n, {p}:reader-n:next. ARGV: ids. Returns each id's number, giving new ones. */
+const NUMBER = `
+local out = {}
+for i, id in ipairs(ARGV) do
+  local n = redis.call('HGET', KEYS[1], id)
+  if not n then
+    n = redis.call('INCR', KEYS[2])
+    redis.call('HSET', KEYS[1], id, n)
+  end
+  out[i] = tonumber(n)
+end
+return out
+`;
+const NUMBER_COMMAND = "heraldReaderNumbers";
+type NumberCommand = (k1: string, k2: string, ...ids: string[]) => Promise<number[]>;
+
+/** BITFIELD arguments are sent in chunks of this many readers. */
+const BITS_CHUNK = 1000;
+
 export class Ledger {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
   ) {}
+
+  /** Each reader's number (its bit in {p}:alerted-bits), given on first use. */
+  private async numbers(ids: string[]): Promise<Map<string, number>> {
+    if (!(NUMBER_COMMAND in this.redis)) this.redis.defineCommand(NUMBER_COMMAND, { numberOfKeys: 2, lua: NUMBER });
+    const redis = this.redis as unknown as Record<string, NumberCommand>;
+    const out = new Map<string, number>();
+    for (let i = 0; i < ids.length; i += BITS_CHUNK) {
+      const page = ids.slice(i, i + BITS_CHUNK);
+      const ns = await redis[NUMBER_COMMAND]!(this.key("reader-n"), this.key("reader-n", "next"), ...page);
+      page.forEach((id, j) => out.set(id, Number(ns[j])));
+    }
+    return out;
+  }
+
+  /** The bits of `numbers` in a release's bitmap (0 for a missing key or number). */
+  private async bits(releaseId: string, numbers: (number | null)[]): Promise<boolean[]> {
+    const out: boolean[] = numbers.map(() => false);
+    const at = numbers.flatMap((n, i) => (n === null ? [] : [i]));
+    for (let i = 0; i < at.length; i += BITS_CHUNK) {
+      const page = at.slice(i, i + BITS_CHUNK);
+      const args = page.flatMap((j) => ["GET", "u1", String(numbers[j])]);
+      const r = (await this.redis.call("BITFIELD_RO", this.key("alerted-bits", releaseId), ...args)) as number[];
+      page.forEach((j, k) => {
+        out[j] = r[k] === 1;
+      });
+    }
+    return out;
+  }
 
   private key(...parts: string[]): string {
     return [this.prefix, ...parts].join(":");
@@ -92,10 +146,13 @@ export class Ledger {
       }
       if (a.cursor !== undefined) cursors.push(a.subscriberId, String(a.cursor));
     }
+    const numbers = alerted.size > 0 ? await this.numbers([...new Set([...alerted.values()].flat())]) : new Map<string, number>();
     for (const [id, readers] of alerted) {
-      // NX: the TTL is set by the first send and never pushed back, so the set goes at a known
+      const key = this.key("alerted-bits", id);
+      m.call("BITFIELD", key, ...readers.flatMap((r) => ["SET", "u1", String(numbers.get(r)), "1"]));
+      // NX: the TTL is set by the first send and never pushed back, so the bitmap goes at a known
       // time (window + margin after the story's first alert) however many sends follow.
-      m.sadd(this.key("alerted", id), ...readers).call("EXPIRE", this.key("alerted", id), ALERTED_KEEP_S, "NX");
+      m.call("EXPIRE", key, ALERTED_KEEP_S, "NX");
     }
 
     if (cursors.length > 0) m.hset(this.key("digest-cursor"), ...cursors);
@@ -103,10 +160,14 @@ export class Ledger {
     await execOrThrow(m);
   }
 
+  /** For each id, whether the reader received the release as an alert (within its window). */
   async alerted(releaseId: string, ids: string[]): Promise<boolean[]> {
     if (ids.length === 0) return [];
-    const r = (await this.redis.smismember(this.key("alerted", releaseId), ...ids)) as number[];
-    return r.map((x) => x === 1);
+    const res = await execOrThrow(this.redis.pipeline().hmget(this.key("reader-n"), ...ids).smismember(this.key("alerted", releaseId), ...ids));
+    const numbers = (res[0] as (string | null)[]).map((n) => (n === null ? null : Number(n)));
+    const legacy = res[1] as number[];
+    const bits = await this.bits(releaseId, numbers);
+    return ids.map((_, i) => bits[i] === true || legacy[i] === 1);
   }
 
   /**
@@ -144,8 +205,23 @@ export class Ledger {
     return v === null ? null : Number(v);
   }
 
-  async alertedIds(releaseId: string): Promise<string[]> {
-    return this.redis.smembers(this.key("alerted", releaseId));
+  /**
+   * Everyone who received the release as an alert, in batches: walks the numbered readers (those
+   * ever alerted) and keeps those whose bit is set. An id may come twice (old set and bitmap).
+   */
+  async *alertedIds(releaseId: string): AsyncGenerator<string[]> {
+    const legacy = await this.redis.smembers(this.key("alerted", releaseId));
+    if (legacy.length > 0) yield legacy;
+    if ((await this.redis.exists(this.key("alerted-bits", releaseId))) === 0) return;
+    let cursor = "0";
+    do {
+      const [next, flat] = await this.redis.hscan(this.key("reader-n"), cursor, "COUNT", BITS_CHUNK);
+      cursor = next;
+      const ids = flat.filter((_, i) => i % 2 === 0);
+      const bits = await this.bits(releaseId, flat.filter((_, i) => i % 2 === 1).map(Number));
+      const had = ids.filter((_, i) => bits[i]);
+      if (had.length > 0) yield had;
+    } while (cursor !== "0");
   }
 
   /** Readers planned for one segment; set once per segment, so a re-run does not count them twice. */

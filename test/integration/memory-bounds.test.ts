@@ -44,20 +44,27 @@ describe("alert ledgers", () => {
     expect(await ttl(segKeys[0]!)).toBeGreaterThan(SEGMENT_KEEP_S - 60);
     // The ledger outlives the segment: a batch that can still send always finds its ledger.
     expect(EDITION_KEEP_S).toBeGreaterThan(SEGMENT_KEEP_S);
-    const alerted = await ttl(rt.key("alerted", "ttl1"));
+    const bitsKey = rt.key("alerted-bits", "ttl1");
+    const alerted = await ttl(bitsKey);
     expect(alerted).toBeGreaterThan(ALERT_WINDOW_S);
     expect(alerted).toBeLessThanOrEqual(ALERT_WINDOW_S + EDITION_KEEP_S);
-    expect((await rt.redis.smembers(rt.key("alerted", "ttl1"))).length).toBe(2);
-    // A later send to the story does not push the set's expiry back (EXPIRE NX).
-    await rt.redis.expire(rt.key("alerted", "ttl1"), 1000);
+    // One bit per reader: two readers, numbers 1 and 2 -> bits 1 and 2 set, a 1-byte bitmap.
+    expect(await rt.redis.bitcount(bitsKey)).toBe(2);
+    expect(await rt.redis.strlen(bitsKey)).toBe(1);
+    expect(await rt.redis.exists(rt.key("alerted", "ttl1"))).toBe(0);
+    // A later send to the story does not push the bitmap's expiry back (EXPIRE NX).
+    await rt.redis.expire(bitsKey, 1000);
     await addReader(rt, { email: "c@example.org", frequency: "immediate", language: "fr" });
     await new ReleaseService(rt).publish(sampleRelease({ id: "ttl1-fr", language: "fr", translationOf: "ttl1" }));
     await eventually(() => smtp.to("c@example.org").length === 1, 10_000, "the translation's alert");
     await settle();
-    expect(await ttl(rt.key("alerted", "ttl1"))).toBeLessThanOrEqual(1000);
-    expect(await rt.redis.sismember(rt.key("alerted", "ttl1"), (await rt.redis.smembers(rt.key("alerted", "ttl1-fr")))[0]!)).toBe(1);
+    expect(await ttl(bitsKey)).toBeLessThanOrEqual(1000);
+    // The French reader is in both the story's and the translation's bitmap.
+    expect(await rt.redis.bitcount(bitsKey)).toBe(3);
+    expect(await rt.redis.bitcount(rt.key("alerted-bits", "ttl1-fr"))).toBe(1);
     // Not 180 days per reader anywhere: no key of this story outlives the window's margin.
     for (const k of await rt.redis.keys(`${rt.config.prefix}:*ttl1*`)) {
+      expect(k).not.toMatch(/:alerted:/);
       const t = await rt.redis.ttl(k);
       if (k === rt.key("alert-window", "ttl1")) expect(t).toBe(-1); // a few bytes per story
       else expect(t, k).toBeLessThanOrEqual(ALERT_WINDOW_S + EDITION_KEEP_S);
@@ -160,5 +167,36 @@ describe("partners' latest revisions", () => {
     await store.noteQueued(["pb"], { releaseId: "slow", revision: 1, event: "published" }, t0, [5 * 86_400_000]);
     await store.noteQueued(["pb"], { releaseId: "other", revision: 1, event: "published" }, t0 + LATEST_KEEP_MIN_MS + 1000, [5 * 86_400_000]);
     expect(await rt.redis.hexists(rt.key("partners", "p", "pb", "latest"), "slow")).toBe(1);
+  });
+});
+
+describe("alert bitmaps", () => {
+  it("readers alerted before the bitmaps (an old set) are still known; an erased reader's number goes", async () => {
+    const { rt, smtp } = env;
+    const old = await addReader(rt, { email: "old@example.org", frequency: "immediate", language: "fr" });
+    const fresh = await addReader(rt, { email: "fresh@example.org", frequency: "immediate" });
+    const svc = new ReleaseService(rt);
+    await svc.publish(sampleRelease({ id: "leg", title: "Legacy Story" }));
+    // As an older Herald left it: "old" got the story, recorded in a set.
+    await rt.redis.sadd(rt.key("alerted", "leg"), old.id);
+    const { Ledger } = await import("../../src/mail/ledger.ts");
+    const ledger = new Ledger(rt.redis, rt.config.prefix);
+    expect(await ledger.alerted("leg", [old.id, fresh.id])).toEqual([true, false]);
+    env.start();
+    // The French translation skips "old" (had the story); the correction reaches both it and "fresh".
+    await runAlert(rt, { releaseId: "leg", revision: 1, event: "published" });
+    await eventually(() => smtp.to("fresh@example.org").length === 1, 10_000, "fresh's alert");
+    expect(smtp.to("old@example.org")).toHaveLength(0);
+    await svc.publish(sampleRelease({ id: "leg-fr", language: "fr", translationOf: "leg" }));
+    await svc.update("leg", sampleRelease({ title: "Legacy Story (corrected)" }), "Fixed.");
+    await eventually(() => smtp.to("old@example.org").length === 1 && smtp.to("fresh@example.org").length === 2, 10_000, "the notices");
+    await settle();
+    expect(smtp.to("old@example.org")[0]!.parsed.subject).toMatch(/Legacy Story \(corrected\)/);
+    expect(smtp.messages).toHaveLength(3);
+    // Erasing a reader erases its number.
+    expect(await rt.redis.hexists(rt.key("reader-n"), fresh.id)).toBe(1);
+    const { SubscriberService } = await import("../../src/subscribers/service.ts");
+    await new SubscriberService(rt).store.erase(fresh.id);
+    expect(await rt.redis.hexists(rt.key("reader-n"), fresh.id)).toBe(0);
   });
 });
