@@ -3,7 +3,11 @@
 // and a reader is only recorded when the mail really left.
 // Memory is bounded by design: nothing here is kept per reader for long. What each key guards,
 // and so how long it must live (docs/architecture.md has the measured bytes):
-//   {p}:ledger:{edition}          set of subscriber ids the edition was accepted for. Guards the
+//   {p}:ledger-bits:{edition}     alerts and notices: bitmap by reader number ({p}:reader-n) of the
+//                                 readers the edition was accepted for (125 KB per edition at 1M
+//                                 numbered readers, however many got it); lifetime as below
+//   {p}:ledger:{edition}          digests: set of subscriber ids the edition was accepted for (and
+//                                 alerts' ledgers written before the bitmaps, still read). Guards the
 //                                 edition's own send batches, which stop once their segment has
 //                                 expired (2 days, segments.ts): kept EDITION_KEEP_S (3 days).
 //                                 A re-run of an alert's planning is stopped by {p}:alerted, a
@@ -29,10 +33,12 @@
 //                                 which makes them safe, is about to be forgotten.
 //   {p}:edition:{edition}         hash t.{segment}[.{part}]/sent/skipped/failed: progress for ops
 //                                 and benchmarks, kept EDITION_KEEP_S
-//   {p}:story:{rootId}            hash subscriber id -> the alert edition that claimed the story for
-//                                 them; it only arbitrates between editions whose batches are in
-//                                 flight at once (original, translation, late pass), so it lives as
-//                                 long as a batch can: EDITION_KEEP_S
+//   {p}:story-bits:{rootId}       bitmap by reader number: the story is claimed for the reader by some
+//   {p}:claim-bits:{edition}      alert edition, and by this one (claimStory). They only arbitrate
+//                                 between editions whose batches are in flight at once (original,
+//                                 translation, late pass), so they live as long as a batch can:
+//                                 EDITION_KEEP_S. ({p}:story:{rootId}, the hash id -> edition they
+//                                 replace, is still read until it expires.)
 //   {p}:digest-cursor             hash id -> ms, moved only after a digest was accepted (per
 //                                 subscriber, lives with the subscriber)
 import type { Redis } from "ioredis";
@@ -82,6 +88,37 @@ return out
 const NUMBER_COMMAND = "heraldReaderNumbers";
 type NumberCommand = (k1: string, k2: string, ...ids: string[]) => Promise<number[]>;
 
+/**
+ * KEYS: story bits, this edition's claim bits, the old story hash. ARGV: edition, keep (s), then
+ * id, number pairs. Per reader 1 when this edition holds the claim (taking it when free), else 0.
+ */
+const CLAIM = `
+local out = {}
+for i = 3, #ARGV, 2 do
+  local n = tonumber(ARGV[i + 1])
+  local old = redis.call('HGET', KEYS[3], ARGV[i])
+  if old then
+    out[#out + 1] = (old == ARGV[1]) and 1 or 0
+  elseif redis.call('GETBIT', KEYS[1], n) == 0 then
+    redis.call('SETBIT', KEYS[1], n, 1)
+    redis.call('SETBIT', KEYS[2], n, 1)
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = redis.call('GETBIT', KEYS[2], n)
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return out
+`;
+const CLAIM_COMMAND = "heraldClaimStory";
+type ClaimCommand = (k1: string, k2: string, k3: string, ...args: string[]) => Promise<number[]>;
+
+/** Alerts and correction notices keep their ledgers as bitmaps; digests (one per reader a day) as sets. */
+function bitEdition(edition: string): boolean {
+  return edition.startsWith("alert-") || edition.startsWith("correction-");
+}
+
 /** BITFIELD arguments are sent in chunks of this many readers. */
 const BITS_CHUNK = 1000;
 
@@ -104,14 +141,23 @@ export class Ledger {
     return out;
   }
 
-  /** The bits of `numbers` in a release's bitmap (0 for a missing key or number). */
+  /** Readers' numbers where they have one (null: never numbered, so in no bitmap). */
+  private async knownNumbers(ids: string[]): Promise<(number | null)[]> {
+    return ((await this.redis.hmget(this.key("reader-n"), ...ids)) as (string | null)[]).map((n) => (n === null ? null : Number(n)));
+  }
+
+  /** The bits of `numbers` in a release's "alerted" bitmap (0 for a missing key or number). */
   private async bits(releaseId: string, numbers: (number | null)[]): Promise<boolean[]> {
+    return this.bitsOf(this.key("alerted-bits", releaseId), numbers);
+  }
+
+  private async bitsOf(key: string, numbers: (number | null)[]): Promise<boolean[]> {
     const out: boolean[] = numbers.map(() => false);
     const at = numbers.flatMap((n, i) => (n === null ? [] : [i]));
     for (let i = 0; i < at.length; i += BITS_CHUNK) {
       const page = at.slice(i, i + BITS_CHUNK);
       const args = page.flatMap((j) => ["GET", "u1", String(numbers[j])]);
-      const r = (await this.redis.call("BITFIELD_RO", this.key("alerted-bits", releaseId), ...args)) as number[];
+      const r = (await this.redis.call("BITFIELD_RO", key, ...args)) as number[];
       page.forEach((j, k) => {
         out[j] = r[k] === 1;
       });
@@ -127,15 +173,14 @@ export class Ledger {
   async sent(edition: string, ids: string[]): Promise<boolean[]> {
     if (ids.length === 0) return [];
     const r = (await this.redis.smismember(this.key("ledger", edition), ...ids)) as number[];
-    return r.map((x) => x === 1);
+    if (!bitEdition(edition)) return r.map((x) => x === 1);
+    const bits = await this.bitsOf(this.key("ledger-bits", edition), await this.knownNumbers(ids));
+    return r.map((x, i) => x === 1 || bits[i] === true);
   }
 
   /** Records accepted sends (one round trip, a handful of commands, for a group sent together). */
   async record(edition: string, accepted: Accepted[], keepSeconds = keepFor(edition)): Promise<void> {
     if (accepted.length === 0) return;
-    const m = this.redis.multi();
-    m.sadd(this.key("ledger", edition), ...accepted.map((a) => a.subscriberId));
-    m.expire(this.key("ledger", edition), keepSeconds);
     const alerted = new Map<string, string[]>();
     const cursors: string[] = [];
     for (const a of accepted) {
@@ -146,7 +191,13 @@ export class Ledger {
       }
       if (a.cursor !== undefined) cursors.push(a.subscriberId, String(a.cursor));
     }
-    const numbers = alerted.size > 0 ? await this.numbers([...new Set([...alerted.values()].flat())]) : new Map<string, number>();
+    const bits = bitEdition(edition);
+    const numbers = alerted.size > 0 || bits ? await this.numbers([...new Set([...accepted.map((a) => a.subscriberId), ...[...alerted.values()].flat()])]) : new Map<string, number>();
+    const m = this.redis.multi();
+    const ledgerKey = this.key(bits ? "ledger-bits" : "ledger", edition);
+    if (bits) m.call("BITFIELD", ledgerKey, ...accepted.flatMap((a) => ["SET", "u1", String(numbers.get(a.subscriberId)), "1"]));
+    else m.sadd(ledgerKey, ...accepted.map((a) => a.subscriberId));
+    m.expire(ledgerKey, keepSeconds);
     for (const [id, readers] of alerted) {
       const key = this.key("alerted-bits", id);
       m.call("BITFIELD", key, ...readers.flatMap((r) => ["SET", "u1", String(numbers.get(r)), "1"]));
@@ -163,10 +214,8 @@ export class Ledger {
   /** For each id, whether the reader received the release as an alert (within its window). */
   async alerted(releaseId: string, ids: string[]): Promise<boolean[]> {
     if (ids.length === 0) return [];
-    const res = await execOrThrow(this.redis.pipeline().hmget(this.key("reader-n"), ...ids).smismember(this.key("alerted", releaseId), ...ids));
-    const numbers = (res[0] as (string | null)[]).map((n) => (n === null ? null : Number(n)));
-    const legacy = res[1] as number[];
-    const bits = await this.bits(releaseId, numbers);
+    const legacy = (await this.redis.smismember(this.key("alerted", releaseId), ...ids)) as number[];
+    const bits = await this.bits(releaseId, await this.knownNumbers(ids));
     return ids.map((_, i) => bits[i] === true || legacy[i] === 1);
   }
 
@@ -178,15 +227,19 @@ export class Ledger {
    */
   async claimStory(rootId: string, edition: string, ids: string[]): Promise<boolean[]> {
     if (ids.length === 0) return [];
-    const key = this.key("story", rootId);
-    const m = this.redis.multi();
-    for (const id of ids) m.hsetnx(key, id, edition);
-    m.expire(key, EDITION_KEEP_S);
-    m.hmget(key, ...ids);
-    // A failed read must fail the send job (retry), never read as "claimed by another edition".
-    const res = await execOrThrow(m);
-    const owners = (res.at(-1) ?? []) as (string | null)[];
-    return ids.map((_, i) => owners[i] === edition);
+    const numbers = await this.numbers(ids);
+    if (!(CLAIM_COMMAND in this.redis)) this.redis.defineCommand(CLAIM_COMMAND, { numberOfKeys: 3, lua: CLAIM });
+    const redis = this.redis as unknown as Record<string, ClaimCommand>;
+    // A failed call must fail the send job (retry), never read as "claimed by another edition".
+    const mine = await redis[CLAIM_COMMAND]!(
+      this.key("story-bits", rootId),
+      this.key("claim-bits", edition),
+      this.key("story", rootId),
+      edition,
+      String(EDITION_KEEP_S),
+      ...ids.flatMap((id) => [id, String(numbers.get(id))]),
+    );
+    return ids.map((_, i) => mine[i] === 1);
   }
 
   /**

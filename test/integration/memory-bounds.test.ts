@@ -33,10 +33,13 @@ describe("alert ledgers", () => {
     await settle();
     const edition = "alert-ttl1-r1";
     const ttl = async (k: string) => rt.redis.ttl(k);
-    expect(await ttl(rt.key("ledger", edition))).toBeGreaterThan(EDITION_KEEP_S - 60);
-    expect(await ttl(rt.key("ledger", edition))).toBeLessThanOrEqual(EDITION_KEEP_S);
-    expect(await ttl(rt.key("story", "ttl1"))).toBeLessThanOrEqual(EDITION_KEEP_S);
-    expect(await ttl(rt.key("story", "ttl1"))).toBeGreaterThan(0);
+    // Alert ledgers and story claims are bitmaps by reader number, kept for days.
+    expect(await rt.redis.exists(rt.key("ledger", edition), rt.key("story", "ttl1"))).toBe(0);
+    for (const k of [rt.key("ledger-bits", edition), rt.key("story-bits", "ttl1"), rt.key("claim-bits", edition)]) {
+      expect(await ttl(k), k).toBeGreaterThan(EDITION_KEEP_S - 60);
+      expect(await ttl(k), k).toBeLessThanOrEqual(EDITION_KEEP_S);
+      expect(await rt.redis.bitcount(k), k).toBe(2);
+    }
     expect(await ttl(rt.key("edition", edition))).toBeLessThanOrEqual(EDITION_KEEP_S);
     const segKeys = await rt.redis.keys(`${rt.key("segment", edition)}:*`);
     expect(segKeys.length).toBe(1);
@@ -198,5 +201,32 @@ describe("alert bitmaps", () => {
     const { SubscriberService } = await import("../../src/subscribers/service.ts");
     await new SubscriberService(rt).store.erase(fresh.id);
     expect(await rt.redis.hexists(rt.key("reader-n"), fresh.id)).toBe(0);
+  });
+});
+
+describe("alert ledgers as bitmaps", () => {
+  it("a batch run twice sends once; an edition that lost the claim sends nothing; old sets and hashes still count", async () => {
+    const { rt, smtp } = env;
+    const a = await addReader(rt, { email: "ba@example.org", frequency: "immediate" });
+    const b = await addReader(rt, { email: "bb@example.org", frequency: "immediate" });
+    const c = await addReader(rt, { email: "bc@example.org", frequency: "immediate" });
+    await new ReleaseService(rt).publish(sampleRelease({ id: "bm" }));
+    const { runAlert: plan } = await import("../../src/jobs/alerts.ts");
+    await plan(rt, { releaseId: "bm", revision: 1, event: "published" });
+    const { QUEUE } = await import("../../src/jobs/queues.ts");
+    const { sendBatch } = await import("../../src/jobs/send-emails.ts");
+    const { Ledger } = await import("../../src/mail/ledger.ts");
+    const job = (await rt.queues[QUEUE.emails].getJobs(["waiting"]))[0]!;
+    // As an older Herald left things: "a" in the edition's old ledger set, "b" claimed by another edition.
+    await rt.redis.sadd(rt.key("ledger", job.data.edition), a.id);
+    await rt.redis.hset(rt.key("story", "bm"), b.id, "alert-bm-r1-late");
+    expect(await sendBatch(rt, job.data)).toMatchObject({ sent: 1 });
+    expect(await sendBatch(rt, job.data)).toMatchObject({ sent: 0 });
+    expect(smtp.messages.map((m) => m.to.join())).toEqual(["bc@example.org"]);
+    const ledger = new Ledger(rt.redis, rt.config.prefix);
+    expect(await ledger.sent(job.data.edition, [a.id, b.id, c.id])).toEqual([true, false, true]);
+    // Another edition of the story finds c claimed; the first keeps its claim on a retry.
+    expect(await ledger.claimStory("bm", "alert-bm-r1-other", [c.id])).toEqual([false]);
+    expect(await ledger.claimStory("bm", job.data.edition, [c.id])).toEqual([true]);
   });
 });
