@@ -180,7 +180,10 @@ async function main() {
     const delivered = await rx.count();
     const isWebhook = (f: string) => f.startsWith("partners") || f === "q:partners";
     const isRel = (f: string) => isRelease(f) || f === "q:release-events" || f === "q:feeds" || f === "q:websub";
-    report(`per alert email (${sent} sent)`, f5, f4, sent, (f) => !isWebhook(f) && !isRel(f));
+    report(`per alert email (${sent} sent)`, f5, f4, sent, (f) => !isWebhook(f) && !isRel(f) && !/-bits$|^edition$|^alert-window$|^reader-n$/.test(f));
+    report("per subscriber, once alerted (its number)", f5, f4, SUBSCRIBERS, (f) => f === "reader-n");
+    const isBits = (f: string) => /-bits$|^edition$|^alert-window$/.test(f);
+    report(`per alert edition, for ${SUBSCRIBERS} numbered readers (bitmaps grow with the readers ever numbered, 1 bit each)`, f5, f4, RELEASES, isBits);
     report(`per webhook (${delivered} delivered)`, f5, f4, delivered, isWebhook);
     report("per release, its events included", f5, f4, RELEASES, isRel);
   } finally {
