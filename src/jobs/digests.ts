@@ -154,12 +154,18 @@ async function digestEdition(
     await rt.queues[QUEUE.digests].addBulk(jobs);
     total.queued += jobs.reduce((n, j) => n + (j.data.subscriberIds?.length ?? 0), 0);
   };
+  // SSCAN may return an id twice (the set was resized during the scan): never twice in a part.
+  // Twice in two parts is caught at send time (the ledger and the reader's cursor).
+  let inBuf = new Set<string>();
   for await (const ids of idBatches) {
     for (const id of ids) {
+      if (inBuf.has(id)) continue;
+      inBuf.add(id);
       buf.push(id);
       if (buf.length === size) {
         await part(buf);
         buf = [];
+        inBuf = new Set();
       }
     }
   }
