@@ -198,13 +198,16 @@ export class Ledger {
     if (bits) m.call("BITFIELD", ledgerKey, ...accepted.flatMap((a) => ["SET", "u1", String(numbers.get(a.subscriberId)), "1"]));
     else m.sadd(ledgerKey, ...accepted.map((a) => a.subscriberId));
     m.expire(ledgerKey, keepSeconds);
-    for (const [id, readers] of alerted) {
-      const key = this.key("alerted-bits", id);
+    // The TTL is set by the first send and never pushed back, so the bitmap goes at a known time
+    // (window + margin after the story's first alert) however many sends follow. (Read first
+    // rather than EXPIRE NX, which Redis 6.2 lacks; two first writers set the same TTL.)
+    const alertedKeys = [...alerted.keys()].map((id) => this.key("alerted-bits", id));
+    const ttls = alertedKeys.length > 0 ? ((await execOrThrow(alertedKeys.reduce((p, k) => p.ttl(k), this.redis.pipeline()))) as number[]) : [];
+    [...alerted.values()].forEach((readers, i) => {
+      const key = alertedKeys[i]!;
       m.call("BITFIELD", key, ...readers.flatMap((r) => ["SET", "u1", String(numbers.get(r)), "1"]));
-      // NX: the TTL is set by the first send and never pushed back, so the bitmap goes at a known
-      // time (window + margin after the story's first alert) however many sends follow.
-      m.call("EXPIRE", key, ALERTED_KEEP_S, "NX");
-    }
+      if (ttls[i]! < 0) m.expire(key, ALERTED_KEEP_S);
+    });
 
     if (cursors.length > 0) m.hset(this.key("digest-cursor"), ...cursors);
     m.hincrby(this.key("edition", edition), "sent", accepted.length);
