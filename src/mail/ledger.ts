@@ -136,7 +136,9 @@ export class Ledger {
     for (let i = 0; i < ids.length; i += BITS_CHUNK) {
       const page = ids.slice(i, i + BITS_CHUNK);
       const ns = await redis[NUMBER_COMMAND]!(this.key("reader-n"), this.key("reader-n", "next"), ...page);
-      page.forEach((id, j) => out.set(id, Number(ns[j])));
+      page.forEach((id, j) => {
+        out.set(id, Number(ns[j]));
+      });
     }
     return out;
   }
