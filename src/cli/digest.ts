@@ -46,7 +46,10 @@ async function waitForRun(rt: Runtime, id: string, noWorkerMs: number): Promise<
     const done = p.sent + p.skipped + p.failed;
     // A split run: its part jobs are still planning while the digests queue has work; the total
     // is what they planned (readers with nothing new are not in it).
-    const planning = summary.parts ? Object.values(await rt.queues[QUEUE.digests].getJobCounts("waiting", "active", "delayed", "prioritized")).some((n) => n > 0) : false;
+    // (Only this run's parts: the hourly scheduler always keeps a delayed tick in the queue.)
+    const planning = summary.parts
+      ? (await rt.queues[QUEUE.digests].getJobs(["waiting", "active", "delayed", "prioritized"])).some((j) => j?.name === "part" && j.data.edition === summary.edition)
+      : false;
     const total = summary.parts && !planning ? p.total : summary.readers;
     bar.setTotal(total);
     bar.update(Math.min(done, total));

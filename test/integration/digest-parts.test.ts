@@ -9,7 +9,10 @@ import { type DigestJob, jobId, QUEUE } from "../../src/jobs/queues.ts";
 import { startWorkers, type Workers } from "../../src/jobs/workers.ts";
 import { Ledger } from "../../src/mail/ledger.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
-import { addReader, type MailEnv, mailEnv } from "../helpers/mail.ts";
+import { upsertSchedules } from "../../src/jobs/schedules.ts";
+import { runCli } from "../helpers/cli.ts";
+import { addReader, type MailEnv, mailEnv, TEST_SECRET } from "../helpers/mail.ts";
+import { redisUrl } from "../helpers/runtime.ts";
 import { sampleRelease } from "../helpers/releases.ts";
 import { eventually } from "../helpers/runtime.ts";
 
@@ -75,7 +78,8 @@ async function settled(env: MailEnv, quietMs = 600): Promise<void> {
   let last = -1;
   for (;;) {
     const counts = Object.values(await env.rt.queues[QUEUE.emails].getJobCounts("waiting", "active", "delayed", "prioritized"));
-    const planning = Object.values(await env.rt.queues[QUEUE.digests].getJobCounts("waiting", "active", "delayed", "prioritized"));
+    // (Not "delayed": the hourly scheduler's next tick waits there.)
+    const planning = Object.values(await env.rt.queues[QUEUE.digests].getJobCounts("waiting", "active", "prioritized"));
     if (counts.every((n) => n === 0) && planning.every((n) => n === 0) && env.smtp.messages.length === last) return;
     last = env.smtp.messages.length;
     await new Promise((r) => setTimeout(r, quietMs));
@@ -150,4 +154,29 @@ describe("digest planning in parts", () => {
     expect(await b.rt.queues[QUEUE.emails].count()).toBe(0);
     expect(await b.rt.queues[QUEUE.digests].count()).toBe(0);
   }, 60_000);
+
+  it("`digest run --wait` hands a large edition to planning jobs and waits for them and their emails", async () => {
+    const env = await mailEnv({ label: "parts-cli", now: NOW, config: { digestPartSize: 10 } });
+    envs.push(env);
+    await seed(env);
+    // The hourly scheduler keeps a delayed tick in the digests queue: the wait must not count it.
+    await upsertSchedules(env.rt);
+    env.start([QUEUE.digests, QUEUE.emails]);
+    const cli = await runCli(["digest", "run", "daily", "--wait", "--timeout", "30"], {
+      REDIS_URL: redisUrl(),
+      HERALD_PREFIX: env.rt.config.prefix,
+      DIGEST_PART_SIZE: "10",
+      SECRET_KEY: TEST_SECRET,
+      SMTP_URL: env.smtp.url,
+    }, { timeoutMs: 60_000 });
+    expect(cli.stderr, cli.stdout).toBe("");
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(new RegExp(`: ${READERS} reader\\(s\\) handed to ${Math.ceil(READERS / 10)} planning job\\(s\\)`));
+    const sent = Number(/sent (\d+), skipped 0, failed 0/.exec(cli.stdout)?.[1]);
+    expect(sent).toBeGreaterThan(0);
+    await settled(env);
+    // When it said so, every email had gone out, each reader once.
+    expect(env.smtp.messages).toHaveLength(sent);
+    expect(new Set(env.smtp.messages.map((m) => m.to.join())).size).toBe(sent);
+  }, 90_000);
 });
