@@ -158,8 +158,9 @@ export class Ledger {
     const at = numbers.flatMap((n, i) => (n === null ? [] : [i]));
     for (let i = 0; i < at.length; i += BITS_CHUNK) {
       const page = at.slice(i, i + BITS_CHUNK);
-      const args = page.flatMap((j) => ["GET", "u1", String(numbers[j])]);
-      const r = (await this.redis.call("BITFIELD_RO", key, ...args)) as number[];
+      // GET u1 n for each: one bit each. (ioredis' typing wants the first GET spelled out.)
+      const rest = page.slice(1).flatMap((j) => ["GET", "u1", String(numbers[j])]);
+      const r = (await this.redis.bitfield_ro(key, "GET", "u1", String(numbers[page[0]!]), ...rest)) as number[];
       page.forEach((j, k) => {
         out[j] = r[k] === 1;
       });
