@@ -12,7 +12,7 @@ export const STATS = {
   herald_emails_sent_total: ["Emails accepted by the SMTP server (or written to the outbox), by kind", ["kind"]],
   herald_emails_bounced_total: ["Recipients marked bounced: a permanent SMTP refusal, or a bounce report (DSN) later", []],
   herald_emails_complained_total: ["Recipients marked complained by a feedback-loop report (ARF)", []],
-  // Counts every skip, not only suppressions (the name is historical; sendBatch in jobs/send-emails.ts increments it).
+  // Counts every skip, not only suppressions (the name is historical; sendBatch in mail/send-emails.ts increments it).
   herald_emails_suppressed_total: [
     "Sends skipped, for any reason: the reader unsubscribed, bounced or complained, already had this digest or a newer one, already got another alert edition of the story, or the release is gone",
     [],

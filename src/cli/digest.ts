@@ -22,6 +22,7 @@ function frequencyOf(f: string): DigestFrequency {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function formatSegments(s: DigestSummary): string {
+  if (s.parts) return `${s.frequency} digest at ${s.at}: ${s.readers} reader(s) handed to ${s.parts} planning job(s)`;
   const lines = [`${s.frequency} digest at ${s.at}: ${s.readers} reader(s) in ${s.segments.length} segment(s)`];
   for (const seg of s.segments) lines.push(`  ${seg.segment}\t${seg.language}\t${seg.releases} release(s)\t${seg.readers} reader(s)`);
   return lines.join("\n");
@@ -43,9 +44,17 @@ async function waitForRun(rt: Runtime, id: string, noWorkerMs: number): Promise<
   for (;;) {
     const p = await ledger.progress(summary.edition);
     const done = p.sent + p.skipped + p.failed;
-    bar.update(Math.min(done, summary.readers));
+    // A split run: its part jobs are still planning while the digests queue has work; the total
+    // is what they planned (readers with nothing new are not in it).
+    // (Only this run's parts: the hourly scheduler always keeps a delayed tick in the queue.)
+    const planning = summary.parts
+      ? (await rt.queues[QUEUE.digests].getJobs(["waiting", "active", "delayed", "prioritized"])).some((j) => j?.name === "part" && j.data.edition === summary.edition)
+      : false;
+    const total = summary.parts && !planning ? p.total : summary.readers;
+    bar.setTotal(total);
+    bar.update(Math.min(done, total));
     const pending = await rt.queues[QUEUE.emails].getJobCounts("waiting", "active", "delayed", "prioritized");
-    if (done >= summary.readers || Object.values(pending).every((n) => n === 0)) {
+    if (!planning && (done >= total || Object.values(pending).every((n) => n === 0))) {
       bar.stop();
       process.stdout.write(`sent ${p.sent}, skipped ${p.skipped}, failed ${p.failed}\n`);
       return;

@@ -181,6 +181,7 @@ const envSchema = z.object({
   LOGO_URL: url(/^https?:$/, "an http(s) URL").optional(),
   DEFAULT_TIMEZONE: z.string().trim().refine(isTimeZone, "an IANA time zone such as UTC or Africa/Djibouti").default("UTC"),
   DIGEST_HOUR: int(0, 23).default(8),
+  DIGEST_PART_SIZE: int(10, 100_000).default(1000),
   WEEKLY_DIGEST_DAY: z
     .string()
     .trim()
@@ -274,6 +275,8 @@ export interface Config {
   logoUrl?: string;
   defaultTimezone: string;
   digestHour: number;
+  /** Readers per digest planning job: a larger edition is split into jobs that workers plan at once. */
+  digestPartSize: number;
   weeklyDigestDay: Weekday;
   emailRatePerSecond: number;
   /** Readers who never confirm are erased this many days after their last change (hourly sweep). */
@@ -424,6 +427,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logoUrl: e.LOGO_URL,
     defaultTimezone: e.DEFAULT_TIMEZONE,
     digestHour: e.DIGEST_HOUR,
+    digestPartSize: e.DIGEST_PART_SIZE,
     weeklyDigestDay: e.WEEKLY_DIGEST_DAY,
     emailRatePerSecond: e.EMAIL_RATE_PER_SECOND,
     pendingExpiryDays: e.PENDING_EXPIRY_DAYS,

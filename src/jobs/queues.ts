@@ -80,14 +80,19 @@ export interface EmailBatchJob {
 }
 
 /**
- * digests: job name "tick" (hourly scheduler), "run" (ops: now, for every such reader) or
- * "expire-pending" (hourly scheduler: erase readers who never confirmed; no data).
+ * digests: job name "tick" (hourly scheduler), "run" (ops: now, for every such reader),
+ * "part" (one slice of a tick's or run's readers, planned and fanned out by any worker: see
+ * digests.ts) or "expire-pending" (hourly scheduler: erase readers who never confirmed; no data).
  */
 export interface DigestJob {
   frequency?: "daily" | "weekly";
   /** The hour being served, ISO; the scheduler's fire time. */
   at?: string;
   dryRun?: boolean;
+  /** part: the edition it belongs to. */
+  edition?: string;
+  /** part: its readers (at most DIGEST_PART_SIZE). */
+  subscriberIds?: string[];
 }
 
 /** websub: job name "ping", tells the hub that these feed URLs changed. */
@@ -139,4 +144,11 @@ export const jobId = {
   emailBatch: (j: EmailBatchJob) =>
     `${j.edition}-${j.segment}-${createHash("sha1").update(j.subscriberIds.join(",")).digest("hex").slice(0, 12)}`,
   digestRun: (frequency: string, atMs: number) => `digest-run-${frequency}-${atMs}`,
+  /** Named by its readers: a re-run that slices them the same way adds nothing; otherwise the ledger and cursors dedupe. */
+  digestPart: (edition: string, subscriberIds: string[]) => `digest-part-${edition}-${partOf(subscriberIds)}`,
 };
+
+/** A short, colon-free name for a set of readers (the same ids in the same order: the same name). */
+export function partOf(subscriberIds: string[]): string {
+  return createHash("sha1").update(subscriberIds.join(",")).digest("hex").slice(0, 12);
+}

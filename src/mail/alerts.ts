@@ -12,8 +12,11 @@
 //  - updated: a short correction notice, only to readers who received this release before, once
 //    per revision (the ledger is keyed by the revision's edition).
 //  - withdrawn: nothing to send; queued batches see the withdrawal at send time and stop.
+//  Alerts and notices of a story are sent within its alert window (ledger.ts ALERT_WINDOW_S, 30
+//  days from its first alert): the record of who had the story is kept that long, and no longer,
+//  so past the window an event sends nothing rather than a second alert to someone.
 import type { Job } from "bullmq";
-import { Ledger } from "./ledger.ts";
+import { ALERT_WINDOW_S, Ledger } from "./ledger.ts";
 import { type FanoutSummary, fanOutSegments, type SegmentPlan } from "./fanout.ts";
 import { brandOf } from "./segments.ts";
 import type { Release } from "../releases/model.ts";
@@ -32,6 +35,11 @@ export async function runAlert(rt: Runtime, a: AlertJob): Promise<FanoutSummary 
   const release = await rt.releases.getRevision(a.releaseId, a.revision);
   const current = await rt.releases.get(a.releaseId);
   if (!release || !current || current.status !== "published") return "release not public: nothing to send";
+  const rootId = release.translationOf ?? release.id;
+  const opened = await new Ledger(rt.redis, rt.config.prefix).openAlertWindow(rootId, rt.clock.now());
+  if (rt.clock.now() - opened > ALERT_WINDOW_S * 1000) {
+    return `story ${rootId} past its alert window (${ALERT_WINDOW_S / 86_400} days since its first alert): nothing to send`;
+  }
   // The late pass sends what is current then: a correction made during the wait is included
   // (its notice went only to readers who had an earlier revision).
   if (a.late) return sendAlerts(rt, current, true);
@@ -102,12 +110,18 @@ async function sendAlerts(rt: Runtime, release: Release, late: boolean): Promise
 async function sendCorrections(rt: Runtime, release: Release): Promise<FanoutSummary> {
   const ledger = new Ledger(rt.redis, rt.config.prefix);
   const store = subscriberStore(rt);
-  const ids = await ledger.alertedIds(release.id);
   const byLanguage = new Map<Language, string[]>();
-  for (let i = 0; i < ids.length; i += 1000) {
-    for (const s of await store.getMany(ids.slice(i, i + 1000))) {
-      if (s?.status !== "confirmed") continue;
-      byLanguage.set(s.language, [...(byLanguage.get(s.language) ?? []), s.id]);
+  const seen = new Set<string>();
+  for await (const batch of ledger.alertedIds(release.id)) {
+    const ids = batch.filter((id) => !seen.has(id));
+    for (const id of ids) seen.add(id);
+    for (let i = 0; i < ids.length; i += 1000) {
+      for (const s of await store.getMany(ids.slice(i, i + 1000))) {
+        if (s?.status !== "confirmed") continue;
+        const list = byLanguage.get(s.language) ?? [];
+        list.push(s.id);
+        byLanguage.set(s.language, list);
+      }
     }
   }
   const brand = brandOf(rt.config, await rt.taxonomy.current());

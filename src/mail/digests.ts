@@ -18,7 +18,7 @@ import { SubscriberService, subscriberStore } from "../subscribers/service.ts";
 import { requireSecret } from "../subscribers/tokens.ts";
 import { renderDigest } from "../templates/messages.ts";
 import { personalise } from "../templates/personalise.ts";
-import type { DigestJob } from "../jobs/queues.ts";
+import { type DigestJob, jobId, partOf, QUEUE } from "../jobs/queues.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
 
 const HOUR = 3600_000;
@@ -43,6 +43,12 @@ export interface DigestSummary {
   segments: SegmentCount[];
   readers: number;
   batches: number;
+  /**
+   * Set when the edition was split over this many "part" jobs: `readers` is then the number of
+   * candidates handed to them (those with nothing new get nothing), and `segments` is empty (each
+   * part plans its own; the ledger's progress adds them up).
+   */
+  parts?: number;
 }
 
 export async function processDigest(job: Job<DigestJob>, rt: Runtime): Promise<DigestSummary[] | { expired: number }> {
@@ -53,9 +59,14 @@ export async function processDigest(job: Job<DigestJob>, rt: Runtime): Promise<D
     return { expired };
   }
   const at = job.data.at ? Date.parse(job.data.at) : nearestHour(rt.clock.now());
-  if (job.name === "tick") return digestTick(rt, at);
   const frequency = job.data.frequency ?? "daily";
-  return [await runDigest(rt, frequency, at, { dryRun: job.data.dryRun ?? false })];
+  if (job.name === "part") {
+    const edition = job.data.edition!;
+    return [await runPart(rt, frequency, at, edition, job.data.subscriberIds ?? [], await candidatesFor(rt, frequency, at, edition))];
+  }
+  // Through the queue, an edition larger than one part is split over part jobs (any worker).
+  if (job.name === "tick") return digestTick(rt, at, { split: true });
+  return [await runDigest(rt, frequency, at, { dryRun: job.data.dryRun ?? false, split: true })];
 }
 
 export function nearestHour(ms: number): number {
@@ -75,7 +86,7 @@ function compact(ms: number): string {
 }
 
 /** The scheduled hour: for each frequency, the zones where it is now the send hour. */
-export async function digestTick(rt: Runtime, at: number): Promise<DigestSummary[]> {
+export async function digestTick(rt: Runtime, at: number, opts: { split?: boolean } = {}): Promise<DigestSummary[]> {
   const store = subscriberStore(rt);
   const out: DigestSummary[] = [];
   for (const frequency of ["daily", "weekly"] as const) {
@@ -87,15 +98,15 @@ export async function digestTick(rt: Runtime, at: number): Promise<DigestSummary
     async function* ids() {
       for (const z of zones) yield* store.confirmedIdsInZone(frequency, z);
     }
-    out.push(await digestEdition(rt, frequency, at, `${frequency}-${compact(at)}`, ids(), false));
+    out.push(await digestEdition(rt, frequency, at, `${frequency}-${compact(at)}`, ids(), { dryRun: false, split: opts.split ?? false }));
   }
   return out;
 }
 
 /** Ops: every confirmed reader of the frequency, now. */
-export async function runDigest(rt: Runtime, frequency: DigestFrequency, at: number, opts: { dryRun: boolean }): Promise<DigestSummary> {
+export async function runDigest(rt: Runtime, frequency: DigestFrequency, at: number, opts: { dryRun: boolean; split?: boolean }): Promise<DigestSummary> {
   const store = subscriberStore(rt);
-  return digestEdition(rt, frequency, at, `${frequency}-run-${at}`, store.confirmedIds(frequency), opts.dryRun);
+  return digestEdition(rt, frequency, at, `${frequency}-run-${at}`, store.confirmedIds(frequency), { dryRun: opts.dryRun, split: opts.split ?? false });
 }
 
 interface PlannedSegment {
@@ -104,16 +115,121 @@ interface PlannedSegment {
   readers: string[];
 }
 
+/**
+ * Plans an edition without holding its readers: ids come in SSCAN pages and are cut into parts
+ * of DIGEST_PART_SIZE readers. A part is planned on its own (its readers' segments, rendered
+ * unless another part stored them already, and their send batches), so only one part's readers
+ * are in memory at a time. With `split` (the queued tick and run), an edition of more than one
+ * part hands every part to a "part" job instead, and the workers plan them at once; the parts
+ * are independent, so the emails are the same whichever way (and whoever) plans them. A dry
+ * run only counts.
+ */
 async function digestEdition(
   rt: Runtime,
   frequency: DigestFrequency,
   at: number,
   edition: string,
   idBatches: AsyncIterable<string[]>,
-  dryRun: boolean,
+  opts: { dryRun: boolean; split: boolean },
 ): Promise<DigestSummary> {
+  const size = rt.config.digestPartSize;
+  // Planned here (inline or counting): one read for every part, as before the split.
+  const candidates = await readCandidates(rt, frequency, at);
+  const total = new Summing(frequency, at, edition, opts.dryRun);
+  const queued: string[][] = [];
+  let parts = 0;
+  let buf: string[] = [];
+  const part = async (ids: string[]) => {
+    parts += 1;
+    if (opts.dryRun) return total.add(await countPart(rt, frequency, at, ids, candidates));
+    if (!opts.split) return total.add(await runPart(rt, frequency, at, edition, ids, candidates));
+    // The first part waits for a second: an edition of one part is planned right here.
+    queued.push(ids);
+    if (parts < 2) return;
+    const jobs = queued.splice(0).map((subscriberIds) => {
+      const data: DigestJob = { frequency, at: new Date(at).toISOString(), edition, subscriberIds };
+      // Done parts hold reader lists: kept briefly, like send batches (their sends are in the ledger).
+      return { name: "part", data, opts: { jobId: jobId.digestPart(edition, subscriberIds), removeOnComplete: { age: 3600, count: 100 } } };
+    });
+    await rt.queues[QUEUE.digests].addBulk(jobs);
+    total.queued += jobs.reduce((n, j) => n + (j.data.subscriberIds?.length ?? 0), 0);
+  };
+  // SSCAN may return an id twice (the set was resized during the scan): never twice in a part.
+  // Twice in two parts is caught at send time (the ledger and the reader's cursor).
+  let inBuf = new Set<string>();
+  for await (const ids of idBatches) {
+    for (const id of ids) {
+      if (inBuf.has(id)) continue;
+      inBuf.add(id);
+      buf.push(id);
+      if (buf.length === size) {
+        await part(buf);
+        buf = [];
+        inBuf = new Set();
+      }
+    }
+  }
+  if (buf.length > 0) await part(buf);
+  if (queued.length === 1) total.add(await runPart(rt, frequency, at, edition, queued[0]!, candidates));
+  const done = total.summary(parts > 1 && opts.split && !opts.dryRun ? parts : undefined);
+  if (!opts.dryRun) await recordDigestRun(rt, done);
+  return done;
+}
+
+/** Adds part summaries up (segment counts by segment, not reader lists). */
+class Summing {
+  private readonly segments = new Map<string, SegmentCount>();
+  private readers = 0;
+  private batches = 0;
+  /** Readers handed to part jobs (planned there: not counted in segments here). */
+  queued = 0;
+  constructor(
+    private readonly frequency: DigestFrequency,
+    private readonly at: number,
+    private readonly edition: string,
+    private readonly dryRun: boolean,
+  ) {}
+
+  add(s: DigestSummary): void {
+    for (const c of s.segments) {
+      const have = this.segments.get(c.segment);
+      if (have) have.readers += c.readers;
+      else this.segments.set(c.segment, { ...c });
+    }
+    this.readers += s.readers;
+    this.batches += s.batches;
+  }
+
+  summary(parts?: number): DigestSummary {
+    const base = { frequency: this.frequency, at: new Date(this.at).toISOString(), edition: this.edition, dryRun: this.dryRun };
+    if (parts) return { ...base, segments: [], readers: this.queued, batches: 0, parts };
+    return { ...base, segments: [...this.segments.values()], readers: this.readers, batches: this.batches };
+  }
+}
+
+/** Candidate releases of an edition, read once per process for all its part jobs (a worker plans many). */
+const candidateCache = new Map<string, { at: number; releases: Promise<Release[]> }>();
+const CANDIDATES_FRESH_MS = 10 * 60_000;
+
+function readCandidates(rt: Runtime, frequency: DigestFrequency, at: number): Promise<Release[]> {
+  return rt.releases.publishedBetween("all", at - MAX_REACH[frequency], at, 1000);
+}
+
+function candidatesFor(rt: Runtime, frequency: DigestFrequency, at: number, edition: string): Promise<Release[]> {
+  const key = `${rt.config.prefix}|${edition}`;
+  const now = Date.now();
+  for (const [k, v] of candidateCache) if (now - v.at > CANDIDATES_FRESH_MS) candidateCache.delete(k);
+  const hit = candidateCache.get(key);
+  if (hit) return hit.releases;
+  const releases = readCandidates(rt, frequency, at);
+  releases.catch(() => candidateCache.delete(key));
+  candidateCache.set(key, { at: now, releases });
+  return releases;
+}
+
+/** Groups one part's readers into segments (language + the releases they get). */
+async function segmentsOf(rt: Runtime, frequency: DigestFrequency, at: number, ids: string[], candidates: Release[]): Promise<Map<string, PlannedSegment>> {
   const store = subscriberStore(rt);
-  const candidates = await rt.releases.publishedBetween("all", at - MAX_REACH[frequency], at, 1000);
   // Readers with the same cursor and language choose from the same stories: work them out once.
   const picks = new Map<string, StoryPick[]>();
   const picksFor = (from: number, language: Language) => {
@@ -123,11 +239,12 @@ async function digestEdition(
     return p;
   };
   const segments = new Map<string, PlannedSegment>();
-  for await (const ids of idBatches) {
-    const [subs, cursors] = await Promise.all([store.getMany(ids), store.cursors(ids)]);
-    subs.forEach((s, i) => {
+  for (let i = 0; i < ids.length; i += 1000) {
+    const page = ids.slice(i, i + 1000);
+    const [subs, cursors] = await Promise.all([store.getMany(page), store.cursors(page)]);
+    subs.forEach((s, j) => {
       if (s?.status !== "confirmed" || s.frequency !== frequency) return;
-      const items = pickItems(s, picksFor(cursors[i] ?? at - PERIOD[frequency], s.language));
+      const items = pickItems(s, picksFor(cursors[j] ?? at - PERIOD[frequency], s.language));
       if (items.length === 0) return; // nothing new: no email
       const key = segmentKey(s.language, items);
       const seg = segments.get(key) ?? { language: s.language, items, readers: [] };
@@ -135,19 +252,29 @@ async function digestEdition(
       segments.set(key, seg);
     });
   }
-  const counts = [...segments.entries()].map(([segment, s]) => ({ segment, language: s.language, releases: s.items.length, readers: s.readers.length }));
-  const summary = { frequency, at: new Date(at).toISOString(), edition, dryRun, segments: counts, readers: 0, batches: 0 };
-  if (dryRun) return { ...summary, readers: counts.reduce((n, c) => n + c.readers, 0) };
+  return segments;
+}
+
+function countsOf(segments: Map<string, PlannedSegment>): SegmentCount[] {
+  return [...segments.entries()].map(([segment, s]) => ({ segment, language: s.language, releases: s.items.length, readers: s.readers.length }));
+}
+
+async function countPart(rt: Runtime, frequency: DigestFrequency, at: number, ids: string[], candidates: Release[]): Promise<DigestSummary> {
+  const counts = countsOf(await segmentsOf(rt, frequency, at, ids, candidates));
+  return { frequency, at: new Date(at).toISOString(), edition: "", dryRun: true, segments: counts, readers: counts.reduce((n, c) => n + c.readers, 0), batches: 0 };
+}
+
+/** Plans and fans out one part of an edition: the "part" job, or inline for an edition of one part. */
+export async function runPart(rt: Runtime, frequency: DigestFrequency, at: number, edition: string, ids: string[], candidates: Release[]): Promise<DigestSummary> {
+  const segments = await segmentsOf(rt, frequency, at, ids, candidates);
   const brand = brandOf(rt.config, await rt.taxonomy.current());
   const plans: SegmentPlan[] = [...segments.entries()].map(([id, s]) => ({
     id,
     readers: s.readers,
     render: async () => ({ kind: "digest", language: s.language, cursor: at, message: await renderDigest(brand, s.language, frequency, s.items) }),
   }));
-  const fan: FanoutSummary = await fanOutSegments(rt, edition, "digest", plans);
-  const done = { ...summary, readers: fan.readers, batches: fan.batches };
-  await recordDigestRun(rt, done);
-  return done;
+  const fan: FanoutSummary = await fanOutSegments(rt, edition, "digest", plans, { part: partOf(ids) });
+  return { frequency, at: new Date(at).toISOString(), edition, dryRun: false, segments: countsOf(segments), readers: fan.readers, batches: fan.batches };
 }
 
 const DIGEST_RUNS_KEPT = 20;
@@ -155,7 +282,7 @@ const DIGEST_RUNS_KEPT = 20;
 /** The last digest editions queued (newest first), for `herald status`. Empty ones are not kept. */
 async function recordDigestRun(rt: Runtime, s: DigestSummary): Promise<void> {
   if (s.readers === 0) return;
-  const entry = { edition: s.edition, frequency: s.frequency, at: s.at, readers: s.readers, segments: s.segments.length, batches: s.batches };
+  const entry = { edition: s.edition, frequency: s.frequency, at: s.at, readers: s.readers, segments: s.segments.length, batches: s.batches, ...(s.parts ? { parts: s.parts } : {}) };
   await execOrThrow(rt.redis.multi().lpush(rt.key("digest-runs"), JSON.stringify(entry)).ltrim(rt.key("digest-runs"), 0, DIGEST_RUNS_KEPT - 1));
 }
 

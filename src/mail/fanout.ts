@@ -5,7 +5,7 @@ import { countStat } from "../metrics.ts";
 import type { Runtime } from "../runtime.ts";
 import { type EmailBatchJob, jobId, QUEUE } from "../jobs/queues.ts";
 import { Ledger } from "./ledger.ts";
-import { type Segment, saveSegment } from "./segments.ts";
+import { type Segment, saveSegment, segmentStored } from "./segments.ts";
 
 export interface SegmentPlan {
   /** Colon-free: part of job ids. */
@@ -28,15 +28,26 @@ export function batchSize(ratePerSecond: number): number {
   return Math.max(1, Math.min(100, ratePerSecond));
 }
 
-export async function fanOutSegments(rt: Runtime, edition: string, kind: EmailBatchJob["kind"], plans: SegmentPlan[]): Promise<FanoutSummary> {
+export interface FanoutOptions {
+  /**
+   * Digest planning parts (mail/digests.ts): which part of the edition these readers are. Each
+   * part counts its own readers per segment (a re-run of the part counts them once), and a
+   * segment another part already stored is not rendered again (same key, same content).
+   */
+  part?: string;
+}
+
+export async function fanOutSegments(rt: Runtime, edition: string, kind: EmailBatchJob["kind"], plans: SegmentPlan[], opts: FanoutOptions = {}): Promise<FanoutSummary> {
   const ledger = new Ledger(rt.redis, rt.config.prefix);
   const size = batchSize(rt.config.emailRatePerSecond);
   const summary: FanoutSummary = { edition, segments: 0, readers: 0, batches: 0 };
   for (const plan of plans) {
     if (plan.readers.length === 0) continue;
-    await saveSegment(rt, edition, plan.id, await plan.render());
-    await countStat(rt, "herald_mjml_renders_total");
-    await ledger.planned(edition, plan.id, plan.readers.length);
+    if (opts.part === undefined || !(await segmentStored(rt, edition, plan.id))) {
+      await saveSegment(rt, edition, plan.id, await plan.render());
+      await countStat(rt, "herald_mjml_renders_total");
+    }
+    await ledger.planned(edition, opts.part === undefined ? plan.id : `${plan.id}.${opts.part}`, plan.readers.length);
     const readers = [...plan.readers].sort();
     const jobs = [];
     for (let i = 0; i < readers.length; i += size) {

@@ -1,17 +1,46 @@
 // The send ledger: who has been sent which edition. Checked before sending and written once
 // the SMTP server accepted, so a job run twice (BullMQ is at-least-once) sends nothing twice,
 // and a reader is only recorded when the mail really left.
-//   {p}:ledger:{edition}          set of subscriber ids the edition was accepted for. Alerts and
-//                                 notices keep it 180 days: it is all that stops a re-run alert.
-//                                 Digests keep it 2 days: a digest's lasting record is the reader's
-//                                 cursor (written in the same transaction, and checked at send time
-//                                 too), so the set only has to outlive the edition's retries; kept
-//                                 180 days, 100,000 daily readers held ~1.2 GB of old ledgers.
-//   {p}:alerted:{releaseId}       set of ids who received that release (any revision) as an alert:
-//                                 correction notices go to these readers only
-//   {p}:edition:{edition}         hash t.{segment}/sent/skipped/failed: progress for ops and benchmarks
-//   {p}:story:{rootId}            hash subscriber id -> the alert edition that claimed the story for them
-//   {p}:digest-cursor             hash id -> ms, moved only after a digest was accepted
+// Memory is bounded by design: nothing here is kept per reader for long. What each key guards,
+// and so how long it must live (docs/architecture.md has the measured bytes):
+//   {p}:ledger-bits:{edition}     alerts and notices: bitmap by reader number ({p}:reader-n) of the
+//                                 readers the edition was accepted for (125 KB per edition at 1M
+//                                 numbered readers, however many got it); lifetime as below
+//   {p}:ledger:{edition}          digests: set of subscriber ids the edition was accepted for (and
+//                                 alerts' ledgers written before the bitmaps, still read). Guards the
+//                                 edition's own send batches, which stop once their segment has
+//                                 expired (2 days, segments.ts): kept EDITION_KEEP_S (3 days).
+//                                 A re-run of an alert's planning is stopped by {p}:alerted, a
+//                                 digest's by the reader's cursor. Correction notices keep theirs
+//                                 for the story's alert window (a correction re-planned later must
+//                                 still find it).
+//   {p}:alerted-bits:{releaseId} bitmap, one bit per reader number ({p}:reader-n): who received
+//                                 that release (any revision) as an alert. Correction notices go to
+//                                 these readers only, and a translation's alert skips them (one
+//                                 alert per story). The one record that has to outlive the sends:
+//                                 kept for the story's alert window (ALERT_WINDOW_S, 30 days from the
+//                                 story's first alert, plus a margin), then it expires at once. A bit
+//                                 per reader ever numbered (125 KB per release at 1M), where a set
+//                                 cost ~64 B per reader who got it.
+//   {p}:alerted:{releaseId}       the same as a set of ids, as written before the bitmaps: still read
+//                                 (never written) until those expire
+//   {p}:reader-n                  hash subscriber id -> a small number, given the first time a reader
+//                                 is recorded as alerted (its bit); erased with the subscriber
+//   {p}:reader-n:next             the last number given (numbers are never reused)
+//   {p}:alert-window:{rootId}     ms of the story's first alert planning (a few bytes per story, no
+//                                 TTL): once ALERT_WINDOW_S has passed, the story sends no more
+//                                 alerts or correction notices (alerts.ts), because {p}:alerted,
+//                                 which makes them safe, is about to be forgotten.
+//   {p}:edition:{edition}         hash t.{segment}[.{part}]/sent/skipped/failed: progress for ops
+//                                 and benchmarks, kept EDITION_KEEP_S
+//   {p}:story-bits:{rootId}       bitmap by reader number: the story is claimed for the reader by some
+//   {p}:claim-bits:{edition}      alert edition, and by this one (claimStory). They only arbitrate
+//                                 between editions whose batches are in flight at once (original,
+//                                 translation, late pass), so they live as long as a batch can:
+//                                 EDITION_KEEP_S. ({p}:story:{rootId}, the hash id -> edition they
+//                                 replace, is still read until it expires.)
+//   {p}:digest-cursor             hash id -> ms, moved only after a digest was accepted (per
+//                                 subscriber, lives with the subscriber)
 //   {p}:lease:{edition}           hash subscriber id -> "{run token} {expiry ms, Redis time}": the
 //                                 run of a batch that may hand this reader's message to SMTP now
 //                                 (see lease() and src/mail/leases.ts); a field goes when the
@@ -28,7 +57,8 @@ const LEASE_STATES: LeaseState[] = ["busy", "mine", "done"];
 // in the ledger is "done" (2); one leased by another run until later than now is "busy" (0);
 // otherwise (free, expired, or already this run's) the lease is (re)taken until now + ttl (1).
 // Redis time, so every process agrees on expiry. The last element is the shortest time left on
-// a busy lease (ms), or -1. KEYS: ledger, lease. ARGV: token, ttl ms, ids...
+// a busy lease (ms), or -1. KEYS: ledger set, lease, ledger bitmap, reader numbers (alerts and
+// notices keep their ledger as a bitmap by reader number: see record()). ARGV: token, ttl ms, ids...
 const LEASE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -38,7 +68,8 @@ local wait = -1
 for i = 3, #ARGV do
   local id = ARGV[i]
   local r = 1
-  if redis.call('SISMEMBER', KEYS[1], id) == 1 then
+  local n = redis.call('HGET', KEYS[4], id)
+  if redis.call('SISMEMBER', KEYS[1], id) == 1 or (n and redis.call('GETBIT', KEYS[3], tonumber(n)) == 1) then
     r = 2
   else
     local v = redis.call('HGET', KEYS[2], id)
@@ -80,15 +111,31 @@ interface LedgerScripts {
 function withScripts(redis: Redis): Redis & LedgerScripts {
   const r = redis as Redis & Partial<LedgerScripts>;
   if (!r.heraldLease) {
-    redis.defineCommand("heraldLease", { numberOfKeys: 2, lua: LEASE });
+    redis.defineCommand("heraldLease", { numberOfKeys: 4, lua: LEASE });
     redis.defineCommand("heraldLeaseRelease", { numberOfKeys: 1, lua: RELEASE });
   }
   return r as Redis & LedgerScripts;
 }
 
-const KEEP_S = 180 * 24 * 3600;
+const DAY_S = 24 * 3600;
+/** An edition's ledger, claims and progress: longer than its segments (2 days), so every batch that can still send finds them. */
+export const EDITION_KEEP_S = 3 * DAY_S;
 /** A digest edition's ledger: longer than any retry of its batches (minutes) and a day of ops looking. */
-export const DIGEST_LEDGER_KEEP_S = 2 * 24 * 3600;
+export const DIGEST_LEDGER_KEEP_S = 2 * DAY_S;
+/**
+ * How long after its first accepted alert a story may still send alerts (translations, late
+ * passes) and correction notices. Past it Herald no longer remembers who had the story, so it
+ * sends nothing rather than risk a second alert. A correction a month later is a page update,
+ * not news: feeds and partners still get every revision.
+ */
+export const ALERT_WINDOW_S = 30 * DAY_S;
+/** {p}:alerted outlives the window by the longest a batch planned inside it can still send. */
+const ALERTED_KEEP_S = ALERT_WINDOW_S + EDITION_KEEP_S;
+
+/** The ledger of a correction notice must outlive every re-planning of it: the alert window. */
+function keepFor(edition: string): number {
+  return edition.startsWith("correction-") ? ALERTED_KEEP_S : EDITION_KEEP_S;
+}
 
 export interface Accepted {
   subscriberId: string;
@@ -97,6 +144,56 @@ export interface Accepted {
   /** Digests: the newest publication time in it; the reader's cursor moves there. */
   cursor?: number;
 }
+
+/** KEYS: {p}:reader-n, {p}:reader-n:next. ARGV: ids. Returns each id's number, giving new ones. */
+const NUMBER = `
+local out = {}
+for i, id in ipairs(ARGV) do
+  local n = redis.call('HGET', KEYS[1], id)
+  if not n then
+    n = redis.call('INCR', KEYS[2])
+    redis.call('HSET', KEYS[1], id, n)
+  end
+  out[i] = tonumber(n)
+end
+return out
+`;
+const NUMBER_COMMAND = "heraldReaderNumbers";
+type NumberCommand = (k1: string, k2: string, ...ids: string[]) => Promise<number[]>;
+
+/**
+ * KEYS: story bits, this edition's claim bits, the old story hash. ARGV: edition, keep (s), then
+ * id, number pairs. Per reader 1 when this edition holds the claim (taking it when free), else 0.
+ */
+const CLAIM = `
+local out = {}
+for i = 3, #ARGV, 2 do
+  local n = tonumber(ARGV[i + 1])
+  local old = redis.call('HGET', KEYS[3], ARGV[i])
+  if old then
+    out[#out + 1] = (old == ARGV[1]) and 1 or 0
+  elseif redis.call('GETBIT', KEYS[1], n) == 0 then
+    redis.call('SETBIT', KEYS[1], n, 1)
+    redis.call('SETBIT', KEYS[2], n, 1)
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = redis.call('GETBIT', KEYS[2], n)
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return out
+`;
+const CLAIM_COMMAND = "heraldClaimStory";
+type ClaimCommand = (k1: string, k2: string, k3: string, ...args: string[]) => Promise<number[]>;
+
+/** Alerts and correction notices keep their ledgers as bitmaps; digests (one per reader a day) as sets. */
+function bitEdition(edition: string): boolean {
+  return edition.startsWith("alert-") || edition.startsWith("correction-");
+}
+
+/** BITFIELD arguments are sent in chunks of this many readers. */
+const BITS_CHUNK = 1000;
 
 export class Ledger {
   private readonly redis: Redis & LedgerScripts;
@@ -107,20 +204,70 @@ export class Ledger {
     this.key = keyBuilder(prefix);
   }
 
+  /** Each reader's number (its bit in {p}:alerted-bits), given on first use. */
+  private async numbers(ids: string[]): Promise<Map<string, number>> {
+    if (!(NUMBER_COMMAND in this.redis)) this.redis.defineCommand(NUMBER_COMMAND, { numberOfKeys: 2, lua: NUMBER });
+    const redis = this.redis as unknown as Record<string, NumberCommand>;
+    const out = new Map<string, number>();
+    for (let i = 0; i < ids.length; i += BITS_CHUNK) {
+      const page = ids.slice(i, i + BITS_CHUNK);
+      const ns = await redis[NUMBER_COMMAND]!(this.key("reader-n"), this.key("reader-n", "next"), ...page);
+      page.forEach((id, j) => {
+        out.set(id, Number(ns[j]));
+      });
+    }
+    return out;
+  }
+
+  /** Readers' numbers where they have one (null: never numbered, so in no bitmap). */
+  private async knownNumbers(ids: string[]): Promise<(number | null)[]> {
+    return ((await this.redis.hmget(this.key("reader-n"), ...ids)) as (string | null)[]).map((n) => (n === null ? null : Number(n)));
+  }
+
+  /** The bits of `numbers` in a release's "alerted" bitmap (0 for a missing key or number). */
+  private async bits(releaseId: string, numbers: (number | null)[]): Promise<boolean[]> {
+    return this.bitsOf(this.key("alerted-bits", releaseId), numbers);
+  }
+
+  private async bitsOf(key: string, numbers: (number | null)[]): Promise<boolean[]> {
+    const out: boolean[] = numbers.map(() => false);
+    const at = numbers.flatMap((n, i) => (n === null ? [] : [i]));
+    for (let i = 0; i < at.length; i += BITS_CHUNK) {
+      const page = at.slice(i, i + BITS_CHUNK);
+      // GET u1 n for each: one bit each. (ioredis' typing wants the first GET spelled out.)
+      const rest = page.slice(1).flatMap((j) => ["GET", "u1", String(numbers[j])]);
+      const r = (await this.redis.bitfield_ro(key, "GET", "u1", String(numbers[page[0]!]), ...rest)) as number[];
+      page.forEach((j, k) => {
+        out[j] = r[k] === 1;
+      });
+    }
+    return out;
+  }
+
   /** For each id, whether the edition was already accepted for it. */
   async sent(edition: string, ids: string[]): Promise<boolean[]> {
     if (ids.length === 0) return [];
     const r = (await this.redis.smismember(this.key("ledger", edition), ...ids)) as number[];
-    return r.map((x) => x === 1);
+    if (!bitEdition(edition)) return r.map((x) => x === 1);
+    const bits = await this.bitsOf(this.key("ledger-bits", edition), await this.knownNumbers(ids));
+    return r.map((x, i) => x === 1 || bits[i] === true);
   }
 
   /**
    * Leases these readers of an edition to the run holding `token` for `ttlMs` (or renews the
-   * run's own leases), checking the ledger in the same step. See LEASE.
+   * run's own leases), checking the ledger (set or bitmap) in the same step. See LEASE.
    */
   async lease(edition: string, token: string, ttlMs: number, ids: string[]): Promise<{ states: LeaseState[]; busyMs: number }> {
     if (ids.length === 0) return { states: [], busyMs: -1 };
-    const r = await this.redis.heraldLease(this.key("ledger", edition), this.key("lease", edition), token, String(ttlMs), ...ids);
+    const r = await this.redis.heraldLease(
+      this.key("ledger", edition),
+      this.key("lease", edition),
+      this.key("ledger-bits", edition),
+      this.key("reader-n"),
+      token,
+      String(ttlMs),
+      ...ids,
+    );
     return { states: r.slice(0, ids.length).map((x) => LEASE_STATES[x]!), busyMs: r[ids.length]! };
   }
 
@@ -133,13 +280,8 @@ export class Ledger {
    * Records accepted sends (one round trip, a handful of commands, for a group sent together).
    * Their leases go in the same step: from here on the ledger is what says "sent".
    */
-  async record(edition: string, accepted: Accepted[], keepSeconds = KEEP_S): Promise<void> {
+  async record(edition: string, accepted: Accepted[], keepSeconds = keepFor(edition)): Promise<void> {
     if (accepted.length === 0) return;
-    const m = this.redis.multi();
-    const ids = accepted.map((a) => a.subscriberId);
-    m.sadd(this.key("ledger", edition), ...ids);
-    m.expire(this.key("ledger", edition), keepSeconds);
-    m.hdel(this.key("lease", edition), ...ids);
     const alerted = new Map<string, string[]>();
     const cursors: string[] = [];
     for (const a of accepted) {
@@ -150,16 +292,36 @@ export class Ledger {
       }
       if (a.cursor !== undefined) cursors.push(a.subscriberId, String(a.cursor));
     }
-    for (const [id, readers] of alerted) m.sadd(this.key("alerted", id), ...readers).expire(this.key("alerted", id), KEEP_S);
+    const bits = bitEdition(edition);
+    const numbers = alerted.size > 0 || bits ? await this.numbers([...new Set([...accepted.map((a) => a.subscriberId), ...[...alerted.values()].flat()])]) : new Map<string, number>();
+    const m = this.redis.multi();
+    const ledgerKey = this.key(bits ? "ledger-bits" : "ledger", edition);
+    if (bits) m.call("BITFIELD", ledgerKey, ...accepted.flatMap((a) => ["SET", "u1", String(numbers.get(a.subscriberId)), "1"]));
+    else m.sadd(ledgerKey, ...accepted.map((a) => a.subscriberId));
+    m.expire(ledgerKey, keepSeconds);
+    m.hdel(this.key("lease", edition), ...accepted.map((a) => a.subscriberId));
+    // The TTL is set by the first send and never pushed back, so the bitmap goes at a known time
+    // (window + margin after the story's first alert) however many sends follow. (Read first
+    // rather than EXPIRE NX, which Redis 6.2 lacks; two first writers set the same TTL.)
+    const alertedKeys = [...alerted.keys()].map((id) => this.key("alerted-bits", id));
+    const ttls = alertedKeys.length > 0 ? ((await execOrThrow(alertedKeys.reduce((p, k) => p.ttl(k), this.redis.pipeline()))) as number[]) : [];
+    [...alerted.values()].forEach((readers, i) => {
+      const key = alertedKeys[i]!;
+      m.call("BITFIELD", key, ...readers.flatMap((r) => ["SET", "u1", String(numbers.get(r)), "1"]));
+      if (ttls[i]! < 0) m.expire(key, ALERTED_KEEP_S);
+    });
+
     if (cursors.length > 0) m.hset(this.key("digest-cursor"), ...cursors);
     m.hincrby(this.key("edition", edition), "sent", accepted.length);
     await execOrThrow(m);
   }
 
+  /** For each id, whether the reader received the release as an alert (within its window). */
   async alerted(releaseId: string, ids: string[]): Promise<boolean[]> {
     if (ids.length === 0) return [];
-    const r = (await this.redis.smismember(this.key("alerted", releaseId), ...ids)) as number[];
-    return r.map((x) => x === 1);
+    const legacy = (await this.redis.smismember(this.key("alerted", releaseId), ...ids)) as number[];
+    const bits = await this.bits(releaseId, await this.knownNumbers(ids));
+    return ids.map((_, i) => bits[i] === true || legacy[i] === 1);
   }
 
   /**
@@ -170,24 +332,59 @@ export class Ledger {
    */
   async claimStory(rootId: string, edition: string, ids: string[]): Promise<boolean[]> {
     if (ids.length === 0) return [];
-    const key = this.key("story", rootId);
-    const m = this.redis.multi();
-    for (const id of ids) m.hsetnx(key, id, edition);
-    m.expire(key, KEEP_S);
-    m.hmget(key, ...ids);
-    // A failed read must fail the send job (retry), never read as "claimed by another edition".
-    const res = await execOrThrow(m);
-    const owners = (res.at(-1) ?? []) as (string | null)[];
-    return ids.map((_, i) => owners[i] === edition);
+    const numbers = await this.numbers(ids);
+    if (!(CLAIM_COMMAND in this.redis)) this.redis.defineCommand(CLAIM_COMMAND, { numberOfKeys: 3, lua: CLAIM });
+    const redis = this.redis as unknown as Record<string, ClaimCommand>;
+    // A failed call must fail the send job (retry), never read as "claimed by another edition".
+    const mine = await redis[CLAIM_COMMAND]!(
+      this.key("story-bits", rootId),
+      this.key("claim-bits", edition),
+      this.key("story", rootId),
+      edition,
+      String(EDITION_KEEP_S),
+      ...ids.flatMap((id) => [id, String(numbers.get(id))]),
+    );
+    return ids.map((_, i) => mine[i] === 1);
   }
 
-  async alertedIds(releaseId: string): Promise<string[]> {
-    return this.redis.smembers(this.key("alerted", releaseId));
+  /**
+   * Opens the story's alert window at `nowMs` unless it is open already; returns when it opened.
+   * Set before the first alert of the story is queued, so {p}:alerted (whose TTL its first send
+   * starts) never expires before the window closes.
+   */
+  async openAlertWindow(rootId: string, nowMs: number): Promise<number> {
+    const res = await execOrThrow(this.redis.multi().set(this.key("alert-window", rootId), String(nowMs), "NX").get(this.key("alert-window", rootId)));
+    return Number(res[1]);
+  }
+
+  /** When the story's alert window opened, or null if it never had an alert. */
+  async alertWindowOpened(rootId: string): Promise<number | null> {
+    const v = await this.redis.get(this.key("alert-window", rootId));
+    return v === null ? null : Number(v);
+  }
+
+  /**
+   * Everyone who received the release as an alert, in batches: walks the numbered readers (those
+   * ever alerted) and keeps those whose bit is set. An id may come twice (old set and bitmap).
+   */
+  async *alertedIds(releaseId: string): AsyncGenerator<string[]> {
+    const legacy = await this.redis.smembers(this.key("alerted", releaseId));
+    if (legacy.length > 0) yield legacy;
+    if ((await this.redis.exists(this.key("alerted-bits", releaseId))) === 0) return;
+    let cursor = "0";
+    do {
+      const [next, flat] = await this.redis.hscan(this.key("reader-n"), cursor, "COUNT", BITS_CHUNK);
+      cursor = next;
+      const ids = flat.filter((_, i) => i % 2 === 0);
+      const bits = await this.bits(releaseId, flat.filter((_, i) => i % 2 === 1).map(Number));
+      const had = ids.filter((_, i) => bits[i]);
+      if (had.length > 0) yield had;
+    } while (cursor !== "0");
   }
 
   /** Readers planned for one segment; set once per segment, so a re-run does not count them twice. */
   async planned(edition: string, segment: string, n: number): Promise<void> {
-    await execOrThrow(this.redis.multi().hsetnx(this.key("edition", edition), `t.${segment}`, n).expire(this.key("edition", edition), 7 * 24 * 3600));
+    await execOrThrow(this.redis.multi().hsetnx(this.key("edition", edition), `t.${segment}`, n).expire(this.key("edition", edition), EDITION_KEEP_S));
   }
 
   async count(edition: string, field: "skipped" | "failed", n: number): Promise<void> {

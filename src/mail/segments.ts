@@ -1,7 +1,10 @@
 // Rendered segments: the message every reader of a segment shares, rendered once by the job
 // that fans out, kept in Redis for the send batches (which may run on other machines), and
 // cached in process memory so a worker fetches each one once.
-//   {p}:segment:{edition}:{segment}   JSON Segment, expires after a week
+//   {p}:segment:{edition}:{segment}   JSON Segment (tens of KB for a digest), expires after 2 days:
+//                                     longer than any retry of its batches (minutes to hours), and a
+//                                     batch that finds it gone sends nothing (its ledger, kept 3
+//                                     days, outlives it)
 import { countStat } from "../metrics.ts";
 import type { Config } from "../config/index.ts";
 import type { EmailBatchJob } from "../jobs/queues.ts";
@@ -11,7 +14,7 @@ import { renderConfirmation } from "../templates/messages.ts";
 import type { Brand, RenderedMessage } from "../templates/render.ts";
 import type { Taxonomy } from "../releases/taxonomy.ts";
 
-const KEEP_S = 7 * 24 * 3600;
+export const SEGMENT_KEEP_S = 2 * 24 * 3600;
 
 export interface Segment {
   kind: EmailBatchJob["kind"];
@@ -48,7 +51,12 @@ function remember(key: string, s: Segment): void {
 }
 
 export async function saveSegment(rt: Runtime, edition: string, segment: string, s: Segment): Promise<void> {
-  await rt.redis.set(rt.key("segment", edition, segment), JSON.stringify(s), "EX", KEEP_S);
+  await rt.redis.set(rt.key("segment", edition, segment), JSON.stringify(s), "EX", SEGMENT_KEEP_S);
+}
+
+/** Whether the segment is stored (and so not to be rendered again by another planning part). */
+export async function segmentStored(rt: Runtime, edition: string, segment: string): Promise<boolean> {
+  return (await rt.redis.exists(rt.key("segment", edition, segment))) === 1;
 }
 
 /** The segment of a batch, or null when it expired (nothing left to send for it). */

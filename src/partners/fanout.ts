@@ -50,7 +50,7 @@ export async function queuePartnerDeliveries(rt: Runtime, e: PartnerFanoutJob): 
   const ids = targets.map((p) => p.id);
   // Order keys first, jobs second: a delivery of an older revision that starts after this line
   // sees that a newer one exists and steps aside (see deliver.ts).
-  await store.noteQueued(ids, e, rt.clock.now());
+  await store.noteQueued(ids, e, rt.clock.now(), rt.config.partnerRetrySchedule);
   await enqueueDeliveries(
     rt,
     ids.map((partnerId) => ({ partnerId, releaseId: e.releaseId, revision: e.revision, event: e.event })),

@@ -4,6 +4,11 @@
 //   p:{id}:log              list, newest first, last 100 delivery attempts (JSON)
 //   p:{id}:dead             hash delivery key -> dead letter (JSON)
 //   p:{id}:latest           hash release id -> newest order key queued for this partner
+//   p:{id}:latest-at        zset release id -> when its newest event was queued (ms): an entry of
+//                           `latest` only matters while an older delivery of that release can
+//                           still be queued or retrying, so entries idle longer than the keep
+//                           time (noteQueued: twice the retry schedule, at least 7 days) are
+//                           dropped, in the same script that raises, 100 at a time
 //   p:{id}:history          zset "release|revision|event" -> time first queued (replay --since)
 //   p:{id}:inflight         zset run (job id + run token) -> slot expiry (ms, Redis time)
 //   p:{id}:lock:{release}   string: the run holding this release's delivery lease
@@ -67,11 +72,22 @@ export function deliveryKey(e: { releaseId: string; revision: number; event: Rel
   return `${e.releaseId}-r${e.revision}-${e.event}`;
 }
 
+// KEYS: latest, latest-at. ARGV: release id, order key, now (ms), keep (ms). Raising and trimming
+// in one script: a trim can never drop an entry that a raise just made current.
 const RAISE = `
 local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
 if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[3]) - tonumber(ARGV[4]), 'LIMIT', 0, 100)
+for _, r in ipairs(old) do
+  redis.call('HDEL', KEYS[1], r)
+  redis.call('ZREM', KEYS[2], r)
+end
 return 1
 `;
+
+/** The shortest time an idle release's `latest` entry is kept (see the key list above). */
+export const LATEST_KEEP_MIN_MS = 7 * 24 * 3600_000;
 
 // Takes the release lease (one request in flight per partner and release, so revisions arrive
 // in order, and one run of a delivery at a time, so a stalled worker and the run that took its
@@ -133,7 +149,7 @@ return 1
 `;
 
 interface PartnerScripts {
-  heraldPartnerRaise(key: string, field: string, value: string): Promise<number>;
+  heraldPartnerRaise(latest: string, latestAt: string, field: string, value: string, now: string, keepMs: string): Promise<number>;
   heraldPartnerAcquire(...args: string[]): Promise<number>;
   heraldPartnerRenew(...args: string[]): Promise<number>;
   heraldPartnerFinish(...args: string[]): Promise<number>;
@@ -143,7 +159,7 @@ interface PartnerScripts {
 function withScripts(redis: Redis): Redis & PartnerScripts {
   const r = redis as Redis & Partial<PartnerScripts>;
   if (!r.heraldPartnerAcquire) {
-    redis.defineCommand("heraldPartnerRaise", { numberOfKeys: 1, lua: RAISE });
+    redis.defineCommand("heraldPartnerRaise", { numberOfKeys: 2, lua: RAISE });
     redis.defineCommand("heraldPartnerAcquire", { numberOfKeys: 4, lua: ACQUIRE });
     redis.defineCommand("heraldPartnerRenew", { numberOfKeys: 2, lua: RENEW });
     redis.defineCommand("heraldPartnerFinish", { numberOfKeys: 5, lua: FINISH });
@@ -238,6 +254,7 @@ export class PartnerStore {
       this.pk(id, "log"),
       this.pk(id, "dead"),
       this.pk(id, "latest"),
+      this.pk(id, "latest-at"),
       this.pk(id, "history"),
       this.pk(id, "inflight"),
       this.pk(id, "delivered"),
@@ -251,12 +268,15 @@ export class PartnerStore {
    * for the release (before the delivery job exists, so an older delivery that starts later
    * sees it) and keeps the event in the replay history (first time only).
    */
-  async noteQueued(partnerIds: string[], e: { releaseId: string; revision: number; event: ReleaseEvent }, at: number): Promise<void> {
+  async noteQueued(partnerIds: string[], e: { releaseId: string; revision: number; event: ReleaseEvent }, at: number, retryScheduleMs: number[] = []): Promise<void> {
     if (partnerIds.length === 0) return;
+    // An older delivery of the release waits at most the whole retry schedule (+20 % jitter), each
+    // attempt possibly pushed to a partner's Retry-After (at most a day): keep well past that.
+    const keep = Math.max(LATEST_KEEP_MIN_MS, 2 * retryScheduleMs.reduce((a, b) => a + Math.max(b, 86_400_000), 0));
     const pipe = this.redis.pipeline();
     const member = `${e.releaseId}|${e.revision}|${e.event}`;
     for (const id of partnerIds) {
-      (pipe as unknown as PartnerScripts).heraldPartnerRaise(this.pk(id, "latest"), e.releaseId, String(orderKey(e.revision, e.event)));
+      (pipe as unknown as PartnerScripts).heraldPartnerRaise(this.pk(id, "latest"), this.pk(id, "latest-at"), e.releaseId, String(orderKey(e.revision, e.event)), String(at), String(keep));
       pipe.zadd(this.pk(id, "history"), "NX", String(at), member);
       pipe.zremrangebyrank(this.pk(id, "history"), 0, -HISTORY_SIZE - 1);
     }

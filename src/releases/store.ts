@@ -1,9 +1,18 @@
 // Releases in Redis. Every key lives under the prefix:
 //   {p}:release:{id}          JSON of the current revision
-//   {p}:release:{id}:revs     hash revision -> JSON of that revision
+//   {p}:release:{id}:revs     hash revision -> JSON of that revision, for the REVISIONS_KEPT
+//                             revisions before the current one only (the current one is
+//                             {p}:release:{id}; older ones are dropped in the commit that makes
+//                             them that old). Readers of a revision are the event jobs for the
+//                             last two and retried deliveries, which an older revision no longer
+//                             concerns (a newer one is queued for every partner).
 //   {p}:release:{id}:fp       fingerprint of the input that made the current revision
 //   {p}:releases              zset id -> updatedAt (every release, any status)
-//   {p}:idx:{feedKey}         zset id -> publishedAt, public releases only ("all", "topics/x", …)
+//   {p}:idx:{feedKey}         zset id -> publishedAt, public releases only ("all", "topics/x", …).
+//                             "all" keeps every public release (the front page pages through it,
+//                             digests read the last weeks of it by time); a facet's index is only
+//                             read for its feed (FEED_SIZE newest), so the commit trims it to the
+//                             FACET_INDEX_KEEP newest
 //   {p}:facets:{kind}         set of every topic / region / language ever published
 //   {p}:translations:{id}     set of ids whose translationOf is id
 //   {p}:outbox                zset "id|revision|event" -> time: events stored but not yet queued
@@ -17,6 +26,14 @@ import { type KeyBuilder, keyBuilder } from "../redis/keys.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
 import type { Release } from "./model.ts";
 import { CasOps, casCommit } from "../redis/cas.ts";
+
+/** Revisions kept in full besides the current one. */
+export const REVISIONS_KEPT = 4;
+/**
+ * Entries kept in a facet's feed index: twice the largest FEED_SIZE (500), so a feed still has
+ * FEED_SIZE items after withdrawals among its newest, and after FEED_SIZE is raised.
+ */
+export const FACET_INDEX_KEEP = 1000;
 
 export interface PendingEvent {
   releaseId: string;
@@ -43,9 +60,12 @@ export class ReleaseStore {
     return raw ? (JSON.parse(raw) as Release) : null;
   }
 
+  /** That revision of the release; null when it never existed or is older than REVISIONS_KEPT. */
   async getRevision(id: string, revision: number): Promise<Release | null> {
-    const raw = await this.redis.hget(this.key("release", id, "revs"), String(revision));
-    return raw ? (JSON.parse(raw) as Release) : null;
+    const [old, current] = (await execOrThrow(this.redis.pipeline().hget(this.key("release", id, "revs"), String(revision)).get(this.key("release", id)))) as (string | null)[];
+    if (old) return JSON.parse(old) as Release;
+    const r = current ? (JSON.parse(current) as Release) : null;
+    return r?.revision === revision ? r : null;
   }
 
   async getMany(ids: string[]): Promise<Release[]> {
@@ -115,7 +135,11 @@ export class ReleaseStore {
     const json = JSON.stringify(next);
     const ops = new CasOps(this.key("release", next.id));
     ops.add("SET", this.key("release", next.id), json);
-    ops.add("HSET", this.key("release", next.id, "revs"), String(next.revision), json);
+    if (previous && typeof previous.revision === "number") {
+      // The current revision lives in {p}:release:{id} only; the one it replaces joins the history.
+      ops.add("HSET", this.key("release", next.id, "revs"), String(previous.revision), JSON.stringify(previous));
+      ops.add("HDEL", this.key("release", next.id, "revs"), String(next.revision), String(previous.revision - REVISIONS_KEPT));
+    }
     ops.add("SET", this.key("release", next.id, "fp"), fingerprint);
     ops.add("ZADD", this.key("releases"), Date.parse(next.updatedAt), next.id);
     for (const feed of previous?.status === "published" ? feedKeysOf(previous) : []) {
@@ -123,7 +147,10 @@ export class ReleaseStore {
     }
     if (next.status === "published") {
       const score = Date.parse(next.publishedAt);
-      for (const feed of feedKeysOf(next)) ops.add("ZADD", this.key("idx", feed), score, next.id);
+      for (const feed of feedKeysOf(next)) {
+        ops.add("ZADD", this.key("idx", feed), score, next.id);
+        if (feed !== "all") ops.add("ZREMRANGEBYRANK", this.key("idx", feed), 0, -(FACET_INDEX_KEEP + 1));
+      }
       for (const t of next.topics) ops.add("SADD", this.key("facets", "topics"), t);
       for (const g of next.regions) ops.add("SADD", this.key("facets", "regions"), g);
       ops.add("SADD", this.key("facets", "languages"), next.language);

@@ -7,6 +7,7 @@
 //   {p}:subs:{frequency}:tzs          set of time zones that have (or had) confirmed readers
 //   {p}:subs:{frequency}:tz:{zone}    set of confirmed ids of that frequency in that zone
 //   {p}:digest-cursor                 hash id -> ms: the newest publication time already in a sent digest
+//   {p}:reader-n                      hash id -> number: its bit in alert bitmaps (mail/ledger.ts); erased with it
 //   {p}:confirm-sent:{mailbox id}     time of the last confirmation email to that mailbox (service.ts; expires in an hour)
 // Only confirmed readers sit in the frequency indexes, so the digest tick reads just the zones
 // whose local hour is the send hour, never every subscriber.
@@ -234,6 +235,8 @@ export class SubscriberStore {
       ops.add("DEL", this.key("sub", id));
       ops.add("ZREM", this.key("subs"), id);
       ops.add("HDEL", this.key("digest-cursor"), id);
+      // Its number in the alert bitmaps (mail/ledger.ts): its bits then belong to nobody.
+      ops.add("HDEL", this.key("reader-n"), id);
       ops.add("DEL", this.key("confirm-sent", id));
       // From every status zset, also when the record is already gone (a stray entry).
       for (const st of STATUSES) ops.add("ZREM", this.key("subs", "status", st), id);
