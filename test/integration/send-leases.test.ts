@@ -68,4 +68,17 @@ describe("send leases", { timeout: 120_000 }, () => {
     await ledger.record("ed", [{ subscriberId: "x" }]);
     expect((await ledger.lease("ed", "b", 10_000, ["x", "y"])).states).toEqual(["done", "busy"]);
   });
+
+  it("an alert's ledger is a bitmap by reader number: a recorded reader is done for every later run", async () => {
+    const ledger = new Ledger(env.rt.redis, env.rt.config.prefix);
+    const edition = "alert-bits-r1";
+    expect((await ledger.lease(edition, "a", 10_000, ["x", "y"])).states).toEqual(["mine", "mine"]);
+    // Run a sends x and records it: the ledger write ends x's lease in the same step.
+    await ledger.record(edition, [{ subscriberId: "x" }]);
+    expect(await env.rt.redis.exists(env.rt.key("ledger", edition))).toBe(0); // no set: the bitmap
+    expect(await env.rt.redis.exists(env.rt.key("ledger-bits", edition))).toBe(1);
+    expect(await env.rt.redis.hexists(env.rt.key("lease", edition), "x")).toBe(0);
+    // Run b (the job taken over) finds x done, not free, and y still a's.
+    expect((await ledger.lease(edition, "b", 10_000, ["x", "y"])).states).toEqual(["done", "busy"]);
+  });
 });
