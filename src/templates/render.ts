@@ -19,8 +19,9 @@ export interface RenderedMessage {
 export type SlotName = "greeting" | "unsubscribe" | "preferences" | "confirm" | `d${number}`;
 
 export class Slots {
-  readonly nonce = randomBytes(6).toString("hex");
   readonly dates: number[] = [];
+  /** Random per render; a fixed one only for pieces compiled once and re-marked (messages.ts). */
+  constructor(readonly nonce: string = randomBytes(6).toString("hex")) {}
   slot(name: SlotName): string {
     return `HX${this.nonce}X${name}X`;
   }
