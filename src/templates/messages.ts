@@ -319,9 +319,9 @@ async function assembleDigest(brand: Brand, lang: Language, frequency: DigestFre
   groups.forEach((g, gi) => {
     if (gi > 0) out.push(layout.between);
     out.push(escapeHtml(g.heading), layout.open);
-    for (const r of g.items) {
-      const [a, b] = parts[k++]!;
-      out.push(a, slots.slot(`d${2 * k - 2}`), b);
+    for (let i = 0; i < g.items.length; i++, k++) {
+      const [a, b] = parts[k]!;
+      out.push(a, slots.slot(`d${2 * k}`), b);
     }
   });
   out.push(layout.tail);
