@@ -71,7 +71,9 @@ function rng(seed: number) {
 }
 
 function child(role: "herald" | "pool", args: object) {
-  const c: ChildProcess = fork(path.join(here, "_digest-realistic-process.ts"), [role, JSON.stringify(args)], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  // BENCH_HERALD_FLAGS: node flags for Herald's process only, e.g. --cpu-prof to see where its time goes.
+  const flags = role === "herald" ? (process.env.BENCH_HERALD_FLAGS ?? "").split(" ").filter(Boolean) : [];
+  const c: ChildProcess = fork(path.join(here, "_digest-realistic-process.ts"), [role, JSON.stringify(args)], { execArgv: ["--import", "tsx", ...flags], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const next = <T>() =>
     new Promise<T>((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`${role} process exited (${code})`));

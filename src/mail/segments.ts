@@ -2,7 +2,15 @@
 // that fans out, kept in Redis for the send batches (which may run on other machines), and
 // cached in process memory so a worker fetches each one once.
 //   {p}:segment:{edition}:{segment}   JSON Segment, expires after a week
+//   {p}:piece:{sha1}                  a long piece of an assembled HTML (the layout, a release's
+//                                     rows), stored once for every segment that holds it; its
+//                                     expiry is pushed past that of the newest segment using it
+// A digest run forms about one segment per reader or two once readers choose among many topics
+// and regions and their cursors differ: each segment's JSON then holds only its own short pieces
+// and the hashes of the shared ones, a few KB instead of the whole HTML.
+import { createHash } from "node:crypto";
 import { countStat } from "../metrics.ts";
+import { execOrThrow } from "../redis/pipeline.ts";
 import type { Config } from "../config/index.ts";
 import type { EmailBatchJob } from "../jobs/queues.ts";
 import type { Runtime } from "../runtime.ts";
@@ -40,15 +48,96 @@ export function brandOf(config: Config, taxonomy?: Taxonomy): Brand {
 }
 
 const cache = new Map<string, Segment>();
-const CACHE_SIZE = 256;
+/** Segments kept in process memory, bounded by their text (a 50-item digest is ~170k characters). */
+const CACHE_CHARS = 8_000_000;
+let cachedChars = 0;
+const sizeOf = (s: Segment) => s.message.html.length + s.message.text.length;
 
 function remember(key: string, s: Segment): void {
-  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  while (cache.size > 0 && cachedChars + sizeOf(s) > CACHE_CHARS) {
+    const oldest = cache.keys().next().value!;
+    cachedChars -= sizeOf(cache.get(oldest)!);
+    cache.delete(oldest);
+  }
   cache.set(key, s);
+  cachedChars += sizeOf(s);
 }
 
+/** Pieces at least this long are stored once by hash; shorter ones stay in the segment's JSON. */
+const SHARED_PIECE = 512;
+/** A day longer than a segment: a piece whose expiry was just pushed outlives the segment saved after it. */
+const PIECE_KEEP_S = KEEP_S + 86_400;
+/** Pieces read by this process, by hash, bounded by characters. */
+const pieces = new Map<string, string>();
+const PIECES_CHARS = 16_000_000;
+let pieceChars = 0;
+
+function keepPiece(hash: string, text: string): void {
+  if (pieces.has(hash)) return;
+  while (pieces.size > 0 && pieceChars + text.length > PIECES_CHARS) {
+    const oldest = pieces.keys().next().value!;
+    pieceChars -= pieces.get(oldest)!.length;
+    pieces.delete(oldest);
+  }
+  pieces.set(hash, text);
+  pieceChars += text.length;
+}
+
+const pieceHash = (text: string) => createHash("sha1").update(text).digest("hex");
+
+/** How a segment is stored: the message's `parts` as short strings or hashes of stored pieces, and no `html`. */
+type StoredMessage = Omit<RenderedMessage, "html" | "parts"> & { html?: string; parts?: (string | { h: string })[] };
+
 export async function saveSegment(rt: Runtime, edition: string, segment: string, s: Segment): Promise<void> {
-  await rt.redis.set(rt.key("segment", edition, segment), JSON.stringify(s), "EX", KEEP_S);
+  const m = s.message;
+  if (!m.parts) {
+    await rt.redis.set(rt.key("segment", edition, segment), JSON.stringify(s), "EX", KEEP_S);
+    return;
+  }
+  const hashes = m.parts.map((p) => (p.length < SHARED_PIECE ? null : pieceHash(p)));
+  const unique = [...new Map(hashes.flatMap((h, i) => (h ? [[h, m.parts![i]!] as const] : []))).entries()];
+  // Each piece outlives every segment that names it: its expiry is pushed (EXPIRE answers 0 when
+  // it is not there), and only the missing ones are written, so a run sends each piece once.
+  const check = rt.redis.multi();
+  for (const [h] of unique) check.expire(rt.key("piece", h), PIECE_KEEP_S);
+  const present = await execOrThrow(check);
+  const multi = rt.redis.multi();
+  unique.forEach(([h, text], i) => {
+    if (present[i] !== 1) multi.set(rt.key("piece", h), text, "EX", PIECE_KEEP_S);
+  });
+  const parts = m.parts.map((p, i) => (hashes[i] ? { h: hashes[i]! } : p));
+  const { html: _html, parts: _parts, ...rest } = m;
+  const message: StoredMessage = { ...rest, parts };
+  multi.set(rt.key("segment", edition, segment), JSON.stringify({ ...s, message }), "EX", KEEP_S);
+  await execOrThrow(multi);
+}
+
+/** A stored segment back as a Segment: its shared pieces from this process's memory or Redis. */
+async function restore(rt: Runtime, raw: string): Promise<Segment | null> {
+  const s = JSON.parse(raw) as Omit<Segment, "message"> & { message: StoredMessage };
+  const stored = s.message.parts;
+  if (!stored) return s as Segment;
+  // The process cache is keyed by content hash, so a piece read for one Redis (or prefix) is the
+  // same text for any other.
+  const local = new Map<string, string>();
+  const missing: string[] = [];
+  for (const p of stored) {
+    if (typeof p === "string" || local.has(p.h)) continue;
+    const known = pieces.get(p.h);
+    if (known === undefined) {
+      if (!missing.includes(p.h)) missing.push(p.h);
+    } else local.set(p.h, known);
+  }
+  if (missing.length > 0) {
+    const got = await rt.redis.mget(...missing.map((h) => rt.key("piece", h)));
+    for (const [i, text] of got.entries()) {
+      if (text === null) return null; // expired with its segment's content: nothing left to send
+      local.set(missing[i]!, text);
+      keepPiece(missing[i]!, text);
+    }
+  }
+  const parts = stored.map((p) => (typeof p === "string" ? p : local.get(p.h)!));
+  return { ...s, message: { ...s.message, parts, html: parts.join("") } };
 }
 
 /** The segment of a batch, or null when it expired (nothing left to send for it). */
@@ -64,7 +153,7 @@ export async function loadSegment(rt: Runtime, job: EmailBatchJob): Promise<Segm
     await countStat(rt, "herald_mjml_renders_total");
   } else {
     const raw = await rt.redis.get(key);
-    s = raw ? (JSON.parse(raw) as Segment) : null;
+    s = raw ? await restore(rt, raw) : null;
   }
   if (s) remember(key, s);
   return s;

@@ -214,7 +214,7 @@ export async function renderDigestFull(brand: Brand, lang: Language, frequency: 
 // compiled piece that does not have the expected shape makes renderDigest render the whole digest.
 const MARK = randomBytes(6).toString("hex");
 const mark = (name: string) => `HZ${MARK}Z${name}Z`;
-const LAYOUT_NONCE = `L${MARK}`;
+const LAYOUT_NONCE = randomBytes(6).toString("hex");
 
 interface DigestLayout {
   /** Up to the first heading: static text at even indices, at odd ones the marker it was split at (title, preview, intro). */
@@ -306,7 +306,9 @@ async function assembleDigest(brand: Brand, lang: Language, frequency: DigestFre
   const ordered = groups.flatMap((g) => g.items);
   const parts = await digestFragments(brand, lang, t, ordered);
   if (!parts) return null;
-  const slots = new Slots();
+  // The layout's nonce, so its pieces are the same in every digest (and stored and encoded once).
+  // Random per process, it is as unknown to release text as a per-render one.
+  const slots = new Slots(LAYOUT_NONCE);
   digestDates(slots, ordered);
   const subject = t.digestSubject(frequency, items.length, orgNameIn(brand, lang));
   const values: Record<string, string> = {
@@ -326,8 +328,7 @@ async function assembleDigest(brand: Brand, lang: Language, frequency: DigestFre
   });
   out.push(layout.tail);
   const text = digestText(brand, lang, t, frequency, groups, items.length, slots);
-  const html = out.join("").replaceAll(`HX${LAYOUT_NONCE}X`, `HX${slots.nonce}X`);
-  return { subject: headerSafe(subject, 250), html, text, nonce: slots.nonce, dates: slots.dates };
+  return { subject: headerSafe(subject, 250), html: out.join(""), text, nonce: slots.nonce, dates: slots.dates, parts: out };
 }
 
 /** A digest: assembled from compiled pieces (see above), or rendered whole when assembly is not possible. */

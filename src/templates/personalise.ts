@@ -49,18 +49,60 @@ const READER_SLOTS = new Set(["greeting", "unsubscribe", "preferences", "confirm
 const VARIANTS_KEPT = 64;
 const variants = new WeakMap<RenderedMessage, Map<string, Variant>>();
 
-function cut(body: string, re: RegExp, dates: Record<string, string>, esc: (s: string) => string): Piece[] {
-  const parts = body.split(re);
+/** Quoted-printable of long unchanging pieces (layout, a release's rows), shared by every segment holding them. */
+const encoded = new Map<string, Buffer>();
+const ENCODED_BYTES = 32 * 1024 * 1024;
+const SHARED = 256;
+let encodedBytes = 0;
+
+function encodeShared(text: string): Buffer {
+  if (text.length < SHARED) return qpPiece(text);
+  let b = encoded.get(text);
+  if (!b) {
+    b = qpPiece(text);
+    while (encoded.size > 0 && encodedBytes + b.length > ENCODED_BYTES) {
+      const [oldest, ob] = encoded.entries().next().value!;
+      encodedBytes -= ob.length;
+      encoded.delete(oldest);
+    }
+    encoded.set(text, b);
+    encodedBytes += b.length;
+  }
+  return b;
+}
+
+/**
+ * A body cut at the reader's slots, dates filled in, each unchanging run quoted-printable. Given
+ * the pieces an HTML was assembled from, each long piece is encoded once for all segments (its
+ * buffer shared); otherwise runs are joined and encoded here.
+ */
+function cut(parts: string[], re: RegExp, dates: Record<string, string>, esc: (s: string) => string): Piece[] {
   const out: Piece[] = [];
   let run = "";
-  parts.forEach((p, i) => {
-    if (i % 2 === 0) run += p;
-    else if (READER_SLOTS.has(p)) {
-      out.push(qpPiece(run), p as Piece);
-      run = "";
-    } else run += esc(dates[p] ?? "");
-  });
-  out.push(qpPiece(run));
+  const flush = () => {
+    if (run) out.push(qpPiece(run));
+    run = "";
+  };
+  for (const part of parts) {
+    const bits = part.split(re);
+    if (bits.length === 1 && part.length >= SHARED) {
+      flush();
+      out.push(encodeShared(part));
+      continue;
+    }
+    bits.forEach((p, i) => {
+      if (i % 2 === 0) {
+        if (p.length >= SHARED) {
+          flush();
+          out.push(encodeShared(p));
+        } else run += p;
+      } else if (READER_SLOTS.has(p)) {
+        flush();
+        out.push(p as Piece);
+      } else run += esc(dates[p] ?? "");
+    });
+  }
+  flush();
   return out;
 }
 
@@ -78,7 +120,7 @@ function variantOf(m: RenderedMessage, language: Language, timezone: string): Va
       dates[`d${i}`] = formatDate(ms, language, timezone);
     });
     const split = new RegExp(`HX${m.nonce}X([a-z0-9]+)X`, "g");
-    v = { html: cut(m.html, split, dates, escapeHtml), text: cut(m.text, split, dates, (s) => s) };
+    v = { html: cut(m.parts ?? [m.html], split, dates, escapeHtml), text: cut([m.text], split, dates, (s) => s) };
     if (byReader.size >= VARIANTS_KEPT) byReader.clear();
     byReader.set(key, v);
   }

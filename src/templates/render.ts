@@ -14,6 +14,12 @@ export interface RenderedMessage {
   nonce: string;
   /** Timestamps shown as dates: slot d{i} is dates[i] in the reader's language and zone. */
   dates: number[];
+  /**
+   * The HTML in the pieces it was assembled from (html === parts.join("")), when it was: the
+   * long pieces (layout, each release's rows) recur in many segments, so they are stored once
+   * (segments.ts) and encoded once (personalise.ts).
+   */
+  parts?: string[];
 }
 
 export type SlotName = "greeting" | "unsubscribe" | "preferences" | "confirm" | `d${number}`;
