@@ -130,7 +130,9 @@ function postfixTools(): { source: string; sink: string } | null {
 /** smtp-source -> smtp-sink with `file` as every message, `sessions` at once: messages per second. */
 async function postfixWire(tools: { source: string; sink: string }, file: string, count: number, sessions: number): Promise<number> {
   const port = await freePort();
-  const sink = spawn(tools.sink, [`127.0.0.1:${port}`, "1024"], { stdio: "ignore" });
+  // smtp-sink refuses to run as root without a user to switch to.
+  const user = process.getuid?.() === 0 ? ["-u", "nobody"] : [];
+  const sink = spawn(tools.sink, [...user, `127.0.0.1:${port}`, "1024"], { stdio: "ignore" });
   try {
     await sleep(300);
     const t0 = performance.now();
@@ -329,7 +331,8 @@ async function main() {
       const secs = (performance.now() - s0) / 1000;
       const cpu = (await herald.ask<{ cpuMs: number }>("cpu")).cpuMs - cpu0;
       // Out of the next size's run: no longer weekly readers.
-      await store.saveMany(group.map((s) => ({ next: { ...s, status: "unsubscribed" as const, updatedAt: new Date().toISOString() }, previous: s })));
+      const current = (await store.getMany(group.map((s) => s.id))).filter((s): s is Subscriber => s !== null);
+      await store.saveMany(current.map((s) => ({ next: { ...s, status: "unsubscribed" as const, updatedAt: new Date().toISOString() }, previous: s })));
       const cs = child("pool", { redisUrl: redisServer.url, config: overrides, edition: sum.edition, segments: sum.segments.map((x) => ({ segment: x.segment, readers: x.readers })), count: p.sent, concurrency, zones: ZONES });
       const cc = await cs.next<{ sent: number; seconds: number; cpuMs: number; medianBytes: number }>();
       const items = [...new Set(sum.segments.map((x) => x.releases))].join("/");
@@ -339,10 +342,10 @@ async function main() {
     }
     result.bySize = sized;
 
-    const h = await herald.ask<{ peakRss: number; cpuMs: number; renders: number }>("stop");
+    const h = await herald.ask<{ startRss: number; peakRss: number; cpuMs: number; renders: number }>("stop");
     herald = undefined;
     row("MJML renders in Herald's worker (whole run)", h.renders);
-    row("Herald worker peak RSS, whole benchmark (MB, no heap flags)", mb(h.peakRss));
+    row("Herald worker RSS at start-up / peak over the whole benchmark (MB)", `${mb(h.startRss)} / ${mb(h.peakRss)}`);
     result.mjmlRenders = h.renders;
     result.peakRssAllMb = mb(h.peakRss);
 

@@ -96,21 +96,34 @@ export async function saveSegment(rt: Runtime, edition: string, segment: string,
   }
   const hashes = m.parts.map((p) => (p.length < SHARED_PIECE ? null : pieceHash(p)));
   const unique = [...new Map(hashes.flatMap((h, i) => (h ? [[h, m.parts![i]!] as const] : []))).entries()];
-  // Each piece outlives every segment that names it: its expiry is pushed (EXPIRE answers 0 when
-  // it is not there), and only the missing ones are written, so a run sends each piece once.
-  const check = rt.redis.multi();
-  for (const [h] of unique) check.expire(rt.key("piece", h), PIECE_KEEP_S);
-  const present = await execOrThrow(check);
-  const multi = rt.redis.multi();
-  unique.forEach(([h, text], i) => {
-    if (present[i] !== 1) multi.set(rt.key("piece", h), text, "EX", PIECE_KEEP_S);
-  });
   const parts = m.parts.map((p, i) => (hashes[i] ? { h: hashes[i]! } : p));
   const { html: _html, parts: _parts, ...rest } = m;
   const message: StoredMessage = { ...rest, parts };
-  multi.set(rt.key("segment", edition, segment), JSON.stringify({ ...s, message }), "EX", KEEP_S);
-  await execOrThrow(multi);
+  // Each piece outlives every segment that names it, and the segment is stored only once all its
+  // pieces are: a sender never reads a segment whose pieces are not there yet (after a restart
+  // the layout's pieces are new, while batches of the earlier fan-out may still be running). One
+  // step when every piece is already stored (their expiry pushed), two when some must be written.
+  const json = JSON.stringify({ ...s, message });
+  const keys = [rt.key("segment", edition, segment), ...unique.map(([h]) => rt.key("piece", h))];
+  const missing = (await rt.redis.eval(STORE_IF_COMPLETE, keys.length, ...keys, json, String(KEEP_S), String(PIECE_KEEP_S))) as number[];
+  if (missing.length > 0) {
+    const write = rt.redis.multi();
+    // Lua indexes from 1: KEYS[i] is keys[i - 1], the piece unique[i - 2].
+    for (const i of missing) write.set(keys[i - 1]!, unique[i - 2]![1], "EX", PIECE_KEEP_S);
+    write.set(keys[0]!, json, "EX", KEEP_S);
+    await execOrThrow(write);
+  }
 }
+
+/** KEYS[1] the segment, KEYS[2..] its pieces: pushes each piece's expiry; stores the segment when none is missing; answers the missing ones' KEYS indexes. */
+const STORE_IF_COMPLETE = `
+local missing = {}
+for i = 2, #KEYS do
+  if redis.call('EXPIRE', KEYS[i], ARGV[3]) == 0 then missing[#missing + 1] = i end
+end
+if #missing == 0 then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+return missing
+`;
 
 /** A stored segment back as a Segment: its shared pieces from this process's memory or Redis. */
 async function restore(rt: Runtime, raw: string): Promise<Segment | null> {
