@@ -162,9 +162,23 @@ const HEX = Buffer.from("0123456789ABCDEF", "latin1");
 export function qpPiece(s: string): Buffer {
   const src = Buffer.from(s, "utf8");
   if (src.length === 0) return src;
-  const out = Buffer.allocUnsafe(src.length * 3 + Math.ceil((src.length * 3) / 75) * 3 + 3);
-  let at = 0;
+  // Two passes, the first only measuring, so the result is allocated once at its exact size (a
+  // fan-out encodes a segment's body per reader zone: no scratch buffer three times its size).
+  let size = 0;
   let line = 0;
+  for (let i = 0; i < src.length; i++) {
+    const b = src[i]!;
+    const w = (b >= 33 && b <= 126 && b !== 61) || b === 32 || b === 9 ? 1 : 3;
+    if (line + w > 75) {
+      size += 3;
+      line = 0;
+    }
+    size += w;
+    line += w;
+  }
+  const out = Buffer.allocUnsafe(size + 3);
+  let at = 0;
+  line = 0;
   for (let i = 0; i < src.length; i++) {
     const b = src[i]!;
     const literal = (b >= 33 && b <= 126 && b !== 61) || b === 32 || b === 9;
@@ -186,7 +200,7 @@ export function qpPiece(s: string): Buffer {
   out[at++] = 61;
   out[at++] = 13;
   out[at++] = 10;
-  return Buffer.from(out.subarray(0, at));
+  return out;
 }
 
 /** Bytes of a part made of qpPiece pieces, without the last soft break when it may go (see writeQp). */

@@ -49,7 +49,7 @@ export function brandOf(config: Config, taxonomy?: Taxonomy): Brand {
 
 const cache = new Map<string, Segment>();
 /** Segments kept in process memory, bounded by their text (a 50-item digest is ~170k characters). */
-const CACHE_CHARS = 8_000_000;
+const CACHE_CHARS = 3_000_000;
 let cachedChars = 0;
 const sizeOf = (s: Segment) => s.message.html.length + s.message.text.length;
 
@@ -69,7 +69,7 @@ const SHARED_PIECE = 512;
 const PIECE_KEEP_S = KEEP_S + 86_400;
 /** Pieces read by this process, by hash, bounded by characters. */
 const pieces = new Map<string, string>();
-const PIECES_CHARS = 16_000_000;
+const PIECES_CHARS = 4_000_000;
 let pieceChars = 0;
 
 function keepPiece(hash: string, text: string): void {

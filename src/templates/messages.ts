@@ -289,7 +289,8 @@ async function digestFragments(brand: Brand, lang: Language, t: MailStrings, ite
       const a = rowAround(html, html.indexOf(mark(`s${i}`)));
       const b = rowAround(html, html.indexOf(mark(`s${i + 1}`)));
       if (!a || !b || html.indexOf(mark(`s${i}`)) < 0) return null;
-      const parts = html.slice(a[1], b[0]).split(mark("date"));
+      // Copied out of the compiled batch (a slice would keep the whole batch's HTML alive).
+      const parts = Buffer.from(html.slice(a[1], b[0])).toString().split(mark("date"));
       if (parts.length !== 2) return null;
       if (fragments.size >= FRAGMENTS_KEPT) fragments.delete(fragments.keys().next().value!);
       fragments.set(missing[i]!, parts as [string, string]);

@@ -51,7 +51,7 @@ const variants = new WeakMap<RenderedMessage, Map<string, Variant>>();
 
 /** Quoted-printable of long unchanging pieces (layout, a release's rows), shared by every segment holding them. */
 const encoded = new Map<string, Buffer>();
-const ENCODED_BYTES = 32 * 1024 * 1024;
+const ENCODED_BYTES = 8 * 1024 * 1024;
 const SHARED = 256;
 let encodedBytes = 0;
 
