@@ -1,7 +1,8 @@
 // MJML to HTML, and the "slots" that make one render serve a whole segment: the rendered HTML
 // and text hold markers like HX{nonce}XgreetingX where per-reader values (greeting, links,
 // dates in the reader's zone) go; personalise.ts substitutes them. The nonce is random per
-// render, so no release text can forge a marker.
+// render (per process for assembled digests, whose compiled pieces are shared: see
+// messages.ts), so no release text can forge a marker.
 import { randomBytes } from "node:crypto";
 import type { Taxonomy } from "../releases/taxonomy.ts";
 import { templateStats } from "./stats.ts";
