@@ -7,9 +7,9 @@
 //           and personalised in advance, sent straight through nodemailer's SMTP pool to the
 //           same server, no queue and no Redis, at the workers' concurrency. Only the sending is
 //           timed. Also writes one message of the median size to `sampleFile` (for smtp-source).
-// argv[3] is JSON: { redisUrl, config (testConfig overrides), and for the pool edition,
+// argv[3] is a JSON file: { redisUrl, config (testConfig overrides), and for the pool edition,
 // segments [{ segment, readers }], count, concurrency, zones, sampleFile }.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import nodemailer from "nodemailer";
 import type Mail from "nodemailer/lib/mailer";
 import { listIdOf, testConfig } from "../src/config/index.ts";
@@ -35,7 +35,7 @@ interface Args {
 }
 
 const role = process.argv[2];
-const args = JSON.parse(process.argv[3] ?? "{}") as Args;
+const args = JSON.parse(readFileSync(process.argv[3]!, "utf8")) as Args;
 const config = testConfig(args.config);
 const cpuMs = () => {
   const c = process.cpuUsage();
@@ -50,7 +50,13 @@ async function herald(): Promise<void> {
   const cpu0 = cpuMs();
   process.on("message", async (m) => {
     if (m === "cpu") {
-      await send({ cpuMs: cpuMs() - cpu0, peakRss: process.resourceUsage().maxRSS * 1024 });
+      const gc = (globalThis as { gc?: () => void }).gc;
+      const cpu = cpuMs() - cpu0;
+      const peakRss = process.resourceUsage().maxRSS * 1024;
+      // With --expose-gc: what is live after a full collection (how much of the peak is garbage not yet collected).
+      gc?.();
+      const live = gc ? process.memoryUsage() : undefined;
+      await send({ cpuMs: cpu, peakRss, ...(live ? { heapMb: Math.round(live.heapUsed / 1048576), externalMb: Math.round(live.external / 1048576) } : {}) });
       return;
     }
     await workers.close();

@@ -17,7 +17,7 @@
 //     has exactly that many items) through the queue, against the pool ceiling for its messages.
 //   npx tsx bench/digest-realistic.ts [readers]
 import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -73,7 +73,10 @@ function rng(seed: number) {
 function child(role: "herald" | "pool", args: object) {
   // BENCH_HERALD_FLAGS: node flags for Herald's process only, e.g. --cpu-prof to see where its time goes.
   const flags = role === "herald" ? (process.env.BENCH_HERALD_FLAGS ?? "").split(" ").filter(Boolean) : [];
-  const c: ChildProcess = fork(path.join(here, "_digest-realistic-process.ts"), [role, JSON.stringify(args)], { execArgv: ["--import", "tsx", ...flags], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  // Arguments through a file: a run's segment list is longer than a command line may be.
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "herald-bench-args-")), "args.json");
+  writeFileSync(file, JSON.stringify(args));
+  const c: ChildProcess = fork(path.join(here, "_digest-realistic-process.ts"), [role, file], { execArgv: ["--import", "tsx", ...flags], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const next = <T>() =>
     new Promise<T>((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`${role} process exited (${code})`));
@@ -246,7 +249,7 @@ async function main() {
     const tPlanned = performance.now();
     const progress = await waitSent(rt, summary.edition, summary.readers);
     const t1 = performance.now();
-    const hMain = await herald.ask<{ cpuMs: number; peakRss: number }>("cpu");
+    const hMain = await herald.ask<{ cpuMs: number; peakRss: number; heapMb?: number; externalMb?: number }>("cpu");
     await sleep(300);
     const received = await sink.count();
     const after = await redisMemory(rt);
@@ -261,6 +264,7 @@ async function main() {
     row("emails/s end to end", e2eRate.toFixed(0));
     row("Herald CPU ms per email (digest + email workers)", (hMain.cpuMs / progress.sent).toFixed(3));
     row("Herald worker peak RSS (MB, no heap flags)", mb(hMain.peakRss));
+    if (hMain.heapMb !== undefined) row("  live heap / external after a full GC (MB; BENCH_HERALD_FLAGS=--expose-gc)", `${hMain.heapMb} / ${hMain.externalMb}`);
     row("Redis used_memory before / after (MB)", `${mb(before.used)} / ${mb(after.used)}`);
     row("  of which the cursors hash before / after (MB)", `${mb(before.cursors)} / ${mb(after.cursors)}`);
     const allowed = before.used * 1.1 + (after.cursors - before.cursors);

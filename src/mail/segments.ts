@@ -16,7 +16,7 @@ import type { EmailBatchJob } from "../jobs/queues.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Language } from "../subscribers/model.ts";
 import { renderConfirmation } from "../templates/messages.ts";
-import type { Brand, RenderedMessage } from "../templates/render.ts";
+import { assembledMessage, type Brand, type RenderedMessage } from "../templates/render.ts";
 import type { Taxonomy } from "../releases/taxonomy.ts";
 
 const KEEP_S = 7 * 24 * 3600;
@@ -51,7 +51,7 @@ const cache = new Map<string, Segment>();
 /** Segments kept in process memory, bounded by their text (a 50-item digest is ~170k characters). */
 const CACHE_CHARS = 3_000_000;
 let cachedChars = 0;
-const sizeOf = (s: Segment) => s.message.html.length + s.message.text.length;
+const sizeOf = (s: Segment) => (s.message.parts ? s.message.parts.reduce((n, p) => n + p.length, 0) : s.message.html.length) + s.message.text.length;
 
 function remember(key: string, s: Segment): void {
   while (cache.size > 0 && cachedChars + sizeOf(s) > CACHE_CHARS) {
@@ -83,7 +83,17 @@ function keepPiece(hash: string, text: string): void {
   pieceChars += text.length;
 }
 
-const pieceHash = (text: string) => createHash("sha1").update(text).digest("hex");
+/** Hashes of pieces by the piece: the same release rows recur in many segments of a run (and a string's lookup key is cached in it). */
+const hashes = new Map<string, string>();
+function pieceHash(text: string): string {
+  let h = hashes.get(text);
+  if (!h) {
+    h = createHash("sha1").update(text).digest("hex");
+    if (hashes.size >= 4000) hashes.clear();
+    hashes.set(text, h);
+  }
+  return h;
+}
 
 /** How a segment is stored: the message's `parts` as short strings or hashes of stored pieces, and no `html`. */
 type StoredMessage = Omit<RenderedMessage, "html" | "parts"> & { html?: string; parts?: (string | { h: string })[] };
@@ -94,11 +104,11 @@ export async function saveSegment(rt: Runtime, edition: string, segment: string,
     await rt.redis.set(rt.key("segment", edition, segment), JSON.stringify(s), "EX", KEEP_S);
     return;
   }
-  const hashes = m.parts.map((p) => (p.length < SHARED_PIECE ? null : pieceHash(p)));
-  const unique = [...new Map(hashes.flatMap((h, i) => (h ? [[h, m.parts![i]!] as const] : []))).entries()];
-  const parts = m.parts.map((p, i) => (hashes[i] ? { h: hashes[i]! } : p));
-  const { html: _html, parts: _parts, ...rest } = m;
-  const message: StoredMessage = { ...rest, parts };
+  const ids = m.parts.map((p) => (p.length < SHARED_PIECE ? null : pieceHash(p)));
+  const unique = [...new Map(ids.flatMap((h, i) => (h ? [[h, m.parts![i]!] as const] : []))).entries()];
+  const parts = m.parts.map((p, i) => (ids[i] ? { h: ids[i]! } : p));
+  // Named one by one: reading `html` would join the parts (see assembledMessage).
+  const message: StoredMessage = { subject: m.subject, text: m.text, nonce: m.nonce, dates: m.dates, parts };
   // Each piece outlives every segment that names it, and the segment is stored only once all its
   // pieces are: a sender never reads a segment whose pieces are not there yet (after a restart
   // the layout's pieces are new, while batches of the earlier fan-out may still be running). One
@@ -150,7 +160,8 @@ async function restore(rt: Runtime, raw: string): Promise<Segment | null> {
     }
   }
   const parts = stored.map((p) => (typeof p === "string" ? p : local.get(p.h)!));
-  return { ...s, message: { ...s.message, parts, html: parts.join("") } };
+  const { parts: _stored, html: _html, ...rest } = s.message;
+  return { ...s, message: assembledMessage(rest, parts) };
 }
 
 /** The segment of a batch, or null when it expired (nothing left to send for it). */

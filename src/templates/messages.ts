@@ -6,7 +6,7 @@ import { releasePageUrl } from "../feeds/keys.ts";
 import type { Release } from "../releases/model.ts";
 import type { DigestFrequency, Language } from "../subscribers/model.ts";
 import { mjmlFrame, preheader, textFrame } from "./layout.ts";
-import { type Brand, escapeHtml, facetLabelIn, headerSafe, orgNameIn, type RenderedMessage, renderMjml, Slots } from "./render.ts";
+import { assembledMessage, type Brand, escapeHtml, facetLabelIn, headerSafe, orgNameIn, type RenderedMessage, renderMjml, Slots } from "./render.ts";
 import { MAIL_STRINGS, type MailStrings } from "./strings.ts";
 
 export type ReleaseItem = Pick<Release, "id" | "title" | "summary" | "dateline" | "publishedAt" | "url" | "topics" | "regions">;
@@ -329,7 +329,7 @@ async function assembleDigest(brand: Brand, lang: Language, frequency: DigestFre
   });
   out.push(layout.tail);
   const text = digestText(brand, lang, t, frequency, groups, items.length, slots);
-  return { subject: headerSafe(subject, 250), html: out.join(""), text, nonce: slots.nonce, dates: slots.dates, parts: out };
+  return assembledMessage({ subject: headerSafe(subject, 250), text, nonce: slots.nonce, dates: slots.dates }, out);
 }
 
 /** A digest: assembled from compiled pieces (see above), or rendered whole when assembly is not possible. */

@@ -39,6 +39,28 @@ export class Slots {
   }
 }
 
+/**
+ * An assembled message whose `html` is joined from `parts` only when something reads it: a
+ * fan-out stores and encodes the parts, and a 50-item digest's joined HTML is ~170k characters
+ * of garbage per segment otherwise. `html` is enumerable, so JSON and spreads see it as usual.
+ */
+export function assembledMessage(m: Omit<RenderedMessage, "html" | "parts">, parts: string[]): RenderedMessage {
+  let html: string | undefined;
+  const out = { ...m, parts } as RenderedMessage;
+  Object.defineProperty(out, "html", {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      html ??= parts.join("");
+      return html;
+    },
+    set: (v: string) => {
+      html = v;
+    },
+  });
+  return out;
+}
+
 export interface Brand {
   orgName: string;
   /** The organisation's name per reader language (ORG_NAME_FR, ORG_NAME_ES); orgName otherwise. */
