@@ -176,7 +176,9 @@ export function qpPiece(s: string): Buffer {
     size += w;
     line += w;
   }
-  const out = Buffer.allocUnsafe(size + 3);
+  // Not from Node's shared 8 KB pool: a segment keeps its small pieces for as long as it is
+  // cached, and a pooled one would keep its whole slab (of other, dead buffers) alive with it.
+  const out = Buffer.allocUnsafeSlow(size + 3);
   let at = 0;
   line = 0;
   for (let i = 0; i < src.length; i++) {
