@@ -84,6 +84,15 @@ describe("digest assembly", () => {
     }
   });
 
+  it("a brand with a logo, a weekly digest, a reader in another zone: the same mail as a whole render", async () => {
+    const logo: Brand = { ...brand, color: "#c0392b", logoUrl: "https://news.example.org/logo.png?a=1&b=2" };
+    const list = items(7, "logo");
+    const a = await renderDigest(logo, "fr", "weekly", list);
+    const f = await renderDigestFull(logo, "fr", "weekly", list);
+    expect(personalise(a, reader("fr", "Asia/Kolkata"))).toEqual(personalise(f, reader("fr", "Asia/Kolkata")));
+    expect(a.html).toContain("logo.png?a=1&amp;b=2");
+  });
+
   it("compiles each release once: a second digest with the same releases needs no MJML for them", async () => {
     const list = items(20, "reuse");
     await renderDigest(brand, "fr", "weekly", list);
