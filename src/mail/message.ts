@@ -158,8 +158,12 @@ export function buildMail(e: Envelope, now: number): Mail.Options {
 // exactly the string that went in; lines stay within 76 characters (RFC 2045).
 const HEX = Buffer.from("0123456789ABCDEF", "latin1");
 
-/** `s` as quoted-printable lines, ended by a soft line break; empty for an empty string. */
-export function qpPiece(s: string): Buffer {
+/**
+ * `s` as quoted-printable lines, ended by a soft line break; empty for an empty string. `kept`:
+ * the piece outlives the message (see below); a reader's values are garbage after one message
+ * and come from Node's pool, which is cheaper for small buffers.
+ */
+export function qpPiece(s: string, kept = true): Buffer {
   const src = Buffer.from(s, "utf8");
   if (src.length === 0) return src;
   // Two passes, the first only measuring, so the result is allocated once at its exact size (a
@@ -178,7 +182,7 @@ export function qpPiece(s: string): Buffer {
   }
   // Not from Node's shared 8 KB pool: a segment keeps its small pieces for as long as it is
   // cached, and a pooled one would keep its whole slab (of other, dead buffers) alive with it.
-  const out = Buffer.allocUnsafeSlow(size + 3);
+  const out = kept ? Buffer.allocUnsafeSlow(size + 3) : Buffer.allocUnsafe(size + 3);
   let at = 0;
   line = 0;
   for (let i = 0; i < src.length; i++) {

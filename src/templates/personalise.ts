@@ -139,6 +139,6 @@ export function personalMail(m: RenderedMessage, reader: Reader, e: Omit<Envelop
     preferences: reader.preferencesUrl ?? "",
     confirm: reader.confirmUrl ?? "",
   };
-  const fill = (pieces: Piece[], esc: (s: string) => string) => pieces.map((p) => (typeof p === "string" ? qpPiece(esc(values[p]!)) : p));
+  const fill = (pieces: Piece[], esc: (s: string) => string) => pieces.map((p) => (typeof p === "string" ? qpPiece(esc(values[p]!), false) : p));
   return buildSplicedMail({ ...e, subject: m.subject }, fill(v.text, (s) => s), fill(v.html, escapeHtml), now);
 }
