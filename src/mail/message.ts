@@ -1,9 +1,10 @@
 // One email as raw MIME: addresses, the deterministic Message-ID, the list headers and a
 // multipart/alternative body (text + HTML from the same data). Built here rather than by
-// nodemailer's composer because a fan-out sends many copies of one rendered segment: with both
-// parts base64 (native Buffer encoding, straight into one buffer) and headers we encode
-// ourselves, a message costs microseconds instead of milliseconds. nodemailer still sends it
-// (pool, DKIM signing).
+// nodemailer's composer because a fan-out sends many copies of one rendered segment: with the
+// parts encoded straight into one buffer and headers we encode ourselves, a message costs
+// microseconds instead of milliseconds. buildMail encodes whole bodies (base64); the send job
+// uses buildSplicedMail, whose bodies are quoted-printable pieces encoded once per segment
+// (see below and personalise.ts). nodemailer still sends it (pool, DKIM signing).
 // Header safety: every value passes headerSafe (no CR/LF/control characters) and non-ASCII is
 // RFC 2047-encoded, so no release title or subscriber name can add a header.
 import { createHash } from "node:crypto";
