@@ -51,11 +51,12 @@ async function herald(): Promise<void> {
   process.on("message", async (m) => {
     if (m === "cpu") {
       const gc = (globalThis as { gc?: () => void }).gc;
-      const cpu = cpuMs() - cpu0;
       const peakRss = process.resourceUsage().maxRSS * 1024;
-      // With --expose-gc: what is live after a full collection (how much of the peak is garbage not yet collected).
+      // With --expose-gc: what is live after a full collection (how much of the peak is garbage not
+      // yet collected). The CPU is read after that collection, so it is not charged to the next run.
       gc?.();
       const live = gc ? process.memoryUsage() : undefined;
+      const cpu = cpuMs() - cpu0;
       await send({ cpuMs: cpu, peakRss, ...(live ? { heapMb: Math.round(live.heapUsed / 1048576), externalMb: Math.round(live.external / 1048576) } : {}) });
       return;
     }
