@@ -1,9 +1,10 @@
 // One email as raw MIME: addresses, the deterministic Message-ID, the list headers and a
 // multipart/alternative body (text + HTML from the same data). Built here rather than by
-// nodemailer's composer because a fan-out sends many copies of one rendered segment: with both
-// parts base64 (native Buffer encoding, straight into one buffer) and headers we encode
-// ourselves, a message costs microseconds instead of milliseconds. nodemailer still sends it
-// (pool, DKIM signing).
+// nodemailer's composer because a fan-out sends many copies of one rendered segment: with the
+// parts encoded straight into one buffer and headers we encode ourselves, a message costs
+// microseconds instead of milliseconds. buildMail encodes whole bodies (base64); the send job
+// uses buildSplicedMail, whose bodies are quoted-printable pieces encoded once per segment
+// (see below and personalise.ts). nodemailer still sends it (pool, DKIM signing).
 // Header safety: every value passes headerSafe (no CR/LF/control characters) and non-ASCII is
 // RFC 2047-encoded, so no release title or subscriber name can add a header.
 import { createHash } from "node:crypto";
@@ -108,7 +109,9 @@ function rfc5322Date(ms: number): string {
   return new Date(ms).toUTCString().replace(/GMT$/, "+0000");
 }
 
-export function buildMail(e: Envelope, now: number): Mail.Options {
+/** The message's header block up to the first part's body, the text between the parts, and the end. */
+type TransferEncoding = "base64" | "quoted-printable";
+function frame(e: Omit<Envelope, "html" | "text">, now: number, textEncoding: TransferEncoding, htmlEncoding: TransferEncoding): { head: string; between: string; tail: string; from: { name?: string; address: string } } {
   const from = splitAddress(e.from);
   const boundary = `=_herald_${createHash("sha1").update(e.messageId).digest("hex").slice(0, 24)}`;
   const subject = headerSafe(e.subject, 250);
@@ -126,11 +129,15 @@ export function buildMail(e: Envelope, now: number): Mail.Options {
     lines.push(`List-Unsubscribe:\r\n <${headerSafe(e.unsubscribeUrl, 900)}>`, "List-Unsubscribe-Post: List-Unsubscribe=One-Click");
   }
   lines.push(`Content-Type: multipart/alternative; boundary="${boundary}"`);
+  const head = [...lines, "", `--${boundary}`, "Content-Type: text/plain; charset=utf-8", `Content-Transfer-Encoding: ${textEncoding}`, "", ""].join("\r\n");
+  const between = ["", `--${boundary}`, "Content-Type: text/html; charset=utf-8", `Content-Transfer-Encoding: ${htmlEncoding}`, "", ""].join("\r\n");
+  return { head, between, tail: `\r\n--${boundary}--\r\n`, from };
+}
+
+export function buildMail(e: Envelope, now: number): Mail.Options {
+  const { head, between, tail, from } = frame(e, now, "base64", "base64");
   // The whole message as one buffer: headers, then both parts in base64 (nodemailer sends a
   // buffer as it is, without converting a string first).
-  const head = [...lines, "", `--${boundary}`, "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: base64", "", ""].join("\r\n");
-  const between = ["", `--${boundary}`, "Content-Type: text/html; charset=utf-8", "Content-Transfer-Encoding: base64", "", ""].join("\r\n");
-  const tail = `\r\n--${boundary}--\r\n`;
   const text = Buffer.from(e.text, "utf8");
   const html = Buffer.from(e.html, "utf8");
   const size = Buffer.byteLength(head) + base64LinesLength(text) + Buffer.byteLength(between) + base64LinesLength(html) + Buffer.byteLength(tail);
@@ -139,6 +146,114 @@ export function buildMail(e: Envelope, now: number): Mail.Options {
   at = writeBase64Lines(raw, at, text);
   at += raw.write(between, at, "utf8");
   at = writeBase64Lines(raw, at, html);
+  raw.write(tail, at, "utf8");
+  return { envelope: { from: from.address, to: [e.to.address] }, raw, messageId: e.messageId };
+}
+
+// Spliced bodies. A fan-out sends one segment's body to thousands of readers with a few values
+// changed (greeting, links, dates in the reader's zone). Base64 can only be joined at 3-byte
+// boundaries, so the parts go as quoted-printable instead, in pieces each encoded on its own and
+// ended by a soft line break ("=" CRLF, which decodes to nothing): the unchanging pieces are
+// encoded once per segment, the reader's values per message, and the body is their concatenation.
+// Every byte other than printable ASCII (line feeds included) is =XX, so the decoded part is
+// exactly the string that went in; lines stay within 76 characters (RFC 2045).
+const HEX = Buffer.from("0123456789ABCDEF", "latin1");
+
+/**
+ * `s` as quoted-printable lines, ended by a soft line break; empty for an empty string. `kept`:
+ * the piece outlives the message (see below); a reader's values are garbage after one message
+ * and come from Node's pool, which is cheaper for small buffers.
+ */
+export function qpPiece(s: string, kept = true): Buffer {
+  const src = Buffer.from(s, "utf8");
+  if (src.length === 0) return src;
+  // Two passes, the first only measuring, so the result is allocated once at its exact size (a
+  // fan-out encodes a segment's body per reader zone: no scratch buffer three times its size).
+  let size = 0;
+  let line = 0;
+  for (let i = 0; i < src.length; i++) {
+    const b = src[i]!;
+    const w = (b >= 33 && b <= 126 && b !== 61) || b === 32 || b === 9 ? 1 : 3;
+    if (line + w > 75) {
+      size += 3;
+      line = 0;
+    }
+    size += w;
+    line += w;
+  }
+  // Not from Node's shared 8 KB pool: a segment keeps its small pieces for as long as it is
+  // cached, and a pooled one would keep its whole slab (of other, dead buffers) alive with it.
+  const out = kept ? Buffer.allocUnsafeSlow(size + 3) : Buffer.allocUnsafe(size + 3);
+  let at = 0;
+  line = 0;
+  for (let i = 0; i < src.length; i++) {
+    const b = src[i]!;
+    const literal = (b >= 33 && b <= 126 && b !== 61) || b === 32 || b === 9;
+    const w = literal ? 1 : 3;
+    if (line + w > 75) {
+      out[at++] = 61;
+      out[at++] = 13;
+      out[at++] = 10;
+      line = 0;
+    }
+    if (literal) out[at++] = b;
+    else {
+      out[at++] = 61;
+      out[at++] = HEX[b >> 4]!;
+      out[at++] = HEX[b & 15]!;
+    }
+    line += w;
+  }
+  out[at++] = 61;
+  out[at++] = 13;
+  out[at++] = 10;
+  return out;
+}
+
+/** Bytes of a part made of qpPiece pieces, without the last soft break when it may go (see writeQp). */
+function qpLength(pieces: Buffer[]): number {
+  let n = 0;
+  for (const p of pieces) n += p.length;
+  return n - (droppableEnd(pieces) ? 3 : 0);
+}
+
+/** The last piece's closing soft break can go unless a space or tab precedes it (a decoder would strip that). */
+function droppableEnd(pieces: Buffer[]): boolean {
+  for (let i = pieces.length - 1; i >= 0; i--) {
+    const p = pieces[i]!;
+    if (p.length === 0) continue;
+    const c = p[p.length - 4];
+    return c !== 32 && c !== 9;
+  }
+  return false;
+}
+
+function writeQp(out: Buffer, at: number, pieces: Buffer[]): number {
+  const drop = droppableEnd(pieces);
+  let last = pieces.length - 1;
+  while (last >= 0 && pieces[last]!.length === 0) last--;
+  for (let i = 0; i <= last; i++) {
+    const p = pieces[i]!;
+    at += p.copy(out, at, 0, i === last && drop ? p.length - 3 : p.length);
+  }
+  return at;
+}
+
+/**
+ * One email from bodies already in quoted-printable pieces (qpPiece): the same headers as
+ * buildMail, one buffer, and no whole-body encoding per message.
+ */
+export function buildSplicedMail(e: Omit<Envelope, "html" | "text">, text: Buffer[], html: Buffer[], now: number): Mail.Options {
+  // An empty part is declared base64 (also empty): mailparser reads an empty quoted-printable
+  // part as a line break.
+  const enc = (pieces: Buffer[]): TransferEncoding => (qpLength(pieces) === 0 ? "base64" : "quoted-printable");
+  const { head, between, tail, from } = frame(e, now, enc(text), enc(html));
+  const size = Buffer.byteLength(head) + qpLength(text) + Buffer.byteLength(between) + qpLength(html) + Buffer.byteLength(tail);
+  const raw = Buffer.allocUnsafe(size);
+  let at = raw.write(head, 0, "utf8");
+  at = writeQp(raw, at, text);
+  at += raw.write(between, at, "utf8");
+  at = writeQp(raw, at, html);
   raw.write(tail, at, "utf8");
   return { envelope: { from: from.address, to: [e.to.address] }, raw, messageId: e.messageId };
 }

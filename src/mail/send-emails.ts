@@ -13,7 +13,7 @@ import { DelayedError, type Job } from "bullmq";
 import type Mail from "nodemailer/lib/mailer";
 import { SendLeases } from "../mail/leases.ts";
 import { type Accepted, DIGEST_LEDGER_KEEP_S, Ledger } from "../mail/ledger.ts";
-import { buildMail, messageIdFor, senderDomain } from "../mail/message.ts";
+import { messageIdFor, senderDomain } from "../mail/message.ts";
 import { loadSegment, type Segment } from "../mail/segments.ts";
 import { isPermanentFailure, mailerFor } from "../mail/transport.ts";
 import type { Runtime } from "../runtime.ts";
@@ -21,7 +21,7 @@ import { confirmLink, readerLinks } from "../subscribers/links.ts";
 import type { Subscriber } from "../subscribers/model.ts";
 import { SubscriberService } from "../subscribers/service.ts";
 import { requireSecret } from "../subscribers/tokens.ts";
-import { personalise } from "../templates/personalise.ts";
+import { personalMail } from "../templates/personalise.ts";
 import type { EmailBatchJob } from "../jobs/queues.ts";
 
 /**
@@ -126,18 +126,17 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
     // too: it names nobody (no display name in To:, a plain greeting), so a stranger's text never
     // reaches an inbox that did not ask for it.
     const name = j.kind === "confirm" ? undefined : s.name;
-    const body = personalise(segment.message, {
+    // The segment's body is encoded once; this reader's values are spliced in (personalise.ts).
+    return personalMail(segment.message, {
       name,
       language: s.language,
       timezone: s.timezone,
       unsubscribeUrl: links.unsubscribe,
       preferencesUrl: links.preferences,
       confirmUrl,
-    });
-    return buildMail({
+    }, {
       from: rt.config.mailFrom,
       to: { name, address: s.email },
-      ...body,
       messageId: messageIdFor(j.edition, s.id, domain),
       language: segment.language,
       unsubscribeUrl: j.kind === "confirm" ? undefined : links.unsubscribe,

@@ -1,12 +1,13 @@
 // The four emails: alert (one release), digest (several, grouped), correction notice and
 // confirmation. Each builds MJML and a plain-text part from the same data (never by scraping
 // the HTML), renders MJML once, and leaves slots for what differs per reader.
+import { createHash, randomBytes } from "node:crypto";
 import { releasePageUrl } from "../vocabulary.ts";
 import type { Release } from "../releases/model.ts";
 import { escapeHtml } from "../releases/sanitize.ts";
 import type { DigestFrequency, Language } from "../subscribers/model.ts";
-import { mjmlFrame, textFrame } from "./layout.ts";
-import { type Brand, facetLabelIn, headerSafe, orgNameIn, type RenderedMessage, renderMjml, Slots } from "./render.ts";
+import { mjmlFrame, preheader, textFrame } from "./layout.ts";
+import { assembledMessage, type Brand, facetLabelIn, headerSafe, orgNameIn, type RenderedMessage, renderMjml, Slots } from "./render.ts";
 import { MAIL_STRINGS, type MailStrings } from "./strings.ts";
 
 export type ReleaseItem = Pick<Release, "id" | "title" | "summary" | "dateline" | "publishedAt" | "url" | "topics" | "regions">;
@@ -133,34 +134,214 @@ export function groupItems(items: ReleaseItem[], other: string, brand?: Brand, l
     .map(([, g]) => g);
 }
 
-export async function renderDigest(brand: Brand, lang: Language, frequency: DigestFrequency, items: ReleaseItem[]): Promise<RenderedMessage> {
+/** The MJML of one release in a digest: its rows inside the group's column. `date` is where its date goes. */
+function digestItemMjml(brand: Brand, t: MailStrings, r: ReleaseItem, date: string): string {
+  const page = pageOf(brand, r);
+  return `      <mj-text padding-bottom="0">${headline(brand, r, "color:#222222;font-size:17px;font-weight:bold;text-decoration:none")}</mj-text>
+      <mj-text padding-top="2px" padding-bottom="0"><span style="color:#555555;font-size:13px">${r.dateline ? `${escapeHtml(r.dateline)} — ` : ""}${date}</span></mj-text>
+      ${r.summary ? `<mj-text padding-top="4px" padding-bottom="0">${escapeHtml(r.summary)}</mj-text>` : ""}
+      <mj-text padding-top="4px"><a href="${escapeHtml(page)}" style="color:${brand.color}">${escapeHtml(t.readMore)} →</a></mj-text>`;
+}
+
+/** The opening of a group's section, up to and including its divider; `heading` is HTML. */
+function digestGroupOpen(brand: Brand, heading: string): string {
+  return `    <mj-section background-color="#ffffff" padding="8px 24px 0"><mj-column>
+      <mj-text font-size="13px" font-weight="bold" color="${brand.color}" text-transform="uppercase" padding-bottom="0">${heading}</mj-text>
+      <mj-divider border-width="1px" border-color="#dddddd" />`;
+}
+const GROUP_CLOSE = "    </mj-column></mj-section>";
+
+function digestIntroMjml(intro: string): string {
+  return `    <mj-section background-color="#ffffff" padding="0 24px"><mj-column><mj-text>${intro}</mj-text></mj-column></mj-section>\n`;
+}
+
+/**
+ * Date slots of a digest: item k's date is d{2k} in the HTML and d{2k+1} in the text (both the
+ * whole render and the assembled one number them so, whatever the order pieces are built in).
+ */
+function digestDates(slots: Slots, ordered: ReleaseItem[]): void {
+  for (const r of ordered) {
+    const ms = Date.parse(r.publishedAt);
+    slots.dates.push(ms, ms);
+  }
+}
+
+/** The plain-text part of a digest (built from the data, never from the HTML). */
+function digestText(brand: Brand, lang: Language, t: MailStrings, frequency: DigestFrequency, groups: { heading: string; items: ReleaseItem[] }[], count: number, slots: Slots): string {
+  const text: string[] = [t.digestIntro(frequency, count)];
+  let k = 0;
+  for (const g of groups) {
+    text.push("", g.heading.toLocaleUpperCase(lang), "");
+    for (const r of g.items) {
+      const date = slots.slot(`d${2 * k++ + 1}`);
+      text.push(`* ${r.title}`, `  ${r.dateline ? `${r.dateline} — ` : ""}${date}`);
+      if (r.summary) text.push(`  ${r.summary}`);
+      text.push(`  ${t.readMore}${t.colon} ${pageOf(brand, r)}`);
+      text.push("");
+    }
+  }
+  return textFrame(brand, t, slots, true, text, lang);
+}
+
+/**
+ * A digest as one MJML document, rendered whole: the reference the assembled digest is tested
+ * against (test/unit/digest-assembly.test.ts), and the fallback when assembly cannot be used.
+ */
+export async function renderDigestFull(brand: Brand, lang: Language, frequency: DigestFrequency, items: ReleaseItem[]): Promise<RenderedMessage> {
   const t = MAIL_STRINGS[lang];
   const slots = new Slots();
   const groups = groupItems(items, t.other, brand, lang);
+  digestDates(slots, groups.flatMap((g) => g.items));
   const html: string[] = [];
-  const text: string[] = [t.digestIntro(frequency, items.length)];
+  let k = 0;
   for (const g of groups) {
-    html.push(`    <mj-section background-color="#ffffff" padding="8px 24px 0"><mj-column>
-      <mj-text font-size="13px" font-weight="bold" color="${brand.color}" text-transform="uppercase" padding-bottom="0">${escapeHtml(g.heading)}</mj-text>
-      <mj-divider border-width="1px" border-color="#dddddd" />`);
-    text.push("", g.heading.toLocaleUpperCase(lang), "");
-    for (const r of g.items) {
-      const page = pageOf(brand, r);
-      html.push(`      <mj-text padding-bottom="0">${headline(brand, r, "color:#222222;font-size:17px;font-weight:bold;text-decoration:none")}</mj-text>
-      <mj-text padding-top="2px" padding-bottom="0">${datelineHtml(r, slots)}</mj-text>
-      ${r.summary ? `<mj-text padding-top="4px" padding-bottom="0">${escapeHtml(r.summary)}</mj-text>` : ""}
-      <mj-text padding-top="4px"><a href="${escapeHtml(page)}" style="color:${brand.color}">${escapeHtml(t.readMore)} →</a></mj-text>`);
-      text.push(`* ${r.title}`, `  ${datelineText(r, slots)}`);
-      if (r.summary) text.push(`  ${r.summary}`);
-      text.push(`  ${t.readMore}${t.colon} ${page}`);
-      text.push("");
-    }
-    html.push("    </mj-column></mj-section>");
+    html.push(digestGroupOpen(brand, escapeHtml(g.heading)));
+    for (const r of g.items) html.push(digestItemMjml(brand, t, r, slots.slot(`d${2 * k++}`)));
+    html.push(GROUP_CLOSE);
   }
-  const intro = `    <mj-section background-color="#ffffff" padding="0 24px"><mj-column><mj-text>${escapeHtml(t.digestIntro(frequency, items.length))}</mj-text></mj-column></mj-section>\n`;
   const subject = t.digestSubject(frequency, items.length, orgNameIn(brand, lang));
-  const mjml = mjmlFrame(brand, t, slots, { lang, title: subject, preview: items.map((r) => r.title).join(" · "), sections: intro + html.join("\n"), manageLinks: true });
-  return finish(slots, subject, mjml, textFrame(brand, t, slots, true, text, lang));
+  const mjml = mjmlFrame(brand, t, slots, { lang, title: subject, preview: items.map((r) => r.title).join(" · "), sections: digestIntroMjml(escapeHtml(t.digestIntro(frequency, items.length))) + html.join("\n"), manageLinks: true });
+  return finish(slots, subject, mjml, digestText(brand, lang, t, frequency, groups, items.length, slots));
+}
+
+// Render per release, assemble per segment. A digest is the layout (head, brand header, greeting,
+// intro, footer) around groups of releases; MJML compiles each piece once and a segment's HTML is
+// their concatenation. The layout is compiled once per brand and language with markers where the
+// title, preview, intro and the groups go, split at the markers; each release's rows are compiled
+// once (inside the same column) and kept by the hash of their MJML, so a new revision, language or
+// brand is a new entry and nothing stale can be served. MJML renders a column's rows one after the
+// other with the same text between them, whatever their neighbours: concatenating compiled rows
+// gives the bytes MJML gives for the whole (checked against renderDigestFull in the tests). Any
+// compiled piece that does not have the expected shape makes renderDigest render the whole digest.
+const MARK = randomBytes(6).toString("hex");
+const mark = (name: string) => `HZ${MARK}Z${name}Z`;
+const LAYOUT_NONCE = randomBytes(6).toString("hex");
+
+interface DigestLayout {
+  /** Up to the first heading: static text at even indices, at odd ones the marker it was split at (title, preview, intro). */
+  head: string[];
+  /** From a heading to its group's first row. */
+  open: string;
+  /** From a group's last row to the next group's heading. */
+  between: string;
+  tail: string;
+}
+
+const layouts = new Map<string, DigestLayout | null>();
+const fragments = new Map<string, [string, string]>();
+const FRAGMENTS_KEPT = 2000;
+export const assemblyStats = { layoutCompiles: 0, fragmentCompiles: 0, fragmentHits: 0, assembled: 0, wholeRenders: 0 };
+
+function hashOf(s: string): string {
+  return createHash("sha1").update(s).digest("base64");
+}
+
+/** The end of the `</tr>` row that holds `at`, and where that row's text begins (after the previous row). */
+function rowAround(html: string, at: number): [number, number] | null {
+  const start = html.lastIndexOf("</tr>", at);
+  const end = html.indexOf("</tr>", at);
+  return start < 0 || end < 0 ? null : [start + 5, end + 5];
+}
+
+async function digestLayout(brand: Brand, lang: Language, t: MailStrings): Promise<DigestLayout | null> {
+  const slots = new Slots(LAYOUT_NONCE);
+  const row = (name: string) => `      <mj-text>${mark(name)}</mj-text>`;
+  const sections = `${digestIntroMjml(mark("intro"))}${digestGroupOpen(brand, mark("h1"))}\n${row("i1")}\n${GROUP_CLOSE}\n${digestGroupOpen(brand, mark("h2"))}\n${row("i2")}\n${GROUP_CLOSE}`;
+  const mjml = mjmlFrame(brand, t, slots, { lang, title: mark("title"), preview: mark("preview"), sections, manageLinks: true });
+  const key = hashOf(mjml);
+  if (layouts.has(key)) return layouts.get(key)!;
+  assemblyStats.layoutCompiles += 1;
+  const html = await renderMjml(mjml);
+  const at = (name: string) => html.indexOf(mark(name));
+  const once = (name: string) => at(name) >= 0 && html.indexOf(mark(name), at(name) + 1) < 0;
+  const names = ["h1", "i1", "h2", "i2"];
+  const pos = names.map(at);
+  const i1 = rowAround(html, at("i1"));
+  const i2 = rowAround(html, at("i2"));
+  let layout: DigestLayout | null = null;
+  if (names.every(once) && pos.every((p, i) => i === 0 || p > pos[i - 1]!) && i1 && i2) {
+    const end = (name: string) => at(name) + mark(name).length;
+    // MJML may repeat the title (an aria-label): the head is split at every marker it holds.
+    const head = html.slice(0, at("h1")).split(new RegExp(`HZ${MARK}Z([a-z0-9]+)Z`));
+    const open = html.slice(end("h1"), i1[0]);
+    const known = head.every((p, i) => i % 2 === 0 || ["title", "preview", "intro"].includes(p));
+    if (known && open === html.slice(end("h2"), i2[0]) && !html.slice(i1[1], at("h2")).includes(`HZ${MARK}`) && !html.slice(i2[1]).includes(`HZ${MARK}`)) {
+      layout = { head, open, between: html.slice(i1[1], at("h2")), tail: html.slice(i2[1]) };
+    }
+  }
+  layouts.set(key, layout);
+  return layout;
+}
+
+/** Each release's compiled rows, split at its date: compiled together in one MJML call for those not yet known. */
+async function digestFragments(brand: Brand, lang: Language, t: MailStrings, items: ReleaseItem[]): Promise<[string, string][] | null> {
+  const mjmls = items.map((r) => digestItemMjml(brand, t, r, mark("date")));
+  const keys = mjmls.map(hashOf);
+  const missing = [...new Set(keys.filter((k) => !fragments.has(k)))];
+  assemblyStats.fragmentHits += keys.length - missing.length;
+  if (missing.length > 0) {
+    assemblyStats.fragmentCompiles += missing.length;
+    const byKey = new Map(keys.map((k, i) => [k, mjmls[i]!]));
+    const sep = (i: number) => `      <mj-text>${mark(`s${i}`)}</mj-text>`;
+    const rows = missing.map((k, i) => `${sep(i)}\n${byKey.get(k)}`).join("\n");
+    const sections = `${digestGroupOpen(brand, "x")}\n${rows}\n${sep(missing.length)}\n${GROUP_CLOSE}`;
+    const html = await renderMjml(mjmlFrame(brand, t, new Slots(LAYOUT_NONCE), { lang, title: "x", preview: "x", sections, manageLinks: true }));
+    for (let i = 0; i < missing.length; i++) {
+      const a = rowAround(html, html.indexOf(mark(`s${i}`)));
+      const b = rowAround(html, html.indexOf(mark(`s${i + 1}`)));
+      if (!a || !b || html.indexOf(mark(`s${i}`)) < 0) return null;
+      // Copied out of the compiled batch (a slice would keep the whole batch's HTML alive).
+      const parts = Buffer.from(html.slice(a[1], b[0])).toString().split(mark("date"));
+      if (parts.length !== 2) return null;
+      if (fragments.size >= FRAGMENTS_KEPT) fragments.delete(fragments.keys().next().value!);
+      fragments.set(missing[i]!, parts as [string, string]);
+    }
+  }
+  return keys.map((k) => fragments.get(k)!);
+}
+
+async function assembleDigest(brand: Brand, lang: Language, frequency: DigestFrequency, items: ReleaseItem[]): Promise<RenderedMessage | null> {
+  const t = MAIL_STRINGS[lang];
+  const layout = await digestLayout(brand, lang, t);
+  if (!layout) return null;
+  const groups = groupItems(items, t.other, brand, lang);
+  const ordered = groups.flatMap((g) => g.items);
+  const parts = await digestFragments(brand, lang, t, ordered);
+  if (!parts) return null;
+  // The layout's nonce, so its pieces are the same in every digest (and stored and encoded once).
+  // Random per process, it is as unknown to release text as a per-render one.
+  const slots = new Slots(LAYOUT_NONCE);
+  digestDates(slots, ordered);
+  const subject = t.digestSubject(frequency, items.length, orgNameIn(brand, lang));
+  const values: Record<string, string> = {
+    title: escapeHtml(subject),
+    preview: escapeHtml(preheader(items.map((r) => r.title).join(" · "))),
+    intro: escapeHtml(t.digestIntro(frequency, items.length)),
+  };
+  const out: string[] = layout.head.map((p, i) => (i % 2 === 0 ? p : values[p]!));
+  let k = 0;
+  groups.forEach((g, gi) => {
+    if (gi > 0) out.push(layout.between);
+    out.push(escapeHtml(g.heading), layout.open);
+    for (let i = 0; i < g.items.length; i++, k++) {
+      const [a, b] = parts[k]!;
+      out.push(a, slots.slot(`d${2 * k}`), b);
+    }
+  });
+  out.push(layout.tail);
+  const text = digestText(brand, lang, t, frequency, groups, items.length, slots);
+  return assembledMessage({ subject: headerSafe(subject, 250), text, nonce: slots.nonce, dates: slots.dates }, out);
+}
+
+/** A digest: assembled from compiled pieces (see above), or rendered whole when assembly is not possible. */
+export async function renderDigest(brand: Brand, lang: Language, frequency: DigestFrequency, items: ReleaseItem[]): Promise<RenderedMessage> {
+  const assembled = await assembleDigest(brand, lang, frequency, items);
+  if (assembled) {
+    assemblyStats.assembled += 1;
+    return assembled;
+  }
+  assemblyStats.wholeRenders += 1;
+  return renderDigestFull(brand, lang, frequency, items);
 }
 
 export async function renderConfirmation(brand: Brand, lang: Language): Promise<RenderedMessage> {

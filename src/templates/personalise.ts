@@ -1,7 +1,9 @@
 // Per-reader values into a segment's rendered message: a string substitution, no MJML. HTML
 // gets escaped values; the text part gets them as they are (names cannot hold line breaks:
 // see the subscriber model).
+import type Mail from "nodemailer/lib/mailer";
 import { formatDate } from "../clock.ts";
+import { buildSplicedMail, type Envelope, qpPiece } from "../mail/message.ts";
 import { escapeHtml } from "../releases/sanitize.ts";
 import type { Language } from "../subscribers/model.ts";
 import type { RenderedMessage } from "./render.ts";
@@ -32,4 +34,112 @@ export function personalise(m: RenderedMessage, reader: Reader): { subject: stri
     html: m.html.replace(re, (_, k: string) => escapeHtml(values[k] ?? "")),
     text: m.text.replace(re, (_, k: string) => values[k] ?? ""),
   };
+}
+
+// The same personalisation, spliced (see message.ts): a segment's body is cut at the reader's
+// slots once per (language, time zone) of its readers, with the dates filled in, and each
+// unchanging piece is encoded once; a reader's message is their few values encoded and the
+// pieces copied around them, so its cost no longer grows with the digest's length.
+type Piece = Buffer | "greeting" | "unsubscribe" | "preferences" | "confirm";
+interface Variant {
+  html: Piece[];
+  text: Piece[];
+}
+const READER_SLOTS = new Set(["greeting", "unsubscribe", "preferences", "confirm"]);
+/** Variants kept per segment: one per (language, zone) of its readers, bounded. */
+const VARIANTS_KEPT = 64;
+const variants = new WeakMap<RenderedMessage, Map<string, Variant>>();
+
+/** Quoted-printable of long unchanging pieces (layout, a release's rows), shared by every segment holding them. */
+const encoded = new Map<string, Buffer>();
+const ENCODED_BYTES = 8 * 1024 * 1024;
+const SHARED = 256;
+let encodedBytes = 0;
+
+function encodeShared(text: string): Buffer {
+  if (text.length < SHARED) return qpPiece(text);
+  let b = encoded.get(text);
+  if (!b) {
+    b = qpPiece(text);
+    while (encoded.size > 0 && encodedBytes + b.length > ENCODED_BYTES) {
+      const [oldest, ob] = encoded.entries().next().value!;
+      encodedBytes -= ob.length;
+      encoded.delete(oldest);
+    }
+    encoded.set(text, b);
+    encodedBytes += b.length;
+  }
+  return b;
+}
+
+/**
+ * A body cut at the reader's slots, dates filled in, each unchanging run quoted-printable. Given
+ * the pieces an HTML was assembled from, each long piece is encoded once for all segments (its
+ * buffer shared); otherwise runs are joined and encoded here.
+ */
+function cut(parts: string[], re: RegExp, dates: Record<string, string>, esc: (s: string) => string): Piece[] {
+  const out: Piece[] = [];
+  let run = "";
+  const flush = () => {
+    if (run) out.push(qpPiece(run));
+    run = "";
+  };
+  for (const part of parts) {
+    const bits = part.split(re);
+    if (bits.length === 1 && part.length >= SHARED) {
+      flush();
+      out.push(encodeShared(part));
+      continue;
+    }
+    bits.forEach((p, i) => {
+      if (i % 2 === 0) {
+        if (p.length >= SHARED) {
+          flush();
+          out.push(encodeShared(p));
+        } else run += p;
+      } else if (READER_SLOTS.has(p)) {
+        flush();
+        out.push(p as Piece);
+      } else run += esc(dates[p] ?? "");
+    });
+  }
+  flush();
+  return out;
+}
+
+function variantOf(m: RenderedMessage, language: Language, timezone: string): Variant {
+  let byReader = variants.get(m);
+  if (!byReader) {
+    byReader = new Map();
+    variants.set(m, byReader);
+  }
+  const key = `${language}|${timezone}`;
+  let v = byReader.get(key);
+  if (!v) {
+    const dates: Record<string, string> = {};
+    m.dates.forEach((ms, i) => {
+      dates[`d${i}`] = formatDate(ms, language, timezone);
+    });
+    const split = new RegExp(`HX${m.nonce}X([a-z0-9]+)X`, "g");
+    v = { html: cut(m.parts ?? [m.html], split, dates, escapeHtml), text: cut([m.text], split, dates, (s) => s) };
+    if (byReader.size >= VARIANTS_KEPT) byReader.clear();
+    byReader.set(key, v);
+  }
+  return v;
+}
+
+/**
+ * The reader's raw message: what buildMail(personalise(m, reader)) gives once parsed (the parts
+ * are quoted-printable instead of base64), built from the segment's pre-encoded pieces.
+ */
+export function personalMail(m: RenderedMessage, reader: Reader, e: Omit<Envelope, "subject" | "html" | "text">, now: number): Mail.Options {
+  const v = variantOf(m, reader.language, reader.timezone);
+  const values: Record<string, string> = {
+    greeting: MAIL_STRINGS[reader.language].greeting(reader.name),
+    unsubscribe: reader.unsubscribeUrl ?? "",
+    preferences: reader.preferencesUrl ?? "",
+    confirm: reader.confirmUrl ?? "",
+  };
+  const fill = (pieces: Piece[], esc: (s: string) => string) => pieces.map((p) => (typeof p === "string" ? qpPiece(esc(values[p]!), false) : p));
+  return buildSplicedMail({ ...e, subject: m.subject }, fill(v.text, (s) => s), fill(v.html, escapeHtml), now);
 }

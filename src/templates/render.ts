@@ -1,7 +1,8 @@
 // MJML to HTML, and the "slots" that make one render serve a whole segment: the rendered HTML
 // and text hold markers like HX{nonce}XgreetingX where per-reader values (greeting, links,
 // dates in the reader's zone) go; personalise.ts substitutes them. The nonce is random per
-// render, so no release text can forge a marker.
+// render (per process for assembled digests, whose compiled pieces are shared: see
+// messages.ts), so no release text can forge a marker.
 import { randomBytes } from "node:crypto";
 import type { Taxonomy } from "../releases/taxonomy.ts";
 import { templateStats } from "./stats.ts";
@@ -14,13 +15,20 @@ export interface RenderedMessage {
   nonce: string;
   /** Timestamps shown as dates: slot d{i} is dates[i] in the reader's language and zone. */
   dates: number[];
+  /**
+   * The HTML in the pieces it was assembled from (html === parts.join("")), when it was: the
+   * long pieces (layout, each release's rows) recur in many segments, so they are stored once
+   * (segments.ts) and encoded once (personalise.ts).
+   */
+  parts?: string[];
 }
 
 export type SlotName = "greeting" | "unsubscribe" | "preferences" | "confirm" | `d${number}`;
 
 export class Slots {
-  readonly nonce = randomBytes(6).toString("hex");
   readonly dates: number[] = [];
+  /** Random per render; a fixed one only for pieces compiled once and re-marked (messages.ts). */
+  constructor(readonly nonce: string = randomBytes(6).toString("hex")) {}
   slot(name: SlotName): string {
     return `HX${this.nonce}X${name}X`;
   }
@@ -29,6 +37,28 @@ export class Slots {
     this.dates.push(ms);
     return this.slot(`d${this.dates.length - 1}`);
   }
+}
+
+/**
+ * An assembled message whose `html` is joined from `parts` only when something reads it: a
+ * fan-out stores and encodes the parts, and a 50-item digest's joined HTML is ~170k characters
+ * of garbage per segment otherwise. `html` is enumerable, so JSON and spreads see it as usual.
+ */
+export function assembledMessage(m: Omit<RenderedMessage, "html" | "parts">, parts: string[]): RenderedMessage {
+  let html: string | undefined;
+  const out = { ...m, parts } as RenderedMessage;
+  Object.defineProperty(out, "html", {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      html ??= parts.join("");
+      return html;
+    },
+    set: (v: string) => {
+      html = v;
+    },
+  });
+  return out;
 }
 
 export interface Brand {
