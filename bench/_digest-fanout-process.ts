@@ -46,7 +46,12 @@ async function herald(): Promise<void> {
     await workers.close();
     closeMailer(rt);
     await rt.close();
-    await send({ startRss, peakRss: process.resourceUsage().maxRSS * 1024, cpuMs: cpuMs() - cpu0, renders: templateStats.mjmlRenders });
+    await send({
+      startRss,
+      peakRss: process.resourceUsage().maxRSS * 1024,
+      cpuMs: cpuMs() - cpu0,
+      renders: templateStats.mjmlRenders,
+    });
     process.exit(0);
   });
   await send({ ready: true });
@@ -61,7 +66,12 @@ async function ceiling(): Promise<void> {
   await rt.close();
   const secret = config.secretKey!;
   const domain = senderDomain(config.mailFrom);
-  const pool = nodemailer.createTransport({ url: config.smtpUrl, pool: true, maxConnections: SMTP_POOL_SIZE, maxMessages: 10_000 });
+  const pool = nodemailer.createTransport({
+    url: config.smtpUrl,
+    pool: true,
+    maxConnections: SMTP_POOL_SIZE,
+    maxMessages: 10_000,
+  });
   const count = args.count!;
   const cpu0 = cpuMs();
   const t0 = performance.now();
@@ -73,9 +83,27 @@ async function ceiling(): Promise<void> {
         const seg = segments[j % segments.length]!;
         const id = `c${j}`;
         const links = readerLinks(config.publicUrl, secret, id);
-        const body = personalise(seg.message, { name: `Reader ${j}`, language: seg.language, timezone: "UTC", unsubscribeUrl: links.unsubscribe, preferencesUrl: links.preferences });
+        const body = personalise(seg.message, {
+          name: `Reader ${j}`,
+          language: seg.language,
+          timezone: "UTC",
+          unsubscribeUrl: links.unsubscribe,
+          preferencesUrl: links.preferences,
+        });
         const to = { name: `Reader ${j}`, address: `ceiling${j}@bench.example` };
-        await pool.sendMail(buildMail({ from: config.mailFrom, to, ...body, messageId: messageIdFor("ceiling", id, domain), language: seg.language, unsubscribeUrl: links.unsubscribe }, Date.now()));
+        await pool.sendMail(
+          buildMail(
+            {
+              from: config.mailFrom,
+              to,
+              ...body,
+              messageId: messageIdFor("ceiling", id, domain),
+              language: seg.language,
+              unsubscribeUrl: links.unsubscribe,
+            },
+            Date.now(),
+          ),
+        );
       }
     }),
   );

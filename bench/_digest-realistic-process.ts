@@ -57,13 +57,24 @@ async function herald(): Promise<void> {
       gc?.();
       const live = gc ? process.memoryUsage() : undefined;
       const cpu = cpuMs() - cpu0;
-      await send({ cpuMs: cpu, peakRss, ...(live ? { heapMb: Math.round(live.heapUsed / 1048576), externalMb: Math.round(live.external / 1048576) } : {}) });
+      await send({
+        cpuMs: cpu,
+        peakRss,
+        ...(live
+          ? { heapMb: Math.round(live.heapUsed / 1048576), externalMb: Math.round(live.external / 1048576) }
+          : {}),
+      });
       return;
     }
     await workers.close();
     closeMailer(rt);
     await rt.close();
-    await send({ startRss, peakRss: process.resourceUsage().maxRSS * 1024, cpuMs: cpuMs() - cpu0, renders: templateStats.mjmlRenders });
+    await send({
+      startRss,
+      peakRss: process.resourceUsage().maxRSS * 1024,
+      cpuMs: cpuMs() - cpu0,
+      renders: templateStats.mjmlRenders,
+    });
     process.exit(0);
   });
   await send({ ready: true });
@@ -89,14 +100,40 @@ async function pool(): Promise<void> {
     for (let k = 0; k < n; k++, j++) {
       const id = `s${String(j).padStart(20, "0")}`;
       const links = readerLinks(config.publicUrl, config.secretKey!, id);
-      const reader = { name: `Reader ${j}`, language: s.language, timezone: zones[j % zones.length]!, unsubscribeUrl: links.unsubscribe, preferencesUrl: links.preferences };
-      messages.push(personalMail(s.message, reader, { from: config.mailFrom, to: { name: reader.name, address: `ceiling${j}@bench.example` }, messageId: messageIdFor("ceiling", id, domain), language: s.language, unsubscribeUrl: links.unsubscribe, listId: listIdOf(config) }, Date.now()));
+      const reader = {
+        name: `Reader ${j}`,
+        language: s.language,
+        timezone: zones[j % zones.length]!,
+        unsubscribeUrl: links.unsubscribe,
+        preferencesUrl: links.preferences,
+      };
+      messages.push(
+        personalMail(
+          s.message,
+          reader,
+          {
+            from: config.mailFrom,
+            to: { name: reader.name, address: `ceiling${j}@bench.example` },
+            messageId: messageIdFor("ceiling", id, domain),
+            language: s.language,
+            unsubscribeUrl: links.unsubscribe,
+            listId: listIdOf(config),
+          },
+          Date.now(),
+        ),
+      );
     }
   }
   const sizes = messages.map((m) => (m.raw as Buffer).length).sort((a, b) => a - b);
   const median = sizes[Math.floor(sizes.length / 2)]!;
-  if (args.sampleFile) writeFileSync(args.sampleFile, messages.find((m) => (m.raw as Buffer).length === median)!.raw as Buffer);
-  const transport = nodemailer.createTransport({ url: config.smtpUrl, pool: true, maxConnections: SMTP_POOL_SIZE, maxMessages: 10_000 });
+  if (args.sampleFile)
+    writeFileSync(args.sampleFile, messages.find((m) => (m.raw as Buffer).length === median)!.raw as Buffer);
+  const transport = nodemailer.createTransport({
+    url: config.smtpUrl,
+    pool: true,
+    maxConnections: SMTP_POOL_SIZE,
+    maxMessages: 10_000,
+  });
   const cpu0 = cpuMs();
   const t0 = performance.now();
   let next = 0;
@@ -107,7 +144,14 @@ async function pool(): Promise<void> {
   );
   const seconds = (performance.now() - t0) / 1000;
   transport.close();
-  await send({ sent: messages.length, seconds, cpuMs: cpuMs() - cpu0, peakRss: process.resourceUsage().maxRSS * 1024, medianBytes: median, meanBytes: Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length) });
+  await send({
+    sent: messages.length,
+    seconds,
+    cpuMs: cpuMs() - cpu0,
+    peakRss: process.resourceUsage().maxRSS * 1024,
+    medianBytes: median,
+    meanBytes: Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length),
+  });
   process.exit(0);
 }
 

@@ -44,7 +44,10 @@ const FLAGS = {
 
 /** Starts a role of _digest-fanout-process.ts; resolves its first message, and each later one on demand. */
 function child(role: "herald" | "ceiling", args: object) {
-  const c = fork(path.join(here, "_digest-fanout-process.ts"), [role, JSON.stringify(args)], { execArgv: ["--import", "tsx", ...FLAGS[role].split(" ").filter(Boolean)], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const c = fork(path.join(here, "_digest-fanout-process.ts"), [role, JSON.stringify(args)], {
+    execArgv: ["--import", "tsx", ...FLAGS[role].split(" ").filter(Boolean)],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const next = <T>() =>
     new Promise<T>((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`${role} process exited (${code})`));
@@ -58,7 +61,10 @@ function child(role: "herald" | "ceiling", args: object) {
 }
 
 async function startSink() {
-  const child = fork(path.join(here, "smtp-sink.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "pipe", "inherit", "ipc"] });
+  const child = fork(path.join(here, "smtp-sink.ts"), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "pipe", "inherit", "ipc"],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on("data", (d: Buffer) => {
       const m = /PORT (\d+)/.exec(String(d));
@@ -115,7 +121,14 @@ async function main() {
   const redisServer = await startRedisServer({ dir, port: await freePort(), appendonly: false });
   const sink = await startSink();
   const smtpUrl = `smtp://127.0.0.1:${sink.port}`;
-  const overrides = { prefix: "bench", smtpUrl, secretKey: SECRET, emailRatePerSecond: 100_000, publicUrl: "https://news.example.org", mailFrom: "News <news@bench.example>" };
+  const overrides = {
+    prefix: "bench",
+    smtpUrl,
+    secretKey: SECRET,
+    emailRatePerSecond: 100_000,
+    publicUrl: "https://news.example.org",
+    mailFrom: "News <news@bench.example>",
+  };
   const config = testConfig(overrides);
   const rt = await createRuntime({ config, redisUrl: redisServer.url });
   // The ceiling gets the concurrency the workers have: jobs at once x messages in flight per job.
@@ -127,13 +140,17 @@ async function main() {
     const now = Date.now();
     // Synthetic topics are not in the built-in vocabulary: added like ops would (herald taxonomy add).
     for (let i = 0; i < TOPICS; i++) {
-      await rt.taxonomy.add("topics", { slug: `topic-${i}`, labels: { en: `Topic ${i}`, fr: `Thème ${i}`, es: `Tema ${i}` } });
+      await rt.taxonomy.add("topics", {
+        slug: `topic-${i}`,
+        labels: { en: `Topic ${i}`, fr: `Thème ${i}`, es: `Tema ${i}` },
+      });
     }
     for (let i = 0; i < RELEASES; i++) {
       await svc.publish({
         id: `bench-release-${i}`,
         title: `Bench Release ${i}: Border Officials Trained in Victim Identification`,
-        summary: "A three-day course for border officials on identifying and referring victims of trafficking, with partners from four countries.",
+        summary:
+          "A three-day course for border officials on identifying and referring victims of trafficking, with partners from four countries.",
         body: "<p>IOM this week trained forty border officials.</p>",
         dateline: "Djibouti",
         publishedAt: new Date(now - (RELEASES - i) * 600_000).toISOString(),
@@ -145,7 +162,12 @@ async function main() {
     // Readers: language x topic gives 51 segments.
     const store = new SubscriberStore(rt.redis, config.prefix);
     const iso = new Date(now - 30 * 86_400_000).toISOString();
-    await seedDailyReaders(store, READERS, { topics: TOPICS, since: iso, emailOf: (j) => `reader${j}@bench.example`, chunk: 2000 });
+    await seedDailyReaders(store, READERS, {
+      topics: TOPICS,
+      since: iso,
+      emailOf: (j) => `reader${j}@bench.example`,
+      chunk: 2000,
+    });
     const before = await redisMemory(rt);
 
     // End to end: enqueue the run, Herald's workers (own process) render, batch and send.
@@ -153,7 +175,11 @@ async function main() {
     await herald.next();
     const t0 = performance.now();
     const at = Date.now();
-    const job = await rt.queues[QUEUE.digests].add("run", { frequency: "daily", at: new Date(at).toISOString(), force: true }, { jobId: `bench-run-${at}` });
+    const job = await rt.queues[QUEUE.digests].add(
+      "run",
+      { frequency: "daily", at: new Date(at).toISOString(), force: true },
+      { jobId: `bench-run-${at}` },
+    );
     let summary: DigestSummary | undefined;
     while (!summary) {
       const j = await rt.queues[QUEUE.digests].getJob(job.id!);
@@ -169,7 +195,9 @@ async function main() {
       await sleep(50);
     }
     // A run larger than DIGEST_PART_SIZE is planned by part jobs: its segments are the ones stored.
-    const segmentIds = summary.parts ? await storedSegments(rt, summary.edition) : summary.segments.map((x) => x.segment);
+    const segmentIds = summary.parts
+      ? await storedSegments(rt, summary.edition)
+      : summary.segments.map((x) => x.segment);
     const t1 = performance.now();
     const progress = await ledger.progress(summary.edition);
     herald.send("stop");
@@ -182,7 +210,14 @@ async function main() {
 
     // Ceiling: the same pre-rendered, personalised messages through nodemailer's pool, no queue.
     const ceilingCount = Math.min(READERS, 20_000);
-    const ceiling = child("ceiling", { redisUrl: redisServer.url, config: overrides, edition: summary.edition, segments: segmentIds, count: ceilingCount, concurrency });
+    const ceiling = child("ceiling", {
+      redisUrl: redisServer.url,
+      config: overrides,
+      edition: summary.edition,
+      segments: segmentIds,
+      count: ceilingCount,
+      concurrency,
+    });
     const c = await ceiling.next<{ seconds: number; cpuMs: number; peakRss: number }>();
     const ceilingRate = ceilingCount / c.seconds;
     // What the run left in Redis, by key family, largest first.
@@ -202,7 +237,10 @@ async function main() {
       ["emails/s end to end", e2eRate.toFixed(0)],
       [`ceiling emails/s (pool, no queue, ${ceilingCount} msgs, ${concurrency} at once)`, ceilingRate.toFixed(0)],
       ["ratio to ceiling", (e2eRate / ceilingRate).toFixed(2)],
-      ["CPU ms per email: Herald / ceiling", `${(h.cpuMs / progress.sent).toFixed(3)} / ${(c.cpuMs / ceilingCount).toFixed(3)}`],
+      [
+        "CPU ms per email: Herald / ceiling",
+        `${(h.cpuMs / progress.sent).toFixed(3)} / ${(c.cpuMs / ceilingCount).toFixed(3)}`,
+      ],
       ["Herald RSS at start-up (MB)", mb(h.startRss)],
       ["Herald peak RSS (MB)", mb(h.peakRss)],
       ["ceiling peak RSS (MB)", mb(c.peakRss)],

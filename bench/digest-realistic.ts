@@ -43,7 +43,24 @@ const SEED = Number(process.env.BENCH_SEED ?? 17);
 const RELEASES = 200;
 const SECRET = "bench-secret-key-0123456789abcdef0123456789";
 const LANGS: Language[] = ["en", "fr", "es"];
-const ZONES = ["UTC", "Europe/London", "Europe/Paris", "Africa/Nairobi", "Asia/Dubai", "Asia/Kolkata", "Asia/Dhaka", "Asia/Bangkok", "Asia/Tokyo", "Australia/Sydney", "Pacific/Auckland", "America/Sao_Paulo", "America/New_York", "America/Chicago", "America/Mexico_City", "America/Los_Angeles"];
+const ZONES = [
+  "UTC",
+  "Europe/London",
+  "Europe/Paris",
+  "Africa/Nairobi",
+  "Asia/Dubai",
+  "Asia/Kolkata",
+  "Asia/Dhaka",
+  "Asia/Bangkok",
+  "Asia/Tokyo",
+  "Australia/Sydney",
+  "Pacific/Auckland",
+  "America/Sao_Paulo",
+  "America/New_York",
+  "America/Chicago",
+  "America/Mexico_City",
+  "America/Los_Angeles",
+];
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -76,7 +93,10 @@ function child(role: "herald" | "pool", args: object) {
   // Arguments through a file: a run's segment list is longer than a command line may be.
   const file = path.join(mkdtempSync(path.join(tmpdir(), "herald-bench-args-")), "args.json");
   writeFileSync(file, JSON.stringify(args));
-  const c: ChildProcess = fork(path.join(here, "_digest-realistic-process.ts"), [role, file], { execArgv: ["--import", "tsx", ...flags], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const c: ChildProcess = fork(path.join(here, "_digest-realistic-process.ts"), [role, file], {
+    execArgv: ["--import", "tsx", ...flags],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const next = <T>() =>
     new Promise<T>((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`${role} process exited (${code})`));
@@ -95,7 +115,10 @@ function child(role: "herald" | "pool", args: object) {
 }
 
 async function startSink() {
-  const c = fork(path.join(here, "smtp-sink.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "pipe", "inherit", "ipc"] });
+  const c = fork(path.join(here, "smtp-sink.ts"), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "pipe", "inherit", "ipc"],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     c.stdout!.on("data", (d: Buffer) => {
       const m = /PORT (\d+)/.exec(String(d));
@@ -131,7 +154,12 @@ function postfixTools(): { source: string; sink: string } | null {
 }
 
 /** smtp-source -> smtp-sink with `file` as every message, `sessions` at once: messages per second. */
-async function postfixWire(tools: { source: string; sink: string }, file: string, count: number, sessions: number): Promise<number> {
+async function postfixWire(
+  tools: { source: string; sink: string },
+  file: string,
+  count: number,
+  sessions: number,
+): Promise<number> {
   const port = await freePort();
   // smtp-sink refuses to run as root without a user to switch to.
   const user = process.getuid?.() === 0 ? ["-u", "nobody"] : [];
@@ -139,7 +167,24 @@ async function postfixWire(tools: { source: string; sink: string }, file: string
   try {
     await sleep(300);
     const t0 = performance.now();
-    execFileSync(tools.source, ["-d", "-s", String(sessions), "-m", String(count), "-F", file, "-f", "news@bench.example", "-t", "reader@bench.example", `127.0.0.1:${port}`], { stdio: "ignore" });
+    execFileSync(
+      tools.source,
+      [
+        "-d",
+        "-s",
+        String(sessions),
+        "-m",
+        String(count),
+        "-F",
+        file,
+        "-f",
+        "news@bench.example",
+        "-t",
+        "reader@bench.example",
+        `127.0.0.1:${port}`,
+      ],
+      { stdio: "ignore" },
+    );
     return count / ((performance.now() - t0) / 1000);
   } finally {
     sink.kill();
@@ -147,7 +192,11 @@ async function postfixWire(tools: { source: string; sink: string }, file: string
 }
 
 async function waitRun(rt: Runtime, frequency: DigestFrequency, at: number): Promise<DigestSummary> {
-  const job = await rt.queues[QUEUE.digests].add("run", { frequency, at: new Date(at).toISOString(), force: true }, { jobId: `bench-${frequency}-${at}` });
+  const job = await rt.queues[QUEUE.digests].add(
+    "run",
+    { frequency, at: new Date(at).toISOString(), force: true },
+    { jobId: `bench-${frequency}-${at}` },
+  );
   for (;;) {
     const j = await rt.queues[QUEUE.digests].getJob(job.id!);
     const state = await j?.getState();
@@ -166,8 +215,22 @@ async function waitSent(rt: Runtime, edition: string, readers: number) {
   }
 }
 
-function subscriber(email: string, j: number, o: Pick<Subscriber, "language" | "topics" | "regions" | "timezone" | "frequency">, since: string): Subscriber {
-  return { id: subscriberId(email), email, name: `Reader ${j}`, ...o, status: "confirmed", createdAt: since, updatedAt: since, confirmedAt: since };
+function subscriber(
+  email: string,
+  j: number,
+  o: Pick<Subscriber, "language" | "topics" | "regions" | "timezone" | "frequency">,
+  since: string,
+): Subscriber {
+  return {
+    id: subscriberId(email),
+    email,
+    name: `Reader ${j}`,
+    ...o,
+    status: "confirmed",
+    createdAt: since,
+    updatedAt: since,
+    confirmedAt: since,
+  };
 }
 
 async function main() {
@@ -176,7 +239,14 @@ async function main() {
   const redisServer = await startRedisServer({ dir, port: await freePort(), appendonly: false });
   const sink = await startSink();
   const smtpUrl = `smtp://127.0.0.1:${sink.port}`;
-  const overrides = { prefix: "bench", smtpUrl, secretKey: SECRET, emailRatePerSecond: 100_000, publicUrl: "https://news.example.org", mailFrom: "News <news@bench.example>" };
+  const overrides = {
+    prefix: "bench",
+    smtpUrl,
+    secretKey: SECRET,
+    emailRatePerSecond: 100_000,
+    publicUrl: "https://news.example.org",
+    mailFrom: "News <news@bench.example>",
+  };
   const config = testConfig(overrides);
   const rt = await createRuntime({ config, redisUrl: redisServer.url });
   const concurrency = Number(PROCESSORS[QUEUE.emails]!.options!({ config } as Runtime).concurrency ?? 1) * IN_FLIGHT;
@@ -195,12 +265,17 @@ async function main() {
     const regions = taxonomy.slugs("regions").slice(0, 30);
     const at = Math.floor(Date.now() / HOUR) * HOUR;
     const svc = new ReleaseService(rt);
-    const times = Array.from({ length: RELEASES }, () => at - 1000 - Math.floor(r.next() * 7 * DAY)).sort((a, b) => a - b);
+    const times = Array.from({ length: RELEASES }, () => at - 1000 - Math.floor(r.next() * 7 * DAY)).sort(
+      (a, b) => a - b,
+    );
     let translations = 0;
     for (let i = 0; i < RELEASES; i++) {
       const base = {
         title: `Release ${i}: ${r.pick(["Border officials trained in victim identification", "Emergency shelter reaches displaced families", "New data on labour migration corridors", "Floods: rapid needs assessment published"])}`,
-        summary: r.next() < 0.8 ? "A three-day course for border officials on identifying and referring victims of trafficking, with partners from four countries." : undefined,
+        summary:
+          r.next() < 0.8
+            ? "A three-day course for border officials on identifying and referring victims of trafficking, with partners from four countries."
+            : undefined,
         body: "<p>IOM this week trained forty border officials.</p>",
         dateline: r.next() < 0.7 ? r.pick(["Djibouti", "Nairobi", "Geneva", "Dhaka", "Bogotá"]) : undefined,
         publishedAt: new Date(times[i]!).toISOString(),
@@ -212,7 +287,14 @@ async function main() {
       for (const lang of ["fr", "es"] as const) {
         if (r.next() < 0.2) {
           const t = Math.min(at - 500, times[i]! + Math.floor(r.next() * 6 * HOUR));
-          await svc.publish({ ...base, id: `bench-release-${i}-${lang}`, language: lang, translationOf: `bench-release-${i}`, title: `${lang === "fr" ? "Communiqué" : "Comunicado"} ${i} : ${base.title}`, publishedAt: new Date(t).toISOString() });
+          await svc.publish({
+            ...base,
+            id: `bench-release-${i}-${lang}`,
+            language: lang,
+            translationOf: `bench-release-${i}`,
+            title: `${lang === "fr" ? "Communiqué" : "Comunicado"} ${i} : ${base.title}`,
+            publishedAt: new Date(t).toISOString(),
+          });
           translations++;
         }
       }
@@ -226,13 +308,18 @@ async function main() {
       const items: { next: Subscriber; previous: null }[] = [];
       const cursors: string[] = [];
       for (let j = i; j < Math.min(READERS, i + 2000); j++) {
-        const s = subscriber(`reader${j}@bench.example`, j, {
-          language: LANGS[r.int(3)]!,
-          topics: r.next() < 0.25 ? [] : r.subset(topics, 1, 5),
-          regions: r.next() < 0.5 ? [] : r.subset(regions, 1, 4),
-          timezone: r.pick(ZONES),
-          frequency: "daily",
-        }, since);
+        const s = subscriber(
+          `reader${j}@bench.example`,
+          j,
+          {
+            language: LANGS[r.int(3)]!,
+            topics: r.next() < 0.25 ? [] : r.subset(topics, 1, 5),
+            regions: r.next() < 0.5 ? [] : r.subset(regions, 1, 4),
+            timezone: r.pick(ZONES),
+            frequency: "daily",
+          },
+          since,
+        );
         items.push({ next: s, previous: null });
         cursors.push(s.id, String(at - DAY - Math.floor(r.next() * 6 * 24) * HOUR));
       }
@@ -257,18 +344,28 @@ async function main() {
     const e2eRate = progress.sent / e2eSeconds;
     const sizes = summary.segments.map((s) => s.releases);
     const bySize = [1, 10, 50].map((n) => sizes.filter((x) => x === n).length);
-    row("segments (of 1 / 10 / 50 items)", `${summary.segments.length} (${bySize.join(" / ")}); items per segment: min ${Math.min(...sizes)}, median ${sizes.sort((a, b) => a - b)[Math.floor(sizes.length / 2)]}, max ${Math.max(...sizes)}`);
+    row(
+      "segments (of 1 / 10 / 50 items)",
+      `${summary.segments.length} (${bySize.join(" / ")}); items per segment: min ${Math.min(...sizes)}, median ${sizes.sort((a, b) => a - b)[Math.floor(sizes.length / 2)]}, max ${Math.max(...sizes)}`,
+    );
     row("emails sent (accepted / server received)", `${progress.sent} / ${received}`);
     row("plan + render + enqueue (s)", ((tPlanned - t0) / 1000).toFixed(2));
     row("end to end (s)", e2eSeconds.toFixed(2));
     row("emails/s end to end", e2eRate.toFixed(0));
     row("Herald CPU ms per email (digest + email workers)", (hMain.cpuMs / progress.sent).toFixed(3));
     row("Herald worker peak RSS (MB, no heap flags)", mb(hMain.peakRss));
-    if (hMain.heapMb !== undefined) row("  live heap / external after a full GC (MB; BENCH_HERALD_FLAGS=--expose-gc)", `${hMain.heapMb} / ${hMain.externalMb}`);
+    if (hMain.heapMb !== undefined)
+      row(
+        "  live heap / external after a full GC (MB; BENCH_HERALD_FLAGS=--expose-gc)",
+        `${hMain.heapMb} / ${hMain.externalMb}`,
+      );
     row("Redis used_memory before / after (MB)", `${mb(before.used)} / ${mb(after.used)}`);
     row("  of which the cursors hash before / after (MB)", `${mb(before.cursors)} / ${mb(after.cursors)}`);
     const allowed = before.used * 1.1 + (after.cursors - before.cursors);
-    row("  after vs 1.1 x before + cursors' growth", `${mb(after.used)} vs ${mb(allowed)} (${after.used <= allowed ? "within" : "over"})`);
+    row(
+      "  after vs 1.1 x before + cursors' growth",
+      `${mb(after.used)} vs ${mb(allowed)} (${after.used <= allowed ? "within" : "over"})`,
+    );
     Object.assign(result, {
       segments: summary.segments.length,
       sent: progress.sent,
@@ -286,22 +383,52 @@ async function main() {
     // --- Ceilings for the same messages.
     const sampleFile = path.join(dir, "sample.eml");
     const ceilingCount = Math.min(progress.sent, 20_000);
-    const pool = child("pool", { redisUrl: redisServer.url, config: overrides, edition: summary.edition, segments: summary.segments.map((s) => ({ segment: s.segment, readers: s.readers })), count: ceilingCount, concurrency, zones: ZONES, sampleFile });
-    const c = await pool.next<{ sent: number; seconds: number; cpuMs: number; medianBytes: number; meanBytes: number }>();
+    const pool = child("pool", {
+      redisUrl: redisServer.url,
+      config: overrides,
+      edition: summary.edition,
+      segments: summary.segments.map((s) => ({ segment: s.segment, readers: s.readers })),
+      count: ceilingCount,
+      concurrency,
+      zones: ZONES,
+      sampleFile,
+    });
+    const c = await pool.next<{
+      sent: number;
+      seconds: number;
+      cpuMs: number;
+      medianBytes: number;
+      meanBytes: number;
+    }>();
     const poolRate = c.sent / c.seconds;
     row(`message size (bytes): median / mean`, `${c.medianBytes} / ${c.meanBytes}`);
     row(`ceiling: nodemailer pool, no queue (${c.sent} msgs, ${concurrency} at once), emails/s`, poolRate.toFixed(0));
     row("ceiling CPU ms per email", (c.cpuMs / c.sent).toFixed(3));
-    row("Herald / pool: emails/s, CPU per email", `${(e2eRate / poolRate).toFixed(2)}, ${(hMain.cpuMs / progress.sent / (c.cpuMs / c.sent)).toFixed(2)}`);
-    Object.assign(result, { poolEmailsPerSecond: Math.round(poolRate), poolCpuMsPerEmail: Number((c.cpuMs / c.sent).toFixed(3)), ratioToPool: ms(e2eRate / poolRate), cpuRatioToPool: ms(hMain.cpuMs / progress.sent / (c.cpuMs / c.sent)), medianBytes: c.medianBytes });
+    row(
+      "Herald / pool: emails/s, CPU per email",
+      `${(e2eRate / poolRate).toFixed(2)}, ${(hMain.cpuMs / progress.sent / (c.cpuMs / c.sent)).toFixed(2)}`,
+    );
+    Object.assign(result, {
+      poolEmailsPerSecond: Math.round(poolRate),
+      poolCpuMsPerEmail: Number((c.cpuMs / c.sent).toFixed(3)),
+      ratioToPool: ms(e2eRate / poolRate),
+      cpuRatioToPool: ms(hMain.cpuMs / progress.sent / (c.cpuMs / c.sent)),
+      medianBytes: c.medianBytes,
+    });
     const tools = postfixTools();
     if (tools) {
       const wire = await postfixWire(tools, sampleFile, ceilingCount, 16);
-      row(`ceiling: postfix smtp-source -> smtp-sink (${ceilingCount} msgs of ${c.medianBytes} bytes, 16 sessions), msgs/s`, wire.toFixed(0));
+      row(
+        `ceiling: postfix smtp-source -> smtp-sink (${ceilingCount} msgs of ${c.medianBytes} bytes, 16 sessions), msgs/s`,
+        wire.toFixed(0),
+      );
       row("Herald / postfix wire", (e2eRate / wire).toFixed(2));
       Object.assign(result, { postfixWirePerSecond: Math.round(wire), ratioToPostfix: ms(e2eRate / wire) });
     } else {
-      row("ceiling: postfix smtp-source -> smtp-sink", "skipped: not installed (Debian/Ubuntu: apt-get install postfix, which brings /usr/sbin/smtp-source and smtp-sink)");
+      row(
+        "ceiling: postfix smtp-source -> smtp-sink",
+        "skipped: not installed (Debian/Ubuntu: apt-get install postfix, which brings /usr/sbin/smtp-source and smtp-sink)",
+      );
     }
 
     // --- CPU per email by digest size: one weekly run per size, readers getting exactly n items.
@@ -315,14 +442,20 @@ async function main() {
       const runAt = at + round * HOUR;
       // Per language: the cursor at which an "all" reader gets exactly n items (50 = the cap).
       const cursorFor = (language: Language) => {
-        for (const f of [...froms, at - 35 * DAY]) if (digestItems({ language, ...everything }, candidates, f - 1).length >= n) return f - 1;
+        for (const f of [...froms, at - 35 * DAY])
+          if (digestItems({ language, ...everything }, candidates, f - 1).length >= n) return f - 1;
         return at - 35 * DAY;
       };
       const group: Subscriber[] = [];
       const cursors: string[] = [];
       for (let j = 0; j < SIZED; j++) {
         const language = LANGS[j % 3]!;
-        const s = subscriber(`sized${n}-${j}@bench.example`, j, { language, ...everything, timezone: ZONES[j % ZONES.length]!, frequency: "weekly" }, since);
+        const s = subscriber(
+          `sized${n}-${j}@bench.example`,
+          j,
+          { language, ...everything, timezone: ZONES[j % ZONES.length]!, frequency: "weekly" },
+          since,
+        );
         group.push(s);
         cursors.push(s.id, String(cursorFor(language)));
       }
@@ -336,13 +469,36 @@ async function main() {
       const cpu = (await herald.ask<{ cpuMs: number }>("cpu")).cpuMs - cpu0;
       // Out of the next size's run: no longer weekly readers.
       const current = (await store.getMany(group.map((s) => s.id))).filter((s): s is Subscriber => s !== null);
-      await store.saveMany(current.map((s) => ({ next: { ...s, status: "unsubscribed" as const, updatedAt: new Date().toISOString() }, previous: s })));
-      const cs = child("pool", { redisUrl: redisServer.url, config: overrides, edition: sum.edition, segments: sum.segments.map((x) => ({ segment: x.segment, readers: x.readers })), count: p.sent, concurrency, zones: ZONES });
+      await store.saveMany(
+        current.map((s) => ({
+          next: { ...s, status: "unsubscribed" as const, updatedAt: new Date().toISOString() },
+          previous: s,
+        })),
+      );
+      const cs = child("pool", {
+        redisUrl: redisServer.url,
+        config: overrides,
+        edition: sum.edition,
+        segments: sum.segments.map((x) => ({ segment: x.segment, readers: x.readers })),
+        count: p.sent,
+        concurrency,
+        zones: ZONES,
+      });
       const cc = await cs.next<{ sent: number; seconds: number; cpuMs: number; medianBytes: number }>();
       const items = [...new Set(sum.segments.map((x) => x.releases))].join("/");
       const ratio = cpu / p.sent / (cc.cpuMs / cc.sent);
-      row(`digest of ${n} (segments ${sum.segments.length}, items ${items}, ${cc.medianBytes} bytes): Herald CPU ms/email, pool CPU ms/email, ratio; emails/s Herald / pool`, `${(cpu / p.sent).toFixed(3)}, ${(cc.cpuMs / cc.sent).toFixed(3)}, ${ratio.toFixed(2)}; ${(p.sent / secs).toFixed(0)} / ${(cc.sent / cc.seconds).toFixed(0)}`);
-      sized[`items${n}`] = { sent: p.sent, cpuMsPerEmail: Number((cpu / p.sent).toFixed(3)), poolCpuMsPerEmail: Number((cc.cpuMs / cc.sent).toFixed(3)), cpuRatio: ms(ratio), emailsPerSecond: Math.round(p.sent / secs), poolEmailsPerSecond: Math.round(cc.sent / cc.seconds) };
+      row(
+        `digest of ${n} (segments ${sum.segments.length}, items ${items}, ${cc.medianBytes} bytes): Herald CPU ms/email, pool CPU ms/email, ratio; emails/s Herald / pool`,
+        `${(cpu / p.sent).toFixed(3)}, ${(cc.cpuMs / cc.sent).toFixed(3)}, ${ratio.toFixed(2)}; ${(p.sent / secs).toFixed(0)} / ${(cc.sent / cc.seconds).toFixed(0)}`,
+      );
+      sized[`items${n}`] = {
+        sent: p.sent,
+        cpuMsPerEmail: Number((cpu / p.sent).toFixed(3)),
+        poolCpuMsPerEmail: Number((cc.cpuMs / cc.sent).toFixed(3)),
+        cpuRatio: ms(ratio),
+        emailsPerSecond: Math.round(p.sent / secs),
+        poolEmailsPerSecond: Math.round(cc.sent / cc.seconds),
+      };
     }
     result.bySize = sized;
 
@@ -369,18 +525,27 @@ async function main() {
         await renderDigest(brand, language, "daily", picks(language, n, 1000 + n * 10 + li));
         cold.push(performance.now() - t);
         for (let k = 0; k < 10; k++) {
-          const list = picks(language, n, 1000 + n * 10 + li).reverse().slice(0, n);
+          const list = picks(language, n, 1000 + n * 10 + li)
+            .reverse()
+            .slice(0, n);
           t = performance.now();
           await renderDigest(brand, language, "daily", list);
           warm.push(performance.now() - t);
         }
       }
       const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-      row(`render per segment, ${n} item(s): first (compiles its releases) / median with releases compiled (ms)`, `${median(cold).toFixed(1)} / ${median(warm).toFixed(2)}`);
+      row(
+        `render per segment, ${n} item(s): first (compiles its releases) / median with releases compiled (ms)`,
+        `${median(cold).toFixed(1)} / ${median(warm).toFixed(2)}`,
+      );
       render[`items${n}`] = { firstMs: ms(median(cold)), compiledMs: ms(median(warm)) };
     }
     // 1,000 segments of 1..50 random items (languages mixed): a fresh process's run renders about so.
-    const segs = Array.from({ length: 1000 }, (_, i) => ({ language: LANGS[i % 3]!, n: 1 + r.int(50), salt: 5000 + i }));
+    const segs = Array.from({ length: 1000 }, (_, i) => ({
+      language: LANGS[i % 3]!,
+      n: 1 + r.int(50),
+      salt: 5000 + i,
+    }));
     const lists = segs.map((s) => ({ language: s.language, items: picks(s.language, s.n, s.salt) }));
     const t = performance.now();
     for (const l of lists) await renderDigest(brand, l.language, "daily", l.items);

@@ -34,7 +34,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const HERALD_FLAGS = process.env.BENCH_HERALD_FLAGS ?? "--max-old-space-size=256";
 
 function herald(args: object) {
-  const c = fork(path.join(here, "_digest-fanout-process.ts"), ["herald", JSON.stringify(args)], { execArgv: ["--import", "tsx", ...HERALD_FLAGS.split(" ").filter(Boolean)], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const c = fork(path.join(here, "_digest-fanout-process.ts"), ["herald", JSON.stringify(args)], {
+    execArgv: ["--import", "tsx", ...HERALD_FLAGS.split(" ").filter(Boolean)],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const next = <T>() =>
     new Promise<T>((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`herald process exited (${code})`));
@@ -48,7 +51,10 @@ function herald(args: object) {
 }
 
 async function startSink() {
-  const child = fork(path.join(here, "smtp-sink.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "pipe", "inherit", "ipc"] });
+  const child = fork(path.join(here, "smtp-sink.ts"), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "pipe", "inherit", "ipc"],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on("data", (d: Buffer) => {
       const m = /PORT (\d+)/.exec(String(d));
@@ -110,12 +116,17 @@ async function main() {
       await rt.redis.flushall();
       const svc = new ReleaseService(rt);
       const now = Date.now();
-      for (let i = 0; i < TOPICS; i++) await rt.taxonomy.add("topics", { slug: `topic-${i}`, labels: { en: `Topic ${i}`, fr: `Thème ${i}`, es: `Tema ${i}` } });
+      for (let i = 0; i < TOPICS; i++)
+        await rt.taxonomy.add("topics", {
+          slug: `topic-${i}`,
+          labels: { en: `Topic ${i}`, fr: `Thème ${i}`, es: `Tema ${i}` },
+        });
       for (let i = 0; i < RELEASES; i++) {
         await svc.publish({
           id: `bench-release-${i}`,
           title: `Bench Release ${i}: Border Officials Trained in Victim Identification`,
-          summary: "A three-day course for border officials on identifying and referring victims of trafficking, with partners from four countries.",
+          summary:
+            "A three-day course for border officials on identifying and referring victims of trafficking, with partners from four countries.",
           body: "<p>IOM this week trained forty border officials.</p>",
           dateline: "Djibouti",
           publishedAt: new Date(now - (RELEASES - i) * 600_000).toISOString(),
@@ -126,7 +137,12 @@ async function main() {
       }
       const [u0, f0] = [await used(rt), await families(rt)];
       const store = new SubscriberStore(rt.redis, config.prefix);
-      await seedDailyReaders(store, READERS, { topics: TOPICS, since: new Date(now - 30 * 86_400_000).toISOString(), emailOf: (j) => `reader${j}@bench.example`, chunk: 2000 });
+      await seedDailyReaders(store, READERS, {
+        topics: TOPICS,
+        since: new Date(now - 30 * 86_400_000).toISOString(),
+        emailOf: (j) => `reader${j}@bench.example`,
+        chunk: 2000,
+      });
       const [u1, f1] = [await used(rt), await families(rt)];
 
       const procs = Array.from({ length: workers }, () => herald({ redisUrl: redisServer.url, config: overrides }));
@@ -134,18 +150,25 @@ async function main() {
       const load = loadavg()[0]!;
       const t0 = performance.now();
       const at = Date.now();
-      const job = await rt.queues[QUEUE.digests].add("run", { frequency: "daily", at: new Date(at).toISOString() }, { jobId: `bench-run-${at}` });
+      const job = await rt.queues[QUEUE.digests].add(
+        "run",
+        { frequency: "daily", at: new Date(at).toISOString() },
+        { jobId: `bench-run-${at}` },
+      );
       let summary: DigestSummary | undefined;
       while (!summary) {
         const state = await job.getState();
-        if (state === "completed") summary = ((await rt.queues[QUEUE.digests].getJob(job.id!))!.returnvalue as DigestSummary[])[0];
+        if (state === "completed")
+          summary = ((await rt.queues[QUEUE.digests].getJob(job.id!))!.returnvalue as DigestSummary[])[0];
         else if (state === "failed") throw new Error("run failed");
         else await sleep(50);
       }
       const ledger = new Ledger(rt.redis, config.prefix);
       // Done when no part is left to plan, no batch to send, and every planned reader is settled.
       for (;;) {
-        const planning = Object.values(await rt.queues[QUEUE.digests].getJobCounts("waiting", "active", "delayed", "prioritized")).some((n) => n > 0);
+        const planning = Object.values(
+          await rt.queues[QUEUE.digests].getJobCounts("waiting", "active", "delayed", "prioritized"),
+        ).some((n) => n > 0);
         const p = await ledger.progress(summary.edition);
         if (!planning && p.total > 0 && p.sent + p.skipped + p.failed >= p.total) break;
         await sleep(50);

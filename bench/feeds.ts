@@ -55,7 +55,8 @@ try {
       if (res.status === 200) {
         etag = res.headers.get("etag") ?? "";
         const body = await res.text();
-        for (const m of body.matchAll(/<id>[^<]*\/releases\/(bench-\d+)<\/id>/g)) if (!visibleAt.has(m[1]!)) visibleAt.set(m[1]!, now);
+        for (const m of body.matchAll(/<id>[^<]*\/releases\/(bench-\d+)<\/id>/g))
+          if (!visibleAt.has(m[1]!)) visibleAt.set(m[1]!, now);
       } else {
         await res.arrayBuffer();
       }
@@ -107,8 +108,18 @@ try {
   const body = Buffer.from(await sample.arrayBuffer());
   const etag = sample.headers.get("etag")!;
   const lastModified = sample.headers.get("last-modified")!;
-  const validators = { etag, "last-modified": lastModified, "cache-control": sample.headers.get("cache-control")!, vary: sample.headers.get("vary")!, "x-content-type-options": "nosniff" };
-  const okHeaders = { ...validators, "content-type": sample.headers.get("content-type")!, "content-length": String(body.length) };
+  const validators = {
+    etag,
+    "last-modified": lastModified,
+    "cache-control": sample.headers.get("cache-control")!,
+    vary: sample.headers.get("vary")!,
+    "x-content-type-options": "nosniff",
+  };
+  const okHeaders = {
+    ...validators,
+    "content-type": sample.headers.get("content-type")!,
+    "content-length": String(body.length),
+  };
   const staticPort = await freePort();
   const staticServer = http.createServer((req, res) => {
     const inm = req.headers["if-none-match"];
@@ -127,12 +138,20 @@ try {
   // With two cores or more, the servers (this process) run on core 0 and the load generator on
   // core 1: otherwise they take turns on the same cores and the ceiling swings from run to run
   // with the scheduler (21k to 39k req/s were seen). BENCH_PIN=0 leaves placement to the OS.
-  const pinned = process.env.BENCH_PIN !== "0" && availableParallelism() >= 2 && (await run("taskset", ["-a", "-p", "-c", "0", String(process.pid)]).then(() => true, () => false));
+  const pinned =
+    process.env.BENCH_PIN !== "0" &&
+    availableParallelism() >= 2 &&
+    (await run("taskset", ["-a", "-p", "-c", "0", String(process.pid)]).then(
+      () => true,
+      () => false,
+    ));
   const autocannonBin = path.resolve("node_modules/autocannon/autocannon.js");
   async function load(url: string, headers: Record<string, string> = {}) {
     const args = [autocannonBin, "-j", "-c", String(CONNECTIONS), "-d", String(LOAD_SECONDS)];
     for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`);
-    const [cmd, cmdArgs] = pinned ? ["taskset", ["-c", "1", process.execPath, ...args, url]] : [process.execPath, [...args, url]];
+    const [cmd, cmdArgs] = pinned
+      ? ["taskset", ["-c", "1", process.execPath, ...args, url]]
+      : [process.execPath, [...args, url]];
     // Both servers live in this process and only one is loaded at a time, so this process's CPU
     // time during a load is that server's: per answer, it varies less than req/s on a shared machine.
     const cpu0 = process.cpuUsage();
@@ -190,13 +209,33 @@ try {
     cores_pinned: pinned,
   };
   const rows: [string, string, string][] = [
-    ["publish -> visible p50 / p95 / max", `${figures.publish_to_visible_p50_ms} / ${figures.publish_to_visible_p95_ms} / ${figures.publish_to_visible_max_ms} ms`, "goal p95 <= 1000 ms"],
+    [
+      "publish -> visible p50 / p95 / max",
+      `${figures.publish_to_visible_p50_ms} / ${figures.publish_to_visible_p95_ms} / ${figures.publish_to_visible_max_ms} ms`,
+      "goal p95 <= 1000 ms",
+    ],
     ["releases seen in the feed", `${figures.visible} of ${PUBLISHES}`, ""],
-    ["rebuilds of the global feed", String(rebuildsAll), `${PUBLISHES} publishes over ${publishSeconds.toFixed(1)} s (windows of 250 ms)`],
-    ["GET atom.xml 200 (Herald / static)", `${h200.rps} / ${s200.rps} req/s`, `ratio ${figures.ratio_200}, body ${body.length} B`],
-    ["GET atom.xml 304 (Herald / static)", `${h304.rps} / ${s304.rps} req/s`, `ratio ${figures.ratio_304}, goal >= 0.7`],
+    [
+      "rebuilds of the global feed",
+      String(rebuildsAll),
+      `${PUBLISHES} publishes over ${publishSeconds.toFixed(1)} s (windows of 250 ms)`,
+    ],
+    [
+      "GET atom.xml 200 (Herald / static)",
+      `${h200.rps} / ${s200.rps} req/s`,
+      `ratio ${figures.ratio_200}, body ${body.length} B`,
+    ],
+    [
+      "GET atom.xml 304 (Herald / static)",
+      `${h304.rps} / ${s304.rps} req/s`,
+      `ratio ${figures.ratio_304}, goal >= 0.7`,
+    ],
     ["  304 rounds (Herald; static)", `${spread(rounds.h304)}; ${spread(rounds.s304)} req/s`, ""],
-    ["  server CPU per 304 (Herald / static)", `${h304.cpuUsPerAnswer} / ${s304.cpuUsPerAnswer} us`, "user + system, this process, during the median load"],
+    [
+      "  server CPU per 304 (Herald / static)",
+      `${h304.cpuUsPerAnswer} / ${s304.cpuUsPerAnswer} us`,
+      "user + system, this process, during the median load",
+    ],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));

@@ -77,22 +77,41 @@ function report(title: string, after: Families, before: Families, per: number, o
     .sort((a, b) => b.bytes - a.bytes);
   const total = rows.reduce((n, r) => n + r.bytes, 0);
   process.stdout.write(`${title}: ${total.toFixed(0)} B\n`);
-  for (const r of rows) process.stdout.write(`  ${r.f.padEnd(24)} ${r.bytes.toFixed(1).padStart(9)} B   ${lifetime(r.ttl)}\n`);
+  for (const r of rows)
+    process.stdout.write(`  ${r.f.padEnd(24)} ${r.bytes.toFixed(1).padStart(9)} B   ${lifetime(r.ttl)}\n`);
   return total;
 }
 
-async function startReceiver(secrets: Record<string, string>): Promise<{ child: ChildProcess; port: number; count(): Promise<number> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(here, "webhook-receiver.ts")], { stdio: ["pipe", "pipe", "inherit"] });
+async function startReceiver(
+  secrets: Record<string, string>,
+): Promise<{ child: ChildProcess; port: number; count(): Promise<number> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(here, "webhook-receiver.ts")], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   const lines = createInterface({ input: child.stdout! });
-  const port = await new Promise<number>((resolve) => lines.on("line", (l) => l.startsWith("PORT ") && resolve(Number(l.slice(5)))));
+  const port = await new Promise<number>((resolve) =>
+    lines.on("line", (l) => l.startsWith("PORT ") && resolve(Number(l.slice(5)))),
+  );
   child.stdin!.write(`${JSON.stringify(secrets)}\n`);
   await new Promise<void>((resolve) => lines.on("line", (l) => l === "READY" && resolve()));
-  return { child, port, count: async () => ((await (await fetch(`http://127.0.0.1:${port}/count`)).json()) as { count: number }).count };
+  return {
+    child,
+    port,
+    count: async () => ((await (await fetch(`http://127.0.0.1:${port}/count`)).json()) as { count: number }).count,
+  };
 }
 
 async function startSink() {
-  const child = fork(path.join(here, "smtp-sink.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "pipe", "inherit", "ipc"] });
-  const port = await new Promise<number>((resolve) => child.stdout!.on("data", (d: Buffer) => /PORT (\d+)/.test(String(d)) && resolve(Number(/PORT (\d+)/.exec(String(d))![1]))));
+  const child = fork(path.join(here, "smtp-sink.ts"), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "pipe", "inherit", "ipc"],
+  });
+  const port = await new Promise<number>((resolve) =>
+    child.stdout!.on(
+      "data",
+      (d: Buffer) => /PORT (\d+)/.test(String(d)) && resolve(Number(/PORT (\d+)/.exec(String(d))![1])),
+    ),
+  );
   const count = () =>
     new Promise<number>((resolve) => {
       child.once("message", (m) => resolve((m as { count: number }).count));
@@ -138,7 +157,8 @@ async function main() {
     const f1 = await families(rt);
     const isRelease = (f: string) => /^(release|releases|idx|facets|translations|outbox)/.test(f);
     report(`per release (${RELEASES} published, ~${body.length} B body)`, f1, f0, RELEASES, isRelease);
-    for (let r = 2; r <= 11; r++) await svc.update("mem-0", release(0, `Memory Release 0, revision ${r}`), `Correction ${r}.`);
+    for (let r = 2; r <= 11; r++)
+      await svc.update("mem-0", release(0, `Memory Release 0, revision ${r}`), `Correction ${r}.`);
     const f2 = await families(rt);
     report("one release updated 10 times (growth over its first revision)", f2, f1, 1, isRelease);
 
@@ -150,7 +170,20 @@ async function main() {
       for (let j = i; j < Math.min(SUBSCRIBERS, i + 1000); j++) {
         const email = `reader${j}@bench.example`;
         items.push({
-          next: { id: subscriberId(email), email, name: `Reader ${j}`, language: "en", topics: [], regions: [], frequency: "immediate", timezone: "UTC", status: "confirmed", createdAt: since, updatedAt: since, confirmedAt: since },
+          next: {
+            id: subscriberId(email),
+            email,
+            name: `Reader ${j}`,
+            language: "en",
+            topics: [],
+            regions: [],
+            frequency: "immediate",
+            timezone: "UTC",
+            status: "confirmed",
+            createdAt: since,
+            updatedAt: since,
+            confirmedAt: since,
+          },
           previous: null,
         });
       }
@@ -160,7 +193,13 @@ async function main() {
     report(`per subscriber (${SUBSCRIBERS})`, f3, f2, SUBSCRIBERS);
 
     // 3. Alerts and webhooks: RELEASES more releases through the workers.
-    for (const n of Object.keys(secrets)) await addPartner(rt, { name: n, url: `http://127.0.0.1:${rx.port}/p/${n}`, secret: secrets[n], allowPrivate: true });
+    for (const n of Object.keys(secrets))
+      await addPartner(rt, {
+        name: n,
+        url: `http://127.0.0.1:${rx.port}/p/${n}`,
+        secret: secrets[n],
+        allowPrivate: true,
+      });
     // The events of part 1 were never served (no workers then): only part 3's releases go out.
     await rt.queues[QUEUE.releaseEvents].obliterate({ force: true });
     await rt.redis.del(rt.key("outbox"));
@@ -171,7 +210,8 @@ async function main() {
     const emails = RELEASES * SUBSCRIBERS;
     const hooks = RELEASES * PARTNERS;
     const deadline = Date.now() + 600_000;
-    while (((await sink.count()) - base < emails || (await rx.count()) < hooks) && Date.now() < deadline) await sleep(200);
+    while (((await sink.count()) - base < emails || (await rx.count()) < hooks) && Date.now() < deadline)
+      await sleep(200);
     await sleep(1000);
     await workers.close();
     closeMailer(rt);
@@ -180,10 +220,22 @@ async function main() {
     const delivered = await rx.count();
     const isWebhook = (f: string) => f.startsWith("partners") || f === "q:partners";
     const isRel = (f: string) => isRelease(f) || f === "q:release-events" || f === "q:feeds" || f === "q:websub";
-    report(`per alert email (${sent} sent)`, f5, f4, sent, (f) => !isWebhook(f) && !isRel(f) && !/-bits$|^edition$|^alert-window$|^reader-n$/.test(f));
+    report(
+      `per alert email (${sent} sent)`,
+      f5,
+      f4,
+      sent,
+      (f) => !isWebhook(f) && !isRel(f) && !/-bits$|^edition$|^alert-window$|^reader-n$/.test(f),
+    );
     report("per subscriber, once alerted (its number)", f5, f4, SUBSCRIBERS, (f) => f === "reader-n");
     const isBits = (f: string) => /-bits$|^edition$|^alert-window$/.test(f);
-    report(`per alert edition, for ${SUBSCRIBERS} numbered readers (bitmaps grow with the readers ever numbered, 1 bit each)`, f5, f4, RELEASES, isBits);
+    report(
+      `per alert edition, for ${SUBSCRIBERS} numbered readers (bitmaps grow with the readers ever numbered, 1 bit each)`,
+      f5,
+      f4,
+      RELEASES,
+      isBits,
+    );
     report(`per webhook (${delivered} delivered)`, f5, f4, delivered, isWebhook);
     report("per release, its events included", f5, f4, RELEASES, isRel);
   } finally {

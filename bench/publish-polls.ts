@@ -32,7 +32,20 @@ const body = (i: number) => `${`<p>${"a <b>b</b> ".repeat(10)}</p>\n`.repeat(Mat
 function request(port: number, method: string, p: string, agent: http.Agent, payload?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: "127.0.0.1", port, method, path: p, agent, headers: payload ? { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {} },
+      {
+        host: "127.0.0.1",
+        port,
+        method,
+        path: p,
+        agent,
+        headers: payload
+          ? {
+              authorization: `Bearer ${TOKEN}`,
+              "content-type": "application/json",
+              "content-length": Buffer.byteLength(payload),
+            }
+          : {},
+      },
       (res) => {
         res.resume();
         res.on("end", () => resolve(res.statusCode ?? 0));
@@ -73,7 +86,14 @@ async function pollDuring(work: () => Promise<void>): Promise<number[]> {
 }
 
 try {
-  await new ReleaseService(rt).publish({ title: "Polled", body: "<p>polled</p>", language: "en", topics: [], regions: [], contacts: [] });
+  await new ReleaseService(rt).publish({
+    title: "Polled",
+    body: "<p>polled</p>",
+    language: "en",
+    topics: [],
+    regions: [],
+    contacts: [],
+  });
   await buildFeed(rt, "all");
   const warm = new http.Agent({ keepAlive: true });
   for (let i = 0; i < 20; i++) await request(port, "GET", "/feeds/atom.xml", warm);

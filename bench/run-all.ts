@@ -10,13 +10,23 @@ import { fileURLToPath } from "node:url";
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
 const scripts = readdirSync(dir)
-  .filter((f) => f.endsWith(".ts") && f !== "run-all.ts" && !f.includes("receiver") && !f.includes("server") && !f.includes("sink") && !f.startsWith("_"))
+  .filter(
+    (f) =>
+      f.endsWith(".ts") &&
+      f !== "run-all.ts" &&
+      !f.includes("receiver") &&
+      !f.includes("server") &&
+      !f.includes("sink") &&
+      !f.startsWith("_"),
+  )
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort();
 
 function run(script: string): Promise<{ script: string; code: number; figures: Record<string, unknown> | null }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(dir, script)], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(dir, script)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let figures: Record<string, unknown> | null = null;
     let buffered = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -32,7 +42,9 @@ function run(script: string): Promise<{ script: string; code: number; figures: R
 
 function flatten(o: Record<string, unknown>, prefix = ""): [string, string][] {
   return Object.entries(o).flatMap(([k, v]) =>
-    v && typeof v === "object" && !Array.isArray(v) ? flatten(v as Record<string, unknown>, `${prefix}${k}.`) : [[`${prefix}${k}`, String(v)] as [string, string]],
+    v && typeof v === "object" && !Array.isArray(v)
+      ? flatten(v as Record<string, unknown>, `${prefix}${k}.`)
+      : [[`${prefix}${k}`, String(v)] as [string, string]],
   );
 }
 
@@ -41,7 +53,9 @@ for (const s of scripts) {
   process.stdout.write(`\n=== ${s}\n`);
   results.push(await run(s));
 }
-process.stdout.write(`\n=== summary (${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version})\n`);
+process.stdout.write(
+  `\n=== summary (${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version})\n`,
+);
 const rows: [string, string, string][] = [];
 for (const r of results) {
   if (!r.figures) {

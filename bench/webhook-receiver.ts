@@ -16,7 +16,8 @@ process.stdin.on("data", (d) => {
   input += String(d);
   const nl = input.indexOf("\n");
   if (nl >= 0) {
-    for (const [name, secret] of Object.entries(JSON.parse(input.slice(0, nl)) as Record<string, string>)) secrets[name] = new Webhook(secret);
+    for (const [name, secret] of Object.entries(JSON.parse(input.slice(0, nl)) as Record<string, string>))
+      secrets[name] = new Webhook(secret);
     input = input.slice(nl + 1);
     process.stdout.write("READY\n");
   }

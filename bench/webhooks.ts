@@ -76,7 +76,12 @@ async function scenario(redisUrl: string, name: string, failing: number, ratePer
   for (const n of names) secrets[n] = generateSecret();
   const rx = await startReceiver(secrets);
   for (const n of names) {
-    await addPartner(rt, { name: n, url: `http://127.0.0.1:${rx.port}/p/${n}`, secret: secrets[n], allowPrivate: true });
+    await addPartner(rt, {
+      name: n,
+      url: `http://127.0.0.1:${rx.port}/p/${n}`,
+      secret: secrets[n],
+      allowPrivate: true,
+    });
   }
   const workers = startWorkers(rt, [QUEUE.releaseEvents, QUEUE.partners]);
   const svc = new ReleaseService(rt);
@@ -85,7 +90,14 @@ async function scenario(redisUrl: string, name: string, failing: number, ratePer
   const publish = async (i: number) => {
     const id = `bench-${name}-${i}`;
     publishedAt.set(`msg_${id}_r1_published`, Date.now());
-    await svc.publish({ id, title: `Benchmark release ${i}`, body: `<p>Release ${i} body.</p>`, topics: ["health"], regions: ["djibouti"], language: "en" });
+    await svc.publish({
+      id,
+      title: `Benchmark release ${i}`,
+      body: `<p>Release ${i} body.</p>`,
+      topics: ["health"],
+      regions: ["djibouti"],
+      language: "en",
+    });
   };
   let next = 0;
   if (ratePerSecond) {
@@ -111,7 +123,9 @@ async function scenario(redisUrl: string, name: string, failing: number, ratePer
     if (c.count >= expected || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  const stats = await rx.get<{ arrivals: { name: string; id: string; at: number }[]; bad: number; failed: number }>("stats");
+  const stats = await rx.get<{ arrivals: { name: string; id: string; at: number }[]; bad: number; failed: number }>(
+    "stats",
+  );
   if (stats.bad) throw new Error(`${stats.bad} webhook(s) failed signature verification`);
   const last = Math.max(...stats.arrivals.map((a) => a.at));
   const lat = stats.arrivals.map((a) => a.at - publishedAt.get(a.id)!).sort((a, b) => a - b);
@@ -140,14 +154,30 @@ try {
   const all = await scenario(redis.url, "paced", 0, RATE);
   const oneDown = await scenario(redis.url, "paced-1-down", 1, RATE);
   const rows = [burst, all, oneDown];
-  const head = ["scenario", "healthy partners", "deliveries", "seconds", "deliveries/s", "p50 ms", "p95 ms", "p99 ms", "500s answered"];
-  const body = rows.map((r) => [r.scenario, r.healthyPartners, r.deliveries, r.seconds, r.perSecond, r.p50, r.p95, r.p99, r.failedAnswers].map(String));
+  const head = [
+    "scenario",
+    "healthy partners",
+    "deliveries",
+    "seconds",
+    "deliveries/s",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "500s answered",
+  ];
+  const body = rows.map((r) =>
+    [r.scenario, r.healthyPartners, r.deliveries, r.seconds, r.perSecond, r.p50, r.p95, r.p99, r.failedAnswers].map(
+      String,
+    ),
+  );
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   for (const line of [head, ...body]) console.log(line.map((c, i) => c.padStart(w[i]!)).join("  "));
   const p95Change = (oneDown.p95 - all.p95) / all.p95;
   console.log(`\npaced at ${RATE} events/s (${RATE * PARTNERS} deliveries/s offered)`);
   console.log(`burst throughput: ${burst.perSecond} deliveries/s (goal >= 500)`);
-  console.log(`healthy partners' p95 with one failing partner: ${p95Change >= 0 ? "+" : ""}${(p95Change * 100).toFixed(1)} % (goal: within 20 %)`);
+  console.log(
+    `healthy partners' p95 with one failing partner: ${p95Change >= 0 ? "+" : ""}${(p95Change * 100).toFixed(1)} % (goal: within 20 %)`,
+  );
   console.log(
     `BENCH ${JSON.stringify({
       name: "webhooks",

@@ -12,5 +12,11 @@ const out = path.resolve(at > 0 ? process.argv[at + 1] : path.join(root, "dist")
 
 rmSync(out, { recursive: true, force: true });
 const tsc = path.join(root, "node_modules/typescript/bin/tsc");
-execFileSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json"), "--outDir", out], { cwd: root, stdio: "inherit" });
-cpSync(path.join(root, "src"), out, { recursive: true, filter: (f) => statSync(f).isDirectory() || f.endsWith(".json") });
+execFileSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json"), "--outDir", out], {
+  cwd: root,
+  stdio: "inherit",
+});
+cpSync(path.join(root, "src"), out, {
+  recursive: true,
+  filter: (f) => statSync(f).isDirectory() || f.endsWith(".json"),
+});

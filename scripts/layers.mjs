@@ -26,10 +26,27 @@ export const LAYERS = [
   {
     name: "ground",
     why: "config, Redis, clock, errors, log, start-up secrets (boot.ts), the release vocabulary and the queue topology",
-    match: [/^config\//, /^redis\//, /^clock\.ts$/, /^errors\.ts$/, /^log\.ts$/, /^vocabulary\.ts$/, /^jobs\/queues\.ts$/, /^boot\.ts$/],
+    match: [
+      /^config\//,
+      /^redis\//,
+      /^clock\.ts$/,
+      /^errors\.ts$/,
+      /^log\.ts$/,
+      /^vocabulary\.ts$/,
+      /^jobs\/queues\.ts$/,
+      /^boot\.ts$/,
+    ],
   },
-  { name: "middle", why: "releases and subscribers; the runtime, metrics and the Channel interface", match: [/^releases\//, /^subscribers\//, /^runtime\.ts$/, /^metrics\.ts$/, /^channel\.ts$/] },
-  { name: "channels", why: "email (with its templates), feeds, partners: each owns its processors", match: [/^mail\//, /^templates\//, /^feeds\//, /^partners\//, /^channels\//] },
+  {
+    name: "middle",
+    why: "releases and subscribers; the runtime, metrics and the Channel interface",
+    match: [/^releases\//, /^subscribers\//, /^runtime\.ts$/, /^metrics\.ts$/, /^channel\.ts$/],
+  },
+  {
+    name: "channels",
+    why: "email (with its templates), feeds, partners: each owns its processors",
+    match: [/^mail\//, /^templates\//, /^feeds\//, /^partners\//, /^channels\//],
+  },
   { name: "jobs", why: "the channel list, release-event fan-out, workers, schedules", match: [/^jobs\//] },
   { name: "entry", why: "HTTP, the CLI and the demo on top", match: [/^http\//, /^cli\//, /^main\.ts$/, /^demo\.ts$/] },
 ];
@@ -90,7 +107,12 @@ export function importsOf(file) {
   for (const m of text.matchAll(DYNAMIC_RE)) specs.push(m[1]);
   return specs
     .filter((s) => s.startsWith("."))
-    .map((s) => path.relative(src, path.resolve(path.dirname(file), s)).split(path.sep).join("/"));
+    .map((s) =>
+      path
+        .relative(src, path.resolve(path.dirname(file), s))
+        .split(path.sep)
+        .join("/"),
+    );
 }
 
 export function layerOf(rel) {
@@ -159,7 +181,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     const folder = (f) => (f.includes("/") ? f.slice(0, f.indexOf("/")) : f);
     const edges = new Map();
     for (const [from, tos] of graph)
-      for (const to of tos) if (folder(from) !== folder(to)) edges.set(`${folder(from)} -> ${folder(to)}`, (edges.get(`${folder(from)} -> ${folder(to)}`) ?? 0) + 1);
+      for (const to of tos)
+        if (folder(from) !== folder(to))
+          edges.set(`${folder(from)} -> ${folder(to)}`, (edges.get(`${folder(from)} -> ${folder(to)}`) ?? 0) + 1);
     for (const [e, n] of [...edges].sort()) console.log(`${e} (${n})`);
   }
   const edges = [...graph.values()].reduce((n, t) => n + t.length, 0);
@@ -168,5 +192,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     console.error(`layers: ${problems.length} problem(s) in ${files.length} files`);
     process.exit(1);
   }
-  console.log(`layers: ${files.length} files, ${edges} imports, no cycle, none up the layers, ${EXCEPTIONS.size} documented exception(s)`);
+  console.log(
+    `layers: ${files.length} files, ${edges} imports, no cycle, none up the layers, ${EXCEPTIONS.size} documented exception(s)`,
+  );
 }

@@ -34,7 +34,8 @@ const SPANISH = {
   id: "obock-centro-reabre",
   translationOf: "obock-migrant-response-centre-reopens",
   title: "El Centro de Respuesta para Migrantes de Obock reabre con más servicios de protección",
-  summary: "El centro renovado puede acoger a 300 personas y ofrece atención médica, apoyo psicosocial y búsqueda de familiares.",
+  summary:
+    "El centro renovado puede acoger a 300 personas y ofrece atención médica, apoyo psicosocial y búsqueda de familiares.",
   dateline: "Obock",
   publishedAt: "2026-11-24T09:00:00Z",
   language: "es",
@@ -80,15 +81,32 @@ async function main(): Promise<void> {
   const redisDir = mkdtempSync(path.join(tmpdir(), "herald-screens-redis-"));
   const redis = await startRedisServer({ dir: redisDir, port: await freePort(), appendonly: false });
   const port = await freePort();
-  const config = loadConfig({ PUBLIC_URL: `http://127.0.0.1:${port}`, HERALD_PREFIX: "screens", SECRET_KEY: "s".repeat(40), LOG_LEVEL: "silent" });
+  const config = loadConfig({
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    HERALD_PREFIX: "screens",
+    SECRET_KEY: "s".repeat(40),
+    LOG_LEVEL: "silent",
+  });
   const rt = await createRuntime({ config, redisUrl: redis.url });
   const app = await buildApp(rt, { apiToken: "screenshots-token-0123456789" });
   try {
     const svc = new ReleaseService(rt);
-    const files = readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith(".json")).sort();
+    const files = readdirSync(EXAMPLES_DIR)
+      .filter((f) => f.endsWith(".json"))
+      .sort();
     for (const f of files) await svc.publish(JSON.parse(readFileSync(path.join(EXAMPLES_DIR, f), "utf8")));
     await svc.publish(SPANISH);
-    const topics = ["health", "floods", "migration-data", "labour-migration", "border-management", "displacement", "resettlement", "return-and-reintegration", "shelter"];
+    const topics = [
+      "health",
+      "floods",
+      "migration-data",
+      "labour-migration",
+      "border-management",
+      "displacement",
+      "resettlement",
+      "return-and-reintegration",
+      "shelter",
+    ];
     const regions = ["ethiopia", "yemen", "niger", "chad", "libya", "sudan", "kenya", "mali", "somalia"];
     for (let i = 0; i < topics.length; i++) {
       await svc.publish({
@@ -112,11 +130,21 @@ async function main(): Promise<void> {
     const digestItems = await rt.releases.newest("all", 6);
     const mails: string[] = [];
     for (const lang of ["en", "fr", "es"] as const) {
-      const reader = { ...READERS[lang], language: lang, unsubscribeUrl: `${base}/unsubscribe?token=sample`, preferencesUrl: `${base}/preferences?token=sample` };
+      const reader = {
+        ...READERS[lang],
+        language: lang,
+        unsubscribeUrl: `${base}/unsubscribe?token=sample`,
+        preferencesUrl: `${base}/preferences?token=sample`,
+      };
       const alert = personalise(await renderAlert(brand, lang, (await rt.releases.get(versions[lang]))!), reader);
-      const picks = digestItems.filter((r) => r.language === "en" || r.language === lang).filter((r) => !(r.id === original.id && lang !== "en"));
+      const picks = digestItems
+        .filter((r) => r.language === "en" || r.language === lang)
+        .filter((r) => !(r.id === original.id && lang !== "en"));
       const digest = personalise(await renderDigest(brand, lang, "daily", picks), reader);
-      for (const [kind, m] of [["alert", alert], ["digest", digest]] as const) {
+      for (const [kind, m] of [
+        ["alert", alert],
+        ["digest", digest],
+      ] as const) {
         const file = path.join(OUT, `mail-${kind}-${lang}.html`);
         writeFileSync(file, m.html);
         writeFileSync(path.join(OUT, `mail-${kind}-${lang}.txt`), `Subject: ${m.subject}\n\n${m.text}`);

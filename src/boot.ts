@@ -21,7 +21,9 @@ export async function chooseRedis(config: Config, allowEmbedded: boolean): Promi
   if (config.redisUrl) return { url: config.redisUrl, how: "REDIS_URL" };
   if (await portAnswers(6379)) return { url: DEFAULT_REDIS_URL, how: "the local Redis on 127.0.0.1:6379" };
   if (!allowEmbedded) {
-    throw new Error("no Redis: nothing answers on 127.0.0.1:6379 and REDIS_URL is not set; run `herald start` first or set REDIS_URL");
+    throw new Error(
+      "no Redis: nothing answers on 127.0.0.1:6379 and REDIS_URL is not set; run `herald start` first or set REDIS_URL",
+    );
   }
   const dir = path.join(config.varDir, "redis");
   const embedded = await startRedisServer({ dir, port: 6379 });

@@ -31,10 +31,29 @@ export const EXAMPLES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.
 /** Readers in three languages, three frequencies and several timezones. */
 export const DEMO_READERS: SubscriberInput[] = [
   { email: "amina.hassan@example.org", name: "Amina Hassan", language: "en", frequency: "immediate" },
-  { email: "claire.dubois@example.org", name: "Claire Dubois", language: "fr", frequency: "immediate", topics: ["counter-trafficking"] },
-  { email: "lucia.quispe@example.org", name: "Lucía Quispe", language: "es", frequency: "daily", timezone: "America/Lima" },
+  {
+    email: "claire.dubois@example.org",
+    name: "Claire Dubois",
+    language: "fr",
+    frequency: "immediate",
+    topics: ["counter-trafficking"],
+  },
+  {
+    email: "lucia.quispe@example.org",
+    name: "Lucía Quispe",
+    language: "es",
+    frequency: "daily",
+    timezone: "America/Lima",
+  },
   { email: "kenji.sato@example.org", name: "Kenji Sato", language: "en", frequency: "daily", timezone: "Asia/Tokyo" },
-  { email: "sam.okafor@example.org", name: "Sam Okafor", language: "en", frequency: "weekly", timezone: "Europe/London", regions: ["somalia"] },
+  {
+    email: "sam.okafor@example.org",
+    name: "Sam Okafor",
+    language: "en",
+    frequency: "weekly",
+    timezone: "Europe/London",
+    regions: ["somalia"],
+  },
 ];
 
 export interface DemoResult {
@@ -95,8 +114,13 @@ async function drained(rt: Runtime, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let quiet = 0;
   while (Date.now() < deadline) {
-    const counts = await Promise.all(QUEUE_NAMES.map((q) => rt.queues[q].getJobCounts("waiting", "active", "delayed", "prioritized")));
-    const busy = counts.reduce((n, c) => n + (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0), 0);
+    const counts = await Promise.all(
+      QUEUE_NAMES.map((q) => rt.queues[q].getJobCounts("waiting", "active", "delayed", "prioritized")),
+    );
+    const busy = counts.reduce(
+      (n, c) => n + (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0),
+      0,
+    );
     quiet = busy === 0 ? quiet + 1 : 0;
     if (quiet >= 3) return; // three quiet looks in a row: fan-outs queue follow-up work
     await new Promise((r) => setTimeout(r, 100));
@@ -146,14 +170,21 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     await app.listen({ host: "127.0.0.1", port });
     say(`demo prefix ${config.prefix}, serving ${config.publicUrl}`);
 
-    const added = await addPartner(rt, { name: "Demo news agency", url: receiver.url, allowPrivate: true, embargoAccess: true });
+    const added = await addPartner(rt, {
+      name: "Demo news agency",
+      url: receiver.url,
+      allowPrivate: true,
+      embargoAccess: true,
+    });
     partnerSecret = added.generatedSecret ?? "";
     const subscribers = new SubscriberService(rt);
     for (const r of DEMO_READERS) await subscribers.upsert(r, { confirmed: true });
     say(`added ${DEMO_READERS.length} readers (immediate, daily, weekly; en, fr, es) and partner ${added.partner.id}`);
 
     // Publication times relative to now, so the digest finds them whenever the demo runs.
-    const files = readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith(".json")).sort();
+    const files = readdirSync(EXAMPLES_DIR)
+      .filter((f) => f.endsWith(".json"))
+      .sort();
     const service = new ReleaseService(rt);
     const releases: string[] = [];
     for (const [i, f] of files.entries()) {
@@ -184,7 +215,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       writeFileSync(file, res.body);
       feeds[f] = file;
     }
-    const outbox = readdirSync(config.outboxDir).filter((f) => f.endsWith(".eml")).sort();
+    const outbox = readdirSync(config.outboxDir)
+      .filter((f) => f.endsWith(".eml"))
+      .sort();
     return {
       outDir,
       outbox: outbox.map((f) => path.join(config.outboxDir, f)),

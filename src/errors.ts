@@ -30,7 +30,8 @@ export class HeraldError extends Error {
   }
 }
 
-export const invalid = (message: string, issues: Issue[] = []) => new HeraldError("HERALD_INVALID", message, 400, issues);
+export const invalid = (message: string, issues: Issue[] = []) =>
+  new HeraldError("HERALD_INVALID", message, 400, issues);
 export const notFound = (message: string) => new HeraldError("HERALD_NOT_FOUND", message, 404);
 export const conflict = (message: string) => new HeraldError("HERALD_CONFLICT", message, 409);
 

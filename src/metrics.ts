@@ -10,7 +10,10 @@ import { subscriberStore } from "./subscribers/service.ts";
 /** Counters kept in Redis: help text and label names. Names follow Prometheus conventions. */
 export const STATS = {
   herald_emails_sent_total: ["Emails accepted by the SMTP server (or written to the outbox), by kind", ["kind"]],
-  herald_emails_bounced_total: ["Recipients marked bounced: a permanent SMTP refusal, or a bounce report (DSN) later", []],
+  herald_emails_bounced_total: [
+    "Recipients marked bounced: a permanent SMTP refusal, or a bounce report (DSN) later",
+    [],
+  ],
   herald_emails_complained_total: ["Recipients marked complained by a feedback-loop report (ARF)", []],
   // Counts every skip, not only suppressions (the name is historical; sendBatch in mail/send-emails.ts increments it).
   herald_emails_suppressed_total: [
@@ -21,7 +24,10 @@ export const STATS = {
   herald_webhooks_failed_total: ["Partner delivery attempts that failed (and will retry), by partner", ["partner"]],
   herald_webhooks_dead_lettered_total: ["Partner deliveries that exhausted their retries, by partner", ["partner"]],
   herald_feed_rebuilds_total: ["Feed rebuilds, by feed kind (all, topics, regions, languages)", ["kind"]],
-  herald_feed_rebuild_seconds_total: ["Seconds spent rebuilding feeds, by feed kind (divide by herald_feed_rebuilds_total)", ["kind"]],
+  herald_feed_rebuild_seconds_total: [
+    "Seconds spent rebuilding feeds, by feed kind (divide by herald_feed_rebuilds_total)",
+    ["kind"],
+  ],
   herald_mjml_renders_total: ["MJML templates rendered to HTML (one per segment, not per reader)", []],
   herald_jobs_completed_total: ["Jobs completed, by queue", ["queue"]],
   herald_jobs_failed_total: ["Job attempts that failed, by queue", ["queue"]],
@@ -35,7 +41,12 @@ function field(name: StatName, labels: Labels): string {
 }
 
 /** Adds `n` to a Redis-kept counter. Never throws: metrics must not fail the work they count. */
-export async function countStat(rt: Pick<Runtime, "redis" | "key" | "log">, name: StatName, labels: Labels = {}, n = 1): Promise<void> {
+export async function countStat(
+  rt: Pick<Runtime, "redis" | "key" | "log">,
+  name: StatName,
+  labels: Labels = {},
+  n = 1,
+): Promise<void> {
   if (n === 0) return;
   try {
     await rt.redis.hincrbyfloat(rt.key("stats"), field(name, labels), n);
@@ -45,7 +56,9 @@ export async function countStat(rt: Pick<Runtime, "redis" | "key" | "log">, name
 }
 
 /** Every Redis-kept counter with its labels and value. */
-export async function readStats(rt: Pick<Runtime, "redis" | "key">): Promise<{ name: StatName; labels: Labels; value: number }[]> {
+export async function readStats(
+  rt: Pick<Runtime, "redis" | "key">,
+): Promise<{ name: StatName; labels: Labels; value: number }[]> {
   const all = await rt.redis.hgetall(rt.key("stats"));
   return Object.entries(all).map(([f, v]) => {
     const sep = f.indexOf("|");
@@ -53,7 +66,15 @@ export async function readStats(rt: Pick<Runtime, "redis" | "key">): Promise<{ n
   });
 }
 
-const QUEUE_STATES = ["waiting", "active", "delayed", "failed", "completed", "prioritized", "waiting-children"] as const;
+const QUEUE_STATES = [
+  "waiting",
+  "active",
+  "delayed",
+  "failed",
+  "completed",
+  "prioritized",
+  "waiting-children",
+] as const;
 
 /** A registry for one web process: default metrics, HTTP durations, queue depths, Redis counters. */
 /** What the registry needs of the HTTP request timings (http/durations.ts RequestDurations). */

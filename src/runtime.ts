@@ -101,7 +101,9 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   if (cluster && !hasHashTag(prefix)) {
     await redis.quit().catch(() => redis.disconnect());
     // Config refuses this already (HERALD_PREFIX); this guards tools that build a Config.
-    throw new Error(`prefix "${prefix}" has no hash tag: on a Redis Cluster use one such as {herald}, so each script's keys share a slot`);
+    throw new Error(
+      `prefix "${prefix}" has no hash tag: on a Redis Cluster use one such as {herald}, so each script's keys share a slot`,
+    );
   }
   const prefixOf = (name: QueueName) => queuePrefix(prefix, name, cluster);
   const queues = Object.fromEntries(

@@ -20,21 +20,65 @@ interface CommandEntry {
 const releases = async () => (await import("./releases.ts")).registerReleases;
 
 export const COMMANDS: CommandEntry[] = [
-  { name: "start", description: "run the HTTP server and the queue workers", load: async () => (await import("./start.ts")).registerStart },
+  {
+    name: "start",
+    description: "run the HTTP server and the queue workers",
+    load: async () => (await import("./start.ts")).registerStart,
+  },
   { name: "import", description: "print the release JSON for a scraped page (text or HTML)", load: releases },
   { name: "publish", description: "publish a release from JSON or a scraped page", load: releases },
   { name: "update", description: "store a corrected revision of a release", load: releases },
   { name: "withdraw", description: "withdraw a release from feeds, partners and further email", load: releases },
-  { name: "status", description: "queues, connected workers, releases and channel health", load: async () => (await import("./status.ts")).registerStatus },
-  { name: "healthcheck", description: "exit 0 when Redis answers (with --workers: when every queue has a connected worker)", load: async () => (await import("./status.ts")).registerStatus },
-  { name: "demo", description: "publish the sample releases to sample readers, a partner and the feeds, through the queues", load: async () => (await import("./demo.ts")).registerDemo },
-  { name: "jobs", description: "list, inspect and retry queue jobs", load: async () => (await import("./jobs.ts")).registerJobs },
-  { name: "feeds", description: "RSS, Atom and JSON feeds", load: async () => (await import("./feeds.ts")).registerFeeds },
-  { name: "partners", description: "partner outlets that receive signed ninjs webhooks", load: async () => (await import("./partners.ts")).registerPartners },
-  { name: "subscribers", description: "email subscribers: add, import, list, remove", load: async () => (await import("./subscribers.ts")).registerSubscribers },
-  { name: "digest", description: "email digests: run now, or preview one reader's", load: async () => (await import("./digest.ts")).registerDigest },
-  { name: "mail", description: "email delivery: bounce reports and complaints that come back by mail", load: async () => (await import("./mail.ts")).registerMail },
-  { name: "taxonomy", description: "the topics and regions releases may name, with labels (en, fr, es) and IPTC / ISO codes", load: async () => (await import("./taxonomy.ts")).registerTaxonomy },
+  {
+    name: "status",
+    description: "queues, connected workers, releases and channel health",
+    load: async () => (await import("./status.ts")).registerStatus,
+  },
+  {
+    name: "healthcheck",
+    description: "exit 0 when Redis answers (with --workers: when every queue has a connected worker)",
+    load: async () => (await import("./status.ts")).registerStatus,
+  },
+  {
+    name: "demo",
+    description: "publish the sample releases to sample readers, a partner and the feeds, through the queues",
+    load: async () => (await import("./demo.ts")).registerDemo,
+  },
+  {
+    name: "jobs",
+    description: "list, inspect and retry queue jobs",
+    load: async () => (await import("./jobs.ts")).registerJobs,
+  },
+  {
+    name: "feeds",
+    description: "RSS, Atom and JSON feeds",
+    load: async () => (await import("./feeds.ts")).registerFeeds,
+  },
+  {
+    name: "partners",
+    description: "partner outlets that receive signed ninjs webhooks",
+    load: async () => (await import("./partners.ts")).registerPartners,
+  },
+  {
+    name: "subscribers",
+    description: "email subscribers: add, import, list, remove",
+    load: async () => (await import("./subscribers.ts")).registerSubscribers,
+  },
+  {
+    name: "digest",
+    description: "email digests: run now, or preview one reader's",
+    load: async () => (await import("./digest.ts")).registerDigest,
+  },
+  {
+    name: "mail",
+    description: "email delivery: bounce reports and complaints that come back by mail",
+    load: async () => (await import("./mail.ts")).registerMail,
+  },
+  {
+    name: "taxonomy",
+    description: "the topics and regions releases may name, with labels (en, fr, es) and IPTC / ISO codes",
+    load: async () => (await import("./taxonomy.ts")).registerTaxonomy,
+  },
 ];
 
 export const HELP_EXAMPLES = `
@@ -58,7 +102,8 @@ export function commandName(args: string[]): string | undefined {
 
 function version(): string {
   // The package's own package.json, from src/cli/ (tsx) and dist/cli/ (compiled) alike.
-  return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string })
+    .version;
 }
 
 /** A reader that stops reading (`herald subscribers list | head`) is not an error: exit quietly. */
@@ -75,7 +120,9 @@ export async function buildProgram(args: string[]): Promise<Command> {
     .version(version(), "-V, --version", "print Herald's version")
     .showHelpAfterError("(run herald --help for usage)")
     .addHelpText("after", HELP_EXAMPLES)
-    .configureOutput({ outputError: (str, write) => write(`${str.split("\n")[0]!.replace(/^error: /, "herald: ")}\n`) });
+    .configureOutput({
+      outputError: (str, write) => write(`${str.split("\n")[0]!.replace(/^error: /, "herald: ")}\n`),
+    });
   const wanted = commandName(args);
   const entry = COMMANDS.find((c) => c.name === wanted);
   if (entry) {

@@ -24,7 +24,11 @@ export async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T
   const redis = await chooseRedis(config, false);
   // Loaded here: BullMQ and ioredis are most of a command's start-up, and `import` or --help need neither.
   const { createRuntime } = await import("../runtime.ts");
-  const rt = await createRuntime({ config, redisUrl: redis.url, log: createLogger(config.logLevel === "info" ? "warn" : config.logLevel) });
+  const rt = await createRuntime({
+    config,
+    redisUrl: redis.url,
+    log: createLogger(config.logLevel === "info" ? "warn" : config.logLevel),
+  });
   try {
     return await fn(rt);
   } finally {
@@ -45,7 +49,10 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
 }
 
 export function oneLine(err: unknown): string {
-  const msg = err instanceof ConfigError || err instanceof HeraldError || err instanceof CliError ? err.message : (err as Error)?.message ?? String(err);
+  const msg =
+    err instanceof ConfigError || err instanceof HeraldError || err instanceof CliError
+      ? err.message
+      : ((err as Error)?.message ?? String(err));
   return msg.replace(/\s*\n\s*/g, " ").trim();
 }
 
@@ -66,9 +73,14 @@ function checkFile(file: string, maxBytes: number): void {
     size = st.size;
   } catch (err) {
     if (err instanceof CliError) throw err;
-    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+    throw new CliError(
+      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`,
+    );
   }
-  if (size > maxBytes) throw new CliError(`${file} is ${Math.round(size / 1024 / 1024)} MiB; at most ${Math.round(maxBytes / 1024 / 1024)} MiB is accepted`);
+  if (size > maxBytes)
+    throw new CliError(
+      `${file} is ${Math.round(size / 1024 / 1024)} MiB; at most ${Math.round(maxBytes / 1024 / 1024)} MiB is accepted`,
+    );
 }
 
 /** Reads FILE as text, refusing what is missing, a directory, too large or binary. */
@@ -98,7 +110,10 @@ export async function readInput(file: string | undefined, maxBytes: number): Pro
   let size = 0;
   for await (const chunk of process.stdin) {
     size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new CliError(`standard input is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB; at most that is accepted`);
+    if (size > maxBytes)
+      throw new CliError(
+        `standard input is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB; at most that is accepted`,
+      );
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

@@ -24,7 +24,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function formatSegments(s: DigestSummary): string {
   if (s.parts) return `${s.frequency} digest at ${s.at}: ${s.readers} reader(s) handed to ${s.parts} planning job(s)`;
   const lines = [`${s.frequency} digest at ${s.at}: ${s.readers} reader(s) in ${s.segments.length} segment(s)`];
-  for (const seg of s.segments) lines.push(`  ${seg.segment}\t${seg.language}\t${seg.releases} release(s)\t${seg.readers} reader(s)`);
+  for (const seg of s.segments)
+    lines.push(`  ${seg.segment}\t${seg.language}\t${seg.releases} release(s)\t${seg.readers} reader(s)`);
   return lines.join("\n");
 }
 
@@ -48,7 +49,9 @@ async function waitForRun(rt: Runtime, id: string, noWorkerMs: number): Promise<
     // is what they planned (readers with nothing new are not in it).
     // (Only this run's parts: the hourly scheduler always keeps a delayed tick in the queue.)
     const planning = summary.parts
-      ? (await rt.queues[QUEUE.digests].getJobs(["waiting", "active", "delayed", "prioritized"])).some((j) => j?.name === "part" && j.data.edition === summary.edition)
+      ? (await rt.queues[QUEUE.digests].getJobs(["waiting", "active", "delayed", "prioritized"])).some(
+          (j) => j?.name === "part" && j.data.edition === summary.edition,
+        )
       : false;
     const total = summary.parts && !planning ? p.total : summary.readers;
     bar.setTotal(total);
@@ -77,8 +80,16 @@ export function registerDigest(program: Command): void {
     .description("queue a daily or weekly digest for every confirmed reader of it, now")
     .option("--dry-run", "count readers per segment; send nothing")
     .option("--wait", "wait until the emails are sent, with a progress bar")
-    .option("--timeout <seconds>", "with --wait: give up when no worker has served the queue for this long", timeoutOption, 10_000)
-    .addHelpText("after", "\nExamples:\n  npx herald digest run daily --dry-run\n  npx herald digest run weekly --wait --timeout 30")
+    .option(
+      "--timeout <seconds>",
+      "with --wait: give up when no worker has served the queue for this long",
+      timeoutOption,
+      10_000,
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  npx herald digest run daily --dry-run\n  npx herald digest run weekly --wait --timeout 30",
+    )
     .action(
       action(async (f: string, o: { dryRun?: boolean; wait?: boolean; timeout: number }) => {
         const frequency = frequencyOf(f);
@@ -106,10 +117,13 @@ export function registerDigest(program: Command): void {
       action(async (f: string, o: { email: string; out: string }) => {
         const frequency = frequencyOf(f);
         await withRuntime(async (rt) => {
-          const s = await new SubscriberService(rt).store.byEmail(o.email.trim().replace(/@.*$/, (d) => d.toLowerCase()));
+          const s = await new SubscriberService(rt).store.byEmail(
+            o.email.trim().replace(/@.*$/, (d) => d.toLowerCase()),
+          );
           if (!s) throw new CliError(`no subscriber with address ${o.email}`);
           const html = await previewDigest(rt, frequency, s, rt.clock.now());
-          if (html === null) throw new CliError(`nothing new for ${s.email} since their last digest: no email would be sent`);
+          if (html === null)
+            throw new CliError(`nothing new for ${s.email} since their last digest: no email would be sent`);
           writeFileSync(o.out, html);
           process.stdout.write(`wrote ${o.out} (${html.length} bytes)\n`);
         });

@@ -13,7 +13,12 @@ export function registerFeeds(program: Command): void {
     .command("rebuild")
     .description("rebuild every feed (global, per topic, region and language) through the queue")
     .option("--wait", "wait until the workers have rebuilt every feed")
-    .option("--timeout <seconds>", "with --wait: give up when no worker has served the queue for this long", timeoutOption, 10_000)
+    .option(
+      "--timeout <seconds>",
+      "with --wait: give up when no worker has served the queue for this long",
+      timeoutOption,
+      10_000,
+    )
     .action(
       action(async (o: { wait?: boolean; timeout: number }) => {
         await withRuntime(async (rt) => {

@@ -10,7 +10,8 @@ const JOB_STATES = ["waiting", "active", "delayed", "prioritized", "waiting-chil
 type JobState = (typeof JOB_STATES)[number];
 
 function queueOf(rt: Runtime, name: string) {
-  if (!(QUEUE_NAMES as string[]).includes(name)) throw new CliError(`unknown queue ${JSON.stringify(name)}; queues: ${QUEUE_NAMES.join(", ")}`);
+  if (!(QUEUE_NAMES as string[]).includes(name))
+    throw new CliError(`unknown queue ${JSON.stringify(name)}; queues: ${QUEUE_NAMES.join(", ")}`);
   return rt.queues[name as QueueName];
 }
 
@@ -23,15 +24,22 @@ export function registerJobs(program: Command): void {
     .option("--state <state>", `only jobs in this state: ${JOB_STATES.join(", ")}`)
     .option("--limit <n>", "at most this many (newest first)", "20")
     .option("--json", "one JSON object per line")
-    .option("--ids", "only the job ids, one per line (for scripts: JOB_ID=$(npx herald jobs list feeds --ids --limit 1))")
-    .addHelpText("after", "\nExamples:\n  npx herald jobs list partners --state failed\n  npx herald jobs list feeds --limit 5 --json\n  npx herald jobs show feeds \"$(npx herald jobs list feeds --ids --limit 1)\"")
+    .option(
+      "--ids",
+      "only the job ids, one per line (for scripts: JOB_ID=$(npx herald jobs list feeds --ids --limit 1))",
+    )
+    .addHelpText(
+      "after",
+      '\nExamples:\n  npx herald jobs list partners --state failed\n  npx herald jobs list feeds --limit 5 --json\n  npx herald jobs show feeds "$(npx herald jobs list feeds --ids --limit 1)"',
+    )
     .action(
       action(async (queue: string, o: { state?: string; limit: string; json?: boolean; ids?: boolean }) => {
         if (o.state !== undefined && !(JOB_STATES as readonly string[]).includes(o.state)) {
           throw new CliError(`unknown state ${JSON.stringify(o.state)}; states: ${JOB_STATES.join(", ")}`);
         }
         const limit = Number(o.limit);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError(`--limit ${JSON.stringify(o.limit)}: a whole number from 1 to 10000`);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+          throw new CliError(`--limit ${JSON.stringify(o.limit)}: a whole number from 1 to 10000`);
         await withRuntime(async (rt) => {
           const q = queueOf(rt, queue);
           const states = o.state ? [o.state as JobState] : [...JOB_STATES];
@@ -110,7 +118,8 @@ export function registerJobs(program: Command): void {
             const job = await q.getJob(id);
             if (!job) throw new CliError(`no job ${id} in queue ${queue}`);
             const state = await job.getState();
-            if (state !== "failed") throw new CliError(`job ${id} is ${state}, not failed; only failed jobs can be retried`);
+            if (state !== "failed")
+              throw new CliError(`job ${id} is ${state}, not failed; only failed jobs can be retried`);
             await job.retry("failed");
             process.stdout.write(`retrying ${queue} job ${id}\n`);
             return;

@@ -7,10 +7,14 @@ import type { Command } from "commander";
 import { action, readInput, withRuntime } from "./context.ts";
 
 export function registerMail(program: Command): void {
-  const mail = program.command("mail").description("email delivery: bounce reports and complaints that come back by mail");
+  const mail = program
+    .command("mail")
+    .description("email delivery: bounce reports and complaints that come back by mail");
   mail
     .command("feedback [file]")
-    .description("read a bounce report (DSN) or complaint (ARF) from FILE or standard input, and suppress the readers it names")
+    .description(
+      "read a bounce report (DSN) or complaint (ARF) from FILE or standard input, and suppress the readers it names",
+    )
     .option("--json", "print the outcome as JSON")
     .action(
       action(async (file: string | undefined, opts: { json?: boolean }) => {
@@ -24,11 +28,15 @@ export function registerMail(program: Command): void {
             return;
           }
           if (result.report === "none") {
-            process.stdout.write("ignored: not a bounce report or complaint (no message/delivery-status or message/feedback-report part); nothing changed\n");
+            process.stdout.write(
+              "ignored: not a bounce report or complaint (no message/delivery-status or message/feedback-report part); nothing changed\n",
+            );
             return;
           }
           if (result.outcomes.length === 0) {
-            process.stdout.write(`ignored: the ${result.report} report names no recipient and carries no Message-ID of ours; nothing changed\n`);
+            process.stdout.write(
+              `ignored: the ${result.report} report names no recipient and carries no Message-ID of ours; nothing changed\n`,
+            );
             return;
           }
           for (const o of result.outcomes) process.stdout.write(`${describeOutcome(o)}\n`);

@@ -1,6 +1,14 @@
 // `herald partners add | list | remove | replay`: partner outlets that receive signed ninjs webhooks.
 import type { Command } from "commander";
-import { addPartner, enablePartner, listPartners, type PartnerSummary, removePartner, replayPartner, rotateSecret } from "../partners/service.ts";
+import {
+  addPartner,
+  enablePartner,
+  listPartners,
+  type PartnerSummary,
+  removePartner,
+  replayPartner,
+  rotateSecret,
+} from "../partners/service.ts";
 import { action, list, withRuntime } from "./context.ts";
 
 interface AddOptions {
@@ -42,7 +50,11 @@ export function formatPartnerList(rows: PartnerSummary[]): string {
     String(s.deadLetters),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return [line(header), ...body.map(line)].join("\n");
 }
 
@@ -118,7 +130,9 @@ export function registerPartners(program: Command): void {
           const r = await rotateSecret(rt, id, { secret: o.secret, overlapHours: Number(o.overlapHours) });
           process.stdout.write(
             `${o.secret ? "new secret set" : `new secret (shown once): ${r.secret}`}\n` +
-              (r.previousUntil ? `the old secret also signs until ${r.previousUntil}\n` : "the old secret no longer signs\n"),
+              (r.previousUntil
+                ? `the old secret also signs until ${r.previousUntil}\n`
+                : "the old secret no longer signs\n"),
           );
         });
       }),

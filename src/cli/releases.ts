@@ -24,7 +24,8 @@ export function releaseFromFile(file: string, flags: PageFlags): Record<string, 
     } catch (err) {
       throw new CliError(`${file} is not valid JSON: ${(err as Error).message}`);
     }
-    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new CliError(`${file} must hold one JSON object (a release)`);
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+      throw new CliError(`${file} must hold one JSON object (a release)`);
     release = parsed as Record<string, unknown>;
   } else {
     try {
@@ -61,7 +62,9 @@ function pageFlags(cmd: Command): Command {
 }
 
 export function registerReleases(program: Command): void {
-  pageFlags(program.command("import <file>").description("print the release JSON for a scraped page (text or HTML)")).action(
+  pageFlags(
+    program.command("import <file>").description("print the release JSON for a scraped page (text or HTML)"),
+  ).action(
     action(async (file: string, flags: PageFlags) => {
       process.stdout.write(`${JSON.stringify(releaseFromFile(file, flags), null, 2)}\n`);
     }),
@@ -90,7 +93,11 @@ export function registerReleases(program: Command): void {
         const release = releaseFromFile(file, {});
         await withRuntime(async (rt) => {
           const r = await new ReleaseService(rt).update(id, release, flags.note);
-          process.stdout.write(r.event ? `updated ${r.id} to revision ${r.revision}; queued job ${r.jobId}\n` : `${r.id} is unchanged; nothing queued\n`);
+          process.stdout.write(
+            r.event
+              ? `updated ${r.id} to revision ${r.revision}; queued job ${r.jobId}\n`
+              : `${r.id} is unchanged; nothing queued\n`,
+          );
         });
       }),
     );
@@ -103,7 +110,11 @@ export function registerReleases(program: Command): void {
       action(async (id: string, flags: { note?: string }) => {
         await withRuntime(async (rt) => {
           const r = await new ReleaseService(rt).withdraw(id, flags.note);
-          process.stdout.write(r.event ? `withdrew ${r.id} (revision ${r.revision}); queued job ${r.jobId}\n` : `${r.id} was already withdrawn\n`);
+          process.stdout.write(
+            r.event
+              ? `withdrew ${r.id} (revision ${r.revision}); queued job ${r.jobId}\n`
+              : `${r.id} was already withdrawn\n`,
+          );
         });
       }),
     );

@@ -23,9 +23,15 @@ export function whereToGo(config: Config, opts: { hasHome: boolean; tokenFile?: 
     ...(opts.hasHome ? [`home page:  ${base}/`] : []),
     `subscribe:  ${base}/subscribe`,
     `feeds:      ${base}/feeds`,
-    config.smtpUrl ? `mail:       sent through ${redactUrl(config.smtpUrl)}` : `mail:       written as .eml files to ${config.outboxDir}/ (SMTP_URL is unset)`,
-    config.adminPassword ? `dashboard:  ${base}/admin/queues (user admin, password ADMIN_PASSWORD)` : "dashboard:  off (set ADMIN_PASSWORD to serve Bull Board at /admin/queues)",
-    opts.tokenFile ? `API token:  ${opts.tokenFile} (API_TOKEN=$(cat ${opts.tokenFile}))` : "API token:  API_TOKEN from the environment",
+    config.smtpUrl
+      ? `mail:       sent through ${redactUrl(config.smtpUrl)}`
+      : `mail:       written as .eml files to ${config.outboxDir}/ (SMTP_URL is unset)`,
+    config.adminPassword
+      ? `dashboard:  ${base}/admin/queues (user admin, password ADMIN_PASSWORD)`
+      : "dashboard:  off (set ADMIN_PASSWORD to serve Bull Board at /admin/queues)",
+    opts.tokenFile
+      ? `API token:  ${opts.tokenFile} (API_TOKEN=$(cat ${opts.tokenFile}))`
+      : "API token:  API_TOKEN from the environment",
   ];
 }
 
@@ -65,7 +71,8 @@ export function registerStart(program: Command): void {
         }
         const requeued = await dispatchPending(rt);
         if (requeued) log.info(`queued ${requeued} release event(s) left over from an earlier run`);
-        if (await subscriberStore(rt).migrateCounts()) log.info("recounted subscribers by status from their records (old counter hash replaced)");
+        if (await subscriberStore(rt).migrateCounts())
+          log.info("recounted subscribers by status from their records (old counter hash replaced)");
 
         // Loaded here, not at the top: other commands start faster without Fastify and the workers.
         const { startWorkers } = await import("../jobs/workers.ts");
@@ -90,7 +97,9 @@ export function registerStart(program: Command): void {
             process.stderr.write(`herald: ${problem}\n`);
             process.exit(1);
           }
-          log.info(`Herald is listening on http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port} (public URL ${config.publicUrl})`);
+          log.info(
+            `Herald is listening on http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port} (public URL ${config.publicUrl})`,
+          );
         }
         const workers: Workers | null = opts.webOnly ? null : startWorkers(rt);
         // A fresh install (or a config change) has no built feeds yet: build them now. A build
@@ -98,8 +107,10 @@ export function registerStart(program: Command): void {
         if (workers) await enqueueRebuildAll(rt);
         if (workers) await upsertSchedules(rt);
         if (workers) log.info(`workers running for: ${workers.workers.map((w) => w.name).join(", ")}`);
-        if (app && !config.metricsToken) log.info("/metrics is open: set METRICS_TOKEN to require Authorization: Bearer METRICS_TOKEN");
-        if (app && config.trustProxy !== false) log.info(`X-Forwarded-For believed from TRUST_PROXY=${JSON.stringify(config.trustProxy)}`);
+        if (app && !config.metricsToken)
+          log.info("/metrics is open: set METRICS_TOKEN to require Authorization: Bearer METRICS_TOKEN");
+        if (app && config.trustProxy !== false)
+          log.info(`X-Forwarded-For believed from TRUST_PROXY=${JSON.stringify(config.trustProxy)}`);
         if (app) {
           const hasHome = app.hasRoute({ method: "GET", url: "/" });
           for (const line of whereToGo(config, { hasHome, tokenFile })) log.info(line);

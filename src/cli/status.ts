@@ -16,7 +16,10 @@ export async function collectStatus(rt: Runtime) {
   const queues: Record<string, Record<(typeof STATES)[number], number>> = {};
   for (const name of QUEUE_NAMES) {
     const counts = await rt.queues[name].getJobCounts(...STATES);
-    queues[name] = Object.fromEntries(STATES.map((s) => [s, counts[s] ?? 0])) as Record<(typeof STATES)[number], number>;
+    queues[name] = Object.fromEntries(STATES.map((s) => [s, counts[s] ?? 0])) as Record<
+      (typeof STATES)[number],
+      number
+    >;
   }
   const workers: Record<string, number | null> = {};
   for (const name of QUEUE_NAMES) workers[name] = await connectedWorkers(rt, name);
@@ -36,10 +39,15 @@ export async function collectStatus(rt: Runtime) {
 }
 
 export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): string {
-  const rows = Object.entries(s.queues).map(([name, c]) => [name, ...STATES.map((k) => String(c[k])), String(s.workers[name] ?? "?")]);
+  const rows = Object.entries(s.queues).map(([name, c]) => [
+    name,
+    ...STATES.map((k) => String(c[k])),
+    String(s.workers[name] ?? "?"),
+  ]);
   const header = ["queue", ...STATES, "workers"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   const redis = `Redis ${s.redis.version}: maxmemory-policy ${s.redis.maxmemoryPolicy}, AOF ${s.redis.aofEnabled ? "on" : "off"}, RDB saves ${s.redis.rdbSaves ? "on" : "off"}`;
   return [
     `Herald (prefix ${s.prefix}): ${s.releases} release(s)`,
@@ -48,11 +56,19 @@ export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): stri
     "",
     line(header),
     ...rows.map(line),
-    ...(Object.values(s.workers).every((n) => n === 0) ? ["no worker is connected: jobs wait until `npx herald start` (or --workers-only) runs"] : []),
+    ...(Object.values(s.workers).every((n) => n === 0)
+      ? ["no worker is connected: jobs wait until `npx herald start` (or --workers-only) runs"]
+      : []),
     "",
-    `subscribers: ${Object.entries(s.subscribers).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`,
+    `subscribers: ${
+      Object.entries(s.subscribers)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ") || "none"
+    }`,
     s.digestRuns.length ? "last digest runs:" : "last digest runs: none yet",
-    ...s.digestRuns.map((r) => `  ${r.at}  ${r.frequency.padEnd(6)}  ${r.readers} reader(s) in ${r.segments} segment(s)  ${r.edition}`),
+    ...s.digestRuns.map(
+      (r) => `  ${r.at}  ${r.frequency.padEnd(6)}  ${r.readers} reader(s) in ${r.segments} segment(s)  ${r.edition}`,
+    ),
     ...formatPartnerHealth(s.partners),
   ].join("\n");
 }

@@ -25,7 +25,9 @@ export function registerSubscribers(program: Command): void {
 
   cmd
     .command("add EMAIL")
-    .description("add or update a subscriber: only the options given change (- clears one); without --confirmed a pending reader gets a confirmation email")
+    .description(
+      "add or update a subscriber: only the options given change (- clears one); without --confirmed a pending reader gets a confirmation email",
+    )
     .option("--name <name>", "display name (- removes it)")
     .option("--language <code>", "en, fr or es (- = en)")
     .option("--frequency <f>", "immediate, daily or weekly (- = daily)")
@@ -45,16 +47,22 @@ export function registerSubscribers(program: Command): void {
             regions: o.regions?.trim() === CLEAR ? CLEAR : o.regions ? list(o.regions) : undefined,
             timezone: o.timezone,
           };
-          const { subscriber: s, created } = await new SubscriberService(rt).upsert(input, { confirmed: o.confirmed === true });
+          const { subscriber: s, created } = await new SubscriberService(rt).upsert(input, {
+            confirmed: o.confirmed === true,
+          });
           const what = s.status === "pending" ? "; a confirmation email is queued" : "";
-          process.stdout.write(`${created ? "added" : "updated"} ${s.email} (${s.status}, ${s.frequency}, ${s.language}, ${s.timezone})${what}\n`);
+          process.stdout.write(
+            `${created ? "added" : "updated"} ${s.email} (${s.status}, ${s.frequency}, ${s.language}, ${s.timezone})${what}\n`,
+          );
         });
       }),
     );
 
   cmd
     .command("import FILE")
-    .description("import a UTF-8 CSV: email,name,language,frequency,topics,regions,timezone (topics/regions ;-separated; an empty cell keeps the field, - clears it)")
+    .description(
+      "import a UTF-8 CSV: email,name,language,frequency,topics,regions,timezone (topics/regions ;-separated; an empty cell keeps the field, - clears it)",
+    )
     .option("--pending", "send each new address a confirmation email instead of subscribing it directly")
     .action(
       action(async (file: string, o: { pending?: boolean }) => {
@@ -83,18 +91,26 @@ export function registerSubscribers(program: Command): void {
             process.stderr.write(`${file}:${r.line}: ${formatIssues(issues)}\n`);
             return false;
           });
-          const bar = new SingleBar({ format: "importing [{bar}] {value}/{total} rows", hideCursor: true, noTTYOutput: false }, undefined);
+          const bar = new SingleBar(
+            { format: "importing [{bar}] {value}/{total} rows", hideCursor: true, noTTYOutput: false },
+            undefined,
+          );
           if (process.stderr.isTTY) bar.start(rows.length, 0);
           let created = 0;
           let updated = 0;
           for (let i = 0; i < rows.length; i += IMPORT_CHUNK) {
-            const r = await service.upsertMany(rows.slice(i, i + IMPORT_CHUNK).map((x) => x.input), { confirmed: !o.pending });
+            const r = await service.upsertMany(
+              rows.slice(i, i + IMPORT_CHUNK).map((x) => x.input),
+              { confirmed: !o.pending },
+            );
             created += r.created;
             updated += r.updated;
             if (process.stderr.isTTY) bar.update(Math.min(rows.length, i + IMPORT_CHUNK));
           }
           if (process.stderr.isTTY) bar.stop();
-          process.stdout.write(`imported ${rows.length} row(s): ${created} new, ${updated} updated; ${errors.length} bad row(s) skipped\n`);
+          process.stdout.write(
+            `imported ${rows.length} row(s): ${created} new, ${updated} updated; ${errors.length} bad row(s) skipped\n`,
+          );
         });
         if (errors.length) process.exitCode = 2;
       }),

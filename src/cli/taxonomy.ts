@@ -6,12 +6,15 @@ import { TAXONOMY_KINDS, type TaxonomyKind } from "../releases/taxonomy.ts";
 import { action, CliError, withRuntime } from "./context.ts";
 
 function kindOf(k: string): TaxonomyKind {
-  if (!(TAXONOMY_KINDS as readonly string[]).includes(k)) throw new CliError(`unknown kind ${JSON.stringify(k)}: topics or regions`);
+  if (!(TAXONOMY_KINDS as readonly string[]).includes(k))
+    throw new CliError(`unknown kind ${JSON.stringify(k)}: topics or regions`);
   return k as TaxonomyKind;
 }
 
 export function registerTaxonomy(program: Command): void {
-  const cmd = program.command("taxonomy").description("the topics and regions releases may name, with labels (en, fr, es) and IPTC / ISO codes");
+  const cmd = program
+    .command("taxonomy")
+    .description("the topics and regions releases may name, with labels (en, fr, es) and IPTC / ISO codes");
 
   cmd
     .command("list [KIND]")
@@ -23,13 +26,17 @@ export function registerTaxonomy(program: Command): void {
         await withRuntime(async (rt) => {
           const t = await rt.taxonomy.current();
           if (o.json) {
-            process.stdout.write(`${JSON.stringify(Object.fromEntries(kinds.map((kind) => [kind, t.list(kind)])), null, 2)}\n`);
+            process.stdout.write(
+              `${JSON.stringify(Object.fromEntries(kinds.map((kind) => [kind, t.list(kind)])), null, 2)}\n`,
+            );
             return;
           }
           for (const kind of kinds) {
             for (const e of t.list(kind)) {
               const c = t.concept(kind, e.slug);
-              process.stdout.write(`${kind}\t${e.slug}\t${e.labels.en} | ${e.labels.fr} | ${e.labels.es}\t${[c.code, c.uri].filter(Boolean).join(" ")}\n`);
+              process.stdout.write(
+                `${kind}\t${e.slug}\t${e.labels.en} | ${e.labels.fr} | ${e.labels.es}\t${[c.code, c.uri].filter(Boolean).join(" ")}\n`,
+              );
             }
           }
         });
@@ -46,22 +53,29 @@ export function registerTaxonomy(program: Command): void {
     .option("--iso <code>", "regions: ISO 3166-1 alpha-2 code (e.g. DJ)")
     .option("--geonames <id>", "regions: GeoNames feature id (e.g. 223816)")
     .action(
-      action(async (k: string, slug: string, o: { en: string; fr: string; es: string; iptc?: string; iso?: string; geonames?: string }) => {
-        const kind = kindOf(k);
-        if (kind === "topics" && (o.iso || o.geonames)) throw new CliError("--iso and --geonames are for regions");
-        if (kind === "regions" && o.iptc) throw new CliError("--iptc is for topics");
-        if (o.geonames !== undefined && !/^\d+$/.test(o.geonames)) throw new CliError(`--geonames ${JSON.stringify(o.geonames)}: a GeoNames feature id, digits only`);
-        const entry = {
-          slug,
-          labels: { en: o.en, fr: o.fr, es: o.es },
-          ...(o.iptc ? { iptc: o.iptc } : {}),
-          ...(o.iso ? { iso: o.iso.toUpperCase() } : {}),
-          ...(o.geonames ? { geonames: Number(o.geonames) } : {}),
-        };
-        await withRuntime(async (rt) => {
-          const e = await rt.taxonomy.add(kind, entry);
-          process.stdout.write(`added ${kind} ${e.slug} (${e.labels.en} | ${e.labels.fr} | ${e.labels.es})\n`);
-        });
-      }),
+      action(
+        async (
+          k: string,
+          slug: string,
+          o: { en: string; fr: string; es: string; iptc?: string; iso?: string; geonames?: string },
+        ) => {
+          const kind = kindOf(k);
+          if (kind === "topics" && (o.iso || o.geonames)) throw new CliError("--iso and --geonames are for regions");
+          if (kind === "regions" && o.iptc) throw new CliError("--iptc is for topics");
+          if (o.geonames !== undefined && !/^\d+$/.test(o.geonames))
+            throw new CliError(`--geonames ${JSON.stringify(o.geonames)}: a GeoNames feature id, digits only`);
+          const entry = {
+            slug,
+            labels: { en: o.en, fr: o.fr, es: o.es },
+            ...(o.iptc ? { iptc: o.iptc } : {}),
+            ...(o.iso ? { iso: o.iso.toUpperCase() } : {}),
+            ...(o.geonames ? { geonames: Number(o.geonames) } : {}),
+          };
+          await withRuntime(async (rt) => {
+            const e = await rt.taxonomy.add(kind, entry);
+            process.stdout.write(`added ${kind} ${e.slug} (${e.labels.en} | ${e.labels.fr} | ${e.labels.es})\n`);
+          });
+        },
+      ),
     );
 }

@@ -73,17 +73,26 @@ async function ensureWorker(
 export function workerWatch(rt: Runtime, queue: QueueName, limitMs: number, what: string) {
   let idleSince: number | null = null;
   return (notStarted: boolean) =>
-    ensureWorker(rt, queue, notStarted, () => {
-      idleSince ??= Date.now();
-      return Date.now() - idleSince;
-    }, () => {
-      idleSince = null;
-    }, limitMs, what);
+    ensureWorker(
+      rt,
+      queue,
+      notStarted,
+      () => {
+        idleSince ??= Date.now();
+        return Date.now() - idleSince;
+      },
+      () => {
+        idleSince = null;
+      },
+      limitMs,
+      what,
+    );
 }
 
 /** `--timeout SECONDS` of a waiting command, in ms (commander reports a bad value in one line). */
 export function timeoutOption(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new InvalidArgumentError("give seconds, more than 0 and at most 86400");
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400)
+    throw new InvalidArgumentError("give seconds, more than 0 and at most 86400");
   return Math.round(n * 1000);
 }

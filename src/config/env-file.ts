@@ -10,12 +10,16 @@ import { parseEnv } from "node:util";
 export class EnvFileError extends Error {}
 
 /** Loads the env file into `env` (unset keys only); returns its path, or undefined when none was read. */
-export function loadEnvFile(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): string | undefined {
+export function loadEnvFile(
+  env: Record<string, string | undefined> = process.env,
+  cwd = process.cwd(),
+): string | undefined {
   const setting = env.HERALD_ENV_FILE?.trim();
   if (setting === "off") return undefined;
   const file = path.resolve(cwd, setting || ".env");
   if (!existsSync(file)) {
-    if (setting) throw new EnvFileError(`HERALD_ENV_FILE=${JSON.stringify(setting)}: no such file (use off to read none)`);
+    if (setting)
+      throw new EnvFileError(`HERALD_ENV_FILE=${JSON.stringify(setting)}: no such file (use off to read none)`);
     return undefined;
   }
   if (!statSync(file).isFile()) throw new EnvFileError(`${file} is not a file (HERALD_ENV_FILE=off reads no env file)`);

@@ -53,10 +53,17 @@ export function listIdOf(config: Pick<Config, "listId" | "mailFrom" | "orgName">
   if (config.listId) return config.listId;
   const from = config.mailFrom.trim();
   const m = /([^<\s@]+)@([A-Za-z0-9.-]+)>?\s*$/.exec(from);
-  const local = (m?.[1] ?? "news").toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "") || "news";
+  const local =
+    (m?.[1] ?? "news")
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-")
+      .replace(/^-+|-+$/g, "") || "news";
   const domain = (m?.[2] ?? "localhost").toLowerCase().replace(/^\.+|\.+$/g, "") || "localhost";
   const display = /^\s*"?([^"<]*?)"?\s*</.exec(from)?.[1] || config.orgName;
-  const name = display.replace(/[<>"\u0000-\u001f\u007f]+/g, " ").trim().slice(0, 100);
+  const name = display
+    .replace(/[<>"\u0000-\u001f\u007f]+/g, " ")
+    .trim()
+    .slice(0, 100);
   return `${name ? `${name} ` : ""}<${local}.${domain}>`;
 }
 
@@ -92,12 +99,16 @@ const trustProxy = z
       const n = Number(s);
       if (n <= 100) return n;
     } else {
-      const list = s.split(",").map((x) => x.trim()).filter(Boolean);
+      const list = s
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean);
       if (list.length && list.every(isAddressOrCidr)) return list;
     }
     ctx.addIssue({
       code: "custom",
-      message: "false (the default), true, a hop count from 1 to 100, or a comma-separated list of proxy IPs/CIDRs such as 10.0.0.0/8,127.0.0.1 (or loopback, linklocal, uniquelocal)",
+      message:
+        "false (the default), true, a hop count from 1 to 100, or a comma-separated list of proxy IPs/CIDRs such as 10.0.0.0/8,127.0.0.1 (or loopback, linklocal, uniquelocal)",
     });
     return z.NEVER;
   });
@@ -179,7 +190,11 @@ const envSchema = z.object({
     .regex(/^#[0-9a-fA-F]{6}$/, "a colour like #0033a0")
     .default("#0033a0"),
   LOGO_URL: url(/^https?:$/, "an http(s) URL").optional(),
-  DEFAULT_TIMEZONE: z.string().trim().refine(isTimeZone, "an IANA time zone such as UTC or Africa/Djibouti").default("UTC"),
+  DEFAULT_TIMEZONE: z
+    .string()
+    .trim()
+    .refine(isTimeZone, "an IANA time zone such as UTC or Africa/Djibouti")
+    .default("UTC"),
   DIGEST_HOUR: int(0, 23).default(8),
   DIGEST_PART_SIZE: int(10, 100_000).default(1000),
   WEEKLY_DIGEST_DAY: z
@@ -193,7 +208,9 @@ const envSchema = z.object({
   ADMIN_PASSWORD: z.string().min(8, "at least 8 characters").optional(),
   WEBSUB_HUB: url(/^https?:$/, "an http(s) URL").optional(),
   FEED_SIZE: int(1, 500).default(50),
-  PARTNER_RETRY_SCHEDULE: secondsList.default([0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400].map((s) => s * 1000)),
+  PARTNER_RETRY_SCHEDULE: secondsList.default(
+    [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400].map((s) => s * 1000),
+  ),
   PARTNER_TIMEOUT_MS: int(100, 120_000).default(15_000),
   PARTNER_CONCURRENCY: int(1, 500).default(50),
   PARTNER_MAX_IN_FLIGHT: int(1, 100).default(8),
@@ -201,7 +218,10 @@ const envSchema = z.object({
   LIST_ID: z
     .string()
     .trim()
-    .regex(/^(?:[^<>\u0000-\u001f\u007f]{1,100} )?<[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+>$/, "a list id as in RFC 2919: a name and <label.domain>, e.g. IOM newsroom <news.iom.int>")
+    .regex(
+      /^(?:[^<>\u0000-\u001f\u007f]{1,100} )?<[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+>$/,
+      "a list id as in RFC 2919: a name and <label.domain>, e.g. IOM newsroom <news.iom.int>",
+    )
     .optional(),
   ALERT_TRANSLATION_WAIT: z
     .string()
@@ -244,7 +264,15 @@ export interface RedisAuth {
  */
 export type RedisHa =
   | { mode: "cluster"; nodes: HostPort[]; auth: RedisAuth; tls: boolean }
-  | { mode: "sentinel"; sentinels: HostPort[]; name: string; db: number; auth: RedisAuth; sentinelAuth: RedisAuth; tls: boolean };
+  | {
+      mode: "sentinel";
+      sentinels: HostPort[];
+      name: string;
+      db: number;
+      auth: RedisAuth;
+      sentinelAuth: RedisAuth;
+      tls: boolean;
+    };
 
 export interface Config {
   /** A single Redis (REDIS_URL with REDIS_USERNAME/REDIS_PASSWORD/REDIS_TLS folded in). */
@@ -441,7 +469,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerLockMs: e.WORKER_LOCK_MS,
     workerStalledIntervalMs: stalledMs,
     sendLeaseMs: leaseMs,
-    dkim: e.DKIM_DOMAIN ? { domain: e.DKIM_DOMAIN, selector: e.DKIM_SELECTOR!, privateKey: e.DKIM_PRIVATE_KEY! } : undefined,
+    dkim: e.DKIM_DOMAIN
+      ? { domain: e.DKIM_DOMAIN, selector: e.DKIM_SELECTOR!, privateKey: e.DKIM_PRIVATE_KEY! }
+      : undefined,
     listId: e.LIST_ID,
     alertTranslationWaitMs: e.ALERT_TRANSLATION_WAIT,
     logLevel: e.LOG_LEVEL,
@@ -459,7 +489,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /** "h1:p1,[::1]:p2" -> [{host, port}], or the reason it is not such a list. */
 export function parseHostPorts(s: string, defaultPort?: number): HostPort[] | string {
-  const items = s.split(",").map((x) => x.trim()).filter(Boolean);
+  const items = s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
   if (items.length === 0) return "a comma-separated list of host:port";
   const out: HostPort[] = [];
   for (const item of items) {
@@ -486,9 +519,12 @@ function redisTarget(e: Env): { redisUrl?: string; redisHa?: RedisHa } {
     e.REDIS_SENTINELS && "REDIS_SENTINELS",
   ].filter(Boolean);
   if (chosen.length > 1) fail(`${chosen.join(" and ")} exclude each other: set one way to reach Redis`);
-  if (e.REDIS_SENTINEL_NAME && !e.REDIS_SENTINELS) fail("REDIS_SENTINEL_NAME needs REDIS_SENTINELS (host:port of the Sentinels)");
+  if (e.REDIS_SENTINEL_NAME && !e.REDIS_SENTINELS)
+    fail("REDIS_SENTINEL_NAME needs REDIS_SENTINELS (host:port of the Sentinels)");
   if ((e.REDIS_SENTINEL_USERNAME || e.REDIS_SENTINEL_PASSWORD) && !e.REDIS_SENTINELS && !sentinelUrl) {
-    fail("REDIS_SENTINEL_USERNAME/REDIS_SENTINEL_PASSWORD apply to Sentinels only: set REDIS_SENTINELS or a redis+sentinel:// REDIS_URL");
+    fail(
+      "REDIS_SENTINEL_USERNAME/REDIS_SENTINEL_PASSWORD apply to Sentinels only: set REDIS_SENTINELS or a redis+sentinel:// REDIS_URL",
+    );
   }
   const auth: RedisAuth = { username: e.REDIS_USERNAME, password: e.REDIS_PASSWORD };
   const sentinelAuth: RedisAuth = { username: e.REDIS_SENTINEL_USERNAME, password: e.REDIS_SENTINEL_PASSWORD };
@@ -501,14 +537,24 @@ function redisTarget(e: Env): { redisUrl?: string; redisHa?: RedisHa } {
     return { redisHa: { mode: "cluster", nodes: e.REDIS_CLUSTER_NODES, auth, tls: e.REDIS_TLS ?? false } };
   }
   if (e.REDIS_SENTINELS) {
-    if (!e.REDIS_SENTINEL_NAME) fail("REDIS_SENTINELS needs REDIS_SENTINEL_NAME (the master name the Sentinels monitor, e.g. mymaster)");
+    if (!e.REDIS_SENTINEL_NAME)
+      fail("REDIS_SENTINELS needs REDIS_SENTINEL_NAME (the master name the Sentinels monitor, e.g. mymaster)");
     return {
-      redisHa: { mode: "sentinel", sentinels: e.REDIS_SENTINELS, name: e.REDIS_SENTINEL_NAME!, db: 0, auth, sentinelAuth, tls: e.REDIS_TLS ?? false },
+      redisHa: {
+        mode: "sentinel",
+        sentinels: e.REDIS_SENTINELS,
+        name: e.REDIS_SENTINEL_NAME!,
+        db: 0,
+        auth,
+        sentinelAuth,
+        tls: e.REDIS_TLS ?? false,
+      },
     };
   }
   if (sentinelUrl) {
     const parsed = parseSentinelUrl(sentinelUrl);
-    if (typeof parsed === "string") fail(`REDIS_URL=${JSON.stringify(redactSentinelUrl(sentinelUrl))} is not allowed: ${parsed}`);
+    if (typeof parsed === "string")
+      fail(`REDIS_URL=${JSON.stringify(redactSentinelUrl(sentinelUrl))} is not allowed: ${parsed}`);
     const p = parsed as Exclude<typeof parsed, string>;
     return {
       redisHa: {
@@ -523,7 +569,8 @@ function redisTarget(e: Env): { redisUrl?: string; redisHa?: RedisHa } {
     };
   }
   if (!e.REDIS_URL) {
-    if (e.REDIS_USERNAME || e.REDIS_PASSWORD || e.REDIS_TLS) fail("REDIS_USERNAME, REDIS_PASSWORD and REDIS_TLS need REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS");
+    if (e.REDIS_USERNAME || e.REDIS_PASSWORD || e.REDIS_TLS)
+      fail("REDIS_USERNAME, REDIS_PASSWORD and REDIS_TLS need REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS");
     return {};
   }
   // A single Redis stays one URL (it is passed to child processes and shown redacted in logs).
@@ -540,14 +587,15 @@ function redisTarget(e: Env): { redisUrl?: string; redisHa?: RedisHa } {
  * (rediss+sentinel:// for TLS); Sentinel port defaults to 26379. The credentials are the
  * Redis primary's; Sentinels' own are REDIS_SENTINEL_USERNAME/REDIS_SENTINEL_PASSWORD.
  */
-export function parseSentinelUrl(s: string):
-  | { sentinels: HostPort[]; name: string; db: number; username?: string; password?: string; tls: boolean }
-  | string {
+export function parseSentinelUrl(
+  s: string,
+): { sentinels: HostPort[]; name: string; db: number; username?: string; password?: string; tls: boolean } | string {
   const m = /^(rediss?)\+sentinel:\/\/(?:([^@/]*)@)?([^/?#@]+)\/([^/?#]+)(?:\/(\d{1,2}))?\/?$/.exec(s);
   if (!m) return "the form is redis+sentinel://[:password@]host:26379[,host:26379…]/mastername[/db]";
   const hosts = parseHostPorts(m[3]!, 26379);
   // Not the parser's message: it quotes the bad part, which may be a piece of a password.
-  if (typeof hosts === "string") return "the Sentinels must be host[:port] separated by commas (port defaults to 26379)";
+  if (typeof hosts === "string")
+    return "the Sentinels must be host[:port] separated by commas (port defaults to 26379)";
   const name = decodeURIComponent(m[4]!);
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name)) return "the master name must be letters, digits, _ . -";
   const db = m[5] === undefined ? 0 : Number(m[5]);
@@ -577,6 +625,9 @@ export function redactSentinelUrl(s: string): string {
 /** Config for tests and tools: defaults plus the given overrides, no environment read. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
   const base = loadConfig({});
-  const orgNames = overrides.orgName && !overrides.orgNames ? { en: overrides.orgName, fr: overrides.orgName, es: overrides.orgName } : base.orgNames;
+  const orgNames =
+    overrides.orgName && !overrides.orgNames
+      ? { en: overrides.orgName, fr: overrides.orgName, es: overrides.orgName }
+      : base.orgNames;
   return { ...base, orgNames, ...overrides };
 }

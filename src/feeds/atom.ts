@@ -32,7 +32,9 @@ export function renderAtom(meta: FeedMeta, releases: Release[], now: number): st
       el("summary", it.summary, { type: "text" }),
       el("content", it.contentHtml, { type: "html" }), // 4.1.3.3: escaped HTML
       ...it.categories.map((c) => empty("category", { term: c.term, scheme: c.scheme, label: c.label })),
-      ...(it.image ? [empty("link", { rel: "enclosure", type: it.image.type, href: it.image.url, title: it.image.alt })] : []),
+      ...(it.image
+        ? [empty("link", { rel: "enclosure", type: it.image.type, href: it.image.url, title: it.image.alt })]
+        : []),
     );
     out.push("</entry>");
   }

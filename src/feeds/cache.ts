@@ -44,7 +44,11 @@ export function compressBody(body: string | Buffer): { gzip: Buffer; br: Buffer 
   return {
     gzip: gzipSync(bytes),
     br: brotliCompressSync(bytes, {
-      params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5, [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+      params: {
+        [zlibConstants.BROTLI_PARAM_QUALITY]: 5,
+        [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT,
+        [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+      },
     }),
   };
 }
@@ -95,9 +99,22 @@ export class FeedCache {
 
   /** Body, ETag and Last-Modified in one read, so they always belong together. */
   async entry(feed: FeedKey, format: FeedFormat): Promise<FeedEntry | null> {
-    const [body, etag, lm, gzip, br] = await this.redis.hmgetBuffer(this.entryKey(feed, format), "body", "etag", "lastModified", "gzip", "br");
+    const [body, etag, lm, gzip, br] = await this.redis.hmgetBuffer(
+      this.entryKey(feed, format),
+      "body",
+      "etag",
+      "lastModified",
+      "gzip",
+      "br",
+    );
     if (!body || !etag || !lm) return null;
-    return { body, etag: etag.toString(), lastModified: Number(lm.toString()), ...(gzip?.length ? { gzip } : {}), ...(br?.length ? { br } : {}) };
+    return {
+      body,
+      etag: etag.toString(),
+      lastModified: Number(lm.toString()),
+      ...(gzip?.length ? { gzip } : {}),
+      ...(br?.length ? { br } : {}),
+    };
   }
 
   /** The input hash each format was last built from. */
@@ -105,7 +122,10 @@ export class FeedCache {
     const pipeline = this.redis.pipeline();
     for (const f of FORMATS) pipeline.hget(this.entryKey(feed, f), "input");
     const res = await execOrThrow(pipeline);
-    return Object.fromEntries(FORMATS.map((f, i) => [f, (res[i] as string | null) ?? null])) as Record<FeedFormat, string | null>;
+    return Object.fromEntries(FORMATS.map((f, i) => [f, (res[i] as string | null) ?? null])) as Record<
+      FeedFormat,
+      string | null
+    >;
   }
 
   /** A number larger than any earlier build's of this feed. */
@@ -121,7 +141,14 @@ export class FeedCache {
     const args: (string | Buffer)[] = [String(gen), this.channel, feed];
     for (const f of FORMATS) {
       const e = changed[f];
-      args.push(e?.body ?? "", e?.etag ?? "", e ? String(e.lastModified) : "", e?.input ?? "", e?.gzip ?? "", e?.br ?? "");
+      args.push(
+        e?.body ?? "",
+        e?.etag ?? "",
+        e ? String(e.lastModified) : "",
+        e?.input ?? "",
+        e?.gzip ?? "",
+        e?.br ?? "",
+      );
     }
     const keys = FORMATS.map((f) => this.entryKey(feed, f));
     const res = (await this.redis.eval(WRITE, keys.length, ...keys, ...args)) as number;

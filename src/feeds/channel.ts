@@ -14,7 +14,8 @@ export const feedsChannel: Channel<{ feeds: FeedKey[] }> = {
     const feeds = e.event === "embargoed" ? [] : feedsTouched(release, previous);
     // An original going public: its translations' feeds may now name it (releases/translations.ts).
     if (e.event === "published") {
-      for (const t of await rt.releases.translations(release.id)) if (t.status === "published") for (const k of feedKeysOf(t)) if (!feeds.includes(k)) feeds.push(k);
+      for (const t of await rt.releases.translations(release.id))
+        if (t.status === "published") for (const k of feedKeysOf(t)) if (!feeds.includes(k)) feeds.push(k);
     }
     await enqueueFeedRebuilds(rt, feeds, `${e.releaseId}-r${e.revision}-${e.event}`);
     return { feeds };

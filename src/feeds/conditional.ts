@@ -3,7 +3,10 @@
 // resolution, so the stored milliseconds are floored before comparing.
 import type { FeedEntry } from "./cache.ts";
 
-export function notModified(headers: { "if-none-match"?: string; "if-modified-since"?: string }, head: Pick<FeedEntry, "etag" | "lastModified">): boolean {
+export function notModified(
+  headers: { "if-none-match"?: string; "if-modified-since"?: string },
+  head: Pick<FeedEntry, "etag" | "lastModified">,
+): boolean {
   const inm = headers["if-none-match"];
   if (inm !== undefined) {
     if (inm === head.etag) return true; // what nearly every poll sends: the tag it was given

@@ -13,7 +13,10 @@ import { FEED_REBUILD_WINDOW_MS, type FeedRebuildJob, jobId, QUEUE, type WebsubJ
 
 export const REBUILD_ALL = "rebuild-all";
 
-export async function processFeedRebuild(job: Job<FeedRebuildJob>, rt: Runtime): Promise<BuildResult | { queued: FeedKey[] }> {
+export async function processFeedRebuild(
+  job: Job<FeedRebuildJob>,
+  rt: Runtime,
+): Promise<BuildResult | { queued: FeedKey[] }> {
   if (job.name === REBUILD_ALL) {
     const feeds = await knownFeeds((kind) => rt.releases.facets(kind));
     await enqueueFeedRebuilds(rt, feeds, `${REBUILD_ALL}-${job.id}`);
@@ -27,7 +30,8 @@ export async function processFeedRebuild(job: Job<FeedRebuildJob>, rt: Runtime):
   const kind = feed === "all" ? "all" : feed.split("/")[0]!;
   await countStat(rt, "herald_feed_rebuilds_total", { kind });
   await countStat(rt, "herald_feed_rebuild_seconds_total", { kind }, (performance.now() - started) / 1000);
-  if (result.changed.length && rt.config.websubHub) await enqueueWebsubPing(rt, feed, job.id ?? `${feed}-${rt.clock.now()}`);
+  if (result.changed.length && rt.config.websubHub)
+    await enqueueWebsubPing(rt, feed, job.id ?? `${feed}-${rt.clock.now()}`);
   return result;
 }
 

@@ -66,7 +66,12 @@ export interface FeedItem {
 
 const clean = (s: string) => stripInvalidChars(s);
 
-export function feedMeta(config: Config, key: FeedKey, releases: Release[], taxonomy: Taxonomy = defaultTaxonomy()): FeedMeta {
+export function feedMeta(
+  config: Config,
+  key: FeedKey,
+  releases: Release[],
+  taxonomy: Taxonomy = defaultTaxonomy(),
+): FeedMeta {
   const parsed = parseFeedKey(key);
   const language = parsed?.kind === "languages" ? parsed.value : sharedLanguage(releases);
   const what = parsed && parsed.kind !== "all" ? `: ${facetLabel(parsed.kind, parsed.value)}` : "";
@@ -135,7 +140,13 @@ export function feedItem(meta: Pick<FeedMeta, "publicUrl" | "timeZone" | "taxono
   };
 }
 
-function category(publicUrl: string, taxonomy: Taxonomy, kind: "topics" | "regions", term: string, lang: string): FeedCategory {
+function category(
+  publicUrl: string,
+  taxonomy: Taxonomy,
+  kind: "topics" | "regions",
+  term: string,
+  lang: string,
+): FeedCategory {
   const c = taxonomy.concept(kind, term, lang);
   return { kind, term, label: c.label, scheme: c.uri ?? `${publicUrl}/feeds/${kind}/` };
 }
@@ -153,9 +164,14 @@ export function excerpt(text: string, max = 300): string {
 function contentHtml(r: Release, timeZone: string, correction: string | undefined): string {
   const l = labels(r.language);
   const parts: string[] = [];
-  if (correction) parts.push(`<p><em>${escapeHtml(l.correction)}${escapeHtml(l.colon)} ${escapeHtml(correction)}</em></p>`);
+  if (correction)
+    parts.push(`<p><em>${escapeHtml(l.correction)}${escapeHtml(l.colon)} ${escapeHtml(correction)}</em></p>`);
   const date = formatDate(r.publishedAt, r.language, timeZone);
-  parts.push(r.dateline ? `<p><strong>${escapeHtml(clean(r.dateline))}</strong> — ${escapeHtml(date)}</p>` : `<p>${escapeHtml(date)}</p>`);
+  parts.push(
+    r.dateline
+      ? `<p><strong>${escapeHtml(clean(r.dateline))}</strong> — ${escapeHtml(date)}</p>`
+      : `<p>${escapeHtml(date)}</p>`,
+  );
   parts.push(clean(r.bodyHtml));
   if (r.contacts.length) {
     parts.push(`<h3>${escapeHtml(r.contacts.length > 1 ? l.contacts : l.contact)}</h3>`);
@@ -167,7 +183,8 @@ function contentHtml(r: Release, timeZone: string, correction: string | undefine
 export function contactHtml(c: Contact): string {
   const bits = [escapeHtml(clean(c.name))];
   if (c.office) bits.push(escapeHtml(clean(c.office)));
-  if (c.phone) bits.push(`<a href="tel:${escapeHtml(c.phone.replace(/[^+\d]/g, ""))}">${escapeHtml(clean(c.phone))}</a>`);
+  if (c.phone)
+    bits.push(`<a href="tel:${escapeHtml(c.phone.replace(/[^+\d]/g, ""))}">${escapeHtml(clean(c.phone))}</a>`);
   if (c.email) bits.push(`<a href="mailto:${escapeHtml(c.email)}">${escapeHtml(c.email)}</a>`);
   return bits.join(", ");
 }

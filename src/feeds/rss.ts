@@ -38,7 +38,14 @@ export function renderRss(meta: FeedMeta, releases: Release[], now: number): str
         { "atom:updated": it.updated },
         { "dc:language": it.language },
         ...(it.image
-          ? [{ "media:content": [{ _attr: { url: it.image.url, type: it.image.type, medium: "image" } }, { "media:description": [{ _attr: { type: "plain" } }, it.image.alt] }] }]
+          ? [
+              {
+                "media:content": [
+                  { _attr: { url: it.image.url, type: it.image.type, medium: "image" } },
+                  { "media:description": [{ _attr: { type: "plain" } }, it.image.alt] },
+                ],
+              },
+            ]
           : []),
       ],
     });

@@ -3,7 +3,14 @@
 import { stripInvalidChars } from "../releases/sanitize.ts";
 
 const TEXT: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;" };
-const ATTR: Record<string, string> = { ...TEXT, '"': "&quot;", "'": "&apos;", "\t": "&#9;", "\n": "&#10;", "\r": "&#13;" };
+const ATTR: Record<string, string> = {
+  ...TEXT,
+  '"': "&quot;",
+  "'": "&apos;",
+  "\t": "&#9;",
+  "\n": "&#10;",
+  "\r": "&#13;",
+};
 
 /** Element content. `>` is escaped too, so `]]>` can never appear literally. */
 export function xmlText(s: string): string {

@@ -45,7 +45,10 @@ export function declareAccess(scope: FastifyInstance, access: Access): void {
 }
 
 /** `plugin`, registered in a scope that declares `access`. */
-export function withAccess<O extends Record<string, unknown>>(access: Access, plugin: FastifyPluginAsync<O>): FastifyPluginAsync<O> {
+export function withAccess<O extends Record<string, unknown>>(
+  access: Access,
+  plugin: FastifyPluginAsync<O>,
+): FastifyPluginAsync<O> {
   return async (scope, opts) => {
     declareAccess(scope, access);
     await scope.register(plugin, opts);
@@ -108,16 +111,24 @@ export interface AccessOptions {
 export function installAccess(app: FastifyInstance, rt: Runtime, opts: AccessOptions): void {
   const table: RouteAccess[] = [];
   tables.set(app, table);
-  const failures = new LoginFailures(rt.redis, rt.config.prefix, rt.config.authMaxFailures, rt.config.authFailureWindowS);
+  const failures = new LoginFailures(
+    rt.redis,
+    rt.config.prefix,
+    rt.config.authMaxFailures,
+    rt.config.authFailureWindowS,
+  );
 
   app.addHook("onRoute", function (this: FastifyInstance, route: RouteOptions) {
     const methods = [route.method].flat().map(String);
     const declared = route.config?.access ?? (this as unknown as Record<symbol, Access | undefined>)[SCOPE_ACCESS];
     const where = `${methods.join(",")} ${route.url}`;
     if (declared === undefined) {
-      throw new Error(`route ${where} declares no access: add config: { access } (one of ${ACCESS.join(", ")}) or register it with withAccess()`);
+      throw new Error(
+        `route ${where} declares no access: add config: { access } (one of ${ACCESS.join(", ")}) or register it with withAccess()`,
+      );
     }
-    if (!ACCESS.includes(declared)) throw new Error(`route ${where} declares unknown access ${JSON.stringify(declared)}`);
+    if (!ACCESS.includes(declared))
+      throw new Error(`route ${where} declares unknown access ${JSON.stringify(declared)}`);
     const required = accessByPath(route.url);
     if (required && declared !== required) {
       throw new Error(`route ${where} declares access ${declared}, but routes there must be ${required}`);
@@ -144,7 +155,11 @@ export function installAccess(app: FastifyInstance, rt: Runtime, opts: AccessOpt
         const t = bearerOf(req);
         return t !== undefined && sameSecret(t, apiToken);
       },
-      refuse: bearerRefusal('Bearer realm="herald"', "missing Authorization: Bearer API_TOKEN header", "wrong API token"),
+      refuse: bearerRefusal(
+        'Bearer realm="herald"',
+        "missing Authorization: Bearer API_TOKEN header",
+        "wrong API token",
+      ),
     },
     admin: {
       open: false,
@@ -166,7 +181,11 @@ export function installAccess(app: FastifyInstance, rt: Runtime, opts: AccessOpt
         const t = bearerOf(req);
         return t !== undefined && metricsToken !== undefined && sameSecret(t, metricsToken);
       },
-      refuse: bearerRefusal('Bearer realm="herald metrics"', "missing Authorization: Bearer METRICS_TOKEN header", "wrong metrics token"),
+      refuse: bearerRefusal(
+        'Bearer realm="herald metrics"',
+        "missing Authorization: Bearer METRICS_TOKEN header",
+        "wrong metrics token",
+      ),
     },
   };
 
@@ -190,7 +209,10 @@ export function installAccess(app: FastifyInstance, rt: Runtime, opts: AccessOpt
       (v) => {
         if (v.locked) {
           // Not a new failure, and an attacker can send many: debug, not warn.
-          req.log.debug({ ip: req.ip, route: req.routeOptions.url, failures: v.failures }, `login refused: client locked (${check.what})`);
+          req.log.debug(
+            { ip: req.ip, route: req.routeOptions.url, failures: v.failures },
+            `login refused: client locked (${check.what})`,
+          );
           reply
             .code(429)
             .header("retry-after", String(v.retryAfterS))

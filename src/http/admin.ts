@@ -23,7 +23,8 @@ export const adminRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt
   adapter.setBasePath(BASE);
   await app.register(adapter.registerPlugin(), { prefix: BASE });
   // Any other /admin URL: the password first, then 404 (as for /api).
-  const notFound = (req: FastifyRequest, reply: FastifyReply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}`, issues: [] });
+  const notFound = (req: FastifyRequest, reply: FastifyReply) =>
+    reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}`, issues: [] });
   app.all("/admin", notFound);
   app.all("/admin/*", notFound);
 };

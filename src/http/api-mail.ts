@@ -17,7 +17,11 @@ export const mailApiRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { 
     // JSON (or any other type the app parses) is refused here rather than read as no message.
     const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
     if (!FEEDBACK_TYPES.includes(type)) {
-      throw new HeraldError("HERALD_UNSUPPORTED_MEDIA_TYPE", `send the report as it arrived, as the body, with content-type: message/rfc822 (got ${type || "none"})`, 415);
+      throw new HeraldError(
+        "HERALD_UNSUPPORTED_MEDIA_TYPE",
+        `send the report as it arrived, as the body, with content-type: message/rfc822 (got ${type || "none"})`,
+        415,
+      );
     }
     return processFeedback(rt, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
   });

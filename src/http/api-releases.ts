@@ -36,4 +36,3 @@ export const releaseRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { 
     return r;
   });
 };
-

@@ -13,15 +13,19 @@ export const subscriberApiRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (a
   /** Body: subscriber fields, plus `confirmed: true` to skip the opt-in email (consent given elsewhere). */
   app.post("/api/subscribers", async (req, reply) => {
     const { confirmed, ...input } = jsonObjectBody(req.body);
-    if (confirmed !== undefined && typeof confirmed !== "boolean") throw invalid("invalid subscriber: confirmed: true or false", [{ path: "confirmed", message: "true or false" }]);
+    if (confirmed !== undefined && typeof confirmed !== "boolean")
+      throw invalid("invalid subscriber: confirmed: true or false", [{ path: "confirmed", message: "true or false" }]);
     const { subscriber: s, created } = await service.upsert(input, { confirmed: confirmed === true });
-    return reply.code(created ? 201 : 200).send({ id: s.id, email: s.email, status: s.status, frequency: s.frequency, language: s.language });
+    return reply
+      .code(created ? 201 : 200)
+      .send({ id: s.id, email: s.email, status: s.status, frequency: s.frequency, language: s.language });
   });
 
   /** Enqueues a run for every confirmed reader of the frequency now; `{"dryRun": true}` only counts. */
   app.post<{ Params: { frequency: string } }>("/api/digests/:frequency/run", async (req, reply) => {
     const frequency = req.params.frequency;
-    if (frequency !== "daily" && frequency !== "weekly") throw invalid(`no digest ${JSON.stringify(frequency)}: use daily or weekly`);
+    if (frequency !== "daily" && frequency !== "weekly")
+      throw invalid(`no digest ${JSON.stringify(frequency)}: use daily or weekly`);
     const dryRun = (req.body as { dryRun?: unknown } | undefined)?.dryRun === true;
     const at = rt.clock.now();
     const data: DigestJob = { frequency, at: new Date(at).toISOString(), dryRun };

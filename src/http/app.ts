@@ -56,7 +56,12 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
     // One spelling per route. Access does not depend on it (access.ts decides on the matched
     // route), but fewer spellings reach a handler: no trailing-slash or duplicate-slash twins,
     // case matters, and `;` is part of the path.
-    routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, caseSensitive: true, ...{ useSemicolonDelimiter: false } },
+    routerOptions: {
+      ignoreTrailingSlash: false,
+      ignoreDuplicateSlashes: false,
+      caseSensitive: true,
+      ...{ useSemicolonDelimiter: false },
+    },
     // Slow clients: a request (headers and body) must arrive within REQUEST_TIMEOUT_MS, its
     // headers within HEADERS_TIMEOUT_MS; a silent socket is closed after CONNECTION_TIMEOUT_MS.
     requestTimeout: c.requestTimeoutMs,
@@ -92,18 +97,25 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
     }
     if (err.statusCode === 413) {
       const limit = req.routeOptions.bodyLimit ?? BODY_LIMIT;
-      return reply.code(413).send({ error: `request body is larger than ${limit} bytes (${limit / 1024 / 1024} MiB)`, issues: [] });
+      return reply
+        .code(413)
+        .send({ error: `request body is larger than ${limit} bytes (${limit / 1024 / 1024} MiB)`, issues: [] });
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.code(err.statusCode).send({ error: err.message, code: err.code, issues: [] });
     }
     if (isRedisDown(err)) {
-      return reply.code(503).header("retry-after", "5").send({ error: "Redis is unreachable; try again shortly", issues: [] });
+      return reply
+        .code(503)
+        .header("retry-after", "5")
+        .send({ error: "Redis is unreachable; try again shortly", issues: [] });
     }
     req.log.error({ err }, "request failed");
     return reply.code(500).send({ error: "internal error", issues: [] });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}`, issues: [] }));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}`, issues: [] }),
+  );
 
   // Who may call what is declared by each route (access.ts); before any route is added, on the
   // root instance, so its hooks run first in every scope.
@@ -132,7 +144,10 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
   // The early answer serves these routes without Fastify's hooks: they must stay public.
   for (const url of Object.values(FEED_ROUTES)) {
     const entry = routeTable(app).find((r) => r.method === "GET" && r.url === url);
-    if (entry?.access !== "public") throw new Error(`feed-polls.ts answers GET ${url} before routing, so it must be public (it is ${entry?.access ?? "missing"})`);
+    if (entry?.access !== "public")
+      throw new Error(
+        `feed-polls.ts answers GET ${url} before routing, so it must be public (it is ${entry?.access ?? "missing"})`,
+      );
   }
   return app;
 }

@@ -129,7 +129,11 @@ export function feedAnswer(entry: FeedEntry, format: FeedFormat, headers: Incomi
   const inm = headers["if-none-match"];
   if (inm !== undefined) {
     if (inm === v.etag || a.tags.has(inm)) return v.notModified; // what nearly every poll sends: a tag it was given
-    return CODINGS.some((c) => notModified({ "if-none-match": inm }, { etag: a.variants[c].etag, lastModified: entry.lastModified })) ? v.notModified : v.ok;
+    return CODINGS.some((c) =>
+      notModified({ "if-none-match": inm }, { etag: a.variants[c].etag, lastModified: entry.lastModified }),
+    )
+      ? v.notModified
+      : v.ok;
   }
   return notModified(headers as { "if-modified-since"?: string }, entry) ? v.notModified : v.ok;
 }

@@ -47,7 +47,12 @@ export function feedPolls(memo: FeedMemo, durations: RequestDurations): EarlyAns
     const answer = feedAnswer(entry, format, req.headers);
     res.writeHead(answer.status, answer.headers);
     res.end(answer.body);
-    durations.observe("GET", m[1] ? FEED_ROUTES.facet : FEED_ROUTES.all, answer.status, (performance.now() - started) / 1000);
+    durations.observe(
+      "GET",
+      m[1] ? FEED_ROUTES.facet : FEED_ROUTES.all,
+      answer.status,
+      (performance.now() - started) / 1000,
+    );
     return true;
   };
 }

@@ -22,7 +22,12 @@ const COLD_RETRY_AFTER_S = 30;
 
 /** `memo` is shared with the early answer for polls (feed-polls.ts); app.ts owns it. */
 export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; memo: FeedMemo }> = async (app, { rt, memo }) => {
-  function serve(req: FastifyRequest, reply: FastifyReply, key: FeedKey, format: FeedFormat | undefined): Promise<unknown> | undefined {
+  function serve(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    key: FeedKey,
+    format: FeedFormat | undefined,
+  ): Promise<unknown> | undefined {
     const parsed = format && parseFeedKey(key);
     if (!format || !parsed) {
       reply.code(404).send({ error: `no such feed: ${req.url.split("?")[0]}`, issues: [] });
@@ -30,7 +35,9 @@ export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; memo: FeedMemo }> = a
     }
     const held = memo.peek(key, format);
     if (held) return answer(req, reply, held, format);
-    return memo.get(key, format).then((entry) => (entry ? answer(req, reply, entry, format) : cold(reply, key, parsed)));
+    return memo
+      .get(key, format)
+      .then((entry) => (entry ? answer(req, reply, entry, format) : cold(reply, key, parsed)));
   }
 
   function answer(req: FastifyRequest, reply: FastifyReply, entry: FeedEntry, format: FeedFormat): undefined {
@@ -39,13 +46,18 @@ export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; memo: FeedMemo }> = a
     return undefined;
   }
 
-  async function cold(reply: FastifyReply, key: FeedKey, parsed: NonNullable<ReturnType<typeof parseFeedKey>>): Promise<FastifyReply> {
+  async function cold(
+    reply: FastifyReply,
+    key: FeedKey,
+    parsed: NonNullable<ReturnType<typeof parseFeedKey>>,
+  ): Promise<FastifyReply> {
     const known = parsed.kind === "all" || (await rt.releases.hasFacet(parsed.kind, parsed.value));
     if (!known) {
       const what = { topics: "topic", regions: "region", languages: "language" }[parsed.kind];
-      return reply
-        .code(404)
-        .send({ error: `no feed for ${what} ${JSON.stringify(parsed.value)}: no release has been published with it`, issues: [] });
+      return reply.code(404).send({
+        error: `no feed for ${what} ${JSON.stringify(parsed.value)}: no release has been published with it`,
+        issues: [],
+      });
     }
     return reply
       .code(503)
@@ -58,23 +70,32 @@ export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; memo: FeedMemo }> = a
       });
   }
 
-  app.get<{ Params: { file: string } }>(FEED_ROUTES.all, (req, reply) => serve(req, reply, "all", formatOfFile(req.params.file)));
+  app.get<{ Params: { file: string } }>(FEED_ROUTES.all, (req, reply) =>
+    serve(req, reply, "all", formatOfFile(req.params.file)),
+  );
   app.get<{ Params: { kind: string; value: string; file: string } }>(FEED_ROUTES.facet, (req, reply) =>
     serve(req, reply, `${req.params.kind}/${req.params.value}`, formatOfFile(req.params.file)),
   );
 
   // A browser app that sends its own If-None-Match asks first (CORS preflight): JSON Feed says yes.
   const preflight = (req: FastifyRequest<{ Params: { file: string } }>, reply: FastifyReply) => {
-    if (formatOfFile(req.params.file) !== "json") return reply.code(404).send({ error: `no route OPTIONS ${req.url.split("?")[0]}`, issues: [] });
+    if (formatOfFile(req.params.file) !== "json")
+      return reply.code(404).send({ error: `no route OPTIONS ${req.url.split("?")[0]}`, issues: [] });
     return reply
       .code(204)
-      .headers({ ...CORS, "access-control-allow-methods": "GET, HEAD", "access-control-allow-headers": "If-None-Match, If-Modified-Since", "access-control-max-age": "86400" })
+      .headers({
+        ...CORS,
+        "access-control-allow-methods": "GET, HEAD",
+        "access-control-allow-headers": "If-None-Match, If-Modified-Since",
+        "access-control-max-age": "86400",
+      })
       .send();
   };
   app.options(FEED_ROUTES.all, preflight);
   app.options(FEED_ROUTES.facet, preflight);
 
-  const visitorLanguage = (req: FastifyRequest) => pickLanguage((req.query as { lang?: unknown }).lang, undefined, req.headers["accept-language"]);
+  const visitorLanguage = (req: FastifyRequest) =>
+    pickLanguage((req.query as { lang?: unknown }).lang, undefined, req.headers["accept-language"]);
 
   app.get("/feeds", async (req, reply) => {
     // Only feeds with something in them now: a topic whose releases were all withdrawn is not listed.
@@ -97,7 +118,10 @@ export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; memo: FeedMemo }> = a
     const r = SLUG_RE.test(id) ? await rt.releases.get(id) : null;
     // An embargoed release does not exist yet, as far as the public can tell.
     if (!r || r.status === "embargoed") {
-      return reply.code(404).header("cache-control", "no-store").send(renderGonePage(rt.config, 404, visitorLanguage(req)));
+      return reply
+        .code(404)
+        .header("cache-control", "no-store")
+        .send(renderGonePage(rt.config, 404, visitorLanguage(req)));
     }
     if (r.status === "withdrawn") {
       return reply
@@ -108,11 +132,14 @@ export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; memo: FeedMemo }> = a
     const related = [...(await rt.releases.translations(r.id))];
     if (r.translationOf) {
       const original = await rt.releases.get(r.translationOf);
-      if (original) related.unshift(original, ...(await rt.releases.translations(original.id)).filter((t) => t.id !== r.id));
+      if (original)
+        related.unshift(original, ...(await rt.releases.translations(original.id)).filter((t) => t.id !== r.id));
     }
     const translations = [...new Map(related.map((t) => [t.id, t])).values()]
       .filter((t) => t.status === "published" && t.id !== r.id)
       .map((t) => ({ id: t.id, language: t.language, title: t.title }));
-    return reply.header("cache-control", `public, max-age=${FEED_MAX_AGE_S}`).send(renderReleasePage(rt.config, r, { translations }, await rt.taxonomy.current()));
+    return reply
+      .header("cache-control", `public, max-age=${FEED_MAX_AGE_S}`)
+      .send(renderReleasePage(rt.config, r, { translations }, await rt.taxonomy.current()));
   });
 };

@@ -8,7 +8,7 @@ import type { FastifyInstance } from "fastify";
 import { invalid } from "../errors.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
-const NOT_UTF8 = "the form is not valid UTF-8: send it encoded as UTF-8 (accept-charset=\"utf-8\")";
+const NOT_UTF8 = 'the form is not valid UTF-8: send it encoded as UTF-8 (accept-charset="utf-8")';
 
 export type FormFields = Record<string, string | string[]>;
 
@@ -36,7 +36,9 @@ function decodeField(raw: string): string {
     return decodeURIComponent(raw.replaceAll("+", " "));
   } catch {
     // decodeURIComponent refuses both a broken escape ("%zz") and escapes that are not UTF-8.
-    throw invalid(`${NOT_UTF8}; a field has an escape that is not UTF-8 or is broken: ${JSON.stringify(raw.slice(0, 60))}`);
+    throw invalid(
+      `${NOT_UTF8}; a field has an escape that is not UTF-8 or is broken: ${JSON.stringify(raw.slice(0, 60))}`,
+    );
   }
 }
 
@@ -72,7 +74,8 @@ export function parseMultipart(body: Buffer, contentType: string): FormFields {
     if (body[at] === 0x2d && body[at + 1] === 0x2d) return fields; // "--": the closing delimiter
     if (parts >= MAX_PARTS) throw invalid(`the multipart body has more than ${MAX_PARTS} parts`);
     while (body[at] === 0x20 || body[at] === 0x09) at++; // transport padding
-    if (body[at] !== 0x0d || body[at + 1] !== 0x0a) throw invalid("the multipart body is malformed: a boundary line does not end with CRLF");
+    if (body[at] !== 0x0d || body[at + 1] !== 0x0a)
+      throw invalid("the multipart body is malformed: a boundary line does not end with CRLF");
     at += 2;
     const end = body.indexOf(between, at);
     if (end < 0) throw invalid("the multipart body is not closed by its final boundary");
@@ -102,13 +105,17 @@ function decodeUtf8(bytes: Buffer): string {
 }
 
 export function strictFormBodies(app: FastifyInstance): void {
-  app.addContentTypeParser("multipart/form-data", { parseAs: "buffer", bodyLimit: MULTIPART_LIMIT }, (req, body, done) => {
-    try {
-      done(null, parseMultipart(body as Buffer, String(req.headers["content-type"] ?? "")));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
+  app.addContentTypeParser(
+    "multipart/form-data",
+    { parseAs: "buffer", bodyLimit: MULTIPART_LIMIT },
+    (req, body, done) => {
+      try {
+        done(null, parseMultipart(body as Buffer, String(req.headers["content-type"] ?? "")));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    },
+  );
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer" }, (_req, body, done) => {
     try {
       done(null, parseForm(body as Buffer));

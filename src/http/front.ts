@@ -40,7 +40,10 @@ async function versionsFor(rt: Runtime, releases: Release[], lang: Language): Pr
       out.push(r);
       continue;
     }
-    const family = [...(await rt.releases.translations(root)), ...(r.translationOf ? await rt.releases.getMany([root]) : [])];
+    const family = [
+      ...(await rt.releases.translations(root)),
+      ...(r.translationOf ? await rt.releases.getMany([root]) : []),
+    ];
     const mine = family.find((x) => x.language === lang && x.status === "published");
     out.push(mine ?? r);
   }
@@ -62,7 +65,14 @@ ${tags.length ? `<p class="tags" lang="${ui}">${tags.map((x) => escapeHtml(x)).j
 }
 
 export const frontRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
-  const answer = (reply: FastifyReply, status: number, lang: Language, title: string, body: string, extra: { page?: number } = {}) =>
+  const answer = (
+    reply: FastifyReply,
+    status: number,
+    lang: Language,
+    title: string,
+    body: string,
+    extra: { page?: number } = {},
+  ) =>
     reply
       .code(status)
       .type("text/html; charset=utf-8")
@@ -79,7 +89,9 @@ export const frontRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt
           orgName: rt.config.orgNames[lang],
           brandColor: rt.config.brandColor,
           current: "home",
-          languageLinks: Object.fromEntries(LANGUAGES.map((l) => [l, withLang(extra.page && extra.page > 1 ? `/?page=${extra.page}` : "/", l)])),
+          languageLinks: Object.fromEntries(
+            LANGUAGES.map((l) => [l, withLang(extra.page && extra.page > 1 ? `/?page=${extra.page}` : "/", l)]),
+          ),
         }),
       );
 
@@ -90,16 +102,38 @@ export const frontRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt
     const wantsJson = (req.headers.accept ?? "").startsWith("application/json");
     if (n === null) {
       const issue = { path: "page", message: t.badPage };
-      if (wantsJson) return reply.code(400).send({ error: `invalid page ${JSON.stringify(String(req.query.page).slice(0, 40))}: ${t.badPage}`, issues: [issue] });
-      return answer(reply, 400, lang, t.errorTitle, `<p class="error">${escapeHtml(t.badPage)}</p><p><a href="${escapeHtml(withLang("/", lang))}">${escapeHtml(t.backHome)}</a></p>`);
+      if (wantsJson)
+        return reply.code(400).send({
+          error: `invalid page ${JSON.stringify(String(req.query.page).slice(0, 40))}: ${t.badPage}`,
+          issues: [issue],
+        });
+      return answer(
+        reply,
+        400,
+        lang,
+        t.errorTitle,
+        `<p class="error">${escapeHtml(t.badPage)}</p><p><a href="${escapeHtml(withLang("/", lang))}">${escapeHtml(t.backHome)}</a></p>`,
+      );
     }
     const total = await rt.releases.countPublic("all");
     const pages = Math.max(1, Math.ceil(total / FRONT_PAGE_SIZE));
     if (n > pages) {
-      if (wantsJson) return reply.code(404).send({ error: t.pageNotFound(pages), issues: [{ path: "page", message: t.pageNotFound(pages) }] });
-      return answer(reply, 404, lang, t.notFoundTitle, `<p>${escapeHtml(t.pageNotFound(pages))}</p><p><a href="${escapeHtml(withLang("/", lang))}">${escapeHtml(t.backHome)}</a></p>`);
+      if (wantsJson)
+        return reply
+          .code(404)
+          .send({ error: t.pageNotFound(pages), issues: [{ path: "page", message: t.pageNotFound(pages) }] });
+      return answer(
+        reply,
+        404,
+        lang,
+        t.notFoundTitle,
+        `<p>${escapeHtml(t.pageNotFound(pages))}</p><p><a href="${escapeHtml(withLang("/", lang))}">${escapeHtml(t.backHome)}</a></p>`,
+      );
     }
-    const [releases, taxonomy] = await Promise.all([rt.releases.newest("all", FRONT_PAGE_SIZE, (n - 1) * FRONT_PAGE_SIZE), rt.taxonomy.current()]);
+    const [releases, taxonomy] = await Promise.all([
+      rt.releases.newest("all", FRONT_PAGE_SIZE, (n - 1) * FRONT_PAGE_SIZE),
+      rt.taxonomy.current(),
+    ]);
     const shown = await versionsFor(rt, releases, lang);
     const org = rt.config.orgNames[lang];
     const list = shown.length

@@ -24,7 +24,10 @@ export async function checkWritable(rt: Runtime, timeoutMs = READY_TIMEOUT_MS): 
     timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    await Promise.race([Promise.all(keys.map((k) => rt.redis.set(k, String(Date.now()), "PX", PROBE_TTL_MS))), timeout]);
+    await Promise.race([
+      Promise.all(keys.map((k) => rt.redis.set(k, String(Date.now()), "PX", PROBE_TTL_MS))),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

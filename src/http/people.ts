@@ -31,10 +31,16 @@ export const peopleRoutes: FastifyPluginAsync<{ rt: Runtime; secretKey?: string 
   strictFormBodies(app);
   singleValuedQuery(app);
   // Counted in Redis, so the limit holds across every web process behind the load balancer.
-  await app.register(rateLimit, { global: false, redis: rt.redis, nameSpace: rt.key("ratelimit", ""), skipOnError: false });
+  await app.register(rateLimit, {
+    global: false,
+    redis: rt.redis,
+    nameSpace: rt.key("ratelimit", ""),
+    skipOnError: false,
+  });
   const service = new SubscriberService(rt);
   const key = () => requireSecret(secretKey ?? rt.config.secretKey);
-  const wantsJson = (req: FastifyRequest) => (req.headers["content-type"] ?? "").includes("json") || (req.headers.accept ?? "").startsWith("application/json");
+  const wantsJson = (req: FastifyRequest) =>
+    (req.headers["content-type"] ?? "").includes("json") || (req.headers.accept ?? "").startsWith("application/json");
 
   const html = (reply: FastifyReply, lang: Language, title: string, body: string, status = 200) =>
     reply
@@ -55,16 +61,27 @@ export const peopleRoutes: FastifyPluginAsync<{ rt: Runtime; secretKey?: string 
         }),
       );
 
-  const langOf = (req: Req, s?: Subscriber) => pickLanguage(req.query.lang, s?.language, req.headers["accept-language"]);
+  const langOf = (req: Req, s?: Subscriber) =>
+    pickLanguage(req.query.lang, s?.language, req.headers["accept-language"]);
 
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err instanceof HeraldError ? err.status : (err.statusCode ?? 500);
     if (status >= 500 && !(err instanceof HeraldError)) req.log.error({ err }, "page failed");
     const message = status >= 500 && !(err instanceof HeraldError) ? "internal error" : err.message;
-    if (wantsJson(req)) return reply.code(status).send({ error: message, issues: err instanceof HeraldError ? err.issues : [] });
+    if (wantsJson(req))
+      return reply.code(status).send({ error: message, issues: err instanceof HeraldError ? err.issues : [] });
     const lang = langOf(req as Req);
-    const issues = err instanceof HeraldError && err.issues.length ? `<ul>${err.issues.map((i) => `<li>${escapeHtml(`${i.path}: ${i.message}`)}</li>`).join("")}</ul>` : "";
-    return html(reply, lang, PAGE_STRINGS[lang].errorTitle, `<p class="error">${escapeHtml(message)}</p>${issues}`, status);
+    const issues =
+      err instanceof HeraldError && err.issues.length
+        ? `<ul>${err.issues.map((i) => `<li>${escapeHtml(`${i.path}: ${i.message}`)}</li>`).join("")}</ul>`
+        : "";
+    return html(
+      reply,
+      lang,
+      PAGE_STRINGS[lang].errorTitle,
+      `<p class="error">${escapeHtml(message)}</p>${issues}`,
+      status,
+    );
   });
 
   const facets = (lang: Language, s?: Subscriber) => offeredFacets(rt, lang, s);
@@ -74,14 +91,20 @@ export const peopleRoutes: FastifyPluginAsync<{ rt: Runtime; secretKey?: string 
     if (!s) throw new HeraldError("HERALD_NOT_FOUND", "this subscription no longer exists; subscribe again", 404);
     return s;
   };
-  const subscriberFor = async (req: Req, purpose: "manage") => stored(verifyToken(keys(), purpose, req.query.token, rt.clock.now()));
+  const subscriberFor = async (req: Req, purpose: "manage") =>
+    stored(verifyToken(keys(), purpose, req.query.token, rt.clock.now()));
   /** The confirm link's reader and when the link was made. Its token: in the query (the emailed link), or the form or JSON body (the button); if both, the same one. */
   const confirmTarget = async (req: Req) => {
     const fromBody = req.body && typeof req.body === "object" ? (req.body as Record<string, unknown>).token : undefined;
-    if (fromBody !== undefined && typeof fromBody !== "string") throw invalid("the field token must be one string (given more than once, or not text)", [{ path: "token", message: "one string" }]);
+    if (fromBody !== undefined && typeof fromBody !== "string")
+      throw invalid("the field token must be one string (given more than once, or not text)", [
+        { path: "token", message: "one string" },
+      ]);
     const fromQuery = req.query.token || undefined;
     if (fromQuery !== undefined && fromBody && fromQuery !== fromBody) {
-      throw invalid("two different tokens, in the address and in the form: use the link from the newest email", [{ path: "token", message: "differs from the one in the address" }]);
+      throw invalid("two different tokens, in the address and in the form: use the link from the newest email", [
+        { path: "token", message: "differs from the one in the address" },
+      ]);
     }
     const { subscriberId, issuedAt } = readToken(keys(), "confirm", fromQuery ?? fromBody, rt.clock.now());
     return { s: await stored(subscriberId), issuedAt };
@@ -116,14 +139,27 @@ ${preferenceFields(t, { language: lang }, await facets(lang), rt.config.defaultT
     const lang = langOf(req, s);
     const t = PAGE_STRINGS[lang];
     const c = CONFIRM_STRINGS[lang];
-    if (wantsJson(req)) return reply.header("cache-control", "no-store").send({ ok: outcome === "confirmed" || outcome === "already", status: outcome });
+    if (wantsJson(req))
+      return reply
+        .header("cache-control", "no-store")
+        .send({ ok: outcome === "confirmed" || outcome === "already", status: outcome });
     if (outcome === "unsubscribed") {
-      return html(reply, lang, t.unsubscribedTitle, `<p>${escapeHtml(c.unsubscribed)}</p><p><a href="/subscribe?lang=${lang}">${escapeHtml(c.subscribeAgain)}</a></p>`);
+      return html(
+        reply,
+        lang,
+        t.unsubscribedTitle,
+        `<p>${escapeHtml(c.unsubscribed)}</p><p><a href="/subscribe?lang=${lang}">${escapeHtml(c.subscribeAgain)}</a></p>`,
+      );
     }
     if (outcome === "suppressed") return html(reply, lang, c.title, `<p>${escapeHtml(c.suppressed)}</p>`);
     const links = readerLinks(rt.config.publicUrl, key(), s.id);
     const note = outcome === "already" ? c.already : t.confirmed;
-    return html(reply, lang, t.confirmedTitle, `<p>${escapeHtml(note)}</p><p><a href="${escapeHtml(links.preferences)}">${escapeHtml(t.managePreferences)}</a></p>`);
+    return html(
+      reply,
+      lang,
+      t.confirmedTitle,
+      `<p>${escapeHtml(note)}</p><p><a href="${escapeHtml(links.preferences)}">${escapeHtml(t.managePreferences)}</a></p>`,
+    );
   };
 
   // The link in the confirmation email. A GET only shows the button: mail scanners open every
@@ -135,7 +171,10 @@ ${preferenceFields(t, { language: lang }, await facets(lang), rt.config.defaultT
     const lang = langOf(req, s);
     const c = CONFIRM_STRINGS[lang];
     const token = escapeHtml(req.query.token ?? "");
-    if (wantsJson(req)) return reply.header("cache-control", "no-store").send({ ok: false, status: "pending", message: "POST this URL to confirm" });
+    if (wantsJson(req))
+      return reply
+        .header("cache-control", "no-store")
+        .send({ ok: false, status: "pending", message: "POST this URL to confirm" });
     const body = `<p>${escapeHtml(c.question(s.email))}</p>
 <form method="post" action="/confirm${tokenQuery(req)}&amp;lang=${lang}"><input type="hidden" name="token" value="${token}"><button type="submit">${escapeHtml(c.button)}</button></form>`;
     return html(reply, lang, c.title, body);
@@ -163,9 +202,15 @@ ${preferenceFields(t, valuesOf(s), await facets(lang, s), rt.config.defaultTimez
   const unsubscribedPage = (req: Req, reply: FastifyReply, s: Subscriber) => {
     const lang = langOf(req, s);
     const t = PAGE_STRINGS[lang];
-    if (wantsJson(req)) return reply.code(409).send({ error: "this address is unsubscribed: subscribe again at /subscribe", issues: [] });
-    return html(reply, lang, t.unsubscribedTitle, `<p>${escapeHtml(t.unsubscribed)}</p>
-<p><a href="/subscribe?lang=${lang}">${escapeHtml(t.subscribeTitle)}</a></p>`);
+    if (wantsJson(req))
+      return reply.code(409).send({ error: "this address is unsubscribed: subscribe again at /subscribe", issues: [] });
+    return html(
+      reply,
+      lang,
+      t.unsubscribedTitle,
+      `<p>${escapeHtml(t.unsubscribed)}</p>
+<p><a href="/subscribe?lang=${lang}">${escapeHtml(t.subscribeTitle)}</a></p>`,
+    );
   };
 
   app.get("/preferences", async (req: Req, reply) => {

@@ -11,7 +11,9 @@ export function singleValuedQuery(app: FastifyInstance): void {
       if (typeof value === "string") continue;
       const shown = JSON.stringify(name.slice(0, 40));
       const times = Array.isArray(value) ? value.length : 2;
-      throw invalid(`the query parameter ${shown} is given ${times} times: give it once`, [{ path: `query.${name.slice(0, 40)}`, message: "given more than once" }]);
+      throw invalid(`the query parameter ${shown} is given ${times} times: give it once`, [
+        { path: `query.${name.slice(0, 40)}`, message: "given more than once" },
+      ]);
     }
   });
 }

@@ -121,7 +121,12 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
   [QUEUE.alerts]: { ...retention, attempts: 10, backoff: { type: "exponential", delay: 1_000 } },
   // Send batches are many (1,000 for 100,000 readers) and the ledger already remembers every
   // send: keep only the last 100 completed, enough to look at, not a copy of every reader list.
-  [QUEUE.emails]: { ...retention, removeOnComplete: { age: 3600, count: 100 }, attempts: 8, backoff: { type: "exponential", delay: 2_000 } },
+  [QUEUE.emails]: {
+    ...retention,
+    removeOnComplete: { age: 3600, count: 100 },
+    attempts: 8,
+    backoff: { type: "exponential", delay: 2_000 },
+  },
   [QUEUE.digests]: { ...retention, attempts: 5, backoff: { type: "exponential", delay: 5_000 } },
   [QUEUE.websub]: { ...retention, attempts: 6, backoff: { type: "exponential", delay: 5_000 } },
 };
@@ -138,7 +143,8 @@ export const jobId = {
   feedRebuild: (feed: FeedKey, windowEndMs: number) => `feed-${feed.replace("/", ".")}-${windowEndMs}`,
   partnerDelivery: (j: PartnerDeliveryJob) => `${j.partnerId}-${j.releaseId}-r${j.revision}-${j.event}`,
   /** A replay is a new job (the original may still be kept as completed or failed); same webhook-id. */
-  partnerReplay: (j: PartnerDeliveryJob, atMs: number) => `${j.partnerId}-${j.releaseId}-r${j.revision}-${j.event}-replay-${atMs}`,
+  partnerReplay: (j: PartnerDeliveryJob, atMs: number) =>
+    `${j.partnerId}-${j.releaseId}-r${j.revision}-${j.event}-replay-${atMs}`,
   alert: (j: AlertJob) => `${j.releaseId}-r${j.revision}-${j.event}${j.late ? "-late" : ""}`,
   /** Named by its readers too: a re-run that batches readers differently adds new jobs (the ledger dedupes). */
   emailBatch: (j: EmailBatchJob) =>

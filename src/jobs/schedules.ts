@@ -5,7 +5,15 @@ import { QUEUE } from "./queues.ts";
 
 export async function upsertSchedules(rt: Runtime): Promise<void> {
   // Hourly: each hour some time zones reach DIGEST_HOUR (see digests.ts).
-  await rt.queues[QUEUE.digests].upsertJobScheduler("digest-hourly", { pattern: "0 * * * *" }, { name: "tick", data: {} });
+  await rt.queues[QUEUE.digests].upsertJobScheduler(
+    "digest-hourly",
+    { pattern: "0 * * * *" },
+    { name: "tick", data: {} },
+  );
   // Hourly, off the hour: erase readers who stayed pending past PENDING_EXPIRY_DAYS.
-  await rt.queues[QUEUE.digests].upsertJobScheduler("pending-expiry", { pattern: "30 * * * *" }, { name: "expire-pending", data: {} });
+  await rt.queues[QUEUE.digests].upsertJobScheduler(
+    "pending-expiry",
+    { pattern: "30 * * * *" },
+    { name: "expire-pending", data: {} },
+  );
 }

@@ -70,9 +70,15 @@ async function sendAlerts(rt: Runtime, release: Release, late: boolean): Promise
   const segments = new Map<string, { content: Release; language: Language; readers: string[] }>();
   for await (const readers of confirmedReaders(rt, "immediate")) {
     const matching = readers.filter(
-      (s) => wants(s, story) && (!release.translationOf || s.language === release.language) && (!late || s.language !== story.language),
+      (s) =>
+        wants(s, story) &&
+        (!release.translationOf || s.language === release.language) &&
+        (!late || s.language !== story.language),
     );
-    const had = await ledger.alerted(rootId, matching.map((s) => s.id));
+    const had = await ledger.alerted(
+      rootId,
+      matching.map((s) => s.id),
+    );
     matching.forEach((s, i) => {
       if (had[i]) return;
       if (canWait && !versions.has(s.language)) {
@@ -103,7 +109,12 @@ async function sendAlerts(rt: Runtime, release: Release, late: boolean): Promise
     const lateJob: AlertJob = { releaseId: release.id, revision: release.revision, event: "published", late: true };
     await rt.queues[QUEUE.alerts].add("published", lateJob, { jobId: jobId.alert(lateJob), delay: wait });
   }
-  const summary = await fanOutSegments(rt, `alert-${release.id}-r${release.revision}${late ? "-late" : ""}`, "alert", plans);
+  const summary = await fanOutSegments(
+    rt,
+    `alert-${release.id}-r${release.revision}${late ? "-late" : ""}`,
+    "alert",
+    plans,
+  );
   return waiting > 0 ? { ...summary, waiting } : summary;
 }
 
@@ -128,7 +139,12 @@ async function sendCorrections(rt: Runtime, release: Release): Promise<FanoutSum
   const plans: SegmentPlan[] = [...byLanguage.entries()].map(([language, readers]) => ({
     id: `${language}-${release.id}`,
     readers,
-    render: async () => ({ kind: "correction", language, releaseId: release.id, message: await renderCorrection(brand, language, release) }),
+    render: async () => ({
+      kind: "correction",
+      language,
+      releaseId: release.id,
+      message: await renderCorrection(brand, language, release),
+    }),
   }));
   return fanOutSegments(rt, `correction-${release.id}-r${release.revision}`, "correction", plans);
 }

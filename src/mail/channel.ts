@@ -25,7 +25,10 @@ export const emailChannel: Channel<{ alerts: boolean }> = {
       process: processEmailBatch,
       options: (rt) => ({
         concurrency: 4,
-        limiter: { max: Math.max(1, Math.floor(rt.config.emailRatePerSecond / batchSize(rt.config.emailRatePerSecond))), duration: 1000 },
+        limiter: {
+          max: Math.max(1, Math.floor(rt.config.emailRatePerSecond / batchSize(rt.config.emailRatePerSecond))),
+          duration: 1000,
+        },
       }),
     },
     [QUEUE.digests]: { process: processDigest },

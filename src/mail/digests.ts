@@ -55,14 +55,24 @@ export async function processDigest(job: Job<DigestJob>, rt: Runtime): Promise<D
   // Subscriber upkeep shares this queue's scheduler (schedules.ts) rather than a queue of its own.
   if (job.name === "expire-pending") {
     const expired = await new SubscriberService(rt).expirePending();
-    if (expired) rt.log.info(`erased ${expired} subscriber(s) still pending after ${rt.config.pendingExpiryDays} day(s)`);
+    if (expired)
+      rt.log.info(`erased ${expired} subscriber(s) still pending after ${rt.config.pendingExpiryDays} day(s)`);
     return { expired };
   }
   const at = job.data.at ? Date.parse(job.data.at) : nearestHour(rt.clock.now());
   const frequency = job.data.frequency ?? "daily";
   if (job.name === "part") {
     const edition = job.data.edition!;
-    return [await runPart(rt, frequency, at, edition, job.data.subscriberIds ?? [], await candidatesFor(rt, frequency, at, edition))];
+    return [
+      await runPart(
+        rt,
+        frequency,
+        at,
+        edition,
+        job.data.subscriberIds ?? [],
+        await candidatesFor(rt, frequency, at, edition),
+      ),
+    ];
   }
   // Through the queue, an edition larger than one part is split over part jobs (any worker).
   if (job.name === "tick") return digestTick(rt, at, { split: true });
@@ -75,7 +85,12 @@ export function nearestHour(ms: number): number {
 
 /** The local hour and weekday at `ms` in `timeZone`. */
 export function localTime(ms: number, timeZone: string): { hour: number; weekday: Weekday } {
-  const parts = new Intl.DateTimeFormat("en-US", { timeZone, hour: "numeric", hourCycle: "h23", weekday: "long" }).formatToParts(ms);
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hour: "numeric",
+    hourCycle: "h23",
+    weekday: "long",
+  }).formatToParts(ms);
   const hour = Number(parts.find((p) => p.type === "hour")?.value ?? 0);
   const weekday = (parts.find((p) => p.type === "weekday")?.value ?? "").toLowerCase() as Weekday;
   return { hour, weekday };
@@ -92,21 +107,36 @@ export async function digestTick(rt: Runtime, at: number, opts: { split?: boolea
   for (const frequency of ["daily", "weekly"] as const) {
     const zones = (await store.timezones(frequency)).filter((tz) => {
       const local = localTime(at, tz);
-      return local.hour === rt.config.digestHour && (frequency === "daily" || local.weekday === rt.config.weeklyDigestDay);
+      return (
+        local.hour === rt.config.digestHour && (frequency === "daily" || local.weekday === rt.config.weeklyDigestDay)
+      );
     });
     if (zones.length === 0) continue;
     async function* ids() {
       for (const z of zones) yield* store.confirmedIdsInZone(frequency, z);
     }
-    out.push(await digestEdition(rt, frequency, at, `${frequency}-${compact(at)}`, ids(), { dryRun: false, split: opts.split ?? false }));
+    out.push(
+      await digestEdition(rt, frequency, at, `${frequency}-${compact(at)}`, ids(), {
+        dryRun: false,
+        split: opts.split ?? false,
+      }),
+    );
   }
   return out;
 }
 
 /** Ops: every confirmed reader of the frequency, now. */
-export async function runDigest(rt: Runtime, frequency: DigestFrequency, at: number, opts: { dryRun: boolean; split?: boolean }): Promise<DigestSummary> {
+export async function runDigest(
+  rt: Runtime,
+  frequency: DigestFrequency,
+  at: number,
+  opts: { dryRun: boolean; split?: boolean },
+): Promise<DigestSummary> {
   const store = subscriberStore(rt);
-  return digestEdition(rt, frequency, at, `${frequency}-run-${at}`, store.confirmedIds(frequency), { dryRun: opts.dryRun, split: opts.split ?? false });
+  return digestEdition(rt, frequency, at, `${frequency}-run-${at}`, store.confirmedIds(frequency), {
+    dryRun: opts.dryRun,
+    split: opts.split ?? false,
+  });
 }
 
 interface PlannedSegment {
@@ -149,7 +179,11 @@ async function digestEdition(
     const jobs = queued.splice(0).map((subscriberIds) => {
       const data: DigestJob = { frequency, at: new Date(at).toISOString(), edition, subscriberIds };
       // Done parts hold reader lists: kept briefly, like send batches (their sends are in the ledger).
-      return { name: "part", data, opts: { jobId: jobId.digestPart(edition, subscriberIds), removeOnComplete: { age: 3600, count: 100 } } };
+      return {
+        name: "part",
+        data,
+        opts: { jobId: jobId.digestPart(edition, subscriberIds), removeOnComplete: { age: 3600, count: 100 } },
+      };
     });
     await rt.queues[QUEUE.digests].addBulk(jobs);
     total.queued += jobs.reduce((n, j) => n + (j.data.subscriberIds?.length ?? 0), 0);
@@ -201,7 +235,12 @@ class Summing {
   }
 
   summary(parts?: number): DigestSummary {
-    const base = { frequency: this.frequency, at: new Date(this.at).toISOString(), edition: this.edition, dryRun: this.dryRun };
+    const base = {
+      frequency: this.frequency,
+      at: new Date(this.at).toISOString(),
+      edition: this.edition,
+      dryRun: this.dryRun,
+    };
     if (parts) return { ...base, segments: [], readers: this.queued, batches: 0, parts };
     return { ...base, segments: [...this.segments.values()], readers: this.readers, batches: this.batches };
   }
@@ -228,7 +267,13 @@ function candidatesFor(rt: Runtime, frequency: DigestFrequency, at: number, edit
 }
 
 /** Groups one part's readers into segments (language + the releases they get). */
-async function segmentsOf(rt: Runtime, frequency: DigestFrequency, at: number, ids: string[], candidates: Release[]): Promise<Map<string, PlannedSegment>> {
+async function segmentsOf(
+  rt: Runtime,
+  frequency: DigestFrequency,
+  at: number,
+  ids: string[],
+  candidates: Release[],
+): Promise<Map<string, PlannedSegment>> {
   const store = subscriberStore(rt);
   // Readers with the same cursor and language choose from the same stories: work them out once.
   const picks = new Map<string, StoryPick[]>();
@@ -256,25 +301,64 @@ async function segmentsOf(rt: Runtime, frequency: DigestFrequency, at: number, i
 }
 
 function countsOf(segments: Map<string, PlannedSegment>): SegmentCount[] {
-  return [...segments.entries()].map(([segment, s]) => ({ segment, language: s.language, releases: s.items.length, readers: s.readers.length }));
+  return [...segments.entries()].map(([segment, s]) => ({
+    segment,
+    language: s.language,
+    releases: s.items.length,
+    readers: s.readers.length,
+  }));
 }
 
-async function countPart(rt: Runtime, frequency: DigestFrequency, at: number, ids: string[], candidates: Release[]): Promise<DigestSummary> {
+async function countPart(
+  rt: Runtime,
+  frequency: DigestFrequency,
+  at: number,
+  ids: string[],
+  candidates: Release[],
+): Promise<DigestSummary> {
   const counts = countsOf(await segmentsOf(rt, frequency, at, ids, candidates));
-  return { frequency, at: new Date(at).toISOString(), edition: "", dryRun: true, segments: counts, readers: counts.reduce((n, c) => n + c.readers, 0), batches: 0 };
+  return {
+    frequency,
+    at: new Date(at).toISOString(),
+    edition: "",
+    dryRun: true,
+    segments: counts,
+    readers: counts.reduce((n, c) => n + c.readers, 0),
+    batches: 0,
+  };
 }
 
 /** Plans and fans out one part of an edition: the "part" job, or inline for an edition of one part. */
-export async function runPart(rt: Runtime, frequency: DigestFrequency, at: number, edition: string, ids: string[], candidates: Release[]): Promise<DigestSummary> {
+export async function runPart(
+  rt: Runtime,
+  frequency: DigestFrequency,
+  at: number,
+  edition: string,
+  ids: string[],
+  candidates: Release[],
+): Promise<DigestSummary> {
   const segments = await segmentsOf(rt, frequency, at, ids, candidates);
   const brand = brandOf(rt.config, await rt.taxonomy.current());
   const plans: SegmentPlan[] = [...segments.entries()].map(([id, s]) => ({
     id,
     readers: s.readers,
-    render: async () => ({ kind: "digest", language: s.language, cursor: at, message: await renderDigest(brand, s.language, frequency, s.items) }),
+    render: async () => ({
+      kind: "digest",
+      language: s.language,
+      cursor: at,
+      message: await renderDigest(brand, s.language, frequency, s.items),
+    }),
   }));
   const fan: FanoutSummary = await fanOutSegments(rt, edition, "digest", plans, { part: partOf(ids) });
-  return { frequency, at: new Date(at).toISOString(), edition, dryRun: false, segments: countsOf(segments), readers: fan.readers, batches: fan.batches };
+  return {
+    frequency,
+    at: new Date(at).toISOString(),
+    edition,
+    dryRun: false,
+    segments: countsOf(segments),
+    readers: fan.readers,
+    batches: fan.batches,
+  };
 }
 
 const DIGEST_RUNS_KEPT = 20;
@@ -282,11 +366,27 @@ const DIGEST_RUNS_KEPT = 20;
 /** The last digest editions queued (newest first), for `herald status`. Empty ones are not kept. */
 async function recordDigestRun(rt: Runtime, s: DigestSummary): Promise<void> {
   if (s.readers === 0) return;
-  const entry = { edition: s.edition, frequency: s.frequency, at: s.at, readers: s.readers, segments: s.segments.length, batches: s.batches, ...(s.parts ? { parts: s.parts } : {}) };
-  await execOrThrow(rt.redis.multi().lpush(rt.key("digest-runs"), JSON.stringify(entry)).ltrim(rt.key("digest-runs"), 0, DIGEST_RUNS_KEPT - 1));
+  const entry = {
+    edition: s.edition,
+    frequency: s.frequency,
+    at: s.at,
+    readers: s.readers,
+    segments: s.segments.length,
+    batches: s.batches,
+    ...(s.parts ? { parts: s.parts } : {}),
+  };
+  await execOrThrow(
+    rt.redis
+      .multi()
+      .lpush(rt.key("digest-runs"), JSON.stringify(entry))
+      .ltrim(rt.key("digest-runs"), 0, DIGEST_RUNS_KEPT - 1),
+  );
 }
 
-export async function lastDigestRuns(rt: Runtime, n = 5): Promise<{ edition: string; frequency: string; at: string; readers: number; segments: number; batches: number }[]> {
+export async function lastDigestRuns(
+  rt: Runtime,
+  n = 5,
+): Promise<{ edition: string; frequency: string; at: string; readers: number; segments: number; batches: number }[]> {
   return (await rt.redis.lrange(rt.key("digest-runs"), 0, n - 1)).map((r) => JSON.parse(r));
 }
 
@@ -329,7 +429,11 @@ function pickItems(s: Pick<Subscriber, "topics" | "regions">, picks: StoryPick[]
  * What one reader's digest holds: releases published after `from` that match their topics and
  * regions, one version per story (their language when translated, else the original), newest first.
  */
-export function digestItems(s: Pick<Subscriber, "language" | "topics" | "regions">, candidates: Release[], from: number): Release[] {
+export function digestItems(
+  s: Pick<Subscriber, "language" | "topics" | "regions">,
+  candidates: Release[],
+  from: number,
+): Release[] {
   return pickItems(s, storyPicks(candidates, from, s.language));
 }
 
@@ -340,12 +444,23 @@ function segmentKey(language: Language, items: Release[]): string {
 }
 
 /** The exact HTML `s` would get in a digest now, or null when there is nothing new for them. */
-export async function previewDigest(rt: Runtime, frequency: DigestFrequency, s: Subscriber, at: number): Promise<string | null> {
+export async function previewDigest(
+  rt: Runtime,
+  frequency: DigestFrequency,
+  s: Subscriber,
+  at: number,
+): Promise<string | null> {
   const [cursor] = await subscriberStore(rt).cursors([s.id]);
   const candidates = await rt.releases.publishedBetween("all", at - MAX_REACH[frequency], at, 1000);
   const items = digestItems(s, candidates, cursor ?? at - PERIOD[frequency]);
   if (items.length === 0) return null;
   const message = await renderDigest(brandOf(rt.config, await rt.taxonomy.current()), s.language, frequency, items);
   const links = readerLinks(rt.config.publicUrl, requireSecret(rt.config.secretKey), s.id);
-  return personalise(message, { name: s.name, language: s.language, timezone: s.timezone, unsubscribeUrl: links.unsubscribe, preferencesUrl: links.preferences }).html;
+  return personalise(message, {
+    name: s.name,
+    language: s.language,
+    timezone: s.timezone,
+    unsubscribeUrl: links.unsubscribe,
+    preferencesUrl: links.preferences,
+  }).html;
 }

@@ -37,7 +37,13 @@ export interface FanoutOptions {
   part?: string;
 }
 
-export async function fanOutSegments(rt: Runtime, edition: string, kind: EmailBatchJob["kind"], plans: SegmentPlan[], opts: FanoutOptions = {}): Promise<FanoutSummary> {
+export async function fanOutSegments(
+  rt: Runtime,
+  edition: string,
+  kind: EmailBatchJob["kind"],
+  plans: SegmentPlan[],
+  opts: FanoutOptions = {},
+): Promise<FanoutSummary> {
   const ledger = new Ledger(rt.redis, rt.config.prefix);
   const size = batchSize(rt.config.emailRatePerSecond);
   const summary: FanoutSummary = { edition, segments: 0, readers: 0, batches: 0 };

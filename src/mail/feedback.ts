@@ -63,7 +63,8 @@ const MAIL_OPTIONS = {
 /** Reads a report. Not a mail message at all: 400. A message that is no report: report "none". */
 export async function readFeedback(raw: Buffer, ourDomain: string): Promise<Feedback> {
   if (raw.length === 0) throw notAMessage("it is empty");
-  if (raw.length > MAX_FEEDBACK_BYTES) throw new HeraldError("HERALD_TOO_LARGE", `the report is larger than ${MAX_FEEDBACK_BYTES} bytes (5 MiB)`, 413);
+  if (raw.length > MAX_FEEDBACK_BYTES)
+    throw new HeraldError("HERALD_TOO_LARGE", `the report is larger than ${MAX_FEEDBACK_BYTES} bytes (5 MiB)`, 413);
   let mail: ParsedMail;
   try {
     mail = await simpleParser(raw, MAIL_OPTIONS);
@@ -74,17 +75,26 @@ export async function readFeedback(raw: Buffer, ourDomain: string): Promise<Feed
     throw notAMessage((err as Error).message);
   }
   if (mail.headers.size === 0) throw notAMessage("it has no header fields");
-  const parts = mail.attachments.map((a) => ({ type: a.contentType.toLowerCase(), body: a.content.toString("latin1") }));
+  const parts = mail.attachments.map((a) => ({
+    type: a.contentType.toLowerCase(),
+    body: a.content.toString("latin1"),
+  }));
   const orig = () => original(parts, ourDomain);
   for (const part of parts) {
-    if (part.type === "message/delivery-status") return { report: "delivery-status", entries: deliveryStatus(part.body, orig()) };
-    if (part.type === "message/feedback-report") return { report: "feedback-report", entries: feedbackReport(part.body, orig()) };
+    if (part.type === "message/delivery-status")
+      return { report: "delivery-status", entries: deliveryStatus(part.body, orig()) };
+    if (part.type === "message/feedback-report")
+      return { report: "feedback-report", entries: feedbackReport(part.body, orig()) };
   }
   return { report: "none", entries: [] };
 }
 
 function notAMessage(why: string): HeraldError {
-  return new HeraldError("HERALD_NOT_A_MESSAGE", `not a mail message (${why}): give a bounce report or complaint as it arrived (RFC 5322, with its headers)`, 400);
+  return new HeraldError(
+    "HERALD_NOT_A_MESSAGE",
+    `not a mail message (${why}): give a bounce report or complaint as it arrived (RFC 5322, with its headers)`,
+    400,
+  );
 }
 
 /**
@@ -95,9 +105,13 @@ function notAMessage(why: string): HeraldError {
  */
 function original(parts: { type: string; body: string }[], ourDomain: string): { subscriberId?: string; to?: string } {
   for (const part of parts) {
-    if (part.type !== "message/rfc822" && part.type !== "text/rfc822-headers" && part.type !== "message/rfc822-headers") continue;
+    if (part.type !== "message/rfc822" && part.type !== "text/rfc822-headers" && part.type !== "message/rfc822-headers")
+      continue;
     const headers = parseHeaderBlock(part.body.split(/\r?\n\r?\n/)[0] ?? "");
-    return { subscriberId: readerOfMessageId(headers.get("message-id")?.[0] ?? "", ourDomain), to: addressIn(headers.get("to")?.[0]) };
+    return {
+      subscriberId: readerOfMessageId(headers.get("message-id")?.[0] ?? "", ourDomain),
+      to: addressIn(headers.get("to")?.[0]),
+    };
   }
   return {};
 }
@@ -151,7 +165,14 @@ function deliveryStatus(body: string, orig: { subscriberId?: string }): Feedback
     const status = first(g, "status") ?? "";
     const diagnostic = first(g, "diagnostic-code") ?? "";
     // "failed" with a 4.x.x status contradicts itself: treated as the transient one.
-    const kind: FeedbackKind = action === "failed" ? (status.startsWith("4") ? "delay" : "bounce") : action === "delayed" ? "delay" : "delivered";
+    const kind: FeedbackKind =
+      action === "failed"
+        ? status.startsWith("4")
+          ? "delay"
+          : "bounce"
+        : action === "delayed"
+          ? "delay"
+          : "delivered";
     const detail = [status, diagnostic].filter(Boolean).join(": ") || `action ${action || "unknown"}`;
     return [{ kind, email, subscriberId: orig.subscriberId, detail: detail.slice(0, 300) }];
   });
@@ -165,7 +186,8 @@ function feedbackReport(body: string, orig: { subscriberId?: string; to?: string
   const fields = fieldGroups(body)[0] ?? new Map<string, string[]>();
   const type = (first(fields, "feedback-type") ?? "abuse").toLowerCase();
   const kind: FeedbackKind = NOT_COMPLAINTS.has(type) ? "not-spam" : "complaint";
-  const detail = `feedback-type ${type}${first(fields, "user-agent") ? ` from ${first(fields, "user-agent")}` : ""}`.slice(0, 300);
+  const detail =
+    `feedback-type ${type}${first(fields, "user-agent") ? ` from ${first(fields, "user-agent")}` : ""}`.slice(0, 300);
   const named = (fields.get("original-rcpt-to") ?? []).map(addressIn).filter((a): a is string => !!a);
   const emails = named.length ? named : orig.to ? [orig.to] : [];
   if (emails.length === 0) return orig.subscriberId ? [{ kind, subscriberId: orig.subscriberId, detail }] : [];
@@ -177,7 +199,9 @@ export async function applyFeedback(rt: Runtime, feedback: Feedback): Promise<Fe
   const service = new SubscriberService(rt);
   const outcomes: FeedbackOutcome[] = [];
   for (const e of feedback.entries) {
-    const s = (e.email ? await service.store.byEmail(e.email) : null) ?? (e.subscriberId ? await service.store.get(e.subscriberId) : null);
+    const s =
+      (e.email ? await service.store.byEmail(e.email) : null) ??
+      (e.subscriberId ? await service.store.get(e.subscriberId) : null);
     if (!s) {
       outcomes.push({ ...e, outcome: "unknown" });
       continue;
@@ -199,7 +223,10 @@ export async function applyFeedback(rt: Runtime, feedback: Feedback): Promise<Fe
 }
 
 /** Reads and applies one report, with MAIL_FROM's domain as the one Message-IDs are trusted from. */
-export async function processFeedback(rt: Runtime, raw: Buffer): Promise<{ report: Feedback["report"]; outcomes: FeedbackOutcome[] }> {
+export async function processFeedback(
+  rt: Runtime,
+  raw: Buffer,
+): Promise<{ report: Feedback["report"]; outcomes: FeedbackOutcome[] }> {
   const feedback = await readFeedback(raw, senderDomain(rt.config.mailFrom));
   return { report: feedback.report, outcomes: await applyFeedback(rt, feedback) };
 }

@@ -44,11 +44,14 @@ export class SendLeases {
       else this.until.delete(ids[i]!);
     });
     if (!this.timer && this.until.size > 0) {
-      this.timer = setInterval(() => {
-        this.renewing ??= this.renew().finally(() => {
-          this.renewing = undefined;
-        });
-      }, Math.max(50, Math.floor(this.ttlMs / 3)));
+      this.timer = setInterval(
+        () => {
+          this.renewing ??= this.renew().finally(() => {
+            this.renewing = undefined;
+          });
+        },
+        Math.max(50, Math.floor(this.ttlMs / 3)),
+      );
       this.timer.unref();
     }
     return r;

@@ -221,7 +221,9 @@ export class Ledger {
 
   /** Readers' numbers where they have one (null: never numbered, so in no bitmap). */
   private async knownNumbers(ids: string[]): Promise<(number | null)[]> {
-    return ((await this.redis.hmget(this.key("reader-n"), ...ids)) as (string | null)[]).map((n) => (n === null ? null : Number(n)));
+    return ((await this.redis.hmget(this.key("reader-n"), ...ids)) as (string | null)[]).map((n) =>
+      n === null ? null : Number(n),
+    );
   }
 
   /** The bits of `numbers` in a release's "alerted" bitmap (0 for a missing key or number). */
@@ -257,7 +259,12 @@ export class Ledger {
    * Leases these readers of an edition to the run holding `token` for `ttlMs` (or renews the
    * run's own leases), checking the ledger (set or bitmap) in the same step. See LEASE.
    */
-  async lease(edition: string, token: string, ttlMs: number, ids: string[]): Promise<{ states: LeaseState[]; busyMs: number }> {
+  async lease(
+    edition: string,
+    token: string,
+    ttlMs: number,
+    ids: string[],
+  ): Promise<{ states: LeaseState[]; busyMs: number }> {
     if (ids.length === 0) return { states: [], busyMs: -1 };
     const r = await this.redis.heraldLease(
       this.key("ledger", edition),
@@ -293,10 +300,18 @@ export class Ledger {
       if (a.cursor !== undefined) cursors.push(a.subscriberId, String(a.cursor));
     }
     const bits = bitEdition(edition);
-    const numbers = alerted.size > 0 || bits ? await this.numbers([...new Set([...accepted.map((a) => a.subscriberId), ...[...alerted.values()].flat()])]) : new Map<string, number>();
+    const numbers =
+      alerted.size > 0 || bits
+        ? await this.numbers([...new Set([...accepted.map((a) => a.subscriberId), ...[...alerted.values()].flat()])])
+        : new Map<string, number>();
     const m = this.redis.multi();
     const ledgerKey = this.key(bits ? "ledger-bits" : "ledger", edition);
-    if (bits) m.call("BITFIELD", ledgerKey, ...accepted.flatMap((a) => ["SET", "u1", String(numbers.get(a.subscriberId)), "1"]));
+    if (bits)
+      m.call(
+        "BITFIELD",
+        ledgerKey,
+        ...accepted.flatMap((a) => ["SET", "u1", String(numbers.get(a.subscriberId)), "1"]),
+      );
     else m.sadd(ledgerKey, ...accepted.map((a) => a.subscriberId));
     m.expire(ledgerKey, keepSeconds);
     m.hdel(this.key("lease", edition), ...accepted.map((a) => a.subscriberId));
@@ -304,7 +319,10 @@ export class Ledger {
     // (window + margin after the story's first alert) however many sends follow. (Read first
     // rather than EXPIRE NX, which Redis 6.2 lacks; two first writers set the same TTL.)
     const alertedKeys = [...alerted.keys()].map((id) => this.key("alerted-bits", id));
-    const ttls = alertedKeys.length > 0 ? ((await execOrThrow(alertedKeys.reduce((p, k) => p.ttl(k), this.redis.pipeline()))) as number[]) : [];
+    const ttls =
+      alertedKeys.length > 0
+        ? ((await execOrThrow(alertedKeys.reduce((p, k) => p.ttl(k), this.redis.pipeline()))) as number[])
+        : [];
     [...alerted.values()].forEach((readers, i) => {
       const key = alertedKeys[i]!;
       m.call("BITFIELD", key, ...readers.flatMap((r) => ["SET", "u1", String(numbers.get(r)), "1"]));
@@ -353,7 +371,12 @@ export class Ledger {
    * starts) never expires before the window closes.
    */
   async openAlertWindow(rootId: string, nowMs: number): Promise<number> {
-    const res = await execOrThrow(this.redis.multi().set(this.key("alert-window", rootId), String(nowMs), "NX").get(this.key("alert-window", rootId)));
+    const res = await execOrThrow(
+      this.redis
+        .multi()
+        .set(this.key("alert-window", rootId), String(nowMs), "NX")
+        .get(this.key("alert-window", rootId)),
+    );
     return Number(res[1]);
   }
 
@@ -384,7 +407,12 @@ export class Ledger {
 
   /** Readers planned for one segment; set once per segment, so a re-run does not count them twice. */
   async planned(edition: string, segment: string, n: number): Promise<void> {
-    await execOrThrow(this.redis.multi().hsetnx(this.key("edition", edition), `t.${segment}`, n).expire(this.key("edition", edition), EDITION_KEEP_S));
+    await execOrThrow(
+      this.redis
+        .multi()
+        .hsetnx(this.key("edition", edition), `t.${segment}`, n)
+        .expire(this.key("edition", edition), EDITION_KEEP_S),
+    );
   }
 
   async count(edition: string, field: "skipped" | "failed", n: number): Promise<void> {

@@ -111,7 +111,12 @@ function rfc5322Date(ms: number): string {
 
 /** The message's header block up to the first part's body, the text between the parts, and the end. */
 type TransferEncoding = "base64" | "quoted-printable";
-function frame(e: Omit<Envelope, "html" | "text">, now: number, textEncoding: TransferEncoding, htmlEncoding: TransferEncoding): { head: string; between: string; tail: string; from: { name?: string; address: string } } {
+function frame(
+  e: Omit<Envelope, "html" | "text">,
+  now: number,
+  textEncoding: TransferEncoding,
+  htmlEncoding: TransferEncoding,
+): { head: string; between: string; tail: string; from: { name?: string; address: string } } {
   const from = splitAddress(e.from);
   const boundary = `=_herald_${createHash("sha1").update(e.messageId).digest("hex").slice(0, 24)}`;
   const subject = headerSafe(e.subject, 250);
@@ -126,11 +131,29 @@ function frame(e: Omit<Envelope, "html" | "text">, now: number, textEncoding: Tr
   ];
   if (e.listId) lines.push(header("List-Id", listIdValue(e.listId)));
   if (e.unsubscribeUrl) {
-    lines.push(`List-Unsubscribe:\r\n <${headerSafe(e.unsubscribeUrl, 900)}>`, "List-Unsubscribe-Post: List-Unsubscribe=One-Click");
+    lines.push(
+      `List-Unsubscribe:\r\n <${headerSafe(e.unsubscribeUrl, 900)}>`,
+      "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+    );
   }
   lines.push(`Content-Type: multipart/alternative; boundary="${boundary}"`);
-  const head = [...lines, "", `--${boundary}`, "Content-Type: text/plain; charset=utf-8", `Content-Transfer-Encoding: ${textEncoding}`, "", ""].join("\r\n");
-  const between = ["", `--${boundary}`, "Content-Type: text/html; charset=utf-8", `Content-Transfer-Encoding: ${htmlEncoding}`, "", ""].join("\r\n");
+  const head = [
+    ...lines,
+    "",
+    `--${boundary}`,
+    "Content-Type: text/plain; charset=utf-8",
+    `Content-Transfer-Encoding: ${textEncoding}`,
+    "",
+    "",
+  ].join("\r\n");
+  const between = [
+    "",
+    `--${boundary}`,
+    "Content-Type: text/html; charset=utf-8",
+    `Content-Transfer-Encoding: ${htmlEncoding}`,
+    "",
+    "",
+  ].join("\r\n");
   return { head, between, tail: `\r\n--${boundary}--\r\n`, from };
 }
 
@@ -140,7 +163,12 @@ export function buildMail(e: Envelope, now: number): Mail.Options {
   // buffer as it is, without converting a string first).
   const text = Buffer.from(e.text, "utf8");
   const html = Buffer.from(e.html, "utf8");
-  const size = Buffer.byteLength(head) + base64LinesLength(text) + Buffer.byteLength(between) + base64LinesLength(html) + Buffer.byteLength(tail);
+  const size =
+    Buffer.byteLength(head) +
+    base64LinesLength(text) +
+    Buffer.byteLength(between) +
+    base64LinesLength(html) +
+    Buffer.byteLength(tail);
   const raw = Buffer.allocUnsafe(size);
   let at = raw.write(head, 0, "utf8");
   at = writeBase64Lines(raw, at, text);
@@ -243,12 +271,18 @@ function writeQp(out: Buffer, at: number, pieces: Buffer[]): number {
  * One email from bodies already in quoted-printable pieces (qpPiece): the same headers as
  * buildMail, one buffer, and no whole-body encoding per message.
  */
-export function buildSplicedMail(e: Omit<Envelope, "html" | "text">, text: Buffer[], html: Buffer[], now: number): Mail.Options {
+export function buildSplicedMail(
+  e: Omit<Envelope, "html" | "text">,
+  text: Buffer[],
+  html: Buffer[],
+  now: number,
+): Mail.Options {
   // An empty part is declared base64 (also empty): mailparser reads an empty quoted-printable
   // part as a line break.
   const enc = (pieces: Buffer[]): TransferEncoding => (qpLength(pieces) === 0 ? "base64" : "quoted-printable");
   const { head, between, tail, from } = frame(e, now, enc(text), enc(html));
-  const size = Buffer.byteLength(head) + qpLength(text) + Buffer.byteLength(between) + qpLength(html) + Buffer.byteLength(tail);
+  const size =
+    Buffer.byteLength(head) + qpLength(text) + Buffer.byteLength(between) + qpLength(html) + Buffer.byteLength(tail);
   const raw = Buffer.allocUnsafe(size);
   let at = raw.write(head, 0, "utf8");
   at = writeQp(raw, at, text);

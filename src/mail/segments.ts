@@ -53,7 +53,8 @@ const cache = new Map<string, Segment>();
 /** Segments kept in process memory, bounded by their text (a 50-item digest is ~170k characters). */
 const CACHE_CHARS = 3_000_000;
 let cachedChars = 0;
-const sizeOf = (s: Segment) => (s.message.parts ? s.message.parts.reduce((n, p) => n + p.length, 0) : s.message.html.length) + s.message.text.length;
+const sizeOf = (s: Segment) =>
+  (s.message.parts ? s.message.parts.reduce((n, p) => n + p.length, 0) : s.message.html.length) + s.message.text.length;
 
 function remember(key: string, s: Segment): void {
   while (cache.size > 0 && cachedChars + sizeOf(s) > CACHE_CHARS) {
@@ -117,7 +118,14 @@ export async function saveSegment(rt: Runtime, edition: string, segment: string,
   // step when every piece is already stored (their expiry pushed), two when some must be written.
   const json = JSON.stringify({ ...s, message });
   const keys = [rt.key("segment", edition, segment), ...unique.map(([h]) => rt.key("piece", h))];
-  const missing = (await rt.redis.eval(STORE_IF_COMPLETE, keys.length, ...keys, json, String(SEGMENT_KEEP_S), String(PIECE_KEEP_S))) as number[];
+  const missing = (await rt.redis.eval(
+    STORE_IF_COMPLETE,
+    keys.length,
+    ...keys,
+    json,
+    String(SEGMENT_KEEP_S),
+    String(PIECE_KEEP_S),
+  )) as number[];
   if (missing.length > 0) {
     const write = rt.redis.multi();
     // Lua indexes from 1: KEYS[i] is keys[i - 1], the piece unique[i - 2].

@@ -127,22 +127,27 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
     // reaches an inbox that did not ask for it.
     const name = j.kind === "confirm" ? undefined : s.name;
     // The segment's body is encoded once; this reader's values are spliced in (personalise.ts).
-    return personalMail(segment.message, {
-      name,
-      language: s.language,
-      timezone: s.timezone,
-      unsubscribeUrl: links.unsubscribe,
-      preferencesUrl: links.preferences,
-      confirmUrl,
-    }, {
-      from: rt.config.mailFrom,
-      to: { name, address: s.email },
-      messageId: messageIdFor(j.edition, s.id, domain),
-      language: segment.language,
-      unsubscribeUrl: j.kind === "confirm" ? undefined : links.unsubscribe,
-      // A confirmation is not list mail: the address is not on the list until it confirms.
-      listId: j.kind === "confirm" ? undefined : listId,
-    }, rt.clock.now());
+    return personalMail(
+      segment.message,
+      {
+        name,
+        language: s.language,
+        timezone: s.timezone,
+        unsubscribeUrl: links.unsubscribe,
+        preferencesUrl: links.preferences,
+        confirmUrl,
+      },
+      {
+        from: rt.config.mailFrom,
+        to: { name, address: s.email },
+        messageId: messageIdFor(j.edition, s.id, domain),
+        language: segment.language,
+        unsubscribeUrl: j.kind === "confirm" ? undefined : links.unsubscribe,
+        // A confirmation is not list mail: the address is not on the list until it confirms.
+        listId: j.kind === "confirm" ? undefined : listId,
+      },
+      rt.clock.now(),
+    );
   };
 
   const sendOne = async (s: Subscriber) => {
@@ -157,7 +162,11 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
     } catch (err) {
       if (isPermanentFailure(err)) {
         result.failed += 1;
-        await service.suppress(s.id, "bounced", String((err as { response?: string }).response ?? (err as Error).message));
+        await service.suppress(
+          s.id,
+          "bounced",
+          String((err as { response?: string }).response ?? (err as Error).message),
+        );
         return;
       }
       result.retry += 1;
@@ -176,13 +185,18 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
   let todo: Subscriber[] = [];
   subs.forEach((s, i) => {
     if (done[i]) return; // already accepted in an earlier run: counted then
-    if (segment.cursor !== undefined && (cursors[i] ?? -Infinity) >= segment.cursor) result.skipped += 1; // has this digest or a newer one
+    if (segment.cursor !== undefined && (cursors[i] ?? -Infinity) >= segment.cursor)
+      result.skipped += 1; // has this digest or a newer one
     else if (eligible(j.kind, s)) todo.push(s);
     else result.skipped += 1;
   });
   if (j.kind === "alert" && segment.storyId) {
     // A reader gets one version of a story: another alert edition may have claimed them.
-    const mine = await ledger.claimStory(segment.storyId, j.edition, todo.map((s) => s.id));
+    const mine = await ledger.claimStory(
+      segment.storyId,
+      j.edition,
+      todo.map((s) => s.id),
+    );
     result.skipped += mine.filter((m) => !m).length;
     todo = todo.filter((_, i) => mine[i]);
   }
@@ -232,7 +246,9 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
   await countStat(rt, "herald_emails_bounced_total", {}, result.failed);
   if (result.retry > 0) {
     const reason = (lastTransient as Error)?.message ?? "unknown";
-    throw new TransientSendError(`${result.retry} of ${j.subscriberIds.length} message(s) not accepted yet (${reason}); retrying`);
+    throw new TransientSendError(
+      `${result.retry} of ${j.subscriberIds.length} message(s) not accepted yet (${reason}); retrying`,
+    );
   }
   return result;
 }

@@ -40,7 +40,12 @@ export function createMailer(config: Config): Mailer {
   }
   const dir = path.resolve(config.outboxDir);
   mkdirSync(dir, { recursive: true });
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "windows", ...(dkim ? { dkim } : {}) });
+  const transport = nodemailer.createTransport({
+    streamTransport: true,
+    buffer: true,
+    newline: "windows",
+    ...(dkim ? { dkim } : {}),
+  });
   return {
     kind: "outbox",
     async send(message) {
@@ -55,7 +60,10 @@ export function createMailer(config: Config): Mailer {
 }
 
 export function safeFileName(messageId: string): string {
-  return messageId.replace(/^<|>$/g, "").replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 200);
+  return messageId
+    .replace(/^<|>$/g, "")
+    .replace(/[^A-Za-z0-9._-]+/g, "_")
+    .slice(0, 200);
 }
 
 // One mailer per runtime: the SMTP pool is shared by every send job in the process.

@@ -38,7 +38,6 @@ import { withPublicOriginals } from "../releases/translations.ts";
 /** How long to wait before looking again when the partner or the release is busy. */
 const BUSY_WAIT_MS = { partner: 250, release: 100 };
 
-
 /** The end of one attempt: what to record, then what to tell BullMQ. */
 interface Outcome extends AttemptRecord {
   result?: string;
@@ -52,23 +51,35 @@ export async function deliver(job: Job<PartnerDeliveryJob>, rt: Runtime): Promis
   const d = job.data;
   const store = new PartnerStore(rt.redis, rt.config.prefix);
   // Both reads in one round trip; the release is only used if the lease below is granted.
-  const [partner, release] = await Promise.all([store.get(d.partnerId), rt.releases.getRevision(d.releaseId, d.revision)]);
+  const [partner, release] = await Promise.all([
+    store.get(d.partnerId),
+    rt.releases.getRevision(d.releaseId, d.revision),
+  ]);
   if (!partner) return "skipped: partner removed";
   if (partner.status !== "active") return `skipped: partner disabled (${partner.disabledReason ?? "no reason"})`;
 
   const run = { jobId: job.id!, holder: `${job.id}.${randomUUID()}` };
-  const times: LeaseTimes = { slotMs: rt.config.partnerTimeoutMs + 5_000, leaseMs: rt.config.partnerTimeoutMs + rt.config.sendLeaseMs };
+  const times: LeaseTimes = {
+    slotMs: rt.config.partnerTimeoutMs + 5_000,
+    leaseMs: rt.config.partnerTimeoutMs + rt.config.sendLeaseMs,
+  };
   const lease = await store.acquire(partner.id, d, run, times, rt.config.partnerMaxInFlight);
-  if (lease === "delivered") return `skipped: ${webhookId(d)} already delivered to ${partner.id} by another run of this job`;
+  if (lease === "delivered")
+    return `skipped: ${webhookId(d)} already delivered to ${partner.id} by another run of this job`;
   if (lease === "superseded") {
-    await store.finish(partner.id, d, run, { log: logEntry(rt, job, { status: null, durationMs: 0, outcome: "superseded" }) });
+    await store.finish(partner.id, d, run, {
+      log: logEntry(rt, job, { status: null, durationMs: 0, outcome: "superseded" }),
+    });
     return `superseded: a newer revision of ${d.releaseId} is queued for ${partner.id}`;
   }
-  if (lease !== "ok") return waitInDelayed(job, rt, lease === "partner-busy" ? BUSY_WAIT_MS.partner : BUSY_WAIT_MS.release);
+  if (lease !== "ok")
+    return waitInDelayed(job, rt, lease === "partner-busy" ? BUSY_WAIT_MS.partner : BUSY_WAIT_MS.release);
   let outcome: Outcome;
   try {
     const stillMine = () => store.renew(partner.id, d.releaseId, run.holder, times);
-    outcome = release ? await attempt(job, rt, partner, release, stillMine) : { result: `skipped: release ${d.releaseId} r${d.revision} not found` };
+    outcome = release
+      ? await attempt(job, rt, partner, release, stillMine)
+      : { result: `skipped: release ${d.releaseId} r${d.revision} not found` };
   } catch (err) {
     await store.finish(partner.id, d, run); // e.g. Redis trouble: give the lease back, BullMQ retries
     throw err;
@@ -96,11 +107,16 @@ async function waitInDelayed(job: Job<PartnerDeliveryJob>, rt: Runtime, ms: numb
 async function countOutcome(rt: Runtime, partner: string, o: Outcome): Promise<void> {
   const outcome = o.log?.outcome;
   if (outcome === "delivered") await countStat(rt, "herald_webhooks_delivered_total", { partner });
-  else if (outcome === "failed" || outcome === "refused" || outcome === "gone") await countStat(rt, "herald_webhooks_failed_total", { partner });
+  else if (outcome === "failed" || outcome === "refused" || outcome === "gone")
+    await countStat(rt, "herald_webhooks_failed_total", { partner });
   if (o.deadLetter && o.deadLetter !== "clear") await countStat(rt, "herald_webhooks_dead_lettered_total", { partner });
 }
 
-function logEntry(rt: Runtime, job: Job<PartnerDeliveryJob>, e: Pick<DeliveryLogEntry, "status" | "durationMs" | "outcome" | "error">): DeliveryLogEntry {
+function logEntry(
+  rt: Runtime,
+  job: Job<PartnerDeliveryJob>,
+  e: Pick<DeliveryLogEntry, "status" | "durationMs" | "outcome" | "error">,
+): DeliveryLogEntry {
   const d = job.data;
   return {
     at: new Date(rt.clock.now()).toISOString(),
@@ -113,16 +129,39 @@ function logEntry(rt: Runtime, job: Job<PartnerDeliveryJob>, e: Pick<DeliveryLog
   };
 }
 
-async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, partner: Partner, release: Release, stillMine: () => Promise<boolean>): Promise<Outcome> {
+async function attempt(
+  job: Job<PartnerDeliveryJob>,
+  rt: Runtime,
+  partner: Partner,
+  release: Release,
+  stillMine: () => Promise<boolean>,
+): Promise<Outcome> {
   const d = job.data;
   const attemptNo = job.attemptsMade + 1;
   const lastAttempt = attemptNo >= (job.opts.attempts ?? 1);
   const id = webhookId(d);
 
-  const failed = (status: number | null, durationMs: number, error: string, how: "retry" | "permanent" | "refused", retryAfterMs?: number): Outcome => ({
+  const failed = (
+    status: number | null,
+    durationMs: number,
+    error: string,
+    how: "retry" | "permanent" | "refused",
+    retryAfterMs?: number,
+  ): Outcome => ({
     log: logEntry(rt, job, { status, durationMs, outcome: how === "refused" ? "refused" : "failed", error }),
     ...(lastAttempt || how !== "retry"
-      ? { deadLetter: { releaseId: d.releaseId, revision: d.revision, event: d.event, webhookId: id, attempts: attemptNo, status, error, at: new Date(rt.clock.now()).toISOString() } }
+      ? {
+          deadLetter: {
+            releaseId: d.releaseId,
+            revision: d.revision,
+            event: d.event,
+            webhookId: id,
+            attempts: attemptNo,
+            status,
+            error,
+            at: new Date(rt.clock.now()).toISOString(),
+          },
+        }
       : {}),
     error: how === "retry" ? new DeliveryError(error, status, retryAfterMs) : new UnrecoverableError(error),
   });
@@ -138,13 +177,24 @@ async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, partner: Partn
 
   // Without embargo access, a translation of a still-embargoed original does not name it.
   const shown = partner.embargoAccess ? release : (await withPublicOriginals(rt.releases, [release]))[0]!;
-  const body = JSON.stringify(buildEnvelope(shown, d.event, { publicUrl: rt.config.publicUrl, orgName: rt.config.orgName, taxonomy: await rt.taxonomy.current() }));
+  const body = JSON.stringify(
+    buildEnvelope(shown, d.event, {
+      publicUrl: rt.config.publicUrl,
+      orgName: rt.config.orgName,
+      taxonomy: await rt.taxonomy.current(),
+    }),
+  );
   // Last step before the request leaves: this run may have been paused past its lease.
   if (!(await stillMine())) return { leaseLost: true };
   const started = performance.now();
   let res: PostResult;
   try {
-    res = await postJson(dest, signatureHeaders(signingSecrets(partner, rt.clock.now()), id, rt.clock.now(), body), body, rt.config.partnerTimeoutMs);
+    res = await postJson(
+      dest,
+      signatureHeaders(signingSecrets(partner, rt.clock.now()), id, rt.clock.now(), body),
+      body,
+      rt.config.partnerTimeoutMs,
+    );
   } catch (err) {
     const message = err instanceof PostError ? err.message : (err as Error).message;
     return failed(null, Math.round(performance.now() - started), message, "retry");
@@ -153,7 +203,12 @@ async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, partner: Partn
   const { status } = res;
 
   if (status >= 200 && status < 300) {
-    return { log: logEntry(rt, job, { status, durationMs, outcome: "delivered" }), deadLetter: "clear", delivered: true, result: `delivered ${id} to ${partner.id} (${status})` };
+    return {
+      log: logEntry(rt, job, { status, durationMs, outcome: "delivered" }),
+      deadLetter: "clear",
+      delivered: true,
+      result: `delivered ${id} to ${partner.id} (${status})`,
+    };
   }
   if (status === 410) {
     return {
@@ -166,6 +221,7 @@ async function attempt(job: Job<PartnerDeliveryJob>, rt: Runtime, partner: Partn
     status >= 300 && status < 400
       ? `answered ${status} (redirect to ${String(res.headers.location ?? "?").slice(0, 200)}; redirects are not followed: give the final URL)`
       : `answered ${status}${res.body ? `: ${res.body.replace(/\s+/g, " ").trim().slice(0, 200)}` : ""}`;
-  const retryAfter = status === 429 || status === 503 ? parseRetryAfter(res.headers["retry-after"], rt.clock.now()) : undefined;
+  const retryAfter =
+    status === 429 || status === 503 ? parseRetryAfter(res.headers["retry-after"], rt.clock.now()) : undefined;
   return failed(status, durationMs, detail, "retry", retryAfter);
 }

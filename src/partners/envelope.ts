@@ -37,7 +37,12 @@ export function buildEnvelope(r: Release, event: ReleaseEvent, o: NinjsOptions):
  * progress) the signature header carries one signature per secret, space-separated, as the
  * spec allows: receivers holding either secret verify it.
  */
-export function signatureHeaders(secrets: string | string[], id: string, sentAtMs: number, body: string): Record<string, string> {
+export function signatureHeaders(
+  secrets: string | string[],
+  id: string,
+  sentAtMs: number,
+  body: string,
+): Record<string, string> {
   const sentAt = new Date(sentAtMs);
   return {
     "webhook-id": id,

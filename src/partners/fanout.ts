@@ -12,7 +12,9 @@ import type { Partner } from "./model.ts";
 import { PartnerStore } from "./store.ts";
 
 function matchesFilters(p: Partner, r: Release): boolean {
-  return filterMatches(p.topics, r.topics) && filterMatches(p.regions, r.regions) && filterMatches(p.languages, [r.language]);
+  return (
+    filterMatches(p.topics, r.topics) && filterMatches(p.regions, r.regions) && filterMatches(p.languages, [r.language])
+  );
 }
 
 /** Whether the event concerns something that was public (partners without embargo access hear only of those). */

@@ -31,7 +31,12 @@ const MAX_ANSWER = 4096;
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
 
-export function postJson(dest: Destination, headers: Record<string, string>, body: string, timeoutMs: number): Promise<PostResult> {
+export function postJson(
+  dest: Destination,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<PostResult> {
   const { url } = dest;
   const secure = url.protocol === "https:";
   const hostName = url.hostname.replace(/^\[|\]$/g, "");
@@ -64,7 +69,11 @@ export function postJson(dest: Destination, headers: Record<string, string>, bod
       settle(() => reject(new PostError(`no answer within ${timeoutMs} ms (timeout)`, "timeout")));
       req.destroy();
     }, timeoutMs);
-    req.once("error", (err) => settle(() => reject(new PostError(`${(err as NodeJS.ErrnoException).code ?? "error"}: ${err.message}`, "network"))));
+    req.once("error", (err) =>
+      settle(() =>
+        reject(new PostError(`${(err as NodeJS.ErrnoException).code ?? "error"}: ${err.message}`, "network")),
+      ),
+    );
     req.once("response", (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -73,7 +82,13 @@ export function postJson(dest: Destination, headers: Record<string, string>, bod
         size += c.length;
       });
       res.once("end", () =>
-        settle(() => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8").slice(0, MAX_ANSWER) })),
+        settle(() =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString("utf8").slice(0, MAX_ANSWER),
+          }),
+        ),
       );
       res.once("error", (err) => settle(() => reject(new PostError(`answer broke off: ${err.message}`, "network"))));
       res.once("close", () => settle(() => reject(new PostError("answer broke off", "network"))));

@@ -61,7 +61,10 @@ export const partnerInputSchema = z.object({
   secret: z
     .string()
     .trim()
-    .refine(isWebhookSecret, "a Standard Webhooks secret: whsec_ followed by base64 of 24 to 64 bytes (omit it to have one generated)")
+    .refine(
+      isWebhookSecret,
+      "a Standard Webhooks secret: whsec_ followed by base64 of 24 to 64 bytes (omit it to have one generated)",
+    )
     .optional(),
   topics: z.array(slug).max(50, "at most 50 topics").default([]),
   regions: z.array(slug).max(100, "at most 100 regions").default([]),

@@ -94,8 +94,20 @@ export function toNinjs(r: Release, event: ReleaseEvent, o: NinjsOptions): Ninjs
     headlines: [{ role: "main", contentType: "text/plain", value: r.title }],
     ...(r.summary ? { descriptions: [{ role: "summary", contentType: "text/plain", value: r.summary }] } : {}),
     bodies: [
-      { role: "main", contentType: "text/html", value: r.bodyHtml, charCount: r.bodyText.length, wordCount: words(r.bodyText) },
-      { role: "main", contentType: "text/plain", value: r.bodyText, charCount: r.bodyText.length, wordCount: words(r.bodyText) },
+      {
+        role: "main",
+        contentType: "text/html",
+        value: r.bodyHtml,
+        charCount: r.bodyText.length,
+        wordCount: words(r.bodyText),
+      },
+      {
+        role: "main",
+        contentType: "text/plain",
+        value: r.bodyText,
+        charCount: r.bodyText.length,
+        wordCount: words(r.bodyText),
+      },
     ],
     ...(r.topics.length ? { subjects: r.topics.map((t) => concept(o, "topics", t, r.language)) } : {}),
     ...(r.regions.length ? { places: r.regions.map((g) => concept(o, "regions", g, r.language)) } : {}),
@@ -132,7 +144,12 @@ export function toNinjs(r: Release, event: ReleaseEvent, o: NinjsOptions): Ninjs
     });
   }
   if (r.translationOf) {
-    associations.push({ name: "original", rel: "translation-of", uri: releaseUri(o.publicUrl, r.translationOf), type: "text" });
+    associations.push({
+      name: "original",
+      rel: "translation-of",
+      uri: releaseUri(o.publicUrl, r.translationOf),
+      type: "text",
+    });
   }
   if (associations.length) item.associations = associations;
   return item;

@@ -7,7 +7,10 @@ import { partnerBackoff } from "./backoff.ts";
 import { deliver } from "./deliver.ts";
 import { queuePartnerDeliveries } from "./fanout.ts";
 
-export async function processPartnerJob(job: Job<PartnerFanoutJob | PartnerDeliveryJob>, rt: Runtime): Promise<unknown> {
+export async function processPartnerJob(
+  job: Job<PartnerFanoutJob | PartnerDeliveryJob>,
+  rt: Runtime,
+): Promise<unknown> {
   if (job.name === "fanout") return queuePartnerDeliveries(rt, job.data as PartnerFanoutJob);
   if (job.name === "deliver") return deliver(job as Job<PartnerDeliveryJob>, rt);
   throw new Error(`unknown partners job ${job.name}`);

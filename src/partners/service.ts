@@ -6,7 +6,14 @@ import { formatIssues } from "../releases/model.ts";
 import { slugify } from "../releases/slug.ts";
 import type { Runtime } from "../runtime.ts";
 import { enqueueDeliveries } from "./fanout.ts";
-import { generateSecret, isWebhookSecret, type Partner, type PartnerView, partnerInputSchema, publicView } from "./model.ts";
+import {
+  generateSecret,
+  isWebhookSecret,
+  type Partner,
+  type PartnerView,
+  partnerInputSchema,
+  publicView,
+} from "./model.ts";
 import { resolveDestination } from "./ssrf.ts";
 import { type DeadLetter, type DeliveryLogEntry, deliveryKey, PartnerStore } from "./store.ts";
 
@@ -55,13 +62,19 @@ export async function addPartner(rt: Runtime, raw: unknown): Promise<AddedPartne
  * A new signing secret. For `overlapHours` both secrets sign every delivery (two signatures in
  * webhook-signature), so the partner can switch without losing a delivery; then only the new one.
  */
-export async function rotateSecret(rt: Runtime, id: string, o: { secret?: string; overlapHours?: number } = {}): Promise<{ secret: string; previousUntil: string | null }> {
+export async function rotateSecret(
+  rt: Runtime,
+  id: string,
+  o: { secret?: string; overlapHours?: number } = {},
+): Promise<{ secret: string; previousUntil: string | null }> {
   const store = partnerStore(rt);
   const partner = await store.get(id);
   if (!partner) throw notFound(`no partner with id ${id} (see herald partners list)`);
-  if (o.secret !== undefined && !isWebhookSecret(o.secret)) throw invalid("invalid secret: whsec_ followed by base64 of 24 to 64 bytes (omit it to have one generated)");
+  if (o.secret !== undefined && !isWebhookSecret(o.secret))
+    throw invalid("invalid secret: whsec_ followed by base64 of 24 to 64 bytes (omit it to have one generated)");
   const hours = o.overlapHours ?? 24;
-  if (!Number.isFinite(hours) || hours < 0 || hours > 24 * 30) throw invalid("invalid --overlap-hours: a number of hours from 0 to 720");
+  if (!Number.isFinite(hours) || hours < 0 || hours > 24 * 30)
+    throw invalid("invalid --overlap-hours: a number of hours from 0 to 720");
   const secret = o.secret ?? generateSecret();
   const until = hours > 0 ? new Date(rt.clock.now() + hours * 3600_000).toISOString() : null;
   await store.setSecret(id, secret, until ? { secret: partner.secret, until } : undefined);
@@ -104,17 +117,26 @@ export interface ReplayOptions {
  * Queues the partner's past deliveries again, oldest first, with their original webhook-ids.
  * Superseded revisions step aside as usual, so a replay sends each release's newest state.
  */
-export async function replayPartner(rt: Runtime, id: string, o: ReplayOptions = {}): Promise<{ queued: number; jobIds: string[] }> {
+export async function replayPartner(
+  rt: Runtime,
+  id: string,
+  o: ReplayOptions = {},
+): Promise<{ queued: number; jobIds: string[] }> {
   const store = partnerStore(rt);
   const partner = await store.get(id);
   if (!partner) throw notFound(`no partner with id ${id} (see herald partners list)`);
   if (partner.status !== "active") {
-    throw invalid(`partner ${id} is disabled (${partner.disabledReason ?? "no reason"}); remove it and add it again with herald partners add to resume deliveries`);
+    throw invalid(
+      `partner ${id} is disabled (${partner.disabledReason ?? "no reason"}); remove it and add it again with herald partners add to resume deliveries`,
+    );
   }
   let sinceMs = 0;
   if (o.since !== undefined) {
     sinceMs = Date.parse(o.since);
-    if (!Number.isFinite(sinceMs)) throw invalid(`--since ${JSON.stringify(o.since)} is not a date; give an ISO 8601 time such as 2026-11-28T00:00:00Z`);
+    if (!Number.isFinite(sinceMs))
+      throw invalid(
+        `--since ${JSON.stringify(o.since)} is not a date; give an ISO 8601 time such as 2026-11-28T00:00:00Z`,
+      );
   }
   let events: { releaseId: string; revision: number; event: PartnerDeliveryJob["event"] }[];
   let dead: DeadLetter[] = [];
@@ -128,7 +150,9 @@ export async function replayPartner(rt: Runtime, id: string, o: ReplayOptions = 
   const jobIds: string[] = [];
   const batch = 200;
   for (let i = 0; i < events.length; i += batch) {
-    const slice = events.slice(i, i + batch).map((e) => ({ partnerId: id, releaseId: e.releaseId, revision: e.revision, event: e.event }));
+    const slice = events
+      .slice(i, i + batch)
+      .map((e) => ({ partnerId: id, releaseId: e.releaseId, revision: e.revision, event: e.event }));
     jobIds.push(...(await enqueueDeliveries(rt, slice, (j) => jobId.partnerReplay(j, at))));
     o.onProgress?.(Math.min(i + batch, events.length), events.length);
   }
@@ -149,7 +173,9 @@ export async function partnerHealth(rt: Runtime) {
       status: r.partner.status,
       disabledReason: r.partner.disabledReason,
       deadLetters: r.deadLetters,
-      lastDelivery: r.lastDelivery ? { at: r.lastDelivery.at, outcome: r.lastDelivery.outcome, status: r.lastDelivery.status } : null,
+      lastDelivery: r.lastDelivery
+        ? { at: r.lastDelivery.at, outcome: r.lastDelivery.outcome, status: r.lastDelivery.status }
+        : null,
     })),
   };
 }
@@ -160,8 +186,12 @@ export function formatPartnerHealth(p: Awaited<ReturnType<typeof partnerHealth>>
     `partners: ${p.active} active, ${p.disabled} disabled, ${p.deadLetters} dead letter(s)`,
     ...p.partners.map((a) => {
       const state = a.status === "disabled" ? `disabled (${a.disabledReason ?? "no reason"})` : "active";
-      const last = a.lastDelivery ? `last ${a.lastDelivery.outcome} ${a.lastDelivery.status ?? ""} at ${a.lastDelivery.at}`.replace("  ", " ") : "no delivery yet";
-      const dead = a.deadLetters ? `, ${a.deadLetters} dead letter(s) (herald partners replay ${a.id} --dead-letters)` : "";
+      const last = a.lastDelivery
+        ? `last ${a.lastDelivery.outcome} ${a.lastDelivery.status ?? ""} at ${a.lastDelivery.at}`.replace("  ", " ")
+        : "no delivery yet";
+      const dead = a.deadLetters
+        ? `, ${a.deadLetters} dead letter(s) (herald partners replay ${a.id} --dead-letters)`
+        : "";
       return `  ${a.id} ${a.name}: ${state}, ${last}${dead}`;
     }),
   ];

@@ -43,7 +43,8 @@ export function nonPublicRange(address: string): string | null {
   }
   const range = ip.range();
   if (range !== "unicast") return range;
-  if (ip.kind() === "ipv6" && !(ip as ipaddr.IPv6).match(GLOBAL_UNICAST_V6 as [ipaddr.IPv6, number])) return "not global unicast";
+  if (ip.kind() === "ipv6" && !(ip as ipaddr.IPv6).match(GLOBAL_UNICAST_V6 as [ipaddr.IPv6, number]))
+    return "not global unicast";
   return null;
 }
 
@@ -53,16 +54,22 @@ export function checkUrlShape(raw: string, allowPrivate: boolean): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new UnsafeDestinationError(`partner URL ${JSON.stringify(raw.slice(0, 200))} is not a URL; give e.g. https://partner.example.org/webhooks/herald`);
+    throw new UnsafeDestinationError(
+      `partner URL ${JSON.stringify(raw.slice(0, 200))} is not a URL; give e.g. https://partner.example.org/webhooks/herald`,
+    );
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new UnsafeDestinationError(`partner URL must be https:// (got ${url.protocol})`);
   }
   if (url.protocol === "http:" && !allowPrivate) {
-    throw new UnsafeDestinationError("partner URL must be https://; plain http:// is only allowed with --allow-private");
+    throw new UnsafeDestinationError(
+      "partner URL must be https://; plain http:// is only allowed with --allow-private",
+    );
   }
   if (url.username || url.password) {
-    throw new UnsafeDestinationError("partner URL must not carry a user name or password; requests are authenticated by the webhook signature");
+    throw new UnsafeDestinationError(
+      "partner URL must not carry a user name or password; requests are authenticated by the webhook signature",
+    );
   }
   return url;
 }
@@ -73,7 +80,11 @@ export function checkUrlShape(raw: string, allowPrivate: boolean): URL {
  * private answer is an attack, not a partner. WHATWG URL parsing has already turned numeric
  * tricks (0x7f.1, 2130706433, 017700000001) into dotted decimal.
  */
-export async function resolveDestination(raw: string, allowPrivate: boolean, resolver: Resolver = systemResolver): Promise<Destination> {
+export async function resolveDestination(
+  raw: string,
+  allowPrivate: boolean,
+  resolver: Resolver = systemResolver,
+): Promise<Destination> {
   const url = checkUrlShape(raw, allowPrivate);
   const host = url.hostname.replace(/^\[|\]$/g, "");
   let answers: { address: string; family: number }[];
@@ -83,7 +94,9 @@ export async function resolveDestination(raw: string, allowPrivate: boolean, res
     try {
       answers = await resolver(host);
     } catch (err) {
-      throw new UnsafeDestinationError(`cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new UnsafeDestinationError(
+        `cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
     if (answers.length === 0) throw new UnsafeDestinationError(`cannot resolve ${host}: no addresses`);
   }

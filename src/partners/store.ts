@@ -149,7 +149,14 @@ return 1
 `;
 
 interface PartnerScripts {
-  heraldPartnerRaise(latest: string, latestAt: string, field: string, value: string, now: string, keepMs: string): Promise<number>;
+  heraldPartnerRaise(
+    latest: string,
+    latestAt: string,
+    field: string,
+    value: string,
+    now: string,
+    keepMs: string,
+  ): Promise<number>;
   heraldPartnerAcquire(...args: string[]): Promise<number>;
   heraldPartnerRenew(...args: string[]): Promise<number>;
   heraldPartnerFinish(...args: string[]): Promise<number>;
@@ -203,7 +210,12 @@ export class PartnerStore {
     await execOrThrow(
       this.redis
         .multi()
-        .hset(this.pk(p.id), { config: JSON.stringify(config), status, disabledReason: disabledReason ?? "", disabledAt: disabledAt ?? "" })
+        .hset(this.pk(p.id), {
+          config: JSON.stringify(config),
+          status,
+          disabledReason: disabledReason ?? "",
+          disabledAt: disabledAt ?? "",
+        })
         .zadd(this.key("all"), Date.parse(p.createdAt), p.id),
     );
   }
@@ -241,7 +253,11 @@ export class PartnerStore {
 
   async setStatus(id: string, status: PartnerStatus, reason: string, at: string): Promise<void> {
     if (!(await this.redis.exists(this.pk(id)))) return;
-    await this.redis.hset(this.pk(id), { status, disabledReason: status === "disabled" ? reason : "", disabledAt: status === "disabled" ? at : "" });
+    await this.redis.hset(this.pk(id), {
+      status,
+      disabledReason: status === "disabled" ? reason : "",
+      disabledAt: status === "disabled" ? at : "",
+    });
   }
 
   /** Deletes the partner and everything kept for it. Returns false when there was none. */
@@ -268,7 +284,12 @@ export class PartnerStore {
    * for the release (before the delivery job exists, so an older delivery that starts later
    * sees it) and keeps the event in the replay history (first time only).
    */
-  async noteQueued(partnerIds: string[], e: { releaseId: string; revision: number; event: ReleaseEvent }, at: number, retryScheduleMs: number[] = []): Promise<void> {
+  async noteQueued(
+    partnerIds: string[],
+    e: { releaseId: string; revision: number; event: ReleaseEvent },
+    at: number,
+    retryScheduleMs: number[] = [],
+  ): Promise<void> {
     if (partnerIds.length === 0) return;
     // An older delivery of the release waits at most the whole retry schedule (+20 % jitter), each
     // attempt possibly pushed to a partner's Retry-After (at most a day): keep well past that.
@@ -276,7 +297,14 @@ export class PartnerStore {
     const pipe = this.redis.pipeline();
     const member = `${e.releaseId}|${e.revision}|${e.event}`;
     for (const id of partnerIds) {
-      (pipe as unknown as PartnerScripts).heraldPartnerRaise(this.pk(id, "latest"), this.pk(id, "latest-at"), e.releaseId, String(orderKey(e.revision, e.event)), String(at), String(keep));
+      (pipe as unknown as PartnerScripts).heraldPartnerRaise(
+        this.pk(id, "latest"),
+        this.pk(id, "latest-at"),
+        e.releaseId,
+        String(orderKey(e.revision, e.event)),
+        String(at),
+        String(keep),
+      );
       pipe.zadd(this.pk(id, "history"), "NX", String(at), member);
       pipe.zremrangebyrank(this.pk(id, "history"), 0, -HISTORY_SIZE - 1);
     }
@@ -288,7 +316,12 @@ export class PartnerStore {
     const out: HistoryEntry[] = [];
     for (let i = 0; i < rows.length; i += 2) {
       const [releaseId, revision, event] = rows[i]!.split("|");
-      out.push({ releaseId: releaseId!, revision: Number(revision), event: event as ReleaseEvent, at: Number(rows[i + 1]) });
+      out.push({
+        releaseId: releaseId!,
+        revision: Number(revision),
+        event: event as ReleaseEvent,
+        at: Number(rows[i + 1]),
+      });
     }
     return out;
   }
@@ -314,12 +347,28 @@ export class PartnerStore {
       run.jobId,
       String(times.leaseMs),
     );
-    return r === 1 ? "ok" : r === 0 ? "partner-busy" : r === -1 ? "release-busy" : r === -2 ? "superseded" : "delivered";
+    return r === 1
+      ? "ok"
+      : r === 0
+        ? "partner-busy"
+        : r === -1
+          ? "release-busy"
+          : r === -2
+            ? "superseded"
+            : "delivered";
   }
 
   /** Before the POST: true if `holder` still has the release lease (then extended), see RENEW. */
   async renew(id: string, releaseId: string, holder: string, times: LeaseTimes): Promise<boolean> {
-    return (await this.redis.heraldPartnerRenew(this.pk(id, "inflight"), this.pk(id, "lock", releaseId), holder, String(times.slotMs), String(times.leaseMs))) === 1;
+    return (
+      (await this.redis.heraldPartnerRenew(
+        this.pk(id, "inflight"),
+        this.pk(id, "lock", releaseId),
+        holder,
+        String(times.slotMs),
+        String(times.leaseMs),
+      )) === 1
+    );
   }
 
   /** Gives the lease back and records the attempt (see FINISH). Safe to call without a lease. */

@@ -32,7 +32,11 @@ export async function inspectRedis(redis: Redis): Promise<RedisSettings> {
 }
 
 async function inspectNode(redis: Redis): Promise<RedisSettings> {
-  const [server, memory, persistence] = await Promise.all([redis.info("server"), redis.info("memory"), redis.info("persistence")]);
+  const [server, memory, persistence] = await Promise.all([
+    redis.info("server"),
+    redis.info("memory"),
+    redis.info("persistence"),
+  ]);
   const maxmemoryPolicy = infoField(memory, "maxmemory_policy") ?? "unknown";
   const aofEnabled = infoField(persistence, "aof_enabled") === "1";
   let rdbSaves = false;
@@ -40,14 +44,20 @@ async function inspectNode(redis: Redis): Promise<RedisSettings> {
     const save = (await redis.config("GET", "save")) as string[];
     rdbSaves = Boolean(save[1]?.trim());
   } catch {
-    rdbSaves = infoField(persistence, "rdb_last_save_time") !== undefined && infoField(persistence, "rdb_changes_since_last_save") !== undefined;
+    rdbSaves =
+      infoField(persistence, "rdb_last_save_time") !== undefined &&
+      infoField(persistence, "rdb_changes_since_last_save") !== undefined;
   }
   const problems: string[] = [];
   if (maxmemoryPolicy !== "noeviction") {
-    problems.push(`maxmemory-policy is ${maxmemoryPolicy}: Redis may evict queued jobs and send ledgers; set it to noeviction`);
+    problems.push(
+      `maxmemory-policy is ${maxmemoryPolicy}: Redis may evict queued jobs and send ledgers; set it to noeviction`,
+    );
   }
   if (!aofEnabled && !rdbSaves) {
-    problems.push("persistence is off (no AOF, no RDB saves): a Redis restart loses every queued job; set appendonly yes");
+    problems.push(
+      "persistence is off (no AOF, no RDB saves): a Redis restart loses every queued job; set appendonly yes",
+    );
   }
   return { version: infoField(server, "redis_version") ?? "unknown", maxmemoryPolicy, aofEnabled, rdbSaves, problems };
 }

@@ -122,8 +122,11 @@ export async function connectProducer(target: RedisTarget, name?: string): Promi
 
 /** Where Redis is, for logs and messages: never a password. */
 export function describeTarget(target: RedisTarget): string {
-  if (typeof target === "string") return /^rediss?\+sentinel:/.test(target) ? redactSentinelUrl(target) : redactUrl(target);
-  const hosts = (target.mode === "cluster" ? target.nodes : target.sentinels).map((h) => (h.host.includes(":") ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`));
+  if (typeof target === "string")
+    return /^rediss?\+sentinel:/.test(target) ? redactSentinelUrl(target) : redactUrl(target);
+  const hosts = (target.mode === "cluster" ? target.nodes : target.sentinels).map((h) =>
+    h.host.includes(":") ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`,
+  );
   return target.mode === "cluster"
     ? `Redis Cluster ${hosts.join(",")}${target.tls ? " (TLS)" : ""}`
     : `Sentinel-watched primary "${target.name}" via ${hosts.join(",")}${target.tls ? " (TLS)" : ""}`;

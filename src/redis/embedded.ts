@@ -26,16 +26,27 @@ export interface EmbeddedRedis {
 }
 
 /** Starts redis-server on `port` with AOF in `dir`; resolves once it accepts connections. */
-export async function startRedisServer(opts: { dir: string; port: number; appendonly?: boolean }): Promise<EmbeddedRedis> {
+export async function startRedisServer(opts: {
+  dir: string;
+  port: number;
+  appendonly?: boolean;
+}): Promise<EmbeddedRedis> {
   mkdirSync(opts.dir, { recursive: true });
   const args = [
-    "--port", String(opts.port),
-    "--bind", "127.0.0.1",
-    "--dir", path.resolve(opts.dir),
-    "--appendonly", opts.appendonly === false ? "no" : "yes",
-    "--appendfsync", "everysec",
-    "--save", "",
-    "--maxmemory-policy", "noeviction",
+    "--port",
+    String(opts.port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    path.resolve(opts.dir),
+    "--appendonly",
+    opts.appendonly === false ? "no" : "yes",
+    "--appendfsync",
+    "everysec",
+    "--save",
+    "",
+    "--maxmemory-policy",
+    "noeviction",
   ];
   const child = spawn("redis-server", args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
@@ -44,9 +55,15 @@ export async function startRedisServer(opts: { dir: string; port: number; append
   });
   const failed = new Promise<never>((_, reject) => {
     child.once("error", (err) =>
-      reject(new Error(`cannot run redis-server (${err.message}): install it (apt-get install redis-server) or set REDIS_URL`)),
+      reject(
+        new Error(
+          `cannot run redis-server (${err.message}): install it (apt-get install redis-server) or set REDIS_URL`,
+        ),
+      ),
     );
-    child.once("exit", (code) => reject(new Error(`redis-server exited with code ${code}: ${stderr.trim().slice(0, 200)}`)));
+    child.once("exit", (code) =>
+      reject(new Error(`redis-server exited with code ${code}: ${stderr.trim().slice(0, 200)}`)),
+    );
   });
   const deadline = Date.now() + 10_000;
   const ready = (async () => {

@@ -119,7 +119,20 @@ const DATELINE = new RegExp(
   "u",
 );
 /** Organisations open sentences with "IOM – the UN Migration Agency – …"; they are not places. */
-const ORGANISATIONS = new Set(["IOM", "UN", "UNHCR", "UNICEF", "WHO", "WFP", "UNDP", "OCHA", "EU", "UNFPA", "ILO", "NGO"]);
+const ORGANISATIONS = new Set([
+  "IOM",
+  "UN",
+  "UNHCR",
+  "UNICEF",
+  "WHO",
+  "WFP",
+  "UNDP",
+  "OCHA",
+  "EU",
+  "UNFPA",
+  "ILO",
+  "NGO",
+]);
 const ORG_ACRONYM = /^\p{Lu}{2,}\s+(?=\p{Lu})/u;
 
 /**

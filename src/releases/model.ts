@@ -71,7 +71,9 @@ const webUrl = z
   .string()
   .trim()
   .max(2048, "at most 2048 characters")
-  .refine((s) => httpUrl(s) !== null, { message: "an http(s) URL such as https://www.iom.int/news/…: no spaces, no user:password@" })
+  .refine((s) => httpUrl(s) !== null, {
+    message: "an http(s) URL such as https://www.iom.int/news/…: no spaces, no user:password@",
+  })
   .transform((s) => httpUrl(s)!)
   .pipe(z.string().max(4096, "at most 4096 characters once encoded"));
 
@@ -150,7 +152,10 @@ export interface Release {
  *    before `published` (a correction made under embargo is not news to anyone).
  * Store times (createdAt, updatedAt) are bookkeeping and appear in no output as such.
  */
-export function releaseDates(r: Pick<Release, "revision" | "publishedAt" | "updatedAt">): { published: string; modified: string } {
+export function releaseDates(r: Pick<Release, "revision" | "publishedAt" | "updatedAt">): {
+  published: string;
+  modified: string;
+} {
   const published = Date.parse(r.publishedAt);
   const modified = r.revision > 1 ? Math.max(Date.parse(r.updatedAt), published) : published;
   return { published: new Date(published).toISOString(), modified: new Date(modified).toISOString() };

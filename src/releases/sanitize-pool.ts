@@ -33,7 +33,11 @@ function startWorker(): Worker {
   // tsx's ESM API (its CommonJS build cannot register the loader from a worker): require.resolve
   // finds the package's CommonJS entry, the ESM one is beside it. Resolved here, not at import:
   // tsx is a development dependency.
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
+  const tsx = pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve("tsx/esm/api")
+      .replace(/\.cjs$/, ".mjs"),
+  ).href;
   return new Worker(BOOT, { eval: true, workerData: { tsx, entry: ENTRY.href } });
 }
 
@@ -77,7 +81,13 @@ class RenderPool {
       slot.task = task;
       slot.worker.ref();
       slot.timer = setTimeout(() => {
-        this.retire(slot!, invalid(`invalid release: body: took more than ${RENDER_TIMEOUT_MS / 1000} s to sanitise; simplify its markup`, [{ path: "body", message: "too costly to sanitise" }]));
+        this.retire(
+          slot!,
+          invalid(
+            `invalid release: body: took more than ${RENDER_TIMEOUT_MS / 1000} s to sanitise; simplify its markup`,
+            [{ path: "body", message: "too costly to sanitise" }],
+          ),
+        );
       }, RENDER_TIMEOUT_MS);
       slot.worker.postMessage({ id: task.id, body: task.body });
     }
@@ -99,7 +109,12 @@ class RenderPool {
       else task.reject(reply.invalid ? invalid(reply.message, reply.issues) : new Error(reply.message));
     });
     worker.on("error", (err) => this.retire(slot, slot.ready ? err : new NoWorkers(err.message)));
-    worker.on("exit", (code) => this.retire(slot, slot.ready ? new Error(`the body renderer stopped (exit code ${code})`) : new NoWorkers(`exit code ${code}`)));
+    worker.on("exit", (code) =>
+      this.retire(
+        slot,
+        slot.ready ? new Error(`the body renderer stopped (exit code ${code})`) : new NoWorkers(`exit code ${code}`),
+      ),
+    );
     this.slots.push(slot);
     return slot;
   }
@@ -145,4 +160,3 @@ export async function renderBodyOffThread(body: string): Promise<RenderedBody> {
     throw err;
   }
 }
-

@@ -25,7 +25,8 @@ export function escapeHtml(s: string): string {
 }
 
 /** Characters XML 1.0 forbids (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF). */
-const XML_INVALID = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const XML_INVALID =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 export function stripInvalidChars(s: string): string {
   return s.replace(XML_INVALID, "");
@@ -69,9 +70,40 @@ export function nestingDepth(html: string): number {
  * the square of the depth of unclosed elements (100,000 unclosed <b> take minutes).
  */
 export const MAX_RAW_DEPTH = 500;
-const RAW_VOID = new Set(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"]);
+const RAW_VOID = new Set([
+  "area",
+  "base",
+  "br",
+  "col",
+  "embed",
+  "hr",
+  "img",
+  "input",
+  "link",
+  "meta",
+  "param",
+  "source",
+  "track",
+  "wbr",
+]);
 // Elements a parser closes when a sibling opens (`<p>a<p>b`, `<li>a<li>b`): they never pile up.
-const RAW_SIBLING_CLOSED = new Set(["p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead", "tbody", "tfoot", "rt", "rp", "colgroup"]);
+const RAW_SIBLING_CLOSED = new Set([
+  "p",
+  "li",
+  "dt",
+  "dd",
+  "tr",
+  "td",
+  "th",
+  "option",
+  "optgroup",
+  "thead",
+  "tbody",
+  "tfoot",
+  "rt",
+  "rp",
+  "colgroup",
+]);
 
 /**
  * How deep elements nest in raw HTML, read roughly as a parser does (a closing tag closes
@@ -203,14 +235,16 @@ export function titleText(s: string): string {
 /** The plain-text rendering of sanitised HTML, for text emails and ninjs text/plain bodies. */
 export function htmlToText(html: string): string {
   // Escaped text in the HTML (`&lt;b&gt;`) decodes to tag-like text here: strip it as well.
-  return stripTags(convert(html, {
-    wordwrap: false,
-    selectors: [
-      { selector: "a", options: { hideLinkHrefIfSameAsText: true } },
-      { selector: "img", format: "skip" },
-      { selector: "h2", options: { uppercase: false } },
-      { selector: "h3", options: { uppercase: false } },
-      { selector: "h4", options: { uppercase: false } },
-    ],
-  }));
+  return stripTags(
+    convert(html, {
+      wordwrap: false,
+      selectors: [
+        { selector: "a", options: { hideLinkHrefIfSameAsText: true } },
+        { selector: "img", format: "skip" },
+        { selector: "h2", options: { uppercase: false } },
+        { selector: "h3", options: { uppercase: false } },
+        { selector: "h4", options: { uppercase: false } },
+      ],
+    }),
+  );
 }

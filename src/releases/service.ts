@@ -6,13 +6,7 @@ import { conflict, invalid, notFound, parseOrThrow } from "../errors.ts";
 import type { ReleaseEvent } from "../vocabulary.ts";
 import { jobId, QUEUE, type ReleaseEventJob } from "../jobs/queues.ts";
 import type { Runtime } from "../runtime.ts";
-import {
-  formatIssues,
-  type ParsedReleaseInput,
-  type Release,
-  releaseInputSchema,
-  SLUG_RE,
-} from "./model.ts";
+import { formatIssues, type ParsedReleaseInput, type Release, releaseInputSchema, SLUG_RE } from "./model.ts";
 import { oneLineText, type RenderedBody, renderBody, stripTags, titleText } from "./sanitize.ts";
 import { renderBodyOffThread } from "./sanitize-pool.ts";
 import { RevisionConflictError } from "./store.ts";
@@ -62,14 +56,19 @@ export function buildRelease(
   const embargoed = embargoMs > now;
   const bodyHtml = body.html;
   if (!body.text && !/<img\b/.test(bodyHtml)) {
-    throw invalid("invalid release: body: has no text once scripts and markup are removed", [{ path: "body", message: "has no text once scripts and markup are removed" }]);
+    throw invalid("invalid release: body: has no text once scripts and markup are removed", [
+      { path: "body", message: "has no text once scripts and markup are removed" },
+    ]);
   }
   const summary = input.summary ? stripTags(input.summary) : undefined;
   // Text fields keep no markup (stripped, the release still stored); one that was nothing but
   // markup is refused like an empty one.
   const text = (path: string, s: string, read = oneLineText) => {
     const t = read(s);
-    if (!t) throw invalid(`invalid release: ${path}: has no text once markup is removed`, [{ path, message: "has no text once markup is removed" }]);
+    if (!t)
+      throw invalid(`invalid release: ${path}: has no text once markup is removed`, [
+        { path, message: "has no text once markup is removed" },
+      ]);
     return t;
   };
   const dateline = input.dateline ? oneLineText(input.dateline) : undefined;
@@ -129,7 +128,15 @@ export class ReleaseService {
         `release ${id} already exists with other content (revision ${current.revision}); update it with PUT /api/releases/${id} or \`herald update ${id} FILE\``,
       );
     }
-    const next = buildRelease(input, id, 1, this.rt.clock.now(), null, undefined, await renderBodyOffThread(input.body));
+    const next = buildRelease(
+      input,
+      id,
+      1,
+      this.rt.clock.now(),
+      null,
+      undefined,
+      await renderBodyOffThread(input.body),
+    );
     return this.commit(next, null, fp, next.status === "embargoed" ? "embargoed" : "published");
   }
 
@@ -141,7 +148,15 @@ export class ReleaseService {
     const cleanNote = note === undefined ? undefined : stripTags(note).replace(/\s+/g, " ").slice(0, 500);
     const fp = fingerprintOf(input);
     if ((await this.rt.releases.fingerprint(id)) === fp) return this.alreadyDone(current);
-    const next = buildRelease(input, id, current.revision + 1, this.rt.clock.now(), current, cleanNote, await renderBodyOffThread(input.body));
+    const next = buildRelease(
+      input,
+      id,
+      current.revision + 1,
+      this.rt.clock.now(),
+      current,
+      cleanNote,
+      await renderBodyOffThread(input.body),
+    );
     const event: ReleaseEvent =
       next.status === "embargoed" ? "embargoed" : current.status === "embargoed" ? "published" : "updated";
     return this.commit(next, current, fp, event);
@@ -194,7 +209,12 @@ export class ReleaseService {
     return { id: current.id, revision: current.revision, status: current.status, event: null, jobId: null };
   }
 
-  private async commit(next: Release, previous: Release | null, fp: string, event: ReleaseEvent): Promise<PublishResult> {
+  private async commit(
+    next: Release,
+    previous: Release | null,
+    fp: string,
+    event: ReleaseEvent,
+  ): Promise<PublishResult> {
     try {
       await this.rt.releases.commit(next, previous, fp, event);
     } catch (err) {

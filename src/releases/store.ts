@@ -62,7 +62,12 @@ export class ReleaseStore {
 
   /** That revision of the release; null when it never existed or is older than REVISIONS_KEPT. */
   async getRevision(id: string, revision: number): Promise<Release | null> {
-    const [old, current] = (await execOrThrow(this.redis.pipeline().hget(this.key("release", id, "revs"), String(revision)).get(this.key("release", id)))) as (string | null)[];
+    const [old, current] = (await execOrThrow(
+      this.redis
+        .pipeline()
+        .hget(this.key("release", id, "revs"), String(revision))
+        .get(this.key("release", id)),
+    )) as (string | null)[];
     if (old) return JSON.parse(old) as Release;
     const r = current ? (JSON.parse(current) as Release) : null;
     return r?.revision === revision ? r : null;
@@ -138,7 +143,12 @@ export class ReleaseStore {
     if (previous && typeof previous.revision === "number") {
       // The current revision lives in {p}:release:{id} only; the one it replaces joins the history.
       ops.add("HSET", this.key("release", next.id, "revs"), String(previous.revision), JSON.stringify(previous));
-      ops.add("HDEL", this.key("release", next.id, "revs"), String(next.revision), String(previous.revision - REVISIONS_KEPT));
+      ops.add(
+        "HDEL",
+        this.key("release", next.id, "revs"),
+        String(next.revision),
+        String(previous.revision - REVISIONS_KEPT),
+      );
     }
     ops.add("SET", this.key("release", next.id, "fp"), fingerprint);
     ops.add("ZADD", this.key("releases"), Date.parse(next.updatedAt), next.id);
@@ -159,7 +169,12 @@ export class ReleaseStore {
       ops.add("SREM", this.key("translations", previous.translationOf), next.id);
     }
     if (next.translationOf) ops.add("SADD", this.key("translations", next.translationOf), next.id);
-    ops.add("ZADD", this.key("outbox"), Date.parse(next.updatedAt), outboxMember({ releaseId: next.id, revision: next.revision, event }));
+    ops.add(
+      "ZADD",
+      this.key("outbox"),
+      Date.parse(next.updatedAt),
+      outboxMember({ releaseId: next.id, revision: next.revision, event }),
+    );
     const ok = await casCommit(this.redis, ops, previous?.revision ?? 0);
     if (!ok) {
       throw new RevisionConflictError(`release ${next.id} changed while this request ran; send it again`);

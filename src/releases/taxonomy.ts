@@ -30,7 +30,10 @@ const labels = z.object({ en: singleLine(100), fr: singleLine(100), es: singleLi
 export const topicEntrySchema = z.object({
   slug,
   labels,
-  iptc: z.string().regex(/^\d{8}$/, "an 8-digit IPTC Media Topic code such as 20000771").optional(),
+  iptc: z
+    .string()
+    .regex(/^\d{8}$/, "an 8-digit IPTC Media Topic code such as 20000771")
+    .optional(),
   /** "broader": the IPTC concept is wider than the topic. */
   match: z.enum(["exact", "broader"]).optional(),
 });
@@ -41,7 +44,10 @@ export const regionEntrySchema = z.object({
   iso: z
     .string()
     .regex(/^[A-Z]{2}$/, "an ISO 3166-1 alpha-2 code such as DJ")
-    .refine((c) => new Intl.DisplayNames(["en"], { type: "region", fallback: "none" }).of(c) !== undefined, "an assigned ISO 3166-1 alpha-2 code")
+    .refine(
+      (c) => new Intl.DisplayNames(["en"], { type: "region", fallback: "none" }).of(c) !== undefined,
+      "an assigned ISO 3166-1 alpha-2 code",
+    )
     .optional(),
   geonames: z.number().int().positive("a GeoNames feature id such as 223816").optional(),
 });
@@ -75,7 +81,8 @@ export class Taxonomy {
   constructor(layers: Partial<TaxonomyData>[]) {
     this.byKind = { topics: new Map(), regions: new Map() };
     for (const layer of layers) {
-      for (const kind of TAXONOMY_KINDS) for (const e of layer[kind] ?? []) this.byKind[kind].set(e.slug, e as TaxonomyEntry);
+      for (const kind of TAXONOMY_KINDS)
+        for (const e of layer[kind] ?? []) this.byKind[kind].set(e.slug, e as TaxonomyEntry);
     }
   }
 
@@ -111,9 +118,16 @@ export class Taxonomy {
   concept(kind: TaxonomyKind, s: string, lang: string = "en"): Concept {
     const e = this.byKind[kind].get(s);
     const label = this.label(kind, s, lang);
-    if (kind === "topics" && e?.iptc) return { slug: s, label, uri: `${IPTC_MEDIATOPIC}${e.iptc}`, scheme: IPTC_MEDIATOPIC, code: `medtop:${e.iptc}` };
+    if (kind === "topics" && e?.iptc)
+      return { slug: s, label, uri: `${IPTC_MEDIATOPIC}${e.iptc}`, scheme: IPTC_MEDIATOPIC, code: `medtop:${e.iptc}` };
     if (kind === "regions" && e?.iso) {
-      return { slug: s, label, ...(e.geonames ? { uri: `${GEONAMES}${e.geonames}/` } : {}), scheme: "ISO 3166-1 alpha-2", code: e.iso };
+      return {
+        slug: s,
+        label,
+        ...(e.geonames ? { uri: `${GEONAMES}${e.geonames}/` } : {}),
+        scheme: "ISO 3166-1 alpha-2",
+        code: e.iso,
+      };
     }
     return { slug: s, label };
   }
@@ -122,12 +136,18 @@ export class Taxonomy {
    * The problems with a release's (or a reader's) topics and regions: one issue per unknown
    * slug, naming the known ones. Slugs in `keep` (what a reader already had) are accepted.
    */
-  unknownIssues(values: { topics: string[]; regions: string[] }, keep?: { topics: string[]; regions: string[] }): Issue[] {
+  unknownIssues(
+    values: { topics: string[]; regions: string[] },
+    keep?: { topics: string[]; regions: string[] },
+  ): Issue[] {
     const issues: Issue[] = [];
     for (const kind of TAXONOMY_KINDS) {
       values[kind].forEach((s, i) => {
         if (!this.has(kind, s) && !keep?.[kind].includes(s)) {
-          issues.push({ path: `${kind}.${i}`, message: `unknown ${kind === "topics" ? "topic" : "region"} ${JSON.stringify(s)}; known: ${this.slugs(kind).join(", ")} (add one with \`herald taxonomy add\`)` });
+          issues.push({
+            path: `${kind}.${i}`,
+            message: `unknown ${kind === "topics" ? "topic" : "region"} ${JSON.stringify(s)}; known: ${this.slugs(kind).join(", ")} (add one with \`herald taxonomy add\`)`,
+          });
         }
       });
     }
@@ -166,7 +186,9 @@ export function readTaxonomyFile(file: string): TaxonomyData {
   try {
     raw = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new ConfigError(`invalid configuration: TAXONOMY_FILE=${JSON.stringify(file)} is not allowed: ${(err as Error).message.split("\n")[0]}`);
+    throw new ConfigError(
+      `invalid configuration: TAXONOMY_FILE=${JSON.stringify(file)} is not allowed: ${(err as Error).message.split("\n")[0]}`,
+    );
   }
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
@@ -204,8 +226,13 @@ export class TaxonomyStore {
 
   /** Adds or replaces an entry; returns it. Throws 400 listing every problem. */
   async add(kind: TaxonomyKind, raw: unknown): Promise<TaxonomyEntry> {
-    if (!(TAXONOMY_KINDS as readonly string[]).includes(kind)) throw invalid(`invalid taxonomy kind ${JSON.stringify(kind)}: topics or regions`);
-    const entry = parseOrThrow(kind === "topics" ? topicEntrySchema : regionEntrySchema, raw, kind === "topics" ? "topic" : "region") as TaxonomyEntry;
+    if (!(TAXONOMY_KINDS as readonly string[]).includes(kind))
+      throw invalid(`invalid taxonomy kind ${JSON.stringify(kind)}: topics or regions`);
+    const entry = parseOrThrow(
+      kind === "topics" ? topicEntrySchema : regionEntrySchema,
+      raw,
+      kind === "topics" ? "topic" : "region",
+    ) as TaxonomyEntry;
     if (!SLUG_RE.test(entry.slug)) throw invalid(`invalid slug ${JSON.stringify(entry.slug)}`);
     await this.redis.hset(this.key, `${kind}/${entry.slug}`, JSON.stringify(entry));
     return entry;

@@ -22,7 +22,7 @@ export function decodeCsv(bytes: Uint8Array): string {
   } catch {
     const at = firstInvalidUtf8(bytes);
     if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
-      throw invalid("the CSV is UTF-16, not UTF-8: save it as \"CSV UTF-8\" and import it again");
+      throw invalid('the CSV is UTF-16, not UTF-8: save it as "CSV UTF-8" and import it again');
     }
     let line = 1;
     let lineStart = 0;
@@ -32,10 +32,13 @@ export function decodeCsv(bytes: Uint8Array): string {
         lineStart = i + 1;
       }
     }
-    const hex = Array.from(bytes.subarray(at, Math.min(at + 4, bytes.length)), (b) => b.toString(16).padStart(2, "0")).join(" ");
-    throw invalid(`the CSV is not valid UTF-8: line ${line}, byte ${at - lineStart + 1} (${hex}); save it as "CSV UTF-8" and import it again (nothing was imported)`, [
-      { path: `line ${line}`, message: "not valid UTF-8" },
-    ]);
+    const hex = Array.from(bytes.subarray(at, Math.min(at + 4, bytes.length)), (b) =>
+      b.toString(16).padStart(2, "0"),
+    ).join(" ");
+    throw invalid(
+      `the CSV is not valid UTF-8: line ${line}, byte ${at - lineStart + 1} (${hex}); save it as "CSV UTF-8" and import it again (nothing was imported)`,
+      [{ path: `line ${line}`, message: "not valid UTF-8" }],
+    );
   }
 }
 
@@ -101,9 +104,10 @@ export function parseCsv(text: string): CsvRow[] {
   } catch (err) {
     if (err instanceof CsvError && err.code === "CSV_QUOTE_NOT_CLOSED") {
       const line = lineOfOpenQuote(src);
-      throw invalid(`the CSV has a quote that never closes: the cell opened on line ${line} runs to the end of the file; close it (a quote inside a quoted cell is written "") and import again (nothing was imported)`, [
-        { path: `line ${line}`, message: "quote never closed" },
-      ]);
+      throw invalid(
+        `the CSV has a quote that never closes: the cell opened on line ${line} runs to the end of the file; close it (a quote inside a quoted cell is written "") and import again (nothing was imported)`,
+        [{ path: `line ${line}`, message: "quote never closed" }],
+      );
     }
     throw err;
   }
@@ -146,13 +150,18 @@ export interface RowError {
 }
 
 /** Splits a CSV into valid subscriber inputs and per-line errors. Throws for a bad header. */
-export function readSubscriberCsv(text: string): { rows: { line: number; input: SubscriberPatch }[]; errors: RowError[] } {
+export function readSubscriberCsv(text: string): {
+  rows: { line: number; input: SubscriberPatch }[];
+  errors: RowError[];
+} {
   const [header, ...data] = parseCsv(text);
   if (!header) throw invalid(`the CSV is empty: its first line must be the header ${CSV_COLUMNS.join(",")}`);
   const names = header.cells.map((h) => h.trim().toLowerCase());
   const unknown = names.filter((n) => !(CSV_COLUMNS as readonly string[]).includes(n));
   if (unknown.length || !names.includes("email")) {
-    throw invalid(`bad CSV header ${JSON.stringify(header.cells.join(","))}: expected columns from ${CSV_COLUMNS.join(",")}, with email${unknown.length ? `; unknown: ${unknown.join(", ")}` : ""}`);
+    throw invalid(
+      `bad CSV header ${JSON.stringify(header.cells.join(","))}: expected columns from ${CSV_COLUMNS.join(",")}, with email${unknown.length ? `; unknown: ${unknown.join(", ")}` : ""}`,
+    );
   }
   const rows: { line: number; input: SubscriberPatch }[] = [];
   const errors: RowError[] = [];

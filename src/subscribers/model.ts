@@ -65,12 +65,24 @@ function nameProblem(s: string): string | null {
   // links (a lure in mail sent in the organisation's name), no text-direction tricks, no U+FFFD
   // (text already garbled by a wrong encoding). The confirmation email never shows it at all.
   if (LINK_LIKE.test(s)) return "must not contain a web or email address (a name only)";
-  if (/[\u202a-\u202e\u2066-\u2069\ufffd]/.test(s)) return "must not contain text-direction controls or U+FFFD (send it in UTF-8)";
+  if (/[\u202a-\u202e\u2066-\u2069\ufffd]/.test(s))
+    return "must not contain text-direction controls or U+FFFD (send it in UTF-8)";
   return null;
 }
 
 const slugList = z
-  .union([z.array(slug), z.string().transform((s) => s.split(/[;,]/).map((x) => x.trim()).filter(Boolean)).pipe(z.array(slug))])
+  .union([
+    z.array(slug),
+    z
+      .string()
+      .transform((s) =>
+        s
+          .split(/[;,]/)
+          .map((x) => x.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(slug)),
+  ])
   .transform((xs) => [...new Set(xs)])
   .pipe(z.array(z.string()).max(50, "at most 50 values"));
 
@@ -86,7 +98,11 @@ export const subscriberInputSchema = z.object({
   topics: slugList.default([]),
   regions: slugList.default([]),
   frequency: z.enum(FREQUENCIES, { message: "one of immediate, daily, weekly" }).default("daily"),
-  timezone: z.string().trim().refine(isTimeZone, { message: "an IANA time zone such as Europe/Paris or America/Lima" }).optional(),
+  timezone: z
+    .string()
+    .trim()
+    .refine(isTimeZone, { message: "an IANA time zone such as Europe/Paris or America/Lima" })
+    .optional(),
 });
 
 export type SubscriberInput = z.input<typeof subscriberInputSchema>;
@@ -100,7 +116,11 @@ export const CLEAR = "-";
  * DEFAULT_TIMEZONE, en, daily); absent or "" leaves the field as it is.
  */
 const clearable = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (typeof v === "string" && v.trim() === CLEAR ? null : typeof v === "string" && v.trim() === "" ? undefined : v), schema.nullable().optional());
+  z.preprocess(
+    (v) =>
+      typeof v === "string" && v.trim() === CLEAR ? null : typeof v === "string" && v.trim() === "" ? undefined : v,
+    schema.nullable().optional(),
+  );
 
 /**
  * Ops changes to a subscriber (CLI `subscribers add`, POST /api/subscribers, CSV import): only the
@@ -113,7 +133,9 @@ export const subscriberPatchSchema = z.object({
   topics: clearable(slugList),
   regions: clearable(slugList),
   frequency: clearable(z.enum(FREQUENCIES, { message: "one of immediate, daily, weekly" })),
-  timezone: clearable(z.string().trim().refine(isTimeZone, { message: "an IANA time zone such as Europe/Paris or America/Lima" })),
+  timezone: clearable(
+    z.string().trim().refine(isTimeZone, { message: "an IANA time zone such as Europe/Paris or America/Lima" }),
+  ),
 });
 
 export type SubscriberPatch = z.output<typeof subscriberPatchSchema>;

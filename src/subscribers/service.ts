@@ -19,7 +19,15 @@ import { jobId, QUEUE, type EmailBatchJob } from "../jobs/queues.ts";
 import { invalid, notFound } from "../errors.ts";
 import { formatIssues } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
-import { isSuppressed, mailboxKey, type ParsedSubscriberInput, parseSubscriberInput, parseSubscriberPatch, type Subscriber, type SubscriberPatch } from "./model.ts";
+import {
+  isSuppressed,
+  mailboxKey,
+  type ParsedSubscriberInput,
+  parseSubscriberInput,
+  parseSubscriberPatch,
+  type Subscriber,
+  type SubscriberPatch,
+} from "./model.ts";
 import { type Applied, SubscriberStore, subscriberId } from "./store.ts";
 
 const HOUR = 3600_000;
@@ -50,7 +58,8 @@ export function confirmState(s: Subscriber, issuedAt: number): Exclude<ConfirmOu
   if (s.status === "bounced" || s.status === "complained") return "suppressed";
   // Strictly after: a link made in the same millisecond as the unsubscribe came from a sign-up
   // made after it (only a fixed test clock can tell them apart at all).
-  if (s.status === "unsubscribed" || (s.unsubscribedAt && Date.parse(s.unsubscribedAt) > issuedAt)) return "unsubscribed";
+  if (s.status === "unsubscribed" || (s.unsubscribedAt && Date.parse(s.unsubscribedAt) > issuedAt))
+    return "unsubscribed";
   return "pending";
 }
 
@@ -106,10 +115,21 @@ export class SubscriberService {
    * one script, so concurrent subscribes cannot both pass.
    */
   async sendConfirmation(s: Subscriber): Promise<boolean> {
-    const ok = await this.rt.redis.eval(THROTTLE, 1, this.rt.key("confirm-sent", subscriberId(mailboxKey(s.email))), String(this.rt.clock.now()), String(HOUR));
+    const ok = await this.rt.redis.eval(
+      THROTTLE,
+      1,
+      this.rt.key("confirm-sent", subscriberId(mailboxKey(s.email))),
+      String(this.rt.clock.now()),
+      String(HOUR),
+    );
     if (ok !== 1) return false;
     const hour = Math.floor(this.rt.clock.now() / HOUR);
-    const job: EmailBatchJob = { edition: `confirm-${s.id}-${hour}`, kind: "confirm", segment: `confirm-${s.language}`, subscriberIds: [s.id] };
+    const job: EmailBatchJob = {
+      edition: `confirm-${s.id}-${hour}`,
+      kind: "confirm",
+      segment: `confirm-${s.language}`,
+      subscriberIds: [s.id],
+    };
     await this.rt.queues[QUEUE.emails].add("send", job, { jobId: jobId.emailBatch(job) });
     return true;
   }
@@ -121,7 +141,10 @@ export class SubscriberService {
    * unsubscribe, even once someone has typed the address into the form again. Decided on the
    * current record inside the compare-and-set, so a racing unsubscribe is never undone.
    */
-  async confirm(id: string, issuedAt = Number.POSITIVE_INFINITY): Promise<{ subscriber: Subscriber; outcome: ConfirmOutcome }> {
+  async confirm(
+    id: string,
+    issuedAt = Number.POSITIVE_INFINITY,
+  ): Promise<{ subscriber: Subscriber; outcome: ConfirmOutcome }> {
     let outcome: ConfirmOutcome = "confirmed";
     const { current } = await this.store.apply(id, (cur) => {
       if (!cur) throw gone();
@@ -180,13 +203,19 @@ export class SubscriberService {
    * for consent) and confirms a pending address; otherwise a pending address gets a confirmation
    * email. An unsubscribed or suppressed address keeps its status whatever is sent.
    */
-  async upsert(raw: unknown, opts: { confirmed: boolean; notify?: boolean }): Promise<{ subscriber: Subscriber; created: boolean }> {
+  async upsert(
+    raw: unknown,
+    opts: { confirmed: boolean; notify?: boolean },
+  ): Promise<{ subscriber: Subscriber; created: boolean }> {
     const patch = parseSubscriberPatch(raw);
     await this.checkVocabulary(patch, (await this.store.byEmail(patch.email)) ?? undefined);
     return this.upsertParsed(patch, opts);
   }
 
-  async upsertParsed(patch: SubscriberPatch, opts: { confirmed: boolean; notify?: boolean }): Promise<{ subscriber: Subscriber; created: boolean }> {
+  async upsertParsed(
+    patch: SubscriberPatch,
+    opts: { confirmed: boolean; notify?: boolean },
+  ): Promise<{ subscriber: Subscriber; created: boolean }> {
     const [id] = await this.idsOf([patch.email]);
     const r = await this.store.apply(id!, (cur) => this.patched(patch, cur, opts.confirmed));
     const s = r.current!;
@@ -198,10 +227,16 @@ export class SubscriberService {
    * Many upserts in few round trips (CSV import): same rules as upsertParsed. `confirmed` false
    * sends each pending address a confirmation email.
    */
-  async upsertMany(patches: SubscriberPatch[], opts: { confirmed: boolean }): Promise<{ created: number; updated: number }> {
+  async upsertMany(
+    patches: SubscriberPatch[],
+    opts: { confirmed: boolean },
+  ): Promise<{ created: number; updated: number }> {
     const ids = await this.idsOf(patches.map((p) => p.email));
     const results: Applied[] = await this.store.applyMany(
-      patches.map((p, i) => ({ id: ids[i]!, change: (cur: Subscriber | null) => this.patched(p, cur, opts.confirmed) })),
+      patches.map((p, i) => ({
+        id: ids[i]!,
+        change: (cur: Subscriber | null) => this.patched(p, cur, opts.confirmed),
+      })),
     );
     for (const r of results) if (r.current?.status === "pending") await this.sendConfirmation(r.current);
     const created = results.filter((r) => !r.previous).length;
@@ -280,8 +315,14 @@ export class SubscriberService {
    * silently), except those the reader already had, which stay theirs to keep. A field a patch
    * leaves out or clears names nothing.
    */
-  async checkVocabulary(values: { topics?: string[] | null; regions?: string[] | null }, previous?: Subscriber): Promise<void> {
-    const issues = (await this.rt.taxonomy.current()).unknownIssues({ topics: values.topics ?? [], regions: values.regions ?? [] }, previous);
+  async checkVocabulary(
+    values: { topics?: string[] | null; regions?: string[] | null },
+    previous?: Subscriber,
+  ): Promise<void> {
+    const issues = (await this.rt.taxonomy.current()).unknownIssues(
+      { topics: values.topics ?? [], regions: values.regions ?? [] },
+      previous,
+    );
     if (issues.length) throw invalid(`invalid subscriber: ${formatIssues(issues)}`, issues);
   }
 
@@ -304,6 +345,7 @@ export class SubscriberService {
 
 /** Equal apart from updatedAt and revision (a write that changes nothing is skipped). */
 function sameRecord(a: Subscriber, b: Subscriber): boolean {
-  const strip = ({ updatedAt: _u, revision: _r, ...rest }: Subscriber) => JSON.stringify(Object.entries(rest).sort(([x], [y]) => x.localeCompare(y)));
+  const strip = ({ updatedAt: _u, revision: _r, ...rest }: Subscriber) =>
+    JSON.stringify(Object.entries(rest).sort(([x], [y]) => x.localeCompare(y)));
   return strip(a) === strip(b);
 }

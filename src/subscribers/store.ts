@@ -20,7 +20,14 @@
 // The counts are the sizes of the status zsets, which the same script moves: they cannot drift.
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
-import { type DigestFrequency, emailKey, type Frequency, normalizeEmail, type Subscriber, type SubscriberStatus } from "./model.ts";
+import {
+  type DigestFrequency,
+  emailKey,
+  type Frequency,
+  normalizeEmail,
+  type Subscriber,
+  type SubscriberStatus,
+} from "./model.ts";
 import { HeraldError } from "../errors.ts";
 import { CasOps, casCommit, casCommitOn, defined } from "../redis/cas.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
@@ -120,7 +127,9 @@ export class SubscriberStore {
   /** Readers by address, in order (missing: null); a record kept under its legacyId counts. */
   async byEmails(emails: string[]): Promise<(Subscriber | null)[]> {
     const found = await this.getMany(emails.map(subscriberId));
-    const retry = emails.map((e, i) => (found[i] === null && legacyId(e) !== subscriberId(e) ? i : -1)).filter((i) => i >= 0);
+    const retry = emails
+      .map((e, i) => (found[i] === null && legacyId(e) !== subscriberId(e) ? i : -1))
+      .filter((i) => i >= 0);
     if (retry.length === 0) return found;
     const legacy = await this.getMany(retry.map((i) => legacyId(emails[i]!)));
     retry.forEach((i, j) => {
@@ -174,7 +183,10 @@ export class SubscriberStore {
     const replies = staged.length ? await execOrThrow(m) : [];
     for (const [k, { i, next }] of staged.entries()) {
       if (replies[k] !== 1) writeConflicts.count++;
-      out[i] = replies[k] === 1 ? { previous: previous[i] ?? null, current: next, written: true } : await this.apply(items[i]!.id, items[i]!.change);
+      out[i] =
+        replies[k] === 1
+          ? { previous: previous[i] ?? null, current: next, written: true }
+          : await this.apply(items[i]!.id, items[i]!.change);
     }
     return out as Applied[];
   }
@@ -190,10 +202,14 @@ export class SubscriberStore {
   /** Many saves in one round trip; throws if any record had moved on (the others are written). */
   async saveMany(items: { next: Subscriber; previous: Subscriber | null }[]): Promise<void> {
     const m = this.redis.pipeline();
-    for (const { next, previous } of items) casCommitOn(m, this.stage(next.id, this.stamp(next.id, next, previous), previous), previous?.revision ?? 0);
+    for (const { next, previous } of items)
+      casCommitOn(m, this.stage(next.id, this.stamp(next.id, next, previous), previous), previous?.revision ?? 0);
     const replies = await execOrThrow(m);
     const lost = replies.filter((r) => r !== 1).length;
-    if (lost) throw new SubscriberConflictError(`${lost} subscriber(s) changed while they were being saved; nothing else was lost, save again`);
+    if (lost)
+      throw new SubscriberConflictError(
+        `${lost} subscriber(s) changed while they were being saved; nothing else was lost, save again`,
+      );
   }
 
   /**
@@ -221,7 +237,8 @@ export class SubscriberStore {
 
   private async backoff(id: string, attempt: number): Promise<void> {
     writeConflicts.count++;
-    if (attempt >= MAX_ATTEMPTS) throw new SubscriberConflictError(`subscriber ${id} kept changing while this request ran; send it again`);
+    if (attempt >= MAX_ATTEMPTS)
+      throw new SubscriberConflictError(`subscriber ${id} kept changing while this request ran; send it again`);
     await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** Math.min(attempt, 6))));
   }
 
@@ -241,11 +258,13 @@ export class SubscriberStore {
       // From every status zset, also when the record is already gone (a stray entry).
       for (const st of STATUSES) ops.add("ZREM", this.key("subs", "status", st), id);
     }
-    if (next && previous && previous.status !== next.status) ops.add("ZREM", this.key("subs", "status", previous.status), id);
+    if (next && previous && previous.status !== next.status)
+      ops.add("ZREM", this.key("subs", "status", previous.status), id);
     if (next) ops.add("ZADD", this.key("subs", "status", next.status), Date.parse(next.updatedAt), id);
     if (previous?.status === "confirmed") {
       ops.add("SREM", this.key("subs", previous.frequency), id);
-      if (previous.frequency !== "immediate") ops.add("SREM", this.key("subs", previous.frequency, "tz", previous.timezone), id);
+      if (previous.frequency !== "immediate")
+        ops.add("SREM", this.key("subs", previous.frequency, "tz", previous.timezone), id);
     }
     if (next?.status === "confirmed") {
       ops.add("SADD", this.key("subs", next.frequency), id);
@@ -319,7 +338,16 @@ export class SubscriberStore {
       const m = this.redis.pipeline();
       ids.forEach((id, i) => {
         const ms = (iso?: string) => String(Date.parse(iso ?? "") || 0);
-        m.eval(RECOUNT, 1 + keys.length, this.key("sub", id), ...keys, id, ms(records[i]?.createdAt), ms(records[i]?.updatedAt), ...STATUSES);
+        m.eval(
+          RECOUNT,
+          1 + keys.length,
+          this.key("sub", id),
+          ...keys,
+          id,
+          ms(records[i]?.createdAt),
+          ms(records[i]?.updatedAt),
+          ...STATUSES,
+        );
       });
       await execOrThrow(m);
     } while (cursor !== "0");

@@ -23,8 +23,19 @@ function mac(key: string, body: string): string {
   return createHmac("sha256", key).update(body).digest("base64url");
 }
 
-export function signToken(key: string, purpose: TokenPurpose, subscriberId: string, expiresAt?: number, issuedAt?: number): string {
-  const payload: Payload = { p: CODES[purpose], s: subscriberId, ...(expiresAt ? { e: expiresAt } : {}), ...(issuedAt ? { i: issuedAt } : {}) };
+export function signToken(
+  key: string,
+  purpose: TokenPurpose,
+  subscriberId: string,
+  expiresAt?: number,
+  issuedAt?: number,
+): string {
+  const payload: Payload = {
+    p: CODES[purpose],
+    s: subscriberId,
+    ...(expiresAt ? { e: expiresAt } : {}),
+    ...(issuedAt ? { i: issuedAt } : {}),
+  };
   const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
   return `${body}.${mac(key, body).slice(0, 32)}`;
 }
@@ -37,7 +48,12 @@ export const badToken = (why: string) =>
  * purpose or expired. Several keys: the current one and SECRET_KEY_PREVIOUS after a rotation, so
  * links in emails already sent keep working.
  */
-export function verifyToken(keys: string | string[], purpose: TokenPurpose, token: string | undefined, now: number): string {
+export function verifyToken(
+  keys: string | string[],
+  purpose: TokenPurpose,
+  token: string | undefined,
+  now: number,
+): string {
   return readToken(keys, purpose, token, now).subscriberId;
 }
 
@@ -45,7 +61,12 @@ export function verifyToken(keys: string | string[], purpose: TokenPurpose, toke
  * verifyToken, plus when the link was made: its `i`, or for confirm links made before `i`
  * existed, its expiry less CONFIRM_TTL_MS (0 when unknown).
  */
-export function readToken(keys: string | string[], purpose: TokenPurpose, token: string | undefined, now: number): { subscriberId: string; issuedAt: number } {
+export function readToken(
+  keys: string | string[],
+  purpose: TokenPurpose,
+  token: string | undefined,
+  now: number,
+): { subscriberId: string; issuedAt: number } {
   const [body, sig] = (typeof token === "string" ? token : "").split(".");
   if (!body || !sig) throw badToken("incomplete");
   const given = Buffer.from(sig);
@@ -62,14 +83,19 @@ export function readToken(keys: string | string[], purpose: TokenPurpose, token:
   }
   if (payload.p !== CODES[purpose] || typeof payload.s !== "string") throw badToken("not valid here");
   if (payload.e !== undefined && payload.e < now) throw badToken("expired");
-  const issuedAt = typeof payload.i === "number" ? payload.i : typeof payload.e === "number" ? payload.e - CONFIRM_TTL_MS : 0;
+  const issuedAt =
+    typeof payload.i === "number" ? payload.i : typeof payload.e === "number" ? payload.e - CONFIRM_TTL_MS : 0;
   return { subscriberId: payload.s, issuedAt };
 }
 
 /** The key, or a message saying how to get one (the pages and the mail need it). */
 export function requireSecret(key: string | undefined): string {
   if (!key) {
-    throw new HeraldError("HERALD_NO_SECRET", "SECRET_KEY is not set: set it (32+ characters) or start Herald with `herald start`, which generates var/secret-key", 503);
+    throw new HeraldError(
+      "HERALD_NO_SECRET",
+      "SECRET_KEY is not set: set it (32+ characters) or start Herald with `herald start`, which generates var/secret-key",
+      503,
+    );
   }
   return key;
 }
@@ -80,5 +106,7 @@ export function requireSecret(key: string | undefined): string {
  * pages then read rt.config.secretKey, and tests pass a fixed key.
  */
 export function withSecretKey(config: Config): Config {
-  return config.secretKey ? config : { ...config, secretKey: resolveSecret(undefined, config.varDir, "secret-key").value };
+  return config.secretKey
+    ? config
+    : { ...config, secretKey: resolveSecret(undefined, config.varDir, "secret-key").value };
 }

@@ -61,8 +61,19 @@ export function preheader(s: string, max = 140): string {
   return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
 
-export function textFrame(brand: Brand, t: MailStrings, slots: Slots, manageLinks: boolean, body: string[], lang: string): string {
+export function textFrame(
+  brand: Brand,
+  t: MailStrings,
+  slots: Slots,
+  manageLinks: boolean,
+  body: string[],
+  lang: string,
+): string {
   const footer = [footerLine(brand, t, lang, manageLinks)];
-  if (manageLinks) footer.push(`${t.preferences}${t.colon} ${slots.slot("preferences")}`, `${t.unsubscribe}${t.colon} ${slots.slot("unsubscribe")}`);
+  if (manageLinks)
+    footer.push(
+      `${t.preferences}${t.colon} ${slots.slot("preferences")}`,
+      `${t.unsubscribe}${t.colon} ${slots.slot("unsubscribe")}`,
+    );
   return [slots.slot("greeting"), "", ...body, "", "--", ...footer, ""].join("\n");
 }

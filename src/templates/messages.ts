@@ -7,10 +7,22 @@ import type { Release } from "../releases/model.ts";
 import { escapeHtml } from "../releases/sanitize.ts";
 import type { DigestFrequency, Language } from "../subscribers/model.ts";
 import { mjmlFrame, preheader, textFrame } from "./layout.ts";
-import { assembledMessage, type Brand, facetLabelIn, headerSafe, orgNameIn, type RenderedMessage, renderMjml, Slots } from "./render.ts";
+import {
+  assembledMessage,
+  type Brand,
+  facetLabelIn,
+  headerSafe,
+  orgNameIn,
+  type RenderedMessage,
+  renderMjml,
+  Slots,
+} from "./render.ts";
 import { MAIL_STRINGS, type MailStrings } from "./strings.ts";
 
-export type ReleaseItem = Pick<Release, "id" | "title" | "summary" | "dateline" | "publishedAt" | "url" | "topics" | "regions">;
+export type ReleaseItem = Pick<
+  Release,
+  "id" | "title" | "summary" | "dateline" | "publishedAt" | "url" | "topics" | "regions"
+>;
 
 /**
  * Where every mention of a release in a mail links: its page on PUBLIC_URL (`r` is already the
@@ -43,7 +55,13 @@ function facetsLine(brand: Brand, lang: Language, t: MailStrings, r: Pick<Releas
 }
 
 async function finish(slots: Slots, subject: string, mjml: string, text: string): Promise<RenderedMessage> {
-  return { subject: headerSafe(subject, 250), html: await renderMjml(mjml), text, nonce: slots.nonce, dates: slots.dates };
+  return {
+    subject: headerSafe(subject, 250),
+    html: await renderMjml(mjml),
+    text,
+    nonce: slots.nonce,
+    dates: slots.dates,
+  };
 }
 
 /** One release, in full: the immediate alert. */
@@ -71,19 +89,38 @@ export async function renderAlert(brand: Brand, lang: Language, r: Release): Pro
       ${contacts}
       ${more}
     </mj-column></mj-section>`;
-  const mjml = mjmlFrame(brand, t, slots, { lang, title: r.title, preview: r.summary ?? r.title, sections, manageLinks: true });
-  const text = textFrame(brand, t, slots, true, [
-    r.title,
-    page,
-    datelineText(r, slots),
-    ...(facets ? [facets] : []),
-    "",
-    ...(r.summary ? [r.summary, ""] : []),
-    r.bodyText,
-    ...(r.contacts.length ? ["", `${t.contacts}${t.colon}`, ...r.contacts.map((c) => `- ${[c.name, c.office, c.phone, c.email].filter(Boolean).join(", ")}`)] : []),
-    "",
-    `${t.readMore}${t.colon} ${page}`,
-  ], lang);
+  const mjml = mjmlFrame(brand, t, slots, {
+    lang,
+    title: r.title,
+    preview: r.summary ?? r.title,
+    sections,
+    manageLinks: true,
+  });
+  const text = textFrame(
+    brand,
+    t,
+    slots,
+    true,
+    [
+      r.title,
+      page,
+      datelineText(r, slots),
+      ...(facets ? [facets] : []),
+      "",
+      ...(r.summary ? [r.summary, ""] : []),
+      r.bodyText,
+      ...(r.contacts.length
+        ? [
+            "",
+            `${t.contacts}${t.colon}`,
+            ...r.contacts.map((c) => `- ${[c.name, c.office, c.phone, c.email].filter(Boolean).join(", ")}`),
+          ]
+        : []),
+      "",
+      `${t.readMore}${t.colon} ${page}`,
+    ],
+    lang,
+  );
   return finish(slots, t.alertSubject(r.title), mjml, text);
 }
 
@@ -99,17 +136,30 @@ export async function renderCorrection(brand: Brand, lang: Language, r: Release)
       ${r.correction ? `<mj-text><strong>${escapeHtml(`${t.correctionNote}${t.colon}`)}</strong> ${escapeHtml(r.correction)}</mj-text>` : ""}
       <mj-button href="${escapeHtml(page)}">${escapeHtml(t.readMore)}</mj-button>
     </mj-column></mj-section>`;
-  const mjml = mjmlFrame(brand, t, slots, { lang, title: t.correctionSubject(r.title), preview: r.correction ?? r.title, sections, manageLinks: true });
-  const text = textFrame(brand, t, slots, true, [
-    t.correctionIntro,
-    "",
-    r.title,
-    page,
-    datelineText(r, slots),
-    ...(r.correction ? ["", `${t.correctionNote}${t.colon} ${r.correction}`] : []),
-    "",
-    `${t.readMore}${t.colon} ${page}`,
-  ], lang);
+  const mjml = mjmlFrame(brand, t, slots, {
+    lang,
+    title: t.correctionSubject(r.title),
+    preview: r.correction ?? r.title,
+    sections,
+    manageLinks: true,
+  });
+  const text = textFrame(
+    brand,
+    t,
+    slots,
+    true,
+    [
+      t.correctionIntro,
+      "",
+      r.title,
+      page,
+      datelineText(r, slots),
+      ...(r.correction ? ["", `${t.correctionNote}${t.colon} ${r.correction}`] : []),
+      "",
+      `${t.readMore}${t.colon} ${page}`,
+    ],
+    lang,
+  );
   return finish(slots, t.correctionSubject(r.title), mjml, text);
 }
 
@@ -117,7 +167,12 @@ export async function renderCorrection(brand: Brand, lang: Language, r: Release)
  * Groups by first topic (else first region), headed by its label in the reader's language;
  * groups in label order (that language's collation), "other" last.
  */
-export function groupItems(items: ReleaseItem[], other: string, brand?: Brand, lang: string = "en"): { heading: string; items: ReleaseItem[] }[] {
+export function groupItems(
+  items: ReleaseItem[],
+  other: string,
+  brand?: Brand,
+  lang: string = "en",
+): { heading: string; items: ReleaseItem[] }[] {
   const groups = new Map<string, { heading: string; items: ReleaseItem[] }>();
   for (const r of items) {
     const kind = r.topics[0] ? "topics" : "regions";
@@ -167,7 +222,15 @@ function digestDates(slots: Slots, ordered: ReleaseItem[]): void {
 }
 
 /** The plain-text part of a digest (built from the data, never from the HTML). */
-function digestText(brand: Brand, lang: Language, t: MailStrings, frequency: DigestFrequency, groups: { heading: string; items: ReleaseItem[] }[], count: number, slots: Slots): string {
+function digestText(
+  brand: Brand,
+  lang: Language,
+  t: MailStrings,
+  frequency: DigestFrequency,
+  groups: { heading: string; items: ReleaseItem[] }[],
+  count: number,
+  slots: Slots,
+): string {
   const text: string[] = [t.digestIntro(frequency, count)];
   let k = 0;
   for (const g of groups) {
@@ -187,11 +250,19 @@ function digestText(brand: Brand, lang: Language, t: MailStrings, frequency: Dig
  * A digest as one MJML document, rendered whole: the reference the assembled digest is tested
  * against (test/unit/digest-assembly.test.ts), and the fallback when assembly cannot be used.
  */
-export async function renderDigestFull(brand: Brand, lang: Language, frequency: DigestFrequency, items: ReleaseItem[]): Promise<RenderedMessage> {
+export async function renderDigestFull(
+  brand: Brand,
+  lang: Language,
+  frequency: DigestFrequency,
+  items: ReleaseItem[],
+): Promise<RenderedMessage> {
   const t = MAIL_STRINGS[lang];
   const slots = new Slots();
   const groups = groupItems(items, t.other, brand, lang);
-  digestDates(slots, groups.flatMap((g) => g.items));
+  digestDates(
+    slots,
+    groups.flatMap((g) => g.items),
+  );
   const html: string[] = [];
   let k = 0;
   for (const g of groups) {
@@ -200,7 +271,13 @@ export async function renderDigestFull(brand: Brand, lang: Language, frequency: 
     html.push(GROUP_CLOSE);
   }
   const subject = t.digestSubject(frequency, items.length, orgNameIn(brand, lang));
-  const mjml = mjmlFrame(brand, t, slots, { lang, title: subject, preview: items.map((r) => r.title).join(" · "), sections: digestIntroMjml(escapeHtml(t.digestIntro(frequency, items.length))) + html.join("\n"), manageLinks: true });
+  const mjml = mjmlFrame(brand, t, slots, {
+    lang,
+    title: subject,
+    preview: items.map((r) => r.title).join(" · "),
+    sections: digestIntroMjml(escapeHtml(t.digestIntro(frequency, items.length))) + html.join("\n"),
+    manageLinks: true,
+  });
   return finish(slots, subject, mjml, digestText(brand, lang, t, frequency, groups, items.length, slots));
 }
 
@@ -247,7 +324,13 @@ async function digestLayout(brand: Brand, lang: Language, t: MailStrings): Promi
   const slots = new Slots(LAYOUT_NONCE);
   const row = (name: string) => `      <mj-text>${mark(name)}</mj-text>`;
   const sections = `${digestIntroMjml(mark("intro"))}${digestGroupOpen(brand, mark("h1"))}\n${row("i1")}\n${GROUP_CLOSE}\n${digestGroupOpen(brand, mark("h2"))}\n${row("i2")}\n${GROUP_CLOSE}`;
-  const mjml = mjmlFrame(brand, t, slots, { lang, title: mark("title"), preview: mark("preview"), sections, manageLinks: true });
+  const mjml = mjmlFrame(brand, t, slots, {
+    lang,
+    title: mark("title"),
+    preview: mark("preview"),
+    sections,
+    manageLinks: true,
+  });
   const key = hashOf(mjml);
   if (layouts.has(key)) return layouts.get(key)!;
   assemblyStats.layoutCompiles += 1;
@@ -265,7 +348,12 @@ async function digestLayout(brand: Brand, lang: Language, t: MailStrings): Promi
     const head = html.slice(0, at("h1")).split(new RegExp(`HZ${MARK}Z([a-z0-9]+)Z`));
     const open = html.slice(end("h1"), i1[0]);
     const known = head.every((p, i) => i % 2 === 0 || ["title", "preview", "intro"].includes(p));
-    if (known && open === html.slice(end("h2"), i2[0]) && !html.slice(i1[1], at("h2")).includes(`HZ${MARK}`) && !html.slice(i2[1]).includes(`HZ${MARK}`)) {
+    if (
+      known &&
+      open === html.slice(end("h2"), i2[0]) &&
+      !html.slice(i1[1], at("h2")).includes(`HZ${MARK}`) &&
+      !html.slice(i2[1]).includes(`HZ${MARK}`)
+    ) {
       layout = { head, open, between: html.slice(i1[1], at("h2")), tail: html.slice(i2[1]) };
     }
   }
@@ -274,7 +362,12 @@ async function digestLayout(brand: Brand, lang: Language, t: MailStrings): Promi
 }
 
 /** Each release's compiled rows, split at its date: compiled together in one MJML call for those not yet known. */
-async function digestFragments(brand: Brand, lang: Language, t: MailStrings, items: ReleaseItem[]): Promise<[string, string][] | null> {
+async function digestFragments(
+  brand: Brand,
+  lang: Language,
+  t: MailStrings,
+  items: ReleaseItem[],
+): Promise<[string, string][] | null> {
   const mjmls = items.map((r) => digestItemMjml(brand, t, r, mark("date")));
   const keys = mjmls.map(hashOf);
   const missing = [...new Set(keys.filter((k) => !fragments.has(k)))];
@@ -285,7 +378,9 @@ async function digestFragments(brand: Brand, lang: Language, t: MailStrings, ite
     const sep = (i: number) => `      <mj-text>${mark(`s${i}`)}</mj-text>`;
     const rows = missing.map((k, i) => `${sep(i)}\n${byKey.get(k)}`).join("\n");
     const sections = `${digestGroupOpen(brand, "x")}\n${rows}\n${sep(missing.length)}\n${GROUP_CLOSE}`;
-    const html = await renderMjml(mjmlFrame(brand, t, new Slots(LAYOUT_NONCE), { lang, title: "x", preview: "x", sections, manageLinks: true }));
+    const html = await renderMjml(
+      mjmlFrame(brand, t, new Slots(LAYOUT_NONCE), { lang, title: "x", preview: "x", sections, manageLinks: true }),
+    );
     for (let i = 0; i < missing.length; i++) {
       const a = rowAround(html, html.indexOf(mark(`s${i}`)));
       const b = rowAround(html, html.indexOf(mark(`s${i + 1}`)));
@@ -300,7 +395,12 @@ async function digestFragments(brand: Brand, lang: Language, t: MailStrings, ite
   return keys.map((k) => fragments.get(k)!);
 }
 
-async function assembleDigest(brand: Brand, lang: Language, frequency: DigestFrequency, items: ReleaseItem[]): Promise<RenderedMessage | null> {
+async function assembleDigest(
+  brand: Brand,
+  lang: Language,
+  frequency: DigestFrequency,
+  items: ReleaseItem[],
+): Promise<RenderedMessage | null> {
   const t = MAIL_STRINGS[lang];
   const layout = await digestLayout(brand, lang, t);
   if (!layout) return null;
@@ -334,7 +434,12 @@ async function assembleDigest(brand: Brand, lang: Language, frequency: DigestFre
 }
 
 /** A digest: assembled from compiled pieces (see above), or rendered whole when assembly is not possible. */
-export async function renderDigest(brand: Brand, lang: Language, frequency: DigestFrequency, items: ReleaseItem[]): Promise<RenderedMessage> {
+export async function renderDigest(
+  brand: Brand,
+  lang: Language,
+  frequency: DigestFrequency,
+  items: ReleaseItem[],
+): Promise<RenderedMessage> {
   const assembled = await assembleDigest(brand, lang, frequency, items);
   if (assembled) {
     assemblyStats.assembled += 1;
@@ -354,7 +459,20 @@ export async function renderConfirmation(brand: Brand, lang: Language): Promise<
       <mj-text font-size="13px" color="#555555">${escapeHtml(t.confirmIgnore)}</mj-text>
     </mj-column></mj-section>`;
   const subject = t.confirmSubject(org);
-  const mjml = mjmlFrame(brand, t, slots, { lang, title: subject, preview: t.confirmIntro(org), sections, manageLinks: false });
-  const text = textFrame(brand, t, slots, false, [t.confirmIntro(org), "", `${t.confirmButton}${t.colon} ${slots.slot("confirm")}`, "", t.confirmIgnore], lang);
+  const mjml = mjmlFrame(brand, t, slots, {
+    lang,
+    title: subject,
+    preview: t.confirmIntro(org),
+    sections,
+    manageLinks: false,
+  });
+  const text = textFrame(
+    brand,
+    t,
+    slots,
+    false,
+    [t.confirmIntro(org), "", `${t.confirmButton}${t.colon} ${slots.slot("confirm")}`, "", t.confirmIgnore],
+    lang,
+  );
   return finish(slots, subject, mjml, text);
 }

@@ -132,7 +132,12 @@ function variantOf(m: RenderedMessage, language: Language, timezone: string): Va
  * The reader's raw message: what buildMail(personalise(m, reader)) gives once parsed (the parts
  * are quoted-printable instead of base64), built from the segment's pre-encoded pieces.
  */
-export function personalMail(m: RenderedMessage, reader: Reader, e: Omit<Envelope, "subject" | "html" | "text">, now: number): Mail.Options {
+export function personalMail(
+  m: RenderedMessage,
+  reader: Reader,
+  e: Omit<Envelope, "subject" | "html" | "text">,
+  now: number,
+): Mail.Options {
   const v = variantOf(m, reader.language, reader.timezone);
   const values: Record<string, string> = {
     greeting: MAIL_STRINGS[reader.language].greeting(reader.name),
@@ -140,6 +145,12 @@ export function personalMail(m: RenderedMessage, reader: Reader, e: Omit<Envelop
     preferences: reader.preferencesUrl ?? "",
     confirm: reader.confirmUrl ?? "",
   };
-  const fill = (pieces: Piece[], esc: (s: string) => string) => pieces.map((p) => (typeof p === "string" ? qpPiece(esc(values[p]!), false) : p));
-  return buildSplicedMail({ ...e, subject: m.subject }, fill(v.text, (s) => s), fill(v.html, escapeHtml), now);
+  const fill = (pieces: Piece[], esc: (s: string) => string) =>
+    pieces.map((p) => (typeof p === "string" ? qpPiece(esc(values[p]!), false) : p));
+  return buildSplicedMail(
+    { ...e, subject: m.subject },
+    fill(v.text, (s) => s),
+    fill(v.html, escapeHtml),
+    now,
+  );
 }

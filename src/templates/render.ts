@@ -81,10 +81,12 @@ export async function renderMjml(mjml: string): Promise<string> {
   return out.html;
 }
 
-
 /** One line for a header: no CR/LF or control characters, whatever the input. */
 export function headerSafe(s: string, max = 200): string {
-  return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, " ").trim().slice(0, max);
+  return s
+    .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, " ")
+    .trim()
+    .slice(0, max);
 }
 
 /** The organisation's name in `lang`. */
@@ -93,7 +95,12 @@ export function orgNameIn(brand: Brand, lang: string): string {
 }
 
 /** A topic or region label in `lang`, from the vocabulary (a readable slug without one). */
-export function facetLabelIn(brand: Pick<Brand, "taxonomy"> | undefined, kind: "topics" | "regions", slug: string, lang: string): string {
+export function facetLabelIn(
+  brand: Pick<Brand, "taxonomy"> | undefined,
+  kind: "topics" | "regions",
+  slug: string,
+  lang: string,
+): string {
   if (brand?.taxonomy) return brand.taxonomy.label(kind, slug, lang);
   const t = slug.replace(/-/g, " ");
   return t.charAt(0).toUpperCase() + t.slice(1);

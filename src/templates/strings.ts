@@ -9,7 +9,8 @@ import type { Language } from "../subscribers/model.ts";
  */
 export function theEn(name: string): string {
   if (/^the\s/i.test(name)) return name;
-  const nouns = /\b(organization|organisation|office|agency|fund|programme|program|committee|council|federation|institute|commission|union|bank|association|society|foundation|centre|center|alliance|network|secretariat|ministry|department)\b/i;
+  const nouns =
+    /\b(organization|organisation|office|agency|fund|programme|program|committee|council|federation|institute|commission|union|bank|association|society|foundation|centre|center|alliance|network|secretariat|ministry|department)\b/i;
   return nouns.test(name) ? `the ${name}` : name;
 }
 
@@ -31,8 +32,13 @@ export function deFr(name: string): string {
 export function deEs(name: string): string {
   if (/^(la |el |los |las )/i.test(name)) return `de ${name}`.replace(/^de el /i, "del ");
   const first = name.split(/[\s-]/)[0]!.toLowerCase();
-  if (/(ción|sión|dad|tad|tud|umbre)$/.test(first) || ["oficina", "agencia", "fundación", "cruz", "unión", "liga", "red"].includes(first)) return `de la ${name}`;
-  if (["fondo", "programa", "comité", "consejo", "instituto", "centro", "servicio", "alto"].includes(first)) return `del ${name}`;
+  if (
+    /(ción|sión|dad|tad|tud|umbre)$/.test(first) ||
+    ["oficina", "agencia", "fundación", "cruz", "unión", "liga", "red"].includes(first)
+  )
+    return `de la ${name}`;
+  if (["fondo", "programa", "comité", "consejo", "instituto", "centro", "servicio", "alto"].includes(first))
+    return `del ${name}`;
   return `de ${name}`;
 }
 
@@ -68,7 +74,8 @@ const en: MailStrings = {
   unsubscribe: "Unsubscribe",
   preferences: "Manage your preferences",
   footer: (org) => `You receive this email because you subscribed to news from ${theEn(org)}.`,
-  confirmFooter: (org) => `You receive this email because someone asked to subscribe this address to news from ${theEn(org)}.`,
+  confirmFooter: (org) =>
+    `You receive this email because someone asked to subscribe this address to news from ${theEn(org)}.`,
   colon: ":",
   topics: "Topics",
   regions: "Regions",
@@ -76,8 +83,10 @@ const en: MailStrings = {
   correctionSubject: (title) => `Correction: ${title}`,
   correctionIntro: "We have corrected a press release we sent you.",
   correctionNote: "What changed",
-  digestSubject: (f, n, org) => `${org}: ${n} new release${n === 1 ? "" : "s"} ${f === "daily" ? "today" : "this week"}`,
-  digestIntro: (f, n) => `Here ${n === 1 ? "is the new release" : `are the ${n} new releases`} since your last ${f} digest.`,
+  digestSubject: (f, n, org) =>
+    `${org}: ${n} new release${n === 1 ? "" : "s"} ${f === "daily" ? "today" : "this week"}`,
+  digestIntro: (f, n) =>
+    `Here ${n === 1 ? "is the new release" : `are the ${n} new releases`} since your last ${f} digest.`,
   other: "Other news",
   confirmSubject: (org) => `Confirm your subscription to ${org} news`,
   confirmIntro: (org) => `Please confirm that you want to receive news from ${theEn(org)} at this address.`,
@@ -92,7 +101,8 @@ const fr: MailStrings = {
   unsubscribe: "Se désabonner",
   preferences: "Gérer vos préférences",
   footer: (org) => `Vous recevez ce courriel parce que vous êtes abonné·e aux actualités ${deFr(org)}.`,
-  confirmFooter: (org) => `Vous recevez ce courriel parce que quelqu’un a demandé à abonner cette adresse aux actualités ${deFr(org)}.`,
+  confirmFooter: (org) =>
+    `Vous recevez ce courriel parce que quelqu’un a demandé à abonner cette adresse aux actualités ${deFr(org)}.`,
   colon: "\u00a0:",
   topics: "Thèmes",
   regions: "Régions",
@@ -100,7 +110,8 @@ const fr: MailStrings = {
   correctionSubject: (title) => `Rectificatif\u00a0: ${title}`,
   correctionIntro: "Nous avons corrigé un communiqué que nous vous avons envoyé.",
   correctionNote: "Ce qui a changé",
-  digestSubject: (f, n, org) => `${org}\u00a0: ${n} nouveau${n === 1 ? "" : "x"} communiqué${n === 1 ? "" : "s"} ${f === "daily" ? "aujourd’hui" : "cette semaine"}`,
+  digestSubject: (f, n, org) =>
+    `${org}\u00a0: ${n} nouveau${n === 1 ? "" : "x"} communiqué${n === 1 ? "" : "s"} ${f === "daily" ? "aujourd’hui" : "cette semaine"}`,
   digestIntro: (f, n) =>
     `Voici ${n === 1 ? "le nouveau communiqué" : `les ${n} nouveaux communiqués`} depuis votre dernier résumé ${f === "daily" ? "quotidien" : "hebdomadaire"}.`,
   other: "Autres actualités",
@@ -117,7 +128,8 @@ const es: MailStrings = {
   unsubscribe: "Cancelar la suscripción",
   preferences: "Gestionar sus preferencias",
   footer: (org) => `Recibe este correo porque se suscribió a las noticias ${deEs(org)}.`,
-  confirmFooter: (org) => `Recibe este correo porque alguien pidió suscribir esta dirección a las noticias ${deEs(org)}.`,
+  confirmFooter: (org) =>
+    `Recibe este correo porque alguien pidió suscribir esta dirección a las noticias ${deEs(org)}.`,
   colon: ":",
   topics: "Temas",
   regions: "Regiones",
@@ -125,8 +137,10 @@ const es: MailStrings = {
   correctionSubject: (title) => `Corrección: ${title}`,
   correctionIntro: "Hemos corregido un comunicado que le enviamos.",
   correctionNote: "Qué ha cambiado",
-  digestSubject: (f, n, org) => `${org}: ${n} comunicado${n === 1 ? "" : "s"} nuevo${n === 1 ? "" : "s"} ${f === "daily" ? "hoy" : "esta semana"}`,
-  digestIntro: (f, n) => `${n === 1 ? "Este es el nuevo comunicado" : `Estos son los ${n} nuevos comunicados`} desde su último resumen ${f === "daily" ? "diario" : "semanal"}.`,
+  digestSubject: (f, n, org) =>
+    `${org}: ${n} comunicado${n === 1 ? "" : "s"} nuevo${n === 1 ? "" : "s"} ${f === "daily" ? "hoy" : "esta semana"}`,
+  digestIntro: (f, n) =>
+    `${n === 1 ? "Este es el nuevo comunicado" : `Estos son los ${n} nuevos comunicados`} desde su último resumen ${f === "daily" ? "diario" : "semanal"}.`,
   other: "Otras noticias",
   confirmSubject: (org) => `Confirme su suscripción a las noticias ${deEs(org)}`,
   confirmIntro: (org) => `Confirme que desea recibir las noticias ${deEs(org)} en esta dirección.`,

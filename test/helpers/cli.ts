@@ -19,7 +19,11 @@ export interface CliResult {
 }
 
 /** `input`: written to the command's standard input (which is otherwise empty). */
-export function runCli(args: string[], env: Record<string, string>, opts: { cwd?: string; timeoutMs?: number; input?: string | Buffer } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  opts: { cwd?: string; timeoutMs?: number; input?: string | Buffer } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...HERALD_ARGS, ...args], {
       cwd: opts.cwd ?? ROOT,
@@ -47,7 +51,12 @@ export function runCli(args: string[], env: Record<string, string>, opts: { cwd?
 }
 
 /** Starts a long-running `herald` process; resolves once `ready` matches its output. */
-export function startCli(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 30_000): Promise<{ child: ChildProcess; output: () => string }> {
+export function startCli(
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs = 30_000,
+): Promise<{ child: ChildProcess; output: () => string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...HERALD_ARGS, ...args], {
       cwd: ROOT,

@@ -56,7 +56,12 @@ export const heraldConfig = (smtp: TestSmtp) => ({
 const auth = { authorization: `Bearer ${TEST_TOKEN}` };
 
 function form(app: FastifyInstance, url: string, fields: Record<string, string>) {
-  return app.inject({ method: "POST", url, headers: { "content-type": "application/x-www-form-urlencoded" }, payload: new URLSearchParams(fields).toString() });
+  return app.inject({
+    method: "POST",
+    url,
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    payload: new URLSearchParams(fields).toString(),
+  });
 }
 
 function linkIn(text: string, path: string): string {
@@ -84,13 +89,22 @@ export async function subscribeAndConfirm(h: Herald, smtp: TestSmtp, email: stri
 
 /** POST /api/releases, answered 202. */
 export async function publish(h: Herald, id: string, title: string): Promise<void> {
-  const res = await h.app.inject({ method: "POST", url: "/api/releases", headers: auth, payload: sampleRelease({ id, title, publishedAt: new Date().toISOString() }) });
+  const res = await h.app.inject({
+    method: "POST",
+    url: "/api/releases",
+    headers: auth,
+    payload: sampleRelease({ id, title, publishedAt: new Date().toISOString() }),
+  });
   expect(res.statusCode, res.body).toBe(202);
 }
 
 /** An alert for `id` reached `email` (exactly once so far). */
 export async function alertArrives(smtp: TestSmtp, email: string, id: string, timeoutMs = 20_000): Promise<string> {
-  const mail = await eventually(() => smtp.to(email).find((m) => m.parsed.messageId?.startsWith(`<alert-${id}-r1.`)), timeoutMs, `the alert for ${id} to ${email}`);
+  const mail = await eventually(
+    () => smtp.to(email).find((m) => m.parsed.messageId?.startsWith(`<alert-${id}-r1.`)),
+    timeoutMs,
+    `the alert for ${id} to ${email}`,
+  );
   return mail.parsed.text ?? "";
 }
 
@@ -109,14 +123,23 @@ export async function runCoreFlows(h: Herald, smtp: TestSmtp, rx: Receiver, tag:
   // Daily readers (through the API, confirmed) for the digest at the end, in two languages.
   const daily = [`daily-a-${tag}@example.org`, `daily-b-${tag}@example.org`, `daily-c-${tag}@example.org`];
   for (const [i, address] of daily.entries()) {
-    const res = await h.app.inject({ method: "POST", url: "/api/subscribers", headers: auth, payload: { email: address, frequency: "daily", language: i === 2 ? "fr" : "en", confirmed: true } });
+    const res = await h.app.inject({
+      method: "POST",
+      url: "/api/subscribers",
+      headers: auth,
+      payload: { email: address, frequency: "daily", language: i === 2 ? "fr" : "en", confirmed: true },
+    });
     expect(res.statusCode, res.body).toBe(201);
   }
 
   await publish(h, `${tag}-one`, `First story ${tag}`);
   const text = await alertArrives(smtp, email, `${tag}-one`);
   expect(text).toContain(`First story ${tag}`);
-  const hook = await eventually(() => rx.delivered(route).find((r) => r.json?.data?.uri?.includes(`${tag}-one`) || r.body.includes(`${tag}-one`)), 20_000, "the webhook");
+  const hook = await eventually(
+    () => rx.delivered(route).find((r) => r.json?.data?.uri?.includes(`${tag}-one`) || r.body.includes(`${tag}-one`)),
+    20_000,
+    "the webhook",
+  );
   expect(hook.verified).toBe(true);
   expect(hook.json.type).toBe("release.published");
   await eventually(
@@ -131,12 +154,20 @@ export async function runCoreFlows(h: Herald, smtp: TestSmtp, rx: Receiver, tag:
 
   // One-click unsubscribe (RFC 8058), then a second story: feed and webhook, no email.
   const oneClick = linkIn(text, "unsubscribe");
-  const unsub = await h.app.inject({ method: "POST", url: oneClick, headers: { "content-type": "application/x-www-form-urlencoded" }, payload: "List-Unsubscribe=One-Click" });
+  const unsub = await h.app.inject({
+    method: "POST",
+    url: oneClick,
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    payload: "List-Unsubscribe=One-Click",
+  });
   expect(unsub.statusCode).toBe(200);
   await publish(h, `${tag}-two`, `Second story ${tag}`);
   await eventually(() => rx.delivered(route).some((r) => r.body.includes(`${tag}-two`)), 20_000, "the second webhook");
   await eventually(
-    async () => (await parseWithRssParser((await h.app.inject({ url: "/feeds/rss.xml" })).body)).items.some((i) => i.title === `Second story ${tag}`),
+    async () =>
+      (await parseWithRssParser((await h.app.inject({ url: "/feeds/rss.xml" })).body)).items.some(
+        (i) => i.title === `Second story ${tag}`,
+      ),
     20_000,
     "the second feed entry",
   );

@@ -10,7 +10,12 @@ import { buildRelease, parseReleaseInput } from "../../src/releases/service.ts";
 import { sampleRelease } from "./releases.ts";
 import type { ReleaseInput } from "../../src/releases/model.ts";
 
-export type RssParserItem = Parser.Item & { id?: string; "atom:updated"?: string; "content:encoded"?: string; updated?: string };
+export type RssParserItem = Parser.Item & {
+  id?: string;
+  "atom:updated"?: string;
+  "content:encoded"?: string;
+  updated?: string;
+};
 
 const rssParser = new Parser<Record<string, unknown>, RssParserItem>({
   customFields: { item: ["atom:updated", "content:encoded", "updated"] },
@@ -41,10 +46,20 @@ export function parseWithFxp(xml: string) {
 }
 
 /** A stored-shape Release from test input, as the service would build it at `now`. */
-export function release(overrides: Partial<ReleaseInput> = {}, opts: { id?: string; revision?: number; now?: string; previous?: Release; correction?: string } = {}): Release {
+export function release(
+  overrides: Partial<ReleaseInput> = {},
+  opts: { id?: string; revision?: number; now?: string; previous?: Release; correction?: string } = {},
+): Release {
   const input = parseReleaseInput(sampleRelease(overrides));
   const now = Date.parse(opts.now ?? "2026-11-28T10:00:00Z");
-  return buildRelease(input, opts.id ?? input.id ?? "sample", opts.revision ?? 1, now, opts.previous ?? null, opts.correction);
+  return buildRelease(
+    input,
+    opts.id ?? input.id ?? "sample",
+    opts.revision ?? 1,
+    now,
+    opts.previous ?? null,
+    opts.correction,
+  );
 }
 
 export function metaFor(config: Config, key: string, releases: Release[]) {

@@ -27,7 +27,15 @@ export async function mailEnv(opts: { now?: string; config?: Partial<Config>; la
     clock,
     label: opts.label ?? "mail",
     // Alerts go out at once unless a test sets ALERT_TRANSLATION_WAIT (alerts-translation-wait.test.ts).
-    config: { smtpUrl: smtp.url, secretKey: TEST_SECRET, emailRatePerSecond: 1000, publicUrl: "https://news.example.org", mailFrom: "IOM News <news@iom.example>", alertTranslationWaitMs: 0, ...opts.config },
+    config: {
+      smtpUrl: smtp.url,
+      secretKey: TEST_SECRET,
+      emailRatePerSecond: 1000,
+      publicUrl: "https://news.example.org",
+      mailFrom: "IOM News <news@iom.example>",
+      alertTranslationWaitMs: 0,
+      ...opts.config,
+    },
   });
   const env: MailEnv = {
     rt,

@@ -17,7 +17,9 @@ function schemaPath(): string {
 }
 
 // ajv-formats is CommonJS; its default export is the function under NodeNext interop.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  ajv: Ajv2020,
+) => Ajv2020;
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 addFormats(ajv);
 // places[].geoJSON refers to the external GeoJSON schema; Herald never sends geoJSON.

@@ -20,11 +20,20 @@ export function rawRequest(
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: "127.0.0.1", port, method, path, agent, headers: { ...(body !== undefined ? { "content-length": String(Buffer.byteLength(body)) } : {}), ...headers } },
+      {
+        host: "127.0.0.1",
+        port,
+        method,
+        path,
+        agent,
+        headers: { ...(body !== undefined ? { "content-length": String(Buffer.byteLength(body)) } : {}), ...headers },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
+        );
         res.on("error", reject);
       },
     );
@@ -34,7 +43,11 @@ export function rawRequest(
 }
 
 /** Bytes written on a fresh socket as given; resolves with everything read until the server closes. */
-export function rawExchange(port: number, bytes: string, opts: { timeoutMs?: number } = {}): Promise<{ text: string; closedAfterMs: number }> {
+export function rawExchange(
+  port: number,
+  bytes: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<{ text: string; closedAfterMs: number }> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const socket = net.connect(port, "127.0.0.1", () => socket.write(bytes));
@@ -71,8 +84,19 @@ export async function inPool<T>(tasks: (() => Promise<T>)[], n: number): Promise
  * One request on its own socket, bytes as given (any request target, even one node:http's client
  * would refuse or whose answer it cannot parse, such as a 400 with a body to a HEAD).
  */
-export async function rawSocketRequest(port: number, method: string, target: string, headers: Record<string, string> = {}, body = ""): Promise<RawResponse> {
-  const lines = [`${method} ${target} HTTP/1.1`, "host: 127.0.0.1", "connection: close", ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+export async function rawSocketRequest(
+  port: number,
+  method: string,
+  target: string,
+  headers: Record<string, string> = {},
+  body = "",
+): Promise<RawResponse> {
+  const lines = [
+    `${method} ${target} HTTP/1.1`,
+    "host: 127.0.0.1",
+    "connection: close",
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
   if (body || !["GET", "HEAD"].includes(method)) lines.push(`content-length: ${Buffer.byteLength(body)}`);
   const { text } = await rawExchange(port, `${lines.join("\r\n")}\r\n\r\n${body}`);
   const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? -1);

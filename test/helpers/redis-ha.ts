@@ -63,20 +63,84 @@ export interface TestTls {
 /** Listen on `port` in plain TCP, or TLS only (port 0 turns plain TCP off) with `tls`. */
 const listenArgs = (port: number, tls?: TestTls) =>
   tls
-    ? ["--port", "0", "--tls-port", String(port), "--tls-cert-file", tls.cert, "--tls-key-file", tls.key, "--tls-ca-cert-file", tls.ca, "--tls-auth-clients", "no"]
+    ? [
+        "--port",
+        "0",
+        "--tls-port",
+        String(port),
+        "--tls-cert-file",
+        tls.cert,
+        "--tls-key-file",
+        tls.key,
+        "--tls-ca-cert-file",
+        tls.ca,
+        "--tls-auth-clients",
+        "no",
+      ]
     : ["--port", String(port)];
 
-const nodeArgs = (port: number, tls?: TestTls) => [...listenArgs(port, tls), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"];
+const nodeArgs = (port: number, tls?: TestTls) => [
+  ...listenArgs(port, tls),
+  "--bind",
+  "127.0.0.1",
+  "--save",
+  "",
+  "--appendonly",
+  "no",
+  "--maxmemory-policy",
+  "noeviction",
+];
 
 /** A CA and a certificate for 127.0.0.1/localhost, made with openssl in `dir`. */
 export async function makeTls(dir: string): Promise<TestTls> {
   mkdirSync(dir, { recursive: true });
   const f = (name: string) => path.join(dir, name);
   const openssl = (...args: string[]) => run("openssl", args, { timeout: 20_000 });
-  await openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f("ca.key"), "-out", f("ca.crt"), "-days", "2", "-subj", "/CN=herald-test-ca");
-  await openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f("server.key"), "-out", f("server.csr"), "-subj", "/CN=127.0.0.1");
+  await openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    f("ca.key"),
+    "-out",
+    f("ca.crt"),
+    "-days",
+    "2",
+    "-subj",
+    "/CN=herald-test-ca",
+  );
+  await openssl(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    f("server.key"),
+    "-out",
+    f("server.csr"),
+    "-subj",
+    "/CN=127.0.0.1",
+  );
   writeFileSync(f("ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-  await openssl("x509", "-req", "-in", f("server.csr"), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial", "-out", f("server.crt"), "-days", "2", "-extfile", f("ext"));
+  await openssl(
+    "x509",
+    "-req",
+    "-in",
+    f("server.csr"),
+    "-CA",
+    f("ca.crt"),
+    "-CAkey",
+    f("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    f("server.crt"),
+    "-days",
+    "2",
+    "-extfile",
+    f("ext"),
+  );
   return { ca: f("ca.crt"), cert: f("server.crt"), key: f("server.key") };
 }
 
@@ -111,11 +175,34 @@ export async function startCluster(masters = 3, tls?: TestTls): Promise<TestClus
       const port = await freePort();
       const dir = path.join(root, String(port));
       procs.push(
-        launch(dir, port, [...nodeArgs(port, tls), ...(tls ? ["--tls-cluster", "yes", "--tls-replication", "yes"] : []), "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000", "--dir", dir]),
+        launch(dir, port, [
+          ...nodeArgs(port, tls),
+          ...(tls ? ["--tls-cluster", "yes", "--tls-replication", "yes"] : []),
+          "--cluster-enabled",
+          "yes",
+          "--cluster-config-file",
+          `nodes-${port}.conf`,
+          "--cluster-node-timeout",
+          "2000",
+          "--dir",
+          dir,
+        ]),
       );
     }
     await Promise.all(procs.map(started));
-    await run("redis-cli", [...(tls ? ["--tls", "--cacert", tls.ca] : []), "--cluster", "create", ...procs.map((p) => `127.0.0.1:${p.port}`), "--cluster-replicas", "0", "--cluster-yes"], { timeout: 20_000 });
+    await run(
+      "redis-cli",
+      [
+        ...(tls ? ["--tls", "--cacert", tls.ca] : []),
+        "--cluster",
+        "create",
+        ...procs.map((p) => `127.0.0.1:${p.port}`),
+        "--cluster-replicas",
+        "0",
+        "--cluster-yes",
+      ],
+      { timeout: 20_000 },
+    );
     const node = (port: number) => {
       let c = conns.get(port);
       if (!c) {
@@ -157,7 +244,8 @@ export async function startCluster(masters = 3, tls?: TestTls): Promise<TestClus
         // The new owner first (so it stops answering ASK), then the old one, then the rest.
         await dst.cluster("SETSLOT", slot, "NODE", dstId);
         await src.cluster("SETSLOT", slot, "NODE", dstId);
-        for (const p of procs) if (p.port !== fromPort && p.port !== toPort) await node(p.port).cluster("SETSLOT", slot, "NODE", dstId);
+        for (const p of procs)
+          if (p.port !== fromPort && p.port !== toPort) await node(p.port).cluster("SETSLOT", slot, "NODE", dstId);
         return moved;
       },
       async kill(port: number) {
@@ -221,11 +309,29 @@ export async function startSentinelSet(
   try {
     const [primary, replica, sentinelPort] = [await freePort(), await freePort(), await freePort()];
     // A replica's first sync waits 5 s by default (repl-diskless-sync-delay) for more replicas.
-    const authArgs = [...(auth.password ? ["--requirepass", auth.password, "--masterauth", auth.password] : []), "--repl-diskless-sync-delay", "0"];
-    const p1 = launch(path.join(root, "a"), primary, [...nodeArgs(primary, tls), ...authArgs, "--dir", path.join(root, "a")]);
+    const authArgs = [
+      ...(auth.password ? ["--requirepass", auth.password, "--masterauth", auth.password] : []),
+      "--repl-diskless-sync-delay",
+      "0",
+    ];
+    const p1 = launch(path.join(root, "a"), primary, [
+      ...nodeArgs(primary, tls),
+      ...authArgs,
+      "--dir",
+      path.join(root, "a"),
+    ]);
     procs.set(primary, p1);
     await started(p1);
-    const p2 = launch(path.join(root, "b"), replica, [...nodeArgs(replica, tls), ...authArgs, ...(tls ? ["--tls-replication", "yes"] : []), "--dir", path.join(root, "b"), "--replicaof", "127.0.0.1", String(primary)]);
+    const p2 = launch(path.join(root, "b"), replica, [
+      ...nodeArgs(replica, tls),
+      ...authArgs,
+      ...(tls ? ["--tls-replication", "yes"] : []),
+      "--dir",
+      path.join(root, "b"),
+      "--replicaof",
+      "127.0.0.1",
+      String(primary),
+    ]);
     procs.set(replica, p2);
     await started(p2);
     const sdir = path.join(root, "s");
@@ -235,7 +341,15 @@ export async function startSentinelSet(
       conf,
       [
         ...(tls
-          ? ["port 0", `tls-port ${sentinelPort}`, `tls-cert-file ${tls.cert}`, `tls-key-file ${tls.key}`, `tls-ca-cert-file ${tls.ca}`, "tls-auth-clients no", "tls-replication yes"]
+          ? [
+              "port 0",
+              `tls-port ${sentinelPort}`,
+              `tls-cert-file ${tls.cert}`,
+              `tls-key-file ${tls.key}`,
+              `tls-ca-cert-file ${tls.ca}`,
+              "tls-auth-clients no",
+              "tls-replication yes",
+            ]
           : [`port ${sentinelPort}`]),
         "bind 127.0.0.1",
         `dir ${sdir}`,
@@ -251,21 +365,35 @@ export async function startSentinelSet(
     const ps = launch(sdir, sentinelPort, [conf, "--sentinel"]);
     procs.set(sentinelPort, ps);
     await started(ps);
-    const sentinel = new Redis({ port: sentinelPort, host: "127.0.0.1", maxRetriesPerRequest: 1, password: auth.sentinelPassword, ...clientTls(tls) });
+    const sentinel = new Redis({
+      port: sentinelPort,
+      host: "127.0.0.1",
+      maxRetriesPerRequest: 1,
+      password: auth.sentinelPassword,
+      ...clientTls(tls),
+    });
     sentinel.on("error", () => {});
     conns.push(sentinel);
     const data = new Map<number, Redis>();
     const dataConn = (port: number) => {
       let c = data.get(port);
       if (!c) {
-        c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1, retryStrategy: () => 100, password: auth.password, ...clientTls(tls) });
+        c = new Redis({
+          port,
+          host: "127.0.0.1",
+          maxRetriesPerRequest: 1,
+          retryStrategy: () => 100,
+          password: auth.password,
+          ...clientTls(tls),
+        });
         c.on("error", () => {});
         data.set(port, c);
         conns.push(c);
       }
       return c;
     };
-    const primaryPort = async () => Number(((await sentinel.call("SENTINEL", "get-master-addr-by-name", name)) as string[])[1]);
+    const primaryPort = async () =>
+      Number(((await sentinel.call("SENTINEL", "get-master-addr-by-name", name)) as string[])[1]);
     const role = async (port: number) => ((await dataConn(port).call("ROLE")) as [string])[0];
     // The Sentinel must know the replica (it learns it from the primary's INFO) before it can fail over.
     await waitFor("the sentinel to see the replica", async () => {
@@ -316,4 +444,3 @@ export async function startSentinelSet(
     throw err;
   }
 }
-

@@ -13,7 +13,9 @@ export function sampleRelease(overrides: Partial<ReleaseInput> = {}): ReleaseInp
     language: "en",
     topics: ["counter-trafficking"],
     regions: ["djibouti"],
-    contacts: [{ name: "Amina Idriss", office: "IOM Djibouti", phone: "+253 21 00 00 00", email: "aidriss@example.org" }],
+    contacts: [
+      { name: "Amina Idriss", office: "IOM Djibouti", phone: "+253 21 00 00 00", email: "aidriss@example.org" },
+    ],
     ...overrides,
   };
 }

@@ -11,7 +11,11 @@ export interface RecipientStatus {
 const CRLF = "\r\n";
 
 /** A multipart/report DSN; `returned` is the original message or its header block. */
-export function dsn(recipients: RecipientStatus[], returned: string, opts: { headersOnly?: boolean; base64Status?: boolean; eol?: string } = {}): string {
+export function dsn(
+  recipients: RecipientStatus[],
+  returned: string,
+  opts: { headersOnly?: boolean; base64Status?: boolean; eol?: string } = {},
+): string {
   const eol = opts.eol ?? CRLF;
   const perMessage = ["Reporting-MTA: dns; mx.example.net", "Arrival-Date: Sat, 28 Nov 2026 10:00:02 +0000"].join(eol);
   const perRecipient = recipients.map((r) =>
@@ -31,7 +35,7 @@ export function dsn(recipients: RecipientStatus[], returned: string, opts: { hea
     "Subject: Undelivered Mail Returned to Sender",
     "Date: Sat, 28 Nov 2026 10:00:03 +0000",
     "MIME-Version: 1.0",
-    'Content-Type: multipart/report; report-type=delivery-status;',
+    "Content-Type: multipart/report; report-type=delivery-status;",
     '\tboundary="=_dsn_1"',
     "",
     "--=_dsn_1",
@@ -41,7 +45,15 @@ export function dsn(recipients: RecipientStatus[], returned: string, opts: { hea
     "",
     "--=_dsn_1",
     "Content-Type: message/delivery-status",
-    ...(opts.base64Status ? ["Content-Transfer-Encoding: base64", "", ...(Buffer.from(status).toString("base64").match(/.{1,76}/g) ?? [])] : ["", status]),
+    ...(opts.base64Status
+      ? [
+          "Content-Transfer-Encoding: base64",
+          "",
+          ...(Buffer.from(status)
+            .toString("base64")
+            .match(/.{1,76}/g) ?? []),
+        ]
+      : ["", status]),
     "--=_dsn_1",
     opts.headersOnly ? "Content-Type: text/rfc822-headers" : "Content-Type: message/rfc822",
     "",

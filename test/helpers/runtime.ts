@@ -19,7 +19,9 @@ export interface TestRuntime extends Runtime {
   destroy(): Promise<void>;
 }
 
-export async function testRuntime(opts: { config?: Partial<Config>; clock?: Clock; label?: string } = {}): Promise<TestRuntime> {
+export async function testRuntime(
+  opts: { config?: Partial<Config>; clock?: Clock; label?: string } = {},
+): Promise<TestRuntime> {
   const prefix = uniquePrefix(opts.label);
   const config = testConfig({ prefix, ...opts.config });
   const rt = await createRuntime({ config, redisUrl: redisUrl(), clock: opts.clock });

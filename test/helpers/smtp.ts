@@ -41,7 +41,8 @@ export async function startSmtp(): Promise<TestSmtp> {
     },
     onRcptTo(address, _session, cb) {
       const code = refusals.get(address.address.toLowerCase());
-      if (code) return cb(Object.assign(new Error(code >= 500 ? "no such user" : "mailbox busy"), { responseCode: code }));
+      if (code)
+        return cb(Object.assign(new Error(code >= 500 ? "no such user" : "mailbox busy"), { responseCode: code }));
       cb();
     },
     onData(stream, session, cb) {

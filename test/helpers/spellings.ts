@@ -52,7 +52,27 @@ export function spellings(path: string, origin: string): string[] {
   add(chars.map(enc).join(""));
   add(chars.map((c) => (c === "/" ? c : dbl(c))).join(""));
   add(path.toUpperCase());
-  for (const suffix of ["/", "//", "/.", "/./", "/..", ";", ";x", "%00", "%20", "%09", "?", "?x=1", "?x=1&x=2", "#x", "%23x", "%3Fx=1", ".", "~"]) add(path + suffix);
+  for (const suffix of [
+    "/",
+    "//",
+    "/.",
+    "/./",
+    "/..",
+    ";",
+    ";x",
+    "%00",
+    "%20",
+    "%09",
+    "?",
+    "?x=1",
+    "?x=1&x=2",
+    "#x",
+    "%23x",
+    "%3Fx=1",
+    ".",
+    "~",
+  ])
+    add(path + suffix);
   for (const prefix of ["/", "//", "/.", "/./.", "/feeds/..", "/x/..", "/%2e", "/feeds/%2e%2e"]) add(prefix + path);
   add(origin + path);
   add(origin.replace("http://", "HTTP://") + path);

@@ -44,20 +44,34 @@ describe("translations wait (ALERT_TRANSLATION_WAIT)", () => {
     expect(subjects("fr@example.org")).toEqual(["Agents formés"]);
     expect(subjects("es@example.org")).toEqual([]); // still waiting: no Spanish version yet
 
-    await eventually(() => subjects("es@example.org").length === 1, 10_000, "the original, for Spanish readers, after the wait");
+    await eventually(
+      () => subjects("es@example.org").length === 1,
+      10_000,
+      "the original, for Spanish readers, after the wait",
+    );
     expect(Date.now() - t0).toBeGreaterThanOrEqual(WAIT_MS);
     expect(subjects("es@example.org")).toEqual(["Officials Trained"]);
     await sleep(500);
     // One alert per reader and story.
-    expect([subjects("en@example.org"), subjects("fr@example.org"), subjects("es@example.org")]).toEqual([["Officials Trained"], ["Agents formés"], ["Officials Trained"]]);
+    expect([subjects("en@example.org"), subjects("fr@example.org"), subjects("es@example.org")]).toEqual([
+      ["Officials Trained"],
+      ["Agents formés"],
+      ["Officials Trained"],
+    ]);
   });
 
   it("a translation published after the wait is too late: its readers already got the original, and get nothing more", async () => {
     const { svc } = await setup();
     await svc.publish(sampleRelease({ id: "late", title: "Figures Released" }));
-    await eventually(() => subjects("fr@example.org").length === 1, 10_000, "the original for French readers after the wait");
+    await eventually(
+      () => subjects("fr@example.org").length === 1,
+      10_000,
+      "the original for French readers after the wait",
+    );
     expect(subjects("fr@example.org")).toEqual(["Figures Released"]);
-    await svc.publish(sampleRelease({ id: "late-fr", title: "Chiffres publiés", language: "fr", translationOf: "late" }));
+    await svc.publish(
+      sampleRelease({ id: "late-fr", title: "Chiffres publiés", language: "fr", translationOf: "late" }),
+    );
     await sleep(800);
     expect(subjects("fr@example.org")).toEqual(["Figures Released"]);
     expect(subjects("en@example.org")).toEqual(["Figures Released"]);
@@ -79,7 +93,14 @@ describe("translations wait (ALERT_TRANSLATION_WAIT)", () => {
   it("a translation published while its original is under embargo reaches its readers at once", async () => {
     const { svc } = await setup();
     // The translation first (its original not yet public: nobody but French readers could want it).
-    await svc.publish(sampleRelease({ id: "pre", title: "Original", publishedAt: "2026-11-28T09:00:00Z", embargoUntil: "2026-11-28T11:00:00Z" }));
+    await svc.publish(
+      sampleRelease({
+        id: "pre",
+        title: "Original",
+        publishedAt: "2026-11-28T09:00:00Z",
+        embargoUntil: "2026-11-28T11:00:00Z",
+      }),
+    );
     await svc.publish(sampleRelease({ id: "pre-fr", title: "Traduction", language: "fr", translationOf: "pre" }));
     await eventually(() => subjects("fr@example.org").length === 1, 10_000, "the French alert");
     expect(subjects("fr@example.org")).toEqual(["Traduction"]);

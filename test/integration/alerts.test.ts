@@ -15,23 +15,35 @@ beforeEach(async () => {
 });
 afterEach(() => env.stop());
 
-const batches = async () => (await env.rt.queues[QUEUE.emails].getJobs(["waiting", "delayed", "prioritized"])).map((j) => j.data as EmailBatchJob);
+const batches = async () =>
+  (await env.rt.queues[QUEUE.emails].getJobs(["waiting", "delayed", "prioritized"])).map(
+    (j) => j.data as EmailBatchJob,
+  );
 
 describe("immediate alerts", () => {
   it("sends one multipart alert with list headers to matching readers only", async () => {
     const { rt, smtp } = env;
-    await addReader(rt, { email: "ana@Example.ORG", name: 'Ana "Q" <x>'.replace(/[<>]/g, ""), frequency: "immediate", topics: ["counter-trafficking"] });
+    await addReader(rt, {
+      email: "ana@Example.ORG",
+      name: 'Ana "Q" <x>'.replace(/[<>]/g, ""),
+      frequency: "immediate",
+      topics: ["counter-trafficking"],
+    });
     await addReader(rt, { email: "bo@example.org", frequency: "immediate", topics: ["health"] });
     await addReader(rt, { email: "cy@example.org", frequency: "daily" });
     await addReader(rt, { email: "di@example.org", frequency: "immediate" }, false); // pending
     env.start();
-    await new ReleaseService(rt).publish(sampleRelease({ id: "border", title: "Border Officials Trained", url: "https://iom.example/border" }));
+    await new ReleaseService(rt).publish(
+      sampleRelease({ id: "border", title: "Border Officials Trained", url: "https://iom.example/border" }),
+    );
     await eventually(() => smtp.to("ana@example.org").length >= 1, 10_000, "the alert");
     await new Promise((r) => setTimeout(r, 300));
     const alerts = smtp.messages.filter((x) => x.parsed.messageId?.startsWith("<alert-"));
     expect(alerts.flatMap((x) => x.to)).toEqual(["ana@example.org"]);
     // The pending reader only got their confirmation request.
-    expect(smtp.to("di@example.org").map((x) => x.parsed.subject)).toEqual(["Confirm your subscription to International Organization for Migration news"]);
+    expect(smtp.to("di@example.org").map((x) => x.parsed.subject)).toEqual([
+      "Confirm your subscription to International Organization for Migration news",
+    ]);
     const m = alerts[0]!.parsed;
     expect(m.subject).toBe("Border Officials Trained");
     expect(m.messageId).toMatch(/^<alert-border-r1\.s[0-9a-f]+@iom\.example>$/);
@@ -45,7 +57,9 @@ describe("immediate alerts", () => {
     const unsub = m.headerLines.find((h) => h.key === "list-unsubscribe")?.line ?? "";
     expect(alerts[0]!.raw).toMatch(/List-Unsubscribe:\s+<https:\/\/news\.example\.org\/unsubscribe\?token=/);
     expect(unsub).toMatch(/unsubscribe\?token=/);
-    expect(m.headerLines.find((h) => h.key === "list-unsubscribe-post")?.line).toBe("List-Unsubscribe-Post: List-Unsubscribe=One-Click");
+    expect(m.headerLines.find((h) => h.key === "list-unsubscribe-post")?.line).toBe(
+      "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+    );
     expect(m.html).toContain("https://news.example.org/preferences?token=");
   });
 
@@ -55,7 +69,15 @@ describe("immediate alerts", () => {
     await addReader(rt, { email: "es@example.org", frequency: "immediate", language: "es" });
     const svc = new ReleaseService(rt);
     await svc.publish(sampleRelease({ id: "orig", title: "Original Title", publishedAt: "2026-11-28T09:00:00Z" }));
-    await svc.publish(sampleRelease({ id: "orig-fr", title: "Titre français", language: "fr", translationOf: "orig", publishedAt: "2026-11-28T09:00:00Z" }));
+    await svc.publish(
+      sampleRelease({
+        id: "orig-fr",
+        title: "Titre français",
+        language: "fr",
+        translationOf: "orig",
+        publishedAt: "2026-11-28T09:00:00Z",
+      }),
+    );
     await runAlert(rt, { releaseId: "orig", revision: 1, event: "published" });
     env.start([QUEUE.emails]);
     await eventually(() => smtp.messages.length >= 2, 10_000, "two alerts");
@@ -84,8 +106,16 @@ describe("immediate alerts", () => {
     await runAlert(rt, { releaseId: "story", revision: 1, event: "published" });
     await runAlert(rt, { releaseId: "story-fr", revision: 1, event: "published" });
     env.start([QUEUE.emails]);
-    await eventually(() => smtp.to("claire@example.org").length >= 1 && smtp.to("amy@example.org").length >= 1, 10_000, "the alerts");
-    await eventually(async () => (await rt.queues[QUEUE.emails].getJobCounts("waiting", "active")).waiting === 0, 10_000, "the queue to drain");
+    await eventually(
+      () => smtp.to("claire@example.org").length >= 1 && smtp.to("amy@example.org").length >= 1,
+      10_000,
+      "the alerts",
+    );
+    await eventually(
+      async () => (await rt.queues[QUEUE.emails].getJobCounts("waiting", "active")).waiting === 0,
+      10_000,
+      "the queue to drain",
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(smtp.to("claire@example.org").map((m) => m.parsed.subject)).toEqual(["Traduction"]);
     expect(smtp.to("amy@example.org").map((m) => m.parsed.subject)).toEqual(["Original"]);
@@ -158,7 +188,11 @@ describe("immediate alerts", () => {
     await svc.publish(sampleRelease({ id: "fix", title: "Figures Released" }));
     await eventually(() => smtp.messages.length === 1, 10_000, "the alert");
     await addReader(rt, { email: "later@example.org", frequency: "immediate" });
-    await svc.update("fix", sampleRelease({ title: "Figures Released (corrected)" }), "The number of officials was 40, not 14.");
+    await svc.update(
+      "fix",
+      sampleRelease({ title: "Figures Released (corrected)" }),
+      "The number of officials was 40, not 14.",
+    );
     await eventually(() => smtp.messages.length === 2, 10_000, "the notice");
     await new Promise((r) => setTimeout(r, 300));
     expect(smtp.to("later@example.org")).toHaveLength(0);

@@ -17,7 +17,12 @@ afterEach(async () => {
 });
 
 const post = (payload: unknown, headers: Record<string, string> = auth) =>
-  app.inject({ method: "POST", url: "/api/releases", headers: { ...headers, "content-type": "application/json" }, payload: typeof payload === "string" ? payload : JSON.stringify(payload) });
+  app.inject({
+    method: "POST",
+    url: "/api/releases",
+    headers: { ...headers, "content-type": "application/json" },
+    payload: typeof payload === "string" ? payload : JSON.stringify(payload),
+  });
 
 describe("health", () => {
   it("answers /healthz and /readyz", async () => {
@@ -30,7 +35,12 @@ describe("POST /api/releases", () => {
   it("answers 202 with id and revision and queues the event", async () => {
     const res = await post(sampleRelease({ id: "api-one" }));
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toMatchObject({ id: "api-one", revision: 1, status: "published", jobId: "api-one-r1-published" });
+    expect(res.json()).toMatchObject({
+      id: "api-one",
+      revision: 1,
+      status: "published",
+      jobId: "api-one-r1-published",
+    });
     expect(await rt.queues[QUEUE.releaseEvents].getJob("api-one-r1-published")).toBeTruthy();
     const get = await app.inject({ url: "/api/releases/api-one", headers: auth });
     expect(get.json()).toMatchObject({ id: "api-one", revision: 1, topics: ["counter-trafficking"] });
@@ -58,7 +68,12 @@ describe("POST /api/releases", () => {
     expect(res.statusCode).toBe(400);
     const body = res.json();
     expect(body.error).toMatch(/invalid release/);
-    expect(body.issues.map((i: { path: string }) => i.path).sort()).toEqual(["body", "language", "publishedAt", "title"]);
+    expect(body.issues.map((i: { path: string }) => i.path).sort()).toEqual([
+      "body",
+      "language",
+      "publishedAt",
+      "title",
+    ]);
     expect(await rt.releases.count()).toBe(0);
   });
 
@@ -77,7 +92,12 @@ describe("POST /api/releases", () => {
   });
 
   it("strips script, handlers and javascript: links but stores the release", async () => {
-    const res = await post(sampleRelease({ id: "xss", body: '<p onmouseover="x()">Hi<script>alert(1)</script><a href="javascript:alert(1)">l</a><img src="https://x.org/i.png" onerror="alert(1)"></p>' }));
+    const res = await post(
+      sampleRelease({
+        id: "xss",
+        body: '<p onmouseover="x()">Hi<script>alert(1)</script><a href="javascript:alert(1)">l</a><img src="https://x.org/i.png" onerror="alert(1)"></p>',
+      }),
+    );
     expect(res.statusCode).toBe(202);
     const stored = await rt.releases.get("xss");
     expect(stored?.bodyHtml).not.toMatch(/script|onmouseover|onerror|javascript:/);
@@ -88,7 +108,12 @@ describe("POST /api/releases", () => {
 describe("PUT and withdraw", () => {
   it("updates with a correction note and withdraws", async () => {
     await post(sampleRelease({ id: "api-up" }));
-    const put = await app.inject({ method: "PUT", url: "/api/releases/api-up", headers: auth, payload: { ...sampleRelease(), correction: "Fixed a date" } });
+    const put = await app.inject({
+      method: "PUT",
+      url: "/api/releases/api-up",
+      headers: auth,
+      payload: { ...sampleRelease(), correction: "Fixed a date" },
+    });
     expect(put.statusCode).toBe(202);
     expect(put.json()).toMatchObject({ id: "api-up", revision: 2 });
     expect((await rt.releases.get("api-up"))?.correction).toBe("Fixed a date");
@@ -97,7 +122,10 @@ describe("PUT and withdraw", () => {
   });
 
   it("404 for an unknown release; a rejected update changes nothing", async () => {
-    expect((await app.inject({ method: "PUT", url: "/api/releases/nope", headers: auth, payload: sampleRelease() })).statusCode).toBe(404);
+    expect(
+      (await app.inject({ method: "PUT", url: "/api/releases/nope", headers: auth, payload: sampleRelease() }))
+        .statusCode,
+    ).toBe(404);
     await post(sampleRelease({ id: "keep", title: "Kept title" }));
     const bad = await app.inject({ method: "PUT", url: "/api/releases/keep", headers: auth, payload: { title: "" } });
     expect(bad.statusCode).toBe(400);
@@ -125,10 +153,22 @@ describe("API authentication", () => {
 describe("clean refusals, never a 500", () => {
   it("an id that cannot be a release id: 400 naming it, on every release route", async () => {
     for (const id of ["x:y", "x%3Ay", "A", "%00", "...", "a--b", "-a", "a.b", "%E2%80%AE", "a%20b"]) {
-      for (const [method, url] of [["GET", `/api/releases/${id}`], ["PUT", `/api/releases/${id}`], ["POST", `/api/releases/${id}/withdraw`]] as const) {
-        const res = await app.inject({ method, url, headers: { ...auth, "content-type": "application/json" }, payload: method === "GET" ? undefined : JSON.stringify(sampleRelease()) });
+      for (const [method, url] of [
+        ["GET", `/api/releases/${id}`],
+        ["PUT", `/api/releases/${id}`],
+        ["POST", `/api/releases/${id}/withdraw`],
+      ] as const) {
+        const res = await app.inject({
+          method,
+          url,
+          headers: { ...auth, "content-type": "application/json" },
+          payload: method === "GET" ? undefined : JSON.stringify(sampleRelease()),
+        });
         expect(res.statusCode, `${method} ${url}`).toBe(400);
-        expect(res.json()).toMatchObject({ error: expect.stringMatching(/^invalid release id/), issues: [{ path: "id" }] });
+        expect(res.json()).toMatchObject({
+          error: expect.stringMatching(/^invalid release id/),
+          issues: [{ path: "id" }],
+        });
       }
     }
     // Longer than the router takes (100 characters): 414 with a reason.
@@ -153,7 +193,15 @@ describe("clean refusals, never a 500", () => {
     }
     expect((await app.inject({ url: "/api/releases/bad-url", headers: auth })).statusCode).toBe(404);
     // Non-ASCII and characters a URI may not hold are stored percent-encoded.
-    expect((await post(sampleRelease({ id: "good-url", url: "https://www.iom.int/fr/actualités?q=a b".replace(" ", "%20") }))).statusCode).toBe(202);
-    expect((await app.inject({ url: "/api/releases/good-url", headers: auth })).json().url).toBe("https://www.iom.int/fr/actualit%C3%A9s?q=a%20b");
+    expect(
+      (
+        await post(
+          sampleRelease({ id: "good-url", url: "https://www.iom.int/fr/actualités?q=a b".replace(" ", "%20") }),
+        )
+      ).statusCode,
+    ).toBe(202);
+    expect((await app.inject({ url: "/api/releases/good-url", headers: auth })).json().url).toBe(
+      "https://www.iom.int/fr/actualit%C3%A9s?q=a%20b",
+    );
   });
 });

@@ -2,7 +2,17 @@
 // afresh (never a stale dist/) into a scratch copy holding only bin/, dist/ and package.json, and
 // runs bin/herald.js there: no src/ and no tsx are reachable, so whatever answers is dist/.
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +27,10 @@ let rt: TestRuntime;
 
 beforeAll(async () => {
   // The same build as `npm run build`, into the scratch directory.
-  await run(process.execPath, [path.join(ROOT, "scripts/build.mjs"), "--outDir", path.join(scratch, "dist")], { cwd: ROOT, timeout: 120_000 });
+  await run(process.execPath, [path.join(ROOT, "scripts/build.mjs"), "--outDir", path.join(scratch, "dist")], {
+    cwd: ROOT,
+    timeout: 120_000,
+  });
   cpSync(path.join(ROOT, "bin"), path.join(scratch, "bin"), { recursive: true });
   cpSync(path.join(ROOT, "package.json"), path.join(scratch, "package.json"));
   rt = await testRuntime({ label: "build" });
@@ -61,7 +74,9 @@ describe("bin/herald.js runs the compiled dist/", { timeout: 60_000 }, () => {
     utimesSync(path.join(scratch, "src/changed.ts"), later, later);
     try {
       const stale = await herald(["--version"]);
-      expect(stale.stderr).toBe("herald: warning: changed.ts changed after the last build; run `npm run build` (dist/ is older than src/)\n");
+      expect(stale.stderr).toBe(
+        "herald: warning: changed.ts changed after the last build; run `npm run build` (dist/ is older than src/)\n",
+      );
       expect(stale.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     } finally {
       rmSync(path.join(scratch, "src"), { recursive: true, force: true });
@@ -72,7 +87,9 @@ describe("bin/herald.js runs the compiled dist/", { timeout: 60_000 }, () => {
     const bare = mkdtempSync(path.join(ROOT, "var", "build-test-bare-"));
     try {
       cpSync(path.join(ROOT, "bin"), path.join(bare, "bin"), { recursive: true });
-      const err = await run(process.execPath, [path.join(bare, "bin/herald.js"), "--help"]).catch((e: { code: number; stderr: string }) => e);
+      const err = await run(process.execPath, [path.join(bare, "bin/herald.js"), "--help"]).catch(
+        (e: { code: number; stderr: string }) => e,
+      );
       expect((err as { code: number }).code).toBe(1);
       expect((err as { stderr: string }).stderr).toMatch(/^herald: dist\/ is missing: run `npm run build`/);
     } finally {
@@ -91,6 +108,10 @@ describe("bin/herald.js runs the compiled dist/", { timeout: 60_000 }, () => {
     expect(pkg.devDependencies.tsx).toBeDefined();
     expect(readFileSync(path.join(ROOT, ".gitignore"), "utf8").split("\n")).toContain("dist/");
     const build = JSON.parse(readFileSync(path.join(ROOT, "tsconfig.build.json"), "utf8"));
-    expect(build.compilerOptions).toMatchObject({ outDir: "dist", rewriteRelativeImportExtensions: true, noEmit: false });
+    expect(build.compilerOptions).toMatchObject({
+      outDir: "dist",
+      rewriteRelativeImportExtensions: true,
+      noEmit: false,
+    });
   });
 });

@@ -20,7 +20,12 @@ let env: Record<string, string>;
 let workers: Workers | null = null;
 beforeEach(async () => {
   rt = await testRuntime({ label: "firsthour" });
-  env = { REDIS_URL: redisUrl(), HERALD_PREFIX: rt.config.prefix, VAR_DIR: path.join(dir, "var"), OUTBOX_DIR: path.join(dir, "outbox") };
+  env = {
+    REDIS_URL: redisUrl(),
+    HERALD_PREFIX: rt.config.prefix,
+    VAR_DIR: path.join(dir, "var"),
+    OUTBOX_DIR: path.join(dir, "outbox"),
+  };
 });
 afterEach(async () => {
   await workers?.close();
@@ -47,22 +52,29 @@ describe("herald --version and --help", { timeout: 60_000 }, () => {
 
 describe("a reader that stops reading", { timeout: 90_000 }, () => {
   it("`herald subscribers list | head -1` exits quietly (no EPIPE stack trace)", async () => {
-    const csv = ["email,name", ...Array.from({ length: 400 }, (_, i) => `reader${i}@example.org,Reader ${i}`)].join("\n");
+    const csv = ["email,name", ...Array.from({ length: 400 }, (_, i) => `reader${i}@example.org,Reader ${i}`)].join(
+      "\n",
+    );
     writeFileSync(path.join(dir, "many.csv"), csv);
     expect((await runCli(["subscribers", "import", path.join(dir, "many.csv")], env)).code).toBe(0);
     const script = `set -o pipefail; "${process.execPath}" ${HERALD_ARGS.map((a) => `"${a}"`).join(" ")} subscribers list --json | head -1`;
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn("bash", ["-c", script], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", HERALD_ENV_FILE: "off", ...env } });
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (d) => {
-        out += d;
-      });
-      child.stderr.on("data", (d) => {
-        err += d;
-      });
-      child.on("exit", (c) => resolve({ code: c, stdout: out, stderr: err }));
-    });
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve) => {
+        const child = spawn("bash", ["-c", script], {
+          cwd: ROOT,
+          env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", HERALD_ENV_FILE: "off", ...env },
+        });
+        let out = "";
+        let err = "";
+        child.stdout.on("data", (d) => {
+          out += d;
+        });
+        child.stderr.on("data", (d) => {
+          err += d;
+        });
+        child.on("exit", (c) => resolve({ code: c, stdout: out, stderr: err }));
+      },
+    );
     expect(stdout.trim().split("\n")).toHaveLength(1);
     expect(JSON.parse(stdout).email).toMatch(/@example\.org$/);
     expect(stderr).toBe("");
@@ -99,10 +111,14 @@ describe("waiting on workers", { timeout: 90_000 }, () => {
     const started = Date.now();
     const d = await runCli(["digest", "run", "daily", "--wait", "--timeout", "2"], env);
     expect(d.code).toBe(1);
-    expect(d.stderr.trim().split("\n").at(-1)).toMatch(/^herald: no worker is running for queue digests \(waited 2 s\)/);
+    expect(d.stderr.trim().split("\n").at(-1)).toMatch(
+      /^herald: no worker is running for queue digests \(waited 2 s\)/,
+    );
     const bad = await runCli(["digest", "run", "daily", "--wait", "--timeout", "abc"], env);
     expect(bad.code).toBe(1);
-    expect(bad.stderr.split("\n")[0]).toBe("herald: option '--timeout <seconds>' argument 'abc' is invalid. give seconds, more than 0 and at most 86400");
+    expect(bad.stderr.split("\n")[0]).toBe(
+      "herald: option '--timeout <seconds>' argument 'abc' is invalid. give seconds, more than 0 and at most 86400",
+    );
     const f = await runCli(["feeds", "rebuild", "--wait", "--timeout", "1"], env);
     expect(f.code).toBe(1);
     expect(f.stderr.trim()).toMatch(/^herald: no worker is running for queue feeds/);
@@ -120,7 +136,8 @@ describe("waiting on workers", { timeout: 90_000 }, () => {
   it("with workers running: status counts them per queue and feeds rebuild --wait finishes", async () => {
     workers = startWorkers(rt);
     const s = JSON.parse((await runCli(["status", "--json"], env)).stdout);
-    for (const name of ["release-events", "feeds", "partners", "alerts", "emails", "digests"]) expect(s.workers[name], name).toBeGreaterThanOrEqual(1);
+    for (const name of ["release-events", "feeds", "partners", "alerts", "emails", "digests"])
+      expect(s.workers[name], name).toBeGreaterThanOrEqual(1);
     const f = await runCli(["feeds", "rebuild", "--wait"], env);
     expect(f.stderr).toBe("");
     expect(f.code).toBe(0);
@@ -137,7 +154,9 @@ describe("herald start", { timeout: 90_000 }, () => {
     try {
       const r = await runCli(["start"], { ...env, PORT: String(port), LOG_LEVEL: "warn" }, { timeoutMs: 60_000 });
       expect(r.code).toBe(1);
-      expect(r.stderr.trim()).toBe(`herald: port ${port} on 127.0.0.1 is in use (EADDRINUSE); set PORT (or HOST) to a free one`);
+      expect(r.stderr.trim()).toBe(
+        `herald: port ${port} on 127.0.0.1 is in use (EADDRINUSE); set PORT (or HOST) to a free one`,
+      );
       const s = JSON.parse((await runCli(["status", "--json"], env)).stdout);
       expect(Object.values(s.workers).every((n) => n === 0)).toBe(true);
     } finally {
@@ -147,9 +166,16 @@ describe("herald start", { timeout: 90_000 }, () => {
 
   it("logs JSON lines on a pipe, saying where to go, with PUBLIC_URL following PORT", async () => {
     const port = await freePort();
-    const { child, output } = await startCli(["start"], { ...env, PORT: String(port), LOG_LEVEL: "info" }, /API token: /);
+    const { child, output } = await startCli(
+      ["start"],
+      { ...env, PORT: String(port), LOG_LEVEL: "info" },
+      /API token: /,
+    );
     try {
-      const lines = output().trim().split("\n").map((l) => JSON.parse(l) as { msg: string; time: number; level: number });
+      const lines = output()
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { msg: string; time: number; level: number });
       const msgs = lines.map((l) => l.msg);
       expect(msgs).toEqual(
         expect.arrayContaining([
@@ -179,7 +205,11 @@ describe(".env", { timeout: 60_000 }, () => {
     const fromFile = await runCli(["status", "--json"], { HERALD_ENV_FILE: "" }, { cwd });
     expect(fromFile.stderr).toBe("");
     expect(JSON.parse(fromFile.stdout).prefix).toBe(rt.config.prefix);
-    const envWins = await runCli(["status", "--json"], { HERALD_ENV_FILE: "", HERALD_PREFIX: `${rt.config.prefix}-env` }, { cwd });
+    const envWins = await runCli(
+      ["status", "--json"],
+      { HERALD_ENV_FILE: "", HERALD_PREFIX: `${rt.config.prefix}-env` },
+      { cwd },
+    );
     expect(JSON.parse(envWins.stdout).prefix).toBe(`${rt.config.prefix}-env`);
     const secret = await runCli(["status"], { HERALD_ENV_FILE: "", SECRET_KEY: "short-but-secret" }, { cwd });
     expect(secret.code).toBe(1);

@@ -15,17 +15,34 @@ afterEach(() => rt.destroy());
 
 describe("herald jobs", { timeout: 90_000 }, () => {
   it("shows a job and retries a failed one", async () => {
-    await rt.queues.websub.add("ping", { urls: ["https://example.org/feeds/rss.xml"] }, { jobId: "ping-one", attempts: 1 });
+    await rt.queues.websub.add(
+      "ping",
+      { urls: ["https://example.org/feeds/rss.xml"] },
+      { jobId: "ping-one", attempts: 1 },
+    );
     const shown = await runCli(["jobs", "show", "websub", "ping-one"], env);
     expect(shown.code).toBe(0);
-    expect(JSON.parse(shown.stdout)).toMatchObject({ id: "ping-one", name: "ping", state: "waiting", data: { urls: ["https://example.org/feeds/rss.xml"] } });
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      id: "ping-one",
+      name: "ping",
+      state: "waiting",
+      data: { urls: ["https://example.org/feeds/rss.xml"] },
+    });
 
     const connection = createRedis(redisUrl(), "worker");
-    const worker = new Worker("websub", async () => {
-      throw new Error("hub unreachable");
-    }, { connection, prefix: queuePrefix(rt.config.prefix) });
+    const worker = new Worker(
+      "websub",
+      async () => {
+        throw new Error("hub unreachable");
+      },
+      { connection, prefix: queuePrefix(rt.config.prefix) },
+    );
     worker.on("error", () => {});
-    await eventually(async () => (await rt.queues.websub.getJobState("ping-one")) === "failed", 10_000, "the job to fail");
+    await eventually(
+      async () => (await rt.queues.websub.getJobState("ping-one")) === "failed",
+      10_000,
+      "the job to fail",
+    );
     await worker.close();
     connection.disconnect();
 

@@ -30,9 +30,19 @@ describe("herald import", { timeout: 90_000 }, () => {
     const release = JSON.parse(r.stdout);
     expect(release.title).toBe("Conference Focuses on Greater Protection of Trafficked Victims in Djibouti");
     expect(release.dateline).toBe("Djibouti");
-    expect(release.contacts).toEqual([{ name: "Alem Brook", office: "IOM Djibouti", phone: "+253 352 459", email: "balem@iom.int" }]);
+    expect(release.contacts).toEqual([
+      { name: "Alem Brook", office: "IOM Djibouti", phone: "+253 352 459", email: "balem@iom.int" },
+    ]);
     expect(release.topics).toEqual([]);
-    for (const chrome of ["Who we are", "Our Work", "Take Action", "Work with us", "Data and Research", "2030 Agenda", "mailto"]) {
+    for (const chrome of [
+      "Who we are",
+      "Our Work",
+      "Take Action",
+      "Work with us",
+      "Data and Research",
+      "2030 Agenda",
+      "mailto",
+    ]) {
       expect(release.body).not.toContain(chrome);
     }
     expect(release.body.match(/<p>/g)).toHaveLength(6);
@@ -41,15 +51,30 @@ describe("herald import", { timeout: 90_000 }, () => {
 
 describe("herald publish, update, withdraw", { timeout: 90_000 }, () => {
   it("publishes a scraped page with flags, then the same page again queues nothing", async () => {
-    const args = ["publish", SEED, "--topics", "counter-trafficking", "--regions", "djibouti", "--published-at", "2026-02-07T09:00:00Z"];
+    const args = [
+      "publish",
+      SEED,
+      "--topics",
+      "counter-trafficking",
+      "--regions",
+      "djibouti",
+      "--published-at",
+      "2026-02-07T09:00:00Z",
+    ];
     const first = await runCli(args, env);
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/^published conference-focuses-on-greater-protection-of-trafficked-victims-in-djibouti revision 1 \(published\); queued job /);
+    expect(first.stdout).toMatch(
+      /^published conference-focuses-on-greater-protection-of-trafficked-victims-in-djibouti revision 1 \(published\); queued job /,
+    );
     const again = await runCli(args, env);
     expect(again.stdout).toMatch(/already stored with this content; nothing queued/);
     expect(await rt.queues[QUEUE.releaseEvents].count()).toBe(1);
     const stored = await rt.releases.get("conference-focuses-on-greater-protection-of-trafficked-victims-in-djibouti");
-    expect(stored).toMatchObject({ topics: ["counter-trafficking"], regions: ["djibouti"], publishedAt: "2026-02-07T09:00:00.000Z" });
+    expect(stored).toMatchObject({
+      topics: ["counter-trafficking"],
+      regions: ["djibouti"],
+      publishedAt: "2026-02-07T09:00:00.000Z",
+    });
   });
 
   it("updates with a note and withdraws", async () => {
@@ -65,10 +90,18 @@ describe("herald publish, update, withdraw", { timeout: 90_000 }, () => {
 
   it.each([
     ["a file that does not exist", () => path.join(dir, "missing.json"), /cannot read .*missing\.json: no such file/],
-    ["a binary file", () => file("bin.dat", Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 2, 0, 0xff])), /looks like a binary file/],
+    [
+      "a binary file",
+      () => file("bin.dat", Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 2, 0, 0xff])),
+      /looks like a binary file/,
+    ],
     ["invalid JSON", () => file("bad.json", "{ nope"), /is not valid JSON/],
     ["a JSON array", () => file("arr.json", "[1]"), /one JSON object/],
-    ["a release with CR/LF in the title", () => file("crlf.json", JSON.stringify(sampleRelease({ title: "A\r\nBcc: x@example.org" }))), /title: must be one line/],
+    [
+      "a release with CR/LF in the title",
+      () => file("crlf.json", JSON.stringify(sampleRelease({ title: "A\r\nBcc: x@example.org" }))),
+      /title: must be one line/,
+    ],
     ["a directory", () => dir, /is not a file/],
   ])("refuses %s with one line and a non-zero exit, storing nothing", async (_what, make, reason) => {
     const r = await runCli(["publish", make()], env);

@@ -17,7 +17,14 @@ afterAll(async () => {
 describe("herald start", { timeout: 90_000 }, () => {
   it("serves the API, fans out a published release, shows it in status and stops on SIGTERM", async () => {
     const port = await freePort();
-    const env = { REDIS_URL: redisUrl(), HERALD_PREFIX: prefix, PORT: String(port), VAR_DIR: varDir, OUTBOX_DIR: path.join(varDir, "outbox"), LOG_LEVEL: "info" };
+    const env = {
+      REDIS_URL: redisUrl(),
+      HERALD_PREFIX: prefix,
+      PORT: String(port),
+      VAR_DIR: varDir,
+      OUTBOX_DIR: path.join(varDir, "outbox"),
+      LOG_LEVEL: "info",
+    };
     const { child, output } = await startCli(["start"], env, /listening on/);
     try {
       // No API_TOKEN: one was generated into var/ and its path printed.
@@ -34,13 +41,18 @@ describe("herald start", { timeout: 90_000 }, () => {
       expect(res.status).toBe(202);
       expect(await res.json()).toMatchObject({ id: "cli-start", revision: 1 });
 
-      const status = await eventually(async () => {
-        const r = await runCli(["status", "--json"], env);
-        const s = JSON.parse(r.stdout);
-        return s.queues["release-events"].completed === 1 ? s : null;
-      }, 15_000, "the release event to be processed");
+      const status = await eventually(
+        async () => {
+          const r = await runCli(["status", "--json"], env);
+          const s = JSON.parse(r.stdout);
+          return s.queues["release-events"].completed === 1 ? s : null;
+        },
+        15_000,
+        "the release event to be processed",
+      );
       expect(status.releases).toBe(1);
-      const fannedOut = (q: string) => Object.values(status.queues[q] as Record<string, number>).reduce((a, b) => a + b, 0);
+      const fannedOut = (q: string) =>
+        Object.values(status.queues[q] as Record<string, number>).reduce((a, b) => a + b, 0);
       expect(fannedOut("feeds")).toBeGreaterThan(0);
       expect(fannedOut("alerts")).toBe(1);
       expect(fannedOut("partners")).toBe(1);

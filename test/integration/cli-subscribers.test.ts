@@ -38,18 +38,32 @@ describe("herald subscribers", { timeout: 90_000 }, () => {
     expect(first.stderr).toContain(`${file}:3: email:`);
     expect(first.stderr).toContain(`${file}:4: language: one of en, fr, es`);
 
-    const again = await runCli(["subscribers", "import", csv("again.csv", ["ana@example.org,Ana María,es,weekly,,,America/Lima"])], env);
+    const again = await runCli(
+      ["subscribers", "import", csv("again.csv", ["ana@example.org,Ana María,es,weekly,,,America/Lima"])],
+      env,
+    );
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/1 row\(s\): 0 new, 1 updated/);
 
     const list = await runCli(["subscribers", "list", "--json"], env);
-    const rows = list.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const rows = list.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(rows.map((r) => r.email).sort()).toEqual(["ana@example.org", "cy@example.org"]);
-    expect(rows.find((r) => r.email === "ana@example.org")).toMatchObject({ name: "Ana María", frequency: "weekly", status: "confirmed", timezone: "America/Lima" });
+    expect(rows.find((r) => r.email === "ana@example.org")).toMatchObject({
+      name: "Ana María",
+      frequency: "weekly",
+      status: "confirmed",
+      timezone: "America/Lima",
+    });
   });
 
   it("adds (pending by default, with a confirmation email queued), lists and removes", async () => {
-    const add = await runCli(["subscribers", "add", "New@Example.ORG", "--language", "fr", "--frequency", "immediate"], env);
+    const add = await runCli(
+      ["subscribers", "add", "New@Example.ORG", "--language", "fr", "--frequency", "immediate"],
+      env,
+    );
     expect(add.stdout).toMatch(/^added New@example.org \(pending, immediate, fr, UTC\)/);
     expect(await rt.queues[QUEUE.emails].count()).toBe(1);
     const human = await runCli(["subscribers", "list"], env);
@@ -77,8 +91,24 @@ describe("herald subscribers", { timeout: 90_000 }, () => {
 
 describe("herald digest", { timeout: 90_000 }, () => {
   it("dry-runs per segment, queues a run, and previews one reader's digest", async () => {
-    await new ReleaseService(rt).publish(sampleRelease({ id: "digest-me", title: "Digest Me", publishedAt: new Date(Date.now() - 3600_000).toISOString() }));
-    await runCli(["subscribers", "import", csv("d.csv", ["kenji@example.org,Kenji,en,daily,,,Asia/Tokyo", "lucia@example.org,Lucía,es,daily,,,America/Lima"])], env);
+    await new ReleaseService(rt).publish(
+      sampleRelease({
+        id: "digest-me",
+        title: "Digest Me",
+        publishedAt: new Date(Date.now() - 3600_000).toISOString(),
+      }),
+    );
+    await runCli(
+      [
+        "subscribers",
+        "import",
+        csv("d.csv", [
+          "kenji@example.org,Kenji,en,daily,,,Asia/Tokyo",
+          "lucia@example.org,Lucía,es,daily,,,America/Lima",
+        ]),
+      ],
+      env,
+    );
 
     const dry = await runCli(["digest", "run", "daily", "--dry-run"], env);
     expect(dry.stdout).toMatch(/daily digest at .*: 2 reader\(s\) in 2 segment\(s\)/);

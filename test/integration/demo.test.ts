@@ -14,7 +14,11 @@ afterAll(() => rmSync(varDir, { recursive: true, force: true }));
 describe("herald demo", { timeout: 120_000 }, () => {
   it("runs every channel through the queues, leaves the outputs and cleans up its keys", async () => {
     const prefix = uniquePrefix("demo");
-    const r = await runCli(["demo"], { REDIS_URL: redisUrl(), HERALD_PREFIX: prefix, VAR_DIR: varDir }, { timeoutMs: 110_000 });
+    const r = await runCli(
+      ["demo"],
+      { REDIS_URL: redisUrl(), HERALD_PREFIX: prefix, VAR_DIR: varDir },
+      { timeoutMs: 110_000 },
+    );
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Done in \d+\.\d s/);
@@ -26,7 +30,9 @@ describe("herald demo", { timeout: 120_000 }, () => {
     const mails = await Promise.all(eml.map(async (f) => simpleParser(readFileSync(path.join(demo, "outbox", f)))));
     const to = (who: string) => mails.filter((m) => JSON.stringify(m.to).includes(who)).map((m) => m.subject);
     expect(to("amina.hassan")).toHaveLength(2);
-    expect(to("claire.dubois")).toEqual(["Le centre d'intervention pour les migrants d'Obock rouvre avec des services de protection élargis"]);
+    expect(to("claire.dubois")).toEqual([
+      "Le centre d'intervention pour les migrants d'Obock rouvre avec des services de protection élargis",
+    ]);
     expect(to("lucia.quispe")).toHaveLength(1);
     expect(to("kenji.sato")).toHaveLength(1);
     for (const m of mails) {

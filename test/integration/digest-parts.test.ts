@@ -40,7 +40,17 @@ async function seed(env: MailEnv): Promise<void> {
       }),
     );
   }
-  await svc.publish(sampleRelease({ id: "ps0-fr", title: "Histoire 0", language: "fr", translationOf: "ps0", publishedAt: new Date(AT - 3600_000).toISOString(), topics: [TOPICS[0]!], regions: [REGIONS[0]!] }));
+  await svc.publish(
+    sampleRelease({
+      id: "ps0-fr",
+      title: "Histoire 0",
+      language: "fr",
+      translationOf: "ps0",
+      publishedAt: new Date(AT - 3600_000).toISOString(),
+      topics: [TOPICS[0]!],
+      regions: [REGIONS[0]!],
+    }),
+  );
   for (let i = 0; i < READERS; i++) {
     const s = await addReader(rt, {
       email: `reader${i}@example.org`,
@@ -77,7 +87,9 @@ afterEach(async () => {
 async function settled(env: MailEnv, quietMs = 600): Promise<void> {
   let last = -1;
   for (;;) {
-    const counts = Object.values(await env.rt.queues[QUEUE.emails].getJobCounts("waiting", "active", "delayed", "prioritized"));
+    const counts = Object.values(
+      await env.rt.queues[QUEUE.emails].getJobCounts("waiting", "active", "delayed", "prioritized"),
+    );
     // (Not "delayed": the hourly scheduler's next tick waits there.)
     const planning = Object.values(await env.rt.queues[QUEUE.digests].getJobCounts("waiting", "active", "prioritized"));
     if (counts.every((n) => n === 0) && planning.every((n) => n === 0) && env.smtp.messages.length === last) return;
@@ -116,7 +128,10 @@ describe("digest planning in parts", () => {
     expect(received(split)).toEqual(expected);
     // Each reader once, and the edition's progress adds the parts up.
     expect(new Set(split.smtp.messages.map((m) => m.to.join())).size).toBe(expected.length);
-    expect(await new Ledger(split.rt.redis, split.rt.config.prefix).progress(summary.edition)).toMatchObject({ total: expected.length, sent: expected.length });
+    expect(await new Ledger(split.rt.redis, split.rt.config.prefix).progress(summary.edition)).toMatchObject({
+      total: expected.length,
+      sent: expected.length,
+    });
     // Parts were named by their readers, without ':' (BullMQ job ids).
     const parts = await split.rt.queues[QUEUE.digests].getJobs(["completed"]);
     const partJobs = parts.filter((p) => p.name === "part");
@@ -127,13 +142,19 @@ describe("digest planning in parts", () => {
     }
 
     // A second run an hour later: the cursors moved, nothing new, nothing sent.
-    const again = await split.rt.queues[QUEUE.digests].add("run", { frequency: "daily", at: new Date(AT + 3600_000).toISOString() }, { jobId: jobId.digestRun("daily", AT + 3600_000) });
+    const again = await split.rt.queues[QUEUE.digests].add(
+      "run",
+      { frequency: "daily", at: new Date(AT + 3600_000).toISOString() },
+      { jobId: jobId.digestRun("daily", AT + 3600_000) },
+    );
     await eventually(async () => (await again.isCompleted()) === true, 20_000, "the second run job");
     await settled(split);
     expect(received(split)).toEqual(expected);
     // The same parts run again (a crashed run retried): the ledger sends nothing twice.
     for (const p of partJobs) await p.remove();
-    await split.rt.queues[QUEUE.digests].addBulk(partJobs.map((p) => ({ name: "part", data: p.data, opts: { jobId: p.id! } })));
+    await split.rt.queues[QUEUE.digests].addBulk(
+      partJobs.map((p) => ({ name: "part", data: p.data, opts: { jobId: p.id! } })),
+    );
     await settled(split);
     expect(split.smtp.messages).toHaveLength(expected.length);
   }, 90_000);
@@ -145,7 +166,8 @@ describe("digest planning in parts", () => {
     envs.push(b);
     await seed(a);
     await seed(b);
-    const norm = (s: Awaited<ReturnType<typeof runDigest>>) => s.segments.map((c) => `${c.segment} ${c.readers}`).sort();
+    const norm = (s: Awaited<ReturnType<typeof runDigest>>) =>
+      s.segments.map((c) => `${c.segment} ${c.readers}`).sort();
     const da = await runDigest(a.rt, "daily", AT, { dryRun: true, split: true });
     const db = await runDigest(b.rt, "daily", AT, { dryRun: true, split: true });
     expect(db.parts).toBeUndefined();
@@ -162,16 +184,22 @@ describe("digest planning in parts", () => {
     // The hourly scheduler keeps a delayed tick in the digests queue: the wait must not count it.
     await upsertSchedules(env.rt);
     env.start([QUEUE.digests, QUEUE.emails]);
-    const cli = await runCli(["digest", "run", "daily", "--wait", "--timeout", "30"], {
-      REDIS_URL: redisUrl(),
-      HERALD_PREFIX: env.rt.config.prefix,
-      DIGEST_PART_SIZE: "10",
-      SECRET_KEY: TEST_SECRET,
-      SMTP_URL: env.smtp.url,
-    }, { timeoutMs: 60_000 });
+    const cli = await runCli(
+      ["digest", "run", "daily", "--wait", "--timeout", "30"],
+      {
+        REDIS_URL: redisUrl(),
+        HERALD_PREFIX: env.rt.config.prefix,
+        DIGEST_PART_SIZE: "10",
+        SECRET_KEY: TEST_SECRET,
+        SMTP_URL: env.smtp.url,
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(cli.stderr, cli.stdout).toBe("");
     expect(cli.code).toBe(0);
-    expect(cli.stdout).toMatch(new RegExp(`: ${READERS} reader\\(s\\) handed to ${Math.ceil(READERS / 10)} planning job\\(s\\)`));
+    expect(cli.stdout).toMatch(
+      new RegExp(`: ${READERS} reader\\(s\\) handed to ${Math.ceil(READERS / 10)} planning job\\(s\\)`),
+    );
     const sent = Number(/sent (\d+), skipped 0, failed 0/.exec(cli.stdout)?.[1]);
     expect(sent).toBeGreaterThan(0);
     await settled(env);

@@ -10,7 +10,12 @@ import { type ReleaseItem, renderDigest } from "../../src/templates/messages.ts"
 import type { Brand } from "../../src/templates/render.ts";
 import { type TestRuntime, testRuntime } from "../helpers/runtime.ts";
 
-const brand: Brand = { orgName: "IOM", taxonomy: defaultTaxonomy(), color: "#0033a0", publicUrl: "https://news.example.org" };
+const brand: Brand = {
+  orgName: "IOM",
+  taxonomy: defaultTaxonomy(),
+  color: "#0033a0",
+  publicUrl: "https://news.example.org",
+};
 const items: ReleaseItem[] = Array.from({ length: 12 }, (_, i) => ({
   id: `seg-${i}`,
   title: `Release ${i} & more`,
@@ -21,7 +26,13 @@ const items: ReleaseItem[] = Array.from({ length: 12 }, (_, i) => ({
   topics: [["health", "shelter"][i % 2]!],
   regions: [],
 }));
-const reader = { name: "Ana", language: "en" as const, timezone: "Asia/Tokyo", unsubscribeUrl: "https://news.example.org/u?t=1", preferencesUrl: "https://news.example.org/p?t=1" };
+const reader = {
+  name: "Ana",
+  language: "en" as const,
+  timezone: "Asia/Tokyo",
+  unsubscribeUrl: "https://news.example.org/u?t=1",
+  preferencesUrl: "https://news.example.org/p?t=1",
+};
 
 let rt: TestRuntime | undefined;
 afterEach(async () => {
@@ -43,7 +54,7 @@ describe("stored digest segments", () => {
     expect(pieceKeys.length).toBeLessThan(long.length - 10);
     const segmentBytes = (await rt.redis.strlen(rt.key("segment", "daily-x", "en-a"))) as number;
     expect(segmentBytes).toBeLessThan(a.html.length / 3);
-    for (const k of pieceKeys) expect(await rt.redis.ttl(k)).toBeGreaterThan(SEGMENT_KEEP_S) // a piece outlives every segment naming it;
+    for (const k of pieceKeys) expect(await rt.redis.ttl(k)).toBeGreaterThan(SEGMENT_KEEP_S); // a piece outlives every segment naming it;
 
     const job = (segment: string) => ({ edition: "daily-x", kind: "digest" as const, segment, subscriberIds: [] });
     const back = await loadSegment(rt, job("en-a"));

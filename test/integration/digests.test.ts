@@ -25,11 +25,26 @@ describe("local-time digests", () => {
 
   it("a Tokyo reader gets the daily at 08:00 Tokyo, a Lima reader at 08:00 Lima; empty sends nothing", async () => {
     const { rt, smtp, clock } = env;
-    await addReader(rt, { email: "tokyo@example.org", frequency: "daily", timezone: "Asia/Tokyo", language: "fr", name: "Aiko" });
+    await addReader(rt, {
+      email: "tokyo@example.org",
+      frequency: "daily",
+      timezone: "Asia/Tokyo",
+      language: "fr",
+      name: "Aiko",
+    });
     await addReader(rt, { email: "lima@example.org", frequency: "daily", timezone: "America/Lima", language: "es" });
     const svc = new ReleaseService(rt);
-    await svc.publish(sampleRelease({ id: "d1", title: "First Story", publishedAt: "2026-11-27T13:30:00Z", topics: ["health"] }));
-    await svc.publish(sampleRelease({ id: "d2", title: "Second Story", publishedAt: "2026-11-27T13:45:00Z", topics: ["counter-trafficking"] }));
+    await svc.publish(
+      sampleRelease({ id: "d1", title: "First Story", publishedAt: "2026-11-27T13:30:00Z", topics: ["health"] }),
+    );
+    await svc.publish(
+      sampleRelease({
+        id: "d2",
+        title: "Second Story",
+        publishedAt: "2026-11-27T13:45:00Z",
+        topics: ["counter-trafficking"],
+      }),
+    );
     env.start([QUEUE.emails]);
 
     // 22:00 UTC: 07:00 in Tokyo, 17:00 in Lima: nobody.
@@ -81,7 +96,9 @@ describe("local-time digests", () => {
     const job = (await rt.queues[QUEUE.emails].getJobs(["waiting"]))[0]!;
     const { sendBatch } = await import("../../src/mail/send-emails.ts");
     await expect(sendBatch(rt, job.data)).rejects.toThrow();
-    expect(await rt.redis.hget(rt.key("digest-cursor"), (await env.rt.redis.smembers(rt.key("subs", "daily")))[0]!)).toBeNull();
+    expect(
+      await rt.redis.hget(rt.key("digest-cursor"), (await env.rt.redis.smembers(rt.key("subs", "daily")))[0]!),
+    ).toBeNull();
     smtp.allowAll();
     expect(await sendBatch(rt, job.data)).toMatchObject({ sent: 1 });
     expect(await new Ledger(rt.redis, rt.config.prefix).progress(s.edition)).toMatchObject({ total: 1, sent: 1 });
@@ -106,12 +123,16 @@ describe("local-time digests", () => {
 
   it("segments share one MJML render; dry run counts without sending", async () => {
     const { rt, smtp } = env;
-    for (let i = 0; i < 6; i++) await addReader(rt, { email: `r${i}@example.org`, frequency: "weekly", language: i % 2 ? "en" : "es" });
+    for (let i = 0; i < 6; i++)
+      await addReader(rt, { email: `r${i}@example.org`, frequency: "weekly", language: i % 2 ? "en" : "es" });
     await addReader(rt, { email: "h@example.org", frequency: "weekly", topics: ["health"] });
     await new ReleaseService(rt).publish(sampleRelease({ id: "w1", publishedAt: "2026-11-26T10:00:00Z" }));
     const at = Date.parse("2026-11-27T12:00:00Z");
     const dry = await runDigest(rt, "weekly", at, { dryRun: true });
-    expect(dry.segments.map((s) => [s.language, s.readers]).sort()).toEqual([["en", 3], ["es", 3]]);
+    expect(dry.segments.map((s) => [s.language, s.readers]).sort()).toEqual([
+      ["en", 3],
+      ["es", 3],
+    ]);
     expect(await rt.queues[QUEUE.emails].count()).toBe(0);
     const before = templateStats.mjmlRenders;
     env.start([QUEUE.emails]);
@@ -125,9 +146,11 @@ describe("local-time digests", () => {
 
   it("previews the exact digest a reader would get", async () => {
     const { rt } = env;
-    const s = await addReader(rt, { email: "p@example.org", frequency: "daily", name: "Pat <b>" .replace(/[<>]/g, "") });
+    const s = await addReader(rt, { email: "p@example.org", frequency: "daily", name: "Pat <b>".replace(/[<>]/g, "") });
     expect(await previewDigest(rt, "daily", s, rt.clock.now())).toBeNull();
-    await new ReleaseService(rt).publish(sampleRelease({ id: "p1", title: "Preview < Story > & more <b>now</b>", publishedAt: "2026-11-27T10:00:00Z" }));
+    await new ReleaseService(rt).publish(
+      sampleRelease({ id: "p1", title: "Preview < Story > & more <b>now</b>", publishedAt: "2026-11-27T10:00:00Z" }),
+    );
     const html = await previewDigest(rt, "daily", s, rt.clock.now());
     // Escaped text; the tag in the title was stripped when the release was stored.
     expect(html).toContain("Preview &lt; Story &gt; &amp; more now");

@@ -22,7 +22,10 @@ function fileChannel(dir: string): Channel<{ file: string }> {
     idle: { file: "" },
     async onReleaseEvent(_rt, { event, release }) {
       const file = path.join(dir, `${event.releaseId}-r${event.revision}-${event.event}.json`);
-      writeFileSync(file, JSON.stringify({ event: event.event, id: release.id, revision: release.revision, title: release.title }));
+      writeFileSync(
+        file,
+        JSON.stringify({ event: event.event, id: release.id, revision: release.revision, title: release.title }),
+      );
       return { file };
     },
     processors: {},
@@ -55,7 +58,11 @@ describe("a fourth channel is one definition plus one entry in the channel list"
     await svc.update("chan-story", sampleRelease({ title: "Corrected title" }), "typo");
     await svc.withdraw("chan-story", "sent in error");
     await eventually(() => files().length === 3, 10_000, "three event files");
-    expect(files()).toEqual(["chan-story-r1-published.json", "chan-story-r2-updated.json", "chan-story-r3-withdrawn.json"]);
+    expect(files()).toEqual([
+      "chan-story-r1-published.json",
+      "chan-story-r2-updated.json",
+      "chan-story-r3-withdrawn.json",
+    ]);
     expect(JSON.parse(readFileSync(path.join(dir, "chan-story-r2-updated.json"), "utf8"))).toEqual({
       event: "updated",
       id: "chan-story",
@@ -63,9 +70,20 @@ describe("a fourth channel is one definition plus one entry in the channel list"
       title: "Corrected title",
     });
     // The other channels were told as before: their jobs are queued under the same ids.
-    const ids = async (q: string) => (await rt.queues[q as keyof typeof rt.queues].getJobs(["waiting", "delayed", "active", "completed"])).map((j) => j.id).sort();
-    expect(await ids(QUEUE.alerts)).toEqual(["chan-story-r1-published", "chan-story-r2-updated", "chan-story-r3-withdrawn"]);
-    expect(await ids(QUEUE.partners)).toEqual(["fanout-chan-story-r1-published", "fanout-chan-story-r2-updated", "fanout-chan-story-r3-withdrawn"]);
+    const ids = async (q: string) =>
+      (await rt.queues[q as keyof typeof rt.queues].getJobs(["waiting", "delayed", "active", "completed"]))
+        .map((j) => j.id)
+        .sort();
+    expect(await ids(QUEUE.alerts)).toEqual([
+      "chan-story-r1-published",
+      "chan-story-r2-updated",
+      "chan-story-r3-withdrawn",
+    ]);
+    expect(await ids(QUEUE.partners)).toEqual([
+      "fanout-chan-story-r1-published",
+      "fanout-chan-story-r2-updated",
+      "fanout-chan-story-r3-withdrawn",
+    ]);
   });
 
   it("adds its summary to the fan-out's, and running the fan-out twice writes one file per event", async () => {
@@ -90,7 +108,11 @@ describe("a fourth channel is one definition plus one entry in the channel list"
   });
 
   it("a channel cannot take over a queue another channel owns", () => {
-    const thief: Channel = { ...fileChannel(dir), name: "thief", processors: { [QUEUE.emails]: { process: async () => "stolen" } } };
+    const thief: Channel = {
+      ...fileChannel(dir),
+      name: "thief",
+      processors: { [QUEUE.emails]: { process: async () => "stolen" } },
+    };
     expect(() => processorsOf([...CHANNELS, thief])).toThrow(/queue emails has two processors \(channel thief\)/);
   });
 });

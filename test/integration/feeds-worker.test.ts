@@ -44,10 +44,14 @@ async function atomIds(path: string): Promise<string[] | null> {
 }
 
 async function waitFor(path: string, check: (ids: string[]) => boolean, what: string): Promise<string[]> {
-  return eventually<string[] | null>(async () => {
-    const ids = await atomIds(path);
-    return ids && check(ids) ? ids : null;
-  }, 10_000, what) as Promise<string[]>;
+  return eventually<string[] | null>(
+    async () => {
+      const ids = await atomIds(path);
+      return ids && check(ids) ? ids : null;
+    },
+    10_000,
+    what,
+  ) as Promise<string[]>;
 }
 
 describe("feeds follow release events", () => {
@@ -55,7 +59,12 @@ describe("feeds follow release events", () => {
     workers = startWorkers(rt, ["release-events", "feeds"]);
     await svc.publish(sampleRelease({ id: "other", topics: ["health"], regions: ["yemen"] }));
     await svc.publish(sampleRelease({ id: "ct", topics: ["counter-trafficking"], regions: ["djibouti"] }));
-    for (const dir of ["/feeds/", "/feeds/topics/counter-trafficking/", "/feeds/regions/djibouti/", "/feeds/languages/en/"]) {
+    for (const dir of [
+      "/feeds/",
+      "/feeds/topics/counter-trafficking/",
+      "/feeds/regions/djibouti/",
+      "/feeds/languages/en/",
+    ]) {
       await waitFor(dir, (ids) => ids.includes(idOf("ct")), `ct in ${dir}`);
       const rss = await parseWithRssParser((await app.inject(`${dir}rss.xml`)).body);
       expect(rss.items.map((i) => i.guid)).toContain(idOf("ct"));
@@ -75,7 +84,10 @@ describe("feeds follow release events", () => {
       method: "PUT",
       url: "/api/releases/fix",
       headers: auth,
-      payload: { ...sampleRelease({ title: "Corrected title", topics: ["migration-data"] }), correction: "Corrected the topic" },
+      payload: {
+        ...sampleRelease({ title: "Corrected title", topics: ["migration-data"] }),
+        correction: "Corrected the topic",
+      },
     });
     expect(put.statusCode).toBe(202);
     await waitFor("/feeds/topics/migration-data/", (ids) => ids.includes(idOf("fix")), "fix in migration-data");
@@ -123,7 +135,9 @@ describe("feeds follow release events", () => {
   it("a translation appears in its language's feed only", async () => {
     workers = startWorkers(rt, ["release-events", "feeds"]);
     await svc.publish(sampleRelease({ id: "orig", language: "en" }));
-    await svc.publish(sampleRelease({ id: "orig-ar", language: "ar", translationOf: "orig", title: "تدريب موظفي الحدود" }));
+    await svc.publish(
+      sampleRelease({ id: "orig-ar", language: "ar", translationOf: "orig", title: "تدريب موظفي الحدود" }),
+    );
     expect(await waitFor("/feeds/languages/ar/", (ids) => ids.length > 0, "ar feed")).toEqual([idOf("orig-ar")]);
     expect(await waitFor("/feeds/languages/en/", (ids) => ids.length > 0, "en feed")).toEqual([idOf("orig")]);
     const ar = JSON.parse((await app.inject("/feeds/languages/ar/feed.json")).body);
@@ -140,7 +154,9 @@ describe("bursts and full rebuilds", () => {
     try {
       const bsvc = new ReleaseService(burst);
       for (let i = 0; i < 100; i++) {
-        const r = await bsvc.publish(sampleRelease({ id: `b-${i}`, topics: ["health"], regions: [], publishedAt: undefined }));
+        const r = await bsvc.publish(
+          sampleRelease({ id: `b-${i}`, topics: ["health"], regions: [], publishedAt: undefined }),
+        );
         await dispatchReleaseEvent(burst, { releaseId: r.id, revision: 1, event: "published" });
         clock.advance(10); // 100 events over one simulated second
       }
@@ -153,7 +169,9 @@ describe("bursts and full rebuilds", () => {
           return feed?.items[0]?.id.endsWith("/releases/b-99") ? feed : null;
         });
         expect(body.items).toHaveLength(50);
-        await eventually(async () => (await burst.queues[QUEUE.feeds].getJobCounts("delayed", "waiting", "active")).delayed === 0);
+        await eventually(
+          async () => (await burst.queues[QUEUE.feeds].getJobCounts("delayed", "waiting", "active")).delayed === 0,
+        );
         const jobs = await burst.queues[QUEUE.feeds].getJobs(["completed", "delayed", "waiting", "active"]);
         const perFeed = new Map<string, number>();
         for (const j of jobs) perFeed.set(j.data.feed, (perFeed.get(j.data.feed) ?? 0) + 1);
@@ -173,7 +191,14 @@ describe("bursts and full rebuilds", () => {
     workers = startWorkers(rt, ["feeds"]);
     const id = await enqueueRebuildAll(rt);
     expect(id).toMatch(/^rebuild-all-\d+$/);
-    for (const dir of ["/feeds/", "/feeds/topics/health/", "/feeds/topics/shelter/", "/feeds/regions/yemen/", "/feeds/languages/en/", "/feeds/languages/fr/"]) {
+    for (const dir of [
+      "/feeds/",
+      "/feeds/topics/health/",
+      "/feeds/topics/shelter/",
+      "/feeds/regions/yemen/",
+      "/feeds/languages/en/",
+      "/feeds/languages/fr/",
+    ]) {
       await waitFor(dir, (ids) => ids.length > 0, dir);
     }
   });

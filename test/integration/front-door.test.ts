@@ -34,11 +34,18 @@ afterEach(async () => {
 const get = (url: string, headers: Record<string, string> = {}) => app.inject({ url, headers });
 /** The checkbox labels a form offers for `name`. */
 const offered = (html: string, name: string) =>
-  [...html.matchAll(new RegExp(`<input type="checkbox" name="${name}" value="([^"]+)"[^>]*> ([^<]+)</label>`, "g"))].map((m) => [m[1], m[2]]);
+  [
+    ...html.matchAll(new RegExp(`<input type="checkbox" name="${name}" value="([^"]+)"[^>]*> ([^<]+)</label>`, "g")),
+  ].map((m) => [m[1], m[2]]);
 
 describe("a vocabulary, not slugs", () => {
   it("refuses a release with an unknown topic or region over HTTP, listing the known ones, and stores nothing", async () => {
-    const res = await app.inject({ method: "POST", url: "/api/releases", headers: auth, payload: sampleRelease({ id: "typo", topics: ["health", "helth"], regions: ["atlantis"] }) });
+    const res = await app.inject({
+      method: "POST",
+      url: "/api/releases",
+      headers: auth,
+      payload: sampleRelease({ id: "typo", topics: ["health", "helth"], regions: ["atlantis"] }),
+    });
     expect(res.statusCode).toBe(400);
     const body = res.json();
     expect(body.issues.map((i: { path: string }) => i.path)).toEqual(["topics.1", "regions.0"]);
@@ -48,12 +55,19 @@ describe("a vocabulary, not slugs", () => {
     expect(await rt.releases.count()).toBe(0);
     // A correction cannot bring one in either.
     await svc.publish(sampleRelease({ id: "ok" }));
-    const put = await app.inject({ method: "PUT", url: "/api/releases/ok", headers: auth, payload: sampleRelease({ topics: ["nope"] }) });
+    const put = await app.inject({
+      method: "PUT",
+      url: "/api/releases/ok",
+      headers: auth,
+      payload: sampleRelease({ topics: ["nope"] }),
+    });
     expect(put.statusCode).toBe(400);
     expect((await rt.releases.get("ok"))?.revision).toBe(1);
   });
 
-  it("herald publish refuses an unknown slug in one line; herald taxonomy add makes it known, list shows it", { timeout: 90_000 }, async () => {
+  it("herald publish refuses an unknown slug in one line; herald taxonomy add makes it known, list shows it", {
+    timeout: 90_000,
+  }, async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "herald-front-"));
     const file = path.join(dir, "r.json");
     writeFileSync(file, JSON.stringify(sampleRelease({ id: "edu", topics: ["education"] })));
@@ -62,36 +76,100 @@ describe("a vocabulary, not slugs", () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr.trim().split("\n")).toHaveLength(1);
     expect(refused.stderr).toMatch(/topics\.0: unknown topic "education"; known: .*health/);
-    const bad = await runCli(["taxonomy", "add", "topics", "education", "--en", "Education", "--fr", "Éducation", "--es", "Educación", "--iptc", "5"], env);
+    const bad = await runCli(
+      [
+        "taxonomy",
+        "add",
+        "topics",
+        "education",
+        "--en",
+        "Education",
+        "--fr",
+        "Éducation",
+        "--es",
+        "Educación",
+        "--iptc",
+        "5",
+      ],
+      env,
+    );
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/iptc: an 8-digit IPTC Media Topic code/);
-    const added = await runCli(["taxonomy", "add", "topics", "education", "--en", "Education", "--fr", "Éducation", "--es", "Educación", "--iptc", "05000000"], env);
+    const added = await runCli(
+      [
+        "taxonomy",
+        "add",
+        "topics",
+        "education",
+        "--en",
+        "Education",
+        "--fr",
+        "Éducation",
+        "--es",
+        "Educación",
+        "--iptc",
+        "05000000",
+      ],
+      env,
+    );
     expect(added.code, added.stderr).toBe(0);
     // Seen at once by this process too (the web server would be another process).
     expect((await rt.taxonomy.current()).label("topics", "education", "fr")).toBe("Éducation");
     const ok = await runCli(["publish", file], env);
     expect(ok.code, ok.stderr).toBe(0);
     const list = await runCli(["taxonomy", "list", "topics"], env);
-    expect(list.stdout).toMatch(/^topics\teducation\tEducation \| Éducation \| Educación\tmedtop:05000000 http:\/\/cv\.iptc\.org\/newscodes\/mediatopic\/05000000$/m);
+    expect(list.stdout).toMatch(
+      /^topics\teducation\tEducation \| Éducation \| Educación\tmedtop:05000000 http:\/\/cv\.iptc\.org\/newscodes\/mediatopic\/05000000$/m,
+    );
   });
 
-  it("readers choose from the vocabulary too: API and form refuse an unknown topic, CSV import skips the row", { timeout: 90_000 }, async () => {
-    const api = await app.inject({ method: "POST", url: "/api/subscribers", headers: auth, payload: { email: "t@example.org", topics: ["helth"], confirmed: true } });
+  it("readers choose from the vocabulary too: API and form refuse an unknown topic, CSV import skips the row", {
+    timeout: 90_000,
+  }, async () => {
+    const api = await app.inject({
+      method: "POST",
+      url: "/api/subscribers",
+      headers: auth,
+      payload: { email: "t@example.org", topics: ["helth"], confirmed: true },
+    });
     expect(api.statusCode, api.body).toBe(400);
-    expect(api.json().issues[0]).toMatchObject({ path: "topics.0", message: expect.stringMatching(/unknown topic "helth"; known: /) });
+    expect(api.json().issues[0]).toMatchObject({
+      path: "topics.0",
+      message: expect.stringMatching(/unknown topic "helth"; known: /),
+    });
     const signing = await buildApp(rt, { apiToken: TEST_TOKEN, secretKey: "k".repeat(40) });
-    const form = await signing.inject({ method: "POST", url: "/subscribe", headers: { "content-type": "application/x-www-form-urlencoded" }, payload: "email=f%40example.org&regions=atlantis" });
+    const form = await signing.inject({
+      method: "POST",
+      url: "/subscribe",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      payload: "email=f%40example.org&regions=atlantis",
+    });
     expect(form.statusCode).toBe(400);
     expect(form.body).toContain("unknown region &quot;atlantis&quot;");
     await signing.close();
     // A partner's filters too.
-    const partner = await app.inject({ method: "POST", url: "/api/partners", headers: auth, payload: { name: "P", url: "https://203.0.113.10/hook", topics: ["helth"] } });
+    const partner = await app.inject({
+      method: "POST",
+      url: "/api/partners",
+      headers: auth,
+      payload: { name: "P", url: "https://203.0.113.10/hook", topics: ["helth"] },
+    });
     expect(partner.statusCode, partner.body).toBe(400);
-    expect(partner.json().issues[0]).toMatchObject({ path: "topics.0", message: expect.stringMatching(/unknown topic "helth"/) });
+    expect(partner.json().issues[0]).toMatchObject({
+      path: "topics.0",
+      message: expect.stringMatching(/unknown topic "helth"/),
+    });
     const dir = mkdtempSync(path.join(tmpdir(), "herald-front-"));
     const csv = path.join(dir, "r.csv");
-    writeFileSync(csv, "email,name,language,frequency,topics,regions,timezone\na@example.org,A,en,daily,health,,\nb@example.org,B,en,daily,helth,,\n");
-    const r = await runCli(["subscribers", "import", csv], { REDIS_URL: rt.redisUrl, HERALD_PREFIX: rt.config.prefix, VAR_DIR: dir });
+    writeFileSync(
+      csv,
+      "email,name,language,frequency,topics,regions,timezone\na@example.org,A,en,daily,health,,\nb@example.org,B,en,daily,helth,,\n",
+    );
+    const r = await runCli(["subscribers", "import", csv], {
+      REDIS_URL: rt.redisUrl,
+      HERALD_PREFIX: rt.config.prefix,
+      VAR_DIR: dir,
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/r\.csv:3: topics\.0: unknown topic "helth"/);
     expect(r.stdout).toMatch(/imported 1 row\(s\): 1 new, 0 updated; 1 bad row\(s\) skipped/);
@@ -101,13 +179,17 @@ describe("a vocabulary, not slugs", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "herald-front-"));
     const file = path.join(dir, "t.json");
     writeFileSync(file, JSON.stringify({ topics: [{ slug: "x", labels: { en: "X" } }] }));
-    await expect(createRuntime({ config: testConfig({ prefix: "never-used", taxonomyFile: file }), redisUrl: redisUrl() })).rejects.toThrow(/TAXONOMY_FILE=.*t\.json.*topics\.0\.labels\.fr/);
+    await expect(
+      createRuntime({ config: testConfig({ prefix: "never-used", taxonomyFile: file }), redisUrl: redisUrl() }),
+    ).rejects.toThrow(/TAXONOMY_FILE=.*t\.json.*topics\.0\.labels\.fr/);
   });
 
   it("forms offer labels in the page's language, only for topics with a public release now", async () => {
     await svc.publish(sampleRelease({ id: "h", topics: ["health"], regions: ["chad"] }));
     await svc.publish(sampleRelease({ id: "s", topics: ["shelter"], regions: ["djibouti"] }));
-    await svc.publish(sampleRelease({ id: "e", topics: ["floods"], regions: ["somalia"], publishedAt: "2026-12-10T09:00:00Z" })); // embargoed
+    await svc.publish(
+      sampleRelease({ id: "e", topics: ["floods"], regions: ["somalia"], publishedAt: "2026-12-10T09:00:00Z" }),
+    ); // embargoed
     await svc.withdraw("s");
     const fr = await get("/subscribe?lang=fr");
     expect(offered(fr.body, "topics")).toEqual([["health", "Santé"]]);
@@ -125,7 +207,13 @@ describe("a vocabulary, not slugs", () => {
 describe("the front door", () => {
   it("lists the latest releases in the visitor's language, paginated, with subscribe and feeds", async () => {
     for (let i = 0; i < FRONT_PAGE_SIZE + 2; i++) {
-      await svc.publish(sampleRelease({ id: `r${i}`, title: `Release number ${i}`, publishedAt: new Date(Date.parse("2026-11-01T09:00:00Z") + i * 3600_000).toISOString() }));
+      await svc.publish(
+        sampleRelease({
+          id: `r${i}`,
+          title: `Release number ${i}`,
+          publishedAt: new Date(Date.parse("2026-11-01T09:00:00Z") + i * 3600_000).toISOString(),
+        }),
+      );
     }
     const en = await get("/");
     expect(en.statusCode).toBe(200);
@@ -166,7 +254,9 @@ describe("the front door", () => {
 
   it("shows a story once, in the visitor's language when translated", async () => {
     await svc.publish(sampleRelease({ id: "orig", title: "Border officials trained" }));
-    await svc.publish(sampleRelease({ id: "orig-fr", title: "Des agents formés", language: "fr", translationOf: "orig" }));
+    await svc.publish(
+      sampleRelease({ id: "orig-fr", title: "Des agents formés", language: "fr", translationOf: "orig" }),
+    );
     const fr = await get("/?lang=fr");
     expect(fr.body).toContain("Des agents formés");
     expect(fr.body).not.toContain("Border officials trained");
@@ -179,11 +269,21 @@ describe("the front door", () => {
 describe("release pages and the feeds list in the reader's language", () => {
   it("a French release page has French headings, the branded header to /, labels from the vocabulary", async () => {
     await svc.publish(sampleRelease({ id: "orig", title: "Border officials trained" }));
-    await svc.publish(sampleRelease({ id: "orig-fr", title: "Des agents formés", language: "fr", translationOf: "orig", regions: ["djibouti", "east-and-horn-of-africa"] }));
+    await svc.publish(
+      sampleRelease({
+        id: "orig-fr",
+        title: "Des agents formés",
+        language: "fr",
+        translationOf: "orig",
+        regions: ["djibouti", "east-and-horn-of-africa"],
+      }),
+    );
     const fr = await get("/releases/orig-fr");
     expect(fr.statusCode).toBe(200);
     expect(fr.body).toContain('<html lang="fr">');
-    expect(fr.body).toContain('<a class="brand" href="/?lang=fr">Organisation internationale pour les migrations (OIM)</a>');
+    expect(fr.body).toContain(
+      '<a class="brand" href="/?lang=fr">Organisation internationale pour les migrations (OIM)</a>',
+    );
     expect(fr.body).toContain("<h2>Contacts</h2>");
     expect(fr.body).toContain("Aussi en\u00a0:");
     expect(fr.body).toContain("Flux\u00a0:");

@@ -10,15 +10,26 @@ beforeEach(async () => {
 });
 afterEach(() => rt.destroy());
 
-const csv = (tz: string) => `email,name,language,frequency,topics,regions,timezone\nana@example.org,Ana,es,daily,health,,${tz}\nbo@example.org,Bo,fr,weekly,,chad,UTC\n`;
+const csv = (tz: string) =>
+  `email,name,language,frequency,topics,regions,timezone\nana@example.org,Ana,es,daily,health,,${tz}\nbo@example.org,Bo,fr,weekly,,chad,UTC\n`;
 
 describe("CSV import", () => {
   it("is idempotent: re-import updates and never duplicates, and keeps unsubscribes", async () => {
     const svc = new SubscriberService(rt);
-    expect(await svc.upsertMany(readSubscriberCsv(csv("America/Lima")).rows.map((r) => r.input), { confirmed: true })).toEqual({ created: 2, updated: 0 });
+    expect(
+      await svc.upsertMany(
+        readSubscriberCsv(csv("America/Lima")).rows.map((r) => r.input),
+        { confirmed: true },
+      ),
+    ).toEqual({ created: 2, updated: 0 });
     const bo = (await svc.store.byEmail("bo@example.org"))!;
     await svc.unsubscribe(bo.id);
-    expect(await svc.upsertMany(readSubscriberCsv(csv("Asia/Tokyo")).rows.map((r) => r.input), { confirmed: true })).toEqual({ created: 0, updated: 2 });
+    expect(
+      await svc.upsertMany(
+        readSubscriberCsv(csv("Asia/Tokyo")).rows.map((r) => r.input),
+        { confirmed: true },
+      ),
+    ).toEqual({ created: 0, updated: 2 });
     expect(await svc.store.count()).toBe(2);
     expect(await svc.store.byEmail("ana@example.org")).toMatchObject({ status: "confirmed", timezone: "Asia/Tokyo" });
     expect((await svc.store.byEmail("bo@example.org"))?.status).toBe("unsubscribed");
@@ -30,7 +41,10 @@ describe("CSV import", () => {
 
   it("--pending sends a confirmation to new addresses instead", async () => {
     const svc = new SubscriberService(rt);
-    await svc.upsertMany(readSubscriberCsv(csv("UTC")).rows.map((r) => r.input), { confirmed: false });
+    await svc.upsertMany(
+      readSubscriberCsv(csv("UTC")).rows.map((r) => r.input),
+      { confirmed: false },
+    );
     expect((await svc.store.byEmail("ana@example.org"))?.status).toBe("pending");
     expect(await rt.queues[QUEUE.emails].count()).toBe(2);
   });

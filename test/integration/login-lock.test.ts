@@ -53,7 +53,8 @@ async function serve(overrides: Partial<Config> = {}): Promise<Served> {
   return s;
 }
 
-const get = (s: Served, path: string, headers: Record<string, string> = {}) => rawRequest(s.port, "GET", path, headers, undefined, new http.Agent());
+const get = (s: Served, path: string, headers: Record<string, string> = {}) =>
+  rawRequest(s.port, "GET", path, headers, undefined, new http.Agent());
 
 describe("failed logins", () => {
   it("after AUTH_MAX_FAILURES wrong tokens: 429 with Retry-After, even for the right token; each failure logged without the secret", async () => {
@@ -77,7 +78,16 @@ describe("failed logins", () => {
     const s = await serve({ authMaxFailures: 5 });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 50 });
     const answers = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => rawRequest(s.port, "POST", "/api/releases", { ...bearer(`${WRONG}-${i}`), "content-type": "application/json" }, "{}", agent)),
+      Array.from({ length: 60 }, (_, i) =>
+        rawRequest(
+          s.port,
+          "POST",
+          "/api/releases",
+          { ...bearer(`${WRONG}-${i}`), "content-type": "application/json" },
+          "{}",
+          agent,
+        ),
+      ),
     );
     agent.destroy();
     const counts: Record<number, number> = {};
@@ -98,7 +108,13 @@ describe("failed logins", () => {
     expect((await get(s, "/admin/queues/api/queues", { authorization: basic })).status).toBe(401);
     expect((await get(s, "/metrics", bearer(WRONG))).status).toBe(401);
     expect((await get(s, "/api/releases/x", bearer(WRONG))).status).toBe(401);
-    expect((await get(s, "/admin/queues/api/queues", { authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString("base64")}` })).status).toBe(429);
+    expect(
+      (
+        await get(s, "/admin/queues/api/queues", {
+          authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString("base64")}`,
+        })
+      ).status,
+    ).toBe(429);
     expect((await get(s, "/metrics", bearer(METRICS_TOKEN))).status).toBe(429);
     expect(s.logs.join("")).toMatch(/login failed: wrong dashboard password/);
     expect(s.logs.join("")).not.toContain(ADMIN_PASSWORD);
@@ -161,7 +177,8 @@ describe("X-Forwarded-For", () => {
   it("from an untrusted peer changes nothing (TRUST_PROXY unset)", async () => {
     const s = await serve({ authMaxFailures: 3 });
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) statuses.push((await get(s, "/api/releases/x", { ...spoofed(i), "x-real-ip": `198.51.100.${i}` })).status);
+    for (let i = 0; i < 6; i++)
+      statuses.push((await get(s, "/api/releases/x", { ...spoofed(i), "x-real-ip": `198.51.100.${i}` })).status);
     expect(statuses).toEqual([401, 401, 401, 429, 429, 429]);
   });
 
@@ -176,9 +193,14 @@ describe("X-Forwarded-For", () => {
     const s = await serve({ authMaxFailures: 2, trustProxy: ["127.0.0.1"] });
     for (let i = 0; i < 3; i++) expect((await get(s, "/api/releases/x", spoofed(1))).status).toBe(i < 2 ? 401 : 429);
     // Another client behind the same proxy is not locked out by the first.
-    expect((await get(s, "/api/releases/x", { ...bearer(TEST_TOKEN), "x-forwarded-for": "198.51.100.2" })).status).toBe(404);
+    expect((await get(s, "/api/releases/x", { ...bearer(TEST_TOKEN), "x-forwarded-for": "198.51.100.2" })).status).toBe(
+      404,
+    );
     // A client cannot pose as another by prepending addresses: the proxy appends the real one.
-    const chained = await get(s, "/api/releases/x", { ...bearer(TEST_TOKEN), "x-forwarded-for": "198.51.100.2, 198.51.100.1" });
+    const chained = await get(s, "/api/releases/x", {
+      ...bearer(TEST_TOKEN),
+      "x-forwarded-for": "198.51.100.2, 198.51.100.1",
+    });
     expect(chained.status).toBe(429);
     expect(s.logs.join("")).toMatch(/"ip":"198\.51\.100\.1"/);
   });
@@ -187,7 +209,11 @@ describe("X-Forwarded-For", () => {
     const s = await serve({ authMaxFailures: 2, trustProxy: 1 });
     const statuses: number[] = [];
     // The client varies the part it controls; the address the proxy appended stays the same.
-    for (let i = 0; i < 4; i++) statuses.push((await get(s, "/api/releases/x", { ...bearer(WRONG), "x-forwarded-for": `203.0.113.${i}, 198.51.100.7` })).status);
+    for (let i = 0; i < 4; i++)
+      statuses.push(
+        (await get(s, "/api/releases/x", { ...bearer(WRONG), "x-forwarded-for": `203.0.113.${i}, 198.51.100.7` }))
+          .status,
+      );
     expect(statuses).toEqual([401, 401, 429, 429]);
   });
 
@@ -199,7 +225,11 @@ describe("X-Forwarded-For", () => {
         s.port,
         "POST",
         "/subscribe",
-        { "content-type": "application/x-www-form-urlencoded", "x-forwarded-for": `198.51.100.${i}`, accept: "application/json" },
+        {
+          "content-type": "application/x-www-form-urlencoded",
+          "x-forwarded-for": `198.51.100.${i}`,
+          accept: "application/json",
+        },
         "email=reader%40example.org&language=en&frequency=daily",
         new http.Agent(),
       );

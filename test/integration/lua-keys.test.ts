@@ -13,7 +13,11 @@ import { redisUrl, type TestRuntime, testRuntime } from "../helpers/runtime.ts";
 const clock = fixedClock("2026-11-01T09:00:00Z");
 let rt: TestRuntime;
 beforeEach(async () => {
-  rt = await testRuntime({ label: "luakeys", clock, config: { secretKey: "lua-keys-secret-0123456789abcdef0123456789" } });
+  rt = await testRuntime({
+    label: "luakeys",
+    clock,
+    config: { secretKey: "lua-keys-secret-0123456789abcdef0123456789" },
+  });
 });
 afterEach(() => rt.destroy());
 
@@ -30,7 +34,9 @@ describe("Lua scripts declare their keys", { timeout: 60_000 }, () => {
       const a = subscriberId("a@example.org");
       await svc.confirm(a);
       await svc.updatePreferences(a, { frequency: "daily", timezone: "Europe/Paris" });
-      await svc.upsertMany([{ email: "a@example.org", frequency: "immediate" }, { email: "b@example.org" }], { confirmed: true });
+      await svc.upsertMany([{ email: "a@example.org", frequency: "immediate" }, { email: "b@example.org" }], {
+        confirmed: true,
+      });
       await svc.unsubscribe(a);
       await svc.suppress(subscriberId("b@example.org"), "bounced", "550");
       await svc.upsert({ email: "c@example.org" }, { confirmed: false });
@@ -57,7 +63,8 @@ describe("Lua scripts declare their keys", { timeout: 60_000 }, () => {
           const n = Number(args[2]);
           const declared = args.slice(3, 3 + n);
           // Ours: the scripts of this prefix outside BullMQ's queues (BullMQ has its own rules).
-          if (declared.length && declared.every((k) => k.startsWith(`${p}:`) && !k.startsWith(`${p}:q:`))) keys = new Set(declared);
+          if (declared.length && declared.every((k) => k.startsWith(`${p}:`) && !k.startsWith(`${p}:q:`)))
+            keys = new Set(declared);
         }
         continue;
       }

@@ -21,7 +21,13 @@ beforeEach(async () => {
   env = await mailEnv({ label: "feedback" });
   app = await buildApp(env.rt, { apiToken: TEST_TOKEN, secretKey: TEST_SECRET });
   await app.ready();
-  cliEnv = { REDIS_URL: redisUrl(), HERALD_PREFIX: env.rt.config.prefix, SECRET_KEY: TEST_SECRET, MAIL_FROM: env.rt.config.mailFrom, VAR_DIR: "/tmp" };
+  cliEnv = {
+    REDIS_URL: redisUrl(),
+    HERALD_PREFIX: env.rt.config.prefix,
+    SECRET_KEY: TEST_SECRET,
+    MAIL_FROM: env.rt.config.mailFrom,
+    VAR_DIR: "/tmp",
+  };
 });
 afterEach(async () => {
   await app.close();
@@ -30,40 +36,68 @@ afterEach(async () => {
 
 const statusOf = async (email: string) => (await new SubscriberService(env.rt).store.byEmail(email))?.status;
 const postReport = (payload: string | Buffer, contentType = "message/rfc822", headers = auth) =>
-  app.inject({ method: "POST", url: "/api/mail/feedback", headers: { ...headers, "content-type": contentType }, payload });
+  app.inject({
+    method: "POST",
+    url: "/api/mail/feedback",
+    headers: { ...headers, "content-type": contentType },
+    payload,
+  });
 
 describe("delivery feedback by mail", { timeout: 60_000 }, () => {
   it("a bounce report (CLI, stdin) and a complaint (API) suppress their readers; the next release skips them", async () => {
     const { rt, smtp } = env;
-    for (const email of ["Ana@example.net", "bo@example.net", "cy@example.net"]) await addReader(rt, { email, frequency: "immediate" });
+    for (const email of ["Ana@example.net", "bo@example.net", "cy@example.net"])
+      await addReader(rt, { email, frequency: "immediate" });
     env.start();
     await new ReleaseService(rt).publish(sampleRelease({ id: "first", title: "First release" }));
     await eventually(() => smtp.messages.length === 3, 10_000, "three alerts");
     const sentTo = (address: string) => smtp.messages.find((m) => m.to.includes(address))!.raw;
 
     // Ana's mailbox is gone: her provider's MTA sends a DSN, which the bounce mailbox pipes in.
-    const bounce = dsn([{ final: "ana@example.net", original: "Ana@example.net", action: "failed", status: "5.1.1", diagnostic: "550 5.1.1 User unknown" }], sentTo("Ana@example.net"));
+    const bounce = dsn(
+      [
+        {
+          final: "ana@example.net",
+          original: "Ana@example.net",
+          action: "failed",
+          status: "5.1.1",
+          diagnostic: "550 5.1.1 User unknown",
+        },
+      ],
+      sentTo("Ana@example.net"),
+    );
     const cli = await runCli(["mail", "feedback"], cliEnv, { input: bounce });
     expect(cli.stderr).toBe("");
     expect(cli.code).toBe(0);
     expect(cli.stdout).toBe("bounced Ana@example.net (5.1.1: smtp; 550 5.1.1 User unknown)\n");
     expect(await statusOf("Ana@example.net")).toBe("bounced");
-    expect((await new SubscriberService(rt).store.byEmail("Ana@example.net"))!.suppressedReason).toBe("bounce report: 5.1.1: smtp; 550 5.1.1 User unknown");
+    expect((await new SubscriberService(rt).store.byEmail("Ana@example.net"))!.suppressedReason).toBe(
+      "bounce report: 5.1.1: smtp; 550 5.1.1 User unknown",
+    );
 
     // Bo pressed "spam": the feedback loop redacts his address, our Message-ID names him.
     const returned = sentTo("bo@example.net").replace(/^To: .*$/m, "To: [redacted]");
     const complaint = arf(returned);
     const res = await postReport(complaint);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ report: "feedback-report", outcomes: [{ kind: "complaint", email: "bo@example.net", outcome: "complained", status: "complained" }] });
+    expect(res.json()).toMatchObject({
+      report: "feedback-report",
+      outcomes: [{ kind: "complaint", email: "bo@example.net", outcome: "complained", status: "complained" }],
+    });
     expect(await statusOf("bo@example.net")).toBe("complained");
     // The same report again changes nothing.
     expect((await postReport(complaint)).json().outcomes[0].outcome).toBe("unchanged");
 
     // Cy's server is only slow: reported, nothing changes.
-    const slow = dsn([{ final: "cy@example.net", action: "delayed", status: "4.4.1", diagnostic: "451 4.4.1 try again later" }], sentTo("cy@example.net"), { headersOnly: true });
+    const slow = dsn(
+      [{ final: "cy@example.net", action: "delayed", status: "4.4.1", diagnostic: "451 4.4.1 try again later" }],
+      sentTo("cy@example.net"),
+      { headersOnly: true },
+    );
     const delayed = await runCli(["mail", "feedback", "-"], cliEnv, { input: slow });
-    expect(delayed.stdout).toBe("ignored cy@example.net: delay (4.4.1: smtp; 451 4.4.1 try again later); still confirmed\n");
+    expect(delayed.stdout).toBe(
+      "ignored cy@example.net: delay (4.4.1: smtp; 451 4.4.1 try again later); still confirmed\n",
+    );
     expect(await statusOf("cy@example.net")).toBe("confirmed");
 
     const stats = await readStats(rt);
@@ -79,10 +113,16 @@ describe("delivery feedback by mail", { timeout: 60_000 }, () => {
 
   it("unknown readers and auto-replies change nothing; JSON output for scripts", async () => {
     await addReader(env.rt, { email: "dee@example.net", frequency: "daily" });
-    const stranger = dsn([{ final: "nobody@example.net", action: "failed", status: "5.1.1" }], "From: someone@example.org\r\nSubject: x\r\n\r\nx");
+    const stranger = dsn(
+      [{ final: "nobody@example.net", action: "failed", status: "5.1.1" }],
+      "From: someone@example.org\r\nSubject: x\r\n\r\nx",
+    );
     const r = await runCli(["mail", "feedback", "--json"], cliEnv, { input: stranger });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ report: "delivery-status", outcomes: [{ kind: "bounce", email: "nobody@example.net", detail: "5.1.1", outcome: "unknown" }] });
+    expect(JSON.parse(r.stdout)).toEqual({
+      report: "delivery-status",
+      outcomes: [{ kind: "bounce", email: "nobody@example.net", detail: "5.1.1", outcome: "unknown" }],
+    });
     const ooo = "From: dee@example.net\r\nTo: news@iom.example\r\nSubject: Out of office\r\n\r\nBack on Monday.\r\n";
     const auto = await runCli(["mail", "feedback"], cliEnv, { input: ooo });
     expect(auto.code).toBe(0);

@@ -34,8 +34,12 @@ afterEach(async () => {
 
 /** Every release link of a message: hrefs in the HTML part, URLs in the text part. */
 function releaseLinks(m: Received): { html: string[]; text: string[] } {
-  const html = [...(m.parsed.html || "").matchAll(/href="([^"]+)"/g)].map((x) => x[1]!.replaceAll("&amp;", "&")).filter((u) => u.includes("/releases/"));
-  const text = [...(m.parsed.text ?? "").matchAll(/https?:\/\/\S+/g)].map((x) => x[0]).filter((u) => u.includes("/releases/"));
+  const html = [...(m.parsed.html || "").matchAll(/href="([^"]+)"/g)]
+    .map((x) => x[1]!.replaceAll("&amp;", "&"))
+    .filter((u) => u.includes("/releases/"));
+  const text = [...(m.parsed.text ?? "").matchAll(/https?:\/\/\S+/g)]
+    .map((x) => x[0])
+    .filter((u) => u.includes("/releases/"));
   return { html, text };
 }
 
@@ -55,7 +59,13 @@ describe("list headers under DKIM", () => {
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const dkimEnv = await mailEnv({
       label: "links-dkim",
-      config: { dkim: { domain: "iom.example", selector: "herald", privateKey: privateKey.export({ type: "pkcs8", format: "pem" }).toString() } },
+      config: {
+        dkim: {
+          domain: "iom.example",
+          selector: "herald",
+          privateKey: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+        },
+      },
     });
     try {
       await addReader(dkimEnv.rt, { email: "signed@example.org", frequency: "immediate" });
@@ -65,7 +75,9 @@ describe("list headers under DKIM", () => {
       const raw = dkimEnv.smtp.to("signed@example.org")[0]!.raw;
       const sig = /^DKIM-Signature:((?:.*)(?:\r?\n[ \t].*)*)/m.exec(raw)?.[1]?.replace(/\s+/g, "") ?? "";
       const signed = (/;h=([^;]+)/.exec(sig)?.[1] ?? "").toLowerCase().split(":");
-      expect(signed).toEqual(expect.arrayContaining(["list-id", "list-unsubscribe", "list-unsubscribe-post", "from", "subject"]));
+      expect(signed).toEqual(
+        expect.arrayContaining(["list-id", "list-unsubscribe", "list-unsubscribe-post", "from", "subject"]),
+      );
       expect(raw).toMatch(/^List-Id: "IOM News" <news\.iom\.example>\r?$/m); // derived from MAIL_FROM "IOM News <news@iom.example>"
     } finally {
       await dkimEnv.stop();
@@ -87,9 +99,15 @@ describe("links in mail", () => {
         image: { url: "https://img.example.org/officials.jpg", alt: "Officials in a classroom in Djibouti" },
       }),
     );
-    await svc.publish(sampleRelease({ id: "linked-fr", title: "Appel à <Test> candidatures", language: "fr", translationOf: "linked" }));
+    await svc.publish(
+      sampleRelease({ id: "linked-fr", title: "Appel à <Test> candidatures", language: "fr", translationOf: "linked" }),
+    );
     env.start();
-    await eventually(() => smtp.to("en@example.org").length >= 1 && smtp.to("fr@example.org").length >= 1, 15_000, "both alerts");
+    await eventually(
+      () => smtp.to("en@example.org").length >= 1 && smtp.to("fr@example.org").length >= 1,
+      15_000,
+      "both alerts",
+    );
 
     const en = smtp.to("en@example.org")[0]!;
     const fr = smtp.to("fr@example.org")[0]!;
@@ -120,7 +138,9 @@ describe("links in mail", () => {
 
     // List mail: List-Id (RFC 2919) next to List-Unsubscribe.
     expect(en.raw).toMatch(/^List-Id: "IOM newsroom" <news\.iom\.example>\r?$/m);
-    expect(en.parsed.headerLines.find((h) => h.key === "list-id")?.line).toBe('List-Id: "IOM newsroom" <news.iom.example>');
+    expect(en.parsed.headerLines.find((h) => h.key === "list-id")?.line).toBe(
+      'List-Id: "IOM newsroom" <news.iom.example>',
+    );
 
     // The preheader is readable text at the top, not mj-preview's hidden white 1px trick.
     const html = en.parsed.html || "";
@@ -149,13 +169,35 @@ describe("links in mail", () => {
     await addReader(rt, { email: "quotidien@example.org", frequency: "daily", language: "fr" });
     await addReader(rt, { email: "now@example.org", frequency: "immediate", language: "en" });
     const svc = new ReleaseService(rt);
-    await svc.publish(sampleRelease({ id: "dg-one", title: "First Story", publishedAt: "2026-11-28T08:00:00Z", url: "https://www.iom.int/" }));
-    await svc.publish(sampleRelease({ id: "dg-two", title: "Second Story", publishedAt: "2026-11-28T08:30:00Z", topics: ["health"] }));
-    await svc.publish(sampleRelease({ id: "dg-two-fr", title: "Deuxième histoire", language: "fr", translationOf: "dg-two", publishedAt: "2026-11-28T08:30:00Z", topics: ["health"] }));
+    await svc.publish(
+      sampleRelease({
+        id: "dg-one",
+        title: "First Story",
+        publishedAt: "2026-11-28T08:00:00Z",
+        url: "https://www.iom.int/",
+      }),
+    );
+    await svc.publish(
+      sampleRelease({ id: "dg-two", title: "Second Story", publishedAt: "2026-11-28T08:30:00Z", topics: ["health"] }),
+    );
+    await svc.publish(
+      sampleRelease({
+        id: "dg-two-fr",
+        title: "Deuxième histoire",
+        language: "fr",
+        translationOf: "dg-two",
+        publishedAt: "2026-11-28T08:30:00Z",
+        topics: ["health"],
+      }),
+    );
     env.start();
     clock.set("2026-11-28T10:00:00Z");
     await runDigest(rt, "daily", Date.parse("2026-11-28T10:00:00Z"), { dryRun: false });
-    await eventually(() => smtp.to("daily@example.org").length === 1 && smtp.to("quotidien@example.org").length === 1, 15_000, "the digests");
+    await eventually(
+      () => smtp.to("daily@example.org").length === 1 && smtp.to("quotidien@example.org").length === 1,
+      15_000,
+      "the digests",
+    );
 
     const d = smtp.to("daily@example.org")[0]!;
     const dl = releaseLinks(d);
@@ -170,9 +212,21 @@ describe("links in mail", () => {
     await expectAllAnswer200([...dl.html, ...dl.text, ...ql.html, ...ql.text]);
 
     // The immediate reader got dg-one's alert; its correction links to the page too.
-    await eventually(() => smtp.to("now@example.org").some((m) => m.parsed.subject === "First Story"), 15_000, "the alert");
-    await svc.update("dg-one", sampleRelease({ title: "First Story (corrected)", publishedAt: "2026-11-28T08:00:00Z" }), "Fixed a figure.");
-    await eventually(() => smtp.to("now@example.org").some((m) => m.parsed.subject?.startsWith("Correction:")), 15_000, "the notice");
+    await eventually(
+      () => smtp.to("now@example.org").some((m) => m.parsed.subject === "First Story"),
+      15_000,
+      "the alert",
+    );
+    await svc.update(
+      "dg-one",
+      sampleRelease({ title: "First Story (corrected)", publishedAt: "2026-11-28T08:00:00Z" }),
+      "Fixed a figure.",
+    );
+    await eventually(
+      () => smtp.to("now@example.org").some((m) => m.parsed.subject?.startsWith("Correction:")),
+      15_000,
+      "the notice",
+    );
     const notice = smtp.to("now@example.org").find((m) => m.parsed.subject?.startsWith("Correction:"))!;
     const nl = releaseLinks(notice);
     expect(new Set([...nl.html, ...nl.text])).toEqual(new Set([`${base}/releases/dg-one`]));

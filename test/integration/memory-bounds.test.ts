@@ -69,7 +69,8 @@ describe("alert ledgers", () => {
     for (const k of await rt.redis.keys(`${rt.config.prefix}:*ttl1*`)) {
       expect(k).not.toMatch(/:alerted:/);
       const t = await rt.redis.ttl(k);
-      if (k === rt.key("alert-window", "ttl1")) expect(t).toBe(-1); // a few bytes per story
+      if (k === rt.key("alert-window", "ttl1"))
+        expect(t).toBe(-1); // a few bytes per story
       else expect(t, k).toBeLessThanOrEqual(ALERT_WINDOW_S + EDITION_KEEP_S);
     }
   });
@@ -91,7 +92,9 @@ describe("alert ledgers", () => {
     await svc.update("win", sampleRelease({ title: "Window Story (corrected again)" }), "Another figure.");
     await svc.publish(sampleRelease({ id: "win-fr", title: "Histoire", language: "fr", translationOf: "win" }));
     expect(await runAlert(rt, { releaseId: "win", revision: 3, event: "updated" })).toMatch(/past its alert window/);
-    expect(await runAlert(rt, { releaseId: "win-fr", revision: 1, event: "published" })).toMatch(/past its alert window/);
+    expect(await runAlert(rt, { releaseId: "win-fr", revision: 1, event: "published" })).toMatch(
+      /past its alert window/,
+    );
     await settle();
     expect(smtp.messages).toHaveLength(4);
     expect(smtp.to("fr@example.org")).toHaveLength(2);
@@ -154,21 +157,42 @@ describe("partners' latest revisions", () => {
     await store.noteQueued(["pa"], { releaseId: "old", revision: 3, event: "updated" }, t0);
     await store.noteQueued(["pa"], { releaseId: "busy", revision: 1, event: "published" }, t0);
     // "busy" gets a newer event later: it is kept, "old" is not.
-    await store.noteQueued(["pa"], { releaseId: "busy", revision: 2, event: "updated" }, t0 + LATEST_KEEP_MIN_MS - 1000);
+    await store.noteQueued(
+      ["pa"],
+      { releaseId: "busy", revision: 2, event: "updated" },
+      t0 + LATEST_KEEP_MIN_MS - 1000,
+    );
     expect(await rt.redis.hkeys(latest)).toEqual(expect.arrayContaining(["old", "busy"]));
-    await store.noteQueued(["pa"], { releaseId: "new", revision: 1, event: "published" }, t0 + LATEST_KEEP_MIN_MS + 1000);
+    await store.noteQueued(
+      ["pa"],
+      { releaseId: "new", revision: 1, event: "published" },
+      t0 + LATEST_KEEP_MIN_MS + 1000,
+    );
     expect((await rt.redis.hkeys(latest)).sort()).toEqual(["busy", "new"]);
     expect(await rt.redis.zcard(rt.key("partners", "p", "pa", "latest-at"))).toBe(2);
     // The raise itself is intact: an older order key never lowers the entry.
-    await store.noteQueued(["pa"], { releaseId: "busy", revision: 1, event: "published" }, t0 + LATEST_KEEP_MIN_MS + 2000);
+    await store.noteQueued(
+      ["pa"],
+      { releaseId: "busy", revision: 1, event: "published" },
+      t0 + LATEST_KEEP_MIN_MS + 2000,
+    );
     const orderOf = async (r: string) => Number(await rt.redis.hget(latest, r));
     expect(await orderOf("busy")).toBeGreaterThan(0);
     const before = await orderOf("busy");
-    await store.noteQueued(["pa"], { releaseId: "busy", revision: 1, event: "published" }, t0 + LATEST_KEEP_MIN_MS + 3000);
+    await store.noteQueued(
+      ["pa"],
+      { releaseId: "busy", revision: 1, event: "published" },
+      t0 + LATEST_KEEP_MIN_MS + 3000,
+    );
     expect(await orderOf("busy")).toBe(before);
     // A longer retry schedule keeps entries longer.
     await store.noteQueued(["pb"], { releaseId: "slow", revision: 1, event: "published" }, t0, [5 * 86_400_000]);
-    await store.noteQueued(["pb"], { releaseId: "other", revision: 1, event: "published" }, t0 + LATEST_KEEP_MIN_MS + 1000, [5 * 86_400_000]);
+    await store.noteQueued(
+      ["pb"],
+      { releaseId: "other", revision: 1, event: "published" },
+      t0 + LATEST_KEEP_MIN_MS + 1000,
+      [5 * 86_400_000],
+    );
     expect(await rt.redis.hexists(rt.key("partners", "p", "pb", "latest"), "slow")).toBe(1);
   });
 });
@@ -192,7 +216,11 @@ describe("alert bitmaps", () => {
     expect(smtp.to("old@example.org")).toHaveLength(0);
     await svc.publish(sampleRelease({ id: "leg-fr", language: "fr", translationOf: "leg" }));
     await svc.update("leg", sampleRelease({ title: "Legacy Story (corrected)" }), "Fixed.");
-    await eventually(() => smtp.to("old@example.org").length === 1 && smtp.to("fresh@example.org").length === 2, 10_000, "the notices");
+    await eventually(
+      () => smtp.to("old@example.org").length === 1 && smtp.to("fresh@example.org").length === 2,
+      10_000,
+      "the notices",
+    );
     await settle();
     expect(smtp.to("old@example.org")[0]!.parsed.subject).toMatch(/Legacy Story \(corrected\)/);
     expect(smtp.messages).toHaveLength(3);

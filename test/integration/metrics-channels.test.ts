@@ -26,23 +26,36 @@ describe("channel metrics", () => {
     const app = await buildApp(env.rt, { apiToken: TEST_TOKEN, secretKey: TEST_SECRET });
     const secret = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
     receiver.route("/hook", { secret });
-    const { partner } = await addPartner(env.rt, { name: "Wire", url: receiver.url("/hook"), secret, allowPrivate: true });
+    const { partner } = await addPartner(env.rt, {
+      name: "Wire",
+      url: receiver.url("/hook"),
+      secret,
+      allowPrivate: true,
+    });
     await addReader(env.rt, { email: "reader@example.org", frequency: "immediate", language: "en" });
     env.start([QUEUE.releaseEvents, QUEUE.alerts, QUEUE.emails, QUEUE.partners, QUEUE.feeds]);
 
     await new ReleaseService(env.rt).publish(sampleRelease({ id: "counted", publishedAt: "2026-11-28T09:00:00Z" }));
-    await eventually(() => env!.smtp.messages.length === 1 && receiver!.delivered().length === 1, 20_000, "the email and the webhook");
+    await eventually(
+      () => env!.smtp.messages.length === 1 && receiver!.delivered().length === 1,
+      20_000,
+      "the email and the webhook",
+    );
 
-    const metrics = await eventually(async () => {
-      const s = parsePrometheus((await app.inject("/metrics")).body);
-      const moved = [
-        sampleValue(s, "herald_feed_rebuilds_total", { kind: "all" }),
-        sampleValue(s, "herald_feed_rebuilds_total", { kind: "topics" }),
-        sampleValue(s, "herald_webhooks_delivered_total", { partner: partner.id }),
-        sampleValue(s, "herald_emails_sent_total", { kind: "alert" }),
-      ];
-      return moved.every((v) => (v ?? 0) >= 1) ? s : null;
-    }, 15_000, "the counters");
+    const metrics = await eventually(
+      async () => {
+        const s = parsePrometheus((await app.inject("/metrics")).body);
+        const moved = [
+          sampleValue(s, "herald_feed_rebuilds_total", { kind: "all" }),
+          sampleValue(s, "herald_feed_rebuilds_total", { kind: "topics" }),
+          sampleValue(s, "herald_webhooks_delivered_total", { partner: partner.id }),
+          sampleValue(s, "herald_emails_sent_total", { kind: "alert" }),
+        ];
+        return moved.every((v) => (v ?? 0) >= 1) ? s : null;
+      },
+      15_000,
+      "the counters",
+    );
     expect(sampleValue(metrics, "herald_emails_sent_total", { kind: "alert" })).toBe(1);
     expect(sampleValue(metrics, "herald_mjml_renders_total")).toBe(1);
     expect(sampleValue(metrics, "herald_webhooks_delivered_total", { partner: partner.id })).toBe(1);

@@ -30,11 +30,19 @@ describe("dashboard", () => {
     rt = await testRuntime({ config: { adminPassword: "correct horse battery" } });
     app = await testApp(rt);
     expect((await app.inject("/admin/queues")).statusCode).toBe(401);
-    expect((await app.inject({ url: "/admin/queues", headers: { authorization: basic("admin", "wrong") } })).statusCode).toBe(401);
-    const ok = await app.inject({ url: "/admin/queues", headers: { authorization: basic("admin", "correct horse battery") } });
+    expect(
+      (await app.inject({ url: "/admin/queues", headers: { authorization: basic("admin", "wrong") } })).statusCode,
+    ).toBe(401);
+    const ok = await app.inject({
+      url: "/admin/queues",
+      headers: { authorization: basic("admin", "correct horse battery") },
+    });
     expect(ok.statusCode).toBe(200);
     expect(ok.body).toContain("<html");
-    const api = await app.inject({ url: "/admin/queues/api/queues", headers: { authorization: basic("admin", "correct horse battery") } });
+    const api = await app.inject({
+      url: "/admin/queues/api/queues",
+      headers: { authorization: basic("admin", "correct horse battery") },
+    });
     expect(api.statusCode).toBe(200);
     expect(JSON.stringify(api.json())).toContain("release-events");
   });
@@ -59,11 +67,21 @@ describe("metrics", () => {
     expect(sampleValue(queued, "herald_queue_jobs", { queue: "release-events", state: "waiting" })).toBe(1);
 
     workers = startWorkers(rt, ["release-events"]);
-    const after = await eventually(async () => {
-      const s = parsePrometheus((await app!.inject("/metrics")).body);
-      return sampleValue(s, "herald_jobs_completed_total", { queue: "release-events" }) === 1 ? s : null;
-    }, 10_000, "the completed-jobs counter");
-    expect(sampleValue(after, "herald_http_request_duration_seconds_count", { route: "/metrics", method: "GET", status_code: "200" })).toBeGreaterThan(0);
+    const after = await eventually(
+      async () => {
+        const s = parsePrometheus((await app!.inject("/metrics")).body);
+        return sampleValue(s, "herald_jobs_completed_total", { queue: "release-events" }) === 1 ? s : null;
+      },
+      10_000,
+      "the completed-jobs counter",
+    );
+    expect(
+      sampleValue(after, "herald_http_request_duration_seconds_count", {
+        route: "/metrics",
+        method: "GET",
+        status_code: "200",
+      }),
+    ).toBeGreaterThan(0);
   });
 });
 
@@ -98,9 +116,22 @@ describe("herald status", () => {
     expect(text).toMatch(/subscribers: .*confirmed 2/);
     expect(text).toContain("Wire service");
 
-    const cli = await runCli(["status", "--json"], { REDIS_URL: redisUrl(), HERALD_PREFIX: rt.config.prefix, SECRET_KEY: "s".repeat(40) });
+    const cli = await runCli(["status", "--json"], {
+      REDIS_URL: redisUrl(),
+      HERALD_PREFIX: rt.config.prefix,
+      SECRET_KEY: "s".repeat(40),
+    });
     expect(cli.code).toBe(0);
     const json = JSON.parse(cli.stdout);
-    expect(Object.keys(json).sort()).toEqual(["digestRuns", "partners", "prefix", "queues", "redis", "releases", "subscribers", "workers"]);
+    expect(Object.keys(json).sort()).toEqual([
+      "digestRuns",
+      "partners",
+      "prefix",
+      "queues",
+      "redis",
+      "releases",
+      "subscribers",
+      "workers",
+    ]);
   }, 90_000);
 });

@@ -35,7 +35,9 @@ describe("adding partners", () => {
     const secret = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
     const r = await addPartner(rt, { name: "Agency", url: local(), secret, allowPrivate: true });
     expect(r.generatedSecret).toBeUndefined();
-    await expect(addPartner(rt, { name: "Bad", url: local(), secret: "hunter2", allowPrivate: true })).rejects.toMatchObject({ status: 400 });
+    await expect(
+      addPartner(rt, { name: "Bad", url: local(), secret: "hunter2", allowPrivate: true }),
+    ).rejects.toMatchObject({ status: 400 });
   });
 
   it.each([
@@ -57,7 +59,9 @@ describe("adding partners", () => {
   });
 
   it("allows private addresses and http with allowPrivate", async () => {
-    await expect(addPartner(rt, { name: "Intranet", url: "http://localhost:8080/in", allowPrivate: true })).resolves.toBeTruthy();
+    await expect(
+      addPartner(rt, { name: "Intranet", url: "http://localhost:8080/in", allowPrivate: true }),
+    ).resolves.toBeTruthy();
   });
 
   it("remove deletes the partner; an unknown id is a 404", async () => {
@@ -73,15 +77,44 @@ describe("POST /api/partners", () => {
   it("adds a partner (201, secret shown once), guards the token, lists problems", async () => {
     const app = await testApp(rt);
     try {
-      const ok = await app.inject({ method: "POST", url: "/api/partners", headers: auth, payload: { name: "Wire", url: "https://93.184.216.34/in", topics: ["health"] } });
+      const ok = await app.inject({
+        method: "POST",
+        url: "/api/partners",
+        headers: auth,
+        payload: { name: "Wire", url: "https://93.184.216.34/in", topics: ["health"] },
+      });
       expect(ok.statusCode).toBe(201);
-      expect(ok.json()).toMatchObject({ name: "Wire", topics: ["health"], status: "active", secret: expect.stringMatching(/^whsec_/) });
-      const noToken = await app.inject({ method: "POST", url: "/api/partners", payload: { name: "Wire", url: "https://93.184.216.34/in" } });
+      expect(ok.json()).toMatchObject({
+        name: "Wire",
+        topics: ["health"],
+        status: "active",
+        secret: expect.stringMatching(/^whsec_/),
+      });
+      const noToken = await app.inject({
+        method: "POST",
+        url: "/api/partners",
+        payload: { name: "Wire", url: "https://93.184.216.34/in" },
+      });
       expect(noToken.statusCode).toBe(401);
-      const bad = await app.inject({ method: "POST", url: "/api/partners", headers: auth, payload: { url: "https://93.184.216.34/in", languages: ["xx"] } });
+      const bad = await app.inject({
+        method: "POST",
+        url: "/api/partners",
+        headers: auth,
+        payload: { url: "https://93.184.216.34/in", languages: ["xx"] },
+      });
       expect(bad.statusCode).toBe(400);
-      expect(bad.json().issues.map((i: { path: string }) => i.path).sort()).toEqual(["languages.0", "name"]);
-      const inside = await app.inject({ method: "POST", url: "/api/partners", headers: auth, payload: { name: "Meta", url: "https://169.254.169.254/" } });
+      expect(
+        bad
+          .json()
+          .issues.map((i: { path: string }) => i.path)
+          .sort(),
+      ).toEqual(["languages.0", "name"]);
+      const inside = await app.inject({
+        method: "POST",
+        url: "/api/partners",
+        headers: auth,
+        payload: { name: "Meta", url: "https://169.254.169.254/" },
+      });
       expect(inside.statusCode).toBe(400);
       expect(inside.json().error).toMatch(/linkLocal/);
       expect(await listPartners(rt)).toHaveLength(1);
@@ -95,7 +128,10 @@ describe("fan-out to partners", () => {
   const jobs = async () =>
     (await rt.queues[QUEUE.partners].getJobs(["waiting", "delayed"]))
       .filter((j) => j.name === "deliver")
-      .map((j) => `${j.data.partnerId.replace(/-[0-9a-f]{6}$/, "")} ${j.data.releaseId} r${j.data.revision} ${j.data.event}`)
+      .map(
+        (j) =>
+          `${j.data.partnerId.replace(/-[0-9a-f]{6}$/, "")} ${j.data.releaseId} r${j.data.revision} ${j.data.event}`,
+      )
       .sort();
 
   it("applies topic, region and language filters, and embargo access", async () => {
@@ -108,7 +144,9 @@ describe("fan-out to partners", () => {
     const svc = new ReleaseService(rt);
     await svc.publish(sampleRelease({ id: "h-dj", topics: ["health"], regions: ["djibouti"] }));
     await svc.publish(sampleRelease({ id: "fr-news", language: "fr", topics: ["migration-data"], regions: ["niger"] }));
-    await svc.publish(sampleRelease({ id: "emb", topics: ["health"], regions: ["niger"], embargoUntil: "2099-01-01T00:00:00Z" }));
+    await svc.publish(
+      sampleRelease({ id: "emb", topics: ["health"], regions: ["niger"], embargoUntil: "2099-01-01T00:00:00Z" }),
+    );
     for (const e of [
       { releaseId: "h-dj", revision: 1, event: "published" as const },
       { releaseId: "fr-news", revision: 1, event: "published" as const },
@@ -133,9 +171,13 @@ describe("fan-out to partners", () => {
     const svc = new ReleaseService(rt);
     await svc.publish(sampleRelease({ id: "moving", topics: ["health"] }));
     await svc.update("moving", sampleRelease({ topics: ["counter-trafficking"] }));
-    expect(await queuePartnerDeliveries(rt, { releaseId: "moving", revision: 2, event: "updated" })).toEqual({ partners: [p.partner.id] });
+    expect(await queuePartnerDeliveries(rt, { releaseId: "moving", revision: 2, event: "updated" })).toEqual({
+      partners: [p.partner.id],
+    });
     await svc.publish(sampleRelease({ id: "never-health", topics: ["counter-trafficking"] }));
-    expect(await queuePartnerDeliveries(rt, { releaseId: "never-health", revision: 1, event: "published" })).toEqual({ partners: [] });
+    expect(await queuePartnerDeliveries(rt, { releaseId: "never-health", revision: 1, event: "published" })).toEqual({
+      partners: [],
+    });
   });
 });
 
@@ -144,13 +186,24 @@ describe("partners in herald status", () => {
     const a = await addPartner(rt, { name: "Ok", url: local(), allowPrivate: true });
     const b = await addPartner(rt, { name: "Broken", url: local(), allowPrivate: true });
     const store = partnerStore(rt);
-    await store.addDeadLetter(b.partner.id, { releaseId: "x", revision: 1, event: "published", webhookId: "msg_x_r1_published", status: 500, error: "answered 500", attempts: 10, at: "2026-11-28T10:00:00.000Z" });
+    await store.addDeadLetter(b.partner.id, {
+      releaseId: "x",
+      revision: 1,
+      event: "published",
+      webhookId: "msg_x_r1_published",
+      status: 500,
+      error: "answered 500",
+      attempts: 10,
+      at: "2026-11-28T10:00:00.000Z",
+    });
     await store.setStatus(a.partner.id, "disabled", "410 Gone", "2026-11-28T10:00:00.000Z");
     const s = await collectStatus(rt);
     expect(s.partners).toMatchObject({ active: 1, disabled: 1, deadLetters: 1 });
     const text = formatStatus(s);
     expect(text).toContain("partners: 1 active, 1 disabled, 1 dead letter(s)");
-    expect(text).toContain(`${b.partner.id} Broken: active, no delivery yet, 1 dead letter(s) (herald partners replay ${b.partner.id} --dead-letters)`);
+    expect(text).toContain(
+      `${b.partner.id} Broken: active, no delivery yet, 1 dead letter(s) (herald partners replay ${b.partner.id} --dead-letters)`,
+    );
     expect(text).toContain(`${a.partner.id} Ok: disabled (410 Gone), no delivery yet`);
     expect(formatPartnerList(await listPartners(rt))).toMatch(/disabled: 410 Gone/);
   });

@@ -7,7 +7,14 @@ import { QUEUE } from "../../src/jobs/queues.ts";
 import { startWorkers, type Workers } from "../../src/jobs/workers.ts";
 import { generateSecret } from "../../src/partners/model.ts";
 import { Webhook } from "standardwebhooks";
-import { addPartner, enablePartner, listPartners, partnerStore, replayPartner, rotateSecret } from "../../src/partners/service.ts";
+import {
+  addPartner,
+  enablePartner,
+  listPartners,
+  partnerStore,
+  replayPartner,
+  rotateSecret,
+} from "../../src/partners/service.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { sampleRelease } from "../helpers/releases.ts";
 import { eventually, type TestRuntime, testRuntime } from "../helpers/runtime.ts";
@@ -26,7 +33,10 @@ afterEach(async () => {
 
 async function setup(config: Partial<Config> = {}) {
   rx = await startReceiver();
-  rt = await testRuntime({ label: "prt", config: { partnerRetrySchedule: [0, 50, 100, 150], partnerTimeoutMs: 400, ...config } });
+  rt = await testRuntime({
+    label: "prt",
+    config: { partnerRetrySchedule: [0, 50, 100, 150], partnerTimeoutMs: 400, ...config },
+  });
   workers = startWorkers(rt, [QUEUE.releaseEvents, QUEUE.partners]);
   return { rt, rx, svc: new ReleaseService(rt) };
 }
@@ -34,7 +44,13 @@ async function setup(config: Partial<Config> = {}) {
 async function partner(path: string, answer?: (n: number) => Answer, extra: Record<string, unknown> = {}) {
   const secret = generateSecret();
   rx!.route(path, { secret, answer });
-  const { partner: p } = await addPartner(rt!, { name: `Partner ${path}`, url: rx!.url(path), secret, allowPrivate: true, ...extra });
+  const { partner: p } = await addPartner(rt!, {
+    name: `Partner ${path}`,
+    url: rx!.url(path),
+    secret,
+    allowPrivate: true,
+    ...extra,
+  });
   return p;
 }
 
@@ -51,11 +67,18 @@ describe("partner delivery", () => {
     expect(got.every((r) => r.verified)).toBe(true);
     expect(new Set(got.map((r) => r.webhookId))).toEqual(new Set(["msg_retry-me_r1_published"]));
     expect(new Set(got.map((r) => r.body)).size).toBe(1); // byte-identical payload on every attempt
-    expect(got[0]!.json).toMatchObject({ type: "release.published", data: { uri: "http://localhost:3000/releases/retry-me", version: "1", pubStatus: "usable" } });
-    const log = await eventually(async () => {
-      const l = await partnerStore(rt!).deliveryLog(p.id);
-      return l.length === 3 ? l : null;
-    }, 5_000, "log of three attempts");
+    expect(got[0]!.json).toMatchObject({
+      type: "release.published",
+      data: { uri: "http://localhost:3000/releases/retry-me", version: "1", pubStatus: "usable" },
+    });
+    const log = await eventually(
+      async () => {
+        const l = await partnerStore(rt!).deliveryLog(p.id);
+        return l.length === 3 ? l : null;
+      },
+      5_000,
+      "log of three attempts",
+    );
     expect(log!.map((e) => [e.attempt, e.status, e.outcome])).toEqual([
       [3, 200, "delivered"],
       [2, 500, "failed"],
@@ -101,7 +124,14 @@ describe("partner delivery", () => {
     const p = await partner("/hang", () => ({ status: 200, hang: true }));
     await svc.publish(release("hang-1"));
     const dead = await eventually(async () => (await partnerStore(rt!).deadLetters(p.id))[0], 15_000, "dead letter");
-    expect(dead).toMatchObject({ releaseId: "hang-1", revision: 1, event: "published", status: null, attempts: 4, webhookId: "msg_hang-1_r1_published" });
+    expect(dead).toMatchObject({
+      releaseId: "hang-1",
+      revision: 1,
+      event: "published",
+      status: null,
+      attempts: 4,
+      webhookId: "msg_hang-1_r1_published",
+    });
     expect(dead!.error).toMatch(/timeout/);
     expect(rx!.received("/hang")).toHaveLength(4);
     const [summary] = await listPartners(rt!);
@@ -111,7 +141,9 @@ describe("partner delivery", () => {
   it("does not follow redirects; a dead letter can be replayed with the same webhook-id", async () => {
     const { svc } = await setup();
     let moved = true;
-    const p = await partner("/old", () => (moved ? { status: 302, headers: { location: rx!.url("/new") } } : { status: 200 }));
+    const p = await partner("/old", () =>
+      moved ? { status: 302, headers: { location: rx!.url("/new") } } : { status: 200 },
+    );
     rx!.route("/new", { secret: generateSecret() });
     await svc.publish(release("moved-1"));
     const dead = await eventually(async () => (await partnerStore(rt!).deadLetters(p.id))[0], 10_000, "dead letter");
@@ -165,10 +197,14 @@ describe("ordering of revisions (one partner, one release)", () => {
     await svc.update("super", release("super", { title: "Second version" }));
     await eventually(() => rt!.queues[QUEUE.partners].getJob(`${p.id}-super-r2-updated`), 10_000, "r2 queued");
     down = false;
-    const r1 = await eventually(async () => {
-      const j = await rt!.queues[QUEUE.partners].getJob(`${p.id}-super-r1-published`);
-      return (await j?.isCompleted()) ? j : null;
-    }, 10_000, "r1 done");
+    const r1 = await eventually(
+      async () => {
+        const j = await rt!.queues[QUEUE.partners].getJob(`${p.id}-super-r1-published`);
+        return (await j?.isCompleted()) ? j : null;
+      },
+      10_000,
+      "r1 done",
+    );
     expect(r1!.returnvalue).toMatch(/^superseded/);
     await eventually(() => rx!.delivered("/skip").length === 1, 10_000, "r2 delivered");
     await new Promise((r) => setTimeout(r, 400));
@@ -182,7 +218,12 @@ describe("isolation", () => {
   it("a partner that never answers does not delay the others", async () => {
     // 4 worker slots, at most 2 per partner: without the per-partner limit the hanging partner's
     // jobs would take all 4 slots and the healthy partner would wait for their 6 s timeouts.
-    const { svc } = await setup({ partnerConcurrency: 4, partnerMaxInFlight: 2, partnerTimeoutMs: 6_000, partnerRetrySchedule: [0, 10_000] });
+    const { svc } = await setup({
+      partnerConcurrency: 4,
+      partnerMaxInFlight: 2,
+      partnerTimeoutMs: 6_000,
+      partnerRetrySchedule: [0, 10_000],
+    });
     const slow = await partner("/slow", () => ({ status: 200, hang: true }));
     await partner("/fast");
     for (let i = 0; i < 8; i++) await svc.publish(release(`iso-${i}`));
@@ -201,7 +242,11 @@ describe("embargo", () => {
     const until = new Date(Date.now() + 1_000).toISOString();
     await svc.publish(release("secret-plan", { embargoUntil: until }));
     // The two partners' publication deliveries are separate jobs: wait for both.
-    await eventually(() => rx!.delivered("/public").length === 1 && rx!.delivered("/early").length === 2, 10_000, "publication to both");
+    await eventually(
+      () => rx!.delivered("/public").length === 1 && rx!.delivered("/early").length === 2,
+      10_000,
+      "publication to both",
+    );
     const early = rx!.delivered("/early");
     expect(early.map((r) => r.json.type)).toEqual(["release.embargoed", "release.published"]);
     expect(early[0]!.json.data.embargoedUntil).toBe(until);
@@ -231,7 +276,11 @@ describe("SSRF guard at delivery time", () => {
       createdAt: new Date().toISOString(),
     });
     await svc.publish(release("no-inside"));
-    const dead = await eventually(async () => (await partnerStore(rt!).deadLetters("rebound"))[0], 10_000, "dead letter");
+    const dead = await eventually(
+      async () => (await partnerStore(rt!).deadLetters("rebound"))[0],
+      10_000,
+      "dead letter",
+    );
     expect(dead!.error).toMatch(/refused: .*localhost resolves to (127\.0\.0\.1|::1), loopback/);
     expect(dead!.attempts).toBe(1);
     expect(rx!.received()).toHaveLength(0);
@@ -241,9 +290,16 @@ describe("SSRF guard at delivery time", () => {
   it("rotates a secret: both sign during the overlap, then only the new one", async () => {
     const { svc } = await setup();
     const p = await partner("/rot");
-    const verifies = (secret: string, r: { body: string; webhookId: string; webhookTimestamp: string; webhookSignature: string }) => {
+    const verifies = (
+      secret: string,
+      r: { body: string; webhookId: string; webhookTimestamp: string; webhookSignature: string },
+    ) => {
       try {
-        new Webhook(secret).verify(r.body, { "webhook-id": r.webhookId, "webhook-timestamp": r.webhookTimestamp, "webhook-signature": r.webhookSignature });
+        new Webhook(secret).verify(r.body, {
+          "webhook-id": r.webhookId,
+          "webhook-timestamp": r.webhookTimestamp,
+          "webhook-signature": r.webhookSignature,
+        });
         return true;
       } catch {
         return false;

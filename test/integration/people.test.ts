@@ -28,7 +28,12 @@ afterEach(async () => {
 const form = (url: string, fields: Record<string, string | string[]>, headers: Record<string, string> = {}) => {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(fields)) for (const x of [v].flat()) p.append(k, x);
-  return app.inject({ method: "POST", url, headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, payload: p.toString() });
+  return app.inject({
+    method: "POST",
+    url,
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    payload: p.toString(),
+  });
 };
 const linkIn = (text: string, path: string) => {
   const m = new RegExp(`https://news\\.example\\.org(/${path}\\?token=[^\\s"<]+)`).exec(text);
@@ -48,16 +53,31 @@ describe("double opt-in", () => {
     // Feed autodiscovery on every page Herald serves.
     expect(get.body).toContain('<link rel="alternate" type="application/atom+xml"');
 
-    const res = await form("/subscribe", { email: "New.Reader@Example.ORG", name: "Nour", language: "es", frequency: "weekly", topics: "health", timezone: "America/Lima" });
+    const res = await form("/subscribe", {
+      email: "New.Reader@Example.ORG",
+      name: "Nour",
+      language: "es",
+      frequency: "weekly",
+      topics: "health",
+      timezone: "America/Lima",
+    });
     expect(res.statusCode).toBe(202);
     const s = await store().byEmail("New.Reader@example.org");
-    expect(s).toMatchObject({ status: "pending", language: "es", topics: ["health"], timezone: "America/Lima", frequency: "weekly" });
+    expect(s).toMatchObject({
+      status: "pending",
+      language: "es",
+      topics: ["health"],
+      timezone: "America/Lima",
+      frequency: "weekly",
+    });
 
     env.start([QUEUE.emails]);
     await eventually(() => smtp.messages.length === 1, 10_000, "the confirmation email");
     const mail = smtp.messages[0]!.parsed;
     // The organisation's Spanish name, with its article (ORG_NAME_ES; IOM's by default).
-    expect(mail.subject).toBe("Confirme su suscripción a las noticias de la Organización Internacional para las Migraciones (OIM)");
+    expect(mail.subject).toBe(
+      "Confirme su suscripción a las noticias de la Organización Internacional para las Migraciones (OIM)",
+    );
     // A confirmation names nobody: the name was typed by whoever filled in the form.
     expect(mail.text).toContain("Hola:");
     expect(`${mail.text}${mail.html}`).not.toContain("Nour");
@@ -84,10 +104,23 @@ describe("double opt-in", () => {
     const prefsUrl = linkIn(ok.body.replace(/&amp;/g, "&"), "preferences");
     const prefs = await app.inject({ url: prefsUrl });
     expect(prefs.body).toContain("Sus preferencias");
-    const saved = await form(prefsUrl, { name: "Nour A.", language: "fr", frequency: "daily", topics: [], timezone: "Africa/Djibouti" });
+    const saved = await form(prefsUrl, {
+      name: "Nour A.",
+      language: "fr",
+      frequency: "daily",
+      topics: [],
+      timezone: "Africa/Djibouti",
+    });
     expect(saved.statusCode).toBe(200);
     expect(saved.body).toContain("Vos préférences sont enregistrées.");
-    expect(await store().get(s!.id)).toMatchObject({ status: "confirmed", language: "fr", frequency: "daily", topics: [], timezone: "Africa/Djibouti", name: "Nour A." });
+    expect(await store().get(s!.id)).toMatchObject({
+      status: "confirmed",
+      language: "fr",
+      frequency: "daily",
+      topics: [],
+      timezone: "Africa/Djibouti",
+      name: "Nour A.",
+    });
   });
 
   it("answers the same for new, pending and confirmed addresses, and mails at most once an hour", async () => {
@@ -108,23 +141,43 @@ describe("double opt-in", () => {
   });
 
   it("refuses invalid input with every issue, and limits attempts per IP", async () => {
-    const bad = await app.inject({ method: "POST", url: "/subscribe", headers: { "content-type": "application/json" }, payload: { email: "x", frequency: "hourly" } });
+    const bad = await app.inject({
+      method: "POST",
+      url: "/subscribe",
+      headers: { "content-type": "application/json" },
+      payload: { email: "x", frequency: "hourly" },
+    });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().issues.map((i: { path: string }) => i.path).sort()).toEqual(["email", "frequency"]);
+    expect(
+      bad
+        .json()
+        .issues.map((i: { path: string }) => i.path)
+        .sort(),
+    ).toEqual(["email", "frequency"]);
     const html = await form("/subscribe", { email: "nope" });
     expect(html.statusCode).toBe(400);
     expect(html.body).toContain("email: an email address");
     const codes: number[] = [];
-    for (let i = 0; i < 12; i++) codes.push((await form("/subscribe", { email: `r${i}@example.org` }, { "x-forwarded-for": "203.0.113.9" })).statusCode);
+    for (let i = 0; i < 12; i++)
+      codes.push(
+        (await form("/subscribe", { email: `r${i}@example.org` }, { "x-forwarded-for": "203.0.113.9" })).statusCode,
+      );
     expect(codes.filter((c) => c === 429).length).toBeGreaterThan(0);
-    expect((await form("/subscribe", { email: "other@example.org" }, { "x-forwarded-for": "203.0.113.10" })).statusCode).toBe(202);
+    expect(
+      (await form("/subscribe", { email: "other@example.org" }, { "x-forwarded-for": "203.0.113.10" })).statusCode,
+    ).toBe(202);
   });
 
   it("the per-IP limit is shared by every web process (counted in Redis)", async () => {
     const second = await buildApp(env.rt, { apiToken: TEST_TOKEN, secretKey: TEST_SECRET });
     try {
       const post = (a: FastifyInstance, i: number) =>
-        a.inject({ method: "POST", url: "/subscribe", headers: { "content-type": "application/x-www-form-urlencoded", "x-forwarded-for": "198.51.100.7" }, payload: `email=p${i}%40example.org` });
+        a.inject({
+          method: "POST",
+          url: "/subscribe",
+          headers: { "content-type": "application/x-www-form-urlencoded", "x-forwarded-for": "198.51.100.7" },
+          payload: `email=p${i}%40example.org`,
+        });
       const codes: number[] = [];
       for (let i = 0; i < 6; i++) codes.push((await post(app, i)).statusCode, (await post(second, i + 100)).statusCode);
       expect(codes.filter((c) => c === 202)).toHaveLength(10);
@@ -138,12 +191,22 @@ describe("double opt-in", () => {
 describe("subscribe abuse: one mailbox, however its address is spelled", () => {
   // Each from its own client address (remoteAddress), so the per-IP limit is not what stops them.
   const subscribeFrom = (i: number, fields: Record<string, string>) =>
-    app.inject({ method: "POST", url: "/subscribe", remoteAddress: `10.7.${i >> 8}.${i & 255}`, headers: { "content-type": "application/x-www-form-urlencoded" }, payload: new URLSearchParams(fields).toString() });
+    app.inject({
+      method: "POST",
+      url: "/subscribe",
+      remoteAddress: `10.7.${i >> 8}.${i & 255}`,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      payload: new URLSearchParams(fields).toString(),
+    });
 
   it("20 concurrent subscribes for spellings of one address: one reader, exactly one confirmation over SMTP", async () => {
     const { rt, smtp } = env;
     const spellings = ["A@x.org", "a@X.ORG", " a@x.org", "a@x.org ", "A@X.Org", "\ta@x.org", "a@x.ORG", "A@x.org\n"];
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => subscribeFrom(i, { email: spellings[i % spellings.length]!, name: `Spelling ${i}` })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        subscribeFrom(i, { email: spellings[i % spellings.length]!, name: `Spelling ${i}` }),
+      ),
+    );
     expect(answers.map((a) => a.statusCode)).toEqual(Array(20).fill(202));
     expect(await store().count()).toBe(1);
     expect((await store().byEmail("a@x.org"))?.id).toBe(subscriberId("A@X.ORG"));
@@ -166,14 +229,25 @@ describe("subscribe abuse: one mailbox, however its address is spelled", () => {
   });
 
   it("a name with a link is refused; an accepted name never reaches the confirmation (To: or greeting)", async () => {
-    for (const name of ["Win at http://evil.example", "see www.evil.example", "evil.com", "mail me: x@evil.example", "bit.ly slash x", "evil\u3002com", "\u202eRight to left"]) {
+    for (const name of [
+      "Win at http://evil.example",
+      "see www.evil.example",
+      "evil.com",
+      "mail me: x@evil.example",
+      "bit.ly slash x",
+      "evil\u3002com",
+      "\u202eRight to left",
+    ]) {
       const res = await subscribeFrom(200, { email: "victim@example.org", name });
       expect(res.statusCode, name).toBe(400);
       expect(res.body).toContain("name:");
     }
     expect(await store().count()).toBe(0);
-    for (const name of ["J.R.R. Tolkien", "Dr. Ana María O'Neil-Šimić", "李小龍"]) expect((await subscribeFrom(201, { email: `n${name.length}@example.org`, name })).statusCode, name).toBe(202);
-    expect((await subscribeFrom(202, { email: "victim@example.org", name: "Call 555 0100 to claim your prize" })).statusCode).toBe(202);
+    for (const name of ["J.R.R. Tolkien", "Dr. Ana María O'Neil-Šimić", "李小龍"])
+      expect((await subscribeFrom(201, { email: `n${name.length}@example.org`, name })).statusCode, name).toBe(202);
+    expect(
+      (await subscribeFrom(202, { email: "victim@example.org", name: "Call 555 0100 to claim your prize" })).statusCode,
+    ).toBe(202);
     env.start([QUEUE.emails]);
     await eventually(() => env.smtp.to("victim@example.org").length === 1, 10_000, "the confirmation");
     const m = env.smtp.to("victim@example.org")[0]!;
@@ -184,7 +258,11 @@ describe("subscribe abuse: one mailbox, however its address is spelled", () => {
 
   it("a record stored before addresses were case-folded (under its legacy id) is still found", async () => {
     const { rt } = env;
-    const old = { ...(await addReader(rt, { email: "old-seed@example.org" })), email: "Old.Reader@example.org", id: legacyId("Old.Reader@example.org") };
+    const old = {
+      ...(await addReader(rt, { email: "old-seed@example.org" })),
+      email: "Old.Reader@example.org",
+      id: legacyId("Old.Reader@example.org"),
+    };
     await store().save(old, null);
     expect(old.id).not.toBe(subscriberId("Old.Reader@example.org"));
     expect((await store().byEmail(" Old.Reader@EXAMPLE.org"))?.id).toBe(old.id);
@@ -192,7 +270,10 @@ describe("subscribe abuse: one mailbox, however its address is spelled", () => {
     const before = await store().count();
     expect((await subscribeFrom(300, { email: "Old.Reader@example.org" })).statusCode).toBe(202);
     expect(await store().count()).toBe(before);
-    const { subscriber } = await new SubscriberService(rt).upsert({ email: "Old.Reader@example.org", frequency: "weekly" }, { confirmed: true });
+    const { subscriber } = await new SubscriberService(rt).upsert(
+      { email: "Old.Reader@example.org", frequency: "weekly" },
+      { confirmed: true },
+    );
     expect(subscriber).toMatchObject({ id: old.id, frequency: "weekly", status: "confirmed" });
     expect(await store().count()).toBe(before);
   });
@@ -210,7 +291,11 @@ describe("the confirm link", () => {
     env.start([QUEUE.emails]);
     const link = await subscribeAndGetLink("scanned@example.org");
     const id = subscriberId("scanned@example.org");
-    for (const headers of [{}, { accept: "application/json" }, { "user-agent": "Mozilla/5.0 (compatible; SafeLinks)" }]) {
+    for (const headers of [
+      {},
+      { accept: "application/json" },
+      { "user-agent": "Mozilla/5.0 (compatible; SafeLinks)" },
+    ]) {
       expect((await app.inject({ url: link, headers })).statusCode).toBe(200);
     }
     expect((await app.inject({ method: "HEAD", url: link })).statusCode).toBe(200);
@@ -233,13 +318,24 @@ describe("the confirm link", () => {
   it("the token in the address and in the form must agree; given twice it is a 400", async () => {
     const a = await addReader(env.rt, { email: "two@example.org" }, false);
     const t1 = signToken(TEST_SECRET, "confirm", a.id, env.clock.now() + 3600_000, env.clock.now());
-    const t2 = signToken(TEST_SECRET, "confirm", subscriberId("other@example.org"), env.clock.now() + 3600_000, env.clock.now());
+    const t2 = signToken(
+      TEST_SECRET,
+      "confirm",
+      subscriberId("other@example.org"),
+      env.clock.now() + 3600_000,
+      env.clock.now(),
+    );
     const mixed = await form(`/confirm?token=${encodeURIComponent(t1)}`, { token: t2 });
     expect(mixed.statusCode).toBe(400);
     expect(mixed.body).toContain("two different tokens");
     const twice = await form("/confirm", { token: [t1, t1] });
     expect(twice.statusCode).toBe(400);
-    const json = await app.inject({ method: "POST", url: "/confirm", headers: { "content-type": "application/json" }, payload: { token: t1 } });
+    const json = await app.inject({
+      method: "POST",
+      url: "/confirm",
+      headers: { "content-type": "application/json" },
+      payload: { token: t1 },
+    });
     expect(json.statusCode).toBe(200);
     expect(json.json()).toEqual({ ok: true, status: "confirmed" });
   });
@@ -253,7 +349,9 @@ describe("the confirm link", () => {
     expect((await store().get(id))?.status).toBe("confirmed");
     env.clock.advance(60_000);
     const manage = signToken(TEST_SECRET, "manage", id);
-    expect((await app.inject({ method: "POST", url: `/unsubscribe?token=${encodeURIComponent(manage)}` })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ method: "POST", url: `/unsubscribe?token=${encodeURIComponent(manage)}` })).statusCode,
+    ).toBe(200);
 
     for (const method of ["GET", "POST"] as const) {
       const res = await app.inject({ method, url: link });
@@ -262,7 +360,10 @@ describe("the confirm link", () => {
       expect(res.body).not.toMatch(/Subscription confirmed|<form method="post"/);
       expect((await store().get(id))?.status).toBe("unsubscribed");
     }
-    expect((await app.inject({ method: "POST", url: link, headers: { accept: "application/json" } })).json()).toEqual({ ok: false, status: "unsubscribed" });
+    expect((await app.inject({ method: "POST", url: link, headers: { accept: "application/json" } })).json()).toEqual({
+      ok: false,
+      status: "unsubscribed",
+    });
 
     // Someone types the address in again (an hour later): pending, and the OLD link still
     // confirms nobody; the new email's link does.
@@ -310,16 +411,29 @@ describe("a query parameter given twice", () => {
       ["GET", `/unsubscribe?token=${m}&lang=fr&lang=fr`],
     ];
     for (const [method, url] of urls) {
-      const html = await app.inject({ method: method as "GET", url, headers: { "content-type": "application/x-www-form-urlencoded" }, payload: method === "POST" ? "email=q%40example.org" : undefined });
+      const html = await app.inject({
+        method: method as "GET",
+        url,
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        payload: method === "POST" ? "email=q%40example.org" : undefined,
+      });
       expect(html.statusCode, `${method} ${url}`).toBe(400);
       expect(html.body).toMatch(/given 2 times/);
       expect(html.headers["content-type"]).toMatch(/text\/html/);
       const json = await app.inject({ method: method as "GET", url, headers: { accept: "application/json" } });
       expect(json.statusCode).toBe(400);
-      expect(json.json()).toMatchObject({ error: expect.stringMatching(/query parameter "(token|lang)" is given 2 times/), issues: [{ path: expect.stringMatching(/^query\./) }] });
+      expect(json.json()).toMatchObject({
+        error: expect.stringMatching(/query parameter "(token|lang)" is given 2 times/),
+        issues: [{ path: expect.stringMatching(/^query\./) }],
+      });
     }
     expect((await store().get(r.id))?.status).toBe("confirmed");
-    const put = await app.inject({ method: "PUT", url: "/api/releases/some-release?note=a&note=b", headers: auth, payload: { title: "T", body: "B" } });
+    const put = await app.inject({
+      method: "PUT",
+      url: "/api/releases/some-release?note=a&note=b",
+      headers: auth,
+      payload: { title: "T", body: "B" },
+    });
     expect(put.statusCode).toBe(400);
     expect(put.json().error).toMatch(/"note" is given 2 times/);
   });
@@ -348,12 +462,21 @@ describe("unsubscribe", () => {
     env.workers = null;
     await svc.publish(sampleRelease({ id: "u3" }));
     await runAlert(rt, { releaseId: "u3", revision: 1, event: "published" }); // queued before the click
-    const click = await app.inject({ method: "POST", url, headers: { "content-type": "application/x-www-form-urlencoded" }, payload: "List-Unsubscribe=One-Click" });
+    const click = await app.inject({
+      method: "POST",
+      url,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      payload: "List-Unsubscribe=One-Click",
+    });
     expect(click.statusCode).toBe(200);
     expect(click.headers.location).toBeUndefined();
     expect((await store().get(s.id))?.status).toBe("unsubscribed");
     env.start([QUEUE.emails]);
-    await eventually(async () => (await rt.queues[QUEUE.emails].getJobCounts("completed")).completed === 3, 10_000, "the queued batch to run");
+    await eventually(
+      async () => (await rt.queues[QUEUE.emails].getJobCounts("completed")).completed === 3,
+      10_000,
+      "the queued batch to run",
+    );
     expect(smtp.messages).toHaveLength(2);
     // Clicking again is fine.
     expect((await app.inject({ method: "POST", url })).statusCode).toBe(200);
@@ -376,7 +499,8 @@ describe("one-click unsubscribe with multipart/form-data (RFC 8058 allows it)", 
       const req = new Request("http://localhost/", { method: "POST", body: form });
       return { payload: Buffer.from(await req.arrayBuffer()), contentType: req.headers.get("content-type")! };
     };
-    const post = (payload: Buffer | string, contentType: string) => app.inject({ method: "POST", url, headers: { "content-type": contentType }, payload });
+    const post = (payload: Buffer | string, contentType: string) =>
+      app.inject({ method: "POST", url, headers: { "content-type": contentType }, payload });
 
     // Refused with a 400 that says why, and the reader stays subscribed.
     const good = await encode([["List-Unsubscribe", "One-Click"]]);
@@ -389,7 +513,10 @@ describe("one-click unsubscribe with multipart/form-data (RFC 8058 allows it)", 
     expect(notUtf8.body).toMatch(/not valid UTF-8/);
     const unclosed = await post(good.payload.subarray(0, good.payload.length - 20), good.contentType);
     expect(unclosed.statusCode).toBe(400);
-    const huge = await encode([["List-Unsubscribe", "One-Click"], ["pad", "x".repeat(70 * 1024)]]);
+    const huge = await encode([
+      ["List-Unsubscribe", "One-Click"],
+      ["pad", "x".repeat(70 * 1024)],
+    ]);
     expect((await post(huge.payload, huge.contentType)).statusCode).toBe(413);
     expect((await store().get(s.id))?.status).toBe("confirmed");
 
@@ -414,26 +541,52 @@ describe("one-click unsubscribe with multipart/form-data (RFC 8058 allows it)", 
       payload: Buffer.from(await req.arrayBuffer()),
     });
     expect(res.statusCode).toBe(202);
-    expect(await new SubscriberService(rt).store.byEmail("form-data@example.org")).toMatchObject({ name: "Zoë", language: "fr", status: "pending" });
+    expect(await new SubscriberService(rt).store.byEmail("form-data@example.org")).toMatchObject({
+      name: "Zoë",
+      language: "fr",
+      status: "pending",
+    });
   });
 });
 
 describe("ops API", () => {
   it("adds subscribers and queues digest runs, behind the bearer token", async () => {
-    expect((await app.inject({ method: "POST", url: "/api/subscribers", payload: { email: "a@example.org" } })).statusCode).toBe(401);
-    const add = await app.inject({ method: "POST", url: "/api/subscribers", headers: auth, payload: { email: "a@Example.org", frequency: "weekly", confirmed: true } });
+    expect(
+      (await app.inject({ method: "POST", url: "/api/subscribers", payload: { email: "a@example.org" } })).statusCode,
+    ).toBe(401);
+    const add = await app.inject({
+      method: "POST",
+      url: "/api/subscribers",
+      headers: auth,
+      payload: { email: "a@Example.org", frequency: "weekly", confirmed: true },
+    });
     expect(add.statusCode).toBe(201);
     expect(add.json()).toMatchObject({ email: "a@example.org", status: "confirmed", frequency: "weekly" });
-    const again = await app.inject({ method: "POST", url: "/api/subscribers", headers: auth, payload: { email: "a@example.org", frequency: "daily" } });
+    const again = await app.inject({
+      method: "POST",
+      url: "/api/subscribers",
+      headers: auth,
+      payload: { email: "a@example.org", frequency: "daily" },
+    });
     expect(again.statusCode).toBe(200);
     expect(again.json()).toMatchObject({ status: "confirmed", frequency: "daily" });
-    const bad = await app.inject({ method: "POST", url: "/api/subscribers", headers: auth, payload: { email: "nope" } });
+    const bad = await app.inject({
+      method: "POST",
+      url: "/api/subscribers",
+      headers: auth,
+      payload: { email: "nope" },
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().issues[0].path).toBe("email");
 
     expect((await app.inject({ method: "POST", url: "/api/digests/daily/run" })).statusCode).toBe(401);
     expect((await app.inject({ method: "POST", url: "/api/digests/hourly/run", headers: auth })).statusCode).toBe(400);
-    const run = await app.inject({ method: "POST", url: "/api/digests/daily/run", headers: auth, payload: { dryRun: true } });
+    const run = await app.inject({
+      method: "POST",
+      url: "/api/digests/daily/run",
+      headers: auth,
+      payload: { dryRun: true },
+    });
     expect(run.statusCode).toBe(202);
     const job = await env.rt.queues[QUEUE.digests].getJob(run.json().jobId);
     expect(job?.name).toBe("run");

@@ -48,7 +48,12 @@ describe("/preferences for an unsubscribed reader", () => {
     expect(post.body).not.toContain("Your preferences are saved");
     expect(post.body).not.toContain("Vos préférences sont enregistrées");
     expect(post.body).toContain('href="/subscribe?lang=fr"');
-    const json = await app.inject({ method: "POST", url: prefs, headers: { "content-type": "application/json", accept: "application/json" }, payload: { frequency: "weekly" } });
+    const json = await app.inject({
+      method: "POST",
+      url: prefs,
+      headers: { "content-type": "application/json", accept: "application/json" },
+      payload: { frequency: "weekly" },
+    });
     expect(json.statusCode).toBe(409);
     expect(json.json()).toMatchObject({ error: expect.stringContaining("unsubscribed"), issues: [] });
 

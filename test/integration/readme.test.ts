@@ -37,7 +37,12 @@ function shellBlocks(markdown: string): ShellBlock[] {
     const directive = /^<!--\s*(not-run|background):\s*(.*?)\s*-->$/.exec(lines[j]?.trim() ?? "");
     const end = lines.findIndex((l, k) => k > i && l.trim() === "```");
     if (end < 0) throw new Error(`README.md:${i + 1}: unclosed sh block`);
-    blocks.push({ line: i + 1, code: lines.slice(i + 1, end).join("\n"), mode: (directive?.[1] as ShellBlock["mode"]) ?? "run", note: directive?.[2] });
+    blocks.push({
+      line: i + 1,
+      code: lines.slice(i + 1, end).join("\n"),
+      mode: (directive?.[1] as ShellBlock["mode"]) ?? "run",
+      note: directive?.[2],
+    });
     i = end;
   }
   return blocks;
@@ -102,7 +107,10 @@ function startBackground(block: ShellBlock, timeoutMs: number): Promise<void> {
     };
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
-    const timer = setTimeout(() => reject(new Error(`README.md:${block.line}: not up in time; output:\n${serverOutput}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`README.md:${block.line}: not up in time; output:\n${serverOutput}`)),
+      timeoutMs,
+    );
     child.on("exit", (code) => {
       clearTimeout(timer);
       reject(new Error(`README.md:${block.line}: exited with ${code}; output:\n${serverOutput}`));

@@ -9,7 +9,15 @@ import { buildApp } from "../../src/http/app.ts";
 import { clusterOf, masters } from "../../src/redis/connection.ts";
 import { deleteMatching, scanAll } from "../../src/redis/scan.ts";
 import { createRuntime, type Runtime } from "../../src/runtime.ts";
-import { alertArrives, type Herald, heraldConfig, publish, runCoreFlows, startHerald, subscribeAndConfirm } from "../helpers/core-flows.ts";
+import {
+  alertArrives,
+  type Herald,
+  heraldConfig,
+  publish,
+  runCoreFlows,
+  startHerald,
+  subscribeAndConfirm,
+} from "../helpers/core-flows.ts";
 import { parseWithRssParser } from "../helpers/feeds.ts";
 import { sampleRelease } from "../helpers/releases.ts";
 import { startCluster, type TestCluster } from "../helpers/redis-ha.ts";
@@ -28,7 +36,10 @@ let herald: Herald;
 
 beforeAll(async () => {
   [cluster, smtp, rx] = await Promise.all([startCluster(3), startSmtp(), startReceiver()]);
-  const env = { REDIS_CLUSTER_NODES: cluster.nodes.map((n) => `${n.host}:${n.port}`).join(","), HERALD_PREFIX: `{${uniquePrefix("cluster")}}` };
+  const env = {
+    REDIS_CLUSTER_NODES: cluster.nodes.map((n) => `${n.host}:${n.port}`).join(","),
+    HERALD_PREFIX: `{${uniquePrefix("cluster")}}`,
+  };
   const parsed = loadConfig(env);
   expect(parsed.redisHa).toMatchObject({ mode: "cluster", nodes: cluster.nodes });
   rt = await createRuntime({ config: testConfig({ ...parsed, ...heraldConfig(smtp) }), redisUrl: parsed.redisHa! });
@@ -73,7 +84,12 @@ describe("Redis Cluster", { timeout: 60_000 }, () => {
     const publishing = (async () => {
       const codes: number[] = [];
       for (let i = 0; i < 8; i++) {
-        const res = await herald.app.inject({ method: "POST", url: "/api/releases", headers: { authorization: `Bearer ${TEST_TOKEN}` }, payload: sampleRelease({ id: `mig-${i}`, title: `Migrating ${i}`, publishedAt: new Date().toISOString() }) });
+        const res = await herald.app.inject({
+          method: "POST",
+          url: "/api/releases",
+          headers: { authorization: `Bearer ${TEST_TOKEN}` },
+          payload: sampleRelease({ id: `mig-${i}`, title: `Migrating ${i}`, publishedAt: new Date().toISOString() }),
+        });
         codes.push(res.statusCode);
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -82,7 +98,9 @@ describe("Redis Cluster", { timeout: 60_000 }, () => {
     const movedData = await cluster.migrateSlot(dataSlot, other(dataFrom));
     const movedEmails = await cluster.migrateSlot(emailSlot, other(emailFrom));
     const codes = await publishing;
-    console.log(`slot migration: ${movedData} data keys and ${movedEmails} emails-queue keys moved; API answers ${codes.join(",")}`);
+    console.log(
+      `slot migration: ${movedData} data keys and ${movedEmails} emails-queue keys moved; API answers ${codes.join(",")}`,
+    );
     expect(movedData).toBeGreaterThan(10);
     expect(codes.every((c) => c === 202)).toBe(true);
     expect(await cluster.ownerOf(dataSlot)).not.toBe(dataFrom);
@@ -103,7 +121,9 @@ describe("Redis Cluster", { timeout: 60_000 }, () => {
   });
 
   it("a runtime on a cluster refuses a prefix without a hash tag (tools that bypass the config)", async () => {
-    await expect(createRuntime({ config: testConfig({ prefix: "plain" }), redisUrl: rt.redisTarget })).rejects.toThrow(/prefix "plain" has no hash tag/);
+    await expect(createRuntime({ config: testConfig({ prefix: "plain" }), redisUrl: rt.redisTarget })).rejects.toThrow(
+      /prefix "plain" has no hash tag/,
+    );
   });
 
   it("REDIS_URL at one node of a cluster is refused with what to set instead (not MOVED on every request)", async () => {
@@ -115,12 +135,18 @@ describe("Redis Cluster", { timeout: 60_000 }, () => {
 
   it("the CLI runs on the cluster from its environment, and refuses a prefix without a hash tag", async () => {
     const nodes = cluster.nodes.map((n) => `${n.host}:${n.port}`).join(",");
-    const r = await runCli(["status", "--json"], { REDIS_CLUSTER_NODES: nodes, HERALD_PREFIX: rt.config.prefix, SECRET_KEY: TEST_SECRET });
+    const r = await runCli(["status", "--json"], {
+      REDIS_CLUSTER_NODES: nodes,
+      HERALD_PREFIX: rt.config.prefix,
+      SECRET_KEY: TEST_SECRET,
+    });
     expect(r.code, r.stderr).toBe(0);
     const status = JSON.parse(r.stdout);
     expect(status.releases).toBe(11);
     // Every master is inspected: these test masters run without persistence, and each says so.
-    expect(status.redis.problems.filter((p: string) => /^master 127\.0\.0\.1:\d+: persistence is off/.test(p))).toHaveLength(3);
+    expect(
+      status.redis.problems.filter((p: string) => /^master 127\.0\.0\.1:\d+: persistence is off/.test(p)),
+    ).toHaveLength(3);
     const bad = await runCli(["status"], { REDIS_CLUSTER_NODES: nodes, HERALD_PREFIX: "herald" });
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
@@ -160,10 +186,14 @@ describe("Redis Cluster", { timeout: 60_000 }, () => {
       }
       expect(victim).toBeTruthy();
       await cluster.kill(Number(victim!.split(":")[1]));
-      const res = await eventually(async () => {
-        const r = await app.inject({ url: "/readyz" });
-        return r.statusCode === 503 ? r : undefined;
-      }, 15_000, "/readyz to answer 503");
+      const res = await eventually(
+        async () => {
+          const r = await app.inject({ url: "/readyz" });
+          return r.statusCode === 503 ? r : undefined;
+        },
+        15_000,
+        "/readyz to answer 503",
+      );
       expect(res.json()).toMatchObject({ ok: false });
     } finally {
       await app.close();

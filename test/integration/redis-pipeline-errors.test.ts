@@ -26,7 +26,9 @@ describe("pipeline errors", () => {
     await rt.redis.del(key);
     await rt.redis.set(key, "not a hash");
     await expect(partnerStore(rt).list()).rejects.toThrow(/WRONGTYPE/);
-    await expect(queuePartnerDeliveries(rt, { releaseId: "pipe-1", revision: 1, event: "published" })).rejects.toThrow(/WRONGTYPE/);
+    await expect(queuePartnerDeliveries(rt, { releaseId: "pipe-1", revision: 1, event: "published" })).rejects.toThrow(
+      /WRONGTYPE/,
+    );
     expect(good.partner.status).toBe("active");
   });
 

@@ -21,9 +21,15 @@ let herald: Herald;
 beforeAll(async () => {
   [set, smtp, rx] = await Promise.all([startSentinelSet(), startSmtp(), startReceiver()]);
   const s = set.sentinels[0]!;
-  const parsed = loadConfig({ REDIS_URL: `redis+sentinel://${s.host}:${s.port}/${set.name}`, HERALD_PREFIX: uniquePrefix("sentinel") });
+  const parsed = loadConfig({
+    REDIS_URL: `redis+sentinel://${s.host}:${s.port}/${set.name}`,
+    HERALD_PREFIX: uniquePrefix("sentinel"),
+  });
   expect(parsed.redisHa).toMatchObject({ mode: "sentinel", name: set.name, sentinels: [s] });
-  rt = await createRuntime({ config: testConfig({ ...parsed, ...heraldConfig(smtp), emailRatePerSecond: 20 }), redisUrl: parsed.redisHa! });
+  rt = await createRuntime({
+    config: testConfig({ ...parsed, ...heraldConfig(smtp), emailRatePerSecond: 20 }),
+    redisUrl: parsed.redisHa!,
+  });
   herald = await startHerald(rt);
 }, 60_000);
 
@@ -49,7 +55,11 @@ describe("Redis Sentinel", { timeout: 60_000 }, () => {
     const before = await set.primaryPort();
     await publish(herald, "failover", "Story during a failover");
     // Fail over as soon as the first alert is out: the rest are sent across the switch.
-    await eventually(() => smtp.messages.some((m) => m.parsed.messageId?.startsWith("<alert-failover-")), 20_000, "the first alert");
+    await eventually(
+      () => smtp.messages.some((m) => m.parsed.messageId?.startsWith("<alert-failover-")),
+      20_000,
+      "the first alert",
+    );
     const sentBefore = smtp.messages.filter((m) => m.parsed.messageId?.startsWith("<alert-failover-")).length;
     await set.failover();
     expect(await set.primaryPort()).not.toBe(before);
@@ -58,7 +68,9 @@ describe("Redis Sentinel", { timeout: 60_000 }, () => {
     for (const email of readers) await alertArrives(smtp, email, "failover", 30_000);
     const alerts = smtp.messages.filter((m) => m.parsed.messageId?.startsWith("<alert-failover-"));
     const twice = alerts.length - new Set(alerts.map((m) => m.to.join())).size;
-    console.log(`failover: ${alerts.length} alerts for ${readers.length} readers, ${sentBefore} before the failover, ${twice} sent twice`);
+    console.log(
+      `failover: ${alerts.length} alerts for ${readers.length} readers, ${sentBefore} before the failover, ${twice} sent twice`,
+    );
     expect(new Set(alerts.map((m) => m.to.join())).size).toBe(readers.length);
     await eventually(async () => (await ready()) === 200, 15_000, "/readyz 200 on the new primary");
     // Writes go to the new primary: it is the one that has Herald's keys now.
@@ -74,16 +86,28 @@ describe("Redis Sentinel", { timeout: 60_000 }, () => {
     const now = await set.primaryPort();
     expect(now).not.toBe(primary);
     await set.restart(primary);
-    await eventually(async () => (await set.role(primary)) === "slave", 20_000, "the old primary to rejoin as a replica");
+    await eventually(
+      async () => (await set.role(primary)) === "slave",
+      20_000,
+      "the old primary to rejoin as a replica",
+    );
     expect(await ready()).toBe(200);
     await publish(herald, "after", "Story after the failovers");
-    await eventually(() => rx.received().some((r) => r.body.includes("after")), 20_000, "the webhook after the failovers");
+    await eventually(
+      () => rx.received().some((r) => r.body.includes("after")),
+      20_000,
+      "the webhook after the failovers",
+    );
   });
 
   it("with passwords on the data nodes and on the Sentinel: REDIS_PASSWORD and REDIS_SENTINEL_PASSWORD", async () => {
     const secured = await startSentinelSet("herald-auth", { password: "data-pass", sentinelPassword: "sentinel-pass" });
     const s = secured.sentinels[0]!;
-    const base = { REDIS_SENTINELS: `${s.host}:${s.port}`, REDIS_SENTINEL_NAME: secured.name, HERALD_PREFIX: uniquePrefix("auth") };
+    const base = {
+      REDIS_SENTINELS: `${s.host}:${s.port}`,
+      REDIS_SENTINEL_NAME: secured.name,
+      HERALD_PREFIX: uniquePrefix("auth"),
+    };
     try {
       const good = loadConfig({ ...base, REDIS_PASSWORD: "data-pass", REDIS_SENTINEL_PASSWORD: "sentinel-pass" });
       const authed = await createRuntime({ config: testConfig(good), redisUrl: good.redisHa! });
@@ -102,7 +126,9 @@ describe("Redis Sentinel", { timeout: 60_000 }, () => {
         },
         (e: Error) => e,
       );
-      expect(err?.message).toMatch(/cannot reach Redis at Sentinel-watched primary "herald-auth".*(WRONGPASS|invalid password|NOAUTH)/);
+      expect(err?.message).toMatch(
+        /cannot reach Redis at Sentinel-watched primary "herald-auth".*(WRONGPASS|invalid password|NOAUTH)/,
+      );
       expect(err?.message).not.toContain("sentinel-pass");
     } finally {
       await secured.stop();

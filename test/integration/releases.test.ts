@@ -20,7 +20,9 @@ const jobIds = async (queue: keyof typeof QUEUE) =>
 describe("publishing", () => {
   it("stores revision 1, indexes it and queues one event", async () => {
     const svc = new ReleaseService(rt);
-    const r = await svc.publish(sampleRelease({ id: "border-training", topics: ["counter-trafficking"], regions: ["djibouti"] }));
+    const r = await svc.publish(
+      sampleRelease({ id: "border-training", topics: ["counter-trafficking"], regions: ["djibouti"] }),
+    );
     expect(r).toMatchObject({ id: "border-training", revision: 1, status: "published", event: "published" });
     expect(await jobIds("releaseEvents")).toEqual(["border-training-r1-published"]);
     expect((await rt.releases.newest("topics/counter-trafficking", 10)).map((x) => x.id)).toEqual(["border-training"]);
@@ -51,7 +53,12 @@ describe("publishing", () => {
     const u = await svc.update("moves", sampleRelease({ topics: ["migration-data"] }), "Corrected the topic");
     expect(u).toMatchObject({ id: "moves", revision: 2, event: "updated" });
     const cur = await rt.releases.get("moves");
-    expect(cur).toMatchObject({ revision: 2, correction: "Corrected the topic", createdAt: "2026-11-28T10:00:00.000Z", updatedAt: "2026-11-28T10:01:00.000Z" });
+    expect(cur).toMatchObject({
+      revision: 2,
+      correction: "Corrected the topic",
+      createdAt: "2026-11-28T10:00:00.000Z",
+      updatedAt: "2026-11-28T10:01:00.000Z",
+    });
     expect(await rt.releases.newest("topics/health", 10)).toEqual([]);
     expect((await rt.releases.newest("topics/migration-data", 10)).map((x) => x.id)).toEqual(["moves"]);
     expect((await rt.releases.getRevision("moves", 1))?.topics).toEqual(["health"]);
@@ -96,7 +103,9 @@ describe("publishing", () => {
   it("links translations", async () => {
     const svc = new ReleaseService(rt);
     await svc.publish(sampleRelease({ id: "orig" }));
-    await svc.publish(sampleRelease({ id: "orig-fr", language: "fr", translationOf: "orig", title: "Formation des agents" }));
+    await svc.publish(
+      sampleRelease({ id: "orig-fr", language: "fr", translationOf: "orig", title: "Formation des agents" }),
+    );
     expect((await rt.releases.translations("orig")).map((r) => r.id)).toEqual(["orig-fr"]);
     expect((await rt.releases.newest("languages/fr", 5)).map((r) => r.id)).toEqual(["orig-fr"]);
   });
@@ -108,7 +117,13 @@ describe("release-events fan-out", () => {
     await svc.publish(sampleRelease({ id: "fan", topics: ["health"], regions: ["djibouti"] }));
     await svc.update("fan", sampleRelease({ topics: ["counter-trafficking"], regions: ["djibouti"] }));
     const res = await dispatchReleaseEvent(rt, { releaseId: "fan", revision: 2, event: "updated" });
-    expect(res.feeds.sort()).toEqual(["all", "languages/en", "regions/djibouti", "topics/counter-trafficking", "topics/health"]);
+    expect(res.feeds.sort()).toEqual([
+      "all",
+      "languages/en",
+      "regions/djibouti",
+      "topics/counter-trafficking",
+      "topics/health",
+    ]);
     // Running it twice queues nothing twice.
     await dispatchReleaseEvent(rt, { releaseId: "fan", revision: 2, event: "updated" });
     expect(await jobIds("alerts")).toEqual(["fan-r2-updated"]);

@@ -35,7 +35,12 @@ beforeAll(async () => {
     label: "routes",
     // A high limit: this test checks the credential on every spelling, not the lock (which would
     // turn every answer into 429 after a few failures; login-lock.test.ts covers it).
-    config: { adminPassword: ADMIN_PASSWORD, metricsToken: METRICS_TOKEN, secretKey: TEST_SECRET, authMaxFailures: 1_000_000 },
+    config: {
+      adminPassword: ADMIN_PASSWORD,
+      metricsToken: METRICS_TOKEN,
+      secretKey: TEST_SECRET,
+      authMaxFailures: 1_000_000,
+    },
   });
   // A release whose id the routes' :id takes, so a request that got through would find it.
   await new ReleaseService(rt).publish(sampleRelease({ id: "seeded" }));
@@ -80,14 +85,25 @@ function printedRoutes(tree: string): string[] {
     stack.length = depth;
     const full = (stack[depth - 1] ?? "") + m[2]!;
     stack[depth] = full;
-    for (const method of (m[3] ?? "").split(",").map((s) => s.trim()).filter(Boolean)) out.push(`${method} ${full}`);
+    for (const method of (m[3] ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean))
+      out.push(`${method} ${full}`);
   }
   return out;
 }
 
 /** A concrete path for a route pattern: real names where a handler would find something. */
 function concrete(url: string): string {
-  const samples: Record<string, string> = { id: "seeded", frequency: "daily", queueName: QUEUE_NAMES[0]!, queueStatus: "failed", jobId: "x", schedulerId: "x" };
+  const samples: Record<string, string> = {
+    id: "seeded",
+    frequency: "daily",
+    queueName: QUEUE_NAMES[0]!,
+    queueStatus: "failed",
+    jobId: "x",
+    schedulerId: "x",
+  };
   return url.replace(/:([A-Za-z]+)/g, (_m, name: string) => samples[name] ?? "x").replace(/\*$/, "x");
 }
 
@@ -101,7 +117,9 @@ const BODY = JSON.stringify({
 });
 
 function guarded(): { method: string; url: string; access: string }[] {
-  const table = routeTable(app).filter((r) => /^\/(api|admin|metrics)(\/|$)/i.test(r.url) || !["public", "reader"].includes(r.access));
+  const table = routeTable(app).filter(
+    (r) => /^\/(api|admin|metrics)(\/|$)/i.test(r.url) || !["public", "reader"].includes(r.access),
+  );
   return table;
 }
 
@@ -153,7 +171,9 @@ describe("every guarded route refuses", () => {
     let sent = 0;
     for (const route of guarded()) {
       const path = concrete(route.url);
-      const others = Object.entries(rightFor).filter(([area]) => area !== route.access).map(([, h]) => h);
+      const others = Object.entries(rightFor)
+        .filter(([area]) => area !== route.access)
+        .map(([, h]) => h);
       const credentials = [...wrongs, ...others];
       const all = [path, ...spellings(path, origin)];
       all.forEach((p, i) => {
@@ -170,8 +190,12 @@ describe("every guarded route refuses", () => {
             );
             // 400 only from Node's parser (a target that is not a path: "Client Error") or the
             // router refusing a malformed escape, before any route runs.
-            const refused = [401, 404, 405, 429].includes(res.status) || (res.status === 400 && /FST_ERR_BAD_URL|not a valid url|"Client Error"/i.test(res.body));
-            return refused ? null : `${route.method} ${p} [${headers.authorization ?? "none"}] -> ${res.status} ${res.body.slice(0, 120)}`;
+            const refused =
+              [401, 404, 405, 429].includes(res.status) ||
+              (res.status === 400 && /FST_ERR_BAD_URL|not a valid url|"Client Error"/i.test(res.body));
+            return refused
+              ? null
+              : `${route.method} ${p} [${headers.authorization ?? "none"}] -> ${res.status} ${res.body.slice(0, 120)}`;
           });
         }
       });
@@ -186,18 +210,43 @@ describe("every guarded route refuses", () => {
   }, 300_000);
 
   it("the right credential, on the plain path, is let through (the check above can fail)", async () => {
-    const rightFor: Record<string, string> = { api: `Bearer ${TEST_TOKEN}`, admin: basic("admin", ADMIN_PASSWORD), metrics: `Bearer ${METRICS_TOKEN}` };
+    const rightFor: Record<string, string> = {
+      api: `Bearer ${TEST_TOKEN}`,
+      admin: basic("admin", ADMIN_PASSWORD),
+      metrics: `Bearer ${METRICS_TOKEN}`,
+    };
     for (const route of guarded().filter((r) => r.method === "GET" && !r.url.endsWith("*"))) {
-      const res = await rawRequest(port, "GET", concrete(route.url), { authorization: rightFor[route.access]! }, undefined, agent);
+      const res = await rawRequest(
+        port,
+        "GET",
+        concrete(route.url),
+        { authorization: rightFor[route.access]! },
+        undefined,
+        agent,
+      );
       expect([401, 429], `GET ${route.url} -> ${res.status}`).not.toContain(res.status);
     }
-    const read = await rawRequest(port, "GET", "/%61pi/releases/seeded", { authorization: rightFor.api! }, undefined, agent);
+    const read = await rawRequest(
+      port,
+      "GET",
+      "/%61pi/releases/seeded",
+      { authorization: rightFor.api! },
+      undefined,
+      agent,
+    );
     expect(read.status).toBe(200);
     expect(JSON.parse(read.body)).toMatchObject({ id: "seeded" });
   });
 
   it("the holes of issue 11 are closed", async () => {
-    const post = await rawRequest(port, "POST", "/%61pi/releases", { "content-type": "application/json" }, JSON.stringify({ title: "x", body: "y" }), agent);
+    const post = await rawRequest(
+      port,
+      "POST",
+      "/%61pi/releases",
+      { "content-type": "application/json" },
+      JSON.stringify({ title: "x", body: "y" }),
+      agent,
+    );
     expect(post.status).toBe(401);
     const queues = await rawRequest(port, "GET", "/%61dmin/queues/api/queues", {}, undefined, agent);
     expect(queues.status).toBe(401);
@@ -209,7 +258,14 @@ describe("every guarded route refuses", () => {
     expect(res.status).toBe(404);
     expect(JSON.parse(res.body)).toEqual({ error: "no route GET /nothing/here", issues: [] });
     expect((await rawRequest(port, "DELETE", "/api/releases/seeded", {}, undefined, agent)).status).toBe(401);
-    const authed = await rawRequest(port, "DELETE", "/api/releases/seeded", { authorization: `Bearer ${TEST_TOKEN}` }, undefined, agent);
+    const authed = await rawRequest(
+      port,
+      "DELETE",
+      "/api/releases/seeded",
+      { authorization: `Bearer ${TEST_TOKEN}` },
+      undefined,
+      agent,
+    );
     expect(authed.status).toBe(404);
     expect(JSON.parse(authed.body).error).toMatch(/no route DELETE/);
   });
@@ -222,17 +278,39 @@ describe("odd requests", () => {
   it.each([
     ["absolute-form target", () => post(`${origin}/api/releases`, "connection: close\r\n")],
     ["HTTP/1.0", () => post("/%61pi/releases").replace("HTTP/1.1", "HTTP/1.0")],
-    ["pipelined behind a public request", () => `GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n${post("/%61pi/releases", "connection: close\r\n")}`],
-    ["smuggled behind Transfer-Encoding", () => `POST /healthz HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n${post("/api/releases")}`],
-    ["static files' dot segments", () => "GET /admin/queues/static/%2e%2e/api/queues HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"],
-    ["a public prefix and dot segments", () => "GET /feeds/../api/releases/seeded HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"],
-    ["the right token second of two Authorization headers", () => post("/api/releases", `authorization: Bearer nope\r\nauthorization: Bearer ${TEST_TOKEN}\r\nconnection: close\r\n`)],
+    [
+      "pipelined behind a public request",
+      () => `GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n${post("/%61pi/releases", "connection: close\r\n")}`,
+    ],
+    [
+      "smuggled behind Transfer-Encoding",
+      () =>
+        `POST /healthz HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n${post("/api/releases")}`,
+    ],
+    [
+      "static files' dot segments",
+      () => "GET /admin/queues/static/%2e%2e/api/queues HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    ],
+    [
+      "a public prefix and dot segments",
+      () => "GET /feeds/../api/releases/seeded HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    ],
+    [
+      "the right token second of two Authorization headers",
+      () =>
+        post(
+          "/api/releases",
+          `authorization: Bearer nope\r\nauthorization: Bearer ${TEST_TOKEN}\r\nconnection: close\r\n`,
+        ),
+    ],
   ])("%s: refused", async (_name, bytes) => {
     const { text } = await rawExchange(port, bytes(), { timeoutMs: 5000 });
     const statuses = [...text.matchAll(/^HTTP\/1\.[01] (\d{3})/gm)].map((m) => Number(m[1]));
     expect(statuses.length).toBeGreaterThan(0);
     // The public request of a pipeline answers 200; nothing else may.
-    expect(statuses.filter((s) => s < 400).length).toBe(text.startsWith("HTTP/1.1 200") && text.includes("\"ok\":true") ? 1 : 0);
+    expect(statuses.filter((s) => s < 400).length).toBe(
+      text.startsWith("HTTP/1.1 200") && text.includes('"ok":true') ? 1 : 0,
+    );
     expect(await rt.releases.get("odd")).toBeNull();
   });
 });

@@ -37,7 +37,10 @@ describe("send leases", { timeout: 120_000 }, () => {
     // Whatever one run sent, the other deferred or found done: never both sent.
     expect(a.deferred + b.deferred).toBeLessThanOrEqual(READERS);
     for (const e of emails) expect({ e, n: env.smtp.to(e).length }).toEqual({ e, n: 1 });
-    expect(await new Ledger(env.rt.redis, env.rt.config.prefix).progress(job.edition)).toMatchObject({ sent: READERS, failed: 0 });
+    expect(await new Ledger(env.rt.redis, env.rt.config.prefix).progress(job.edition)).toMatchObject({
+      sent: READERS,
+      failed: 0,
+    });
     // Sent readers' leases went with the ledger write, the rest were given back.
     expect(await env.rt.redis.exists(env.rt.key("lease", job.edition))).toBe(0);
   });

@@ -34,9 +34,25 @@ beforeEach(async () => {
 });
 afterEach(() => rt.destroy());
 
-const FULL = { email: "ana@example.org", name: "Ana", language: "es", frequency: "weekly", topics: ["health"], regions: ["peru"], timezone: "America/Lima" };
+const FULL = {
+  email: "ana@example.org",
+  name: "Ana",
+  language: "es",
+  frequency: "weekly",
+  topics: ["health"],
+  regions: ["peru"],
+  timezone: "America/Lima",
+};
 const get = async (email = "ana@example.org") => (await svc.store.byEmail(email))!;
-const prefsOf = (s: Subscriber) => ({ name: s.name, language: s.language, frequency: s.frequency, topics: s.topics, regions: s.regions, timezone: s.timezone, status: s.status });
+const prefsOf = (s: Subscriber) => ({
+  name: s.name,
+  language: s.language,
+  frequency: s.frequency,
+  topics: s.topics,
+  regions: s.regions,
+  timezone: s.timezone,
+  status: s.status,
+});
 
 describe("partial updates", { timeout: 90_000 }, () => {
   it("`subscribers add` with one flag changes that field only; `-` clears one", async () => {
@@ -63,7 +79,13 @@ describe("partial updates", { timeout: 90_000 }, () => {
   it("POST /api/subscribers changes only the fields it names; null or - clears", async () => {
     const app: FastifyInstance = await buildApp(rt, { apiToken: TEST_TOKEN, secretKey: SECRET });
     try {
-      const post = (body: unknown) => app.inject({ method: "POST", url: "/api/subscribers", headers: { ...auth, "content-type": "application/json" }, payload: JSON.stringify(body) });
+      const post = (body: unknown) =>
+        app.inject({
+          method: "POST",
+          url: "/api/subscribers",
+          headers: { ...auth, "content-type": "application/json" },
+          payload: JSON.stringify(body),
+        });
       expect((await post({ ...FULL, confirmed: true })).statusCode).toBe(201);
       const before = prefsOf(await get());
       const res = await post({ email: "ANA@Example.org".replace("ANA", "ana"), frequency: "daily" });
@@ -79,11 +101,24 @@ describe("partial updates", { timeout: 90_000 }, () => {
 
       const bad = await post({ email: "ana@example.org", frequency: "hourly", language: "de" });
       expect(bad.statusCode).toBe(400);
-      expect(bad.json().issues.map((i: { path: string }) => i.path).sort()).toEqual(["frequency", "language"]);
+      expect(
+        bad
+          .json()
+          .issues.map((i: { path: string }) => i.path)
+          .sort(),
+      ).toEqual(["frequency", "language"]);
       expect((await get()).frequency).toBe("daily");
       // A new address takes the defaults for what it does not name.
       expect((await post({ email: "new@example.org", language: "fr" })).statusCode).toBe(201);
-      expect(prefsOf(await get("new@example.org"))).toEqual({ name: undefined, language: "fr", frequency: "daily", topics: [], regions: [], timezone: "UTC", status: "pending" });
+      expect(prefsOf(await get("new@example.org"))).toEqual({
+        name: undefined,
+        language: "fr",
+        frequency: "daily",
+        topics: [],
+        regions: [],
+        timezone: "UTC",
+        status: "pending",
+      });
     } finally {
       await app.close();
     }
@@ -91,13 +126,34 @@ describe("partial updates", { timeout: 90_000 }, () => {
 
   it("a CSV import leaves a field with an empty cell as it is; - clears it", async () => {
     await svc.upsert(FULL, { confirmed: true });
-    await svc.upsert({ email: "bo@example.org", name: "Bo", topics: ["health"], frequency: "immediate" }, { confirmed: true });
+    await svc.upsert(
+      { email: "bo@example.org", name: "Bo", topics: ["health"], frequency: "immediate" },
+      { confirmed: true },
+    );
     const file = path.join(dir, `partial-${rt.config.prefix}.csv`);
-    writeFileSync(file, ["email,name,language,frequency,topics,regions,timezone", "ana@example.org,,,daily,,,", "bo@example.org,-,fr,,-,,Asia/Tokyo"].join("\n"));
+    writeFileSync(
+      file,
+      [
+        "email,name,language,frequency,topics,regions,timezone",
+        "ana@example.org,,,daily,,,",
+        "bo@example.org,-,fr,,-,,Asia/Tokyo",
+      ].join("\n"),
+    );
     const r = await runCli(["subscribers", "import", file], env);
     expect([r.code, r.stdout]).toEqual([0, "imported 2 row(s): 0 new, 2 updated; 0 bad row(s) skipped\n"]);
-    expect(prefsOf(await get())).toEqual({ ...prefsOf({ ...FULL, status: "confirmed" } as Subscriber), frequency: "daily" });
-    expect(prefsOf(await get("bo@example.org"))).toEqual({ name: undefined, language: "fr", frequency: "immediate", topics: [], regions: [], timezone: "Asia/Tokyo", status: "confirmed" });
+    expect(prefsOf(await get())).toEqual({
+      ...prefsOf({ ...FULL, status: "confirmed" } as Subscriber),
+      frequency: "daily",
+    });
+    expect(prefsOf(await get("bo@example.org"))).toEqual({
+      name: undefined,
+      language: "fr",
+      frequency: "immediate",
+      topics: [],
+      regions: [],
+      timezone: "Asia/Tokyo",
+      status: "confirmed",
+    });
   });
 });
 
@@ -106,21 +162,36 @@ describe("preferences", () => {
     await svc.upsert(FULL, { confirmed: true });
     const id = subscriberId("ana@example.org");
     await svc.updatePreferences(id, { name: "Ana", frequency: "daily" });
-    expect(prefsOf(await get())).toEqual({ ...prefsOf({ ...FULL, status: "confirmed" } as Subscriber), frequency: "daily" });
+    expect(prefsOf(await get())).toEqual({
+      ...prefsOf({ ...FULL, status: "confirmed" } as Subscriber),
+      frequency: "daily",
+    });
     await svc.updatePreferences(id, { topics: [], language: "fr" });
-    expect(prefsOf(await get())).toEqual({ ...prefsOf({ ...FULL, status: "confirmed" } as Subscriber), name: undefined, frequency: "daily", topics: [], language: "fr" });
-    await expect(svc.updatePreferences(id, { frequency: "hourly" })).rejects.toThrow(/frequency: one of immediate, daily, weekly/);
+    expect(prefsOf(await get())).toEqual({
+      ...prefsOf({ ...FULL, status: "confirmed" } as Subscriber),
+      name: undefined,
+      frequency: "daily",
+      topics: [],
+      language: "fr",
+    });
+    await expect(svc.updatePreferences(id, { frequency: "hourly" })).rejects.toThrow(
+      /frequency: one of immediate, daily, weekly/,
+    );
     expect((await get()).frequency).toBe("daily");
   });
 });
 
 describe("suppression wins", () => {
   it("no add, import, preference save or confirm brings back an unsubscribed or suppressed reader", async () => {
-    for (const e of ["u@example.org", "b@example.org", "c@example.org"]) await svc.upsert({ email: e }, { confirmed: true });
+    for (const e of ["u@example.org", "b@example.org", "c@example.org"])
+      await svc.upsert({ email: e }, { confirmed: true });
     await svc.unsubscribe(subscriberId("u@example.org"));
     await svc.suppress(subscriberId("b@example.org"), "bounced", "550 no such user");
     await svc.suppress(subscriberId("c@example.org"), "complained", "abuse report");
-    const patches = ["u@example.org", "b@example.org", "c@example.org"].map((email) => ({ email, frequency: "weekly" as const }));
+    const patches = ["u@example.org", "b@example.org", "c@example.org"].map((email) => ({
+      email,
+      frequency: "weekly" as const,
+    }));
     await svc.upsertMany(patches, { confirmed: true });
     for (const p of patches) await svc.upsert(p, { confirmed: true });
     for (const p of patches) await svc.updatePreferences(subscriberId(p.email), { frequency: "immediate" });
@@ -152,7 +223,12 @@ describe("suppression wins", () => {
       const email = `pair${round}@example.org`;
       await svc.upsert({ email, frequency: "daily" }, { confirmed: false });
       const id = subscriberId(email);
-      await Promise.all([svc.confirm(id), svc.unsubscribe(id), svc.confirm(id), svc.updatePreferences(id, { frequency: "weekly" })]);
+      await Promise.all([
+        svc.confirm(id),
+        svc.unsubscribe(id),
+        svc.confirm(id),
+        svc.updatePreferences(id, { frequency: "weekly" }),
+      ]);
       expect((await get(email)).status).toBe("unsubscribed");
     }
     const audit = await auditSubscribers(rt);
@@ -182,7 +258,9 @@ describe("pending expiry", () => {
     expect(await processDigest(job, rt)).toEqual({ expired: 1 });
     expect(await get("old@example.org")).toBeNull();
     const oldId = subscriberId("old@example.org");
-    expect(await rt.redis.exists(`${rt.config.prefix}:confirm-sent:${oldId}`, `${rt.config.prefix}:sub:${oldId}`)).toBe(0);
+    expect(await rt.redis.exists(`${rt.config.prefix}:confirm-sent:${oldId}`, `${rt.config.prefix}:sub:${oldId}`)).toBe(
+      0,
+    );
     expect(await rt.redis.zscore(`${rt.config.prefix}:subs`, oldId)).toBeNull();
     expect(await svc.store.countByStatus()).toEqual({ pending: 2, confirmed: 2 });
 
@@ -198,9 +276,17 @@ describe("pending expiry", () => {
 
   it("a confirm racing the sweep either keeps the reader confirmed or finds them gone, never half", async () => {
     const emails = Array.from({ length: 60 }, (_, i) => `sweep${i}@example.org`);
-    await svc.upsertMany(emails.map((email) => ({ email })), { confirmed: false });
+    await svc.upsertMany(
+      emails.map((email) => ({ email })),
+      { confirmed: false },
+    );
     clock.advance(8 * DAY);
-    const confirms = emails.map((e) => svc.confirm(subscriberId(e)).then((r) => r.subscriber.status, (err: Error) => err.message));
+    const confirms = emails.map((e) =>
+      svc.confirm(subscriberId(e)).then(
+        (r) => r.subscriber.status,
+        (err: Error) => err.message,
+      ),
+    );
     const [erased, ...answers] = await Promise.all([svc.expirePending(10), ...confirms]);
     const audit = await auditSubscribers(rt);
     expect(audit.mismatches).toEqual([]);
@@ -224,7 +310,12 @@ describe("counts from before the status sets", () => {
       createdAt: "2026-10-01T00:00:00.000Z",
       updatedAt: "2026-10-01T00:00:00.000Z",
     });
-    const records = [legacy("a@example.org", "confirmed"), legacy("b@example.org", "unsubscribed"), legacy("c@example.org", "pending"), legacy("d@example.org", "confirmed")];
+    const records = [
+      legacy("a@example.org", "confirmed"),
+      legacy("b@example.org", "unsubscribed"),
+      legacy("c@example.org", "pending"),
+      legacy("d@example.org", "confirmed"),
+    ];
     for (const s of records) {
       await rt.redis.set(`${p}:sub:${s.id}`, JSON.stringify(s)); // no revision: written by the old store
       await rt.redis.zadd(`${p}:subs`, Date.parse(s.createdAt), s.id);
@@ -236,7 +327,10 @@ describe("counts from before the status sets", () => {
     expect(await svc.store.countByStatus()).toEqual({ confirmed: 2, pending: 1, unsubscribed: 1 });
     expect(await rt.redis.exists(`${p}:subs:by-status`)).toBe(0);
     // Old records without a revision take part in the compare-and-set like any other.
-    await Promise.all([svc.unsubscribe(subscriberId("a@example.org")), svc.updatePreferences(subscriberId("a@example.org"), { frequency: "weekly" })]);
+    await Promise.all([
+      svc.unsubscribe(subscriberId("a@example.org")),
+      svc.updatePreferences(subscriberId("a@example.org"), { frequency: "weekly" }),
+    ]);
     expect((await get("a@example.org")).status).toBe("unsubscribed");
     const audit = await auditSubscribers(rt);
     expect(audit.mismatches).toEqual([]);
@@ -245,7 +339,8 @@ describe("counts from before the status sets", () => {
 
   it("counts that do not add up to the records are recounted, without a legacy hash too", async () => {
     const p = rt.config.prefix;
-    for (const e of ["a@example.org", "b@example.org", "c@example.org"]) await svc.upsert({ email: e }, { confirmed: true });
+    for (const e of ["a@example.org", "b@example.org", "c@example.org"])
+      await svc.upsert({ email: e }, { confirmed: true });
     await rt.redis.zrem(`${p}:subs:status:confirmed`, subscriberId("a@example.org")); // lost entry
     await rt.redis.zadd(`${p}:subs:status:pending`, 1, "s-no-such-record"); // stray entry
     await rt.redis.zadd(`${p}:subs:status:unsubscribed`, 1, subscriberId("b@example.org")); // wrong status

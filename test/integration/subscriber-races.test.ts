@@ -44,25 +44,36 @@ afterAll(async () => {
 });
 
 const pick = <T>(xs: T[], i: number) => xs[i % xs.length]!;
-const later = <T>(fn: () => Promise<T>) => new Promise<T>((resolve, reject) => setTimeout(() => fn().then(resolve, reject), Math.random() * WINDOW_MS));
+const later = <T>(fn: () => Promise<T>) =>
+  new Promise<T>((resolve, reject) => setTimeout(() => fn().then(resolve, reject), Math.random() * WINDOW_MS));
 
 // Kept-alive sockets, 48 requests in flight at a time: enough to race, without a starved test
 // machine timing out a thousand fresh connects.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 48 });
 
-function request(method: string, url: string, body: string | null, headers: Record<string, string> = {}): Promise<number> {
+function request(
+  method: string,
+  url: string,
+  body: string | null,
+  headers: Record<string, string> = {},
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${url}`, { method, agent, headers: { accept: "application/json", ...headers } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-      res.on("error", reject);
-    });
+    const req = http.request(
+      `${base}${url}`,
+      { method, agent, headers: { accept: "application/json", ...headers } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(body ?? undefined);
   });
 }
 
-const post = (url: string, body: string, type: string, headers: Record<string, string> = {}) => request("POST", url, body, { "content-type": type, ...headers });
+const post = (url: string, body: string, type: string, headers: Record<string, string> = {}) =>
+  request("POST", url, body, { "content-type": type, ...headers });
 
 /** The confirmation click: a POST where the page has one (scanners' GETs confirm nobody), else the GET link. */
 async function confirmOverHttp(token: string): Promise<number> {
@@ -78,11 +89,19 @@ describe("concurrent subscriber changes", { timeout: 180_000 }, () => {
     const all = UNSUBSCRIBERS + STAYERS;
     // Half start pending (their confirm link is in play), half confirmed.
     await svc.upsertMany(
-      Array.from({ length: all }, (_, i) => ({ email: email(i).replace("Example", "example"), frequency: pick(FREQS, i) as "daily", timezone: pick(ZONES, i) })).filter((_, i) => i % 2 === 0),
+      Array.from({ length: all }, (_, i) => ({
+        email: email(i).replace("Example", "example"),
+        frequency: pick(FREQS, i) as "daily",
+        timezone: pick(ZONES, i),
+      })).filter((_, i) => i % 2 === 0),
       { confirmed: false },
     );
     await svc.upsertMany(
-      Array.from({ length: all }, (_, i) => ({ email: email(i).replace("Example", "example"), frequency: pick(FREQS, i) as "daily", timezone: pick(ZONES, i) })).filter((_, i) => i % 2 === 1),
+      Array.from({ length: all }, (_, i) => ({
+        email: email(i).replace("Example", "example"),
+        frequency: pick(FREQS, i) as "daily",
+        timezone: pick(ZONES, i),
+      })).filter((_, i) => i % 2 === 1),
       { confirmed: true },
     );
     const ids = Array.from({ length: all }, (_, i) => subscriberId(email(i).replace("Example", "example")));
@@ -92,7 +111,11 @@ describe("concurrent subscriber changes", { timeout: 180_000 }, () => {
     const csvOf = (from: number, to: number, round: number) =>
       [
         "email,name,language,frequency,topics,regions,timezone",
-        ...Array.from({ length: to - from }, (_, k) => `${email(from + k)},Reader ${from + k} r${round},${pick(["en", "fr", "es"], k + round)},${pick(FREQS, k + round)},,,${pick(ZONES, k + round + 1)}`),
+        ...Array.from(
+          { length: to - from },
+          (_, k) =>
+            `${email(from + k)},Reader ${from + k} r${round},${pick(["en", "fr", "es"], k + round)},${pick(FREQS, k + round)},,,${pick(ZONES, k + round + 1)}`,
+        ),
       ].join("\n");
     const cliCsv = path.join(dir, "all.csv");
     writeFileSync(cliCsv, csvOf(0, all, 7));
@@ -102,35 +125,72 @@ describe("concurrent subscriber changes", { timeout: 180_000 }, () => {
     const ops: Promise<unknown>[] = [];
     // Real CLI processes: one whole-file import and a few single adds, racing the rest.
     ops.push(runCli(["subscribers", "import", cliCsv], env, { timeoutMs: 120_000 }));
-    for (const i of [0, 1, UNSUBSCRIBERS + 1]) ops.push(runCli(["subscribers", "add", email(i), "--frequency", "weekly", "--confirmed"], env, { timeoutMs: 120_000 }));
+    for (const i of [0, 1, UNSUBSCRIBERS + 1])
+      ops.push(
+        runCli(["subscribers", "add", email(i), "--frequency", "weekly", "--confirmed"], env, { timeoutMs: 120_000 }),
+      );
     for (let i = 0; i < all; i++) {
       const token = manage(i);
-      if (i < UNSUBSCRIBERS) ops.push(later(async () => unsubAnswers.push(await post(`/unsubscribe?token=${token}`, "List-Unsubscribe=One-Click", "application/x-www-form-urlencoded"))));
+      if (i < UNSUBSCRIBERS)
+        ops.push(
+          later(async () =>
+            unsubAnswers.push(
+              await post(
+                `/unsubscribe?token=${token}`,
+                "List-Unsubscribe=One-Click",
+                "application/x-www-form-urlencoded",
+              ),
+            ),
+          ),
+        );
       const prefs = () =>
         post(
           `/preferences?token=${token}`,
-          new URLSearchParams({ language: pick(["fr", "es", "en"], i), frequency: pick(FREQS, i + Math.floor(Math.random() * 3)), timezone: pick(ZONES, i + 2), topics: "health" }).toString(),
+          new URLSearchParams({
+            language: pick(["fr", "es", "en"], i),
+            frequency: pick(FREQS, i + Math.floor(Math.random() * 3)),
+            timezone: pick(ZONES, i + 2),
+            topics: "health",
+          }).toString(),
           "application/x-www-form-urlencoded",
         );
       ops.push(later(prefs), later(prefs));
       ops.push(later(() => confirmOverHttp(confirmToken(i))));
-      ops.push(later(() => post("/api/subscribers", JSON.stringify({ email: email(i), frequency: pick(FREQS, i + 1), confirmed: true }), "application/json", { authorization: `Bearer ${TEST_TOKEN}` })));
+      ops.push(
+        later(() =>
+          post(
+            "/api/subscribers",
+            JSON.stringify({ email: email(i), frequency: pick(FREQS, i + 1), confirmed: true }),
+            "application/json",
+            { authorization: `Bearer ${TEST_TOKEN}` },
+          ),
+        ),
+      );
     }
     // The import code path the CLI runs (parse the CSV, upsertMany in chunks), in-process.
     for (let round = 0; round < 4; round++) {
       for (let from = 0; from < all; from += 50) {
-        ops.push(later(() => svc.upsertMany(readSubscriberCsv(csvOf(from, Math.min(all, from + 50), round)).rows.map((r) => r.input), { confirmed: true })));
+        ops.push(
+          later(() =>
+            svc.upsertMany(
+              readSubscriberCsv(csvOf(from, Math.min(all, from + 50), round)).rows.map((r) => r.input),
+              { confirmed: true },
+            ),
+          ),
+        );
       }
     }
     // One reader every writer fights over at once.
     const hot = UNSUBSCRIBERS - 1;
-    for (let k = 0; k < 40; k++) ops.push(svc.updatePreferences(ids[hot]!, { frequency: pick(FREQS, k), timezone: pick(ZONES, k) }));
+    for (let k = 0; k < 40; k++)
+      ops.push(svc.updatePreferences(ids[hot]!, { frequency: pick(FREQS, k), timezone: pick(ZONES, k) }));
 
     const conflictsBefore = writeConflicts.count;
     const results = await Promise.allSettled(ops);
     const conflicts = writeConflicts.count - conflictsBefore;
     const failed = results.filter((r) => r.status === "rejected");
-    const why = (e: unknown) => `${String(e)}${(e as { cause?: unknown })?.cause ? ` (${String((e as { cause: unknown }).cause)})` : ""}`;
+    const why = (e: unknown) =>
+      `${String(e)}${(e as { cause?: unknown })?.cause ? ` (${String((e as { cause: unknown }).cause)})` : ""}`;
     expect(failed.map((f) => why((f as PromiseRejectedResult).reason))).toEqual([]);
     const cli = results.slice(0, 4).map((r) => (r as PromiseFulfilledResult<{ code: number; stderr: string }>).value);
     expect(cli.map((c) => [c.code, c.stderr])).toEqual(cli.map(() => [0, ""]));

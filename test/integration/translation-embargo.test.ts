@@ -32,10 +32,19 @@ describe("a translation of an embargoed original", { timeout: 60_000 }, () => {
   beforeAll(async () => {
     rx = await startReceiver();
     env = await mailEnv({ label: "trembargo", config: { partnerRetrySchedule: [0, 50], partnerTimeoutMs: 2000 } });
-    for (const [path, embargoAccess] of [["/public", false], ["/early", true]] as const) {
+    for (const [path, embargoAccess] of [
+      ["/public", false],
+      ["/early", true],
+    ] as const) {
       const secret = generateSecret();
       rx.route(path, { secret });
-      await addPartner(env.rt, { name: `Partner ${path}`, url: rx.url(path), secret, allowPrivate: true, embargoAccess });
+      await addPartner(env.rt, {
+        name: `Partner ${path}`,
+        url: rx.url(path),
+        secret,
+        allowPrivate: true,
+        embargoAccess,
+      });
     }
     await addReader(env.rt, { email: "lecteur@example.org", language: "fr", frequency: "immediate" });
     await addReader(env.rt, { email: "reader@example.org", language: "en", frequency: "immediate" });
@@ -44,8 +53,20 @@ describe("a translation of an embargoed original", { timeout: 60_000 }, () => {
     env.start([QUEUE.releaseEvents, QUEUE.partners, QUEUE.alerts, QUEUE.emails]);
     const svc = new ReleaseService(env.rt);
     await svc.publish(sampleRelease({ id: ORIGINAL_ID, title: ORIGINAL_TITLE, embargoUntil: "2026-11-29T10:00:00Z" }));
-    await svc.publish(sampleRelease({ id: "fusion-publique", title: "Fusion annoncée", language: "fr", translationOf: ORIGINAL_ID, publishedAt: "2026-11-28T09:00:00Z" }));
-    await eventually(() => rx.delivered("/public").length === 1 && rx.delivered("/early").length === 2, 15_000, "webhooks");
+    await svc.publish(
+      sampleRelease({
+        id: "fusion-publique",
+        title: "Fusion annoncée",
+        language: "fr",
+        translationOf: ORIGINAL_ID,
+        publishedAt: "2026-11-28T09:00:00Z",
+      }),
+    );
+    await eventually(
+      () => rx.delivered("/public").length === 1 && rx.delivered("/early").length === 2,
+      15_000,
+      "webhooks",
+    );
     await eventually(() => env.smtp.messages.length === 1, 15_000, "the alert to the French reader");
     for (const f of feeds) await buildFeed(env.rt, f);
   });
@@ -82,29 +103,51 @@ describe("a translation of an embargoed original", { timeout: 60_000 }, () => {
     expect(leaks(pub.body)).toBe(false);
     expect(validNinjs(pub.json.data), JSON.stringify(validNinjs.errors)).toBe(true);
     const early = rx.delivered("/early").find((r) => r.json.data.altIds[0].value === "fusion-publique")!;
-    expect(early.json.data.associations).toEqual(expect.arrayContaining([expect.objectContaining({ rel: "translation-of", uri: expect.stringContaining(ORIGINAL_ID) })]));
+    expect(early.json.data.associations).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ rel: "translation-of", uri: expect.stringContaining(ORIGINAL_ID) }),
+      ]),
+    );
   });
 
   it("the alert mail names only the translation", () => {
     const [mail] = env.smtp.messages;
     expect(mail!.to).toEqual(["lecteur@example.org"]);
     expect(mail!.parsed.subject).toContain("Fusion annoncée");
-    for (const part of [mail!.raw, mail!.parsed.subject ?? "", mail!.parsed.text ?? "", String(mail!.parsed.html)]) expect(leaks(part)).toBe(false);
+    for (const part of [mail!.raw, mail!.parsed.subject ?? "", mail!.parsed.text ?? "", String(mail!.parsed.html)])
+      expect(leaks(part)).toBe(false);
   });
 
   it("the daily digest names only the translation, and the English reader gets nothing of it", async () => {
     const summary = await runDigest(env.rt, "daily", env.clock.now(), { dryRun: false });
     expect(summary.readers).toBeGreaterThan(0);
     await eventually(() => env.smtp.to("quotidien@example.org").length === 1, 15_000, "the French digest");
-    await eventually(async () => (await env.rt.queues[QUEUE.emails].count()) === 0, 15_000, "the emails queue to drain");
+    await eventually(
+      async () => (await env.rt.queues[QUEUE.emails].count()) === 0,
+      15_000,
+      "the emails queue to drain",
+    );
     const [digest] = env.smtp.to("quotidien@example.org");
     expect(digest!.parsed.text).toContain("Fusion annoncée");
-    for (const part of [digest!.raw, digest!.parsed.subject ?? "", digest!.parsed.text ?? "", String(digest!.parsed.html)]) expect(leaks(part)).toBe(false);
+    for (const part of [
+      digest!.raw,
+      digest!.parsed.subject ?? "",
+      digest!.parsed.text ?? "",
+      String(digest!.parsed.html),
+    ])
+      expect(leaks(part)).toBe(false);
     expect(env.smtp.to("daily@example.org")).toHaveLength(0);
   });
 
   it("a translation of an original that does not exist yet does not name it either", async () => {
-    await new ReleaseService(env.rt).publish(sampleRelease({ id: "traduccion-adelantada", title: "Traducción", language: "es", translationOf: "future-scoop-acquisition" }));
+    await new ReleaseService(env.rt).publish(
+      sampleRelease({
+        id: "traduccion-adelantada",
+        title: "Traducción",
+        language: "es",
+        translationOf: "future-scoop-acquisition",
+      }),
+    );
     await buildFeed(env.rt, "languages/es");
     const app = await buildApp(env.rt, { apiToken: TEST_TOKEN, secretKey: TEST_SECRET });
     try {

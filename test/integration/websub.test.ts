@@ -32,7 +32,11 @@ beforeEach(async () => {
       body += c;
     });
     req.on("end", () => {
-      pings.push({ path: req.url ?? "", contentType: req.headers["content-type"] ?? "", form: new URLSearchParams(body) });
+      pings.push({
+        path: req.url ?? "",
+        contentType: req.headers["content-type"] ?? "",
+        form: new URLSearchParams(body),
+      });
       res.statusCode = answers.get(pings.length) ?? 204;
       res.end();
     });
@@ -83,7 +87,11 @@ describe("WebSub", () => {
     answers.set(1, 503).set(2, 500);
     workers = startWorkers(rt, ["websub"]);
     // The queue's own backoff is seconds long; this job keeps the attempts but shortens the wait.
-    await rt.queues[QUEUE.websub].add("ping", { urls: ["http://localhost:3000/feeds/atom.xml"] }, { jobId: "retry", attempts: 4, backoff: { type: "fixed", delay: 20 } });
+    await rt.queues[QUEUE.websub].add(
+      "ping",
+      { urls: ["http://localhost:3000/feeds/atom.xml"] },
+      { jobId: "retry", attempts: 4, backoff: { type: "fixed", delay: 20 } },
+    );
     const job = await eventually(async () => {
       const j = await rt!.queues[QUEUE.websub].getJob("retry");
       return j?.finishedOn ? j : null;
@@ -97,7 +105,11 @@ describe("WebSub", () => {
     rt = await testRuntime({ label: "websub2", config: { websubHub: hubUrl } });
     answers.set(1, 400);
     workers = startWorkers(rt, ["websub"]);
-    await rt.queues[QUEUE.websub].add("ping", { urls: ["http://localhost:3000/feeds/rss.xml"] }, { jobId: "refused", attempts: 4, backoff: { type: "fixed", delay: 20 } });
+    await rt.queues[QUEUE.websub].add(
+      "ping",
+      { urls: ["http://localhost:3000/feeds/rss.xml"] },
+      { jobId: "refused", attempts: 4, backoff: { type: "fixed", delay: 20 } },
+    );
     const job = await eventually(async () => {
       const j = await rt!.queues[QUEUE.websub].getJob("refused");
       return j?.finishedOn ? j : null;
@@ -114,6 +126,10 @@ describe("WebSub", () => {
     await rt.queues[QUEUE.feeds].add("rebuild", { feed: "all" }, { jobId: "opts-1" });
     const ping = await eventually(async () => (await rt!.queues[QUEUE.websub].getJobs(["waiting"]))[0]);
     expect(ping!.opts.attempts).toBe(6);
-    expect(ping!.data.urls).toEqual([`${PUBLIC}/feeds/rss.xml`, `${PUBLIC}/feeds/atom.xml`, `${PUBLIC}/feeds/feed.json`]);
+    expect(ping!.data.urls).toEqual([
+      `${PUBLIC}/feeds/rss.xml`,
+      `${PUBLIC}/feeds/atom.xml`,
+      `${PUBLIC}/feeds/feed.json`,
+    ]);
   });
 });

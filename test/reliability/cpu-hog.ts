@@ -25,7 +25,8 @@ export function hogSize(): number {
   const v = process.env.HERALD_TEST_HOG;
   if (v === undefined || v === "") return 2 * availableParallelism();
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 64) throw new Error(`HERALD_TEST_HOG=${JSON.stringify(v)}: a whole number 0-64 (busy processes)`);
+  if (!Number.isInteger(n) || n < 0 || n > 64)
+    throw new Error(`HERALD_TEST_HOG=${JSON.stringify(v)}: a whole number 0-64 (busy processes)`);
   return n;
 }
 
@@ -53,6 +54,13 @@ export function startCpuHog(n = hogSize()): CpuHog {
  * One line per run that the repeat script (test/reliability/repeat.ts) collects:
  * `[reliability] {"suite":…,"duplicates":…,"allowed":…,"lost":…}`.
  */
-export function reportFigures(figures: { suite: string; hog: number; duplicates: number; allowed: number; lost: number; [k: string]: unknown }): void {
+export function reportFigures(figures: {
+  suite: string;
+  hog: number;
+  duplicates: number;
+  allowed: number;
+  lost: number;
+  [k: string]: unknown;
+}): void {
   console.info(`[reliability] ${JSON.stringify(figures)}`);
 }

@@ -77,11 +77,18 @@ describe("digest under SIGKILL and a CPU hog", { timeout: 480_000 }, () => {
       const recorded = new Set(await rt!.redis.smembers(ledgerKey));
       const unrecorded = new Set(emails.filter((e) => smtp!.count(e) > 0 && !recorded.has(idOf.get(e)!)));
       inFlight.push(unrecorded);
-      notes.push(`${what}: ${smtp!.messages.length} received, ${recorded.size} in the ledger, ${unrecorded.size} received and not recorded`);
+      notes.push(
+        `${what}: ${smtp!.messages.length} received, ${recorded.size} in the ledger, ${unrecorded.size} received and not recorded`,
+      );
     };
 
     // Kill 1: the digest job is still rendering segments while the first batches go out.
-    await eventually(async () => (await rt!.queues[QUEUE.emails].count()) > 0 && (await rt!.queues[QUEUE.digests].getActiveCount()) > 0, 120_000, "the digest rendering its segments");
+    await eventually(
+      async () =>
+        (await rt!.queues[QUEUE.emails].count()) > 0 && (await rt!.queues[QUEUE.digests].getActiveCount()) > 0,
+      120_000,
+      "the digest rendering its segments",
+    );
     await kill("kill 1 (rendering)");
     expect(await rt.queues[QUEUE.digests].getActiveCount()).toBe(1); // it died mid-job
     await worker.restart();
@@ -99,16 +106,26 @@ describe("digest under SIGKILL and a CPU hog", { timeout: 480_000 }, () => {
     await worker.restart();
 
     // Waited for without failing here, so the figures below are printed for a run that lost mail too.
-    await eventually(() => emails.every((e) => smtp!.count(e) > 0), 180_000, `every one of ${READERS} readers to get the digest`).catch(() => false);
-    await eventually(async () => {
-      const c = await rt!.queues[QUEUE.emails].getJobCounts("waiting", "active", "delayed", "prioritized");
-      return Object.values(c).every((n) => n === 0);
-    }, 60_000, "the emails queue to drain").catch(() => false);
+    await eventually(
+      () => emails.every((e) => smtp!.count(e) > 0),
+      180_000,
+      `every one of ${READERS} readers to get the digest`,
+    ).catch(() => false);
+    await eventually(
+      async () => {
+        const c = await rt!.queues[QUEUE.emails].getJobCounts("waiting", "active", "delayed", "prioritized");
+        return Object.values(c).every((n) => n === 0);
+      },
+      60_000,
+      "the emails queue to drain",
+    ).catch(() => false);
 
     const twice = emails.filter((e) => smtp!.count(e) > 1);
     const allowed = (e: string) => inFlight.filter((s) => s.has(e)).length;
     const lost = emails.filter((e) => smtp!.count(e) === 0).length;
-    console.info(`digest crash run, ${READERS} readers, hog of ${hog.size}: ${notes.join("; ")}; readers who got it twice: ${twice.length}, lost: ${lost}`);
+    console.info(
+      `digest crash run, ${READERS} readers, hog of ${hog.size}: ${notes.join("; ")}; readers who got it twice: ${twice.length}, lost: ${lost}`,
+    );
     reportFigures({
       suite: "digest-crash",
       hog: hog.size,
@@ -117,7 +134,9 @@ describe("digest under SIGKILL and a CPU hog", { timeout: 480_000 }, () => {
       beyondBound: emails.filter((e) => Math.max(0, smtp!.count(e) - 1) > allowed(e)).length,
       lost,
       // Batches the stalled-job check took from a live or dead worker (of the last 100 kept).
-      takenOver: (await rt.queues[QUEUE.emails].getJobs(["completed", "failed"])).filter((j) => j && j.stalledCounter > 0).length,
+      takenOver: (await rt.queues[QUEUE.emails].getJobs(["completed", "failed"])).filter(
+        (j) => j && j.stalledCounter > 0,
+      ).length,
     });
     expect(lost).toBe(0);
     const beyond = emails.filter((e) => Math.max(0, smtp!.count(e) - 1) > allowed(e));
@@ -125,12 +144,19 @@ describe("digest under SIGKILL and a CPU hog", { timeout: 480_000 }, () => {
       // For the post-mortem: when each copy arrived, against the kills.
       const t0 = killedAt[0]!;
       const at = (e: string) => smtp!.messages.filter((m) => m.to === e).map((m) => m.at - t0);
-      console.info(`beyond the bound (ms after kill 1; kills at ${killedAt.map((k) => k - t0).join(", ")}): ${beyond.slice(0, 10).map((e) => `${e} ${at(e).join("/")}`).join("; ")}`);
+      console.info(
+        `beyond the bound (ms after kill 1; kills at ${killedAt.map((k) => k - t0).join(", ")}): ${beyond
+          .slice(0, 10)
+          .map((e) => `${e} ${at(e).join("/")}`)
+          .join("; ")}`,
+      );
     }
-    for (const e of emails) expect({ e, extra: Math.max(0, smtp.count(e) - 1) <= allowed(e) }).toEqual({ e, extra: true });
+    for (const e of emails)
+      expect({ e, extra: Math.max(0, smtp.count(e) - 1) <= allowed(e) }).toEqual({ e, extra: true });
     expect(twice.length).toBeLessThanOrEqual(inFlight.reduce((n, s) => n + s.size, 0));
     // Every copy a reader got is the same message of the same edition.
-    for (const m of smtp.messages) expect(m.messageId.startsWith(`<${edition}.${idOf.get(m.to)}@`), m.messageId).toBe(true);
+    for (const m of smtp.messages)
+      expect(m.messageId.startsWith(`<${edition}.${idOf.get(m.to)}@`), m.messageId).toBe(true);
     // A sample, parsed for real: the reader's digest, no script anywhere in it.
     for (const m of smtp.messages.slice(0, 5)) {
       const parsed = await simpleParser(m.raw);

@@ -11,12 +11,18 @@ const TOPICS = 6;
 
 export const readerEmail = (i: number) => `reader${i}@crash.example`;
 
-export async function seedDigest(rt: Runtime, readers: number): Promise<{ emails: string[]; idOf: Map<string, string> }> {
+export async function seedDigest(
+  rt: Runtime,
+  readers: number,
+): Promise<{ emails: string[]; idOf: Map<string, string> }> {
   const now = rt.clock.now();
   const svc = new ReleaseService(rt);
   // Synthetic topics are not in the built-in vocabulary: added like ops would (herald taxonomy add).
   for (let i = 0; i < TOPICS; i++) {
-    await rt.taxonomy.add("topics", { slug: `topic-${i}`, labels: { en: `Topic ${i}`, fr: `Thème ${i}`, es: `Tema ${i}` } });
+    await rt.taxonomy.add("topics", {
+      slug: `topic-${i}`,
+      labels: { en: `Topic ${i}`, fr: `Thème ${i}`, es: `Tema ${i}` },
+    });
   }
   for (let i = 0; i < TOPICS * 2; i++) {
     await svc.publish({

@@ -57,16 +57,30 @@ interface ApiCase {
 }
 
 const release = (id: string, over: Record<string, unknown> = {}) => ({ ...sampleRelease({ id }), ...over });
-const contact = (over: Record<string, unknown>) => [{ name: "Amina Idriss", office: "IOM Djibouti", email: "aidriss@example.org", ...over }];
+const contact = (over: Record<string, unknown>) => [
+  { name: "Amina Idriss", office: "IOM Djibouti", email: "aidriss@example.org", ...over },
+];
 
 // Stored, markup stripped: a script in any text field is not a reason to lose the release.
 const strippedCases: ApiCase[] = [
   { name: "script in title", body: release("h-title", { title: `Border ${SCRIPT} Training` }), status: 202 },
   { name: "img onerror in title", body: release("h-title-img", { title: `Border ${IMG} Training` }), status: 202 },
-  { name: "entity-encoded script in title", body: release("h-title-enc", { title: `Border ${ENCODED} Training` }), status: 202 },
+  {
+    name: "entity-encoded script in title",
+    body: release("h-title-enc", { title: `Border ${ENCODED} Training` }),
+    status: 202,
+  },
   { name: "script in summary", body: release("h-summary", { summary: `Course ${SCRIPT}${IMG}` }), status: 202 },
-  { name: "entity-encoded script in summary", body: release("h-summary-enc", { summary: `Course ${ENCODED}` }), status: 202 },
-  { name: "double-encoded script in summary", body: release("h-summary-enc2", { summary: "Course &amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;" }), status: 202 },
+  {
+    name: "entity-encoded script in summary",
+    body: release("h-summary-enc", { summary: `Course ${ENCODED}` }),
+    status: 202,
+  },
+  {
+    name: "double-encoded script in summary",
+    body: release("h-summary-enc2", { summary: "Course &amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;" }),
+    status: 202,
+  },
   {
     name: "script, style, iframe, handlers and javascript: links in body",
     body: release("h-body", {
@@ -74,45 +88,159 @@ const strippedCases: ApiCase[] = [
     }),
     status: 202,
   },
-  { name: "plain-text body that looks like a script", body: release("h-body-text", { body: `Trained forty officials.\n\n${ENCODED} and ${SCRIPT}` }), status: 202 },
+  {
+    name: "plain-text body that looks like a script",
+    body: release("h-body-text", { body: `Trained forty officials.\n\n${ENCODED} and ${SCRIPT}` }),
+    status: 202,
+  },
   { name: "script in dateline", body: release("h-dateline", { dateline: `Djibouti ${SCRIPT}` }), status: 202 },
-  { name: "script in contact name", body: release("h-contact-name", { contacts: contact({ name: `Amina ${SCRIPT}` }) }), status: 202 },
-  { name: "handler in contact office and phone", body: release("h-contact-office", { contacts: contact({ office: `IOM ${IMG}`, phone: `+253 ${SCRIPT}` }) }), status: 202 },
-  { name: "onerror in image alt", body: release("h-image-alt", { image: { url: "https://img.example/a.jpg", alt: `Officials"><img src=x onerror=alert(1)>` } }), status: 202 },
+  {
+    name: "script in contact name",
+    body: release("h-contact-name", { contacts: contact({ name: `Amina ${SCRIPT}` }) }),
+    status: 202,
+  },
+  {
+    name: "handler in contact office and phone",
+    body: release("h-contact-office", { contacts: contact({ office: `IOM ${IMG}`, phone: `+253 ${SCRIPT}` }) }),
+    status: 202,
+  },
+  {
+    name: "onerror in image alt",
+    body: release("h-image-alt", {
+      image: { url: "https://img.example/a.jpg", alt: `Officials"><img src=x onerror=alert(1)>` },
+    }),
+    status: 202,
+  },
 ];
 
 const rejectedCases: ApiCase[] = [
-  { name: "javascript: release url", body: release("r-url", { url: "javascript:alert(1)" }), status: 400, error: /url: an http\(s\) URL/ },
-  { name: "javascript: image url", body: release("r-img", { image: { url: "javascript:alert(1)", alt: "x" } }), status: 400, error: /image\.url/ },
-  { name: "data: image url", body: release("r-img-data", { image: { url: "data:text/html,<script>alert(1)</script>", alt: "x" } }), status: 400, error: /image\.url/ },
-  { name: "CR/LF in title (header injection)", body: release("r-crlf", { title: "Officials\r\nBcc: everyone@example.org" }), status: 400, error: /title: must be one line/ },
-  { name: "LF in dateline", body: release("r-lf-dateline", { dateline: "Djibouti\nX-Injected: 1" }), status: 400, error: /dateline: must be one line/ },
-  { name: "U+2028 in title", body: release("r-u2028", { title: "Officials\u2028trained" }), status: 400, error: /title: must be one line/ },
-  { name: "CR/LF in contact name", body: release("r-crlf-name", { contacts: contact({ name: "Amina\r\nBcc: x@example.org" }) }), status: 400, error: /contacts\.0\.name: must be one line/ },
-  { name: "CR/LF in contact email", body: release("r-crlf-email", { contacts: contact({ email: "a@example.org\r\nBcc: x@example.org" }) }), status: 400, error: /contacts\.0\.email/ },
-  { name: "script as contact email", body: release("r-script-email", { contacts: contact({ email: `${SCRIPT}@example.org` }) }), status: 400, error: /contacts\.0\.email/ },
-  { name: "a title that is nothing but a script", body: release("r-only-script", { title: SCRIPT }), status: 400, error: /title: has no text once markup is removed/ },
-  { name: "a body that is nothing but a script", body: release("r-only-script-body", { body: `${SCRIPT}<style>p{}</style>` }), status: 400, error: /body/ },
-  { name: "overlong title", body: release("r-long-title", { title: "x".repeat(301) }), status: 400, error: /title: at most 300/ },
-  { name: "overlong summary", body: release("r-long-summary", { summary: "x".repeat(2001) }), status: 400, error: /summary: at most 2000/ },
-  { name: "overlong contact name", body: release("r-long-name", { contacts: contact({ name: "x".repeat(201) }) }), status: 400, error: /contacts\.0\.name: at most 200/ },
+  {
+    name: "javascript: release url",
+    body: release("r-url", { url: "javascript:alert(1)" }),
+    status: 400,
+    error: /url: an http\(s\) URL/,
+  },
+  {
+    name: "javascript: image url",
+    body: release("r-img", { image: { url: "javascript:alert(1)", alt: "x" } }),
+    status: 400,
+    error: /image\.url/,
+  },
+  {
+    name: "data: image url",
+    body: release("r-img-data", { image: { url: "data:text/html,<script>alert(1)</script>", alt: "x" } }),
+    status: 400,
+    error: /image\.url/,
+  },
+  {
+    name: "CR/LF in title (header injection)",
+    body: release("r-crlf", { title: "Officials\r\nBcc: everyone@example.org" }),
+    status: 400,
+    error: /title: must be one line/,
+  },
+  {
+    name: "LF in dateline",
+    body: release("r-lf-dateline", { dateline: "Djibouti\nX-Injected: 1" }),
+    status: 400,
+    error: /dateline: must be one line/,
+  },
+  {
+    name: "U+2028 in title",
+    body: release("r-u2028", { title: "Officials\u2028trained" }),
+    status: 400,
+    error: /title: must be one line/,
+  },
+  {
+    name: "CR/LF in contact name",
+    body: release("r-crlf-name", { contacts: contact({ name: "Amina\r\nBcc: x@example.org" }) }),
+    status: 400,
+    error: /contacts\.0\.name: must be one line/,
+  },
+  {
+    name: "CR/LF in contact email",
+    body: release("r-crlf-email", { contacts: contact({ email: "a@example.org\r\nBcc: x@example.org" }) }),
+    status: 400,
+    error: /contacts\.0\.email/,
+  },
+  {
+    name: "script as contact email",
+    body: release("r-script-email", { contacts: contact({ email: `${SCRIPT}@example.org` }) }),
+    status: 400,
+    error: /contacts\.0\.email/,
+  },
+  {
+    name: "a title that is nothing but a script",
+    body: release("r-only-script", { title: SCRIPT }),
+    status: 400,
+    error: /title: has no text once markup is removed/,
+  },
+  {
+    name: "a body that is nothing but a script",
+    body: release("r-only-script-body", { body: `${SCRIPT}<style>p{}</style>` }),
+    status: 400,
+    error: /body/,
+  },
+  {
+    name: "overlong title",
+    body: release("r-long-title", { title: "x".repeat(301) }),
+    status: 400,
+    error: /title: at most 300/,
+  },
+  {
+    name: "overlong summary",
+    body: release("r-long-summary", { summary: "x".repeat(2001) }),
+    status: 400,
+    error: /summary: at most 2000/,
+  },
+  {
+    name: "overlong contact name",
+    body: release("r-long-name", { contacts: contact({ name: "x".repeat(201) }) }),
+    status: 400,
+    error: /contacts\.0\.name: at most 200/,
+  },
   { name: "body over 1 MiB", body: release("r-huge", { body: `<p>${"x".repeat(1024 * 1024 + 10)}</p>` }), status: 413 },
   { name: "script as a topic", body: release("r-topic", { topics: [SCRIPT] }), status: 400, error: /topics\.0/ },
   { name: "path traversal id", body: release("../../etc/passwd"), status: 400, error: /id: lower-case/ },
   { name: "colon in id (job ids)", body: release("a:b"), status: 400, error: /id: lower-case/ },
   {
     name: "invalid UTF-8 bytes in the JSON body",
-    body: Buffer.concat([Buffer.from('{"title":"Officials '), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from(`","body":"<p>x</p>","id":"r-utf8"}`)]),
+    body: Buffer.concat([
+      Buffer.from('{"title":"Officials '),
+      Buffer.from([0xc3, 0x28, 0xff, 0xfe]),
+      Buffer.from(`","body":"<p>x</p>","id":"r-utf8"}`),
+    ]),
     status: 400,
     error: /UTF-8/,
   },
   { name: "not JSON", body: "<release>x</release>", status: 400 },
   { name: "a JSON array", body: "[1,2,3]", status: 400, error: /JSON object/ },
   { name: "no token", headers: {}, body: release("r-auth-none"), status: 401, error: /missing Authorization/ },
-  { name: "forged token", headers: { authorization: "Bearer forged-token-0123456789abcdef" }, body: release("r-auth-forged"), status: 401, error: /wrong API token/ },
-  { name: "token with a suffix", headers: { authorization: `Bearer ${TEST_TOKEN}x` }, body: release("r-auth-suffix"), status: 401, error: /wrong API token/ },
-  { name: "token in Basic auth", headers: { authorization: `Basic ${Buffer.from(`admin:${TEST_TOKEN}`).toString("base64")}` }, body: release("r-auth-basic"), status: 401 },
-  { name: "two tokens", headers: { authorization: `Bearer forged Bearer ${TEST_TOKEN}` }, body: release("r-auth-two"), status: 401 },
+  {
+    name: "forged token",
+    headers: { authorization: "Bearer forged-token-0123456789abcdef" },
+    body: release("r-auth-forged"),
+    status: 401,
+    error: /wrong API token/,
+  },
+  {
+    name: "token with a suffix",
+    headers: { authorization: `Bearer ${TEST_TOKEN}x` },
+    body: release("r-auth-suffix"),
+    status: 401,
+    error: /wrong API token/,
+  },
+  {
+    name: "token in Basic auth",
+    headers: { authorization: `Basic ${Buffer.from(`admin:${TEST_TOKEN}`).toString("base64")}` },
+    body: release("r-auth-basic"),
+    status: 401,
+  },
+  {
+    name: "two tokens",
+    headers: { authorization: `Bearer forged Bearer ${TEST_TOKEN}` },
+    body: release("r-auth-two"),
+    status: 401,
+  },
 ];
 
 async function send(c: ApiCase) {
@@ -130,15 +258,18 @@ async function counts() {
 }
 
 describe("hostile input: releases API", () => {
-  it.each(rejectedCases.map((c) => [c.name, c] as const))("%s: refused with a reason, nothing stored", async (_n, c) => {
-    const before = await counts();
-    const res = await send(c);
-    expect(res.statusCode).toBe(c.status);
-    const body = res.json();
-    expect(typeof body.error).toBe("string");
-    if (c.error) expect(`${body.error} ${JSON.stringify(body.issues ?? [])}`).toMatch(c.error);
-    expect(await counts()).toEqual(before);
-  });
+  it.each(rejectedCases.map((c) => [c.name, c] as const))(
+    "%s: refused with a reason, nothing stored",
+    async (_n, c) => {
+      const before = await counts();
+      const res = await send(c);
+      expect(res.statusCode).toBe(c.status);
+      const body = res.json();
+      expect(typeof body.error).toBe("string");
+      if (c.error) expect(`${body.error} ${JSON.stringify(body.issues ?? [])}`).toMatch(c.error);
+      expect(await counts()).toEqual(before);
+    },
+  );
 
   it.each(strippedCases.map((c) => [c.name, c] as const))("%s: stored with the markup stripped", async (_n, c) => {
     const res = await send(c);
@@ -152,15 +283,34 @@ describe("hostile input: releases API", () => {
   it("a correction (PUT) with script in the title and note: stored stripped; with CR/LF: 400 and no new revision", async () => {
     expect((await send({ name: "base", body: release("h-put"), status: 202 })).statusCode).toBe(202);
     storedIds.push("h-put");
-    const put = await send({ name: "put", method: "PUT", url: "/api/releases/h-put", body: { ...release("h-put", { title: `Corrected ${SCRIPT}` }), correction: `Fixed ${IMG} ${ENCODED}` }, status: 202 });
+    const put = await send({
+      name: "put",
+      method: "PUT",
+      url: "/api/releases/h-put",
+      body: { ...release("h-put", { title: `Corrected ${SCRIPT}` }), correction: `Fixed ${IMG} ${ENCODED}` },
+      status: 202,
+    });
     expect(put.statusCode).toBe(202);
     const r = (await rt.releases.get("h-put"))!;
     expect(r.revision).toBe(2);
     expect(activeIn("json", JSON.stringify(r))).toEqual([]);
-    const bad = await send({ name: "put crlf", method: "PUT", url: "/api/releases/h-put", body: release("h-put", { title: "A\r\nB" }), status: 400 });
+    const bad = await send({
+      name: "put crlf",
+      method: "PUT",
+      url: "/api/releases/h-put",
+      body: release("h-put", { title: "A\r\nB" }),
+      status: 400,
+    });
     expect(bad.statusCode).toBe(400);
     expect((await rt.releases.get("h-put"))!.revision).toBe(2);
-    const forged = await send({ name: "put forged", method: "PUT", url: "/api/releases/h-put", headers: { authorization: "Bearer forged-token-0123456789abcdef" }, body: release("h-put", { title: "Defaced" }), status: 401 });
+    const forged = await send({
+      name: "put forged",
+      method: "PUT",
+      url: "/api/releases/h-put",
+      headers: { authorization: "Bearer forged-token-0123456789abcdef" },
+      body: release("h-put", { title: "Defaced" }),
+      status: 401,
+    });
     expect(forged.statusCode).toBe(401);
     expect((await rt.releases.get("h-put"))!.title).not.toBe("Defaced");
   });
@@ -180,7 +330,11 @@ const ssrfCases: [string, string, RegExp][] = [
   ["carrier-grade NAT 100.64.0.1", "https://100.64.0.1/hook", /carrierGradeNat/],
   ["unspecified 0.0.0.0", "https://0.0.0.0/hook", /unspecified/],
   ["unique local [fd00::1]", "https://[fd00::1]/hook", /uniqueLocal/],
-  ["plain http:// without --allow-private", "http://partner.example.org/hook", /plain http:\/\/ is only allowed with --allow-private/],
+  [
+    "plain http:// without --allow-private",
+    "http://partner.example.org/hook",
+    /plain http:\/\/ is only allowed with --allow-private/,
+  ],
   ["credentials in the URL", "https://user:pw@partner.example.org/hook", /user name or password/],
   ["file: URL", "file:///etc/passwd", /must be https/],
   ["gopher: URL", "gopher://127.0.0.1:6379/_FLUSHALL", /must be https/],
@@ -188,7 +342,12 @@ const ssrfCases: [string, string, RegExp][] = [
 
 describe("hostile input: partners API", () => {
   const add = (body: unknown, headers = auth) =>
-    app.inject({ method: "POST", url: "/api/partners", headers: { ...headers, "content-type": "application/json" }, payload: JSON.stringify(body) });
+    app.inject({
+      method: "POST",
+      url: "/api/partners",
+      headers: { ...headers, "content-type": "application/json" },
+      payload: JSON.stringify(body),
+    });
 
   it.each(ssrfCases)("%s: refused", async (_n, url, reason) => {
     const res = await add({ name: "Outlet", url });
@@ -209,7 +368,10 @@ describe("hostile input: partners API", () => {
   });
 
   it("a forged token cannot add a partner", async () => {
-    const res = await add({ name: "Outlet", url: "https://203.0.113.10/hook" }, { authorization: "Bearer forged-token-0123456789abcdef" });
+    const res = await add(
+      { name: "Outlet", url: "https://203.0.113.10/hook" },
+      { authorization: "Bearer forged-token-0123456789abcdef" },
+    );
     expect(res.statusCode).toBe(401);
     expect(await listPartners(rt)).toEqual([]);
   });
@@ -237,7 +399,9 @@ describe("hostile input: scraped pages and the CLI", () => {
     expect(activeIn("json", JSON.stringify(r))).toEqual([]);
   });
 
-  it("herald publish and partners add: a hostile file and URL exit non-zero with a reason, script-laden ones store sanitised", { timeout: 90_000 }, async () => {
+  it("herald publish and partners add: a hostile file and URL exit non-zero with a reason, script-laden ones store sanitised", {
+    timeout: 90_000,
+  }, async () => {
     const env = { REDIS_URL: rt.redisUrl, HERALD_PREFIX: rt.config.prefix, VAR_DIR: dir };
     const file = (name: string, content: string | Buffer) => {
       const p = path.join(dir, name);
@@ -245,7 +409,10 @@ describe("hostile input: scraped pages and the CLI", () => {
       return p;
     };
     const crlf = file("crlf.json", JSON.stringify(release("cli-crlf", { title: "A\r\nBcc: x@example.org" })));
-    const script = file("script.json", JSON.stringify(release("cli-script", { title: `CLI ${SCRIPT}`, body: `<p>ok</p>${SCRIPT}${IMG}` })));
+    const script = file(
+      "script.json",
+      JSON.stringify(release("cli-script", { title: `CLI ${SCRIPT}`, body: `<p>ok</p>${SCRIPT}${IMG}` })),
+    );
     const page = file("page.html", hostilePage());
     const before = await rt.releases.count();
     // (Binary files and plain http:// partners are refused in the CLI and partner suites.)
@@ -253,7 +420,9 @@ describe("hostile input: scraped pages and the CLI", () => {
       runCli(["publish", crlf], env, { timeoutMs: 80_000 }),
       runCli(["publish", script], env, { timeoutMs: 80_000 }),
       runCli(["publish", page, "--topics", "floods"], env, { timeoutMs: 80_000 }),
-      runCli(["partners", "add", "--name", "Meta", "--url", "https://169.254.169.254/latest/"], env, { timeoutMs: 80_000 }),
+      runCli(["partners", "add", "--name", "Meta", "--url", "https://169.254.169.254/latest/"], env, {
+        timeoutMs: 80_000,
+      }),
     ]);
     for (const [r, reason] of [
       [r1, /title: must be one line/],
@@ -276,24 +445,37 @@ describe("hostile input: scraped pages and the CLI", () => {
 
 describe("no script reaches any output", () => {
   it("every stored hostile release, through every feed format, the release page and the ninjs webhook", async () => {
-    const releases = (await Promise.all(storedIds.map((id) => rt.releases.get(id)))).filter((r): r is Release => r !== null);
+    const releases = (await Promise.all(storedIds.map((id) => rt.releases.get(id)))).filter(
+      (r): r is Release => r !== null,
+    );
     expect(releases.length).toBe(storedIds.length);
     expect(releases.length).toBeGreaterThanOrEqual(strippedCases.length + 3);
     const now = Date.parse("2026-12-01T00:00:00Z");
     const meta = feedMeta(rt.config, "all", releases);
     const problems: string[] = [];
     const check = (where: string, found: string[]) => problems.push(...found.map((f) => `${where}: ${f}`));
-    for (const format of FORMATS) check(`renderer ${format}`, activeIn(format === "json" ? "json" : "xml", RENDERERS[format](meta, releases, now)));
+    for (const format of FORMATS)
+      check(`renderer ${format}`, activeIn(format === "json" ? "json" : "xml", RENDERERS[format](meta, releases, now)));
     for (const r of releases) {
       check(`page ${r.id}`, activeContent(renderReleasePage(rt.config, r, { translations: [] })));
       const http = await app.inject(`/releases/${r.id}`);
       expect(http.statusCode).toBe(200);
       check(`GET /releases/${r.id}`, activeContent(http.body));
-      check(`ninjs ${r.id}`, activeIn("json", JSON.stringify(buildEnvelope(r, "published", { publicUrl: rt.config.publicUrl, orgName: rt.config.orgName }))));
+      check(
+        `ninjs ${r.id}`,
+        activeIn(
+          "json",
+          JSON.stringify(buildEnvelope(r, "published", { publicUrl: rt.config.publicUrl, orgName: rt.config.orgName })),
+        ),
+      );
     }
     // And as served: the feeds built by the worker's own code, over HTTP.
     await buildFeed(rt, "all");
-    for (const [file, kind] of [["rss.xml", "xml"], ["atom.xml", "xml"], ["feed.json", "json"]] as const) {
+    for (const [file, kind] of [
+      ["rss.xml", "xml"],
+      ["atom.xml", "xml"],
+      ["feed.json", "json"],
+    ] as const) {
       const res = await app.inject(`/feeds/${file}`);
       expect(res.statusCode).toBe(200);
       check(`GET /feeds/${file}`, activeIn(kind, res.body));

@@ -42,7 +42,9 @@ describe("load", { timeout: 90_000 }, () => {
     const reader = async () => {
       while (publishing) {
         try {
-          const res = await fetch(`${base}/feeds/atom.xml`, { headers: etag && Math.random() < 0.5 ? { "if-none-match": etag } : {} });
+          const res = await fetch(`${base}/feeds/atom.xml`, {
+            headers: etag && Math.random() < 0.5 ? { "if-none-match": etag } : {},
+          });
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
           if (res.status === 200) {
             etag = res.headers.get("etag") ?? etag;
@@ -70,7 +72,11 @@ describe("load", { timeout: 90_000 }, () => {
     const readers = [reader(), reader(), reader()];
     await Promise.all(Array.from({ length: 10 }, (_, w) => publisher(w)));
     // The newest release reaches the feed while readers keep polling.
-    await eventually(async () => (await (await fetch(`${base}/feeds/atom.xml`)).text()).includes("/releases/load-499"), 30_000, "the newest release in the feed");
+    await eventually(
+      async () => (await (await fetch(`${base}/feeds/atom.xml`)).text()).includes("/releases/load-499"),
+      30_000,
+      "the newest release in the feed",
+    );
     publishing = false;
     await Promise.all(readers);
 

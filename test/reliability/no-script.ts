@@ -5,8 +5,29 @@
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import sanitizeHtml from "sanitize-html";
 
-const ACTIVE_TAGS = new Set(["script", "iframe", "object", "embed", "frame", "frameset", "applet", "base", "svg", "math"]);
-const URL_ATTRS = new Set(["href", "src", "action", "formaction", "xlink:href", "data", "poster", "background", "srcset"]);
+const ACTIVE_TAGS = new Set([
+  "script",
+  "iframe",
+  "object",
+  "embed",
+  "frame",
+  "frameset",
+  "applet",
+  "base",
+  "svg",
+  "math",
+]);
+const URL_ATTRS = new Set([
+  "href",
+  "src",
+  "action",
+  "formaction",
+  "xlink:href",
+  "data",
+  "poster",
+  "background",
+  "srcset",
+]);
 const BAD_SCHEME = /^\s*(javascript|vbscript|data|livescript):/i;
 
 /** What is active in one HTML string: script-like tags, event handlers, script URLs. */
@@ -21,7 +42,8 @@ export function activeContent(html: string): string[] {
       for (const [attr, value] of Object.entries(attribs)) {
         if (/^on/i.test(attr)) found.push(`${name} ${attr}=`);
         // htmlparser2 has decoded entities; also drop the control characters browsers ignore.
-        if (URL_ATTRS.has(attr.toLowerCase()) && BAD_SCHEME.test(value.replace(/[\u0000-\u001f\s]/g, ""))) found.push(`${name} ${attr}=${value.slice(0, 40)}`);
+        if (URL_ATTRS.has(attr.toLowerCase()) && BAD_SCHEME.test(value.replace(/[\u0000-\u001f\s]/g, "")))
+          found.push(`${name} ${attr}=${value.slice(0, 40)}`);
         if (attr.toLowerCase() === "srcdoc") found.push(`${name} srcdoc=`);
       }
     },

@@ -50,7 +50,8 @@ describe("partner delivery under SIGKILL and a CPU hog", { timeout: 420_000 }, (
     rt = await testRuntime({ label: "crashp" });
     varDir = mkdtempSync(path.join(tmpdir(), "herald-crash-"));
     const partnerOf = new Map<string, string>();
-    for (const p of PATHS) partnerOf.set(p, (await addPartner(rt, { name: `Partner ${p}`, url: rx.url(p), allowPrivate: true })).partner.id);
+    for (const p of PATHS)
+      partnerOf.set(p, (await addPartner(rt, { name: `Partner ${p}`, url: rx.url(p), allowPrivate: true })).partner.id);
     hog = startCpuHog();
     worker = await startWorkerProcess({
       REDIS_URL: rt.redisUrl,
@@ -67,7 +68,9 @@ describe("partner delivery under SIGKILL and a CPU hog", { timeout: 420_000 }, (
       const r = await svc.publish(sampleRelease({ id: `crash-${i}`, publishedAt: undefined }));
       ids.push(r.id);
     }
-    const expected = new Set(PATHS.flatMap((p) => ids.map((id) => `${p} ${webhookId({ releaseId: id, revision: 1, event: "published" })}`)));
+    const expected = new Set(
+      PATHS.flatMap((p) => ids.map((id) => `${p} ${webhookId({ releaseId: id, revision: 1, event: "published" })}`)),
+    );
     const jobOf = (key: string) => {
       const [p, id] = key.split(" ");
       const releaseId = id!.replace(/^msg_/, "").replace(/_r1_published$/, "");
@@ -82,12 +85,20 @@ describe("partner delivery under SIGKILL and a CPU hog", { timeout: 420_000 }, (
       await eventually(() => rx!.openConnections() === 0, 60_000, "the dead worker's connections to close");
       // The process is gone, so the active list is frozen: exactly the jobs it held (and any
       // left from an earlier kill that were not taken over yet).
-      const active = new Set((await rt!.queues[QUEUE.partners].getActive(0, -1)).filter((j) => j.name === "deliver").map((j) => j.id!));
+      const active = new Set(
+        (await rt!.queues[QUEUE.partners].getActive(0, -1)).filter((j) => j.name === "deliver").map((j) => j.id!),
+      );
       activeAtKill.push(active);
       // And requests the partner received that are not recorded as delivered: a run whose job
       // was taken over (its worker starved past the lock) is no longer "active" but may have
       // sent one, and its job runs again.
-      const recorded = new Set((await Promise.all([...partnerOf.values()].map((id) => rt!.redis.zrange(rt!.key("partners", "p", id, "delivered"), "0", "-1")))).flat());
+      const recorded = new Set(
+        (
+          await Promise.all(
+            [...partnerOf.values()].map((id) => rt!.redis.zrange(rt!.key("partners", "p", id, "delivered"), "0", "-1")),
+          )
+        ).flat(),
+      );
       const unrecorded = rx!.seen.map((x) => jobOf(`${x.path} ${x.webhookId}`)).filter((j) => !recorded.has(j));
       inFlightAtKill.push(new Set([...active, ...unrecorded]));
     };
@@ -108,10 +119,13 @@ describe("partner delivery under SIGKILL and a CPU hog", { timeout: 420_000 }, (
     await worker.restart();
 
     // Waited for without failing here, so the figures below are printed for a run that lost events too.
-    await eventually(() => rx!.delivered.size >= expected.size, 180_000, `all ${expected.size} deliveries`).catch(() => false);
+    await eventually(() => rx!.delivered.size >= expected.size, 180_000, `all ${expected.size} deliveries`).catch(
+      () => false,
+    );
     const lost = [...expected].filter((k) => !rx!.delivered.has(k)).length;
     const seenTwice = new Map<string, number>();
-    for (const s of rx.seen) seenTwice.set(`${s.path} ${s.webhookId}`, (seenTwice.get(`${s.path} ${s.webhookId}`) ?? 0) + 1);
+    for (const s of rx.seen)
+      seenTwice.set(`${s.path} ${s.webhookId}`, (seenTwice.get(`${s.path} ${s.webhookId}`) ?? 0) + 1);
     const dupDelivered = duplicates(rx.delivered);
     const dupSeen = duplicates(seenTwice);
     const inFlight = new Set(inFlightAtKill.flatMap((s) => [...s]));
@@ -131,11 +145,14 @@ describe("partner delivery under SIGKILL and a CPU hog", { timeout: 420_000 }, (
       answered2xxTwice: dupDelivered.extra,
       lost,
       // Jobs the stalled-job check took from a live or dead worker (kept ones: up to 5,000).
-      takenOver: (await rt.queues[QUEUE.partners].getJobs(["completed", "failed"])).filter((j) => j && j.stalledCounter > 0).length,
+      takenOver: (await rt.queues[QUEUE.partners].getJobs(["completed", "failed"])).filter(
+        (j) => j && j.stalledCounter > 0,
+      ).length,
     });
     expect(new Set(rx.delivered.keys())).toEqual(expected);
     for (const key of dupSeen.keys) expect(inFlight.has(jobOf(key)), key).toBe(true);
-    for (const key of dupSeen.keys) expect(seenTwice.get(key)! - 1, key).toBeLessThanOrEqual(inFlightAtKill.filter((s) => s.has(jobOf(key))).length);
+    for (const key of dupSeen.keys)
+      expect(seenTwice.get(key)! - 1, key).toBeLessThanOrEqual(inFlightAtKill.filter((s) => s.has(jobOf(key))).length);
     expect(dupSeen.extra).toBeLessThanOrEqual(inFlightAtKill[0]!.size + inFlightAtKill[1]!.size);
     expect(dupDelivered.extra).toBeLessThanOrEqual(inFlight.size);
     const failed = await rt.queues[QUEUE.partners].getFailed(0, -1);

@@ -29,20 +29,68 @@ function openssl(...args: string[]): void {
 function certificate(file: string, name: string, signer: "ca" | "self"): { key: string; cert: string } {
   const key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${file}.key`];
   if (signer === "self") {
-    openssl("req", "-x509", ...key, "-out", `${file}.pem`, "-days", "2", "-subj", `/CN=${name}`, "-addext", `subjectAltName=DNS:${name}`);
+    openssl(
+      "req",
+      "-x509",
+      ...key,
+      "-out",
+      `${file}.pem`,
+      "-days",
+      "2",
+      "-subj",
+      `/CN=${name}`,
+      "-addext",
+      `subjectAltName=DNS:${name}`,
+    );
   } else {
     openssl("req", ...key, "-out", `${file}.csr`, "-subj", `/CN=${name}`);
     writeFileSync(path.join(dir, `${file}.ext`), `subjectAltName=DNS:${name}\n`);
-    openssl("x509", "-req", "-in", `${file}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-out", `${file}.pem`, "-extfile", `${file}.ext`);
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      `${file}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-out",
+      `${file}.pem`,
+      "-extfile",
+      `${file}.ext`,
+    );
   }
-  return { key: readFileSync(path.join(dir, `${file}.key`), "utf8"), cert: readFileSync(path.join(dir, `${file}.pem`), "utf8") };
+  return {
+    key: readFileSync(path.join(dir, `${file}.key`), "utf8"),
+    cert: readFileSync(path.join(dir, `${file}.pem`), "utf8"),
+  };
 }
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), "herald-tls-"));
   openssl(
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-    "-subj", "/CN=Herald test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=Herald test CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
   );
 });
 
@@ -62,7 +110,11 @@ describe("partner webhooks over HTTPS", { timeout: 90_000 }, () => {
 
     rt = await testRuntime({ label: "tls" });
     const partners = new Map<Receiver, string>();
-    for (const [name, rx] of [["Good", good], ["Wrong name", wrongName], ["Untrusted", untrusted]] as const) {
+    for (const [name, rx] of [
+      ["Good", good],
+      ["Wrong name", wrongName],
+      ["Untrusted", untrusted],
+    ] as const) {
       const { partner, generatedSecret } = await addPartner(rt, { name, url: rx.url("/hook"), allowPrivate: true });
       rx.route("/hook", { secret: generatedSecret! });
       partners.set(rx, partner.id);
@@ -82,10 +134,20 @@ describe("partner webhooks over HTTPS", { timeout: 90_000 }, () => {
     expect(got.json.type).toBe("release.published");
     expect(got.json.data.uri).toBe(releaseUri(rt.config.publicUrl, release.id));
 
-    const errors = async (rx: Receiver) => (await partnerStore(rt).deliveryLog(partners.get(rx)!, 10)).map((e) => e.error ?? "");
-    const wrongErrors = await eventually(async () => ((await errors(wrongName)).length >= 3 ? errors(wrongName) : null), 30_000, "attempts to the wrong name");
-    for (const e of wrongErrors) expect(e).toMatch(/ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate's altnames/);
-    const untrustedErrors = await eventually(async () => ((await errors(untrusted)).length >= 3 ? errors(untrusted) : null), 30_000, "attempts to the untrusted partner");
+    const errors = async (rx: Receiver) =>
+      (await partnerStore(rt).deliveryLog(partners.get(rx)!, 10)).map((e) => e.error ?? "");
+    const wrongErrors = await eventually(
+      async () => ((await errors(wrongName)).length >= 3 ? errors(wrongName) : null),
+      30_000,
+      "attempts to the wrong name",
+    );
+    for (const e of wrongErrors)
+      expect(e).toMatch(/ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate's altnames/);
+    const untrustedErrors = await eventually(
+      async () => ((await errors(untrusted)).length >= 3 ? errors(untrusted) : null),
+      30_000,
+      "attempts to the untrusted partner",
+    );
     for (const e of untrustedErrors) expect(e).toMatch(/SELF_SIGNED|self[- ]signed/i);
     // TLS failed before any request was sent: those partners never saw the payload.
     expect(wrongName.received()).toEqual([]);

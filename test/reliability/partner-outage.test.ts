@@ -30,25 +30,35 @@ describe("partner outage", { timeout: 60_000 }, () => {
     rx = await startCrashReceiver();
     rx.mode = "fail";
     // Ten attempts over about nine seconds: the outage below must outlast the first few.
-    rt = await testRuntime({ label: "outage", config: { partnerRetrySchedule: [0, 300, 500, 800, 1000, 1000, 1500, 1500, 2000, 2000] } });
+    rt = await testRuntime({
+      label: "outage",
+      config: { partnerRetrySchedule: [0, 300, 500, 800, 1000, 1000, 1500, 1500, 2000, 2000] },
+    });
     const { partner } = await addPartner(rt, { name: "Down", url: rx.url("/hook"), allowPrivate: true });
     workers = startWorkers(rt, [QUEUE.releaseEvents, QUEUE.partners]);
     const svc = new ReleaseService(rt);
     const ids: string[] = [];
-    for (let i = 0; i < EVENTS; i++) ids.push((await svc.publish(sampleRelease({ id: `outage-${i}`, publishedAt: undefined }))).id);
+    for (let i = 0; i < EVENTS; i++)
+      ids.push((await svc.publish(sampleRelease({ id: `outage-${i}`, publishedAt: undefined }))).id);
 
     // Phase 1: every event has been tried and answered 503.
     await eventually(() => new Set(rx!.seen.map((s) => s.webhookId)).size === EVENTS, 20_000, "a 503 for every event");
     // Phase 2: nothing listens on the port; attempts fail with ECONNREFUSED.
     await rx.down();
-    const refused = async () => (await partnerStore(rt!).deliveryLog(partner.id, 100)).filter((e) => /ECONNREFUSED/.test(e.error ?? "")).length;
+    const refused = async () =>
+      (await partnerStore(rt!).deliveryLog(partner.id, 100)).filter((e) => /ECONNREFUSED/.test(e.error ?? "")).length;
     await eventually(async () => (await refused()) >= EVENTS / 2, 20_000, "refused attempts while the partner is down");
     // Phase 3: back.
     rx.mode = "ok";
     await rx.up();
 
     await eventually(() => rx!.delivered.size === EVENTS, 30_000, "every event delivered");
-    const expectedIds = new Map(ids.map((id) => [releaseUri(rt!.config.publicUrl, id), webhookId({ releaseId: id, revision: 1, event: "published" })]));
+    const expectedIds = new Map(
+      ids.map((id) => [
+        releaseUri(rt!.config.publicUrl, id),
+        webhookId({ releaseId: id, revision: 1, event: "published" }),
+      ]),
+    );
     expect([...rx.delivered.values()].every((n) => n === 1)).toBe(true);
     expect(new Set([...rx.delivered.keys()])).toEqual(new Set([...expectedIds.values()].map((w) => `/hook ${w}`)));
     // Every attempt that reached the partner (503s and the final 200) carried the event's one id.

@@ -52,18 +52,36 @@ describe("a Redis that turned read-only", () => {
     await admin.call("REPLICAOF", "127.0.0.1", port);
     // PING still answers: only a write tells the truth.
     expect(await rt.redis.ping()).toBe("PONG");
-    const res = await eventually(async () => {
-      const r = await app.inject({ url: "/readyz" });
-      return r.statusCode === 503 ? r : undefined;
-    }, 10_000, "/readyz 503");
+    const res = await eventually(
+      async () => {
+        const r = await app.inject({ url: "/readyz" });
+        return r.statusCode === 503 ? r : undefined;
+      },
+      10_000,
+      "/readyz 503",
+    );
     expect(res.json()).toMatchObject({ ok: false, redis: "read-only" });
-    const post = await app.inject({ method: "POST", url: "/api/releases", headers: auth, payload: sampleRelease({ id: "ro" }) });
+    const post = await app.inject({
+      method: "POST",
+      url: "/api/releases",
+      headers: auth,
+      payload: sampleRelease({ id: "ro" }),
+    });
     expect(post.statusCode).toBe(503);
     expect(post.json().error).toMatch(/Redis/);
 
     await admin.call("REPLICAOF", "NO", "ONE");
-    await eventually(async () => (await app.inject({ url: "/readyz" })).statusCode === 200, 10_000, "/readyz 200 again");
-    const again = await app.inject({ method: "POST", url: "/api/releases", headers: auth, payload: sampleRelease({ id: "ro" }) });
+    await eventually(
+      async () => (await app.inject({ url: "/readyz" })).statusCode === 200,
+      10_000,
+      "/readyz 200 again",
+    );
+    const again = await app.inject({
+      method: "POST",
+      url: "/api/releases",
+      headers: auth,
+      payload: sampleRelease({ id: "ro" }),
+    });
     expect(again.statusCode).toBe(202);
   });
 });

@@ -49,14 +49,18 @@ async function killRedis(url: string): Promise<void> {
   admin.disconnect();
   const pid = Number(/process_id:(\d+)/.exec(info)![1]);
   process.kill(pid, "SIGKILL");
-  await eventually(() => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, 5_000, "redis-server to exit");
+  await eventually(
+    () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    5_000,
+    "redis-server to exit",
+  );
 }
 
 describe("Redis restart", { timeout: 90_000 }, () => {
@@ -69,14 +73,21 @@ describe("Redis restart", { timeout: 90_000 }, () => {
     admin.disconnect();
 
     rx = await startCrashReceiver();
-    const config = testConfig({ prefix: uniquePrefix("redis"), partnerRetrySchedule: [0, 200, 500, 1000, 1000, 1000, 1000, 1000, 1000, 1000], workerLockMs: 3000 });
+    const config = testConfig({
+      prefix: uniquePrefix("redis"),
+      partnerRetrySchedule: [0, 200, 500, 1000, 1000, 1000, 1000, 1000, 1000, 1000],
+      workerLockMs: 3000,
+    });
     rt = await createRuntime({ config, redisUrl: server.url });
     const paths = ["/a", "/b"];
     for (const p of paths) await addPartner(rt, { name: `Partner ${p}`, url: rx.url(p), allowPrivate: true });
     const svc = new ReleaseService(rt);
     const ids: string[] = [];
-    for (let i = 0; i < EVENTS; i++) ids.push((await svc.publish(sampleRelease({ id: `rr-${i}`, publishedAt: undefined }))).id);
-    const expected = new Set(paths.flatMap((p) => ids.map((id) => `${p} ${webhookId({ releaseId: id, revision: 1, event: "published" })}`)));
+    for (let i = 0; i < EVENTS; i++)
+      ids.push((await svc.publish(sampleRelease({ id: `rr-${i}`, publishedAt: undefined }))).id);
+    const expected = new Set(
+      paths.flatMap((p) => ids.map((id) => `${p} ${webhookId({ releaseId: id, revision: 1, event: "published" })}`)),
+    );
 
     workers = startWorkers(rt, [QUEUE.releaseEvents, QUEUE.partners]);
     await eventually(() => rx!.delivered.size >= expected.size / 3, 30_000, "a third of the deliveries");
@@ -88,10 +99,16 @@ describe("Redis restart", { timeout: 90_000 }, () => {
     server = await startRedisServer({ dir, port, appendonly: true });
     const restartedAt = Date.now();
 
-    await eventually(() => rx!.delivered.size >= expected.size, 60_000, `all ${expected.size} deliveries after the restart`);
+    await eventually(
+      () => rx!.delivered.size >= expected.size,
+      60_000,
+      `all ${expected.size} deliveries after the restart`,
+    );
     expect(new Set(rx.delivered.keys())).toEqual(expected);
     const dup = duplicates(rx.delivered);
-    console.info(`redis restart run: ${expected.size} deliveries, ${atCrash} before the crash, answered 2xx twice: ${dup.extra}`);
+    console.info(
+      `redis restart run: ${expected.size} deliveries, ${atCrash} before the crash, answered 2xx twice: ${dup.extra}`,
+    );
     // A delivery arrives twice only when its job was in flight at the crash: answered just
     // before it, recorded never, run again after the restart. A job holds one of the worker's
     // PARTNER_CONCURRENCY slots from its request until its completion is recorded, so that is
@@ -99,7 +116,12 @@ describe("Redis restart", { timeout: 90_000 }, () => {
     // partner, but a job gives that slot back before BullMQ records the completion.)
     for (const key of dup.keys) {
       const [first, second, ...more] = rx.deliveredAt.get(key)!;
-      expect({ key, beforeCrash: first! <= crashAt, afterRestart: second! >= restartedAt, more }).toEqual({ key, beforeCrash: true, afterRestart: true, more: [] });
+      expect({ key, beforeCrash: first! <= crashAt, afterRestart: second! >= restartedAt, more }).toEqual({
+        key,
+        beforeCrash: true,
+        afterRestart: true,
+        more: [],
+      });
     }
     expect(dup.extra).toBeLessThanOrEqual(config.partnerConcurrency);
     const failed = await rt.queues[QUEUE.partners].getFailed(0, -1);

@@ -11,7 +11,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const SUITES = ["test/reliability/partner-crash.test.ts", "test/reliability/digest-crash.test.ts", "test/reliability/stall.test.ts"];
+const SUITES = [
+  "test/reliability/partner-crash.test.ts",
+  "test/reliability/digest-crash.test.ts",
+  "test/reliability/stall.test.ts",
+];
 
 function usage(msg: string): never {
   console.error(`test:reliability: ${msg} (usage: npm run test:reliability -- [--repeat N] [--hog N] [test files])`);
@@ -51,11 +55,19 @@ interface Figures {
   deliveriesTakenOver?: number;
 }
 
-function runOnce(files: string[], env: NodeJS.ProcessEnv, log: string): Promise<{ code: number; figures: Figures[]; seconds: number }> {
+function runOnce(
+  files: string[],
+  env: NodeJS.ProcessEnv,
+  log: string,
+): Promise<{ code: number; figures: Figures[]; seconds: number }> {
   const started = Date.now();
   return new Promise((resolve) => {
     const out = createWriteStream(log);
-    const child = spawn(process.execPath, [path.join(ROOT, "node_modules/vitest/vitest.mjs"), "run", ...files], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [path.join(ROOT, "node_modules/vitest/vitest.mjs"), "run", ...files], {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let text = "";
     const take = (d: Buffer) => {
       text += d;
@@ -81,7 +93,9 @@ for (let run = 1; run <= repeat; run++) {
   const log = path.join(dir, `run-${run}.log`);
   const r = await runOnce(files, env, log);
   if (r.code !== 0) failedRuns += 1;
-  console.info(`run ${run}/${repeat}: ${r.code === 0 ? "passed" : "FAILED"} in ${r.seconds} s${r.code === 0 ? "" : ` (see ${log})`}`);
+  console.info(
+    `run ${run}/${repeat}: ${r.code === 0 ? "passed" : "FAILED"} in ${r.seconds} s${r.code === 0 ? "" : ` (see ${log})`}`,
+  );
   for (const f of r.figures) {
     const row = `  ${f.suite.padEnd(14)} hog ${String(f.hog).padStart(2)}  duplicates ${String(f.duplicates).padStart(3)} (in flight at kills: ${String(f.allowed).padStart(3)}, beyond that: ${f.beyondBound ?? 0})  lost ${f.lost}  jobs taken over ${f.takenOver ?? f.batchesTakenOver ?? f.deliveriesTakenOver ?? "?"}`;
     console.info(row);

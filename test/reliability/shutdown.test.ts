@@ -33,7 +33,13 @@ async function workerWithHeldDelivery(answer: Answer) {
   const secret = generateSecret();
   rx.route("/slow", { secret, answer: () => answer });
   const { partner } = await addPartner(rt, { name: "Slow", url: rx.url("/slow"), secret, allowPrivate: true });
-  const env = { REDIS_URL: redisUrl(), HERALD_PREFIX: rt.config.prefix, VAR_DIR: varDir, LOG_LEVEL: "info", PARTNER_TIMEOUT_MS: "20000" };
+  const env = {
+    REDIS_URL: redisUrl(),
+    HERALD_PREFIX: rt.config.prefix,
+    VAR_DIR: varDir,
+    LOG_LEVEL: "info",
+    PARTNER_TIMEOUT_MS: "20000",
+  };
   const { child, output } = await startCli(["start", "--workers-only"], env, /workers running for/, 60_000);
   await new ReleaseService(rt).publish(sampleRelease({ id: "held" }));
   await eventually(() => rx.received("/slow").length === 1, 20_000, "the delivery to be in flight");
@@ -63,19 +69,36 @@ describe("worker shutdown", { timeout: 90_000 }, () => {
 
   it("with Redis gone, SIGTERM exits within SHUTDOWN_TIMEOUT_MS, non-zero, naming what was left", async () => {
     // Its own redis-server, killed under it (the shared one serves the other tests).
-    const redis = await startRedisServer({ dir: path.join(varDir, "redis"), port: await freePort(), appendonly: false });
+    const redis = await startRedisServer({
+      dir: path.join(varDir, "redis"),
+      port: await freePort(),
+      appendonly: false,
+    });
     const port = await freePort();
-    const env = { REDIS_URL: redis.url, HERALD_PREFIX: uniquePrefix("gone"), VAR_DIR: varDir, PORT: String(port), LOG_LEVEL: "info", SHUTDOWN_TIMEOUT_MS: "1500" };
+    const env = {
+      REDIS_URL: redis.url,
+      HERALD_PREFIX: uniquePrefix("gone"),
+      VAR_DIR: varDir,
+      PORT: String(port),
+      LOG_LEVEL: "info",
+      SHUTDOWN_TIMEOUT_MS: "1500",
+    };
     const { child, output } = await startCli(["start"], env, /workers running for/, 60_000);
     try {
       await redis.stop();
-      await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 503, 10_000, "/readyz 503 with Redis gone");
+      await eventually(
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 503,
+        10_000,
+        "/readyz 503 with Redis gone",
+      );
       const started = Date.now();
       const code = await stopCli(child, "SIGTERM");
       const took = Date.now() - started;
       expect(code).toBe(1);
       expect(took).toBeLessThan(1500 + 3000);
-      expect(output()).toMatch(/shutdown did not finish within 1500 ms \(SHUTDOWN_TIMEOUT_MS\); exiting with work left: /);
+      expect(output()).toMatch(
+        /shutdown did not finish within 1500 ms \(SHUTDOWN_TIMEOUT_MS\); exiting with work left: /,
+      );
       expect(output()).not.toMatch(/"msg":"stopped"/);
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");

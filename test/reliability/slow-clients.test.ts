@@ -40,7 +40,9 @@ describe("slow clients", () => {
   it("a body that stops half-way is cut at REQUEST_TIMEOUT_MS (408), and nothing is stored", async () => {
     const port = await serve(TIMEOUTS);
     const body = JSON.stringify(sampleRelease({ id: "half" }));
-    const { text, closedAfterMs } = await rawExchange(port, head(body.length) + body.slice(0, body.length / 2), { timeoutMs: 5000 });
+    const { text, closedAfterMs } = await rawExchange(port, head(body.length) + body.slice(0, body.length / 2), {
+      timeoutMs: 5000,
+    });
     expect(text).toMatch(/^HTTP\/1\.1 408/);
     expect(closedAfterMs).toBeGreaterThanOrEqual(900);
     expect(closedAfterMs).toBeLessThan(3000);
@@ -65,7 +67,9 @@ describe("slow clients", () => {
 
   it("headers that never end are cut at HEADERS_TIMEOUT_MS", async () => {
     const port = await serve(TIMEOUTS);
-    const { closedAfterMs } = await rawExchange(port, "GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: 1", { timeoutMs: 5000 });
+    const { closedAfterMs } = await rawExchange(port, "GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: 1", {
+      timeoutMs: 5000,
+    });
     expect(closedAfterMs).toBeLessThan(3000);
   });
 
@@ -121,7 +125,14 @@ describe("a large publish and feed polls", () => {
     })();
     const publishes = await Promise.all(
       [1, 2].map((i) =>
-        rawRequest(port, "POST", "/api/releases", { ...auth, "content-type": "application/json" }, JSON.stringify(sampleRelease({ id: `big-${i}`, body: `${body}<p>${i}</p>` })), new http.Agent()),
+        rawRequest(
+          port,
+          "POST",
+          "/api/releases",
+          { ...auth, "content-type": "application/json" },
+          JSON.stringify(sampleRelease({ id: `big-${i}`, body: `${body}<p>${i}</p>` })),
+          new http.Agent(),
+        ),
       ),
     );
     publishing = false;
@@ -134,7 +145,9 @@ describe("a large publish and feed polls", () => {
     latencies.sort((a, b) => a - b);
     const max = latencies.at(-1)!;
     const p50 = latencies[Math.floor(latencies.length / 2)]!;
-    console.log(`render inline ${inlineMs.toFixed(0)} ms; ${latencies.length} polls during 2 publishes: p50 ${p50.toFixed(1)} ms, max ${max.toFixed(0)} ms`);
+    console.log(
+      `render inline ${inlineMs.toFixed(0)} ms; ${latencies.length} polls during 2 publishes: p50 ${p50.toFixed(1)} ms, max ${max.toFixed(0)} ms`,
+    );
     expect(latencies.length).toBeGreaterThan(10);
     // Rendered on this thread, the bodies would hold a poll for about inlineMs each; off it, a
     // poll waits at most for JSON parsing and the Redis write of one body.
@@ -152,7 +165,14 @@ describe("a large publish and feed polls", () => {
       ["<b>".repeat(200_000), /nested more than 500 deep/],
     ];
     for (const [body, error] of cases) {
-      const res = await rawRequest(port, "POST", "/api/releases", { ...auth, "content-type": "application/json" }, JSON.stringify(sampleRelease({ body })), new http.Agent());
+      const res = await rawRequest(
+        port,
+        "POST",
+        "/api/releases",
+        { ...auth, "content-type": "application/json" },
+        JSON.stringify(sampleRelease({ body })),
+        new http.Agent(),
+      );
       expect(res.status).toBe(400);
       expect(JSON.parse(res.body).error).toMatch(error);
     }

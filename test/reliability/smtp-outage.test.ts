@@ -29,15 +29,24 @@ describe("SMTP outage", { timeout: 90_000 }, () => {
     smtp.mode = "refuse";
     rt = await testRuntime({
       label: "smtpout",
-      config: { smtpUrl: smtp.url, secretKey: "outage-secret-key-0123456789abcdef0123456789", emailRatePerSecond: 100_000 },
+      config: {
+        smtpUrl: smtp.url,
+        secretKey: "outage-secret-key-0123456789abcdef0123456789",
+        emailRatePerSecond: 100_000,
+      },
     });
     const { emails } = await seedDigest(rt, READERS);
     workers = startWorkers(rt, [QUEUE.digests, QUEUE.emails]);
     await queueDigestRun(rt);
 
     // 421 until every batch has been refused at least once and is waiting to retry.
-    await eventually(async () => smtp!.refused >= READERS && (await rt!.queues[QUEUE.emails].getDelayedCount()) > 0, 30_000, "421 answers");
-    const failedAttempts = async () => (await rt!.queues[QUEUE.emails].getDelayed(0, -1)).reduce((n, j) => n + j.attemptsMade, 0);
+    await eventually(
+      async () => smtp!.refused >= READERS && (await rt!.queues[QUEUE.emails].getDelayedCount()) > 0,
+      30_000,
+      "421 answers",
+    );
+    const failedAttempts = async () =>
+      (await rt!.queues[QUEUE.emails].getDelayed(0, -1)).reduce((n, j) => n + j.attemptsMade, 0);
     const before = await failedAttempts();
     // Then nothing listens: the next attempts find the connection refused.
     await smtp.down();
@@ -45,11 +54,19 @@ describe("SMTP outage", { timeout: 90_000 }, () => {
     smtp.mode = "ok";
     await smtp.up();
 
-    await eventually(() => emails.every((e) => smtp!.count(e) > 0), 60_000, `every one of ${READERS} readers to get the digest`);
-    await eventually(async () => {
-      const c = await rt!.queues[QUEUE.emails].getJobCounts("waiting", "active", "delayed", "prioritized");
-      return Object.values(c).every((n) => n === 0);
-    }, 30_000, "the emails queue to drain");
+    await eventually(
+      () => emails.every((e) => smtp!.count(e) > 0),
+      60_000,
+      `every one of ${READERS} readers to get the digest`,
+    );
+    await eventually(
+      async () => {
+        const c = await rt!.queues[QUEUE.emails].getJobCounts("waiting", "active", "delayed", "prioritized");
+        return Object.values(c).every((n) => n === 0);
+      },
+      30_000,
+      "the emails queue to drain",
+    );
     expect(emails.filter((e) => smtp!.count(e) !== 1)).toEqual([]);
     expect(smtp.messages).toHaveLength(READERS);
     expect(await rt.queues[QUEUE.emails].getFailedCount()).toBe(0);

@@ -53,7 +53,8 @@ async function worker(env: Record<string, string>): Promise<WorkerProcess> {
 async function takenOver(queue: Queue, name: string): Promise<{ id: string; state: string }[]> {
   const jobs = (await queue.getJobs(["active", "waiting", "delayed", "prioritized", "completed"])) as Job[];
   const out: { id: string; state: string }[] = [];
-  for (const j of jobs) if (j?.name === name && j.stalledCounter > 0) out.push({ id: j.id!, state: await j.getState() });
+  for (const j of jobs)
+    if (j?.name === name && j.stalledCounter > 0) out.push({ id: j.id!, state: await j.getState() });
   return out;
 }
 
@@ -90,19 +91,39 @@ describe("a worker stalled past its locks while sending", { timeout: 240_000 }, 
     // B's stalled-job check hands it A's batches; B runs them (finding their readers leased, it
     // defers them to "delayed"; without leases it would send them and complete).
     const emailsQ = rt.queues[QUEUE.emails];
-    const deferred = await eventually(async () => nonEmpty((await takenOver(emailsQ, "send")).filter((j) => j.state === "delayed" || j.state === "completed")), 60_000, "a batch taken over from A and run by B");
+    const deferred = await eventually(
+      async () =>
+        nonEmpty((await takenOver(emailsQ, "send")).filter((j) => j.state === "delayed" || j.state === "completed")),
+      60_000,
+      "a batch taken over from A and run by B",
+    );
     const frozenMs = Date.now() - frozenAt;
     a.resume();
 
-    await eventually(() => emails.every((e) => smtp!.count(e) > 0), 90_000, "every reader to get the digest").catch(() => false);
-    await eventually(async () => {
-      const c = await emailsQ.getJobCounts("waiting", "active", "delayed", "prioritized");
-      return Object.values(c).every((n) => n === 0);
-    }, 60_000, "the emails queue to drain");
+    await eventually(() => emails.every((e) => smtp!.count(e) > 0), 90_000, "every reader to get the digest").catch(
+      () => false,
+    );
+    await eventually(
+      async () => {
+        const c = await emailsQ.getJobCounts("waiting", "active", "delayed", "prioritized");
+        return Object.values(c).every((n) => n === 0);
+      },
+      60_000,
+      "the emails queue to drain",
+    );
     const taken = await takenOver(emailsQ, "send");
     const lost = emails.filter((e) => smtp!.count(e) === 0).length;
     const duplicates = emails.reduce((n, e) => n + Math.max(0, smtp!.count(e) - 1), 0);
-    reportFigures({ suite: "stall-email", hog: 0, duplicates, allowed: 0, lost, frozenMs, batchesTakenOver: taken.length, takenOverAndRunWhileFrozen: deferred.length });
+    reportFigures({
+      suite: "stall-email",
+      hog: 0,
+      duplicates,
+      allowed: 0,
+      lost,
+      frozenMs,
+      batchesTakenOver: taken.length,
+      takenOverAndRunWhileFrozen: deferred.length,
+    });
     expect(b.output()).toMatch(/workers running for/);
     expect(taken.length).toBeGreaterThan(0);
     expect({ duplicates, lost }).toEqual({ duplicates: 0, lost: 0 });
@@ -126,7 +147,8 @@ describe("a worker stalled past its locks while sending", { timeout: 240_000 }, 
     const a = await worker(env);
     const svc = new ReleaseService(rt);
     const ids: string[] = [];
-    for (let i = 0; i < 30; i++) ids.push((await svc.publish(sampleRelease({ id: `stall-${i}`, publishedAt: undefined }))).id);
+    for (let i = 0; i < 30; i++)
+      ids.push((await svc.publish(sampleRelease({ id: `stall-${i}`, publishedAt: undefined }))).id);
     await eventually(() => rx!.open() >= 4, 60_000, "A's requests held open by the partner");
     const b = await worker(env);
     a.pause();
@@ -134,27 +156,49 @@ describe("a worker stalled past its locks while sending", { timeout: 240_000 }, 
     rx.mode = "ok";
     rx.releaseHeld(); // answered 200; A reads the answers once it runs again
     const partnersQ = rt.queues[QUEUE.partners];
-    const deferred = await eventually(async () => nonEmpty((await takenOver(partnersQ, "deliver")).filter((j) => j.state === "delayed" || j.state === "completed")), 60_000, "a delivery taken over from A and run by B");
+    const deferred = await eventually(
+      async () =>
+        nonEmpty(
+          (await takenOver(partnersQ, "deliver")).filter((j) => j.state === "delayed" || j.state === "completed"),
+        ),
+      60_000,
+      "a delivery taken over from A and run by B",
+    );
     const frozenMs = Date.now() - frozenAt;
     a.resume();
 
     const expected = ids.map((id) => `/p ${webhookId({ releaseId: id, revision: 1, event: "published" })}`);
-    await eventually(() => expected.every((k) => rx!.delivered.has(k)), 90_000, "every event delivered").catch(() => false);
-    await eventually(async () => {
-      const c = await partnersQ.getJobCounts("waiting", "active", "delayed", "prioritized");
-      return Object.values(c).every((n) => n === 0);
-    }, 60_000, "the partners queue to drain");
+    await eventually(() => expected.every((k) => rx!.delivered.has(k)), 90_000, "every event delivered").catch(
+      () => false,
+    );
+    await eventually(
+      async () => {
+        const c = await partnersQ.getJobCounts("waiting", "active", "delayed", "prioritized");
+        return Object.values(c).every((n) => n === 0);
+      },
+      60_000,
+      "the partners queue to drain",
+    );
     const seen = new Map<string, number>();
     for (const s of rx.seen) seen.set(`${s.path} ${s.webhookId}`, (seen.get(`${s.path} ${s.webhookId}`) ?? 0) + 1);
     const duplicates = [...seen.values()].reduce((n, c) => n + c - 1, 0);
     const lost = expected.filter((k) => !rx!.delivered.has(k)).length;
     const taken = await takenOver(partnersQ, "deliver");
-    reportFigures({ suite: "stall-partner", hog: 0, duplicates, allowed: 0, lost, frozenMs, deliveriesTakenOver: taken.length, takenOverAndRunWhileFrozen: deferred.length });
+    reportFigures({
+      suite: "stall-partner",
+      hog: 0,
+      duplicates,
+      allowed: 0,
+      lost,
+      frozenMs,
+      deliveriesTakenOver: taken.length,
+      takenOverAndRunWhileFrozen: deferred.length,
+    });
     expect(b.output()).toMatch(/workers running for/);
     expect(taken.length).toBeGreaterThan(0);
     expect({ duplicates, lost }).toEqual({ duplicates: 0, lost: 0 });
     const failed = await partnersQ.getFailed(0, -1);
     expect(failed.map((j) => `${j.name} ${j.id}: ${j.failedReason}`)).toEqual([]);
-    expect((await rt.redis.zcard(rt.key("partners", "p", partner.id, "delivered")))).toBe(ids.length);
+    expect(await rt.redis.zcard(rt.key("partners", "p", partner.id, "delivered"))).toBe(ids.length);
   });
 });

@@ -15,7 +15,12 @@ const fails = (env: Record<string, string>) => {
 
 describe("Redis Cluster configuration", () => {
   it("reads seed nodes (IPv6 in brackets) and wants a hash-tag prefix", () => {
-    const c = loadConfig({ REDIS_CLUSTER_NODES: " 10.0.0.1:7000, redis-b:7001,[::1]:7002 ", HERALD_PREFIX: "{herald}", REDIS_PASSWORD: "s3cret", REDIS_TLS: "true" });
+    const c = loadConfig({
+      REDIS_CLUSTER_NODES: " 10.0.0.1:7000, redis-b:7001,[::1]:7002 ",
+      HERALD_PREFIX: "{herald}",
+      REDIS_PASSWORD: "s3cret",
+      REDIS_TLS: "true",
+    });
     expect(c.redisUrl).toBeUndefined();
     expect(c.redisHa).toEqual({
       mode: "cluster",
@@ -32,13 +37,17 @@ describe("Redis Cluster configuration", () => {
 
   it("refuses a prefix without a hash tag, or with one that is not the whole prefix", () => {
     for (const prefix of ["herald", "her{ald}", "{herald}x", "{}"]) {
-      expect(fails({ REDIS_CLUSTER_NODES: "a:7000", HERALD_PREFIX: prefix })).toMatch(/HERALD_PREFIX=.*REDIS_CLUSTER_NODES.*hash tag such as \{herald\}/);
+      expect(fails({ REDIS_CLUSTER_NODES: "a:7000", HERALD_PREFIX: prefix })).toMatch(
+        /HERALD_PREFIX=.*REDIS_CLUSTER_NODES.*hash tag such as \{herald\}/,
+      );
     }
     expect(fails({ REDIS_CLUSTER_NODES: "a:7000" })).toMatch(/HERALD_PREFIX="herald"/);
   });
 
   it("names bad node lists", () => {
-    expect(fails({ REDIS_CLUSTER_NODES: "a", HERALD_PREFIX: "{h}" })).toMatch(/REDIS_CLUSTER_NODES="a" is not allowed: a comma-separated list of host:port/);
+    expect(fails({ REDIS_CLUSTER_NODES: "a", HERALD_PREFIX: "{h}" })).toMatch(
+      /REDIS_CLUSTER_NODES="a" is not allowed: a comma-separated list of host:port/,
+    );
     expect(fails({ REDIS_CLUSTER_NODES: "a:70000", HERALD_PREFIX: "{h}" })).toMatch(/REDIS_CLUSTER_NODES/);
     expect(fails({ REDIS_CLUSTER_NODES: "redis://a:7000", HERALD_PREFIX: "{h}" })).toMatch(/REDIS_CLUSTER_NODES/);
     expect(fails({ REDIS_CLUSTER_NODES: ",", HERALD_PREFIX: "{h}" })).toMatch(/REDIS_CLUSTER_NODES/);
@@ -54,7 +63,12 @@ describe("Redis Cluster configuration", () => {
 
 describe("Redis Sentinel configuration", () => {
   it("REDIS_SENTINELS + REDIS_SENTINEL_NAME, Sentinel port 26379 by default, separate credentials", () => {
-    const c = loadConfig({ REDIS_SENTINELS: "s1,s2:26380", REDIS_SENTINEL_NAME: "mymaster", REDIS_PASSWORD: "p", REDIS_SENTINEL_PASSWORD: "sp" });
+    const c = loadConfig({
+      REDIS_SENTINELS: "s1,s2:26380",
+      REDIS_SENTINEL_NAME: "mymaster",
+      REDIS_PASSWORD: "p",
+      REDIS_SENTINEL_PASSWORD: "sp",
+    });
     expect(c.redisHa).toEqual({
       mode: "sentinel",
       sentinels: [
@@ -75,14 +89,32 @@ describe("Redis Sentinel configuration", () => {
   it("reads redis+sentinel:// and rediss+sentinel:// URLs", () => {
     const c = loadConfig({ REDIS_URL: "rediss+sentinel://app:p%40ss@s1:26379,s2/mymaster/2" });
     expect(c.redisUrl).toBeUndefined();
-    expect(c.redisHa).toMatchObject({ mode: "sentinel", name: "mymaster", db: 2, tls: true, auth: { username: "app", password: "p@ss" } });
-    expect(parseSentinelUrl("redis+sentinel://:pw@s1/m")).toMatchObject({ password: "pw", username: undefined, db: 0, tls: false });
+    expect(c.redisHa).toMatchObject({
+      mode: "sentinel",
+      name: "mymaster",
+      db: 2,
+      tls: true,
+      auth: { username: "app", password: "p@ss" },
+    });
+    expect(parseSentinelUrl("redis+sentinel://:pw@s1/m")).toMatchObject({
+      password: "pw",
+      username: undefined,
+      db: 0,
+      tls: false,
+    });
     expect(parseSentinelUrl("redis+sentinel://pw@s1/m")).toMatchObject({ password: "pw", username: undefined });
     expect(describeTarget(c.redisHa!)).toBe('Sentinel-watched primary "mymaster" via s1:26379,s2:26379 (TLS)');
   });
 
   it("a bad sentinel URL is named without its password", () => {
-    for (const url of ["redis+sentinel://:topsecret@s1", "redis+sentinel://:topsecret@s1:99999/m", "redis+sentinel://:topsecret@/m", "redis+sentinel://:topsecret@s1/m/99", "redis+sentinel://:top/secret@s1/1", "redis+sentinel://:top@secret@s1/m/x"]) {
+    for (const url of [
+      "redis+sentinel://:topsecret@s1",
+      "redis+sentinel://:topsecret@s1:99999/m",
+      "redis+sentinel://:topsecret@/m",
+      "redis+sentinel://:topsecret@s1/m/99",
+      "redis+sentinel://:top/secret@s1/1",
+      "redis+sentinel://:top@secret@s1/m/x",
+    ]) {
       const msg = fails({ REDIS_URL: url });
       expect(msg).toMatch(/REDIS_URL=/);
       expect(msg).not.toMatch(/topsecret|secret@|:top/);
@@ -92,18 +124,31 @@ describe("Redis Sentinel configuration", () => {
 
 describe("one way to reach Redis, and secrets never echoed", () => {
   it("refuses two ways at once", () => {
-    expect(fails({ REDIS_URL: "redis://a:6379", REDIS_CLUSTER_NODES: "b:7000", HERALD_PREFIX: "{h}" })).toMatch(/REDIS_URL and REDIS_CLUSTER_NODES exclude each other/);
-    expect(fails({ REDIS_SENTINELS: "s", REDIS_SENTINEL_NAME: "m", REDIS_CLUSTER_NODES: "b:7000", HERALD_PREFIX: "{h}" })).toMatch(/exclude each other/);
-    expect(fails({ REDIS_URL: "redis+sentinel://s/m", REDIS_SENTINELS: "s", REDIS_SENTINEL_NAME: "m" })).toMatch(/exclude each other/);
+    expect(fails({ REDIS_URL: "redis://a:6379", REDIS_CLUSTER_NODES: "b:7000", HERALD_PREFIX: "{h}" })).toMatch(
+      /REDIS_URL and REDIS_CLUSTER_NODES exclude each other/,
+    );
+    expect(
+      fails({ REDIS_SENTINELS: "s", REDIS_SENTINEL_NAME: "m", REDIS_CLUSTER_NODES: "b:7000", HERALD_PREFIX: "{h}" }),
+    ).toMatch(/exclude each other/);
+    expect(fails({ REDIS_URL: "redis+sentinel://s/m", REDIS_SENTINELS: "s", REDIS_SENTINEL_NAME: "m" })).toMatch(
+      /exclude each other/,
+    );
   });
 
   it("folds REDIS_USERNAME, REDIS_PASSWORD and REDIS_TLS into a single Redis URL", () => {
-    const c = loadConfig({ REDIS_URL: "redis://cache:6380/2", REDIS_USERNAME: "herald", REDIS_PASSWORD: "p@ss word", REDIS_TLS: "yes" });
+    const c = loadConfig({
+      REDIS_URL: "redis://cache:6380/2",
+      REDIS_USERNAME: "herald",
+      REDIS_PASSWORD: "p@ss word",
+      REDIS_TLS: "yes",
+    });
     expect(c.redisUrl).toBe("rediss://herald:p%40ss%20word@cache:6380/2");
     expect(describeTarget(c.redisUrl!)).not.toContain("p%40ss");
     expect(loadConfig({ REDIS_URL: "redis://cache:6380" }).redisUrl).toBe("redis://cache:6380");
     expect(fails({ REDIS_URL: "rediss://cache", REDIS_TLS: "false" })).toMatch(/REDIS_TLS=false contradicts/);
-    expect(fails({ REDIS_TLS: "maybe", REDIS_URL: "redis://x" })).toMatch(/REDIS_TLS="maybe" is not allowed: true or false/);
+    expect(fails({ REDIS_TLS: "maybe", REDIS_URL: "redis://x" })).toMatch(
+      /REDIS_TLS="maybe" is not allowed: true or false/,
+    );
     expect(fails({ REDIS_PASSWORD: "x" })).toMatch(/need REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS/);
   });
 

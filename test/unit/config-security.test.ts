@@ -19,9 +19,14 @@ describe("TRUST_PROXY", () => {
     expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
   });
 
-  it.each(["yes", "10.0.0.0/33", "10.0.0.300", "example.org", "1,2", "-1", "101", "10.0.0.0/8,,nope"])("refuses %s, naming the variable and what is allowed", (value) => {
-    expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY=.* is not allowed: false \(the default\), true, a hop count/);
-  });
+  it.each(["yes", "10.0.0.0/33", "10.0.0.300", "example.org", "1,2", "-1", "101", "10.0.0.0/8,,nope"])(
+    "refuses %s, naming the variable and what is allowed",
+    (value) => {
+      expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(
+        /TRUST_PROXY=.* is not allowed: false \(the default\), true, a hop count/,
+      );
+    },
+  );
 });
 
 describe("limits and timeouts", () => {
@@ -42,7 +47,9 @@ describe("limits and timeouts", () => {
   it("refuse bad values with the variable's name", () => {
     expect(() => loadConfig({ AUTH_MAX_FAILURES: "0" })).toThrow(/AUTH_MAX_FAILURES="0" is not allowed: at least 1/);
     expect(() => loadConfig({ REQUEST_TIMEOUT_MS: "soon" })).toThrow(/REQUEST_TIMEOUT_MS="soon" is not allowed/);
-    expect(() => loadConfig({ REQUEST_TIMEOUT_MS: "5000", HEADERS_TIMEOUT_MS: "8000" })).toThrow(/HEADERS_TIMEOUT_MS=8000 is not allowed: at most REQUEST_TIMEOUT_MS/);
+    expect(() => loadConfig({ REQUEST_TIMEOUT_MS: "5000", HEADERS_TIMEOUT_MS: "8000" })).toThrow(
+      /HEADERS_TIMEOUT_MS=8000 is not allowed: at most REQUEST_TIMEOUT_MS/,
+    );
   });
 
   it("never echo a secret in an error", () => {

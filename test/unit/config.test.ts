@@ -4,8 +4,18 @@ import { ConfigError, listIdOf, loadConfig } from "../../src/config/index.ts";
 describe("config", () => {
   it("has working defaults with an empty environment", () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ prefix: "herald", port: 3000, publicUrl: "http://localhost:3000", digestHour: 8, weeklyDigestDay: "monday", defaultTimezone: "UTC", outboxDir: "var/outbox" });
-    expect(c.partnerRetrySchedule).toEqual([0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400].map((s) => s * 1000));
+    expect(c).toMatchObject({
+      prefix: "herald",
+      port: 3000,
+      publicUrl: "http://localhost:3000",
+      digestHour: 8,
+      weeklyDigestDay: "monday",
+      defaultTimezone: "UTC",
+      outboxDir: "var/outbox",
+    });
+    expect(c.partnerRetrySchedule).toEqual(
+      [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400].map((s) => s * 1000),
+    );
   });
 
   it("keeps the outbox under VAR_DIR unless OUTBOX_DIR says otherwise", () => {
@@ -32,7 +42,12 @@ describe("config", () => {
   });
 
   it("accepts good values and trims the public URL", () => {
-    const c = loadConfig({ PUBLIC_URL: "https://news.example.org/", DIGEST_HOUR: "7", WEEKLY_DIGEST_DAY: "Friday", PARTNER_RETRY_SCHEDULE: "0,0.05,0.1" });
+    const c = loadConfig({
+      PUBLIC_URL: "https://news.example.org/",
+      DIGEST_HOUR: "7",
+      WEEKLY_DIGEST_DAY: "Friday",
+      PARTNER_RETRY_SCHEDULE: "0,0.05,0.1",
+    });
     expect(c.publicUrl).toBe("https://news.example.org");
     expect(c.weeklyDigestDay).toBe("friday");
     expect(c.partnerRetrySchedule).toEqual([0, 50, 100]);
@@ -41,17 +56,34 @@ describe("config", () => {
   it("expires pending readers after PENDING_EXPIRY_DAYS (7 by default, 1-365)", () => {
     expect(loadConfig({}).pendingExpiryDays).toBe(7);
     expect(loadConfig({ PENDING_EXPIRY_DAYS: "30" }).pendingExpiryDays).toBe(30);
-    expect(() => loadConfig({ PENDING_EXPIRY_DAYS: "0" })).toThrow(/PENDING_EXPIRY_DAYS="0" is not allowed: at least 1/);
-    expect(() => loadConfig({ PENDING_EXPIRY_DAYS: "1.5" })).toThrow(/PENDING_EXPIRY_DAYS="1.5" is not allowed: a whole number/);
+    expect(() => loadConfig({ PENDING_EXPIRY_DAYS: "0" })).toThrow(
+      /PENDING_EXPIRY_DAYS="0" is not allowed: at least 1/,
+    );
+    expect(() => loadConfig({ PENDING_EXPIRY_DAYS: "1.5" })).toThrow(
+      /PENDING_EXPIRY_DAYS="1.5" is not allowed: a whole number/,
+    );
   });
 
   it("derives the stall interval and the send lease from the job lock, and checks them", () => {
-    expect(loadConfig({})).toMatchObject({ workerLockMs: 30_000, workerStalledIntervalMs: 30_000, sendLeaseMs: 120_000 });
-    expect(loadConfig({ WORKER_LOCK_MS: "3000" })).toMatchObject({ workerStalledIntervalMs: 3000, sendLeaseMs: 12_000 });
-    expect(loadConfig({ WORKER_LOCK_MS: "3000", WORKER_STALLED_INTERVAL_MS: "5000", SEND_LEASE_MS: "7000" })).toMatchObject({ workerStalledIntervalMs: 5000, sendLeaseMs: 7000 });
-    expect(() => loadConfig({ WORKER_STALLED_INTERVAL_MS: "10" })).toThrow(/WORKER_STALLED_INTERVAL_MS="10" is not allowed: at least 1000/);
+    expect(loadConfig({})).toMatchObject({
+      workerLockMs: 30_000,
+      workerStalledIntervalMs: 30_000,
+      sendLeaseMs: 120_000,
+    });
+    expect(loadConfig({ WORKER_LOCK_MS: "3000" })).toMatchObject({
+      workerStalledIntervalMs: 3000,
+      sendLeaseMs: 12_000,
+    });
+    expect(
+      loadConfig({ WORKER_LOCK_MS: "3000", WORKER_STALLED_INTERVAL_MS: "5000", SEND_LEASE_MS: "7000" }),
+    ).toMatchObject({ workerStalledIntervalMs: 5000, sendLeaseMs: 7000 });
+    expect(() => loadConfig({ WORKER_STALLED_INTERVAL_MS: "10" })).toThrow(
+      /WORKER_STALLED_INTERVAL_MS="10" is not allowed: at least 1000/,
+    );
     // A lease shorter than two job locks runs out while BullMQ still thinks the worker is alive.
-    expect(() => loadConfig({ WORKER_LOCK_MS: "30000", SEND_LEASE_MS: "40000" })).toThrow(/SEND_LEASE_MS=40000 is not allowed: at least twice WORKER_LOCK_MS \(60000\)/);
+    expect(() => loadConfig({ WORKER_LOCK_MS: "30000", SEND_LEASE_MS: "40000" })).toThrow(
+      /SEND_LEASE_MS=40000 is not allowed: at least twice WORKER_LOCK_MS \(60000\)/,
+    );
   });
 
   it("wants the three DKIM variables together", () => {
@@ -62,7 +94,9 @@ describe("config", () => {
 describe("LIST_ID and ALERT_TRANSLATION_WAIT", () => {
   it("derives the List-Id from MAIL_FROM unless LIST_ID is set; refuses one that is not RFC 2919", () => {
     expect(listIdOf(loadConfig({ MAIL_FROM: "IOM News <news@iom.int>" }))).toBe("IOM News <news.iom.int>");
-    expect(listIdOf(loadConfig({ MAIL_FROM: "press.office@iom.int", ORG_NAME: "OIM" }))).toBe("OIM <press-office.iom.int>");
+    expect(listIdOf(loadConfig({ MAIL_FROM: "press.office@iom.int", ORG_NAME: "OIM" }))).toBe(
+      "OIM <press-office.iom.int>",
+    );
     expect(listIdOf(loadConfig({ LIST_ID: "IOM newsroom <news.iom.int>" }))).toBe("IOM newsroom <news.iom.int>");
     expect(listIdOf(loadConfig({ LIST_ID: "<news.iom.int>" }))).toBe("<news.iom.int>");
     for (const bad of ["news.iom.int", "IOM <news>", "IOM <a b.c>", "IOM\r\nBcc: x <a.b>"]) {
@@ -76,7 +110,11 @@ describe("LIST_ID and ALERT_TRANSLATION_WAIT", () => {
     expect(loadConfig({ ALERT_TRANSLATION_WAIT: "500ms" }).alertTranslationWaitMs).toBe(500);
     expect(loadConfig({ ALERT_TRANSLATION_WAIT: "10m" }).alertTranslationWaitMs).toBe(600_000);
     expect(loadConfig({ ALERT_TRANSLATION_WAIT: "0" }).alertTranslationWaitMs).toBe(0);
-    expect(() => loadConfig({ ALERT_TRANSLATION_WAIT: "5 minutes" })).toThrow(/ALERT_TRANSLATION_WAIT="5 minutes" is not allowed: a duration/);
-    expect(() => loadConfig({ ALERT_TRANSLATION_WAIT: "25h" })).toThrow(/ALERT_TRANSLATION_WAIT="25h" is not allowed: at most 24h/);
+    expect(() => loadConfig({ ALERT_TRANSLATION_WAIT: "5 minutes" })).toThrow(
+      /ALERT_TRANSLATION_WAIT="5 minutes" is not allowed: a duration/,
+    );
+    expect(() => loadConfig({ ALERT_TRANSLATION_WAIT: "25h" })).toThrow(
+      /ALERT_TRANSLATION_WAIT="25h" is not allowed: at most 24h/,
+    );
   });
 });

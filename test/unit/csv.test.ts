@@ -52,12 +52,15 @@ describe("CSV import parsing", () => {
   });
 
   it("refuses a header it does not know, saying what is expected", () => {
-    expect(() => readSubscriberCsv("mail,nom\nx,y")).toThrow(/expected columns from email,name,language,frequency,topics,regions,timezone/);
+    expect(() => readSubscriberCsv("mail,nom\nx,y")).toThrow(
+      /expected columns from email,name,language,frequency,topics,regions,timezone/,
+    );
   });
 });
 
 describe("CSV encoding: UTF-8 or refused whole", () => {
-  const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : Buffer.from(p))));
+  const bytes = (...parts: (string | number[])[]) =>
+    Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : Buffer.from(p))));
   const refusal = (b: Uint8Array) => {
     try {
       decodeCsv(b);
@@ -69,18 +72,30 @@ describe("CSV encoding: UTF-8 or refused whole", () => {
 
   it("reads UTF-8 (with or without a BOM) as it is", () => {
     expect(decodeCsv(bytes("email,name\nana@example.org,Ana María\n"))).toBe("email,name\nana@example.org,Ana María\n");
-    expect(readSubscriberCsv(decodeCsv(bytes([0xef, 0xbb, 0xbf], "email,name\nana@example.org,José\n"))).rows[0]!.input.name).toBe("José");
+    expect(
+      readSubscriberCsv(decodeCsv(bytes([0xef, 0xbb, 0xbf], "email,name\nana@example.org,José\n"))).rows[0]!.input.name,
+    ).toBe("José");
   });
 
   it.each([
     ["a Latin-1 é on line 3", bytes("email,name\nok@example.org,Ok\nj@example.org,Jos", [0xe9], "\n"), 3, 18],
     ["Windows-1252 quotes on line 2, CRLF", bytes("email,name\r\nq@example.org,", [0x93], "Q", [0x94], "\r\n"), 2, 15],
-    ["a lone CR as the line break (old Mac)", bytes("email,name\rok@example.org,Ok\rx@example.org,", [0xff], "\r"), 3, 15],
+    [
+      "a lone CR as the line break (old Mac)",
+      bytes("email,name\rok@example.org,Ok\rx@example.org,", [0xff], "\r"),
+      3,
+      15,
+    ],
     ["an overlong slash", bytes("email\n", [0xc0, 0xaf], "@example.org\n"), 2, 1],
     ["a UTF-16 surrogate encoded as UTF-8", bytes("email,name\ns@example.org,", [0xed, 0xa0, 0x80], "\n"), 2, 15],
     ["a code point above U+10FFFF", bytes("email,name\nb@example.org,", [0xf4, 0x90, 0x80, 0x80], "\n"), 2, 15],
     ["a sequence cut off at the end of the file", bytes("email,name\nc@example.org,", [0xe2, 0x82]), 2, 15],
-    ["a bad byte inside a quoted cell with a line break", bytes('email,name\nd@example.org,"two\nlines ', [0xe9], '"\n'), 3, 7],
+    [
+      "a bad byte inside a quoted cell with a line break",
+      bytes('email,name\nd@example.org,"two\nlines ', [0xe9], '"\n'),
+      3,
+      7,
+    ],
   ])("%s: refused with the line and byte, nothing read", (_n, b, line, col) => {
     const message = refusal(b);
     expect(message).toContain(`not valid UTF-8: line ${line}, byte ${col} `);
@@ -100,7 +115,10 @@ describe("CSV encoding: UTF-8 or refused whole", () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return seed;
     };
-    const interesting = [0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0x9f, 0xa0, 0x8f, 0x90];
+    const interesting = [
+      0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0x9f, 0xa0, 0x8f,
+      0x90,
+    ];
     for (let n = 0; n < 10_000; n++) {
       const b = Uint8Array.from({ length: 1 + (rnd() % 12) }, () => interesting[rnd() % interesting.length]!);
       const at = firstInvalidUtf8(b);

@@ -8,16 +8,39 @@ import { ROOT } from "../helpers/cli.ts";
 describe("docker-compose.yml", () => {
   const compose = parse(readFileSync(path.join(ROOT, "docker-compose.yml"), "utf8"), { merge: true });
 
-  type Service = { profiles?: string[]; restart?: string; environment?: Record<string, string>; command?: unknown; depends_on?: Record<string, unknown>; ports?: string[] };
+  type Service = {
+    profiles?: string[];
+    restart?: string;
+    environment?: Record<string, string>;
+    command?: unknown;
+    depends_on?: Record<string, unknown>;
+    ports?: string[];
+  };
   const services = compose.services as Record<string, Service>;
-  const inProfile = (p: string) => Object.entries(services).filter(([, s]) => s.profiles?.includes(p)).map(([name]) => name).sort();
+  const inProfile = (p: string) =>
+    Object.entries(services)
+      .filter(([, s]) => s.profiles?.includes(p))
+      .map(([name]) => name)
+      .sort();
 
   it("names redis, mailpit, herald-web and herald-worker (the default stack, no profile)", () => {
-    expect(Object.entries(services).filter(([, s]) => !s.profiles).map(([name]) => name).sort()).toEqual(["herald-web", "herald-worker", "mailpit", "redis"]);
+    expect(
+      Object.entries(services)
+        .filter(([, s]) => !s.profiles)
+        .map(([name]) => name)
+        .sort(),
+    ).toEqual(["herald-web", "herald-worker", "mailpit", "redis"]);
   });
 
   it("has a cluster profile: three masters, the one-shot that joins them, Herald with a hash-tag prefix", () => {
-    expect(inProfile("cluster")).toEqual(["herald-cluster-web", "herald-cluster-worker", "redis-cluster-1", "redis-cluster-2", "redis-cluster-3", "redis-cluster-init"]);
+    expect(inProfile("cluster")).toEqual([
+      "herald-cluster-web",
+      "herald-cluster-worker",
+      "redis-cluster-1",
+      "redis-cluster-2",
+      "redis-cluster-3",
+      "redis-cluster-init",
+    ]);
     const env = services["herald-cluster-worker"]!.environment!;
     expect(env.REDIS_CLUSTER_NODES).toBe("redis-cluster-1:6379,redis-cluster-2:6379,redis-cluster-3:6379");
     expect(env.HERALD_PREFIX).toBe("{herald}");
@@ -29,7 +52,15 @@ describe("docker-compose.yml", () => {
   });
 
   it("has a sentinel profile: primary, replica, three Sentinels, Herald asking them", () => {
-    expect(inProfile("sentinel")).toEqual(["herald-sentinel-web", "herald-sentinel-worker", "redis-primary", "redis-replica", "sentinel-1", "sentinel-2", "sentinel-3"]);
+    expect(inProfile("sentinel")).toEqual([
+      "herald-sentinel-web",
+      "herald-sentinel-worker",
+      "redis-primary",
+      "redis-replica",
+      "sentinel-1",
+      "sentinel-2",
+      "sentinel-3",
+    ]);
     const env = services["herald-sentinel-web"]!.environment!;
     expect(env.REDIS_SENTINELS).toBe("sentinel-1:26379,sentinel-2:26379,sentinel-3:26379");
     expect(env.REDIS_SENTINEL_NAME).toBe("herald");
@@ -47,11 +78,18 @@ describe("docker-compose.yml", () => {
 
   it("gives every service a restart policy and the herald services healthchecks", () => {
     // Every long-running service restarts; the cluster's one-shot join restarts only on failure.
-    for (const [name, s] of Object.entries(services)) expect(s.restart, name).toBe(name === "redis-cluster-init" ? "on-failure" : "unless-stopped");
+    for (const [name, s] of Object.entries(services))
+      expect(s.restart, name).toBe(name === "redis-cluster-init" ? "on-failure" : "unless-stopped");
     expect(compose.services["herald-web"].healthcheck.test.join(" ")).toContain("/readyz");
     // A worker-only container serves no HTTP: its healthcheck must not ask for /readyz.
     expect(compose.services["herald-worker"].healthcheck.test.join(" ")).not.toContain("readyz");
-    expect(compose.services["herald-worker"].healthcheck.test).toEqual(["CMD", "node", "bin/herald.js", "healthcheck", "--workers"]);
+    expect(compose.services["herald-worker"].healthcheck.test).toEqual([
+      "CMD",
+      "node",
+      "bin/herald.js",
+      "healthcheck",
+      "--workers",
+    ]);
     expect(compose.services["herald-worker"].command).toEqual(["start", "--workers-only", "--strict"]);
     expect(compose.services["herald-worker"].environment.REDIS_URL).toBe("redis://redis:6379");
     expect(compose.services["herald-worker"].environment.NODE_OPTIONS).toBe("--max-old-space-size=256");
@@ -59,10 +97,14 @@ describe("docker-compose.yml", () => {
   });
 
   it("publishes nothing but Herald's own HTTP port beyond 127.0.0.1 (Mailpit, Redis: this machine only)", () => {
-    for (const [name, svc] of Object.entries(compose.services) as [string, { ports?: (string | { host_ip?: string; published?: string })[] }][]) {
+    for (const [name, svc] of Object.entries(compose.services) as [
+      string,
+      { ports?: (string | { host_ip?: string; published?: string })[] },
+    ][]) {
       for (const port of svc.ports ?? []) {
         if (name === "herald-web") continue;
-        const hostIp = typeof port === "string" ? (port.split(":").length === 3 ? port.split(":")[0] : undefined) : port.host_ip;
+        const hostIp =
+          typeof port === "string" ? (port.split(":").length === 3 ? port.split(":")[0] : undefined) : port.host_ip;
         expect(hostIp, `${name} publishes ${JSON.stringify(port)}`).toBe("127.0.0.1");
       }
     }
@@ -78,7 +120,10 @@ describe("docker-compose.yml", () => {
   });
 
   it("builds the Herald image once and runs both roles from it", () => {
-    const herald = Object.entries(compose.services).filter(([name]) => name.startsWith("herald-")) as [string, { image?: string; build?: unknown }][];
+    const herald = Object.entries(compose.services).filter(([name]) => name.startsWith("herald-")) as [
+      string,
+      { image?: string; build?: unknown },
+    ][];
     expect(herald.filter(([, s]) => s.build !== undefined).map(([n]) => n)).toEqual(["herald-web"]);
     const images = new Set(herald.map(([, s]) => s.image));
     expect(images.size).toBe(1);
@@ -86,7 +131,9 @@ describe("docker-compose.yml", () => {
   });
 
   it("keeps .env (secrets) and local state out of the build context", () => {
-    const ignored = readFileSync(path.join(ROOT, ".dockerignore"), "utf8").split("\n").map((l) => l.trim());
+    const ignored = readFileSync(path.join(ROOT, ".dockerignore"), "utf8")
+      .split("\n")
+      .map((l) => l.trim());
     for (const entry of [".env", "node_modules", "var", "dist", ".git"]) expect(ignored).toContain(entry);
   });
 
@@ -114,7 +161,9 @@ describe("docker-compose.yml", () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8"));
 
     it("uses only known instructions", () => {
-      for (const s of stages) for (const l of s.lines) expect(l.split(/\s/)[0]).toMatch(/^(WORKDIR|COPY|RUN|ENV|USER|EXPOSE|HEALTHCHECK|ENTRYPOINT|CMD|ARG|LABEL)$/);
+      for (const s of stages)
+        for (const l of s.lines)
+          expect(l.split(/\s/)[0]).toMatch(/^(WORKDIR|COPY|RUN|ENV|USER|EXPOSE|HEALTHCHECK|ENTRYPOINT|CMD|ARG|LABEL)$/);
     });
 
     it("runs on the current Node LTS in every stage (Node 26), a version package.json's engines accept", () => {
@@ -144,7 +193,8 @@ describe("docker-compose.yml", () => {
       const build = stages.find((s) => s.name === "build")!;
       expect(build.lines).toContain("RUN npm ci --no-audit --no-fund");
       expect(pkg.scripts.prepare).toBe("npm run build");
-      for (const f of ["tsconfig.build.json", "src"]) expect(build.lines.some((l) => l.startsWith("COPY ") && l.includes(f))).toBe(true);
+      for (const f of ["tsconfig.build.json", "src"])
+        expect(build.lines.some((l) => l.startsWith("COPY ") && l.includes(f))).toBe(true);
       const deps = stages.find((s) => s.name === "deps")!;
       expect(deps.lines.join("\n")).toMatch(/npm ci --omit=dev --ignore-scripts/);
       const final = stages.at(-1)!;

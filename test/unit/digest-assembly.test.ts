@@ -11,7 +11,10 @@ import type { Brand } from "../../src/templates/render.ts";
 
 const brand: Brand = {
   orgName: "International Organization for Migration",
-  orgNames: { fr: "Organisation internationale pour les migrations (OIM)", es: "Organización Internacional para las Migraciones (OIM)" },
+  orgNames: {
+    fr: "Organisation internationale pour les migrations (OIM)",
+    es: "Organización Internacional para las Migraciones (OIM)",
+  },
   taxonomy: defaultTaxonomy(),
   color: "#0033a0",
   publicUrl: "https://news.example.org",
@@ -44,22 +47,33 @@ const reader = (language: "en" | "fr" | "es", timezone: string) => ({
 function readHtml(html: string): { links: string[]; texts: string[] } {
   const links: string[] = [];
   const texts: string[] = [];
-  const p = new Parser({
-    onopentag: (_name, attrs) => {
-      if (attrs.href) links.push(attrs.href);
+  const p = new Parser(
+    {
+      onopentag: (_name, attrs) => {
+        if (attrs.href) links.push(attrs.href);
+      },
+      ontext: (t) => {
+        const s = t.replace(/\s+/g, " ").trim();
+        if (s) texts.push(s);
+      },
     },
-    ontext: (t) => {
-      const s = t.replace(/\s+/g, " ").trim();
-      if (s) texts.push(s);
-    },
-  }, { decodeEntities: true });
+    { decodeEntities: true },
+  );
   p.write(html);
   p.end();
   return { links, texts };
 }
 
 describe("digest assembly", () => {
-  const cases: ["en" | "fr" | "es", number][] = [["en", 1], ["fr", 2], ["es", 3], ["en", 10], ["fr", 17], ["es", 50], ["en", 50]];
+  const cases: ["en" | "fr" | "es", number][] = [
+    ["en", 1],
+    ["fr", 2],
+    ["es", 3],
+    ["en", 10],
+    ["fr", 17],
+    ["es", 50],
+    ["en", 50],
+  ];
   it.each(cases)("%s, %i item(s): the same mail as a whole MJML render", async (lang, n) => {
     const list = items(n, `${lang}${n}`);
     const before = { ...assemblyStats };
@@ -100,7 +114,10 @@ describe("digest assembly", () => {
     const again = await renderDigest(brand, "fr", "weekly", [...list].reverse().slice(0, 12));
     expect(assemblyStats.fragmentCompiles).toBe(before.fragmentCompiles);
     expect(assemblyStats.fragmentHits - before.fragmentHits).toBe(12);
-    expect(personalise(again, reader("fr", "UTC")).html).toBe(personalise(await renderDigestFull(brand, "fr", "weekly", [...list].reverse().slice(0, 12)), reader("fr", "UTC")).html);
+    expect(personalise(again, reader("fr", "UTC")).html).toBe(
+      personalise(await renderDigestFull(brand, "fr", "weekly", [...list].reverse().slice(0, 12)), reader("fr", "UTC"))
+        .html,
+    );
   });
 
   it("a new revision (other title) is compiled anew, never served from the old one", async () => {

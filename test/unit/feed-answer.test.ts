@@ -44,7 +44,10 @@ describe("feedAnswer", () => {
     const entry = { body, etag, lastModified: Date.parse("2026-11-28T10:00:00Z") };
     const ims = "Sat, 28 Nov 2026 10:00:00 GMT";
     expect(feedAnswer(entry, "json", { "if-modified-since": ims, "accept-encoding": "gzip" }).status).toBe(304);
-    expect(feedAnswer(entry, "json", { "if-none-match": '"other-gz"', "if-modified-since": ims, "accept-encoding": "gzip" }).status).toBe(200);
+    expect(
+      feedAnswer(entry, "json", { "if-none-match": '"other-gz"', "if-modified-since": ims, "accept-encoding": "gzip" })
+        .status,
+    ).toBe(200);
     expect(feedAnswer(entry, "json", { "if-none-match": "*" }).status).toBe(304);
     const ok = feedAnswer(entry, "json", {});
     expect(ok.headers["access-control-allow-origin"]).toBe("*");

@@ -11,12 +11,25 @@ import { renderRss } from "../../src/feeds/rss.ts";
 import type { Release } from "../../src/releases/model.ts";
 import { metaFor, parseWithFxp, parseWithRssParser, release, text } from "../helpers/feeds.ts";
 
-const config = testConfig({ publicUrl: "https://news.example.org", orgName: "IOM", websubHub: "https://hub.example.net/" });
+const config = testConfig({
+  publicUrl: "https://news.example.org",
+  orgName: "IOM",
+  websubHub: "https://hub.example.net/",
+});
 const NOW = Date.parse("2026-11-28T12:00:00Z");
 
-const a = release({ id: "a", title: "First release", publishedAt: "2026-11-27T09:00:00Z", url: "https://www.iom.int/news/a" }, { id: "a" });
+const a = release(
+  { id: "a", title: "First release", publishedAt: "2026-11-27T09:00:00Z", url: "https://www.iom.int/news/a" },
+  { id: "a" },
+);
 const b = release(
-  { id: "b", title: "Second release", publishedAt: "2026-11-28T09:00:00Z", image: { url: "https://img.example.org/b.jpg", alt: "Officials" }, regions: ["djibouti", "east-and-horn-of-africa"] },
+  {
+    id: "b",
+    title: "Second release",
+    publishedAt: "2026-11-28T09:00:00Z",
+    image: { url: "https://img.example.org/b.jpg", alt: "Officials" },
+    regions: ["djibouti", "east-and-horn-of-africa"],
+  },
   { id: "b" },
 );
 const releases = [b, a]; // the store gives newest first
@@ -26,7 +39,8 @@ describe("feed keys and titles", () => {
     expect(parseFeedKey("all")).toEqual({ kind: "all" });
     expect(parseFeedKey("topics/counter-trafficking")).toEqual({ kind: "topics", value: "counter-trafficking" });
     expect(parseFeedKey("languages/fr")).toEqual({ kind: "languages", value: "fr" });
-    for (const bad of ["topics/Bad Slug", "languages/zz", "regions/", "colours/red", "topics/a/b", "../etc"]) expect(parseFeedKey(bad)).toBeUndefined();
+    for (const bad of ["topics/Bad Slug", "languages/zz", "regions/", "colours/red", "topics/a/b", "../etc"])
+      expect(parseFeedKey(bad)).toBeUndefined();
   });
   it("names each feed after the organisation and the facet", () => {
     expect(feedTitle(config, "topics/counter-trafficking")).toBe("IOM — Counter-trafficking");
@@ -61,7 +75,11 @@ describe("RSS 2.0", () => {
     expect(ib!.enclosure).toBeUndefined();
     expect(xml).not.toContain("<enclosure");
     const media = parseWithFxp(xml).rss.channel.item[0]["media:content"];
-    expect(media).toMatchObject({ "@_url": "https://img.example.org/b.jpg", "@_type": "image/jpeg", "@_medium": "image" });
+    expect(media).toMatchObject({
+      "@_url": "https://img.example.org/b.jpg",
+      "@_type": "image/jpeg",
+      "@_medium": "image",
+    });
     expect(text(media["media:description"])).toBe("Officials");
     expect(ib!["content:encoded"]).toContain("<strong>Djibouti</strong>");
     expect(ib!["content:encoded"]).toContain("IOM this week trained forty border officials.");
@@ -96,7 +114,10 @@ describe("Atom 1.0", () => {
   it("parses with rss-parser", async () => {
     const feed = await parseWithRssParser(xml);
     expect(feed.title).toBe("IOM — Counter-trafficking");
-    expect(feed.items.map((i) => i.id)).toEqual(["https://news.example.org/releases/b", "https://news.example.org/releases/a"]);
+    expect(feed.items.map((i) => i.id)).toEqual([
+      "https://news.example.org/releases/b",
+      "https://news.example.org/releases/a",
+    ]);
     expect(feed.items[1]!.link).toBe("https://www.iom.int/news/a");
     expect(feed.items[0]!.content).toContain("<strong>Djibouti</strong>");
   });
@@ -114,14 +135,24 @@ describe("Atom 1.0", () => {
     expect(text(e.published)).toBe("2026-11-28T09:00:00.000Z");
     expect(text(e.updated)).toBe("2026-11-28T09:00:00.000Z"); // revision 1: the publication, not the 10:00 ingest
     expect(text(e.author.name)).toBe("IOM"); // every entry names its author
-    expect(e.category.map((c: Record<string, string>) => c["@_term"])).toEqual(["counter-trafficking", "djibouti", "east-and-horn-of-africa"]);
+    expect(e.category.map((c: Record<string, string>) => c["@_term"])).toEqual([
+      "counter-trafficking",
+      "djibouti",
+      "east-and-horn-of-africa",
+    ]);
     expect(e.category.map((c: Record<string, string>) => c["@_scheme"])).toEqual([
       "http://cv.iptc.org/newscodes/mediatopic/20000082",
       "https://sws.geonames.org/223816/",
       "https://news.example.org/feeds/regions/",
     ]);
-    expect(e.category.map((c: Record<string, string>) => c["@_label"])).toEqual(["Counter-trafficking", "Djibouti", "East and Horn of Africa"]);
-    expect(e.link.find((l: Record<string, string>) => l["@_rel"] === "enclosure")["@_href"]).toBe("https://img.example.org/b.jpg");
+    expect(e.category.map((c: Record<string, string>) => c["@_label"])).toEqual([
+      "Counter-trafficking",
+      "Djibouti",
+      "East and Horn of Africa",
+    ]);
+    expect(e.link.find((l: Record<string, string>) => l["@_rel"] === "enclosure")["@_href"]).toBe(
+      "https://img.example.org/b.jpg",
+    );
     expect(text(e.content)).toContain("<p><strong>Djibouti</strong>"); // escaped in the XML, HTML once parsed
     expect(e.content["@_type"]).toBe("html");
   });
@@ -129,7 +160,13 @@ describe("Atom 1.0", () => {
   it("a correction keeps the id, moves updated and shows the note", async () => {
     const r2 = release(
       { id: "b", title: "Second release (corrected)", publishedAt: "2026-11-28T09:00:00Z" },
-      { id: "b", revision: 2, now: "2026-11-28T11:30:00Z", previous: b, correction: "Corrected the number of officials" },
+      {
+        id: "b",
+        revision: 2,
+        now: "2026-11-28T11:30:00Z",
+        previous: b,
+        correction: "Corrected the number of officials",
+      },
     );
     const before = (await parseWithRssParser(renderAtom(metaFor(config, "all", [b]), [b], NOW))).items[0]!;
     const after = (await parseWithRssParser(renderAtom(metaFor(config, "all", [r2]), [r2], NOW))).items[0]!;
@@ -145,7 +182,10 @@ describe("Atom 1.0", () => {
 });
 
 describe("JSON Feed 1.1", () => {
-  const fr = release({ id: "c-fr", title: "Formation des agents", language: "fr", translationOf: "b", topics: ["counter-trafficking"] }, { id: "c-fr" });
+  const fr = release(
+    { id: "c-fr", title: "Formation des agents", language: "fr", translationOf: "b", topics: ["counter-trafficking"] },
+    { id: "c-fr" },
+  );
   const json = renderJsonFeed(metaFor(config, "languages/fr", [fr]), [fr], NOW);
 
   it("has version, language, authors, hubs and items with the required fields", () => {
@@ -167,7 +207,12 @@ describe("JSON Feed 1.1", () => {
       tags: ["counter-trafficking", "djibouti"],
     });
     expect(item.content_html).toContain("Contact presse"); // labels in the release's language
-    expect(item._herald).toMatchObject({ dateline: "Djibouti", translation_of: "b", revision: 1, contacts: [{ name: "Amina Idriss" }] });
+    expect(item._herald).toMatchObject({
+      dateline: "Djibouti",
+      translation_of: "b",
+      revision: 1,
+      contacts: [{ name: "Amina Idriss" }],
+    });
     for (const k of Object.keys(item)) expect(k).not.toMatch(/^author$/); // 1.1 uses authors
   });
 
@@ -182,7 +227,10 @@ describe("JSON Feed 1.1", () => {
 
 describe("dates, languages and titles", () => {
   // Published 24 November, imported (stored) 30 November.
-  const backdated = release({ id: "old", title: "Old news", publishedAt: "2026-11-24T09:00:00Z" }, { id: "old", now: "2026-11-30T15:00:00Z" });
+  const backdated = release(
+    { id: "old", title: "Old news", publishedAt: "2026-11-24T09:00:00Z" },
+    { id: "old", now: "2026-11-30T15:00:00Z" },
+  );
 
   it("a back-dated import carries its publication date everywhere and does not look corrected", async () => {
     const meta = metaFor(config, "all", [backdated]);
@@ -197,16 +245,28 @@ describe("dates, languages and titles", () => {
   });
 
   it("an update moves updated / date_modified to the update time", () => {
-    const r2 = release({ id: "old", title: "Old news (corrected)", publishedAt: "2026-11-24T09:00:00Z" }, { id: "old", revision: 2, now: "2026-12-01T08:15:00Z", previous: backdated, correction: "Title" });
+    const r2 = release(
+      { id: "old", title: "Old news (corrected)", publishedAt: "2026-11-24T09:00:00Z" },
+      { id: "old", revision: 2, now: "2026-12-01T08:15:00Z", previous: backdated, correction: "Title" },
+    );
     const meta = metaFor(config, "all", [r2]);
     const atom = parseWithFxp(renderAtom(meta, [r2], NOW)).feed.entry[0];
-    expect([text(atom.published), text(atom.updated)]).toEqual(["2026-11-24T09:00:00.000Z", "2026-12-01T08:15:00.000Z"]);
+    expect([text(atom.published), text(atom.updated)]).toEqual([
+      "2026-11-24T09:00:00.000Z",
+      "2026-12-01T08:15:00.000Z",
+    ]);
     expect(JSON.parse(renderJsonFeed(meta, [r2], NOW)).items[0].date_modified).toBe("2026-12-01T08:15:00.000Z");
   });
 
   it("a mixed-language feed states each item's language, not its newest item's for all", async () => {
-    const en = release({ id: "m-en", title: "Training", topics: ["health"], publishedAt: "2026-11-26T09:00:00Z" }, { id: "m-en" });
-    const fr = release({ id: "m-fr", title: "Formation", language: "fr", topics: ["health"], publishedAt: "2026-11-27T09:00:00Z" }, { id: "m-fr" });
+    const en = release(
+      { id: "m-en", title: "Training", topics: ["health"], publishedAt: "2026-11-26T09:00:00Z" },
+      { id: "m-en" },
+    );
+    const fr = release(
+      { id: "m-fr", title: "Formation", language: "fr", topics: ["health"], publishedAt: "2026-11-27T09:00:00Z" },
+      { id: "m-fr" },
+    );
     const items = [fr, en]; // newest (French) first
     const meta = metaFor(config, "topics/health", items);
     const rssXml = renderRss(meta, items, NOW);
@@ -304,7 +364,9 @@ describe("discovery, conditional requests, ETags", () => {
     const head = { etag: etagOf("body"), lastModified: Date.parse("2026-11-28T10:00:00.500Z") };
     expect(notModified({ "if-none-match": head.etag }, head)).toBe(true);
     expect(notModified({ "if-none-match": `"other", W/${head.etag}` }, head)).toBe(true);
-    expect(notModified({ "if-none-match": '"other"', "if-modified-since": "Sat, 28 Nov 2026 11:00:00 GMT" }, head)).toBe(false);
+    expect(
+      notModified({ "if-none-match": '"other"', "if-modified-since": "Sat, 28 Nov 2026 11:00:00 GMT" }, head),
+    ).toBe(false);
     expect(notModified({ "if-modified-since": "Sat, 28 Nov 2026 10:00:00 GMT" }, head)).toBe(true);
     expect(notModified({ "if-modified-since": "Sat, 28 Nov 2026 09:59:59 GMT" }, head)).toBe(false);
     expect(notModified({ "if-modified-since": "garbage" }, head)).toBe(false);

@@ -39,7 +39,9 @@ describe("PUBLIC_URL when unset", () => {
   });
 
   it("is never overridden when set", () => {
-    expect(loadConfig({ PORT: "4000", PUBLIC_URL: "https://news.example.org/" }).publicUrl).toBe("https://news.example.org");
+    expect(loadConfig({ PORT: "4000", PUBLIC_URL: "https://news.example.org/" }).publicUrl).toBe(
+      "https://news.example.org",
+    );
   });
 });
 
@@ -73,7 +75,15 @@ describe("config errors never echo a secret", () => {
   });
 
   it("any variable named like a secret is hidden, whoever adds it (METRICS_TOKEN, DKIM_PRIVATE_KEY, …)", () => {
-    for (const name of ["METRICS_TOKEN", "DKIM_PRIVATE_KEY", "SMTP_PASSWORD", "SMTP_PASS", "WEBHOOK_SECRET", "SIGNING_KEY"]) expect(shownValue(name, "abc")).toBe("(hidden)");
+    for (const name of [
+      "METRICS_TOKEN",
+      "DKIM_PRIVATE_KEY",
+      "SMTP_PASSWORD",
+      "SMTP_PASS",
+      "WEBHOOK_SECRET",
+      "SIGNING_KEY",
+    ])
+      expect(shownValue(name, "abc")).toBe("(hidden)");
     expect(shownValue("PORT", "abc")).toBe('"abc"');
   });
 });
@@ -83,7 +93,7 @@ describe(".env", () => {
 
   it("fills unset variables from ./.env; the real environment wins", () => {
     const cwd = dir();
-    writeFileSync(path.join(cwd, ".env"), "# comment\nPORT=4000\nORG_NAME=\"Org from file\"\nHERALD_PREFIX=fromfile\n");
+    writeFileSync(path.join(cwd, ".env"), '# comment\nPORT=4000\nORG_NAME="Org from file"\nHERALD_PREFIX=fromfile\n');
     const env: Record<string, string | undefined> = { HERALD_PREFIX: "fromenv" };
     expect(loadEnvFile(env, cwd)).toBe(path.join(cwd, ".env"));
     expect(env).toMatchObject({ PORT: "4000", ORG_NAME: "Org from file", HERALD_PREFIX: "fromenv" });
@@ -149,10 +159,20 @@ describe("start-up lines", () => {
   it("say where to go, where mail lands and where the API token is", () => {
     const config = testConfig({ publicUrl: "http://localhost:4000", outboxDir: "var/outbox" });
     const lines = whereToGo(config, { hasHome: true, tokenFile: "var/api-token" }).join("\n");
-    for (const want of ["http://localhost:4000/\n", "http://localhost:4000/subscribe", "http://localhost:4000/feeds", "var/outbox/", "dashboard:  off", "var/api-token"]) {
+    for (const want of [
+      "http://localhost:4000/\n",
+      "http://localhost:4000/subscribe",
+      "http://localhost:4000/feeds",
+      "var/outbox/",
+      "dashboard:  off",
+      "var/api-token",
+    ]) {
       expect(lines).toContain(want);
     }
-    const withDashboard = whereToGo({ ...config, adminPassword: "correct-horse", smtpUrl: "smtp://u:p4ss@mail:587" }, { hasHome: false }).join("\n");
+    const withDashboard = whereToGo(
+      { ...config, adminPassword: "correct-horse", smtpUrl: "smtp://u:p4ss@mail:587" },
+      { hasHome: false },
+    ).join("\n");
     expect(withDashboard).toContain("http://localhost:4000/admin/queues");
     expect(withDashboard).not.toContain("p4ss");
     expect(withDashboard).not.toContain("home page");
@@ -184,7 +204,9 @@ describe("the command table (what --help shows without loading any command)", ()
     const all = await buildProgram(["--help"]);
     expect(all.commands.map((c) => c.name())).toEqual(COMMANDS.map((c) => c.name));
     const jobs = await buildProgram(["jobs", "list"]);
-    expect(jobs.commands.find((c) => c.name() === "jobs")!.commands.map((c) => c.name())).toEqual(expect.arrayContaining(["list", "show", "retry"]));
+    expect(jobs.commands.find((c) => c.name() === "jobs")!.commands.map((c) => c.name())).toEqual(
+      expect.arrayContaining(["list", "show", "retry"]),
+    );
   });
 
   it("imports nothing heavy at start-up: main.ts's static imports never reach BullMQ, Fastify, MJML, ioredis or zod", () => {
@@ -204,6 +226,10 @@ describe("the command table (what --help shows without loading any command)", ()
     };
     walk(path.join(ROOT, "src/main.ts"));
     expect(reached).toEqual([]);
-    expect([...seen].map((f) => path.relative(ROOT, f)).sort()).toEqual(["src/cli/commands.ts", "src/config/env-file.ts", "src/main.ts"]);
+    expect([...seen].map((f) => path.relative(ROOT, f)).sort()).toEqual([
+      "src/cli/commands.ts",
+      "src/config/env-file.ts",
+      "src/main.ts",
+    ]);
   });
 });

@@ -43,8 +43,20 @@ describe("RequestDurations", () => {
     const feed304 = { method: "GET", route: "/feeds/:file", status_code: "304" };
     expect(sampleValue(samples, "herald_http_request_duration_seconds_count", feed304)).toBe(2);
     expect(sampleValue(samples, "herald_http_request_duration_seconds_bucket", { ...feed304, le: "0.001" })).toBe(2);
-    expect(sampleValue(samples, "herald_http_request_duration_seconds_bucket", { method: "POST", status_code: "400", le: "2.5" })).toBe(0);
-    expect(sampleValue(samples, "herald_http_request_duration_seconds_bucket", { method: "POST", status_code: "400", le: "+Inf" })).toBe(1);
+    expect(
+      sampleValue(samples, "herald_http_request_duration_seconds_bucket", {
+        method: "POST",
+        status_code: "400",
+        le: "2.5",
+      }),
+    ).toBe(0);
+    expect(
+      sampleValue(samples, "herald_http_request_duration_seconds_bucket", {
+        method: "POST",
+        status_code: "400",
+        le: "+Inf",
+      }),
+    ).toBe(1);
   });
 
   it("reset empties every series", async () => {

@@ -30,13 +30,15 @@ function strings(value: unknown, at = ""): [string, string][] {
     if (out.length === 0) throw new Error(`${at}: no sample arguments give a string`);
     return out;
   }
-  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => strings(v, at ? `${at}.${k}` : k));
+  if (value && typeof value === "object")
+    return Object.entries(value).flatMap(([k, v]) => strings(v, at ? `${at}.${k}` : k));
   return [];
 }
 
 /** The key paths of a table, values aside. */
 function shape(value: unknown, at = ""): string[] {
-  if (value && typeof value === "object" && typeof value !== "function") return Object.entries(value).flatMap(([k, v]) => shape(v, at ? `${at}.${k}` : k));
+  if (value && typeof value === "object" && typeof value !== "function")
+    return Object.entries(value).flatMap(([k, v]) => shape(v, at ? `${at}.${k}` : k));
   return [`${at}:${typeof value}`];
 }
 
@@ -76,7 +78,9 @@ describe("string tables", () => {
 
 describe("the organisation's name after 'de'", () => {
   it("French elides before a vowel and takes the article of a feminine name", () => {
-    expect(deFr("Organisation internationale pour les migrations (OIM)")).toBe("de l’Organisation internationale pour les migrations (OIM)");
+    expect(deFr("Organisation internationale pour les migrations (OIM)")).toBe(
+      "de l’Organisation internationale pour les migrations (OIM)",
+    );
     expect(deFr("International Organization for Migration")).toBe("de l’International Organization for Migration");
     expect(deFr("Médecins Sans Frontières")).toBe("de Médecins Sans Frontières");
     expect(deFr("Fédération internationale")).toBe("de la Fédération internationale");
@@ -90,7 +94,9 @@ describe("the organisation's name after 'de'", () => {
     expect(theEn("Oxfam")).toBe("Oxfam");
   });
   it("Spanish: 'de la' for a feminine name, 'del' for a masculine one", () => {
-    expect(deEs("Organización Internacional para las Migraciones (OIM)")).toBe("de la Organización Internacional para las Migraciones (OIM)");
+    expect(deEs("Organización Internacional para las Migraciones (OIM)")).toBe(
+      "de la Organización Internacional para las Migraciones (OIM)",
+    );
     expect(deEs("Fondo de las Naciones Unidas")).toBe("del Fondo de las Naciones Unidas");
     expect(deEs("Médicos Sin Fronteras")).toBe("de Médicos Sin Fronteras");
   });
@@ -99,16 +105,26 @@ describe("the organisation's name after 'de'", () => {
 describe("mail wording", () => {
   const brand: Brand = {
     orgName: "International Organization for Migration",
-    orgNames: { en: "International Organization for Migration", fr: "Organisation internationale pour les migrations (OIM)", es: "Organización Internacional para las Migraciones (OIM)" },
+    orgNames: {
+      en: "International Organization for Migration",
+      fr: "Organisation internationale pour les migrations (OIM)",
+      es: "Organización Internacional para las Migraciones (OIM)",
+    },
     color: "#0033a0",
     publicUrl: "https://news.example.org",
   };
   it("the English digest subject says today / this week, never 'this day'", async () => {
     const items = [release({ id: "a" }, { id: "a" }), release({ id: "b" }, { id: "b" })];
-    expect((await renderDigest(brand, "en", "daily", items)).subject).toBe("International Organization for Migration: 2 new releases today");
-    expect((await renderDigest(brand, "en", "weekly", items.slice(0, 1))).subject).toBe("International Organization for Migration: 1 new release this week");
+    expect((await renderDigest(brand, "en", "daily", items)).subject).toBe(
+      "International Organization for Migration: 2 new releases today",
+    );
+    expect((await renderDigest(brand, "en", "weekly", items.slice(0, 1))).subject).toBe(
+      "International Organization for Migration: 1 new release this week",
+    );
     const fr = await renderDigest(brand, "fr", "daily", items);
-    expect(fr.subject).toBe("Organisation internationale pour les migrations (OIM)\u00a0: 2 nouveaux communiqués aujourd’hui");
+    expect(fr.subject).toBe(
+      "Organisation internationale pour les migrations (OIM)\u00a0: 2 nouveaux communiqués aujourd’hui",
+    );
     expect(fr.text).toContain("abonné·e aux actualités de l’Organisation internationale pour les migrations (OIM).");
     expect(fr.text).not.toMatch(/de International|[^\u00a0]:\s+HX/);
   });
@@ -118,17 +134,28 @@ describe("mail wording", () => {
       expect(m.text, lang).not.toMatch(/because you subscribed|parce que vous êtes abonné|porque se suscribió/);
       expect(m.html, lang).not.toMatch(/because you subscribed|parce que vous êtes abonné|porque se suscribió/);
     }
-    expect((await renderConfirmation(brand, "en")).text).toContain("because someone asked to subscribe this address to news from the International Organization for Migration.");
-    expect((await renderConfirmation(brand, "fr")).subject).toBe("Confirmez votre abonnement aux actualités de l’Organisation internationale pour les migrations (OIM)");
+    expect((await renderConfirmation(brand, "en")).text).toContain(
+      "because someone asked to subscribe this address to news from the International Organization for Migration.",
+    );
+    expect((await renderConfirmation(brand, "fr")).subject).toBe(
+      "Confirmez votre abonnement aux actualités de l’Organisation internationale pour les migrations (OIM)",
+    );
   });
 });
 
 describe("labels in mail", () => {
-  const brand: Brand = { orgName: "IOM", color: "#0033a0", publicUrl: "https://news.example.org", taxonomy: defaultTaxonomy() };
+  const brand: Brand = {
+    orgName: "IOM",
+    color: "#0033a0",
+    publicUrl: "https://news.example.org",
+    taxonomy: defaultTaxonomy(),
+  };
   it("alerts name topics and regions in the reader's language; digests head sections with them", async () => {
     const r = release({ id: "a", regions: ["djibouti", "east-and-horn-of-africa"] }, { id: "a" });
     const fr = await renderAlert(brand, "fr", r);
-    expect(fr.text).toContain("Thèmes\u00a0: Lutte contre la traite · Régions\u00a0: Djibouti, Afrique de l’Est et Corne de l’Afrique");
+    expect(fr.text).toContain(
+      "Thèmes\u00a0: Lutte contre la traite · Régions\u00a0: Djibouti, Afrique de l’Est et Corne de l’Afrique",
+    );
     expect(fr.html).toContain("Lutte contre la traite");
     const es = await renderDigest(brand, "es", "daily", [r, release({ id: "b", topics: ["health"] }, { id: "b" })]);
     // Sections in Spanish label order: "Lucha contra la trata" before "Salud".

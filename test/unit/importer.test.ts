@@ -51,13 +51,28 @@ describe("importPage on the scraped sample (seeds/000)", () => {
   });
 
   it("leaves out every site line and the contact block", () => {
-    for (const chrome of ["Who we are", "WHO WE ARE", "Our Work", "Take Action", "Work with us", "Get involved", "2030 Agenda", "Data and Research", "Alem Brook", "mailto", "Tel:", "For more information"]) {
+    for (const chrome of [
+      "Who we are",
+      "WHO WE ARE",
+      "Our Work",
+      "Take Action",
+      "Work with us",
+      "Get involved",
+      "2030 Agenda",
+      "Data and Research",
+      "Alem Brook",
+      "mailto",
+      "Tel:",
+      "For more information",
+    ]) {
       expect(release.body).not.toContain(chrome);
     }
   });
 
   it("reads the contact block and repairs the broken mailto link", () => {
-    expect(release.contacts).toEqual([{ name: "Alem Brook", office: "IOM Djibouti", phone: "+253 352 459", email: "balem@iom.int" }]);
+    expect(release.contacts).toEqual([
+      { name: "Alem Brook", office: "IOM Djibouti", phone: "+253 352 459", email: "balem@iom.int" },
+    ]);
   });
 
   it("takes the dateline from the contact office, since the text opens with no place", () => {
@@ -121,7 +136,12 @@ describe("importPage on plain-text pages", () => {
     expect(release.body).not.toMatch(/WHO WE ARE|Media Centre|Press releases|Sofia|Lindqvist/);
     expect(release.contacts).toEqual([
       { name: "Sofia Marquez", office: "IOM Geneva", phone: "+41 22 717 9405", email: "smarquez@example.org" },
-      { name: "Tomas Lindqvist", office: "IOM Regional Office for Europe", phone: "+32 2 287 7000", email: "tlindqvist@example.org" },
+      {
+        name: "Tomas Lindqvist",
+        office: "IOM Regional Office for Europe",
+        phone: "+32 2 287 7000",
+        email: "tlindqvist@example.org",
+      },
     ]);
   });
 
@@ -150,9 +170,13 @@ describe("importPage on plain-text pages", () => {
   });
 
   it("escapes &, <, > and quotes in the text", () => {
-    const release = imported('A Title With <b>Markup</b> & "Quotes"\n\nThe <script>alert(1)</script> tag & a "quote" stay text.\n');
+    const release = imported(
+      'A Title With <b>Markup</b> & "Quotes"\n\nThe <script>alert(1)</script> tag & a "quote" stay text.\n',
+    );
     expect(release.title).toBe('A Title With <b>Markup</b> & "Quotes"');
-    expect(release.body).toBe("<p>The &lt;script&gt;alert(1)&lt;/script&gt; tag &amp; a &quot;quote&quot; stay text.</p>");
+    expect(release.body).toBe(
+      "<p>The &lt;script&gt;alert(1)&lt;/script&gt; tag &amp; a &quot;quote&quot; stay text.</p>",
+    );
   });
 
   it("keeps a word hyphenated at the end of a wrapped line whole", () => {
@@ -165,13 +189,17 @@ describe("importPage on plain-text pages", () => {
   });
 
   it("takes a 'City, Country –' dateline out of the first paragraph only", () => {
-    const release = imported("Clinic Opens for Migrant Workers\n\nDoha, Qatar – A clinic opened today.\n\nBerlin – not a dateline here.\n");
+    const release = imported(
+      "Clinic Opens for Migrant Workers\n\nDoha, Qatar – A clinic opened today.\n\nBerlin – not a dateline here.\n",
+    );
     expect(release.dateline).toBe("Doha, Qatar");
     expect(paragraphs(release.body)).toEqual(["A clinic opened today.", "Berlin – not a dateline here."]);
   });
 
   it("does not mistake an organisation for a dateline", () => {
-    const release = imported("Agency Marks Its Anniversary Today\n\nIOM – the UN Migration Agency – marks its anniversary today.\n");
+    const release = imported(
+      "Agency Marks Its Anniversary Today\n\nIOM – the UN Migration Agency – marks its anniversary today.\n",
+    );
     expect(release).not.toHaveProperty("dateline");
     expect(paragraphs(release.body)[0]).toMatch(/^IOM – the UN Migration Agency/);
   });
@@ -242,7 +270,9 @@ describe("contact phrasings", () => {
   });
 
   it("drops an address that is not an email address and keeps phones as written", () => {
-    const release = imported(page("For more information, please contact:\nLena Okafor\nTel: (+234) 9-461-2270\nEmail: lokafor@example"));
+    const release = imported(
+      page("For more information, please contact:\nLena Okafor\nTel: (+234) 9-461-2270\nEmail: lokafor@example"),
+    );
     expect(release.contacts).toEqual([{ name: "Lena Okafor", phone: "(+234) 9-461-2270" }]);
   });
 });
@@ -269,9 +299,28 @@ describe("importPage on an HTML page", () => {
 
   it("drops header, nav, breadcrumb, cookie banner, share links, forms, tags, related content and footer", () => {
     for (const chrome of [
-      "Skip to main content", "cookies", "Accept all", "Newsroom", "Who we are", "WHO WE ARE", "Search",
-      "Home", "Facebook", "Twitter", "Share", "Sign up", "Subscribe", "Tags", "Related stories",
-      "Drought Response", "Latest news", "Contact us", "©", "trackRead", "dataLayer", "14 April 2026",
+      "Skip to main content",
+      "cookies",
+      "Accept all",
+      "Newsroom",
+      "Who we are",
+      "WHO WE ARE",
+      "Search",
+      "Home",
+      "Facebook",
+      "Twitter",
+      "Share",
+      "Sign up",
+      "Subscribe",
+      "Tags",
+      "Related stories",
+      "Drought Response",
+      "Latest news",
+      "Contact us",
+      "©",
+      "trackRead",
+      "dataLayer",
+      "14 April 2026",
     ]) {
       expect(release.body).not.toContain(chrome);
     }
@@ -281,7 +330,12 @@ describe("importPage on an HTML page", () => {
   it("reads the contact paragraphs and leaves them out of the body", () => {
     expect(release.contacts).toEqual([
       { name: "Wanjiru Kamau", office: "IOM Kenya", phone: "+254 20 444 0171", email: "wkamau@example.org" },
-      { name: "Daniel Osei", office: "IOM Regional Office for East and Horn of Africa", phone: "+254 722 000 318", email: "dosei@example.org" },
+      {
+        name: "Daniel Osei",
+        office: "IOM Regional Office for East and Horn of Africa",
+        phone: "+254 722 000 318",
+        email: "dosei@example.org",
+      },
     ]);
     expect(release.body).not.toMatch(/For more information|Daniel Osei|wkamau@/);
     expect(release.body).toMatch(/38 per cent funded\.<\/p>$/);
@@ -291,16 +345,24 @@ describe("importPage on an HTML page", () => {
     expect(release.dateline).toBe("NAIROBI");
     expect(release.publishedAt).toBe("2026-04-14T08:30:00+03:00");
     expect(release.language).toBe("en");
-    expect(release.url).toBe("https://www.example.org/news/flood-response-reaches-40000-displaced-people-northern-kenya");
+    expect(release.url).toBe(
+      "https://www.example.org/news/flood-response-reaches-40000-displaced-people-northern-kenya",
+    );
     expect(release.topics).toEqual([]);
     expect(release.regions).toEqual([]);
   });
 
   it("prefers what the page states over options", () => {
-    const withOptions = imported(html, { publishedAt: "2020-01-01T00:00:00Z", language: "fr", url: "https://other.example.org/x" });
+    const withOptions = imported(html, {
+      publishedAt: "2020-01-01T00:00:00Z",
+      language: "fr",
+      url: "https://other.example.org/x",
+    });
     expect(withOptions.publishedAt).toBe("2026-04-14T08:30:00+03:00");
     expect(withOptions.language).toBe("en");
-    expect(withOptions.url).toBe("https://www.example.org/news/flood-response-reaches-40000-displaced-people-northern-kenya");
+    expect(withOptions.url).toBe(
+      "https://www.example.org/news/flood-response-reaches-40000-displaced-people-northern-kenya",
+    );
   });
 
   it("falls back to og:title, then to <title> without the site name", () => {
@@ -314,11 +376,15 @@ describe("importPage on an HTML page", () => {
   });
 
   it("reads <time datetime> and 'Published on …' when there is no article:published_time", () => {
-    const timed = imported('<html lang="es"><body><article><h1>Nueva oficina</h1><time datetime="2026-05-02">2 May 2026</time><p>Texto del comunicado.</p></article></body></html>');
+    const timed = imported(
+      '<html lang="es"><body><article><h1>Nueva oficina</h1><time datetime="2026-05-02">2 May 2026</time><p>Texto del comunicado.</p></article></body></html>',
+    );
     expect(timed.publishedAt).toBe("2026-05-02T00:00:00Z");
     expect(timed.language).toBe("es");
     expect(timed.body).toBe("<p>Texto del comunicado.</p>");
-    const stated = imported("<html><body><main><h1>New Office</h1><p>Published on 7 February 2026</p><p>Text of the release.</p></main></body></html>");
+    const stated = imported(
+      "<html><body><main><h1>New Office</h1><p>Published on 7 February 2026</p><p>Text of the release.</p></main></body></html>",
+    );
     expect(stated.publishedAt).toBe("2026-02-07T00:00:00Z");
     expect(stated.body).toBe("<p>Text of the release.</p>");
   });
@@ -355,14 +421,19 @@ describe("importPage on an HTML page", () => {
   });
 
   it("drops javascript: and fragment links but keeps their text", () => {
-    const release = imported('<body><h1>Links Test Page</h1><p><a href="javascript:alert(1)">Click</a> and <a href="#top">top</a>.</p></body>');
+    const release = imported(
+      '<body><h1>Links Test Page</h1><p><a href="javascript:alert(1)">Click</a> and <a href="#top">top</a>.</p></body>',
+    );
     expect(release.body).toBe("<p>Click and top.</p>");
   });
 
   it("uses options.url to resolve relative links when the page names no canonical URL", () => {
-    const release = imported('<body><h1>Appeal Launched Today</h1><p>See the <a href="/appeal">appeal</a>.</p></body>', {
-      url: "https://www.example.org/news/appeal",
-    });
+    const release = imported(
+      '<body><h1>Appeal Launched Today</h1><p>See the <a href="/appeal">appeal</a>.</p></body>',
+      {
+        url: "https://www.example.org/news/appeal",
+      },
+    );
     expect(release.body).toBe('<p>See the <a href="https://www.example.org/appeal">appeal</a>.</p>');
     expect(release.url).toBe("https://www.example.org/news/appeal");
   });
@@ -387,7 +458,9 @@ describe("the HTML reader on hostile pages", () => {
   });
 
   it("reads quotes, entities and raw text as browsers do", () => {
-    const root = parseHtml(`<a title="O'Brien" href='?a=1&not=2&amp;b' title="second">x &copy; &#x41;</a><script>if (a<b) "</p>"</script><title>Caf&eacute;</title>`);
+    const root = parseHtml(
+      `<a title="O'Brien" href='?a=1&not=2&amp;b' title="second">x &copy; &#x41;</a><script>if (a<b) "</p>"</script><title>Caf&eacute;</title>`,
+    );
     const [a, script, title] = [...elements(root)];
     expect(a!.attrs).toEqual({ title: "O'Brien", href: "?a=1&not=2&b" });
     expect(textOf(a!)).toBe("x © A");
@@ -401,8 +474,16 @@ describe("ImportError", () => {
     ["an empty page", "", /^the page is empty/],
     ["a blank page", " \n\t\n", /^the page is empty/],
     ["a text page with no heading line", "just some words without an end\nand more words here\n", /^no title found/],
-    ["an HTML page with no <h1>, og:title or <title>", "<html><body><div><p>Only text.</p><p>More.</p></div></body></html>", /^no title found: the page has no <h1>/],
-    ["an HTML page with a title but no paragraphs", "<html><body><h1>Title Only Here</h1><nav><p>Menu text</p></nav></body></html>", /^no body found/],
+    [
+      "an HTML page with no <h1>, og:title or <title>",
+      "<html><body><div><p>Only text.</p><p>More.</p></div></body></html>",
+      /^no title found: the page has no <h1>/,
+    ],
+    [
+      "an HTML page with a title but no paragraphs",
+      "<html><body><h1>Title Only Here</h1><nav><p>Menu text</p></nav></body></html>",
+      /^no body found/,
+    ],
   ])("is thrown for %s with a one-line message", (_what, content, message) => {
     const err = thrown(() => importPage(content));
     expect(err.code).toBe("HERALD_IMPORT");
@@ -424,7 +505,9 @@ describe("isProbablyBinary", () => {
   });
 
   it("accepts Latin-1 text with the odd invalid UTF-8 byte", () => {
-    expect(isProbablyBinary(Buffer.from("Les migrants à Genève ont reçu une aide d'urgence cette semaine.", "latin1"))).toBe(false);
+    expect(
+      isProbablyBinary(Buffer.from("Les migrants à Genève ont reçu une aide d'urgence cette semaine.", "latin1")),
+    ).toBe(false);
   });
 
   it("refuses content with NUL bytes, such as a PNG or a UTF-16 file", () => {

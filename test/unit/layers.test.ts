@@ -58,7 +58,8 @@ describe("npm run layers", () => {
   it("fails on an import up the layers, static, re-exported, multi-line or dynamic", async () => {
     const r = await check({
       ...clean,
-      "releases/store.ts": 'import {\n  type X,\n} from "../feeds/channel.ts";\nexport type { Y } from "../jobs/channels.ts";\nexport const f = () => import("../http/app.ts");\n',
+      "releases/store.ts":
+        'import {\n  type X,\n} from "../feeds/channel.ts";\nexport type { Y } from "../jobs/channels.ts";\nexport const f = () => import("../http/app.ts");\n',
       "feeds/channel.ts": "export {};\n",
     });
     expect(r.code).toBe(1);
@@ -68,19 +69,30 @@ describe("npm run layers", () => {
   });
 
   it("does not count an import that is commented out", async () => {
-    const r = await check({ ...clean, "releases/store.ts": '// import "../http/app.ts";\n/* import "../jobs/channels.ts"; */\n' });
+    const r = await check({
+      ...clean,
+      "releases/store.ts": '// import "../http/app.ts";\n/* import "../jobs/channels.ts"; */\n',
+    });
     expect(r.code).toBe(0);
   });
 
   it("fails on a channel importing another channel, templates included in the email room", async () => {
-    const r = await check({ ...clean, "templates/messages.ts": 'import "../feeds/channel.ts";\n', "mail/channel.ts": 'import "../templates/messages.ts";\n' });
+    const r = await check({
+      ...clean,
+      "templates/messages.ts": 'import "../feeds/channel.ts";\n',
+      "mail/channel.ts": 'import "../templates/messages.ts";\n',
+    });
     expect(r.code).toBe(1);
     expect(r.out).toContain("templates/messages.ts -> feeds/channel.ts: channel mail imports channel feeds");
     expect(r.out).not.toContain("mail/channel.ts -> templates/messages.ts");
   });
 
   it("fails on a cycle, even within one floor", async () => {
-    const r = await check({ ...clean, "releases/a.ts": 'import "./b.ts";\n', "releases/b.ts": 'import { a } from "./a.ts";\n' });
+    const r = await check({
+      ...clean,
+      "releases/a.ts": 'import "./b.ts";\n',
+      "releases/b.ts": 'import { a } from "./a.ts";\n',
+    });
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/import cycle: releases\/a\.ts -> releases\/b\.ts -> releases\/a\.ts/);
   });

@@ -23,11 +23,26 @@ async function refusal(fn: () => unknown): Promise<HeraldError> {
 
 describe("bounce reports (RFC 3464)", () => {
   it("a permanent failure is a bounce for the address, with the reader from our Message-ID", async () => {
-    const fb = await read(dsn([{ final: "ana@example.net", original: "Ana@Example.NET", action: "failed", status: "5.1.1", diagnostic: "550 5.1.1 User unknown" }], sent()));
+    const fb = await read(
+      dsn(
+        [
+          {
+            final: "ana@example.net",
+            original: "Ana@Example.NET",
+            action: "failed",
+            status: "5.1.1",
+            diagnostic: "550 5.1.1 User unknown",
+          },
+        ],
+        sent(),
+      ),
+    );
     expect(fb).toEqual({
       report: "delivery-status",
       // Original-Recipient (the address as Herald gave it) wins; the domain is lower-cased, as subscribers are keyed.
-      entries: [{ kind: "bounce", email: "Ana@example.net", subscriberId: ID, detail: "5.1.1: smtp; 550 5.1.1 User unknown" }],
+      entries: [
+        { kind: "bounce", email: "Ana@example.net", subscriberId: ID, detail: "5.1.1: smtp; 550 5.1.1 User unknown" },
+      ],
     });
   });
 
@@ -53,7 +68,13 @@ describe("bounce reports (RFC 3464)", () => {
   });
 
   it("reads a base64 status part, bare LF line ends, and the returned headers only", async () => {
-    const fb = await read(dsn([{ final: "lf@example.net", action: "failed", status: "5.1.2" }], sent(), { base64Status: true, headersOnly: true, eol: "\n" }));
+    const fb = await read(
+      dsn([{ final: "lf@example.net", action: "failed", status: "5.1.2" }], sent(), {
+        base64Status: true,
+        headersOnly: true,
+        eol: "\n",
+      }),
+    );
     expect(fb.entries).toEqual([{ kind: "bounce", email: "lf@example.net", subscriberId: ID, detail: "5.1.2" }]);
   });
 
@@ -80,12 +101,21 @@ describe("complaints (RFC 5965 ARF)", () => {
     const fb = await read(arf(sent("[redacted]"), { originalRcptTo: "<ana@example.net>" }));
     expect(fb).toEqual({
       report: "feedback-report",
-      entries: [{ kind: "complaint", email: "ana@example.net", subscriberId: ID, detail: "feedback-type abuse from ISP-FBL/2.0" }],
+      entries: [
+        {
+          kind: "complaint",
+          email: "ana@example.net",
+          subscriberId: ID,
+          detail: "feedback-type abuse from ISP-FBL/2.0",
+        },
+      ],
     });
   });
 
   it("a redacted recipient is found by our Message-ID; an unredacted To is used when nothing else names one", async () => {
-    expect((await read(arf(sent("[redacted]")))).entries).toEqual([{ kind: "complaint", subscriberId: ID, detail: "feedback-type abuse from ISP-FBL/2.0" }]);
+    expect((await read(arf(sent("[redacted]")))).entries).toEqual([
+      { kind: "complaint", subscriberId: ID, detail: "feedback-type abuse from ISP-FBL/2.0" },
+    ]);
     expect((await read(arf(sent("Bo <bo@example.net>")))).entries.map((e) => e.email)).toEqual(["bo@example.net"]);
   });
 
@@ -120,17 +150,23 @@ describe("what is not a report", () => {
 describe("hostile reports", () => {
   // Each of these took minutes with a backtracking pattern over the field; now they are read at once.
   it("megabyte-long recipient fields and Message-IDs are read without a hang and name no one", async () => {
-    const long = (final: string) => read(dsn([{ final, action: "failed", status: "5.1.1" }], sentMessage("x@example.net", "<m@elsewhere.example>")));
+    const long = (final: string) =>
+      read(dsn([{ final, action: "failed", status: "5.1.1" }], sentMessage("x@example.net", "<m@elsewhere.example>")));
     expect((await long(`${"a".repeat(1_000_000)} b`)).entries).toEqual([]);
     expect((await long("a@".repeat(500_000))).entries).toEqual([]);
-    expect((await long(`${"<".repeat(1_000_000)}ok@example.net`)).entries.map((e) => e.email)).toEqual(["ok@example.net"]);
+    expect((await long(`${"<".repeat(1_000_000)}ok@example.net`)).entries.map((e) => e.email)).toEqual([
+      "ok@example.net",
+    ]);
     const id = `<${`.${ID}@x`.repeat(100_000)}>`;
-    expect((await read(dsn([{ final: "a@b.example", action: "failed", status: "5.1.1" }], sentMessage("a@b.example", id)))).entries[0]!.subscriberId).toBeUndefined();
+    expect(
+      (await read(dsn([{ final: "a@b.example", action: "failed", status: "5.1.1" }], sentMessage("a@b.example", id))))
+        .entries[0]!.subscriberId,
+    ).toBeUndefined();
   });
 
   it("deeply nested multiparts stop at a fixed depth", async () => {
     const nested = `Content-Type: multipart/mixed; boundary=b\r\n\r\n${"--b\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n".repeat(5000)}`;
-    expect((await read(nested))).toEqual({ report: "none", entries: [] });
+    expect(await read(nested)).toEqual({ report: "none", entries: [] });
   });
 });
 
@@ -139,10 +175,16 @@ describe("the MIME structure (mailparser)", () => {
   // facts are now checked through readFeedback.
   it("parses Content-Type parameters, quoted or not, case-insensitively", async () => {
     const report = dsn([{ final: "ct@example.net", action: "failed", status: "5.1.1" }], sent())
-      .replace('Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary="=_dsn_1"', 'Content-Type: Multipart/Report; Report-Type=delivery-status; boundary="a \\"b\\" c"')
+      .replace(
+        'Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary="=_dsn_1"',
+        'Content-Type: Multipart/Report; Report-Type=delivery-status; boundary="a \\"b\\" c"',
+      )
       .replaceAll("--=_dsn_1", '--a "b" c');
     expect(report).toContain('boundary="a \\"b\\" c"');
-    expect(await read(report)).toEqual({ report: "delivery-status", entries: [{ kind: "bounce", email: "ct@example.net", subscriberId: ID, detail: "5.1.1" }] });
+    expect(await read(report)).toEqual({
+      report: "delivery-status",
+      entries: [{ kind: "bounce", email: "ct@example.net", subscriberId: ID, detail: "5.1.1" }],
+    });
   });
 
   it("decodes quoted-printable and nested multiparts, and stops at a missing closing delimiter", async () => {
@@ -173,6 +215,8 @@ describe("the MIME structure (mailparser)", () => {
     const fb = await read(raw);
     expect(fb.report).toBe("delivery-status");
     // The soft line break is joined; the address stays bytes (latin1), as Herald never mails non-ASCII local parts.
-    expect(fb.entries).toEqual([{ kind: "bounce", email: "caf\u00c3\u00a9@example.net", detail: "5.1.1: smtp; 550 no such user" }]);
+    expect(fb.entries).toEqual([
+      { kind: "bounce", email: "caf\u00c3\u00a9@example.net", detail: "5.1.1: smtp; 550 no such user" },
+    ]);
   });
 });

@@ -14,14 +14,36 @@ import { personalise, personalMail, type Reader } from "../../src/templates/pers
 import type { Brand, RenderedMessage } from "../../src/templates/render.ts";
 import { release } from "../helpers/feeds.ts";
 
-const brand: Brand = { orgName: "Herald News", orgNames: { fr: "Nouvelles « Herald »" }, taxonomy: defaultTaxonomy(), color: "#0033a0", publicUrl: "https://news.example.org" };
+const brand: Brand = {
+  orgName: "Herald News",
+  orgNames: { fr: "Nouvelles « Herald »" },
+  taxonomy: defaultTaxonomy(),
+  color: "#0033a0",
+  publicUrl: "https://news.example.org",
+};
 const NOW = Date.parse("2026-11-28T10:00:00Z");
 
 function readers(language: "en" | "fr" | "es"): Reader[] {
   return [
-    { name: "Zoë <O'Brien> & \"Co\"", language, timezone: "Pacific/Auckland", unsubscribeUrl: "https://news.example.org/unsubscribe?token=a.b=&x=1", preferencesUrl: "https://news.example.org/preferences?token=c.d" },
-    { language, timezone: "UTC", unsubscribeUrl: "https://news.example.org/u?t=1", preferencesUrl: "https://news.example.org/p?t=1" },
-    { name: "Ана Петрова 👋", language, timezone: "America/Los_Angeles", confirmUrl: "https://news.example.org/confirm?token=zz" },
+    {
+      name: 'Zoë <O\'Brien> & "Co"',
+      language,
+      timezone: "Pacific/Auckland",
+      unsubscribeUrl: "https://news.example.org/unsubscribe?token=a.b=&x=1",
+      preferencesUrl: "https://news.example.org/preferences?token=c.d",
+    },
+    {
+      language,
+      timezone: "UTC",
+      unsubscribeUrl: "https://news.example.org/u?t=1",
+      preferencesUrl: "https://news.example.org/p?t=1",
+    },
+    {
+      name: "Ана Петрова 👋",
+      language,
+      timezone: "America/Los_Angeles",
+      confirmUrl: "https://news.example.org/confirm?token=zz",
+    },
   ];
 }
 
@@ -53,20 +75,48 @@ async function both(m: RenderedMessage, r: Reader, i: number) {
   const old = buildMail({ ...e, ...personalise(m, r) }, NOW);
   const spliced = personalMail(m, r, e, NOW);
   expect(spliced.envelope).toEqual(old.envelope);
-  return { old: await simpleParser(old.raw as Buffer), spliced: await simpleParser(spliced.raw as Buffer), raw: spliced.raw as Buffer };
+  return {
+    old: await simpleParser(old.raw as Buffer),
+    spliced: await simpleParser(spliced.raw as Buffer),
+    raw: spliced.raw as Buffer,
+  };
 }
 
 function items(n: number) {
   return Array.from({ length: n }, (_, i) =>
-    release({ title: `Release ${i}: réfugiés & <migrants> — "${i}"`, summary: i % 2 ? `Résumé ${i} ✓` : undefined, topics: [["health", "climate-and-environment", "migration-governance"][i % 3]!], publishedAt: new Date(NOW - i * 3_600_000).toISOString() }, { id: `rel-${i}` }),
+    release(
+      {
+        title: `Release ${i}: réfugiés & <migrants> — "${i}"`,
+        summary: i % 2 ? `Résumé ${i} ✓` : undefined,
+        topics: [["health", "climate-and-environment", "migration-governance"][i % 3]!],
+        publishedAt: new Date(NOW - i * 3_600_000).toISOString(),
+      },
+      { id: `rel-${i}` },
+    ),
   );
 }
 
 describe("spliced raw messages", () => {
   const messages: [string, () => Promise<RenderedMessage>, "en" | "fr" | "es"][] = [
-    ["alert", () => renderAlert(brand, "fr", release({ title: "Crise: aide d'urgence = 100 %", summary: "é".repeat(200) }, { id: "a1" })), "fr"],
+    [
+      "alert",
+      () =>
+        renderAlert(
+          brand,
+          "fr",
+          release({ title: "Crise: aide d'urgence = 100 %", summary: "é".repeat(200) }, { id: "a1" }),
+        ),
+      "fr",
+    ],
     ["confirmation", () => renderConfirmation(brand, "es"), "es"],
-    ...[1, 2, 10, 50].map((n) => [`digest of ${n}`, () => renderDigest(brand, "en", "daily", items(n)), "en"] as [string, () => Promise<RenderedMessage>, "en"]),
+    ...[1, 2, 10, 50].map(
+      (n) =>
+        [`digest of ${n}`, () => renderDigest(brand, "en", "daily", items(n)), "en"] as [
+          string,
+          () => Promise<RenderedMessage>,
+          "en",
+        ],
+    ),
     ["French digest of 7", () => renderDigest(brand, "fr", "weekly", items(7)), "fr"],
   ];
 
@@ -78,7 +128,8 @@ describe("spliced raw messages", () => {
         const { old, spliced, raw } = await both(m, r, i);
         expect(pick(spliced)).toEqual(pick(old));
         // Not vacuous: the reader's own values are in what was compared.
-        if (r.unsubscribeUrl && m.html.includes("unsubscribe")) expect(spliced.html).toContain(r.unsubscribeUrl.replace(/&/g, "&amp;"));
+        if (r.unsubscribeUrl && m.html.includes("unsubscribe"))
+          expect(spliced.html).toContain(r.unsubscribeUrl.replace(/&/g, "&amp;"));
         if (r.name) expect(spliced.text).toContain(r.name);
         const text = raw.toString("latin1");
         for (const line of text.split("\r\n")) expect(line.length).toBeLessThanOrEqual(76 + 900); // List-Unsubscribe may be long
@@ -91,11 +142,33 @@ describe("spliced raw messages", () => {
   });
 
   it("quoted-printable pieces parse as the whole-body message, joined in any order", async () => {
-    const samples = ["", " ", "a ", "=", "\t", "x".repeat(75), "x".repeat(76), `${"é".repeat(30)} `, "line\nbreak\r\n", "\r", "👋".repeat(40), "trailing space ", "=0A =\n"];
-    const e = { from: "n@example.org", to: { address: "r@example.org" }, messageId: "<x.s@example.org>", language: "en", subject: "s" };
+    const samples = [
+      "",
+      " ",
+      "a ",
+      "=",
+      "\t",
+      "x".repeat(75),
+      "x".repeat(76),
+      `${"é".repeat(30)} `,
+      "line\nbreak\r\n",
+      "\r",
+      "👋".repeat(40),
+      "trailing space ",
+      "=0A =\n",
+    ];
+    const e = {
+      from: "n@example.org",
+      to: { address: "r@example.org" },
+      messageId: "<x.s@example.org>",
+      language: "en",
+      subject: "s",
+    };
     for (const a of samples) {
       for (const b of samples) {
-        const p = await simpleParser(buildSplicedMail(e, [qpPiece(a), qpPiece(b)], [qpPiece(`<p>${a}</p>`), qpPiece(b)], 0).raw as Buffer);
+        const p = await simpleParser(
+          buildSplicedMail(e, [qpPiece(a), qpPiece(b)], [qpPiece(`<p>${a}</p>`), qpPiece(b)], 0).raw as Buffer,
+        );
         const old = await simpleParser(buildMail({ ...e, text: a + b, html: `<p>${a}</p>${b}` }, 0).raw as Buffer);
         expect([a, b, p.text]).toEqual([a, b, old.text]);
         expect([a, b, p.html]).toEqual([a, b, old.html]);
@@ -105,7 +178,16 @@ describe("spliced raw messages", () => {
 
   it("DKIM signs the spliced message: the signature's body hash is the hash of the bytes sent", async () => {
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 1024 });
-    const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "windows", dkim: { domainName: "example.org", keySelector: "s1", privateKey: privateKey.export({ type: "pkcs1", format: "pem" }).toString() } });
+    const transport = nodemailer.createTransport({
+      streamTransport: true,
+      buffer: true,
+      newline: "windows",
+      dkim: {
+        domainName: "example.org",
+        keySelector: "s1",
+        privateKey: privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+      },
+    });
     const m = await renderDigest(brand, "en", "daily", items(5));
     const r = readers("en")[0]!;
     const info = await transport.sendMail(personalMail(m, r, envelope(r, 0), NOW));

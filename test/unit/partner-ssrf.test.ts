@@ -47,7 +47,10 @@ describe("SSRF guard: URLs", () => {
     "https://169.254.169.254/latest/meta-data",
     "https://0/",
   ])("refuses the numeric trick %s", async (url) => {
-    await expect(resolveDestination(url, false, noDns)).rejects.toMatchObject({ code: "HERALD_UNSAFE_URL", status: 400 });
+    await expect(resolveDestination(url, false, noDns)).rejects.toMatchObject({
+      code: "HERALD_UNSAFE_URL",
+      status: 400,
+    });
   });
 
   it("refuses a name that resolves to an inside address, even mixed with a public one", async () => {
@@ -55,11 +58,15 @@ describe("SSRF guard: URLs", () => {
       { address: "93.184.216.34", family: 4 },
       { address: "10.0.0.5", family: 4 },
     ];
-    await expect(resolveDestination("https://partner.example/", false, dns)).rejects.toThrow(/resolves to 10\.0\.0\.5, private/);
+    await expect(resolveDestination("https://partner.example/", false, dns)).rejects.toThrow(
+      /resolves to 10\.0\.0\.5, private/,
+    );
   });
 
   it("real DNS: localhost is loopback", async () => {
-    await expect(resolveDestination("https://localhost:9/x", false)).rejects.toThrow(/localhost resolves to .*loopback/);
+    await expect(resolveDestination("https://localhost:9/x", false)).rejects.toThrow(
+      /localhost resolves to .*loopback/,
+    );
   });
 
   it("returns the checked address to connect to", async () => {
@@ -73,7 +80,9 @@ describe("SSRF guard: URLs", () => {
     await expect(resolveDestination("http://93.184.216.34/", false, noDns)).rejects.toThrow(/https/);
     await expect(resolveDestination("ftp://93.184.216.34/", true, noDns)).rejects.toThrow(/https/);
     await expect(resolveDestination("https://user:pw@93.184.216.34/", false, noDns)).rejects.toThrow(/password/);
-    await expect(resolveDestination("http://127.0.0.1:8080/", true, noDns)).resolves.toMatchObject({ address: "127.0.0.1" });
+    await expect(resolveDestination("http://127.0.0.1:8080/", true, noDns)).resolves.toMatchObject({
+      address: "127.0.0.1",
+    });
   });
 });
 

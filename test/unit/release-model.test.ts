@@ -57,7 +57,13 @@ describe("buildRelease", () => {
   });
 
   it("treats a future publishedAt as a scheduled publication", () => {
-    const r = buildRelease(parseReleaseInput(sampleRelease({ publishedAt: "2026-12-01T00:00:00Z" })), "x", 1, NOW, null);
+    const r = buildRelease(
+      parseReleaseInput(sampleRelease({ publishedAt: "2026-12-01T00:00:00Z" })),
+      "x",
+      1,
+      NOW,
+      null,
+    );
     expect(r.status).toBe("embargoed");
   });
 
@@ -100,7 +106,9 @@ describe("release URLs: http(s), and a valid URI once stored (ninjs `format: uri
         parseReleaseInput(sampleRelease(input));
         expect.unreachable(`accepted ${url}`);
       } catch (err) {
-        expect((err as { issues: { path: string }[] }).issues.map((i) => i.path)).toEqual([input.url ? "url" : "image.url"]);
+        expect((err as { issues: { path: string }[] }).issues.map((i) => i.path)).toEqual([
+          input.url ? "url" : "image.url",
+        ]);
       }
     }
   });
@@ -111,7 +119,7 @@ describe("release URLs: http(s), and a valid URI once stored (ninjs `format: uri
     ["HTTPS://WWW.IOM.INT/News", "https://www.iom.int/News"],
     ["https://example.org/caf\u00e9?q=\u00fc#fr\u00e4g", "https://example.org/caf%C3%A9?q=%C3%BC#fr%C3%A4g"],
     ["https://\u00e9xample.org/", "https://xn--xample-9ua.org/"],
-    ["https://example.org/<b>\"x\"{y}`", "https://example.org/%3Cb%3E%22x%22%7By%7D%60"],
+    ['https://example.org/<b>"x"{y}`', "https://example.org/%3Cb%3E%22x%22%7By%7D%60"],
     ["http://[::1]:8080/x", "http://[::1]:8080/x"],
     ["https://example.org", "https://example.org/"],
   ];
@@ -121,16 +129,29 @@ describe("release URLs: http(s), and a valid URI once stored (ninjs `format: uri
     expect(input.image?.url).toBe(stored);
     expect(validUri(stored)).toBe(true);
     const r = buildRelease(input, "url-test", 1, NOW, null);
-    const item = toNinjs({ ...r, revision: 1, status: "published" } as Release, "published", { publicUrl: "https://news.example.org", orgName: "IOM" });
+    const item = toNinjs({ ...r, revision: 1, status: "published" } as Release, "published", {
+      publicUrl: "https://news.example.org",
+      orgName: "IOM",
+    });
     expect(validNinjs(item), JSON.stringify(validNinjs.errors)).toBe(true);
   });
 
   it("a release stored before URLs were checked still maps to a valid ninjs item (the bad URL left out)", () => {
     const r = buildRelease(parseReleaseInput(sampleRelease()), "url-test", 1, NOW, null);
-    const item = toNinjs({ ...r, revision: 1, status: "published", url: "https://example.org/a b|c", image: { url: "https://example.org/%zz", alt: "x" } } as Release, "published", {
-      publicUrl: "https://news.example.org",
-      orgName: "IOM",
-    });
+    const item = toNinjs(
+      {
+        ...r,
+        revision: 1,
+        status: "published",
+        url: "https://example.org/a b|c",
+        image: { url: "https://example.org/%zz", alt: "x" },
+      } as Release,
+      "published",
+      {
+        publicUrl: "https://news.example.org",
+        orgName: "IOM",
+      },
+    );
     expect(item.renditions).toBeUndefined();
     expect(item.associations).toBeUndefined();
     expect(validNinjs(item), JSON.stringify(validNinjs.errors)).toBe(true);

@@ -12,7 +12,11 @@ const SKIP = new Set(["node_modules", ".git", "dist", "var", "coverage"]);
 /** The repository's files: git's list in a clone, else (CI's copy has no .git) a walk of the tree. */
 function repoFiles(): string[] {
   try {
-    return execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+    return execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    })
       .split("\n")
       .filter((f) => f && existsSync(path.join(ROOT, f)));
   } catch {
@@ -26,7 +30,13 @@ const tracked = repoFiles();
 
 describe("the repository stands alone", () => {
   it("carries its design document, the ninjs schema with its licence note and the sample page", () => {
-    for (const f of ["docs/architecture.md", "test/fixtures/schemas/ninjs-schema_3.1.json", "test/fixtures/schemas/README.md", "test/fixtures/seeds/000_c917e069518bdab8.txt", "examples/page.txt"]) {
+    for (const f of [
+      "docs/architecture.md",
+      "test/fixtures/schemas/ninjs-schema_3.1.json",
+      "test/fixtures/schemas/README.md",
+      "test/fixtures/seeds/000_c917e069518bdab8.txt",
+      "examples/page.txt",
+    ]) {
       expect(existsSync(path.join(ROOT, f)), f).toBe(true);
     }
     expect(readFileSync(path.join(ROOT, "test/fixtures/schemas/README.md"), "utf8")).toMatch(/IPTC[\s\S]*CC BY 4\.0/);
@@ -35,7 +45,11 @@ describe("the repository stands alone", () => {
 
   it("no tracked file reaches outside the repository for a sibling folder", () => {
     const sibling = ["..", "shared"].join("/"); // spelled apart so this file does not match itself
-    const offenders = tracked.filter((f) => /\.(ts|js|json|md|sh|yml|yaml)$|^\.ci\/|^Dockerfile$/.test(f) && readFileSync(path.join(ROOT, f), "utf8").includes(sibling));
+    const offenders = tracked.filter(
+      (f) =>
+        /\.(ts|js|json|md|sh|yml|yaml)$|^\.ci\/|^Dockerfile$/.test(f) &&
+        readFileSync(path.join(ROOT, f), "utf8").includes(sibling),
+    );
     expect(offenders).toEqual([]);
   });
 
@@ -44,7 +58,9 @@ describe("the repository stands alone", () => {
     const lock = JSON.parse(readFileSync(path.join(ROOT, "package-lock.json"), "utf8"));
     const oldest = semver.minVersion(pkg.engines.node)!.version;
     const bad: string[] = [];
-    for (const [where, p] of Object.entries(lock.packages as Record<string, { version?: string; engines?: { node?: string } | string[]; optional?: boolean }>)) {
+    for (const [where, p] of Object.entries(
+      lock.packages as Record<string, { version?: string; engines?: { node?: string } | string[]; optional?: boolean }>,
+    )) {
       const range = !Array.isArray(p.engines) ? p.engines?.node : undefined;
       if (!where || !range || p.optional) continue; // optional: platform binaries npm skips where they do not fit
       for (const node of [oldest, process.versions.node, "22.12.0", "24.0.0"]) {

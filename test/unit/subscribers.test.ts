@@ -22,7 +22,13 @@ describe("subscriber model", () => {
 
   it("lists every problem at once", () => {
     try {
-      parseSubscriberInput({ email: "nope", language: "de", frequency: "hourly", timezone: "Mars/Olympus", name: "a\r\nBcc: x@y.z" });
+      parseSubscriberInput({
+        email: "nope",
+        language: "de",
+        frequency: "hourly",
+        timezone: "Mars/Olympus",
+        name: "a\r\nBcc: x@y.z",
+      });
       expect.unreachable();
     } catch (err) {
       const paths = (err as { issues: { path: string }[] }).issues.map((i) => i.path).sort();
@@ -69,16 +75,19 @@ describe("message envelope", () => {
 
   it("no header can be injected through a subject or a name", async () => {
     const t = nodemailer.createTransport({ streamTransport: true, buffer: true });
-    const mail = buildMail({
-      from: "n@iom.example",
-      to: { name: "Eve\r\nBcc: victim@x.org", address: "eve@x.org" },
-      subject: "Title\r\nBcc: victim@x.org\nX-Evil: 1",
-      html: "<p>x</p>",
-      text: "x",
-      messageId: "<e.s@iom.example>",
-      language: "en",
-      unsubscribeUrl: "https://n.example/unsubscribe?token=a.b",
-    }, 0);
+    const mail = buildMail(
+      {
+        from: "n@iom.example",
+        to: { name: "Eve\r\nBcc: victim@x.org", address: "eve@x.org" },
+        subject: "Title\r\nBcc: victim@x.org\nX-Evil: 1",
+        html: "<p>x</p>",
+        text: "x",
+        messageId: "<e.s@iom.example>",
+        language: "en",
+        unsubscribeUrl: "https://n.example/unsubscribe?token=a.b",
+      },
+      0,
+    );
     const raw = (await t.sendMail(mail)).message.toString();
     expect(raw).not.toMatch(/^Bcc:/im);
     expect(raw).not.toMatch(/^X-Evil:/im);
@@ -91,8 +100,24 @@ describe("DKIM", () => {
   it("signs both List-Unsubscribe headers", async () => {
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 1024 });
     const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-    const t = nodemailer.createTransport({ streamTransport: true, buffer: true, dkim: { domainName: "iom.example", keySelector: "herald", privateKey: pem } });
-    const mail = buildMail({ from: "News <n@iom.example>", to: { address: "a@x.org" }, subject: "Hi", html: "<p>x</p>", text: "x", messageId: "<e.s@iom.example>", language: "en", unsubscribeUrl: "https://n.example/unsubscribe?token=a.b" }, 0);
+    const t = nodemailer.createTransport({
+      streamTransport: true,
+      buffer: true,
+      dkim: { domainName: "iom.example", keySelector: "herald", privateKey: pem },
+    });
+    const mail = buildMail(
+      {
+        from: "News <n@iom.example>",
+        to: { address: "a@x.org" },
+        subject: "Hi",
+        html: "<p>x</p>",
+        text: "x",
+        messageId: "<e.s@iom.example>",
+        language: "en",
+        unsubscribeUrl: "https://n.example/unsubscribe?token=a.b",
+      },
+      0,
+    );
     const raw = (await t.sendMail(mail)).message.toString();
     const sig = /^DKIM-Signature:[\s\S]*?(?=\r\n\S)/m.exec(raw)?.[0].replace(/\r\n\s+/g, " ") ?? "";
     expect(sig).toMatch(/d=iom\.example/);
@@ -127,10 +152,24 @@ describe("one reader per address, however it is spelled", () => {
 });
 
 describe("names: a name only", () => {
-  it.each(["http://evil.example", "Visit www.evil.example", "evil.com", "bit.ly", "x.co/abc", "ana@evil.example", "evil\u3002com", "\u202eevil", "Jos\ufffd", "<b>Ana</b>"])("%j is refused", (name) => {
+  it.each([
+    "http://evil.example",
+    "Visit www.evil.example",
+    "evil.com",
+    "bit.ly",
+    "x.co/abc",
+    "ana@evil.example",
+    "evil\u3002com",
+    "\u202eevil",
+    "Jos\ufffd",
+    "<b>Ana</b>",
+  ])("%j is refused", (name) => {
     expect(() => parseSubscriberInput({ email: "a@example.org", name })).toThrow(/name: /);
   });
-  it.each(["Ana", "J.R.R. Tolkien", "Dr. Ana O'Neil-Šimić", "Nour A.", "李小龍", "Ana & Bo", "María-José (IOM)"])("%j is kept", (name) => {
-    expect(parseSubscriberInput({ email: "a@example.org", name }).name).toBe(name);
-  });
+  it.each(["Ana", "J.R.R. Tolkien", "Dr. Ana O'Neil-Šimić", "Nour A.", "李小龍", "Ana & Bo", "María-José (IOM)"])(
+    "%j is kept",
+    (name) => {
+      expect(parseSubscriberInput({ email: "a@example.org", name }).name).toBe(name);
+    },
+  );
 });

@@ -38,7 +38,8 @@ describe("the built-in vocabulary", () => {
     for (const e of data.topics) expect(e.iptc, e.slug).toMatch(/^\d{8}$/);
     const countries = data.regions.filter((e) => e.iso);
     expect(countries.length).toBeGreaterThanOrEqual(30);
-    for (const e of countries) expect(new Intl.DisplayNames(["en"], { type: "region" }).of(e.iso!), e.slug).not.toBe(e.iso);
+    for (const e of countries)
+      expect(new Intl.DisplayNames(["en"], { type: "region" }).of(e.iso!), e.slug).not.toBe(e.iso);
   });
 
   it("knows every topic and region the sample releases and demo readers use", () => {
@@ -47,7 +48,10 @@ describe("the built-in vocabulary", () => {
       expect(t.unknownIssues({ topics: r.topics ?? [], regions: r.regions ?? [] }), f).toEqual([]);
     }
     for (const reader of DEMO_READERS) {
-      expect(t.unknownIssues({ topics: (reader.topics as string[]) ?? [], regions: (reader.regions as string[]) ?? [] }), reader.email).toEqual([]);
+      expect(
+        t.unknownIssues({ topics: (reader.topics as string[]) ?? [], regions: (reader.regions as string[]) ?? [] }),
+        reader.email,
+      ).toEqual([]);
     }
   });
 
@@ -59,7 +63,11 @@ describe("the built-in vocabulary", () => {
       scheme: "http://cv.iptc.org/newscodes/mediatopic/",
       code: "medtop:07000000",
     });
-    expect(t.concept("regions", "djibouti", "es")).toMatchObject({ label: "Yibuti", code: "DJ", uri: "https://sws.geonames.org/223816/" });
+    expect(t.concept("regions", "djibouti", "es")).toMatchObject({
+      label: "Yibuti",
+      code: "DJ",
+      uri: "https://sws.geonames.org/223816/",
+    });
     expect(t.concept("regions", "east-africa", "en")).toEqual({ slug: "east-africa", label: "East Africa" });
     // An unknown slug (old data) still reads as words, never as a hyphenated slug.
     expect(t.label("topics", "old-topic", "fr")).toBe("Old topic");
@@ -89,7 +97,11 @@ describe("TAXONOMY_FILE", () => {
         "ok.json",
         JSON.stringify({
           topics: [
-            { slug: "health", labels: { en: "Health and well-being", fr: "Santé et bien-être", es: "Salud y bienestar" }, iptc: "07000000" },
+            {
+              slug: "health",
+              labels: { en: "Health and well-being", fr: "Santé et bien-être", es: "Salud y bienestar" },
+              iptc: "07000000",
+            },
             { slug: "education", labels: { en: "Education", fr: "Éducation", es: "Educación" }, iptc: "05000000" },
           ],
         }),
@@ -104,10 +116,31 @@ describe("TAXONOMY_FILE", () => {
   it("a bad file stops start-up naming the variable and the problem", () => {
     const cases: [string, RegExp][] = [
       [file("bad-json.json", "{ nope"), /TAXONOMY_FILE=.*bad-json\.json.*is not allowed/],
-      [file("bad-slug.json", JSON.stringify({ topics: [{ slug: "Not A Slug", labels: { en: "a", fr: "b", es: "c" } }] })), /topics\.0\.slug/],
-      [file("no-fr.json", JSON.stringify({ regions: [{ slug: "x-land", labels: { en: "X", es: "X" } }] })), /regions\.0\.labels\.fr/],
-      [file("bad-iso.json", JSON.stringify({ regions: [{ slug: "x-land", labels: { en: "X", fr: "X", es: "X" }, iso: "XX" }] })), /regions\.0\.iso/],
-      [file("bad-iptc.json", JSON.stringify({ topics: [{ slug: "t", labels: { en: "X", fr: "X", es: "X" }, iptc: "medtop:1" }] })), /topics\.0\.iptc/],
+      [
+        file(
+          "bad-slug.json",
+          JSON.stringify({ topics: [{ slug: "Not A Slug", labels: { en: "a", fr: "b", es: "c" } }] }),
+        ),
+        /topics\.0\.slug/,
+      ],
+      [
+        file("no-fr.json", JSON.stringify({ regions: [{ slug: "x-land", labels: { en: "X", es: "X" } }] })),
+        /regions\.0\.labels\.fr/,
+      ],
+      [
+        file(
+          "bad-iso.json",
+          JSON.stringify({ regions: [{ slug: "x-land", labels: { en: "X", fr: "X", es: "X" }, iso: "XX" }] }),
+        ),
+        /regions\.0\.iso/,
+      ],
+      [
+        file(
+          "bad-iptc.json",
+          JSON.stringify({ topics: [{ slug: "t", labels: { en: "X", fr: "X", es: "X" }, iptc: "medtop:1" }] }),
+        ),
+        /topics\.0\.iptc/,
+      ],
       [path.join(dir, "missing.json"), /TAXONOMY_FILE=.*missing\.json/],
     ];
     for (const [f, reason] of cases) {
@@ -119,7 +152,19 @@ describe("TAXONOMY_FILE", () => {
 
 describe("labels are text wherever they go", () => {
   it("a label with markup stays well-formed XML and escaped HTML", async () => {
-    const nasty = new Taxonomy([data, { topics: [{ slug: "health", labels: { en: `Health <b>& "care"</b> ]]>`, fr: "Santé <i>", es: "Salud" }, iptc: "07000000" }], regions: [] }]);
+    const nasty = new Taxonomy([
+      data,
+      {
+        topics: [
+          {
+            slug: "health",
+            labels: { en: `Health <b>& "care"</b> ]]>`, fr: "Santé <i>", es: "Salud" },
+            iptc: "07000000",
+          },
+        ],
+        regions: [],
+      },
+    ]);
     const r = release({ id: "n", topics: ["health"] }, { id: "n" });
     const config = testConfig({ publicUrl: "https://news.example.org" });
     const meta = feedMeta(config, "all", [r], nasty);

@@ -28,12 +28,18 @@ function page(config: Config, o: Omit<PageOptions, "orgName" | "brandColor">): s
 
 /** A topic or region's label in `lang`: from the vocabulary when given, else from the slug. */
 function labelOf(taxonomy: Taxonomy | undefined, kind: FacetKind, value: string, lang: string): string {
-  if (kind === "languages") return (LANGUAGE_NAMES as Record<string, string>)[value] ?? new Intl.DisplayNames([lang], { type: "language", fallback: "code" }).of(value) ?? value;
+  if (kind === "languages")
+    return (
+      (LANGUAGE_NAMES as Record<string, string>)[value] ??
+      new Intl.DisplayNames([lang], { type: "language", fallback: "code" }).of(value) ??
+      value
+    );
   return taxonomy ? taxonomy.label(kind, value, lang) : facetLabel(kind, value);
 }
 
 /** No scripts, no plugins, no framing; images from the web only. */
-export const PAGE_CSP = "default-src 'none'; img-src https: http:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export const PAGE_CSP =
+  "default-src 'none'; img-src https: http:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const RTL = new Set(["ar", "fa", "he", "ur", "ps", "dv", "yi"]);
 const direction = (lang: string) => (RTL.has(lang.slice(0, 2)) ? "rtl" : "ltr");
@@ -48,7 +54,10 @@ export function renderFeedsPage(config: Config, feeds: FeedKey[], lang: Language
   const headings: Record<FacetKind, string> = { topics: t.byTopic, regions: t.byRegion, languages: t.byLanguage };
   const groups: { heading: string; keys: FeedKey[] }[] = [
     { heading: t.allReleases, keys: feeds.filter((k) => k === "all") },
-    ...FACET_KINDS.map((kind) => ({ heading: headings[kind], keys: feeds.filter((k) => k.startsWith(facetFeedKey(kind, ""))) })),
+    ...FACET_KINDS.map((kind) => ({
+      heading: headings[kind],
+      keys: feeds.filter((k) => k.startsWith(facetFeedKey(kind, ""))),
+    })),
   ];
   const label = (key: FeedKey) => {
     const p = parseFeedKey(key);
@@ -88,8 +97,14 @@ export function renderReleasePage(config: Config, r: Release, links: ReleasePage
   const t = PAGE_STRINGS[ui];
   const date = formatDate(r.publishedAt, r.language, config.defaultTimezone);
   const facets = [
-    ...r.topics.map((x) => `<a href="${escapeHtml(feedDir(facetFeedKey("topics", x)))}atom.xml">${escapeHtml(labelOf(taxonomy, "topics", x, r.language))}</a>`),
-    ...r.regions.map((g) => `<a href="${escapeHtml(feedDir(facetFeedKey("regions", g)))}atom.xml">${escapeHtml(labelOf(taxonomy, "regions", g, r.language))}</a>`),
+    ...r.topics.map(
+      (x) =>
+        `<a href="${escapeHtml(feedDir(facetFeedKey("topics", x)))}atom.xml">${escapeHtml(labelOf(taxonomy, "topics", x, r.language))}</a>`,
+    ),
+    ...r.regions.map(
+      (g) =>
+        `<a href="${escapeHtml(feedDir(facetFeedKey("regions", g)))}atom.xml">${escapeHtml(labelOf(taxonomy, "regions", g, r.language))}</a>`,
+    ),
   ];
   const parts: string[] = [];
   parts.push("<article>");
@@ -97,11 +112,16 @@ export function renderReleasePage(config: Config, r: Release, links: ReleasePage
   parts.push(
     `<p class="meta">${r.dateline ? `<strong>${escapeHtml(r.dateline)}</strong> — ` : ""}<time datetime="${escapeHtml(r.publishedAt)}">${escapeHtml(date)}</time></p>`,
   );
-  if (r.correction && r.revision > 1) parts.push(`<p class="correction"><strong>${escapeHtml(t.correction)}</strong> <em>${escapeHtml(r.correction)}</em></p>`);
+  if (r.correction && r.revision > 1)
+    parts.push(
+      `<p class="correction"><strong>${escapeHtml(t.correction)}</strong> <em>${escapeHtml(r.correction)}</em></p>`,
+    );
   if (r.image) parts.push(`<p><img src="${escapeHtml(r.image.url)}" alt="${escapeHtml(r.image.alt)}"></p>`);
   parts.push(r.bodyHtml);
   if (r.contacts.length) {
-    parts.push(`<h2>${escapeHtml(t.contacts)}</h2>\n<ul>${r.contacts.map((c) => `<li>${contactHtml(c)}</li>`).join("")}</ul>`);
+    parts.push(
+      `<h2>${escapeHtml(t.contacts)}</h2>\n<ul>${r.contacts.map((c) => `<li>${contactHtml(c)}</li>`).join("")}</ul>`,
+    );
   }
   if (links.translations.length) {
     parts.push(
@@ -117,7 +137,14 @@ export function renderReleasePage(config: Config, r: Release, links: ReleasePage
   parts.push("</article>");
   // Discovery links name the global, topic and language feeds of the release (not its regions).
   const feeds = feedKeysOf(r).filter((k) => !k.startsWith(facetFeedKey("regions", "")));
-  return page(config, { lang: r.language, dir, heading: false, title: r.title, head: discoveryLinks(config, feeds), body: parts.join("\n") });
+  return page(config, {
+    lang: r.language,
+    dir,
+    heading: false,
+    title: r.title,
+    head: discoveryLinks(config, feeds),
+    body: parts.join("\n"),
+  });
 }
 
 /** A short HTML answer for 404 / 410 on pages people open in a browser, in the visitor's language. */

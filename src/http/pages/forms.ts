@@ -24,19 +24,28 @@ export interface FacetOption {
   label: string;
 }
 
-export function preferenceFields(t: PageStrings, v: FormValues, facets: { topics: FacetOption[]; regions: FacetOption[] }, defaultTimezone: string): string {
+export function preferenceFields(
+  t: PageStrings,
+  v: FormValues,
+  facets: { topics: FacetOption[]; regions: FacetOption[] },
+  defaultTimezone: string,
+): string {
   const checks = (name: "topics" | "regions", values: FacetOption[]) =>
     values.length === 0
       ? ""
       : `<fieldset><legend>${escapeHtml(t[name])}</legend>${values
-          .map((x) => `<label><input type="checkbox" name="${name}" value="${escapeHtml(x.value)}"${v[name]?.includes(x.value) ? " checked" : ""}> ${escapeHtml(x.label)}</label>`)
+          .map(
+            (x) =>
+              `<label><input type="checkbox" name="${name}" value="${escapeHtml(x.value)}"${v[name]?.includes(x.value) ? " checked" : ""}> ${escapeHtml(x.label)}</label>`,
+          )
           .join("\n")}<p class="note">${escapeHtml(t.allHint)}</p></fieldset>`;
   return `<label for="name">${escapeHtml(t.name)}</label>
 <input type="text" id="name" name="name" maxlength="100" value="${escapeHtml(v.name ?? "")}">
 <label for="language">${escapeHtml(t.language)}</label>
 <select id="language" name="language">${LANGUAGES.map((l) => `<option value="${l}"${v.language === l ? " selected" : ""}>${LANGUAGE_NAMES[l]}</option>`).join("")}</select>
 <fieldset><legend>${escapeHtml(t.frequency)}</legend>${FREQUENCIES.map(
-    (f) => `<label><input type="radio" name="frequency" value="${f}"${(v.frequency ?? "daily") === f ? " checked" : ""}> ${escapeHtml(t.frequencies[f])}</label>`,
+    (f) =>
+      `<label><input type="radio" name="frequency" value="${f}"${(v.frequency ?? "daily") === f ? " checked" : ""}> ${escapeHtml(t.frequencies[f])}</label>`,
   ).join("\n")}</fieldset>
 ${checks("topics", facets.topics)}
 ${checks("regions", facets.regions)}
@@ -54,7 +63,15 @@ export function readForm(body: unknown): Record<string, unknown> {
 }
 
 export function valuesOf(s: Subscriber): FormValues {
-  return { email: s.email, name: s.name, language: s.language, frequency: s.frequency, topics: s.topics, regions: s.regions, timezone: s.timezone };
+  return {
+    email: s.email,
+    name: s.name,
+    language: s.language,
+    frequency: s.frequency,
+    topics: s.topics,
+    regions: s.regions,
+    timezone: s.timezone,
+  };
 }
 
 /**
@@ -62,7 +79,11 @@ export function valuesOf(s: Subscriber): FormValues {
  * whose only release was withdrawn or is still embargoed is not offered), plus whatever the
  * reader already chose (so they can untick it), labelled and sorted in the page's language.
  */
-export async function offeredFacets(rt: Runtime, lang: string, chosen: { topics: string[]; regions: string[] } = { topics: [], regions: [] }): Promise<{ topics: FacetOption[]; regions: FacetOption[] }> {
+export async function offeredFacets(
+  rt: Runtime,
+  lang: string,
+  chosen: { topics: string[]; regions: string[] } = { topics: [], regions: [] },
+): Promise<{ topics: FacetOption[]; regions: FacetOption[] }> {
   const taxonomy = await rt.taxonomy.current();
   const collator = new Intl.Collator(lang);
   const options = async (kind: "topics" | "regions") => {

@@ -46,7 +46,10 @@ export function page(o: PageOptions): string {
       ["feeds", "/feeds", t.navFeeds],
     ] as const
   )
-    .map(([id, path, label]) => `<a href="${escapeHtml(withLang(path, ui))}"${o.current === id ? ' aria-current="page"' : ""}>${escapeHtml(label)}</a>`)
+    .map(
+      ([id, path, label]) =>
+        `<a href="${escapeHtml(withLang(path, ui))}"${o.current === id ? ' aria-current="page"' : ""}>${escapeHtml(label)}</a>`,
+    )
     .join("\n");
   const switcher = o.languageLinks
     ? `<nav class="langs" aria-label="${escapeHtml(t.languageNav)}">${LANGUAGES.filter((l) => o.languageLinks?.[l])

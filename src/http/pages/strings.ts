@@ -85,7 +85,8 @@ const en: PageStrings = {
   timezone: "Time zone (digests arrive in the morning, your time)",
   subscribeButton: "Subscribe",
   checkInboxTitle: "Check your inbox",
-  checkInbox: "If this address can receive our news, we have sent it an email. Click the link in it to confirm your subscription.",
+  checkInbox:
+    "If this address can receive our news, we have sent it an email. Click the link in it to confirm your subscription.",
   confirmedTitle: "Subscription confirmed",
   confirmed: "Thank you. You will receive our news at this address.",
   preferencesTitle: "Your preferences",
@@ -121,7 +122,8 @@ const en: PageStrings = {
   feedsOf: "Feeds:",
   correction: "Correction:",
   feedsTitle: "Feeds",
-  feedsIntro: "Follow our news releases in any feed reader: paste one of these addresses into it. RSS, Atom and JSON Feed carry the same entries.",
+  feedsIntro:
+    "Follow our news releases in any feed reader: paste one of these addresses into it. RSS, Atom and JSON Feed carry the same entries.",
   allReleases: "All releases",
   byTopic: "By topic",
   byRegion: "By region",
@@ -148,7 +150,8 @@ const fr: PageStrings = {
   timezone: "Fuseau horaire (les résumés arrivent le matin, à votre heure)",
   subscribeButton: "S’abonner",
   checkInboxTitle: "Consultez votre messagerie",
-  checkInbox: "Si cette adresse peut recevoir nos actualités, nous lui avons envoyé un courriel. Cliquez sur le lien qu’il contient pour confirmer votre abonnement.",
+  checkInbox:
+    "Si cette adresse peut recevoir nos actualités, nous lui avons envoyé un courriel. Cliquez sur le lien qu’il contient pour confirmer votre abonnement.",
   confirmedTitle: "Abonnement confirmé",
   confirmed: "Merci. Vous recevrez nos actualités à cette adresse.",
   preferencesTitle: "Vos préférences",
@@ -184,7 +187,8 @@ const fr: PageStrings = {
   feedsOf: "Flux\u00a0:",
   correction: "Rectificatif\u00a0:",
   feedsTitle: "Flux",
-  feedsIntro: "Suivez nos communiqués dans n’importe quel lecteur de flux\u00a0: collez-y l’une de ces adresses. RSS, Atom et JSON Feed contiennent les mêmes articles.",
+  feedsIntro:
+    "Suivez nos communiqués dans n’importe quel lecteur de flux\u00a0: collez-y l’une de ces adresses. RSS, Atom et JSON Feed contiennent les mêmes articles.",
   allReleases: "Tous les communiqués",
   byTopic: "Par thème",
   byRegion: "Par région",
@@ -211,7 +215,8 @@ const es: PageStrings = {
   timezone: "Zona horaria (los resúmenes llegan por la mañana, a su hora)",
   subscribeButton: "Suscribirme",
   checkInboxTitle: "Revise su correo",
-  checkInbox: "Si esta dirección puede recibir nuestras noticias, le hemos enviado un correo. Haga clic en el enlace para confirmar su suscripción.",
+  checkInbox:
+    "Si esta dirección puede recibir nuestras noticias, le hemos enviado un correo. Haga clic en el enlace para confirmar su suscripción.",
   confirmedTitle: "Suscripción confirmada",
   confirmed: "Gracias. Recibirá nuestras noticias en esta dirección.",
   preferencesTitle: "Sus preferencias",
@@ -232,7 +237,8 @@ const es: PageStrings = {
   navFeeds: "Canales",
   languageNav: "Idioma",
   homeTitle: "Últimos comunicados de prensa",
-  homeIntro: (org) => `Los comunicados de prensa ${deEs(org)}. Recíbalos por correo electrónico o en su lector de canales.`,
+  homeIntro: (org) =>
+    `Los comunicados de prensa ${deEs(org)}. Recíbalos por correo electrónico o en su lector de canales.`,
   noReleases: "Todavía no se ha publicado ningún comunicado.",
   newer: "Comunicados más recientes",
   older: "Comunicados anteriores",
@@ -247,7 +253,8 @@ const es: PageStrings = {
   feedsOf: "Canales:",
   correction: "Corrección:",
   feedsTitle: "Canales",
-  feedsIntro: "Siga nuestros comunicados en cualquier lector de canales: pegue en él una de estas direcciones. RSS, Atom y JSON Feed contienen las mismas entradas.",
+  feedsIntro:
+    "Siga nuestros comunicados en cualquier lector de canales: pegue en él una de estas direcciones. RSS, Atom y JSON Feed contienen las mismas entradas.",
   allReleases: "Todos los comunicados",
   byTopic: "Por tema",
   byRegion: "Por región",
@@ -265,7 +272,11 @@ export const PAGE_STRINGS: Record<Language, PageStrings> = { en, fr, es };
 const isLanguage = (s: unknown): s is Language => typeof s === "string" && (LANGUAGES as readonly string[]).includes(s);
 
 /** ?lang, else the subscriber's language, else the best Accept-Language match, else en. */
-export function pickLanguage(query: unknown, subscriberLanguage: Language | undefined, acceptLanguage: string | undefined): Language {
+export function pickLanguage(
+  query: unknown,
+  subscriberLanguage: Language | undefined,
+  acceptLanguage: string | undefined,
+): Language {
   if (isLanguage(query)) return query;
   if (subscriberLanguage) return subscriberLanguage;
   const ranked = (acceptLanguage ?? "")

@@ -23,7 +23,8 @@ const CONTACT_INTRO =
   /^(?:(?:for\s+(?:further|more|additional)\s+(?:information|details)(?:\s+(?:on|about)\s+[^,:]{1,80}?)?|for\s+(?:media|press)\s+(?:enquiries|inquiries)|(?:media|press)\s+(?:enquiries|inquiries))[\s,:;.-]*(?:(?:please\s+)?(?:contact|call|e-?mail|write\s+to|reach(?:\s+out\s+to)?)\b[\s:,.-]*|$)|(?:(?:media|press)\s+)?contacts?\s*(?::[\s,.-]*|$))/i;
 
 /** Lines after which the contact section is over (boilerplate that follows some releases). */
-const CONTACT_STOP = /^(?:about\s+\S+\s*:?$|about\s+(?:the\s+)?(?:iom|us|un)\b|notes?\s+(?:to|for)\s+editors?\b|###|-\s*ends?\s*-|ends$)/i;
+const CONTACT_STOP =
+  /^(?:about\s+\S+\s*:?$|about\s+(?:the\s+)?(?:iom|us|un)\b|notes?\s+(?:to|for)\s+editors?\b|###|-\s*ends?\s*-|ends$)/i;
 
 const EMAIL_LOCAL = /[A-Za-z0-9._%+-]/;
 const EMAIL_DOMAIN = /^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/;
@@ -67,7 +68,10 @@ export function parseContacts(groups: string[][]): Contact[] {
       current = next;
     }
   }
-  return drafts.map(toContact).filter((c): c is Contact => c !== undefined).slice(0, 10);
+  return drafts
+    .map(toContact)
+    .filter((c): c is Contact => c !== undefined)
+    .slice(0, 10);
 }
 
 /**

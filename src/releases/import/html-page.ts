@@ -4,25 +4,86 @@
 import { isFooterMarker, isWidgetLine } from "./chrome.ts";
 import { isContactIntro } from "./contacts.ts";
 import { dateLineKind, normaliseMachineDate, parseDateLine } from "./dates.ts";
-import { ancestors, collapseWhitespace, elements, type HtmlElement, type HtmlNode, parseHtml, textOf } from "./html-reader.ts";
+import {
+  ancestors,
+  collapseWhitespace,
+  elements,
+  type HtmlElement,
+  type HtmlNode,
+  parseHtml,
+  textOf,
+} from "./html-reader.ts";
 import { type Block, blockText, type Inline, type ScrapedPage } from "./page.ts";
 
 /** Elements that are never release text, wherever they appear. */
 const DROPPED_TAGS = new Set([
-  "head", "script", "style", "noscript", "template", "nav", "aside", "footer", "form", "button",
-  "select", "textarea", "input", "label", "iframe", "svg", "canvas", "figure", "img", "picture",
-  "video", "audio", "object", "embed", "dialog", "menu", "map",
+  "head",
+  "script",
+  "style",
+  "noscript",
+  "template",
+  "nav",
+  "aside",
+  "footer",
+  "form",
+  "button",
+  "select",
+  "textarea",
+  "input",
+  "label",
+  "iframe",
+  "svg",
+  "canvas",
+  "figure",
+  "img",
+  "picture",
+  "video",
+  "audio",
+  "object",
+  "embed",
+  "dialog",
+  "menu",
+  "map",
 ]);
 
-const CHROME_ROLES = new Set(["navigation", "banner", "contentinfo", "complementary", "search", "dialog", "alertdialog", "menu", "menubar"]);
+const CHROME_ROLES = new Set([
+  "navigation",
+  "banner",
+  "contentinfo",
+  "complementary",
+  "search",
+  "dialog",
+  "alertdialog",
+  "menu",
+  "menubar",
+]);
 
 /** Class or id words that mark chrome in common CMS themes (Drupal, WordPress, AddToAny). */
 const CHROME_CLASS =
   /(?:^|[\s_-])(?:cookies?|consent|gdpr|share|sharing|sharethis|addtoany|a2a_kit|social|breadcrumbs?|related|pager|pagination|sidebar|newsletter|subscribe|skip-link|visually-hidden|sr-only|element-invisible|menu|navbar|tags?)(?=[\s_-]|$)/i;
 
 const CONTAINERS = new Set([
-  "#root", "html", "body", "main", "article", "section", "div", "header", "table", "thead", "tbody",
-  "tfoot", "tr", "dl", "details", "center", "hgroup", "fieldset", "li", "ul", "ol",
+  "#root",
+  "html",
+  "body",
+  "main",
+  "article",
+  "section",
+  "div",
+  "header",
+  "table",
+  "thead",
+  "tbody",
+  "tfoot",
+  "tr",
+  "dl",
+  "details",
+  "center",
+  "hgroup",
+  "fieldset",
+  "li",
+  "ul",
+  "ol",
 ]);
 
 const PARAGRAPH_LIKE = new Set(["p", "pre", "dt", "dd", "address", "caption", "figcaption", "summary", "legend"]);
@@ -64,7 +125,8 @@ function readMeta(root: HtmlElement): PageMeta {
     if (el.tag === "html" && a.lang) meta.language ??= normaliseLanguage(a.lang);
     else if (el.tag === "title") meta.title ??= textOf(el);
     else if (el.tag === "link" && /\bcanonical\b/i.test(a.rel ?? "")) meta.url ??= absoluteUrl(a.href);
-    else if (el.tag === "meta") readMetaTag(meta, (a.property ?? a.name ?? "").toLowerCase(), collapseWhitespace(a.content ?? ""));
+    else if (el.tag === "meta")
+      readMetaTag(meta, (a.property ?? a.name ?? "").toLowerCase(), collapseWhitespace(a.content ?? ""));
   }
   return meta;
 }
@@ -81,7 +143,9 @@ function readMetaTag(meta: PageMeta, key: string, content: string): void {
 function normaliseLanguage(lang: string): string | undefined {
   const [primary, region] = lang.trim().replace(/_/g, "-").split("-");
   if (!primary || !/^[a-z]{2}$/i.test(primary)) return undefined;
-  return region && /^[a-z]{2}$/i.test(region) ? `${primary.toLowerCase()}-${region.toUpperCase()}` : primary.toLowerCase();
+  return region && /^[a-z]{2}$/i.test(region)
+    ? `${primary.toLowerCase()}-${region.toUpperCase()}`
+    : primary.toLowerCase();
 }
 
 function absoluteUrl(href: string | undefined): string | undefined {

@@ -81,4 +81,3 @@ function renderInlines(inlines: Inline[]): string {
     .join("");
   return html.replace(/\s+/g, " ").trim();
 }
-

@@ -34,7 +34,12 @@ function toLines(text: string): string[] {
   return text
     .replace(/\r\n?/g, "\n")
     .split("\n")
-    .map((line) => line.replace(/[\t\u00a0]/g, " ").replace(/[\u0000-\u001f\u007f]/g, "").trim());
+    .map((line) =>
+      line
+        .replace(/[\t\u00a0]/g, " ")
+        .replace(/[\u0000-\u001f\u007f]/g, "")
+        .trim(),
+    );
 }
 
 function findLine(lines: string[], from: number, test: (line: string) => boolean): number {
