@@ -63,7 +63,7 @@ try {
       await sleep(5);
     }
   })();
-  const topics = ["counter-trafficking", "health", "migration-data", "shelter", "climate"];
+  const topics = ["counter-trafficking", "health", "migration-data", "shelter", "climate-and-migration"];
   const regions = ["djibouti", "yemen", "ethiopia", "somalia"];
   const started = performance.now();
   for (let i = 0; i < PUBLISHES; i++) {
