@@ -51,7 +51,6 @@ export function sanitizeBody(body: string): string {
 
 /** Elements nested deeper than this are refused: no release needs it, and html-to-text recurses. */
 export const MAX_BODY_DEPTH = 100;
-const VOID_TAGS = new Set(["br", "img"]);
 
 /** How deep elements nest in sanitised HTML (well-formed: sanitize-html closes what it opens). */
 export function nestingDepth(html: string): number {
@@ -70,7 +69,8 @@ export function nestingDepth(html: string): number {
  * the square of the depth of unclosed elements (100,000 unclosed <b> take minutes).
  */
 export const MAX_RAW_DEPTH = 500;
-const RAW_VOID = new Set([
+/** HTML's void elements (no end tag); the importer's reader uses the same list. */
+export const VOID_TAGS: ReadonlySet<string> = new Set([
   "area",
   "base",
   "br",
@@ -123,7 +123,7 @@ export function rawNestingDepth(html: string): number {
   let max = 0;
   for (const m of html.matchAll(/<(\/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(\/?)>/g)) {
     const name = m[2]!.toLowerCase();
-    if (RAW_VOID.has(name)) continue;
+    if (VOID_TAGS.has(name)) continue;
     if (m[1]) {
       if (open.get(name)) closeTo(name);
       continue;
