@@ -629,5 +629,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     overrides.orgName && !overrides.orgNames
       ? { en: overrides.orgName, fr: overrides.orgName, es: overrides.orgName }
       : base.orgNames;
-  return { ...base, orgNames, ...overrides };
+  // As loadConfig derives them: the stall interval and the send lease follow a shorter job lock.
+  const lockMs = overrides.workerLockMs ?? base.workerLockMs;
+  const stalledMs = overrides.workerStalledIntervalMs ?? lockMs;
+  const sendLeaseMs = overrides.sendLeaseMs ?? 2 * (lockMs + stalledMs);
+  return { ...base, orgNames, workerStalledIntervalMs: stalledMs, sendLeaseMs, ...overrides };
 }

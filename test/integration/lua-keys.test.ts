@@ -1,30 +1,46 @@
 // Redis Cluster routes a script by the keys it declares, so a script must touch no key it did not
 // pass in KEYS. Standalone Redis does not check; this test does, with MONITOR: every command a
 // subscriber or release script runs must name a key from the KEYS of the EVAL/EVALSHA around it.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fixedClock } from "../../src/clock.ts";
+import { testConfig } from "../../src/config/index.ts";
+import { type EmbeddedRedis, freePort, startRedisServer } from "../../src/redis/embedded.ts";
+import { createRuntime, type Runtime } from "../../src/runtime.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { SubscriberService } from "../../src/subscribers/service.ts";
 import { subscriberId } from "../../src/subscribers/store.ts";
 import { sampleRelease } from "../helpers/releases.ts";
-import { redisUrl, type TestRuntime, testRuntime } from "../helpers/runtime.ts";
+import { uniquePrefix } from "../helpers/runtime.ts";
 
 const clock = fixedClock("2026-11-01T09:00:00Z");
-let rt: TestRuntime;
+// Its own redis-server: MONITOR sees every client, and the other test files' traffic on the shared
+// server both drowns the lines this test reads and trips ioredis' monitor mode under load.
+let server: EmbeddedRedis;
+let dir: string;
+let rt: Runtime;
 beforeEach(async () => {
-  rt = await testRuntime({
-    label: "luakeys",
+  dir = mkdtempSync(path.join(tmpdir(), "herald-lua-keys-"));
+  server = await startRedisServer({ dir, port: await freePort(), appendonly: false });
+  rt = await createRuntime({
+    config: testConfig({ prefix: uniquePrefix("luakeys"), secretKey: "lua-keys-secret-0123456789abcdef0123456789" }),
+    redisUrl: server.url,
     clock,
-    config: { secretKey: "lua-keys-secret-0123456789abcdef0123456789" },
   });
 });
-afterEach(() => rt.destroy());
+afterEach(async () => {
+  await rt.close();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe("Lua scripts declare their keys", { timeout: 60_000 }, () => {
   it("every key a subscriber or release script touches is one of its KEYS", async () => {
     const p = rt.config.prefix;
-    const monitorClient = new Redis(redisUrl());
+    const monitorClient = new Redis(server.url);
     const monitor = await monitorClient.monitor();
     const lines: { args: string[]; source: string }[] = [];
     monitor.on("monitor", (_time: string, args: string[], source: string) => lines.push({ args, source }));

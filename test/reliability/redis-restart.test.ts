@@ -77,6 +77,9 @@ describe("Redis restart", { timeout: 90_000 }, () => {
       prefix: uniquePrefix("redis"),
       partnerRetrySchedule: [0, 200, 500, 1000, 1000, 1000, 1000, 1000, 1000, 1000],
       workerLockMs: 3000,
+      // A delivery in flight at the crash keeps its lease (PARTNER_TIMEOUT_MS + SEND_LEASE_MS, the
+      // lease derived from the 3 s lock) and its retry waits that out: keep the timeout short too.
+      partnerTimeoutMs: 3000,
     });
     rt = await createRuntime({ config, redisUrl: server.url });
     const paths = ["/a", "/b"];
