@@ -137,23 +137,18 @@ function frame(
     );
   }
   lines.push(`Content-Type: multipart/alternative; boundary="${boundary}"`);
-  const head = [
-    ...lines,
-    "",
-    `--${boundary}`,
-    "Content-Type: text/plain; charset=utf-8",
-    `Content-Transfer-Encoding: ${textEncoding}`,
-    "",
-    "",
-  ].join("\r\n");
-  const between = [
-    "",
-    `--${boundary}`,
-    "Content-Type: text/html; charset=utf-8",
-    `Content-Transfer-Encoding: ${htmlEncoding}`,
-    "",
-    "",
-  ].join("\r\n");
+  // Each part opens with its boundary and headers and a blank line; the body follows.
+  const part = (type: string, encoding: string) =>
+    [
+      "",
+      `--${boundary}`,
+      `Content-Type: ${type}; charset=utf-8`,
+      `Content-Transfer-Encoding: ${encoding}`,
+      "",
+      "",
+    ].join("\r\n");
+  const head = `${lines.join("\r\n")}\r\n${part("text/plain", textEncoding)}`;
+  const between = part("text/html", htmlEncoding);
   return { head, between, tail: `\r\n--${boundary}--\r\n`, from };
 }
 

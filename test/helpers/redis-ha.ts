@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import type { HostPort } from "../../src/config/index.ts";
 import { freePort, portAnswers } from "../../src/redis/embedded.ts";
+import { eventually } from "./runtime.ts";
 
 const run = promisify(execFile);
 
@@ -20,19 +21,9 @@ interface Proc {
   dir: string;
 }
 
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+/** eventually() with the thing awaited first and a 20 s default: servers take a while to agree. */
+function waitFor<T>(what: string, check: () => Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
+  return eventually(check, timeoutMs, what);
 }
 
 function launch(dir: string, port: number, args: string[]): Proc {
