@@ -21,7 +21,14 @@
 // Failed logins count toward the per-client lock in login-failures.ts; secrets are compared in
 // constant time (timingSafeEqual over SHA-256 digests, so lengths never differ).
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  onRequestHookHandler,
+  RouteOptions,
+} from "fastify";
 import { LoginFailures } from "./login-failures.ts";
 import type { Runtime } from "../runtime.ts";
 
@@ -117,8 +124,14 @@ export function installAccess(app: FastifyInstance, rt: Runtime, opts: AccessOpt
     rt.config.authMaxFailures,
     rt.config.authFailureWindowS,
   );
+  app.addHook("onRoute", declaredAccess(table));
+  app.addHook("onRequest", accessCheck(credentialChecks(opts), failures, rt.config.authMaxFailures));
+}
 
-  app.addHook("onRoute", function (this: FastifyInstance, route: RouteOptions) {
+/** The onRoute hook: refuses a route without a valid access for its place, and records it in `table`. */
+function declaredAccess(table: RouteAccess[]) {
+  // A `function`, not an arrow: Fastify calls it with `this` = the scope the route is added in.
+  return function (this: FastifyInstance, route: RouteOptions) {
     const methods = [route.method].flat().map(String);
     const declared = route.config?.access ?? (this as unknown as Record<symbol, Access | undefined>)[SCOPE_ACCESS];
     const where = `${methods.join(",")} ${route.url}`;
@@ -136,8 +149,11 @@ export function installAccess(app: FastifyInstance, rt: Runtime, opts: AccessOpt
     // The context config is built from route.config after the onRoute hooks: set it there.
     route.config = { ...route.config, access: declared };
     for (const method of methods) table.push({ method, url: route.url, access: declared });
-  });
+  };
+}
 
+/** The credential each guarded access requires, and how a request without it is refused. */
+function credentialChecks(opts: AccessOptions): Record<"api" | "admin" | "metrics", Check> {
   const apiToken = digest(opts.apiToken);
   const adminPair = opts.adminPassword === undefined ? undefined : digest(`${ADMIN_USER}:${opts.adminPassword}`);
   const metricsToken = opts.metricsToken === undefined ? undefined : digest(opts.metricsToken);
@@ -147,7 +163,7 @@ export function installAccess(app: FastifyInstance, rt: Runtime, opts: AccessOpt
       .header("www-authenticate", header)
       .send({ error: presented ? wrong : missing, issues: [] });
 
-  const checks: Record<"api" | "admin" | "metrics", Check> = {
+  return {
     api: {
       open: false,
       what: "API token",
@@ -188,9 +204,16 @@ export function installAccess(app: FastifyInstance, rt: Runtime, opts: AccessOpt
       ),
     },
   };
+}
 
+/** The onRequest hook: checks the credential of the matched route's access (`maxFailures` for the log). */
+function accessCheck(
+  checks: Record<"api" | "admin" | "metrics", Check>,
+  failures: LoginFailures,
+  maxFailures: number,
+): onRequestHookHandler {
   // A callback-style hook: public routes (feeds, pages) pass without allocating a promise.
-  app.addHook("onRequest", (req, reply, done) => {
+  return (req, reply, done) => {
     // No route matched: the 404 handler answers, and it reveals nothing.
     if (req.is404) return done();
     const access = req.routeOptions.config.access;
@@ -221,9 +244,9 @@ export function installAccess(app: FastifyInstance, rt: Runtime, opts: AccessOpt
         }
         if (ok) return done();
         if (presented) {
-          const locks = v.failures >= rt.config.authMaxFailures ? `; client locked for ${v.retryAfterS} s` : "";
+          const locks = v.failures >= maxFailures ? `; client locked for ${v.retryAfterS} s` : "";
           req.log.warn(
-            { ip: req.ip, route: req.routeOptions.url, failures: v.failures, maxFailures: rt.config.authMaxFailures },
+            { ip: req.ip, route: req.routeOptions.url, failures: v.failures, maxFailures },
             `login failed: wrong ${check.what}${locks}`,
           );
         }
@@ -231,5 +254,5 @@ export function installAccess(app: FastifyInstance, rt: Runtime, opts: AccessOpt
       },
       (err: Error) => done(err),
     );
-  });
+  };
 }

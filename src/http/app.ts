@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  type FastifyServerFactory,
   LogController,
 } from "fastify";
 import http from "node:http";
@@ -17,7 +18,7 @@ import { installAccess, routeTable, withAccess } from "./access.ts";
 import { adminRoutes } from "./admin.ts";
 import { releaseRoutes } from "./api-releases.ts";
 import { RequestDurations } from "./durations.ts";
-import { FEED_ROUTES, feedPolls } from "./feed-polls.ts";
+import { type EarlyAnswer, FEED_ROUTES, feedPolls } from "./feed-polls.ts";
 import { feedRoutes } from "./feeds.ts";
 import { frontRoutes } from "./front.ts";
 import { partnerRoutes } from "./api-partners.ts";
@@ -68,51 +69,11 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
     connectionTimeout: c.connectionTimeoutMs,
     keepAliveTimeout: c.keepAliveTimeoutMs,
     maxRequestsPerSocket: c.maxRequestsPerSocket,
-    // Fastify's own server, with one step in front: polls of a feed held in memory are answered
-    // before routing (feed-polls.ts). Those are GETs of public routes only (checked below), so
-    // the access check, which runs on routes, has nothing to guard there.
-    serverFactory: (handler) => {
-      const server = http.createServer(
-        {
-          requestTimeout: c.requestTimeoutMs,
-          headersTimeout: c.headersTimeoutMs,
-          keepAliveTimeout: c.keepAliveTimeoutMs,
-          // How often Node looks for requests past their timeout (its default is 30 s).
-          connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(c.headersTimeoutMs / 4))),
-        },
-        (req, res) => {
-          if (!answerEarly(req, res)) handler(req, res);
-        },
-      );
-      server.maxRequestsPerSocket = c.maxRequestsPerSocket;
-      server.setTimeout(c.connectionTimeoutMs);
-      return server;
-    },
+    serverFactory: serverWithEarlyAnswer(c, answerEarly),
   });
   memo.listen(rt.redisTarget);
   app.addHook("onClose", () => memo.close());
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err instanceof HeraldError) {
-      return reply.code(err.status).send({ error: err.message, code: err.code, issues: err.issues });
-    }
-    if (err.statusCode === 413) {
-      const limit = req.routeOptions.bodyLimit ?? BODY_LIMIT;
-      return reply
-        .code(413)
-        .send({ error: `request body is larger than ${limit} bytes (${limit / 1024 / 1024} MiB)`, issues: [] });
-    }
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return reply.code(err.statusCode).send({ error: err.message, code: err.code, issues: [] });
-    }
-    if (isRedisDown(err)) {
-      return reply
-        .code(503)
-        .header("retry-after", "5")
-        .send({ error: "Redis is unreachable; try again shortly", issues: [] });
-    }
-    req.log.error({ err }, "request failed");
-    return reply.code(500).send({ error: "internal error", issues: [] });
-  });
+  app.setErrorHandler(errorAnswer);
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}`, issues: [] }),
   );
@@ -123,6 +84,62 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
 
   strictJsonBodies(app);
   installMetrics(app, rt, durations);
+  await registerRoutes(app, rt, memo, opts);
+  earlyAnswersArePublic(app);
+  return app;
+}
+
+/**
+ * Fastify's own server, with one step in front: polls of a feed held in memory are answered
+ * before routing (feed-polls.ts). Those are GETs of public routes only (earlyAnswersArePublic),
+ * so the access check, which runs on routes, has nothing to guard there.
+ */
+function serverWithEarlyAnswer(c: Runtime["config"], answerEarly: EarlyAnswer): FastifyServerFactory {
+  return (handler) => {
+    const server = http.createServer(
+      {
+        requestTimeout: c.requestTimeoutMs,
+        headersTimeout: c.headersTimeoutMs,
+        keepAliveTimeout: c.keepAliveTimeoutMs,
+        // How often Node looks for requests past their timeout (its default is 30 s).
+        connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(c.headersTimeoutMs / 4))),
+      },
+      (req, res) => {
+        if (!answerEarly(req, res)) handler(req, res);
+      },
+    );
+    server.maxRequestsPerSocket = c.maxRequestsPerSocket;
+    server.setTimeout(c.connectionTimeoutMs);
+    return server;
+  };
+}
+
+/** Every error as JSON with a reason: ours with their status, a client's 4xx as is, Redis down 503, the rest 500. */
+function errorAnswer(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (err instanceof HeraldError) {
+    return reply.code(err.status).send({ error: err.message, code: err.code, issues: err.issues });
+  }
+  if (err.statusCode === 413) {
+    const limit = req.routeOptions.bodyLimit ?? BODY_LIMIT;
+    return reply
+      .code(413)
+      .send({ error: `request body is larger than ${limit} bytes (${limit / 1024 / 1024} MiB)`, issues: [] });
+  }
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    return reply.code(err.statusCode).send({ error: err.message, code: err.code, issues: [] });
+  }
+  if (isRedisDown(err)) {
+    return reply
+      .code(503)
+      .header("retry-after", "5")
+      .send({ error: "Redis is unreachable; try again shortly", issues: [] });
+  }
+  req.log.error({ err }, "request failed");
+  return reply.code(500).send({ error: "internal error", issues: [] });
+}
+
+/** Every area's routes, each plugin in a scope that declares who may call it (access.ts). */
+async function registerRoutes(app: FastifyInstance, rt: Runtime, memo: FeedMemo, opts: AppOptions): Promise<void> {
   await app.register(withAccess("public", healthRoutes), { rt });
   await app.register(adminRoutes, { rt });
   await app.register(withAccess("api", releaseRoutes), { rt });
@@ -140,8 +157,10 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
       scope.all("/api/*", apiNotFound);
     }),
   );
+}
 
-  // The early answer serves these routes without Fastify's hooks: they must stay public.
+/** The early answer serves these routes without Fastify's hooks: they must stay public. */
+function earlyAnswersArePublic(app: FastifyInstance): void {
   for (const url of Object.values(FEED_ROUTES)) {
     const entry = routeTable(app).find((r) => r.method === "GET" && r.url === url);
     if (entry?.access !== "public")
@@ -149,7 +168,6 @@ export async function buildApp(rt: Runtime, opts: AppOptions): Promise<FastifyIn
         `feed-polls.ts answers GET ${url} before routing, so it must be public (it is ${entry?.access ?? "missing"})`,
       );
   }
-  return app;
 }
 
 /** Fastify's default maxParamLength: a longer path segment matches no parametric route. */

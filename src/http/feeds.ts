@@ -12,7 +12,7 @@ import { type FeedFormat, formatOfFile, knownFeeds, parseFeedKey } from "../feed
 import { PAGE_CSP, renderFeedsPage, renderGonePage, renderReleasePage } from "./pages/feed-pages.ts";
 import type { FeedMemo } from "../feeds/reader.ts";
 import type { FeedKey } from "../vocabulary.ts";
-import { SLUG_RE } from "../releases/model.ts";
+import { type Release, SLUG_RE } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { CORS, FEED_MAX_AGE_S, feedAnswer } from "./feed-answer.ts";
 import { pickLanguage } from "./pages/strings.ts";
@@ -22,12 +22,27 @@ const COLD_RETRY_AFTER_S = 30;
 
 /** `memo` is shared with the early answer for polls (feed-polls.ts); app.ts owns it. */
 export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; memo: FeedMemo }> = async (app, { rt, memo }) => {
-  function serve(
+  const serve = feedServer(rt, memo);
+  app.get<{ Params: { file: string } }>(FEED_ROUTES.all, (req, reply) =>
+    serve(req, reply, "all", formatOfFile(req.params.file)),
+  );
+  app.get<{ Params: { kind: string; value: string; file: string } }>(FEED_ROUTES.facet, (req, reply) =>
+    serve(req, reply, `${req.params.kind}/${req.params.value}`, formatOfFile(req.params.file)),
+  );
+  app.options(FEED_ROUTES.all, preflight);
+  app.options(FEED_ROUTES.facet, preflight);
+  app.get("/feeds", feedsPage(rt));
+  app.get<{ Params: { id: string } }>("/releases/:id", releasePage(rt));
+};
+
+/** Answers a feed from the memo (in memory, else Redis); a feed not built yet answers cold(). */
+function feedServer(rt: Runtime, memo: FeedMemo) {
+  return (
     req: FastifyRequest,
     reply: FastifyReply,
     key: FeedKey,
     format: FeedFormat | undefined,
-  ): Promise<unknown> | undefined {
+  ): Promise<unknown> | undefined => {
     const parsed = format && parseFeedKey(key);
     if (!format || !parsed) {
       reply.code(404).send({ error: `no such feed: ${req.url.split("?")[0]}`, issues: [] });
@@ -37,67 +52,63 @@ export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; memo: FeedMemo }> = a
     if (held) return answer(req, reply, held, format);
     return memo
       .get(key, format)
-      .then((entry) => (entry ? answer(req, reply, entry, format) : cold(reply, key, parsed)));
-  }
-
-  function answer(req: FastifyRequest, reply: FastifyReply, entry: FeedEntry, format: FeedFormat): undefined {
-    const { status, headers, body } = feedAnswer(entry, format, req.headers);
-    reply.code(status).headers(headers).send(body);
-    return undefined;
-  }
-
-  async function cold(
-    reply: FastifyReply,
-    key: FeedKey,
-    parsed: NonNullable<ReturnType<typeof parseFeedKey>>,
-  ): Promise<FastifyReply> {
-    const known = parsed.kind === "all" || (await rt.releases.hasFacet(parsed.kind, parsed.value));
-    if (!known) {
-      const what = { topics: "topic", regions: "region", languages: "language" }[parsed.kind];
-      return reply.code(404).send({
-        error: `no feed for ${what} ${JSON.stringify(parsed.value)}: no release has been published with it`,
-        issues: [],
-      });
-    }
-    return reply
-      .code(503)
-      .header("retry-after", String(COLD_RETRY_AFTER_S))
-      .header("cache-control", "no-store")
-      .send({
-        error: `the feed ${key} has not been built yet; the workers build it after the next release event, or run \`herald feeds rebuild\``,
-        reason: "feed-not-built",
-        issues: [],
-      });
-  }
-
-  app.get<{ Params: { file: string } }>(FEED_ROUTES.all, (req, reply) =>
-    serve(req, reply, "all", formatOfFile(req.params.file)),
-  );
-  app.get<{ Params: { kind: string; value: string; file: string } }>(FEED_ROUTES.facet, (req, reply) =>
-    serve(req, reply, `${req.params.kind}/${req.params.value}`, formatOfFile(req.params.file)),
-  );
-
-  // A browser app that sends its own If-None-Match asks first (CORS preflight): JSON Feed says yes.
-  const preflight = (req: FastifyRequest<{ Params: { file: string } }>, reply: FastifyReply) => {
-    if (formatOfFile(req.params.file) !== "json")
-      return reply.code(404).send({ error: `no route OPTIONS ${req.url.split("?")[0]}`, issues: [] });
-    return reply
-      .code(204)
-      .headers({
-        ...CORS,
-        "access-control-allow-methods": "GET, HEAD",
-        "access-control-allow-headers": "If-None-Match, If-Modified-Since",
-        "access-control-max-age": "86400",
-      })
-      .send();
+      .then((entry) => (entry ? answer(req, reply, entry, format) : cold(rt, reply, key, parsed)));
   };
-  app.options(FEED_ROUTES.all, preflight);
-  app.options(FEED_ROUTES.facet, preflight);
+}
 
-  const visitorLanguage = (req: FastifyRequest) =>
-    pickLanguage((req.query as { lang?: unknown }).lang, undefined, req.headers["accept-language"]);
+function answer(req: FastifyRequest, reply: FastifyReply, entry: FeedEntry, format: FeedFormat): undefined {
+  const { status, headers, body } = feedAnswer(entry, format, req.headers);
+  reply.code(status).headers(headers).send(body);
+  return undefined;
+}
 
-  app.get("/feeds", async (req, reply) => {
+async function cold(
+  rt: Runtime,
+  reply: FastifyReply,
+  key: FeedKey,
+  parsed: NonNullable<ReturnType<typeof parseFeedKey>>,
+): Promise<FastifyReply> {
+  const known = parsed.kind === "all" || (await rt.releases.hasFacet(parsed.kind, parsed.value));
+  if (!known) {
+    const what = { topics: "topic", regions: "region", languages: "language" }[parsed.kind];
+    return reply.code(404).send({
+      error: `no feed for ${what} ${JSON.stringify(parsed.value)}: no release has been published with it`,
+      issues: [],
+    });
+  }
+  return reply
+    .code(503)
+    .header("retry-after", String(COLD_RETRY_AFTER_S))
+    .header("cache-control", "no-store")
+    .send({
+      error: `the feed ${key} has not been built yet; the workers build it after the next release event, or run \`herald feeds rebuild\``,
+      reason: "feed-not-built",
+      issues: [],
+    });
+}
+
+// A browser app that sends its own If-None-Match asks first (CORS preflight): JSON Feed says yes.
+function preflight(req: FastifyRequest<{ Params: { file: string } }>, reply: FastifyReply): FastifyReply {
+  if (formatOfFile(req.params.file) !== "json")
+    return reply.code(404).send({ error: `no route OPTIONS ${req.url.split("?")[0]}`, issues: [] });
+  return reply
+    .code(204)
+    .headers({
+      ...CORS,
+      "access-control-allow-methods": "GET, HEAD",
+      "access-control-allow-headers": "If-None-Match, If-Modified-Since",
+      "access-control-max-age": "86400",
+    })
+    .send();
+}
+
+function visitorLanguage(req: FastifyRequest) {
+  return pickLanguage((req.query as { lang?: unknown }).lang, undefined, req.headers["accept-language"]);
+}
+
+/** GET /feeds: the list of feeds, as a page. */
+function feedsPage(rt: Runtime) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
     // Only feeds with something in them now: a topic whose releases were all withdrawn is not listed.
     const feeds = await knownFeeds((kind) => rt.releases.liveFacets(kind));
     return reply
@@ -107,9 +118,12 @@ export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; memo: FeedMemo }> = a
       .header("content-security-policy", PAGE_CSP)
       .header("x-content-type-options", "nosniff")
       .send(renderFeedsPage(rt.config, feeds, visitorLanguage(req), await rt.taxonomy.current()));
-  });
+  };
+}
 
-  app.get<{ Params: { id: string } }>("/releases/:id", async (req, reply) => {
+/** GET /releases/:id: a release's page, which feed items link to; 404 unknown or embargoed, 410 withdrawn. */
+function releasePage(rt: Runtime) {
+  return async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     reply
       .type("text/html; charset=utf-8")
       .header("content-security-policy", PAGE_CSP)
@@ -129,17 +143,22 @@ export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; memo: FeedMemo }> = a
         .header("cache-control", `public, max-age=${FEED_MAX_AGE_S}`)
         .send(renderGonePage(rt.config, 410, visitorLanguage(req)));
     }
-    const related = [...(await rt.releases.translations(r.id))];
-    if (r.translationOf) {
-      const original = await rt.releases.get(r.translationOf);
-      if (original)
-        related.unshift(original, ...(await rt.releases.translations(original.id)).filter((t) => t.id !== r.id));
-    }
-    const translations = [...new Map(related.map((t) => [t.id, t])).values()]
-      .filter((t) => t.status === "published" && t.id !== r.id)
-      .map((t) => ({ id: t.id, language: t.language, title: t.title }));
+    const translations = await publishedTranslations(rt, r);
     return reply
       .header("cache-control", `public, max-age=${FEED_MAX_AGE_S}`)
       .send(renderReleasePage(rt.config, r, { translations }, await rt.taxonomy.current()));
-  });
-};
+  };
+}
+
+/** The other published versions of `r`'s story: its original and the original's other translations, or its own. */
+async function publishedTranslations(rt: Runtime, r: Release) {
+  const related = [...(await rt.releases.translations(r.id))];
+  if (r.translationOf) {
+    const original = await rt.releases.get(r.translationOf);
+    if (original)
+      related.unshift(original, ...(await rt.releases.translations(original.id)).filter((t) => t.id !== r.id));
+  }
+  return [...new Map(related.map((t) => [t.id, t])).values()]
+    .filter((t) => t.status === "published" && t.id !== r.id)
+    .map((t) => ({ id: t.id, language: t.language, title: t.title }));
+}

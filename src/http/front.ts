@@ -13,7 +13,7 @@ import type { Runtime } from "../runtime.ts";
 import { LANGUAGES, type Language } from "../subscribers/model.ts";
 import { FEED_MAX_AGE_S } from "./feed-answer.ts";
 import { page, withLang } from "./pages/layout.ts";
-import { PAGE_STRINGS, pickLanguage } from "./pages/strings.ts";
+import { PAGE_STRINGS, type PageStrings, pickLanguage } from "./pages/strings.ts";
 
 /** Releases per page of the front door. */
 export const FRONT_PAGE_SIZE = 10;
@@ -65,37 +65,14 @@ ${tags.length ? `<p class="tags" lang="${ui}">${tags.map((x) => escapeHtml(x)).j
 }
 
 export const frontRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
-  const answer = (
-    reply: FastifyReply,
-    status: number,
-    lang: Language,
-    title: string,
-    body: string,
-    extra: { page?: number } = {},
-  ) =>
-    reply
-      .code(status)
-      .type("text/html; charset=utf-8")
-      .header("content-security-policy", PAGE_CSP)
-      .header("x-content-type-options", "nosniff")
-      .header("vary", "Accept-Language")
-      .header("cache-control", status === 200 ? `public, max-age=${FEED_MAX_AGE_S}` : "no-store")
-      .send(
-        page({
-          lang,
-          title,
-          body,
-          head: discoveryLinks(rt.config),
-          orgName: rt.config.orgNames[lang],
-          brandColor: rt.config.brandColor,
-          current: "home",
-          languageLinks: Object.fromEntries(
-            LANGUAGES.map((l) => [l, withLang(extra.page && extra.page > 1 ? `/?page=${extra.page}` : "/", l)]),
-          ),
-        }),
-      );
+  app.get("/", frontDoor(rt));
+};
 
-  app.get("/", async (req: FastifyRequest<{ Querystring: { page?: unknown; lang?: unknown } }>, reply) => {
+type FrontReq = FastifyRequest<{ Querystring: { page?: unknown; lang?: unknown } }>;
+
+/** GET /: page ?page of the public releases; a bad or too high page number answers 400 or 404. */
+function frontDoor(rt: Runtime) {
+  return async (req: FrontReq, reply: FastifyReply) => {
     const lang = pickLanguage(req.query.lang, undefined, req.headers["accept-language"]);
     const t = PAGE_STRINGS[lang];
     const n = parsePage(req.query.page);
@@ -108,6 +85,7 @@ export const frontRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt
           issues: [issue],
         });
       return answer(
+        rt,
         reply,
         400,
         lang,
@@ -123,6 +101,7 @@ export const frontRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt
           .code(404)
           .send({ error: t.pageNotFound(pages), issues: [{ path: "page", message: t.pageNotFound(pages) }] });
       return answer(
+        rt,
         reply,
         404,
         lang,
@@ -130,24 +109,67 @@ export const frontRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt
         `<p>${escapeHtml(t.pageNotFound(pages))}</p><p><a href="${escapeHtml(withLang("/", lang))}">${escapeHtml(t.backHome)}</a></p>`,
       );
     }
-    const [releases, taxonomy] = await Promise.all([
-      rt.releases.newest("all", FRONT_PAGE_SIZE, (n - 1) * FRONT_PAGE_SIZE),
-      rt.taxonomy.current(),
-    ]);
-    const shown = await versionsFor(rt, releases, lang);
-    const org = rt.config.orgNames[lang];
-    const list = shown.length
-      ? `<ol class="releases">\n${shown.map((r) => item(r, lang, taxonomy, rt.config.defaultTimezone)).join("\n")}\n</ol>`
-      : `<p>${escapeHtml(t.noReleases)}</p>`;
-    const nav =
-      pages > 1
-        ? `<nav class="pages" aria-label="${escapeHtml(t.pagination)}">${n > 1 ? `<a rel="prev" href="${escapeHtml(withLang(n === 2 ? "/" : `/?page=${n - 1}`, lang))}">← ${escapeHtml(t.newer)}</a>` : "<span></span>"}<span>${escapeHtml(t.pageOf(n, pages))}</span>${n < pages ? `<a rel="next" href="${escapeHtml(withLang(`/?page=${n + 1}`, lang))}">${escapeHtml(t.older)} →</a>` : "<span></span>"}</nav>`
-        : "";
-    const body = `<p>${escapeHtml(t.homeIntro(org))}</p>
+    const body = await homeBody(rt, lang, n, pages);
+    const title = n > 1 ? `${t.homeTitle} — ${t.pageOf(n, pages)}` : t.homeTitle;
+    return answer(rt, reply, 200, lang, title, body, { page: n });
+  };
+}
+
+/** Page `n` of `pages`: the intro, the ways to subscribe and follow, the releases and the page links. */
+async function homeBody(rt: Runtime, lang: Language, n: number, pages: number): Promise<string> {
+  const t = PAGE_STRINGS[lang];
+  const [releases, taxonomy] = await Promise.all([
+    rt.releases.newest("all", FRONT_PAGE_SIZE, (n - 1) * FRONT_PAGE_SIZE),
+    rt.taxonomy.current(),
+  ]);
+  const shown = await versionsFor(rt, releases, lang);
+  const org = rt.config.orgNames[lang];
+  const list = shown.length
+    ? `<ol class="releases">\n${shown.map((r) => item(r, lang, taxonomy, rt.config.defaultTimezone)).join("\n")}\n</ol>`
+    : `<p>${escapeHtml(t.noReleases)}</p>`;
+  return `<p>${escapeHtml(t.homeIntro(org))}</p>
 <p><a class="button" href="${escapeHtml(withLang("/subscribe", lang))}">${escapeHtml(t.subscribeCall)}</a></p>
 <p class="note">${escapeHtml(t.followIntro)} <a href="/feeds/rss.xml">RSS</a> · <a href="/feeds/atom.xml">Atom</a> · <a href="/feeds/feed.json">JSON Feed</a> · <a href="${escapeHtml(withLang("/feeds", lang))}">${escapeHtml(t.navFeeds)}</a></p>
 ${list}
-${nav}`;
-    return answer(reply, 200, lang, n > 1 ? `${t.homeTitle} — ${t.pageOf(n, pages)}` : t.homeTitle, body, { page: n });
-  });
-};
+${pageNav(t, lang, n, pages)}`;
+}
+
+/** Newer, "page n of m", older: nothing when there is one page. */
+function pageNav(t: PageStrings, lang: Language, n: number, pages: number): string {
+  return pages > 1
+    ? `<nav class="pages" aria-label="${escapeHtml(t.pagination)}">${n > 1 ? `<a rel="prev" href="${escapeHtml(withLang(n === 2 ? "/" : `/?page=${n - 1}`, lang))}">← ${escapeHtml(t.newer)}</a>` : "<span></span>"}<span>${escapeHtml(t.pageOf(n, pages))}</span>${n < pages ? `<a rel="next" href="${escapeHtml(withLang(`/?page=${n + 1}`, lang))}">${escapeHtml(t.older)} →</a>` : "<span></span>"}</nav>`
+    : "";
+}
+
+/** A page of the front door, with its headers: cached when 200, never otherwise. */
+function answer(
+  rt: Runtime,
+  reply: FastifyReply,
+  status: number,
+  lang: Language,
+  title: string,
+  body: string,
+  extra: { page?: number } = {},
+) {
+  return reply
+    .code(status)
+    .type("text/html; charset=utf-8")
+    .header("content-security-policy", PAGE_CSP)
+    .header("x-content-type-options", "nosniff")
+    .header("vary", "Accept-Language")
+    .header("cache-control", status === 200 ? `public, max-age=${FEED_MAX_AGE_S}` : "no-store")
+    .send(
+      page({
+        lang,
+        title,
+        body,
+        head: discoveryLinks(rt.config),
+        orgName: rt.config.orgNames[lang],
+        brandColor: rt.config.brandColor,
+        current: "home",
+        languageLinks: Object.fromEntries(
+          LANGUAGES.map((l) => [l, withLang(extra.page && extra.page > 1 ? `/?page=${extra.page}` : "/", l)]),
+        ),
+      }),
+    );
+}
