@@ -15,7 +15,7 @@ import type { FeedKey } from "../vocabulary.ts";
 import { SLUG_RE } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { CORS, FEED_MAX_AGE_S, feedAnswer } from "./feed-answer.ts";
-import { pickLanguage } from "./pages/strings.ts";
+import { pickLanguage } from "../i18n/languages.ts";
 import { FEED_ROUTES } from "./feed-polls.ts";
 
 const COLD_RETRY_AFTER_S = 30;

@@ -13,11 +13,10 @@ import { renderRss } from "../../src/feeds/rss.ts";
 import { preferenceFields } from "../../src/http/pages/forms.ts";
 import { renderFeedsPage, renderGonePage, renderReleasePage } from "../../src/http/pages/feed-pages.ts";
 import { page } from "../../src/http/pages/layout.ts";
-import { CONFIRM_STRINGS } from "../../src/http/pages/confirm-strings.ts";
-import { PAGE_STRINGS } from "../../src/http/pages/strings.ts";
-import { LABELS as FEED_STRINGS } from "../../src/feeds/item.ts";
-import { MAIL_STRINGS } from "../../src/templates/strings.ts";
-import { LANGUAGES } from "../../src/subscribers/model.ts";
+import { FEED_STRINGS } from "../../src/i18n/feeds.ts";
+import { LANGUAGES } from "../../src/i18n/languages.ts";
+import { MAIL_STRINGS } from "../../src/i18n/mail.ts";
+import { CONFIRM_STRINGS, PAGE_STRINGS } from "../../src/i18n/pages.ts";
 import { defaultTaxonomy } from "../../src/releases/taxonomy.ts";
 import {
   renderAlert,

@@ -2,12 +2,13 @@
 // items), French copy follows French typography, and the organisation's name takes the right
 // article. This is the check that fails when a key is missing in one language.
 import { describe, expect, it } from "vitest";
-import { LABELS } from "../../src/feeds/item.ts";
-import { PAGE_STRINGS } from "../../src/http/pages/strings.ts";
+import { FEED_STRINGS } from "../../src/i18n/feeds.ts";
+import { MAIL_STRINGS } from "../../src/i18n/mail.ts";
+import { deEs, deFr, theEn } from "../../src/i18n/org-name.ts";
+import { PAGE_STRINGS } from "../../src/i18n/pages.ts";
 import { defaultTaxonomy } from "../../src/releases/taxonomy.ts";
 import { renderAlert, renderConfirmation, renderDigest } from "../../src/templates/messages.ts";
 import type { Brand } from "../../src/templates/render.ts";
-import { deEs, deFr, MAIL_STRINGS, theEn } from "../../src/templates/strings.ts";
 import { release } from "../helpers/feeds.ts";
 
 const LANGS = ["en", "fr", "es"] as const;
@@ -43,9 +44,9 @@ function shape(value: unknown, at = ""): string[] {
 }
 
 const TABLES: [string, Record<string, unknown>][] = [
-  ["templates/strings.ts MAIL_STRINGS", MAIL_STRINGS],
-  ["http/pages/strings.ts PAGE_STRINGS", PAGE_STRINGS],
-  ["feeds/item.ts LABELS", LABELS],
+  ["i18n/mail.ts MAIL_STRINGS", MAIL_STRINGS],
+  ["i18n/pages.ts PAGE_STRINGS", PAGE_STRINGS],
+  ["i18n/feeds.ts FEED_STRINGS", FEED_STRINGS],
 ];
 
 describe("string tables", () => {
