@@ -295,14 +295,14 @@ export const CONFIRM_STRINGS: Translations<ConfirmStrings> = {
   },
   fr: {
     title: "Confirmez votre abonnement",
-    question: (email) => `Recevoir nos actualités à l’adresse ${email} ?`,
+    question: (email) => `Recevoir nos actualités à l’adresse ${email}\u202f?`,
     button: "Confirmer mon abonnement",
     already: "Cet abonnement est déjà confirmé.",
     unsubscribed:
-      "Cette adresse s’est désabonnée après l’envoi de ce lien : il ne confirme plus rien. Nous ne vous enverrons pas de courriel.",
+      "Cette adresse s’est désabonnée après l’envoi de ce lien\u00a0: il ne confirme plus rien. Nous ne vous enverrons pas de courriel.",
     subscribeAgain: "Se réabonner",
     suppressed:
-      "Nous ne pouvons pas écrire à cette adresse (retour en erreur ou signalement comme indésirable) : ce lien ne confirme rien.",
+      "Nous ne pouvons pas écrire à cette adresse (retour en erreur ou signalement comme indésirable)\u00a0: ce lien ne confirme rien.",
   },
   es: {
     title: "Confirme su suscripción",

@@ -1,11 +1,11 @@
-// Every word a reader sees exists in en, fr and es, in every string table (mail, pages, feed
-// items), French copy follows French typography, and the organisation's name takes the right
+// Every word a reader sees exists in en, fr and es, in every string table (mail, pages, the
+// confirm page, feed items), French copy follows French typography, and the organisation's name takes the right
 // article. This is the check that fails when a key is missing in one language.
 import { describe, expect, it } from "vitest";
 import { FEED_STRINGS } from "../../src/i18n/feeds.ts";
 import { MAIL_STRINGS } from "../../src/i18n/mail.ts";
 import { deEs, deFr, theEn } from "../../src/i18n/org-name.ts";
-import { PAGE_STRINGS } from "../../src/i18n/pages.ts";
+import { CONFIRM_STRINGS, PAGE_STRINGS } from "../../src/i18n/pages.ts";
 import { defaultTaxonomy } from "../../src/releases/taxonomy.ts";
 import { renderAlert, renderConfirmation, renderDigest } from "../../src/templates/messages.ts";
 import type { Brand } from "../../src/templates/render.ts";
@@ -46,6 +46,7 @@ function shape(value: unknown, at = ""): string[] {
 const TABLES: [string, Record<string, unknown>][] = [
   ["i18n/mail.ts MAIL_STRINGS", MAIL_STRINGS],
   ["i18n/pages.ts PAGE_STRINGS", PAGE_STRINGS],
+  ["i18n/pages.ts CONFIRM_STRINGS", CONFIRM_STRINGS],
   ["i18n/feeds.ts FEED_STRINGS", FEED_STRINGS],
 ];
 
