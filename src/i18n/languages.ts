@@ -12,8 +12,7 @@ export type Translations<T> = Record<Language, T>;
 /** Each language's name in itself, for the language switch and the preferences form. */
 export const LANGUAGE_NAMES: Translations<string> = { en: "English", fr: "Français", es: "Español" };
 
-export const isLanguage = (s: unknown): s is Language =>
-  typeof s === "string" && (LANGUAGES as readonly string[]).includes(s);
+const isLanguage = (s: unknown): s is Language => typeof s === "string" && (LANGUAGES as readonly string[]).includes(s);
 
 /** The language of the words around content in `lang` ("fr", "fr-CA"): its own when Herald speaks it, else English. */
 export function uiLanguage(lang: string): Language {

@@ -2,7 +2,8 @@
 // confirm page, feed items), French copy follows French typography, and the organisation's name takes the right
 // article. This is the check that fails when a key is missing in one language.
 import { describe, expect, it } from "vitest";
-import { FEED_STRINGS } from "../../src/i18n/feeds.ts";
+import { FEED_STRINGS, type FeedStrings } from "../../src/i18n/feeds.ts";
+import type { Translations } from "../../src/i18n/languages.ts";
 import { MAIL_STRINGS } from "../../src/i18n/mail.ts";
 import { deEs, deFr, theEn } from "../../src/i18n/org-name.ts";
 import { CONFIRM_STRINGS, PAGE_STRINGS } from "../../src/i18n/pages.ts";
@@ -75,6 +76,14 @@ describe("string tables", () => {
     delete broken.contacts;
     expect(shape(broken).sort()).not.toEqual(shape(PAGE_STRINGS.en).sort());
     expect(/(^|[^\u00a0\u202f])[:;!?](\s|$)/.test("Flux : x")).toBe(true);
+  });
+
+  it("a table missing a language, or a language missing a key, does not compile (npx tsc checks this file)", () => {
+    // @ts-expect-error no "es"
+    const noSpanish: Translations<FeedStrings> = { en: FEED_STRINGS.en, fr: FEED_STRINGS.fr };
+    // @ts-expect-error fr has no "colon"
+    const noColon: Translations<FeedStrings> = { ...FEED_STRINGS, fr: { contact: "", contacts: "", correction: "" } };
+    expect([noSpanish, noColon]).toHaveLength(2);
   });
 });
 
