@@ -73,7 +73,8 @@ export interface EmailBatchJob {
    * are keyed by it): "alert-{release}-r{n}" (plus "-late" for the translation pass),
    * "correction-{release}-r{n}", "{daily|weekly}-{YYYYMMDDTHH}" for a scheduled digest (the UTC
    * hour served, e.g. "daily-20261128T08"), "{daily|weekly}-run-{ms}" for one run by ops, and
-   * "confirm-{subscriber}-{hours since epoch}".
+   * "confirm-{subscriber}-{hours since epoch}". The prefixes are read back: ledger.ts keeps
+   * "alert-" and "correction-" editions as bitmaps, a correction's for the whole alert window.
    */
   edition: string;
   kind: "alert" | "correction" | "digest" | "confirm";
