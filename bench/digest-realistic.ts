@@ -32,7 +32,8 @@ import { freePort, startRedisServer } from "../src/redis/embedded.ts";
 import type { Release } from "../src/releases/model.ts";
 import { ReleaseService } from "../src/releases/service.ts";
 import { createRuntime, type Runtime } from "../src/runtime.ts";
-import type { DigestFrequency, Language, Subscriber } from "../src/subscribers/model.ts";
+import type { Language } from "../src/i18n/languages.ts";
+import type { DigestFrequency, Subscriber } from "../src/subscribers/model.ts";
 import { SubscriberStore, subscriberId } from "../src/subscribers/store.ts";
 import { renderDigest } from "../src/templates/messages.ts";
 

@@ -39,8 +39,8 @@ export const LAYERS = [
   },
   {
     name: "middle",
-    why: "releases and subscribers; the runtime, metrics and the Channel interface",
-    match: [/^releases\//, /^subscribers\//, /^runtime\.ts$/, /^metrics\.ts$/, /^channel\.ts$/],
+    why: "releases, subscribers and the words people read (i18n); the runtime, metrics and the Channel interface",
+    match: [/^releases\//, /^subscribers\//, /^i18n\//, /^runtime\.ts$/, /^metrics\.ts$/, /^channel\.ts$/],
   },
   {
     name: "channels",

@@ -17,7 +17,7 @@ import { brandOf } from "../src/mail/segments.ts";
 import { freePort, startRedisServer } from "../src/redis/embedded.ts";
 import { ReleaseService } from "../src/releases/service.ts";
 import { createRuntime } from "../src/runtime.ts";
-import type { Language } from "../src/subscribers/model.ts";
+import type { Language } from "../src/i18n/languages.ts";
 import { renderAlert, renderDigest } from "../src/templates/messages.ts";
 import { personalise } from "../src/templates/personalise.ts";
 

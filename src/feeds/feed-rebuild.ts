@@ -38,12 +38,12 @@ export async function processFeedRebuild(
 /** One ping per build that changed something; the job id ties it to the rebuild job. */
 export async function enqueueWebsubPing(rt: Runtime, feed: FeedKey, rebuildJobId: string): Promise<void> {
   const data: WebsubJob = { urls: FORMATS.map((f) => feedUrl(rt.config, feed, f)) };
-  await rt.queues[QUEUE.websub].add("ping", data, { jobId: `ping-${rebuildJobId.replace(/:/g, ".")}` });
+  await rt.queues[QUEUE.websub].add("ping", data, { jobId: jobId.websubPing(rebuildJobId) });
 }
 
 /** What `herald feeds rebuild` queues: one job that fans out to every known feed. */
 export async function enqueueRebuildAll(rt: Runtime): Promise<string> {
-  const id = `${REBUILD_ALL}-${rt.clock.now()}`;
+  const id = jobId.feedRebuildAll(rt.clock.now());
   await rt.queues[QUEUE.feeds].add(REBUILD_ALL, { feed: "*", cause: "herald feeds rebuild" }, { jobId: id });
   return id;
 }

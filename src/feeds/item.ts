@@ -7,6 +7,8 @@ import type { Config } from "../config/index.ts";
 import type { FeedKey } from "../vocabulary.ts";
 import { type Contact, type Release, releaseDates } from "../releases/model.ts";
 import { escapeHtml, stripInvalidChars } from "../releases/sanitize.ts";
+import { FEED_STRINGS } from "../i18n/feeds.ts";
+import { uiLanguage } from "../i18n/languages.ts";
 import { defaultTaxonomy, type Taxonomy } from "../releases/taxonomy.ts";
 import { type FeedFormat, FORMATS, facetLabel, feedTitle, feedUrl, parseFeedKey, releasePageUrl } from "./keys.ts";
 
@@ -96,13 +98,6 @@ function sharedLanguage(releases: Release[]): string | undefined {
   return languages.size === 1 ? releases[0]!.language : undefined;
 }
 
-export const LABELS: Record<string, { contact: string; contacts: string; correction: string; colon: string }> = {
-  en: { contact: "Press contact", contacts: "Press contacts", correction: "Correction", colon: ":" },
-  fr: { contact: "Contact presse", contacts: "Contacts presse", correction: "Rectificatif", colon: "\u00a0:" },
-  es: { contact: "Contacto de prensa", contacts: "Contactos de prensa", correction: "Corrección", colon: ":" },
-};
-const labels = (language: string) => LABELS[language.slice(0, 2)] ?? LABELS.en!;
-
 export function feedItems(meta: FeedMeta, releases: Release[]): FeedItem[] {
   return releases.map((r) => feedItem(meta, r));
 }
@@ -162,7 +157,7 @@ export function excerpt(text: string, max = 300): string {
 
 /** The release as one HTML fragment: correction notice, dateline and date, body, contacts. */
 function contentHtml(r: Release, timeZone: string, correction: string | undefined): string {
-  const l = labels(r.language);
+  const l = FEED_STRINGS[uiLanguage(r.language)];
   const parts: string[] = [];
   if (correction)
     parts.push(`<p><em>${escapeHtml(l.correction)}${escapeHtml(l.colon)} ${escapeHtml(correction)}</em></p>`);

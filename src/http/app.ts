@@ -12,7 +12,7 @@ import Fastify, {
 import http from "node:http";
 import { HeraldError } from "../errors.ts";
 import { feedCache } from "../feeds/build.ts";
-import { FeedMemo } from "../feeds/reader.ts";
+import { FeedMemo } from "../feeds/memo.ts";
 import type { Runtime } from "../runtime.ts";
 import { installAccess, routeTable, withAccess } from "./access.ts";
 import { adminRoutes } from "./admin.ts";

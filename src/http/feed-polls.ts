@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FeedKey } from "../vocabulary.ts";
 import { FACET_KINDS } from "../vocabulary.ts";
 import { FORMAT_FILE, formatOfFile } from "../feeds/keys.ts";
-import type { FeedMemo } from "../feeds/reader.ts";
+import type { FeedMemo } from "../feeds/memo.ts";
 import type { RequestDurations } from "./durations.ts";
 import { feedAnswer } from "./feed-answer.ts";
 

@@ -1,6 +1,6 @@
 // Feeds over HTTP, and the HTML pages feed items link to. A request never builds a feed: it
 // serves the bytes the `feeds` workers stored in Redis, through a FeedMemo that keeps them
-// in memory until a build announces a change (feeds/reader.ts), so a poll answered 304 costs
+// in memory until a build announces a change (feeds/memo.ts), so a poll answered 304 costs
 // no Redis round trip.
 //
 // Cold cache: a feed that exists (global, or a topic, region or language ever published) but
@@ -10,12 +10,12 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { FeedEntry } from "../feeds/cache.ts";
 import { type FeedFormat, formatOfFile, knownFeeds, parseFeedKey } from "../feeds/keys.ts";
 import { PAGE_CSP, renderFeedsPage, renderGonePage, renderReleasePage } from "./pages/feed-pages.ts";
-import type { FeedMemo } from "../feeds/reader.ts";
+import type { FeedMemo } from "../feeds/memo.ts";
 import type { FeedKey } from "../vocabulary.ts";
 import { type Release, SLUG_RE } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { CORS, FEED_MAX_AGE_S, feedAnswer } from "./feed-answer.ts";
-import { pickLanguage } from "./pages/strings.ts";
+import { pickLanguage } from "../i18n/languages.ts";
 import { FEED_ROUTES } from "./feed-polls.ts";
 
 const COLD_RETRY_AFTER_S = 30;

@@ -10,10 +10,10 @@ import type { Release } from "../releases/model.ts";
 import { escapeHtml } from "../releases/sanitize.ts";
 import type { Taxonomy } from "../releases/taxonomy.ts";
 import type { Runtime } from "../runtime.ts";
-import { LANGUAGES, type Language } from "../subscribers/model.ts";
+import { LANGUAGES, type Language, pickLanguage } from "../i18n/languages.ts";
 import { FEED_MAX_AGE_S } from "./feed-answer.ts";
 import { page, withLang } from "./pages/layout.ts";
-import { PAGE_STRINGS, type PageStrings, pickLanguage } from "./pages/strings.ts";
+import { PAGE_STRINGS, type PageStrings } from "../i18n/pages.ts";
 
 /** Releases per page of the front door. */
 export const FRONT_PAGE_SIZE = 10;

@@ -10,7 +10,8 @@ import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { HeraldError, invalid } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
-import type { Language, Subscriber } from "../subscribers/model.ts";
+import type { Language } from "../i18n/languages.ts";
+import type { Subscriber } from "../subscribers/model.ts";
 import { readerLinks } from "../subscribers/links.ts";
 import { type ConfirmOutcome, confirmState, SubscriberService } from "../subscribers/service.ts";
 import { readToken, requireSecret, verifyToken } from "../subscribers/tokens.ts";
@@ -18,9 +19,9 @@ import { escapeHtml } from "../releases/sanitize.ts";
 import { strictFormBodies } from "./form-body.ts";
 import { singleValuedQuery } from "./query.ts";
 import { offeredFacets, preferenceFields, readForm, valuesOf } from "./pages/forms.ts";
-import { CONFIRM_STRINGS } from "./pages/confirm-strings.ts";
 import { languageLinksFor, page } from "./pages/layout.ts";
-import { PAGE_STRINGS, pickLanguage } from "./pages/strings.ts";
+import { pickLanguage } from "../i18n/languages.ts";
+import { CONFIRM_STRINGS, PAGE_STRINGS } from "../i18n/pages.ts";
 
 /** Subscribe attempts per IP. */
 export const SUBSCRIBE_LIMIT = { max: 10, timeWindow: "1 minute" };

@@ -29,7 +29,10 @@ export interface LiftEmbargoJob {
   revision: number;
 }
 
-/** feeds: job name "rebuild" (one feed, deduplicated per key; see vocabulary.ts) or "rebuild-all". */
+/**
+ * feeds: job name "rebuild" (one feed; the rebuilds asked within one FEED_REBUILD_WINDOW_MS are one
+ * job: jobId.feedRebuild) or "rebuild-all" (ops; feed "*": queues a "rebuild" per known feed).
+ */
 export interface FeedRebuildJob {
   feed: FeedKey;
   /** The release event that asked for it, for tracing only. */
@@ -63,14 +66,15 @@ export interface AlertJob {
   late?: boolean;
 }
 
-/** emails: job name "send", one batch of readers of one edition (alert, digest, notice). */
+/** emails: job name "send", one batch of readers of one edition (alert, correction notice, digest, confirmation). */
 export interface EmailBatchJob {
   /**
    * Edition id: what is being sent, the same for every reader of it (the ledger and the Message-ID
    * are keyed by it): "alert-{release}-r{n}" (plus "-late" for the translation pass),
    * "correction-{release}-r{n}", "{daily|weekly}-{YYYYMMDDTHH}" for a scheduled digest (the UTC
    * hour served, e.g. "daily-20261128T08"), "{daily|weekly}-run-{ms}" for one run by ops, and
-   * "confirm-{subscriber}-{hours since epoch}".
+   * "confirm-{subscriber}-{hours since epoch}". The prefixes are read back: ledger.ts keeps
+   * "alert-" and "correction-" editions as bitmaps, a correction's for the whole alert window.
    */
   edition: string;
   kind: "alert" | "correction" | "digest" | "confirm";
@@ -86,7 +90,10 @@ export interface EmailBatchJob {
  */
 export interface DigestJob {
   frequency?: "daily" | "weekly";
-  /** The hour being served, ISO; the scheduler's fire time. */
+  /**
+   * ISO. run: when ops asked; part: its edition's. None on a tick (the scheduler adds no data):
+   * the hour nearest the clock, the one the tick fired for.
+   */
   at?: string;
   dryRun?: boolean;
   /** part: the edition it belongs to. */
@@ -136,19 +143,22 @@ export const jobId = {
   releaseEvent: (j: ReleaseEventJob) => `${j.releaseId}-r${j.revision}-${j.event}`,
   liftEmbargo: (j: LiftEmbargoJob) => `lift-${j.releaseId}-r${j.revision}`,
   partnerFanout: (j: PartnerFanoutJob) => `fanout-${j.releaseId}-r${j.revision}-${j.event}`,
+  /** `herald feeds rebuild`: one per request. */
+  feedRebuildAll: (atMs: number) => `rebuild-all-${atMs}`,
   /**
    * Feed rebuilds coalesce by time window: every event in the same window joins one job that
    * runs when the window closes, so it reads the state after all of them.
    */
   feedRebuild: (feed: FeedKey, windowEndMs: number) => `feed-${feed.replace("/", ".")}-${windowEndMs}`,
+  /** One ping per rebuild job that changed its feed (a job id from elsewhere may hold ':'). */
+  websubPing: (rebuildJobId: string) => `ping-${rebuildJobId.replace(/:/g, ".")}`,
   partnerDelivery: (j: PartnerDeliveryJob) => `${j.partnerId}-${j.releaseId}-r${j.revision}-${j.event}`,
   /** A replay is a new job (the original may still be kept as completed or failed); same webhook-id. */
   partnerReplay: (j: PartnerDeliveryJob, atMs: number) =>
     `${j.partnerId}-${j.releaseId}-r${j.revision}-${j.event}-replay-${atMs}`,
   alert: (j: AlertJob) => `${j.releaseId}-r${j.revision}-${j.event}${j.late ? "-late" : ""}`,
   /** Named by its readers too: a re-run that batches readers differently adds new jobs (the ledger dedupes). */
-  emailBatch: (j: EmailBatchJob) =>
-    `${j.edition}-${j.segment}-${createHash("sha1").update(j.subscriberIds.join(",")).digest("hex").slice(0, 12)}`,
+  emailBatch: (j: EmailBatchJob) => `${j.edition}-${j.segment}-${partOf(j.subscriberIds)}`,
   digestRun: (frequency: string, atMs: number) => `digest-run-${frequency}-${atMs}`,
   /** Named by its readers: a re-run that slices them the same way adds nothing; otherwise the ledger and cursors dedupe. */
   digestPart: (edition: string, subscriberIds: string[]) => `digest-part-${edition}-${partOf(subscriberIds)}`,

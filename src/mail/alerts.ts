@@ -21,7 +21,8 @@ import { type FanoutSummary, fanOutSegments, type SegmentPlan } from "./fanout.t
 import { brandOf } from "./segments.ts";
 import type { Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
-import { type Language, type Subscriber, wants } from "../subscribers/model.ts";
+import type { Language } from "../i18n/languages.ts";
+import { type Subscriber, wants } from "../subscribers/model.ts";
 import { subscriberStore } from "../subscribers/service.ts";
 import { renderAlert, renderCorrection } from "../templates/messages.ts";
 import { type AlertJob, jobId, QUEUE } from "../jobs/queues.ts";

@@ -16,7 +16,7 @@ import { execOrThrow } from "../redis/pipeline.ts";
 import type { Config } from "../config/index.ts";
 import type { EmailBatchJob } from "../jobs/queues.ts";
 import type { Runtime } from "../runtime.ts";
-import type { Language } from "../subscribers/model.ts";
+import type { Language } from "../i18n/languages.ts";
 import { renderConfirmation } from "../templates/messages.ts";
 import { assembledMessage, type Brand, type RenderedMessage } from "../templates/render.ts";
 import type { Taxonomy } from "../releases/taxonomy.ts";

@@ -69,7 +69,7 @@ export function nestingDepth(html: string): number {
  * the square of the depth of unclosed elements (100,000 unclosed <b> take minutes).
  */
 export const MAX_RAW_DEPTH = 500;
-/** HTML's void elements (no end tag); the importer's reader uses the same list. */
+/** HTML's void elements (no end tag); the importer's HTML parser (import/html-parser.ts) uses the same list. */
 export const VOID_TAGS: ReadonlySet<string> = new Set([
   "area",
   "base",

@@ -16,15 +16,15 @@ import { ConfigError } from "../config/index.ts";
 import { invalid, parseOrThrow } from "../errors.ts";
 import { type Issue, SLUG_RE, singleLine, slug } from "./model.ts";
 import { keyBuilder } from "../redis/keys.ts";
+import { uiLanguage } from "../i18n/languages.ts";
 
 export const TAXONOMY_KINDS = ["topics", "regions"] as const;
 export type TaxonomyKind = (typeof TAXONOMY_KINDS)[number];
-export const TAXONOMY_LANGUAGES = ["en", "fr", "es"] as const;
-export type TaxonomyLanguage = (typeof TAXONOMY_LANGUAGES)[number];
 
 export const IPTC_MEDIATOPIC = "http://cv.iptc.org/newscodes/mediatopic/";
 export const GEONAMES = "https://sws.geonames.org/";
 
+/** A label per interface language (i18n/languages.ts): list() and label() index it by Language. */
 const labels = z.object({ en: singleLine(100), fr: singleLine(100), es: singleLine(100) });
 
 export const topicEntrySchema = z.object({
@@ -101,7 +101,7 @@ export class Taxonomy {
 
   /** Every entry of a kind, sorted by its label in `lang`. */
   list(kind: TaxonomyKind, lang: string = "en"): TaxonomyEntry[] {
-    const l = labelLanguage(lang);
+    const l = uiLanguage(lang);
     const collator = new Intl.Collator(l);
     return [...this.byKind[kind].values()].sort((a, b) => collator.compare(a.labels[l], b.labels[l]));
   }
@@ -110,9 +110,9 @@ export class Taxonomy {
     return [...this.byKind[kind].keys()].sort();
   }
 
-  /** The label in `lang` (en, fr, es; anything else reads English); a humanised slug if unknown. */
+  /** The label in `lang` (en, fr, es; anything else reads English: uiLanguage); a humanised slug if unknown. */
   label(kind: TaxonomyKind, s: string, lang: string = "en"): string {
-    return this.byKind[kind].get(s)?.labels[labelLanguage(lang)] ?? humanizeSlug(s);
+    return this.byKind[kind].get(s)?.labels[uiLanguage(lang)] ?? humanizeSlug(s);
   }
 
   concept(kind: TaxonomyKind, s: string, lang: string = "en"): Concept {
@@ -153,11 +153,6 @@ export class Taxonomy {
     }
     return issues;
   }
-}
-
-function labelLanguage(lang: string): TaxonomyLanguage {
-  const l = lang.slice(0, 2);
-  return (TAXONOMY_LANGUAGES as readonly string[]).includes(l) ? (l as TaxonomyLanguage) : "en";
 }
 
 /** "counter-trafficking" -> "Counter trafficking": for a slug the vocabulary does not know (old data). */

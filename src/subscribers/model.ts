@@ -4,9 +4,8 @@ import { z } from "zod";
 import { isTimeZone } from "../clock.ts";
 import { parseOrThrow } from "../errors.ts";
 import { filterMatches, slug } from "../releases/model.ts";
+import { LANGUAGES, type Language } from "../i18n/languages.ts";
 
-export const LANGUAGES = ["en", "fr", "es"] as const;
-export type Language = (typeof LANGUAGES)[number];
 export const FREQUENCIES = ["immediate", "daily", "weekly"] as const;
 export type Frequency = (typeof FREQUENCIES)[number];
 export type DigestFrequency = Exclude<Frequency, "immediate">;
@@ -94,7 +93,7 @@ export const subscriberInputSchema = z.object({
     .pipe(z.email("an email address such as ana@example.org"))
     .transform(normalizeEmail),
   name: oneLineName.optional().transform((s) => (s ? s : undefined)),
-  language: z.enum(LANGUAGES, { message: "one of en, fr, es" }).default("en"),
+  language: z.enum(LANGUAGES, { message: `one of ${LANGUAGES.join(", ")}` }).default("en"),
   topics: slugList.default([]),
   regions: slugList.default([]),
   frequency: z.enum(FREQUENCIES, { message: "one of immediate, daily, weekly" }).default("daily"),
@@ -129,7 +128,7 @@ const clearable = <T extends z.ZodType>(schema: T) =>
 export const subscriberPatchSchema = z.object({
   email: subscriberInputSchema.shape.email,
   name: clearable(oneLineName),
-  language: clearable(z.enum(LANGUAGES, { message: "one of en, fr, es" })),
+  language: clearable(z.enum(LANGUAGES, { message: `one of ${LANGUAGES.join(", ")}` })),
   topics: clearable(slugList),
   regions: clearable(slugList),
   frequency: clearable(z.enum(FREQUENCIES, { message: "one of immediate, daily, weekly" })),

@@ -1,7 +1,7 @@
 // The frame every email shares: brand header, the content, and a footer with the reader's
 // links. Pure: data in, MJML and plain text out.
 import { escapeHtml } from "../releases/sanitize.ts";
-import type { MailStrings } from "./strings.ts";
+import type { MailStrings } from "../i18n/mail.ts";
 import { type Brand, orgNameIn, type Slots } from "./render.ts";
 
 export interface Frame {

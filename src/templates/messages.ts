@@ -5,7 +5,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { releasePageUrl } from "../vocabulary.ts";
 import type { Release } from "../releases/model.ts";
 import { escapeHtml } from "../releases/sanitize.ts";
-import type { DigestFrequency, Language } from "../subscribers/model.ts";
+import type { DigestFrequency } from "../subscribers/model.ts";
+import type { Language } from "../i18n/languages.ts";
 import { mjmlFrame, preheader, textFrame } from "./layout.ts";
 import {
   assembledMessage,
@@ -17,7 +18,7 @@ import {
   renderMjml,
   Slots,
 } from "./render.ts";
-import { MAIL_STRINGS, type MailStrings } from "./strings.ts";
+import { MAIL_STRINGS, type MailStrings } from "../i18n/mail.ts";
 
 export type ReleaseItem = Pick<
   Release,

@@ -5,9 +5,9 @@ import type Mail from "nodemailer/lib/mailer";
 import { formatDate } from "../clock.ts";
 import { buildSplicedMail, type Envelope, qpPiece } from "../mail/message.ts";
 import { escapeHtml } from "../releases/sanitize.ts";
-import type { Language } from "../subscribers/model.ts";
+import type { Language } from "../i18n/languages.ts";
 import type { RenderedMessage } from "./render.ts";
-import { MAIL_STRINGS } from "./strings.ts";
+import { MAIL_STRINGS } from "../i18n/mail.ts";
 
 export interface Reader {
   name?: string;

@@ -4,7 +4,7 @@
 // render (per process for assembled digests, whose compiled pieces are shared: see
 // messages.ts), so no release text can forge a marker.
 import { randomBytes } from "node:crypto";
-import type { Taxonomy } from "../releases/taxonomy.ts";
+import { humanizeSlug, type Taxonomy } from "../releases/taxonomy.ts";
 import { templateStats } from "./stats.ts";
 
 /** What a segment's readers share: rendered once, personalised per reader. */
@@ -101,7 +101,5 @@ export function facetLabelIn(
   slug: string,
   lang: string,
 ): string {
-  if (brand?.taxonomy) return brand.taxonomy.label(kind, slug, lang);
-  const t = slug.replace(/-/g, " ");
-  return t.charAt(0).toUpperCase() + t.slice(1);
+  return brand?.taxonomy ? brand.taxonomy.label(kind, slug, lang) : humanizeSlug(slug);
 }

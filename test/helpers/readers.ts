@@ -1,6 +1,7 @@
 // Many confirmed daily readers written straight to the store (no opt-in emails): for crash
 // tests and the digest benchmark. Language x topic spreads them over 3 x `topics` segments.
-import type { Language, Subscriber } from "../../src/subscribers/model.ts";
+import type { Language } from "../../src/i18n/languages.ts";
+import type { Subscriber } from "../../src/subscribers/model.ts";
 import { type SubscriberStore, subscriberId } from "../../src/subscribers/store.ts";
 
 const LANGS: Language[] = ["en", "fr", "es"];

@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fixedClock } from "../../src/clock.ts";
 import { buildFeed, feedCache } from "../../src/feeds/build.ts";
-import { FeedMemo } from "../../src/feeds/reader.ts";
+import { FeedMemo } from "../../src/feeds/memo.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
 import { parseWithFxp, parseWithRssParser } from "../helpers/feeds.ts";
 import { buildApp } from "../../src/http/app.ts";

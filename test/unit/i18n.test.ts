@@ -1,13 +1,16 @@
-// Every word a reader sees exists in en, fr and es, in every string table (mail, pages, feed
-// items), French copy follows French typography, and the organisation's name takes the right
-// article. This is the check that fails when a key is missing in one language.
+// Every word a reader sees exists in en, fr and es, in every string table of src/i18n/ (mail,
+// pages, the confirm page, feed items), French copy follows French typography, and the
+// organisation's name takes the right article. This is the check that fails when a key is
+// missing in one language (and tsc fails first: see the last test of "string tables").
 import { describe, expect, it } from "vitest";
-import { LABELS } from "../../src/feeds/item.ts";
-import { PAGE_STRINGS } from "../../src/http/pages/strings.ts";
+import { FEED_STRINGS, type FeedStrings } from "../../src/i18n/feeds.ts";
+import type { Translations } from "../../src/i18n/languages.ts";
+import { MAIL_STRINGS } from "../../src/i18n/mail.ts";
+import { deEs, deFr, theEn } from "../../src/i18n/org-name.ts";
+import { CONFIRM_STRINGS, PAGE_STRINGS } from "../../src/i18n/pages.ts";
 import { defaultTaxonomy } from "../../src/releases/taxonomy.ts";
 import { renderAlert, renderConfirmation, renderDigest } from "../../src/templates/messages.ts";
 import type { Brand } from "../../src/templates/render.ts";
-import { deEs, deFr, MAIL_STRINGS, theEn } from "../../src/templates/strings.ts";
 import { release } from "../helpers/feeds.ts";
 
 const LANGS = ["en", "fr", "es"] as const;
@@ -43,9 +46,10 @@ function shape(value: unknown, at = ""): string[] {
 }
 
 const TABLES: [string, Record<string, unknown>][] = [
-  ["templates/strings.ts MAIL_STRINGS", MAIL_STRINGS],
-  ["http/pages/strings.ts PAGE_STRINGS", PAGE_STRINGS],
-  ["feeds/item.ts LABELS", LABELS],
+  ["i18n/mail.ts MAIL_STRINGS", MAIL_STRINGS],
+  ["i18n/pages.ts PAGE_STRINGS", PAGE_STRINGS],
+  ["i18n/pages.ts CONFIRM_STRINGS", CONFIRM_STRINGS],
+  ["i18n/feeds.ts FEED_STRINGS", FEED_STRINGS],
 ];
 
 describe("string tables", () => {
@@ -73,6 +77,14 @@ describe("string tables", () => {
     delete broken.contacts;
     expect(shape(broken).sort()).not.toEqual(shape(PAGE_STRINGS.en).sort());
     expect(/(^|[^\u00a0\u202f])[:;!?](\s|$)/.test("Flux : x")).toBe(true);
+  });
+
+  it("a table missing a language, or a language missing a key, does not compile (npx tsc checks this file)", () => {
+    // @ts-expect-error no "es"
+    const noSpanish: Translations<FeedStrings> = { en: FEED_STRINGS.en, fr: FEED_STRINGS.fr };
+    // @ts-expect-error fr has no "colon"
+    const noColon: Translations<FeedStrings> = { ...FEED_STRINGS, fr: { contact: "", contacts: "", correction: "" } };
+    expect([noSpanish, noColon]).toHaveLength(2);
   });
 });
 

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ImportError, importPage, isProbablyBinary, looksLikeHtml } from "../../src/releases/importer.ts";
-import { ancestors, elements, type HtmlElement, parseHtml, textOf } from "../../src/releases/import/html-reader.ts";
+import { ancestors, elements, type HtmlElement, parseHtml, textOf } from "../../src/releases/import/html-parser.ts";
 import { type ReleaseInput, releaseInputSchema } from "../../src/releases/model.ts";
 
 const SEED = readFileSync(new URL("../fixtures/seeds/000_c917e069518bdab8.txt", import.meta.url), "utf8");
@@ -439,7 +439,7 @@ describe("importPage on an HTML page", () => {
   });
 });
 
-describe("the HTML reader on hostile pages", () => {
+describe("the HTML parser on hostile pages", () => {
   const depth = (el: HtmlElement): number => {
     let deepest = 0;
     for (const e of elements(el)) deepest = Math.max(deepest, ancestors(e).length);

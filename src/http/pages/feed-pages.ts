@@ -5,22 +5,16 @@
 // release's own for a release page (en, fr, es; English words around other languages).
 import { formatDate } from "../../clock.ts";
 import type { Config } from "../../config/index.ts";
-import { LANGUAGE_NAMES, type PageOptions, page as shell, withLang } from "./layout.ts";
-import { PAGE_STRINGS } from "./strings.ts";
+import { type PageOptions, page as shell, withLang } from "./layout.ts";
+import { LANGUAGE_NAMES, LANGUAGES, type Language, uiLanguage } from "../../i18n/languages.ts";
+import { PAGE_STRINGS } from "../../i18n/pages.ts";
 import { FACET_KINDS, type FacetKind, type FeedKey, facetFeedKey, feedKeysOf } from "../../vocabulary.ts";
 import type { Release } from "../../releases/model.ts";
 import { escapeHtml } from "../../releases/sanitize.ts";
 import type { Taxonomy } from "../../releases/taxonomy.ts";
-import { LANGUAGES, type Language } from "../../subscribers/model.ts";
 import { discoveryLinks } from "../../feeds/discovery.ts";
 import { contactHtml } from "../../feeds/item.ts";
 import { FORMAT_FILE, FORMATS, facetLabel, feedDir, formatLabel, parseFeedKey } from "../../feeds/keys.ts";
-
-/** The interface language for content in `lang`: itself when Herald speaks it, else English. */
-export function uiLanguage(lang: string): Language {
-  const l = lang.slice(0, 2);
-  return (LANGUAGES as readonly string[]).includes(l) ? (l as Language) : "en";
-}
 
 function page(config: Config, o: Omit<PageOptions, "orgName" | "brandColor">): string {
   return shell({ ...o, orgName: config.orgNames[uiLanguage(o.lang)], brandColor: config.brandColor });

@@ -2,11 +2,10 @@
 // from a form post (a single checkbox arrives as a string, several as an array).
 import type { Runtime } from "../../runtime.ts";
 import type { Subscriber } from "../../subscribers/model.ts";
-import { FREQUENCIES, LANGUAGES } from "../../subscribers/model.ts";
+import { FREQUENCIES } from "../../subscribers/model.ts";
+import { LANGUAGE_NAMES, LANGUAGES } from "../../i18n/languages.ts";
 import { escapeHtml } from "../../releases/sanitize.ts";
-import type { PageStrings } from "./strings.ts";
-
-const LANGUAGE_NAMES = { en: "English", fr: "Français", es: "Español" } as const;
+import type { PageStrings } from "../../i18n/pages.ts";
 
 export interface FormValues {
   email?: string;

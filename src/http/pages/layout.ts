@@ -3,11 +3,9 @@
 // a language switch, then the page. `head` is the slot for extra <head> markup (e.g. feed
 // discovery links); pages put their content in `body`. No script, no external resource: the
 // pages work under the CSP of feed-pages.ts.
-import { LANGUAGES, type Language } from "../../subscribers/model.ts";
+import { LANGUAGE_NAMES, LANGUAGES, type Language, uiLanguage } from "../../i18n/languages.ts";
 import { escapeHtml } from "../../releases/sanitize.ts";
-import { PAGE_STRINGS } from "./strings.ts";
-
-export const LANGUAGE_NAMES: Record<Language, string> = { en: "English", fr: "Français", es: "Español" };
+import { PAGE_STRINGS } from "../../i18n/pages.ts";
 
 export interface PageOptions {
   /** The language of the page's own words (the header and navigation follow it when it is en, fr or es). */
@@ -29,15 +27,13 @@ export interface PageOptions {
   heading?: boolean;
 }
 
-const isUiLanguage = (l: string): l is Language => (LANGUAGES as readonly string[]).includes(l);
-
 /** "/?lang=fr": a link that keeps the reader in their language. */
 export function withLang(path: string, lang: Language): string {
   return `${path}${path.includes("?") ? "&" : "?"}lang=${lang}`;
 }
 
 export function page(o: PageOptions): string {
-  const ui: Language = isUiLanguage(o.lang.slice(0, 2)) ? (o.lang.slice(0, 2) as Language) : "en";
+  const ui = uiLanguage(o.lang);
   const t = PAGE_STRINGS[ui];
   const nav = (
     [

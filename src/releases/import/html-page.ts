@@ -12,7 +12,7 @@ import {
   type HtmlNode,
   parseHtml,
   textOf,
-} from "./html-reader.ts";
+} from "./html-parser.ts";
 import { type Block, blockText, type Inline, type ScrapedPage } from "./page.ts";
 
 /** Elements that are never release text, wherever they appear. */

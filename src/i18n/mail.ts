@@ -1,46 +1,7 @@
 // Every word a reader sees in an email, in en, fr and es. Dates go through Intl.DateTimeFormat in
-// the reader's language and time zone (see dates.ts), never through these strings.
-import type { Language } from "../subscribers/model.ts";
-
-/**
- * English "the" before an organisation name that is a common noun phrase ("the International
- * Organization for Migration", "the Red Cross Society"), none before a proper name ("Oxfam",
- * "Médecins Sans Frontières") or one that has it already.
- */
-export function theEn(name: string): string {
-  if (/^the\s/i.test(name)) return name;
-  const nouns =
-    /\b(organization|organisation|office|agency|fund|programme|program|committee|council|federation|institute|commission|union|bank|association|society|foundation|centre|center|alliance|network|secretariat|ministry|department)\b/i;
-  return nouns.test(name) ? `the ${name}` : name;
-}
-
-/**
- * French "de" + an organisation name: "de l’Organisation internationale…", "de la Croix-Rouge…",
- * "de Médecins…". A name starting with a vowel or h takes "l’"; one whose first word is a
- * feminine noun (-tion, -sion, -ence, -ance, -té, -ure) takes "la"; any other, "de" alone.
- * A name that already starts with an article ("l’OIM", "la …", "le …") keeps it.
- */
-export function deFr(name: string): string {
-  if (/^(l['’]|la |le |les )/i.test(name)) return `de ${name}`.replace(/^de le /i, "du ").replace(/^de les /i, "des ");
-  if (/^[aeiouyhàâäéèêëîïôöûüæœ]/i.test(name)) return `de l’${name}`;
-  const first = name.split(/[\s-]/)[0]!.toLowerCase();
-  if (/(tion|sion|ence|ance|té|ure)$/.test(first)) return `de la ${name}`;
-  return `de ${name}`;
-}
-
-/** Spanish "de" + an organisation name: "de la Organización…" for a feminine first word, else "de". */
-export function deEs(name: string): string {
-  if (/^(la |el |los |las )/i.test(name)) return `de ${name}`.replace(/^de el /i, "del ");
-  const first = name.split(/[\s-]/)[0]!.toLowerCase();
-  if (
-    /(ción|sión|dad|tad|tud|umbre)$/.test(first) ||
-    ["oficina", "agencia", "fundación", "cruz", "unión", "liga", "red"].includes(first)
-  )
-    return `de la ${name}`;
-  if (["fondo", "programa", "comité", "consejo", "instituto", "centro", "servicio", "alto"].includes(first))
-    return `del ${name}`;
-  return `de ${name}`;
-}
+// the reader's language and time zone (formatDate, clock.ts), never through these strings.
+import type { Translations } from "./languages.ts";
+import { deEs, deFr, theEn } from "./org-name.ts";
 
 export interface MailStrings {
   greeting(name?: string): string;
@@ -149,4 +110,4 @@ const es: MailStrings = {
   contacts: "Contactos",
 };
 
-export const MAIL_STRINGS: Record<Language, MailStrings> = { en, fr, es };
+export const MAIL_STRINGS: Translations<MailStrings> = { en, fr, es };

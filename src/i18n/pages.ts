@@ -1,7 +1,8 @@
-// Words on the public pages, in en, fr and es, and how a page picks its language:
-// ?lang=, else the subscriber's language, else the browser's Accept-Language, else English.
-import { LANGUAGES, type Language } from "../../subscribers/model.ts";
-import { deEs, deFr, theEn } from "../../templates/strings.ts";
+// Words on the public pages, in en, fr and es: PAGE_STRINGS for every page, CONFIRM_STRINGS for
+// the confirm page (GET shows a button, POST confirms). A page picks its language with
+// pickLanguage (languages.ts).
+import type { Translations } from "./languages.ts";
+import { deEs, deFr, theEn } from "./org-name.ts";
 
 export interface PageStrings {
   subscribeTitle: string;
@@ -267,26 +268,51 @@ const es: PageStrings = {
   backHome: "Ver los últimos comunicados",
 };
 
-export const PAGE_STRINGS: Record<Language, PageStrings> = { en, fr, es };
+export const PAGE_STRINGS: Translations<PageStrings> = { en, fr, es };
 
-const isLanguage = (s: unknown): s is Language => typeof s === "string" && (LANGUAGES as readonly string[]).includes(s);
-
-/** ?lang, else the subscriber's language, else the best Accept-Language match, else en. */
-export function pickLanguage(
-  query: unknown,
-  subscriberLanguage: Language | undefined,
-  acceptLanguage: string | undefined,
-): Language {
-  if (isLanguage(query)) return query;
-  if (subscriberLanguage) return subscriberLanguage;
-  const ranked = (acceptLanguage ?? "")
-    .split(",")
-    .map((part) => {
-      const [tag, ...params] = part.trim().split(";");
-      const q = params.map((p) => /^q=([\d.]+)$/.exec(p.trim())).find(Boolean);
-      return { lang: (tag ?? "").toLowerCase().split("-")[0], q: q ? Number(q[1]) : 1 };
-    })
-    .filter((x) => x.q > 0)
-    .sort((a, b) => b.q - a.q);
-  return ranked.map((x) => x.lang).find(isLanguage) ?? "en";
+export interface ConfirmStrings {
+  title: string;
+  question(email: string): string;
+  button: string;
+  already: string;
+  /** An old confirm link opened after the reader unsubscribed. */
+  unsubscribed: string;
+  subscribeAgain: string;
+  suppressed: string;
 }
+
+export const CONFIRM_STRINGS: Translations<ConfirmStrings> = {
+  en: {
+    title: "Confirm your subscription",
+    question: (email) => `Receive our news at ${email}?`,
+    button: "Confirm my subscription",
+    already: "This subscription is already confirmed.",
+    unsubscribed:
+      "This address unsubscribed after this link was sent, so the link no longer confirms anything. We will not send you email.",
+    subscribeAgain: "Subscribe again",
+    suppressed:
+      "We cannot send email to this address (it bounced or was reported as spam), so this link confirms nothing.",
+  },
+  fr: {
+    title: "Confirmez votre abonnement",
+    question: (email) => `Recevoir nos actualités à l’adresse ${email}\u202f?`,
+    button: "Confirmer mon abonnement",
+    already: "Cet abonnement est déjà confirmé.",
+    unsubscribed:
+      "Cette adresse s’est désabonnée après l’envoi de ce lien\u00a0: il ne confirme plus rien. Nous ne vous enverrons pas de courriel.",
+    subscribeAgain: "Se réabonner",
+    suppressed:
+      "Nous ne pouvons pas écrire à cette adresse (retour en erreur ou signalement comme indésirable)\u00a0: ce lien ne confirme rien.",
+  },
+  es: {
+    title: "Confirme su suscripción",
+    question: (email) => `¿Recibir nuestras noticias en ${email}?`,
+    button: "Confirmar mi suscripción",
+    already: "Esta suscripción ya está confirmada.",
+    unsubscribed:
+      "Esta dirección canceló su suscripción después de que se enviara este enlace, que ya no confirma nada. No le enviaremos correos.",
+    subscribeAgain: "Suscribirse de nuevo",
+    suppressed:
+      "No podemos enviar correos a esta dirección (fueron devueltos o marcados como spam): este enlace no confirma nada.",
+  },
+};
