@@ -61,7 +61,7 @@ interface StartOptions {
   strict?: boolean;
 }
 
-/** What a started process holds; shutdown closes it in this order. */
+/** What a started process holds, for shutDown to close. */
 interface Started {
   config: Config;
   log: Logger;
