@@ -78,7 +78,7 @@ interface Derived {
 
 /** One environment variable: how its value is read, and which Config field holds it as parsed. */
 interface EnvVariable {
-  /** Parses the trimmed value (an empty one counts as unset); carries the default, or .optional(). */
+  /** Parses the value (an empty one counts as unset); carries the default, or .optional(). */
   schema: z.ZodType;
   /** The Config field that holds the parsed value as is; none: it feeds a Derived field. */
   field?: string;
