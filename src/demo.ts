@@ -9,6 +9,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { FastifyInstance } from "fastify";
 import { Webhook } from "standardwebhooks";
 import type { Config } from "./config/index.ts";
 import { FORMAT_FILE, FORMATS } from "./feeds/keys.ts";
@@ -149,18 +150,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const port = await freePort();
-  const config: Config = {
-    ...o.config,
-    prefix: `${o.config.prefix}-demo-${randomBytes(3).toString("hex")}`,
-    smtpUrl: undefined, // the demo writes .eml files, whatever SMTP_URL says
-    outboxDir: path.join(outDir, "outbox"),
-    publicUrl: `http://127.0.0.1:${port}`,
-    secretKey: o.config.secretKey ?? randomBytes(32).toString("base64url"),
-    emailRatePerSecond: Math.max(o.config.emailRatePerSecond, 200),
-    // The demo publishes each translation right after its original: a short wait shows the rule
-    // (French readers get the French version) without the demo sitting out five minutes.
-    alertTranslationWaitMs: Math.min(o.config.alertTranslationWaitMs, 2_000),
-  };
+  const config = demoConfig(o.config, outDir, port);
   const rt = await createRuntime({ config, redisUrl: o.redisUrl });
   const workers = startWorkers(rt);
   const app = await buildApp(rt, { apiToken: randomBytes(24).toString("base64url") });
@@ -169,52 +159,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   try {
     await app.listen({ host: "127.0.0.1", port });
     say(`demo prefix ${config.prefix}, serving ${config.publicUrl}`);
-
-    const added = await addPartner(rt, {
-      name: "Demo news agency",
-      url: receiver.url,
-      allowPrivate: true,
-      embargoAccess: true,
-    });
-    partnerSecret = added.generatedSecret ?? "";
-    const subscribers = new SubscriberService(rt);
-    for (const r of DEMO_READERS) await subscribers.upsert(r, { confirmed: true });
-    say(`added ${DEMO_READERS.length} readers (immediate, daily, weekly; en, fr, es) and partner ${added.partner.id}`);
-
-    // Publication times relative to now, so the digest finds them whenever the demo runs.
-    const files = readdirSync(EXAMPLES_DIR)
-      .filter((f) => f.endsWith(".json"))
-      .sort();
-    const service = new ReleaseService(rt);
-    const releases: string[] = [];
-    for (const [i, f] of files.entries()) {
-      const input = JSON.parse(readFileSync(path.join(EXAMPLES_DIR, f), "utf8")) as Record<string, unknown>;
-      input.publishedAt = new Date(rt.clock.now() - (files.length - i) * 3600_000).toISOString();
-      const r = await service.publish(input);
-      releases.push(r.id);
-      say(`published ${r.id} (${input.language})`);
-    }
+    partnerSecret = await addAudience(rt, receiver.url, say);
+    const releases = await publishExamples(rt, say);
     await drained(rt, 20_000);
     say(`alerts, partner deliveries and feed rebuilds done`);
 
     const digest = await runDigest(rt, "daily", rt.clock.now(), { dryRun: false });
     await drained(rt, 20_000);
     say(`daily digest: ${digest.readers} reader(s) in ${digest.segments.length} segment(s)`);
-
-    // The exact HTML the weekly reader will get on their day (daily readers just had theirs).
-    const weekly = await subscriberStore(rt).byEmail("sam.okafor@example.org");
-    const html = weekly ? await previewDigest(rt, "weekly", weekly, rt.clock.now()) : null;
-    const previewFile = html ? path.join(outDir, "digest-preview.html") : null;
-    if (previewFile && html) writeFileSync(previewFile, html);
-
-    const feeds: Record<string, string> = {};
-    mkdirSync(path.join(outDir, "feeds"), { recursive: true });
-    for (const f of FORMATS) {
-      const res = await app.inject({ url: `/feeds/${FORMAT_FILE[f]}` });
-      const file = path.join(outDir, "feeds", FORMAT_FILE[f]);
-      writeFileSync(file, res.body);
-      feeds[f] = file;
-    }
+    const previewFile = await writeWeeklyPreview(rt, outDir);
+    const feeds = await writeFeeds(app, outDir);
     const outbox = readdirSync(config.outboxDir)
       .filter((f) => f.endsWith(".eml"))
       .sort();
@@ -235,4 +189,74 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     if (!o.keep) await deletePrefix(rt);
     await rt.close();
   }
+}
+
+/** The caller's config, in a prefix of its own, writing .eml files and serving on `port`. */
+function demoConfig(base: Config, outDir: string, port: number): Config {
+  return {
+    ...base,
+    prefix: `${base.prefix}-demo-${randomBytes(3).toString("hex")}`,
+    smtpUrl: undefined, // the demo writes .eml files, whatever SMTP_URL says
+    outboxDir: path.join(outDir, "outbox"),
+    publicUrl: `http://127.0.0.1:${port}`,
+    secretKey: base.secretKey ?? randomBytes(32).toString("base64url"),
+    emailRatePerSecond: Math.max(base.emailRatePerSecond, 200),
+    // The demo publishes each translation right after its original: a short wait shows the rule
+    // (French readers get the French version) without the demo sitting out five minutes.
+    alertTranslationWaitMs: Math.min(base.alertTranslationWaitMs, 2_000),
+  };
+}
+
+/** Adds the sample partner (at `receiverUrl`) and the sample readers; returns the partner's secret. */
+async function addAudience(rt: Runtime, receiverUrl: string, say: (line: string) => void): Promise<string> {
+  const added = await addPartner(rt, {
+    name: "Demo news agency",
+    url: receiverUrl,
+    allowPrivate: true,
+    embargoAccess: true,
+  });
+  const subscribers = new SubscriberService(rt);
+  for (const r of DEMO_READERS) await subscribers.upsert(r, { confirmed: true });
+  say(`added ${DEMO_READERS.length} readers (immediate, daily, weekly; en, fr, es) and partner ${added.partner.id}`);
+  return added.generatedSecret ?? "";
+}
+
+/** Publishes examples/releases/ in name order; returns their ids. */
+async function publishExamples(rt: Runtime, say: (line: string) => void): Promise<string[]> {
+  // Publication times relative to now, so the digest finds them whenever the demo runs.
+  const files = readdirSync(EXAMPLES_DIR)
+    .filter((f) => f.endsWith(".json"))
+    .sort();
+  const service = new ReleaseService(rt);
+  const releases: string[] = [];
+  for (const [i, f] of files.entries()) {
+    const input = JSON.parse(readFileSync(path.join(EXAMPLES_DIR, f), "utf8")) as Record<string, unknown>;
+    input.publishedAt = new Date(rt.clock.now() - (files.length - i) * 3600_000).toISOString();
+    const r = await service.publish(input);
+    releases.push(r.id);
+    say(`published ${r.id} (${input.language})`);
+  }
+  return releases;
+}
+
+/** The exact HTML the weekly reader will get on their day (daily readers just had theirs). */
+async function writeWeeklyPreview(rt: Runtime, outDir: string): Promise<string | null> {
+  const weekly = await subscriberStore(rt).byEmail("sam.okafor@example.org");
+  const html = weekly ? await previewDigest(rt, "weekly", weekly, rt.clock.now()) : null;
+  const previewFile = html ? path.join(outDir, "digest-preview.html") : null;
+  if (previewFile && html) writeFileSync(previewFile, html);
+  return previewFile;
+}
+
+/** Snapshots of every feed format, as served; format -> file. */
+async function writeFeeds(app: FastifyInstance, outDir: string): Promise<Record<string, string>> {
+  const feeds: Record<string, string> = {};
+  mkdirSync(path.join(outDir, "feeds"), { recursive: true });
+  for (const f of FORMATS) {
+    const res = await app.inject({ url: `/feeds/${FORMAT_FILE[f]}` });
+    const file = path.join(outDir, "feeds", FORMAT_FILE[f]);
+    writeFileSync(file, res.body);
+    feeds[f] = file;
+  }
+  return feeds;
 }

@@ -22,6 +22,78 @@ interface AddOptions {
   allowPrivate?: boolean;
 }
 
+export function registerPartners(program: Command): void {
+  const partners = program.command("partners").description("partner outlets that receive signed ninjs webhooks");
+  registerAdd(partners);
+  partners
+    .command("list")
+    .description("partners with their state, last delivery and dead letters")
+    .option("--json", "machine-readable output")
+    .action(action(listCommand));
+  partners
+    .command("remove <id>")
+    .description("remove a partner; its pending deliveries are dropped")
+    .action(action(removeCommand));
+  partners
+    .command("rotate-secret <id>")
+    .description("give a partner a new signing secret; the old one keeps signing during the overlap")
+    .option("--secret <whsec>", "the new secret (default: generated and printed once)")
+    .option("--overlap-hours <n>", "hours during which both secrets sign (default 24; 0 = switch now)", "24")
+    .action(action(rotateSecretCommand));
+  partners
+    .command("enable <id>")
+    .description("make a disabled partner active again (after a 410 Gone, once they are back)")
+    .action(action(enableCommand));
+  partners
+    .command("replay <id>")
+    .description("queue past deliveries again, with their original webhook-ids")
+    .option("--since <iso>", "only events queued at or after this time")
+    .option("--dead-letters", "only the dead letters")
+    .action(action(replayCommand));
+}
+
+function registerAdd(partners: Command): void {
+  partners
+    .command("add")
+    .description("add a partner; prints its id and, when generated, its secret (shown once)")
+    .requiredOption("--name <name>", "the partner's name")
+    .requiredOption("--url <url>", "https:// endpoint that receives the webhooks")
+    .option("--secret <whsec>", "the partner's Standard Webhooks secret (whsec_…); generated when omitted")
+    .option("--topics <a,b>", "only releases with one of these topics")
+    .option("--regions <x,y>", "only releases with one of these regions")
+    .option("--languages <en,fr>", "only releases in these languages")
+    .option("--embargo-access", "also receive embargoed releases early (ninjs embargoedUntil set)")
+    .option("--allow-private", "allow http:// and private, loopback or link-local addresses")
+    .action(action(addCommand));
+}
+
+async function addCommand(o: AddOptions): Promise<void> {
+  await withRuntime(async (rt) => {
+    const r = await addPartner(rt, {
+      name: o.name,
+      url: o.url,
+      ...(o.secret ? { secret: o.secret } : {}),
+      topics: o.topics ? list(o.topics) : [],
+      regions: o.regions ? list(o.regions) : [],
+      languages: o.languages ? list(o.languages) : [],
+      embargoAccess: Boolean(o.embargoAccess),
+      allowPrivate: Boolean(o.allowPrivate),
+    });
+    process.stdout.write(`${r.partner.id}\n`);
+    if (r.generatedSecret) {
+      process.stdout.write(`secret: ${r.generatedSecret}\n`);
+      process.stderr.write("give this secret to the partner now: it is not shown again\n");
+    }
+  });
+}
+
+async function listCommand(o: { json?: boolean }): Promise<void> {
+  await withRuntime(async (rt) => {
+    const rows = await listPartners(rt);
+    process.stdout.write(o.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatPartnerList(rows)}\n`);
+  });
+}
+
 /** The partners table: state, filters, last delivery and dead letters; never a secret. */
 export function formatPartnerList(rows: PartnerSummary[]): string {
   if (rows.length === 0) return "no partners yet: add one with herald partners add --name NAME --url https://…";
@@ -58,117 +130,41 @@ export function formatPartnerList(rows: PartnerSummary[]): string {
   return [line(header), ...body.map(line)].join("\n");
 }
 
-export function registerPartners(program: Command): void {
-  const partners = program.command("partners").description("partner outlets that receive signed ninjs webhooks");
+async function removeCommand(id: string): Promise<void> {
+  await withRuntime(async (rt) => {
+    await removePartner(rt, id);
+    process.stdout.write(`removed ${id}\n`);
+  });
+}
 
-  partners
-    .command("add")
-    .description("add a partner; prints its id and, when generated, its secret (shown once)")
-    .requiredOption("--name <name>", "the partner's name")
-    .requiredOption("--url <url>", "https:// endpoint that receives the webhooks")
-    .option("--secret <whsec>", "the partner's Standard Webhooks secret (whsec_…); generated when omitted")
-    .option("--topics <a,b>", "only releases with one of these topics")
-    .option("--regions <x,y>", "only releases with one of these regions")
-    .option("--languages <en,fr>", "only releases in these languages")
-    .option("--embargo-access", "also receive embargoed releases early (ninjs embargoedUntil set)")
-    .option("--allow-private", "allow http:// and private, loopback or link-local addresses")
-    .action(
-      action(async (o: AddOptions) => {
-        await withRuntime(async (rt) => {
-          const r = await addPartner(rt, {
-            name: o.name,
-            url: o.url,
-            ...(o.secret ? { secret: o.secret } : {}),
-            topics: o.topics ? list(o.topics) : [],
-            regions: o.regions ? list(o.regions) : [],
-            languages: o.languages ? list(o.languages) : [],
-            embargoAccess: Boolean(o.embargoAccess),
-            allowPrivate: Boolean(o.allowPrivate),
-          });
-          process.stdout.write(`${r.partner.id}\n`);
-          if (r.generatedSecret) {
-            process.stdout.write(`secret: ${r.generatedSecret}\n`);
-            process.stderr.write("give this secret to the partner now: it is not shown again\n");
-          }
-        });
-      }),
+async function rotateSecretCommand(id: string, o: { secret?: string; overlapHours: string }): Promise<void> {
+  await withRuntime(async (rt) => {
+    const r = await rotateSecret(rt, id, { secret: o.secret, overlapHours: Number(o.overlapHours) });
+    process.stdout.write(
+      `${o.secret ? "new secret set" : `new secret (shown once): ${r.secret}`}\n` +
+        (r.previousUntil ? `the old secret also signs until ${r.previousUntil}\n` : "the old secret no longer signs\n"),
     );
+  });
+}
 
-  partners
-    .command("list")
-    .description("partners with their state, last delivery and dead letters")
-    .option("--json", "machine-readable output")
-    .action(
-      action(async (o: { json?: boolean }) => {
-        await withRuntime(async (rt) => {
-          const rows = await listPartners(rt);
-          process.stdout.write(o.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatPartnerList(rows)}\n`);
-        });
-      }),
-    );
+async function enableCommand(id: string): Promise<void> {
+  await withRuntime(async (rt) => {
+    await enablePartner(rt, id);
+    process.stdout.write(`enabled ${id}; replay what it missed with herald partners replay ${id} --since ISO\n`);
+  });
+}
 
-  partners
-    .command("remove <id>")
-    .description("remove a partner; its pending deliveries are dropped")
-    .action(
-      action(async (id: string) => {
-        await withRuntime(async (rt) => {
-          await removePartner(rt, id);
-          process.stdout.write(`removed ${id}\n`);
-        });
-      }),
+async function replayCommand(id: string, o: { since?: string; deadLetters?: boolean }): Promise<void> {
+  await withRuntime(async (rt) => {
+    const r = await replayPartner(rt, id, {
+      since: o.since,
+      deadLetters: o.deadLetters,
+      onProgress: (done, total) => process.stderr.write(`queued ${done}/${total}\n`),
+    });
+    process.stdout.write(
+      r.queued === 0
+        ? `nothing to replay for ${id}\n`
+        : `queued ${r.queued} deliveries for ${id} (first job ${r.jobIds[0]}); watch them with herald partners list\n`,
     );
-
-  partners
-    .command("rotate-secret <id>")
-    .description("give a partner a new signing secret; the old one keeps signing during the overlap")
-    .option("--secret <whsec>", "the new secret (default: generated and printed once)")
-    .option("--overlap-hours <n>", "hours during which both secrets sign (default 24; 0 = switch now)", "24")
-    .action(
-      action(async (id: string, o: { secret?: string; overlapHours: string }) => {
-        await withRuntime(async (rt) => {
-          const r = await rotateSecret(rt, id, { secret: o.secret, overlapHours: Number(o.overlapHours) });
-          process.stdout.write(
-            `${o.secret ? "new secret set" : `new secret (shown once): ${r.secret}`}\n` +
-              (r.previousUntil
-                ? `the old secret also signs until ${r.previousUntil}\n`
-                : "the old secret no longer signs\n"),
-          );
-        });
-      }),
-    );
-
-  partners
-    .command("enable <id>")
-    .description("make a disabled partner active again (after a 410 Gone, once they are back)")
-    .action(
-      action(async (id: string) => {
-        await withRuntime(async (rt) => {
-          await enablePartner(rt, id);
-          process.stdout.write(`enabled ${id}; replay what it missed with herald partners replay ${id} --since ISO\n`);
-        });
-      }),
-    );
-
-  partners
-    .command("replay <id>")
-    .description("queue past deliveries again, with their original webhook-ids")
-    .option("--since <iso>", "only events queued at or after this time")
-    .option("--dead-letters", "only the dead letters")
-    .action(
-      action(async (id: string, o: { since?: string; deadLetters?: boolean }) => {
-        await withRuntime(async (rt) => {
-          const r = await replayPartner(rt, id, {
-            since: o.since,
-            deadLetters: o.deadLetters,
-            onProgress: (done, total) => process.stderr.write(`queued ${done}/${total}\n`),
-          });
-          process.stdout.write(
-            r.queued === 0
-              ? `nothing to replay for ${id}\n`
-              : `queued ${r.queued} deliveries for ${id} (first job ${r.jobIds[0]}); watch them with herald partners list\n`,
-          );
-        });
-      }),
-    );
+  });
 }

@@ -2,16 +2,17 @@
 // accepting requests, let active jobs finish and close Redis, within SHUTDOWN_TIMEOUT_MS; a
 // second signal exits at once.
 import type { Command } from "commander";
-import { chooseRedis, resolveSecret } from "../boot.ts";
+import type { FastifyInstance } from "fastify";
+import { chooseRedis, type RedisChoice, resolveSecret } from "../boot.ts";
 import { enqueueRebuildAll } from "../feeds/feed-rebuild.ts";
 import { upsertSchedules } from "../jobs/schedules.ts";
 import type { Workers } from "../jobs/workers.ts";
 import { closeMailer } from "../mail/transport.ts";
-import { createLogger } from "../log.ts";
+import { createLogger, type Logger } from "../log.ts";
 import { inspectRedis } from "../redis/check.ts";
 import { describeTarget, redactUrl } from "../redis/connection.ts";
 import { dispatchPending } from "../releases/service.ts";
-import { createRuntime } from "../runtime.ts";
+import { createRuntime, type Runtime } from "../runtime.ts";
 import { subscriberStore } from "../subscribers/service.ts";
 import type { Config } from "../config/index.ts";
 import { action, CliError, cliConfig } from "./context.ts";
@@ -51,104 +52,146 @@ export function registerStart(program: Command): void {
     .option("--web-only", "HTTP only (feeds, pages, API); no workers")
     .option("--workers-only", "queue workers only; no HTTP")
     .option("--strict", "refuse to start when Redis may evict keys or has no persistence")
-    .action(
-      action(async (opts: { webOnly?: boolean; workersOnly?: boolean; strict?: boolean }) => {
-        if (opts.webOnly && opts.workersOnly) throw new CliError("--web-only and --workers-only exclude each other");
-        const config = cliConfig();
-        // Standard output: a server's log is its output (pretty on a terminal, JSON lines otherwise).
-        const log = createLogger(config.logLevel, process.stdout);
-        const redis = await chooseRedis(config, true);
-        log.info(`using ${redis.how}: ${describeTarget(redis.url)}`);
-        const rt = await createRuntime({ config, redisUrl: redis.url, log });
-        const settings = await inspectRedis(rt.redis);
-        for (const p of settings.problems) {
-          if (opts.strict) {
-            await rt.close();
-            await redis.embedded?.stop();
-            throw new CliError(`refusing to start (--strict): ${p}`);
-          }
-          log.warn(`Redis: ${p} (fine for development; \`herald start --strict\` refuses this)`);
-        }
-        const requeued = await dispatchPending(rt);
-        if (requeued) log.info(`queued ${requeued} release event(s) left over from an earlier run`);
-        if (await subscriberStore(rt).migrateCounts())
-          log.info("recounted subscribers by status from their records (old counter hash replaced)");
+    .action(action(startCommand));
+}
 
-        // Loaded here, not at the top: other commands start faster without Fastify and the workers.
-        const { startWorkers } = await import("../jobs/workers.ts");
-        const { buildApp } = await import("../http/app.ts");
-        // HTTP first: a port that is taken stops start-up before any worker takes a job.
-        let app: Awaited<ReturnType<typeof buildApp>> | null = null;
-        let tokenFile: string | undefined;
-        if (!opts.workersOnly) {
-          const token = resolveSecret(config.apiToken, config.varDir, "api-token");
-          if (token.generated) log.info(`generated an API token in ${token.file} (set API_TOKEN to choose your own)`);
-          tokenFile = token.file;
-          app = await buildApp(rt, { apiToken: token.value });
-          try {
-            await app.listen({ host: config.host, port: config.port });
-          } catch (err) {
-            const problem = listenProblem(err, config.host, config.port);
-            if (!problem) throw err;
-            await app.close().catch(() => {});
-            closeMailer(rt);
-            await rt.close().catch(() => {});
-            await redis.embedded?.stop();
-            process.stderr.write(`herald: ${problem}\n`);
-            process.exit(1);
-          }
-          log.info(
-            `Herald is listening on http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port} (public URL ${config.publicUrl})`,
-          );
-        }
-        const workers: Workers | null = opts.webOnly ? null : startWorkers(rt);
-        // A fresh install (or a config change) has no built feeds yet: build them now. A build
-        // whose inputs did not change writes nothing, so this is cheap on every start.
-        if (workers) await enqueueRebuildAll(rt);
-        if (workers) await upsertSchedules(rt);
-        if (workers) log.info(`workers running for: ${workers.workers.map((w) => w.name).join(", ")}`);
-        if (app && !config.metricsToken)
-          log.info("/metrics is open: set METRICS_TOKEN to require Authorization: Bearer METRICS_TOKEN");
-        if (app && config.trustProxy !== false)
-          log.info(`X-Forwarded-For believed from TRUST_PROXY=${JSON.stringify(config.trustProxy)}`);
-        if (app) {
-          const hasHome = app.hasRoute({ method: "GET", url: "/" });
-          for (const line of whereToGo(config, { hasHome, tokenFile })) log.info(line);
-        }
+interface StartOptions {
+  webOnly?: boolean;
+  workersOnly?: boolean;
+  strict?: boolean;
+}
 
-        let stopping = false;
-        const stop = async (signal: string) => {
-          if (stopping) {
-            log.warn(`${signal} again: exiting now`);
-            process.exit(1);
-          }
-          stopping = true;
-          log.info(`${signal}: finishing active jobs, then stopping (send it again to exit at once)`);
-          // Bounded: with Redis gone, closing a worker or a queue waits for a reply that never
-          // comes. After SHUTDOWN_TIMEOUT_MS say what was still running and exit non-zero (a
-          // job cut short is taken over by another worker: every job is idempotent).
-          const steps: [string, () => Promise<unknown> | unknown][] = [];
-          if (app) steps.push(["HTTP server (requests in flight)", () => app?.close()]);
-          if (workers) steps.push(["workers (active jobs)", () => workers.close()]);
-          steps.push(["mail transport", () => closeMailer(rt)], ["Redis connections and queues", () => rt.close()]);
-          if (redis.embedded) steps.push(["embedded redis-server", () => redis.embedded?.stop()]);
-          let current = 0;
-          const timer = setTimeout(() => {
-            const left = steps.slice(current).map(([name]) => name);
-            log.error(
-              `shutdown did not finish within ${config.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); exiting with work left: ${left.join(", ")}${
-                workers ? `; active jobs: ${workers.active().join(", ") || "none"}` : ""
-              }`,
-            );
-            process.exit(1);
-          }, config.shutdownTimeoutMs);
-          for (; current < steps.length; current++) await steps[current]![1]();
-          clearTimeout(timer);
-          log.info("stopped");
-          process.exit(0);
-        };
-        process.on("SIGTERM", () => void stop("SIGTERM"));
-        process.on("SIGINT", () => void stop("SIGINT"));
-      }),
+/** What a started process holds, for shutDown to close. */
+interface Started {
+  config: Config;
+  log: Logger;
+  redis: RedisChoice;
+  rt: Runtime;
+  app: FastifyInstance | null;
+  workers: Workers | null;
+}
+
+async function startCommand(opts: StartOptions): Promise<void> {
+  if (opts.webOnly && opts.workersOnly) throw new CliError("--web-only and --workers-only exclude each other");
+  const config = cliConfig();
+  // Standard output: a server's log is its output (pretty on a terminal, JSON lines otherwise).
+  const log = createLogger(config.logLevel, process.stdout);
+  const redis = await chooseRedis(config, true);
+  log.info(`using ${redis.how}: ${describeTarget(redis.url)}`);
+  const rt = await createRuntime({ config, redisUrl: redis.url, log });
+  await checkRedisSettings(rt, redis, log, opts.strict);
+  await catchUp(rt, log);
+
+  // Loaded here, not at the top: other commands start faster without Fastify and the workers.
+  const { startWorkers } = await import("../jobs/workers.ts");
+  const { buildApp } = await import("../http/app.ts");
+  // HTTP first: a port that is taken stops start-up before any worker takes a job.
+  let app: FastifyInstance | null = null;
+  let tokenFile: string | undefined;
+  if (!opts.workersOnly) {
+    const token = resolveSecret(config.apiToken, config.varDir, "api-token");
+    if (token.generated) log.info(`generated an API token in ${token.file} (set API_TOKEN to choose your own)`);
+    tokenFile = token.file;
+    app = await buildApp(rt, { apiToken: token.value });
+    await listenOrExit(app, rt, redis, log);
+  }
+  const workers: Workers | null = opts.webOnly ? null : startWorkers(rt);
+  // A fresh install (or a config change) has no built feeds yet: build them now. A build
+  // whose inputs did not change writes nothing, so this is cheap on every start.
+  if (workers) await enqueueRebuildAll(rt);
+  if (workers) await upsertSchedules(rt);
+  if (workers) log.info(`workers running for: ${workers.workers.map((w) => w.name).join(", ")}`);
+  if (app) announceHttp(app, config, log, tokenFile);
+  stopOnSignals({ config, log, redis, rt, app, workers });
+}
+
+/** Warns about a Redis that may lose data (evicts keys, no persistence); with --strict, refuses it. */
+async function checkRedisSettings(rt: Runtime, redis: RedisChoice, log: Logger, strict?: boolean): Promise<void> {
+  const settings = await inspectRedis(rt.redis);
+  for (const p of settings.problems) {
+    if (strict) {
+      await rt.close();
+      await redis.embedded?.stop();
+      throw new CliError(`refusing to start (--strict): ${p}`);
+    }
+    log.warn(`Redis: ${p} (fine for development; \`herald start --strict\` refuses this)`);
+  }
+}
+
+/** Work an earlier run left half done: release events not yet fanned out, the old counter hash. */
+async function catchUp(rt: Runtime, log: Logger): Promise<void> {
+  const requeued = await dispatchPending(rt);
+  if (requeued) log.info(`queued ${requeued} release event(s) left over from an earlier run`);
+  if (await subscriberStore(rt).migrateCounts())
+    log.info("recounted subscribers by status from their records (old counter hash replaced)");
+}
+
+/** Listens on HOST:PORT; a port a person can fix (busy, forbidden) closes everything and exits 1 with one line. */
+async function listenOrExit(app: FastifyInstance, rt: Runtime, redis: RedisChoice, log: Logger): Promise<void> {
+  const { config } = rt;
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    const problem = listenProblem(err, config.host, config.port);
+    if (!problem) throw err;
+    await app.close().catch(() => {});
+    closeMailer(rt);
+    await rt.close().catch(() => {});
+    await redis.embedded?.stop();
+    process.stderr.write(`herald: ${problem}\n`);
+    process.exit(1);
+  }
+  log.info(
+    `Herald is listening on http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port} (public URL ${config.publicUrl})`,
+  );
+}
+
+function announceHttp(app: FastifyInstance, config: Config, log: Logger, tokenFile: string | undefined): void {
+  if (!config.metricsToken)
+    log.info("/metrics is open: set METRICS_TOKEN to require Authorization: Bearer METRICS_TOKEN");
+  if (config.trustProxy !== false)
+    log.info(`X-Forwarded-For believed from TRUST_PROXY=${JSON.stringify(config.trustProxy)}`);
+  const hasHome = app.hasRoute({ method: "GET", url: "/" });
+  for (const line of whereToGo(config, { hasHome, tokenFile })) log.info(line);
+}
+
+/** SIGTERM/SIGINT: a bounded, ordered shutdown; a second signal exits at once. */
+function stopOnSignals(s: Started): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      s.log.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    s.log.info(`${signal}: finishing active jobs, then stopping (send it again to exit at once)`);
+    await shutDown(s);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+async function shutDown({ config, log, redis, rt, app, workers }: Started): Promise<never> {
+  // Bounded: with Redis gone, closing a worker or a queue waits for a reply that never
+  // comes. After SHUTDOWN_TIMEOUT_MS say what was still running and exit non-zero (a
+  // job cut short is taken over by another worker: every job is idempotent).
+  const steps: [string, () => Promise<unknown> | unknown][] = [];
+  if (app) steps.push(["HTTP server (requests in flight)", () => app?.close()]);
+  if (workers) steps.push(["workers (active jobs)", () => workers.close()]);
+  steps.push(["mail transport", () => closeMailer(rt)], ["Redis connections and queues", () => rt.close()]);
+  if (redis.embedded) steps.push(["embedded redis-server", () => redis.embedded?.stop()]);
+  let current = 0;
+  const timer = setTimeout(() => {
+    const left = steps.slice(current).map(([name]) => name);
+    log.error(
+      `shutdown did not finish within ${config.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); exiting with work left: ${left.join(", ")}${
+        workers ? `; active jobs: ${workers.active().join(", ") || "none"}` : ""
+      }`,
     );
+    process.exit(1);
+  }, config.shutdownTimeoutMs);
+  for (; current < steps.length; current++) await steps[current]![1]();
+  clearTimeout(timer);
+  log.info("stopped");
+  process.exit(0);
 }

@@ -1,85 +1,13 @@
 // Configuration: every environment variable Herald reads, parsed once, here and nowhere else.
 // A bad value stops start-up with the variable, the value and what is allowed (pg-boss style).
+// Each variable is written once, in ENV_VARIABLES: its parser (with its default), the Config field
+// it fills and what it does. The schema, the Config type and the error messages come from there.
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { isTimeZone } from "../clock.ts";
 
 const WEEKDAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
-
-const int = (min: number, max: number) =>
-  z.coerce
-    .number({ message: "a whole number" })
-    .int("a whole number")
-    .min(min, `at least ${min}`)
-    .max(max, `at most ${max}`);
-
-const optionalString = z
-  .string()
-  .transform((s) => s.trim())
-  .transform((s) => (s === "" ? undefined : s))
-  .optional();
-
-const url = (protocols: RegExp, what: string) =>
-  z
-    .string()
-    .trim()
-    .refine((s) => {
-      try {
-        return protocols.test(new URL(s).protocol);
-      } catch {
-        return false;
-      }
-    }, what);
-
-/** Retry delays in seconds, e.g. "0,5,300" (the partner schedule). */
-const secondsList = z
-  .string()
-  .trim()
-  .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, "comma-separated seconds, e.g. 0,5,300,1800")
-  .transform((s) => s.split(",").map((x) => Math.round(Number(x) * 1000)));
-
-/** "300" (seconds), "500ms", "90s", "5m", "1h" -> milliseconds. */
-function durationMs(s: string): number {
-  const m = /^(\d+)(ms|s|m|h)?$/.exec(s)!;
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3600_000 }[m[2] ?? "s"]!;
-}
-
-/**
- * The RFC 2919 List-Id when LIST_ID is unset, from MAIL_FROM: its display name (else ORG_NAME)
- * and its address turned into a label, "IOM News <news@iom.int>" -> "IOM News <news.iom.int>".
- */
-export function listIdOf(config: Pick<Config, "listId" | "mailFrom" | "orgName">): string {
-  if (config.listId) return config.listId;
-  const from = config.mailFrom.trim();
-  const m = /([^<\s@]+)@([A-Za-z0-9.-]+)>?\s*$/.exec(from);
-  const local =
-    (m?.[1] ?? "news")
-      .toLowerCase()
-      .replace(/[^a-z0-9-]+/g, "-")
-      .replace(/^-+|-+$/g, "") || "news";
-  const domain = (m?.[2] ?? "localhost").toLowerCase().replace(/^\.+|\.+$/g, "") || "localhost";
-  const display = /^\s*"?([^"<]*?)"?\s*</.exec(from)?.[1] || config.orgName;
-  const name = display
-    .replace(/[<>"\u0000-\u001f\u007f]+/g, " ")
-    .trim()
-    .slice(0, 100);
-  return `${name ? `${name} ` : ""}<${local}.${domain}>`;
-}
-
-/** Address names proxy-addr (Fastify's trustProxy) knows besides IPs and CIDRs. */
-const PROXY_NAMES = ["loopback", "linklocal", "uniquelocal"];
-
-/** A dotted-quad IPv4 or an IPv6 address (not ipaddr's shorthands such as "1" for 0.0.0.1). */
-const isAddress = (s: string) => (s.includes(":") ? ipaddr.IPv6.isValid(s) : ipaddr.IPv4.isValidFourPartDecimal(s));
-
-function isAddressOrCidr(s: string): boolean {
-  if (PROXY_NAMES.includes(s)) return true;
-  const [address, bits, ...rest] = s.split("/");
-  if (rest.length || !isAddress(address!)) return false;
-  if (bits === undefined) return true;
-  return /^\d{1,3}$/.test(bits) && Number(bits) <= (address!.includes(":") ? 128 : 32);
-}
 
 /**
  * TRUST_PROXY: whom to believe about the client's address (X-Forwarded-For). Off by default: the
@@ -88,164 +16,6 @@ function isAddressOrCidr(s: string): boolean {
  * the proxies at those addresses.
  */
 export type TrustProxy = boolean | number | string[];
-const trustProxy = z
-  .string()
-  .trim()
-  .transform((s, ctx): TrustProxy => {
-    const lower = s.toLowerCase();
-    if (lower === "false" || lower === "0") return false;
-    if (lower === "true") return true;
-    if (/^\d+$/.test(s)) {
-      const n = Number(s);
-      if (n <= 100) return n;
-    } else {
-      const list = s
-        .split(",")
-        .map((x) => x.trim())
-        .filter(Boolean);
-      if (list.length && list.every(isAddressOrCidr)) return list;
-    }
-    ctx.addIssue({
-      code: "custom",
-      message:
-        "false (the default), true, a hop count from 1 to 100, or a comma-separated list of proxy IPs/CIDRs such as 10.0.0.0/8,127.0.0.1 (or loopback, linklocal, uniquelocal)",
-    });
-    return z.NEVER;
-  });
-/** The sample organisation's name in each reader language. */
-const IOM = {
-  en: "International Organization for Migration",
-  fr: "Organisation internationale pour les migrations (OIM)",
-  es: "Organización Internacional para las Migraciones (OIM)",
-};
-/** "host:port,host:port" (Redis Cluster seed nodes, Sentinels); IPv6 as [::1]:port. */
-const hostPortList = (defaultPort?: number) =>
-  z
-    .string()
-    .trim()
-    .transform((s, ctx) => {
-      const out = parseHostPorts(s, defaultPort);
-      if (typeof out === "string") {
-        ctx.addIssue({ code: "custom", message: out });
-        return z.NEVER;
-      }
-      return out;
-    });
-
-const flag = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .pipe(z.enum(["1", "0", "true", "false", "yes", "no", "on", "off"], { message: "true or false" }))
-  .transform((s) => ["1", "true", "yes", "on"].includes(s));
-
-const envSchema = z.object({
-  REDIS_URL: z
-    .string()
-    .trim()
-    .refine((s) => {
-      try {
-        return /^(rediss?|rediss?\+sentinel):$/.test(new URL(s).protocol) || /^rediss?\+sentinel:\/\//.test(s);
-      } catch {
-        return /^rediss?\+sentinel:\/\//.test(s);
-      }
-    }, "a redis://, rediss:// or redis+sentinel://host:26379,host:26379/mastername URL")
-    .optional(),
-  REDIS_CLUSTER_NODES: hostPortList().optional(),
-  REDIS_SENTINELS: hostPortList(26379).optional(),
-  REDIS_SENTINEL_NAME: z
-    .string()
-    .trim()
-    .regex(/^[A-Za-z0-9_.-]{1,100}$/, "the master name the Sentinels monitor (letters, digits, _ . -)")
-    .optional(),
-  REDIS_USERNAME: z.string().trim().min(1).max(200).optional(),
-  REDIS_PASSWORD: z.string().min(1).max(1000).optional(),
-  REDIS_SENTINEL_USERNAME: z.string().trim().min(1).max(200).optional(),
-  REDIS_SENTINEL_PASSWORD: z.string().min(1).max(1000).optional(),
-  REDIS_TLS: flag.optional(),
-  SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(25_000),
-  HERALD_PREFIX: z
-    .string()
-    .trim()
-    .regex(/^[A-Za-z0-9_{}.-]{1,40}$/, "1-40 letters, digits, _ . - { } (a hash tag like {herald} for Redis Cluster)")
-    .default("herald"),
-  HOST: z.string().trim().min(1).default("127.0.0.1"),
-  PORT: int(0, 65535).default(3000),
-  // Unset: derived from HOST and PORT (publicUrlFor), so `PORT=4000` alone gives working links.
-  PUBLIC_URL: url(/^https?:$/, "an http(s) URL such as https://news.example.org").optional(),
-  API_TOKEN: z.string().trim().min(16, "at least 16 characters").optional(),
-  SECRET_KEY: z.string().trim().min(32, "at least 32 characters").optional(),
-  SECRET_KEY_PREVIOUS: z.string().trim().min(32, "at least 32 characters").optional(),
-  SMTP_URL: url(/^smtps?:$/, "an smtp:// or smtps:// URL").optional(),
-  OUTBOX_DIR: z.string().trim().min(1).optional(),
-  VAR_DIR: z.string().trim().min(1).default("var"),
-  MAIL_FROM: z.string().trim().min(3).default("Herald <newsroom@localhost>"),
-  ORG_NAME: z.string().trim().min(1).max(120).optional(),
-  ORG_NAME_FR: z.string().trim().min(1).max(120).optional(),
-  ORG_NAME_ES: z.string().trim().min(1).max(120).optional(),
-  TAXONOMY_FILE: z.string().trim().min(1).optional(),
-  BRAND_COLOR: z
-    .string()
-    .trim()
-    .regex(/^#[0-9a-fA-F]{6}$/, "a colour like #0033a0")
-    .default("#0033a0"),
-  LOGO_URL: url(/^https?:$/, "an http(s) URL").optional(),
-  DEFAULT_TIMEZONE: z
-    .string()
-    .trim()
-    .refine(isTimeZone, "an IANA time zone such as UTC or Africa/Djibouti")
-    .default("UTC"),
-  DIGEST_HOUR: int(0, 23).default(8),
-  DIGEST_PART_SIZE: int(10, 100_000).default(1000),
-  WEEKLY_DIGEST_DAY: z
-    .string()
-    .trim()
-    .toLowerCase()
-    .pipe(z.enum(WEEKDAYS, { message: `one of ${WEEKDAYS.join(", ")}` }))
-    .default("monday"),
-  EMAIL_RATE_PER_SECOND: int(1, 100_000).default(50),
-  PENDING_EXPIRY_DAYS: int(1, 365).default(7),
-  ADMIN_PASSWORD: z.string().min(8, "at least 8 characters").optional(),
-  WEBSUB_HUB: url(/^https?:$/, "an http(s) URL").optional(),
-  FEED_SIZE: int(1, 500).default(50),
-  PARTNER_RETRY_SCHEDULE: secondsList.default(
-    [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400].map((s) => s * 1000),
-  ),
-  PARTNER_TIMEOUT_MS: int(100, 120_000).default(15_000),
-  PARTNER_CONCURRENCY: int(1, 500).default(50),
-  PARTNER_MAX_IN_FLIGHT: int(1, 100).default(8),
-  WORKER_LOCK_MS: int(1000, 600_000).default(30_000),
-  LIST_ID: z
-    .string()
-    .trim()
-    .regex(
-      /^(?:[^<>\u0000-\u001f\u007f]{1,100} )?<[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+>$/,
-      "a list id as in RFC 2919: a name and <label.domain>, e.g. IOM newsroom <news.iom.int>",
-    )
-    .optional(),
-  ALERT_TRANSLATION_WAIT: z
-    .string()
-    .trim()
-    .regex(/^\d+(ms|s|m|h)?$/, "a duration: seconds (300) or with a unit: 500ms, 90s, 5m, 1h")
-    .transform(durationMs)
-    .refine((ms) => ms <= 24 * 3600_000, "at most 24h")
-    .default(5 * 60_000),
-  WORKER_STALLED_INTERVAL_MS: int(1000, 600_000).optional(),
-  SEND_LEASE_MS: int(1000, 3_600_000).optional(),
-  DKIM_DOMAIN: optionalString,
-  DKIM_SELECTOR: optionalString,
-  DKIM_PRIVATE_KEY: optionalString,
-  TRUST_PROXY: trustProxy.default(false),
-  METRICS_TOKEN: z.string().trim().min(16, "at least 16 characters").optional(),
-  AUTH_MAX_FAILURES: int(1, 1_000_000).default(10),
-  AUTH_FAILURE_WINDOW_S: int(1, 86_400).default(900),
-  REQUEST_TIMEOUT_MS: int(1000, 3_600_000).default(30_000),
-  HEADERS_TIMEOUT_MS: int(1000, 3_600_000).default(10_000),
-  CONNECTION_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
-  KEEP_ALIVE_TIMEOUT_MS: int(100, 3_600_000).default(72_000),
-  MAX_REQUESTS_PER_SOCKET: int(0, 1_000_000).default(0),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-});
 
 export interface HostPort {
   host: string;
@@ -274,56 +44,26 @@ export type RedisHa =
       tls: boolean;
     };
 
-export interface Config {
+/** Herald's settings: the variables that fill a field as parsed (Fields), and the fields made from several (Derived). */
+export interface Config extends Fields, Derived {}
+
+/**
+ * The fields loadConfig makes from several variables (or from one variable and a rule); the
+ * variables of ENV_VARIABLES without a `field` feed these.
+ */
+interface Derived {
   /** A single Redis (REDIS_URL with REDIS_USERNAME/REDIS_PASSWORD/REDIS_TLS folded in). */
   redisUrl?: string;
   /** Redis Cluster or Sentinel; when set, redisUrl is unset. */
   redisHa?: RedisHa;
-  /** How long SIGTERM may take (jobs finishing, connections closing) before exiting non-zero. */
-  shutdownTimeoutMs: number;
-  prefix: string;
-  host: string;
-  port: number;
+  /** PUBLIC_URL without a trailing slash; unset: where this process listens (publicUrlFor HOST and PORT). */
   publicUrl: string;
-  apiToken?: string;
-  secretKey?: string;
-  /** After a SECRET_KEY rotation: still accepted for links in emails already sent (never signs). */
-  secretKeyPrevious?: string;
-  smtpUrl?: string;
+  /** OUTBOX_DIR; unset: VAR_DIR/outbox, beside the other local state. */
   outboxDir: string;
-  varDir: string;
-  mailFrom: string;
   /** ORG_NAME: the organisation's name in English (and any language without its own). */
   orgName: string;
   /** The name per reader language: ORG_NAME_FR, ORG_NAME_ES, else ORG_NAME. */
   orgNames: { en: string; fr: string; es: string };
-  /** TAXONOMY_FILE: topics and regions merged over the built-in vocabulary (src/releases/taxonomy.json). */
-  taxonomyFile?: string;
-  brandColor: string;
-  logoUrl?: string;
-  defaultTimezone: string;
-  digestHour: number;
-  /** Readers per digest planning job: a larger edition is split into jobs that workers plan at once. */
-  digestPartSize: number;
-  weeklyDigestDay: Weekday;
-  emailRatePerSecond: number;
-  /** Readers who never confirm are erased this many days after their last change (hourly sweep). */
-  pendingExpiryDays: number;
-  adminPassword?: string;
-  websubHub?: string;
-  feedSize: number;
-  /** Delays in ms before each delivery attempt; its length is the number of attempts. */
-  partnerRetrySchedule: number[];
-  partnerTimeoutMs: number;
-  /** Deliveries one worker process runs at once, across all partners. */
-  partnerConcurrency: number;
-  /** Requests in flight to one partner at once (all processes): a slow partner cannot take every slot. */
-  partnerMaxInFlight: number;
-  /**
-   * How long a worker holds a job before it must renew its lock; a crashed worker's jobs are
-   * taken over within about twice this (BullMQ lockDuration and stalledInterval).
-   */
-  workerLockMs: number;
   /** How often a worker looks for jobs whose lock ran out (BullMQ stalledInterval); default WORKER_LOCK_MS. */
   workerStalledIntervalMs: number;
   /**
@@ -332,32 +72,309 @@ export interface Config {
    * enough to lose its job still holds its leases, so the run that takes the job over waits.
    */
   sendLeaseMs: number;
+  /** DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY, all three or none. */
   dkim?: { domain: string; selector: string; privateKey: string };
-  /** LIST_ID: the RFC 2919 List-Id of alerts, digests and notices; unset: listIdOf() derives it from MAIL_FROM. */
-  listId?: string;
+}
+
+/** One environment variable: how its value is read, and which Config field holds it as parsed. */
+interface EnvVariable {
+  /** Parses the value (an empty one counts as unset); carries the default, or .optional(). */
+  schema: z.ZodType;
+  /** The Config field that holds the parsed value as is; none: it feeds a Derived field. */
+  field?: string;
+}
+
+/**
+ * Every variable Herald reads (HERALD_ENV_FILE aside: env-file.ts reads it before this runs), in
+ * the order errors are listed. README.md's tables name each of them (test/unit/config-readme.test.ts).
+ */
+export const ENV_VARIABLES = {
+  /** redis://, rediss:// or redis+sentinel:// URL of the Redis (else the local one, else an embedded one). */
+  REDIS_URL: { schema: redisUrl().optional() },
+  /** Redis Cluster seed nodes, host:port,host:port; needs a hash-tag HERALD_PREFIX. */
+  REDIS_CLUSTER_NODES: { schema: hostPortList().optional() },
+  /** The Sentinels watching the primary, host[:26379],…; with REDIS_SENTINEL_NAME. */
+  REDIS_SENTINELS: { schema: hostPortList(26379).optional() },
+  /** The master name the Sentinels monitor. */
+  REDIS_SENTINEL_NAME: {
+    schema: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_.-]{1,100}$/, "the master name the Sentinels monitor (letters, digits, _ . -)")
+      .optional(),
+  },
+  /** Redis ACL user of the Redis, the cluster nodes or the Sentinel-watched primary. */
+  REDIS_USERNAME: { schema: z.string().trim().min(1).max(200).optional() },
+  /** Its password. */
+  REDIS_PASSWORD: { schema: z.string().min(1).max(1000).optional() },
+  /** The Sentinels' own ACL user, when they have one. */
+  REDIS_SENTINEL_USERNAME: { schema: z.string().trim().min(1).max(200).optional() },
+  /** The Sentinels' own password. */
+  REDIS_SENTINEL_PASSWORD: { schema: z.string().min(1).max(1000).optional() },
+  /** TLS to every Redis connection, Sentinels included (as rediss:// does). */
+  REDIS_TLS: { schema: flag().optional() },
+  /** How long SIGTERM may take (jobs finishing, connections closing) before exiting non-zero. */
+  SHUTDOWN_TIMEOUT_MS: { schema: int(100, 600_000).default(25_000), field: "shutdownTimeoutMs" },
+  /** Prefix of every Redis key; on a Redis Cluster one hash tag such as {herald}. */
+  HERALD_PREFIX: {
+    schema: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_{}.-]{1,40}$/, "1-40 letters, digits, _ . - { } (a hash tag like {herald} for Redis Cluster)")
+      .default("herald"),
+    field: "prefix",
+  },
+  /** Where the HTTP server listens. */
+  HOST: { schema: z.string().trim().min(1).default("127.0.0.1"), field: "host" },
+  /** The HTTP server's port. */
+  PORT: { schema: int(0, 65535).default(3000), field: "port" },
+  /** Base of every link in email, feeds and webhooks; unset: from HOST and PORT, so `PORT=4000` alone gives working links. */
+  PUBLIC_URL: { schema: url(/^https?:$/, "an http(s) URL such as https://news.example.org").optional() },
+  /** Bearer token of /api/*; unset: generated into VAR_DIR/api-token. */
+  API_TOKEN: { schema: z.string().trim().min(16, "at least 16 characters").optional(), field: "apiToken" },
+  /** Signs subscriber tokens; unset: generated into VAR_DIR/secret-key. */
+  SECRET_KEY: { schema: z.string().trim().min(32, "at least 32 characters").optional(), field: "secretKey" },
+  /** After a SECRET_KEY rotation: still accepted for links in emails already sent (never signs). */
+  SECRET_KEY_PREVIOUS: {
+    schema: z.string().trim().min(32, "at least 32 characters").optional(),
+    field: "secretKeyPrevious",
+  },
+  /** smtp:// or smtps:// server; unset: .eml files in OUTBOX_DIR. */
+  SMTP_URL: { schema: url(/^smtps?:$/, "an smtp:// or smtps:// URL").optional(), field: "smtpUrl" },
+  /** Where mail goes without SMTP_URL. */
+  OUTBOX_DIR: { schema: z.string().trim().min(1).optional() },
+  /** Generated secrets, embedded Redis data, the outbox. */
+  VAR_DIR: { schema: z.string().trim().min(1).default("var"), field: "varDir" },
+  /** Sender of every email. */
+  MAIL_FROM: { schema: z.string().trim().min(3).default("Herald <newsroom@localhost>"), field: "mailFrom" },
+  /** The organisation's name (English, and every language without its own); unset: IOM's. */
+  ORG_NAME: { schema: z.string().trim().min(1).max(120).optional() },
+  /** The organisation's name in French mail and pages. */
+  ORG_NAME_FR: { schema: z.string().trim().min(1).max(120).optional() },
+  /** The organisation's name in Spanish mail and pages. */
+  ORG_NAME_ES: { schema: z.string().trim().min(1).max(120).optional() },
+  /** Topics and regions merged over the built-in vocabulary (src/releases/taxonomy.json). */
+  TAXONOMY_FILE: { schema: z.string().trim().min(1).optional(), field: "taxonomyFile" },
+  /** Brand colour of email and pages. */
+  BRAND_COLOR: {
+    schema: z
+      .string()
+      .trim()
+      .regex(/^#[0-9a-fA-F]{6}$/, "a colour like #0033a0")
+      .default("#0033a0"),
+    field: "brandColor",
+  },
+  /** Logo of email and pages. */
+  LOGO_URL: { schema: url(/^https?:$/, "an http(s) URL").optional(), field: "logoUrl" },
+  /** Time zone of readers who did not choose one. */
+  DEFAULT_TIMEZONE: {
+    schema: z.string().trim().refine(isTimeZone, "an IANA time zone such as UTC or Africa/Djibouti").default("UTC"),
+    field: "defaultTimezone",
+  },
+  /** Local hour at which digests go out. */
+  DIGEST_HOUR: { schema: int(0, 23).default(8), field: "digestHour" },
+  /** Readers per digest planning job: a larger edition is split into jobs that workers plan at once. */
+  DIGEST_PART_SIZE: { schema: int(10, 100_000).default(1000), field: "digestPartSize" },
+  /** Day of the weekly digest. */
+  WEEKLY_DIGEST_DAY: {
+    schema: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(WEEKDAYS, { message: `one of ${WEEKDAYS.join(", ")}` }))
+      .default("monday"),
+    field: "weeklyDigestDay",
+  },
+  /** SMTP send rate limit across all workers. */
+  EMAIL_RATE_PER_SECOND: { schema: int(1, 100_000).default(50), field: "emailRatePerSecond" },
+  /** Readers who never confirm are erased this many days after their last change (hourly sweep). */
+  PENDING_EXPIRY_DAYS: { schema: int(1, 365).default(7), field: "pendingExpiryDays" },
+  /** Basic-auth password (user admin) of /admin/queues; unset: no dashboard. */
+  ADMIN_PASSWORD: { schema: z.string().min(8, "at least 8 characters").optional(), field: "adminPassword" },
+  /** WebSub hub notified after each feed rebuild. */
+  WEBSUB_HUB: { schema: url(/^https?:$/, "an http(s) URL").optional(), field: "websubHub" },
+  /** Items per feed. */
+  FEED_SIZE: { schema: int(1, 500).default(50), field: "feedSize" },
+  /** Seconds before each delivery attempt (parsed to ms); its length is the number of attempts. */
+  PARTNER_RETRY_SCHEDULE: {
+    schema: secondsList().default([0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400].map((s) => s * 1000)),
+    field: "partnerRetrySchedule",
+  },
+  /** One webhook attempt, connect to last byte. */
+  PARTNER_TIMEOUT_MS: { schema: int(100, 120_000).default(15_000), field: "partnerTimeoutMs" },
+  /** Deliveries one worker process runs at once, across all partners. */
+  PARTNER_CONCURRENCY: { schema: int(1, 500).default(50), field: "partnerConcurrency" },
+  /** Requests in flight to one partner at once (all processes): a slow partner cannot take every slot. */
+  PARTNER_MAX_IN_FLIGHT: { schema: int(1, 100).default(8), field: "partnerMaxInFlight" },
+  /**
+   * How long a worker holds a job before it must renew its lock; a crashed worker's jobs are
+   * taken over within about twice this (BullMQ lockDuration and stalledInterval).
+   */
+  WORKER_LOCK_MS: { schema: int(1000, 600_000).default(30_000), field: "workerLockMs" },
+  /** The RFC 2919 List-Id of alerts, digests and notices; unset: listIdOf() derives it from MAIL_FROM. */
+  LIST_ID: {
+    schema: z
+      .string()
+      .trim()
+      .regex(
+        /^(?:[^<>\u0000-\u001f\u007f]{1,100} )?<[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+>$/,
+        "a list id as in RFC 2919: a name and <label.domain>, e.g. IOM newsroom <news.iom.int>",
+      )
+      .optional(),
+    field: "listId",
+  },
   /**
    * How long readers whose language is not the original's wait for a translation before they get
-   * the original (ALERT_TRANSLATION_WAIT, ms). See mail/alerts.ts.
+   * the original (parsed to ms). See mail/alerts.ts.
    */
-  alertTranslationWaitMs: number;
-  logLevel: string;
+  ALERT_TRANSLATION_WAIT: {
+    schema: z
+      .string()
+      .trim()
+      .regex(/^\d+(ms|s|m|h)?$/, "a duration: seconds (300) or with a unit: 500ms, 90s, 5m, 1h")
+      .transform(durationMs)
+      .refine((ms) => ms <= 24 * 3600_000, "at most 24h")
+      .default(5 * 60_000),
+    field: "alertTranslationWaitMs",
+  },
+  /** How often workers look for jobs whose lock ran out; unset: WORKER_LOCK_MS. */
+  WORKER_STALLED_INTERVAL_MS: { schema: int(1000, 600_000).optional() },
+  /** A run's lease on a reader or a delivery; unset: 2 × (lock + stalled interval). */
+  SEND_LEASE_MS: { schema: int(1000, 3_600_000).optional() },
+  /** DKIM signing domain (with DKIM_SELECTOR and DKIM_PRIVATE_KEY). */
+  DKIM_DOMAIN: { schema: optionalString() },
+  /** DKIM selector. */
+  DKIM_SELECTOR: { schema: optionalString() },
+  /** DKIM private key (PEM). */
+  DKIM_PRIVATE_KEY: { schema: optionalString() },
   /** Whose X-Forwarded-For to believe (Fastify trustProxy); false: the socket's peer is the client. */
-  trustProxy: TrustProxy;
+  TRUST_PROXY: { schema: trustProxy().default(false), field: "trustProxy" },
   /** Bearer token of GET /metrics; unset: /metrics is open. */
-  metricsToken?: string;
+  METRICS_TOKEN: { schema: z.string().trim().min(16, "at least 16 characters").optional(), field: "metricsToken" },
   /** Failed logins (API token, dashboard, metrics) one client may make per window before 429. */
-  authMaxFailures: number;
-  authFailureWindowS: number;
+  AUTH_MAX_FAILURES: { schema: int(1, 1_000_000).default(10), field: "authMaxFailures" },
+  /** That window, in seconds. */
+  AUTH_FAILURE_WINDOW_S: { schema: int(1, 86_400).default(900), field: "authFailureWindowS" },
   /** Whole request (headers and body) must arrive within this (Node requestTimeout). */
-  requestTimeoutMs: number;
-  /** Request headers must arrive within this (Node headersTimeout). */
-  headersTimeoutMs: number;
+  REQUEST_TIMEOUT_MS: { schema: int(1000, 3_600_000).default(30_000), field: "requestTimeoutMs" },
+  /** Request headers must arrive within this (Node headersTimeout); at most REQUEST_TIMEOUT_MS. */
+  HEADERS_TIMEOUT_MS: { schema: int(1000, 3_600_000).default(10_000), field: "headersTimeoutMs" },
   /** A socket silent for this long is closed (Fastify connectionTimeout). */
-  connectionTimeoutMs: number;
+  CONNECTION_TIMEOUT_MS: { schema: int(1000, 3_600_000).default(60_000), field: "connectionTimeoutMs" },
   /** An idle keep-alive connection is closed after this. */
-  keepAliveTimeoutMs: number;
+  KEEP_ALIVE_TIMEOUT_MS: { schema: int(100, 3_600_000).default(72_000), field: "keepAliveTimeoutMs" },
   /** Requests one connection may carry before the server closes it; 0: no limit. */
-  maxRequestsPerSocket: number;
+  MAX_REQUESTS_PER_SOCKET: { schema: int(0, 1_000_000).default(0), field: "maxRequestsPerSocket" },
+  /** pino's level (Config.logLevel is typed a string, as the logger takes it). */
+  LOG_LEVEL: {
+    schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") as z.ZodType<string>,
+    field: "logLevel",
+  },
+} as const satisfies Record<string, EnvVariable>;
+
+type Variables = typeof ENV_VARIABLES;
+const envSchema = z.object(schemasOf(ENV_VARIABLES));
+/** The parsed environment, by variable name. */
+type Env = z.output<typeof envSchema>;
+/** The Config fields that hold one variable as parsed: its schema's output, optional when it has no default. */
+type Fields = {
+  [N in keyof Env as Variables[N] extends { field: infer F extends string } ? F : never]: Env[N];
+};
+
+function schemasOf<T extends Record<string, EnvVariable>>(table: T): { [N in keyof T]: T[N]["schema"] } {
+  return Object.fromEntries(Object.entries(table).map(([name, v]) => [name, v.schema])) as {
+    [N in keyof T]: T[N]["schema"];
+  };
+}
+
+/** Parses an environment (process.env by default). Throws ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const e = parseEnv(env);
+  checkTogether(e);
+  const redis = redisTarget(e);
+  const leases = leaseTimes(e);
+  return {
+    ...redis,
+    ...fieldsOf(e),
+    ...leases,
+    publicUrl: (e.PUBLIC_URL ?? publicUrlFor(e.HOST, e.PORT)).replace(/\/+$/, ""),
+    // Unset: beside the other local state, so one VAR_DIR moves all of it.
+    outboxDir: e.OUTBOX_DIR ?? `${e.VAR_DIR}/outbox`,
+    ...orgNamesOf(e),
+    dkim: e.DKIM_DOMAIN
+      ? { domain: e.DKIM_DOMAIN, selector: e.DKIM_SELECTOR!, privateKey: e.DKIM_PRIVATE_KEY! }
+      : undefined,
+  };
+}
+
+/** The environment through the schema; every bad variable in one ConfigError, in table order. */
+function parseEnv(env: Record<string, string | undefined>): Env {
+  // Empty strings mean "unset", as in most shells' `FOO= herald start`.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(cleaned);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => {
+    const name = String(i.path[0]);
+    return `${name}=${shownValue(name, cleaned[name])} is not allowed: ${i.message}`;
+  });
+  throw new ConfigError(`invalid configuration: ${lines.join("; ")}`);
+}
+
+/** Variables that are each fine but not together. */
+function checkTogether(e: Env): void {
+  if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(
+      `invalid configuration: HEADERS_TIMEOUT_MS=${e.HEADERS_TIMEOUT_MS} is not allowed: at most REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS}); the headers are part of the request`,
+    );
+  }
+  const dkimParts = [e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY];
+  if (dkimParts.some(Boolean) && !dkimParts.every(Boolean)) {
+    throw new ConfigError(
+      "invalid configuration: DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY must be set together (or none of them)",
+    );
+  }
+}
+
+/** Every variable that has a `field`, under that field's name, as parsed. */
+function fieldsOf(e: Env): Fields {
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(ENV_VARIABLES) as [keyof Env, EnvVariable][]) {
+    if (v.field) out[v.field] = e[name];
+  }
+  return out as Fields;
+}
+
+/** The stall interval and the send lease: derived from the job lock unless set, and checked against it. */
+function leaseTimes(e: Env): Pick<Config, "workerStalledIntervalMs" | "sendLeaseMs"> {
+  const stalledMs = e.WORKER_STALLED_INTERVAL_MS ?? e.WORKER_LOCK_MS;
+  const leaseMs = e.SEND_LEASE_MS ?? 2 * (e.WORKER_LOCK_MS + stalledMs);
+  if (leaseMs < 2 * e.WORKER_LOCK_MS) {
+    throw new ConfigError(
+      `invalid configuration: SEND_LEASE_MS=${leaseMs} is not allowed: at least twice WORKER_LOCK_MS (${2 * e.WORKER_LOCK_MS}), ` +
+        "or a worker paused past its job lock loses its send leases too and two workers send the same message",
+    );
+  }
+  return { workerStalledIntervalMs: stalledMs, sendLeaseMs: leaseMs };
+}
+
+/** The sample organisation's name in each reader language. */
+const IOM = {
+  en: "International Organization for Migration",
+  fr: "Organisation internationale pour les migrations (OIM)",
+  es: "Organización Internacional para las Migraciones (OIM)",
+};
+
+function orgNamesOf(e: Env): Pick<Config, "orgName" | "orgNames"> {
+  return {
+    orgName: e.ORG_NAME ?? IOM.en,
+    // The built-in names are IOM's; an organisation that sets ORG_NAME gets it in every language
+    // until it sets ORG_NAME_FR / ORG_NAME_ES.
+    orgNames: {
+      en: e.ORG_NAME ?? IOM.en,
+      fr: e.ORG_NAME_FR ?? e.ORG_NAME ?? IOM.fr,
+      es: e.ORG_NAME_ES ?? e.ORG_NAME ?? IOM.es,
+    },
+  };
 }
 
 export class ConfigError extends Error {
@@ -394,97 +411,26 @@ export function publicUrlFor(host: string, port: number): string {
   return `http://${name}:${port}`;
 }
 
-/** Parses an environment (process.env by default). Throws ConfigError naming each bad variable. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  // Empty strings mean "unset", as in most shells' `FOO= herald start`.
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
-  const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
-      const name = String(i.path[0]);
-      return `${name}=${shownValue(name, cleaned[name])} is not allowed: ${i.message}`;
-    });
-    throw new ConfigError(`invalid configuration: ${lines.join("; ")}`);
-  }
-  const e = parsed.data;
-  if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) {
-    throw new ConfigError(
-      `invalid configuration: HEADERS_TIMEOUT_MS=${e.HEADERS_TIMEOUT_MS} is not allowed: at most REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS}); the headers are part of the request`,
-    );
-  }
-  const dkimParts = [e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY];
-  if (dkimParts.some(Boolean) && !dkimParts.every(Boolean)) {
-    throw new ConfigError(
-      "invalid configuration: DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY must be set together (or none of them)",
-    );
-  }
-  const redis = redisTarget(e);
-  const stalledMs = e.WORKER_STALLED_INTERVAL_MS ?? e.WORKER_LOCK_MS;
-  const leaseMs = e.SEND_LEASE_MS ?? 2 * (e.WORKER_LOCK_MS + stalledMs);
-  if (leaseMs < 2 * e.WORKER_LOCK_MS) {
-    throw new ConfigError(
-      `invalid configuration: SEND_LEASE_MS=${leaseMs} is not allowed: at least twice WORKER_LOCK_MS (${2 * e.WORKER_LOCK_MS}), ` +
-        "or a worker paused past its job lock loses its send leases too and two workers send the same message",
-    );
-  }
-  return {
-    ...redis,
-    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    prefix: e.HERALD_PREFIX,
-    host: e.HOST,
-    port: e.PORT,
-    publicUrl: (e.PUBLIC_URL ?? publicUrlFor(e.HOST, e.PORT)).replace(/\/+$/, ""),
-    apiToken: e.API_TOKEN,
-    secretKey: e.SECRET_KEY,
-    secretKeyPrevious: e.SECRET_KEY_PREVIOUS,
-    smtpUrl: e.SMTP_URL,
-    // Unset: beside the other local state, so one VAR_DIR moves all of it.
-    outboxDir: e.OUTBOX_DIR ?? `${e.VAR_DIR}/outbox`,
-    varDir: e.VAR_DIR,
-    mailFrom: e.MAIL_FROM,
-    orgName: e.ORG_NAME ?? IOM.en,
-    // The built-in names are IOM's; an organisation that sets ORG_NAME gets it in every language
-    // until it sets ORG_NAME_FR / ORG_NAME_ES.
-    orgNames: {
-      en: e.ORG_NAME ?? IOM.en,
-      fr: e.ORG_NAME_FR ?? e.ORG_NAME ?? IOM.fr,
-      es: e.ORG_NAME_ES ?? e.ORG_NAME ?? IOM.es,
-    },
-    taxonomyFile: e.TAXONOMY_FILE,
-    brandColor: e.BRAND_COLOR,
-    logoUrl: e.LOGO_URL,
-    defaultTimezone: e.DEFAULT_TIMEZONE,
-    digestHour: e.DIGEST_HOUR,
-    digestPartSize: e.DIGEST_PART_SIZE,
-    weeklyDigestDay: e.WEEKLY_DIGEST_DAY,
-    emailRatePerSecond: e.EMAIL_RATE_PER_SECOND,
-    pendingExpiryDays: e.PENDING_EXPIRY_DAYS,
-    adminPassword: e.ADMIN_PASSWORD,
-    websubHub: e.WEBSUB_HUB,
-    feedSize: e.FEED_SIZE,
-    partnerRetrySchedule: e.PARTNER_RETRY_SCHEDULE,
-    partnerTimeoutMs: e.PARTNER_TIMEOUT_MS,
-    partnerConcurrency: e.PARTNER_CONCURRENCY,
-    partnerMaxInFlight: e.PARTNER_MAX_IN_FLIGHT,
-    workerLockMs: e.WORKER_LOCK_MS,
-    workerStalledIntervalMs: stalledMs,
-    sendLeaseMs: leaseMs,
-    dkim: e.DKIM_DOMAIN
-      ? { domain: e.DKIM_DOMAIN, selector: e.DKIM_SELECTOR!, privateKey: e.DKIM_PRIVATE_KEY! }
-      : undefined,
-    listId: e.LIST_ID,
-    alertTranslationWaitMs: e.ALERT_TRANSLATION_WAIT,
-    logLevel: e.LOG_LEVEL,
-    trustProxy: e.TRUST_PROXY,
-    metricsToken: e.METRICS_TOKEN,
-    authMaxFailures: e.AUTH_MAX_FAILURES,
-    authFailureWindowS: e.AUTH_FAILURE_WINDOW_S,
-    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
-    headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
-    connectionTimeoutMs: e.CONNECTION_TIMEOUT_MS,
-    keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
-    maxRequestsPerSocket: e.MAX_REQUESTS_PER_SOCKET,
-  };
+/**
+ * The RFC 2919 List-Id when LIST_ID is unset, from MAIL_FROM: its display name (else ORG_NAME)
+ * and its address turned into a label, "IOM News <news@iom.int>" -> "IOM News <news.iom.int>".
+ */
+export function listIdOf(config: Pick<Config, "listId" | "mailFrom" | "orgName">): string {
+  if (config.listId) return config.listId;
+  const from = config.mailFrom.trim();
+  const m = /([^<\s@]+)@([A-Za-z0-9.-]+)>?\s*$/.exec(from);
+  const local =
+    (m?.[1] ?? "news")
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-")
+      .replace(/^-+|-+$/g, "") || "news";
+  const domain = (m?.[2] ?? "localhost").toLowerCase().replace(/^\.+|\.+$/g, "") || "localhost";
+  const display = /^\s*"?([^"<]*?)"?\s*</.exec(from)?.[1] || config.orgName;
+  const name = display
+    .replace(/[<>"\u0000-\u001f\u007f]+/g, " ")
+    .trim()
+    .slice(0, 100);
+  return `${name ? `${name} ` : ""}<${local}.${domain}>`;
 }
 
 /** "h1:p1,[::1]:p2" -> [{host, port}], or the reason it is not such a list. */
@@ -505,8 +451,6 @@ export function parseHostPorts(s: string, defaultPort?: number): HostPort[] | st
   }
   return out;
 }
-
-type Env = z.infer<typeof envSchema>;
 
 function redisTarget(e: Env): { redisUrl?: string; redisHa?: RedisHa } {
   const fail = (msg: string): never => {
@@ -620,6 +564,133 @@ export function parseSentinelUrl(
 export function redactSentinelUrl(s: string): string {
   // Up to the last "@": a password may hold "/" or "@" that were not percent-encoded.
   return s.replace(/^(rediss?\+sentinel:\/\/).*@/, "$1***@");
+}
+
+// The kinds of values ENV_VARIABLES is made of. Declared as functions (hoisted), so the table
+// can come first.
+
+function int(min: number, max: number) {
+  return z.coerce
+    .number({ message: "a whole number" })
+    .int("a whole number")
+    .min(min, `at least ${min}`)
+    .max(max, `at most ${max}`);
+}
+
+/** A string whose blank value means unset. */
+function optionalString() {
+  return z
+    .string()
+    .transform((s) => s.trim())
+    .transform((s) => (s === "" ? undefined : s))
+    .optional();
+}
+
+function url(protocols: RegExp, what: string) {
+  return z
+    .string()
+    .trim()
+    .refine((s) => {
+      try {
+        return protocols.test(new URL(s).protocol);
+      } catch {
+        return false;
+      }
+    }, what);
+}
+
+function redisUrl() {
+  return z
+    .string()
+    .trim()
+    .refine((s) => {
+      try {
+        return /^(rediss?|rediss?\+sentinel):$/.test(new URL(s).protocol) || /^rediss?\+sentinel:\/\//.test(s);
+      } catch {
+        return /^rediss?\+sentinel:\/\//.test(s);
+      }
+    }, "a redis://, rediss:// or redis+sentinel://host:26379,host:26379/mastername URL");
+}
+
+/** Retry delays in seconds, e.g. "0,5,300" (the partner schedule), as milliseconds. */
+function secondsList() {
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, "comma-separated seconds, e.g. 0,5,300,1800")
+    .transform((s) => s.split(",").map((x) => Math.round(Number(x) * 1000)));
+}
+
+/** "300" (seconds), "500ms", "90s", "5m", "1h" -> milliseconds. */
+function durationMs(s: string): number {
+  const m = /^(\d+)(ms|s|m|h)?$/.exec(s)!;
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3600_000 }[m[2] ?? "s"]!;
+}
+
+function flag() {
+  return z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(["1", "0", "true", "false", "yes", "no", "on", "off"], { message: "true or false" }))
+    .transform((s) => ["1", "true", "yes", "on"].includes(s));
+}
+
+/** "host:port,host:port" (Redis Cluster seed nodes, Sentinels); IPv6 as [::1]:port. */
+function hostPortList(defaultPort?: number) {
+  return z
+    .string()
+    .trim()
+    .transform((s, ctx) => {
+      const out = parseHostPorts(s, defaultPort);
+      if (typeof out === "string") {
+        ctx.addIssue({ code: "custom", message: out });
+        return z.NEVER;
+      }
+      return out;
+    });
+}
+
+/** TRUST_PROXY's value (see TrustProxy). */
+function trustProxy() {
+  return z
+    .string()
+    .trim()
+    .transform((s, ctx): TrustProxy => {
+      const lower = s.toLowerCase();
+      if (lower === "false" || lower === "0") return false;
+      if (lower === "true") return true;
+      if (/^\d+$/.test(s)) {
+        const n = Number(s);
+        if (n <= 100) return n;
+      } else {
+        const list = s
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean);
+        if (list.length && list.every(isAddressOrCidr)) return list;
+      }
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "false (the default), true, a hop count from 1 to 100, or a comma-separated list of proxy IPs/CIDRs such as 10.0.0.0/8,127.0.0.1 (or loopback, linklocal, uniquelocal)",
+      });
+      return z.NEVER;
+    });
+}
+
+/** Address names proxy-addr (Fastify's trustProxy) knows besides IPs and CIDRs. */
+const PROXY_NAMES = ["loopback", "linklocal", "uniquelocal"];
+
+/** A dotted-quad IPv4 or an IPv6 address (not ipaddr's shorthands such as "1" for 0.0.0.1). */
+const isAddress = (s: string) => (s.includes(":") ? ipaddr.IPv6.isValid(s) : ipaddr.IPv4.isValidFourPartDecimal(s));
+
+function isAddressOrCidr(s: string): boolean {
+  if (PROXY_NAMES.includes(s)) return true;
+  const [address, bits, ...rest] = s.split("/");
+  if (rest.length || !isAddress(address!)) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (address!.includes(":") ? 128 : 32);
 }
 
 /** Config for tests and tools: defaults plus the given overrides, no environment read. */
