@@ -7,7 +7,11 @@ import type { QueueName, ReleaseEventJob } from "./jobs/queues.ts";
 import type { Release } from "./releases/model.ts";
 import type { Runtime } from "./runtime.ts";
 
-/** A queue's processor: a plain async function of the job and the runtime, with its worker tuning. */
+/**
+ * A queue's processor: a plain async function of the job and the runtime, with its worker tuning.
+ * The workers hand over the whole runtime; a processor declares the part it uses (a Pick of
+ * Runtime), which is what it may be given in a test.
+ */
 export interface ProcessorSpec {
   // biome-ignore lint/suspicious/noExplicitAny: each processor narrows its own payload type
   process: (job: Job<any>, rt: Runtime) => Promise<unknown>;

@@ -5,7 +5,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { QUEUE_NAMES } from "./jobs/queues.ts";
 import type { Runtime } from "./runtime.ts";
-import { subscriberStore } from "./subscribers/service.ts";
 
 /** Counters kept in Redis: help text and label names. Names follow Prometheus conventions. */
 export const STATS = {
@@ -82,7 +81,10 @@ export interface RegistersMetrics {
   register(registry: Registry): void;
 }
 
-export function createMetricsRegistry(rt: Runtime, httpDurations: RegistersMetrics): Registry {
+/** What the registry reads at scrape time: queue depths, subscriber counts, the Redis-kept counters. */
+export type MetricsDeps = Pick<Runtime, "queues" | "subscribers" | "redis" | "key">;
+
+export function createMetricsRegistry(rt: MetricsDeps, httpDurations: RegistersMetrics): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   httpDurations.register(registry);
@@ -107,7 +109,7 @@ export function createMetricsRegistry(rt: Runtime, httpDurations: RegistersMetri
     registers: [registry],
     async collect() {
       this.reset();
-      for (const [status, n] of Object.entries(await subscriberStore(rt).countByStatus())) this.set({ status }, n);
+      for (const [status, n] of Object.entries(await rt.subscribers.countByStatus())) this.set({ status }, n);
     },
   });
 

@@ -1,6 +1,10 @@
 // The runtime: what every entry point (HTTP, workers, CLI) shares. One producer Redis
 // connection, one Queue per queue name, the stores, the logger and the clock. Built once per
-// process (or per test, with its own prefix) and closed once.
+// process (or per test, with its own prefix) and closed once. The stores are built here, once,
+// and never again per call; a channel's own store, which this floor cannot import, is built
+// once per runtime by oncePerRuntime. A function takes the part of the runtime it uses
+// (`Pick<Runtime, "releases" | "clock">`, or a named Deps type beside it), never the whole of it
+// by habit: its signature says what it touches, and a test can hand it just that.
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { type Clock, systemClock } from "./clock.ts";
@@ -11,6 +15,7 @@ import { type KeyBuilder, keyBuilder } from "./redis/keys.ts";
 import { clusterOf, connectProducer, describeTarget, type RedisTarget } from "./redis/connection.ts";
 import { ReleaseStore } from "./releases/store.ts";
 import { readTaxonomyFile, TaxonomyStore } from "./releases/taxonomy.ts";
+import { SubscriberStore } from "./subscribers/store.ts";
 
 export type Queues = Record<QueueName, Queue>;
 
@@ -33,6 +38,7 @@ export interface Runtime {
   redis: Redis;
   queues: Queues;
   releases: ReleaseStore;
+  subscribers: SubscriberStore;
   /** Topics and regions: labels per language and their IPTC / ISO codes. */
   taxonomy: TaxonomyStore;
   /** `{prefix}:a:b` (redis/keys.ts) */
@@ -83,6 +89,20 @@ export function keyPatterns(prefix: string, cluster = false): string[] {
   return cluster ? [`${prefix}:*`, `{${prefix.replace(/[{}]/g, "")}:q:*`] : [`${prefix}:*`];
 }
 
+/**
+ * `build` run at most once per runtime, its result kept as long as that runtime is: for what a
+ * channel owns (its store), which createRuntime cannot build because this floor does not import
+ * the channels (`npm run layers`). Keyed by the object passed, which is the runtime itself even
+ * where a function declares only a Pick of it.
+ */
+export function oncePerRuntime<R extends object, T>(build: (rt: R) => T): (rt: R) => T {
+  const built = new WeakMap<R, T>();
+  return (rt) => {
+    if (!built.has(rt)) built.set(rt, build(rt));
+    return built.get(rt) as T;
+  };
+}
+
 export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const log = opts.log ?? silentLogger;
   // Before connecting: a bad TAXONOMY_FILE stops start-up like any bad setting.
@@ -129,6 +149,7 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
     redis,
     queues,
     releases: new ReleaseStore(redis, prefix),
+    subscribers: new SubscriberStore(redis, prefix),
     taxonomy: new TaxonomyStore(redis, prefix, taxonomyFile),
     key: keyBuilder(prefix),
     async close() {

@@ -5,7 +5,7 @@
 import type { FeedKey } from "../vocabulary.ts";
 import type { Release } from "../releases/model.ts";
 import { withPublicOriginals } from "../releases/translations.ts";
-import type { Runtime } from "../runtime.ts";
+import { oncePerRuntime, type Runtime } from "../runtime.ts";
 import { renderAtom } from "./atom.ts";
 import { compressBody, etagOf, FeedCache, type FeedWrite, hashOf } from "./cache.ts";
 import { type FeedMeta, feedMeta } from "./item.ts";
@@ -32,11 +32,13 @@ export interface BuildResult {
   superseded: boolean;
 }
 
-export function feedCache(rt: Runtime): FeedCache {
-  return new FeedCache(rt.redis, rt.key);
-}
+/** The runtime's one FeedCache (the builders write it, the HTTP memo reads it). */
+export const feedCache = oncePerRuntime((rt: Pick<Runtime, "redis" | "key">) => new FeedCache(rt.redis, rt.key));
 
-export async function buildFeed(rt: Runtime, feed: FeedKey): Promise<BuildResult> {
+/** What building a feed uses of the runtime: the releases and vocabulary it reads, the cache it writes. */
+export type FeedBuildDeps = Pick<Runtime, "releases" | "taxonomy" | "config" | "clock" | "redis" | "key">;
+
+export async function buildFeed(rt: FeedBuildDeps, feed: FeedKey): Promise<BuildResult> {
   const cache = feedCache(rt);
   const gen = await cache.nextGeneration(feed); // before reading: see cache.ts
   // A translation of a still-embargoed original must not name it (translations.ts).

@@ -3,7 +3,7 @@
 // one "rebuild" per known feed through the same coalescing windows as release events.
 // Safe to run twice: a build of unchanged data writes nothing and pings nobody.
 import type { Job } from "bullmq";
-import { type BuildResult, buildFeed } from "./build.ts";
+import { type BuildResult, buildFeed, type FeedBuildDeps } from "./build.ts";
 import { FORMATS, feedUrl, knownFeeds, parseFeedKey } from "./keys.ts";
 import { countStat } from "../metrics.ts";
 import type { Runtime } from "../runtime.ts";
@@ -15,7 +15,7 @@ export const REBUILD_ALL = "rebuild-all";
 
 export async function processFeedRebuild(
   job: Job<FeedRebuildJob>,
-  rt: Runtime,
+  rt: FeedBuildDeps & Pick<Runtime, "queues" | "log">,
 ): Promise<BuildResult | { queued: FeedKey[] }> {
   if (job.name === REBUILD_ALL) {
     const feeds = await knownFeeds((kind) => rt.releases.facets(kind));
@@ -36,13 +36,17 @@ export async function processFeedRebuild(
 }
 
 /** One ping per build that changed something; the job id ties it to the rebuild job. */
-export async function enqueueWebsubPing(rt: Runtime, feed: FeedKey, rebuildJobId: string): Promise<void> {
+export async function enqueueWebsubPing(
+  rt: Pick<Runtime, "config" | "queues">,
+  feed: FeedKey,
+  rebuildJobId: string,
+): Promise<void> {
   const data: WebsubJob = { urls: FORMATS.map((f) => feedUrl(rt.config, feed, f)) };
   await rt.queues[QUEUE.websub].add("ping", data, { jobId: jobId.websubPing(rebuildJobId) });
 }
 
 /** What `herald feeds rebuild` queues: one job that fans out to every known feed. */
-export async function enqueueRebuildAll(rt: Runtime): Promise<string> {
+export async function enqueueRebuildAll(rt: Pick<Runtime, "clock" | "queues">): Promise<string> {
   const id = jobId.feedRebuildAll(rt.clock.now());
   await rt.queues[QUEUE.feeds].add(REBUILD_ALL, { feed: "*", cause: "herald feeds rebuild" }, { jobId: id });
   return id;
@@ -56,7 +60,11 @@ export function feedsTouched(release: Release, previous: Release | null): FeedKe
 }
 
 /** Queues one rebuild per feed for the current window; later events in the window join it. */
-export async function enqueueFeedRebuilds(rt: Runtime, feeds: FeedKey[], cause?: string): Promise<void> {
+export async function enqueueFeedRebuilds(
+  rt: Pick<Runtime, "clock" | "queues">,
+  feeds: FeedKey[],
+  cause?: string,
+): Promise<void> {
   if (feeds.length === 0) return;
   const now = rt.clock.now();
   const windowEnd = Math.ceil((now + 1) / FEED_REBUILD_WINDOW_MS) * FEED_REBUILD_WINDOW_MS;

@@ -9,7 +9,7 @@ import type { WebsubJob } from "../jobs/queues.ts";
 
 export const WEBSUB_TIMEOUT_MS = 10_000;
 
-export async function processWebsubPing(job: Job<WebsubJob>, rt: Runtime): Promise<string> {
+export async function processWebsubPing(job: Job<WebsubJob>, rt: Pick<Runtime, "config">): Promise<string> {
   const hub = rt.config.websubHub;
   if (!hub) return "no WEBSUB_HUB configured: nothing to do";
   for (const url of job.data.urls) await publish(hub, url);

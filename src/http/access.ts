@@ -115,7 +115,7 @@ export interface AccessOptions {
 }
 
 /** Must run on the root instance before any route is added. */
-export function installAccess(app: FastifyInstance, rt: Runtime, opts: AccessOptions): void {
+export function installAccess(app: FastifyInstance, rt: Pick<Runtime, "redis" | "config">, opts: AccessOptions): void {
   const table: RouteAccess[] = [];
   tables.set(app, table);
   const failures = new LoginFailures(

@@ -11,7 +11,7 @@ import { declareAccess } from "./access.ts";
 
 const BASE = "/admin/queues";
 
-export const adminRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
+export const adminRoutes: FastifyPluginAsync<{ rt: Pick<Runtime, "config" | "queues"> }> = async (app, { rt }) => {
   declareAccess(app, "admin");
   if (!rt.config.adminPassword) return;
   const adapter = new FastifyAdapter();

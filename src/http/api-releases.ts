@@ -1,13 +1,12 @@
 // The releases API: publish, correct, withdraw, read. Invalid input answers 400 with every
 // problem listed and stores nothing.
 import type { FastifyPluginAsync } from "fastify";
-import { checkReleaseId, ReleaseService } from "../releases/service.ts";
-import type { Runtime } from "../runtime.ts";
+import { checkReleaseId, type ReleaseDeps, ReleaseService } from "../releases/service.ts";
 import { jsonObjectBody } from "./json-body.ts";
 import { singleValuedQuery } from "./query.ts";
 
 // Bearer auth for every /api/ URL is installed once, in app.ts.
-export const releaseRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
+export const releaseRoutes: FastifyPluginAsync<{ rt: ReleaseDeps }> = async (app, { rt }) => {
   const service = new ReleaseService(rt);
   singleValuedQuery(app);
 

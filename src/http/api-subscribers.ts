@@ -3,11 +3,10 @@
 import type { FastifyPluginAsync } from "fastify";
 import { invalid } from "../errors.ts";
 import { type DigestJob, jobId, QUEUE } from "../jobs/queues.ts";
-import type { Runtime } from "../runtime.ts";
-import { SubscriberService } from "../subscribers/service.ts";
+import { type SubscriberDeps, SubscriberService } from "../subscribers/service.ts";
 import { jsonObjectBody } from "./json-body.ts";
 
-export const subscriberApiRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
+export const subscriberApiRoutes: FastifyPluginAsync<{ rt: SubscriberDeps }> = async (app, { rt }) => {
   const service = new SubscriberService(rt);
 
   /** Body: subscriber fields, plus `confirmed: true` to skip the opt-in email (consent given elsewhere). */

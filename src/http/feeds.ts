@@ -20,8 +20,11 @@ import { FEED_ROUTES } from "./feed-polls.ts";
 
 const COLD_RETRY_AFTER_S = 30;
 
+/** What the feed routes read: stored releases (cold feeds, pages), the vocabulary, the config. */
+type FeedPageDeps = Pick<Runtime, "releases" | "taxonomy" | "config">;
+
 /** `memo` is shared with the early answer for polls (feed-polls.ts); app.ts owns it. */
-export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; memo: FeedMemo }> = async (app, { rt, memo }) => {
+export const feedRoutes: FastifyPluginAsync<{ rt: FeedPageDeps; memo: FeedMemo }> = async (app, { rt, memo }) => {
   const serve = feedServer(rt, memo);
   app.get<{ Params: { file: string } }>(FEED_ROUTES.all, (req, reply) =>
     serve(req, reply, "all", formatOfFile(req.params.file)),
@@ -36,7 +39,7 @@ export const feedRoutes: FastifyPluginAsync<{ rt: Runtime; memo: FeedMemo }> = a
 };
 
 /** Answers a feed from the memo (in memory, else Redis); a feed not built yet answers cold(). */
-function feedServer(rt: Runtime, memo: FeedMemo) {
+function feedServer(rt: Pick<Runtime, "releases">, memo: FeedMemo) {
   return (
     req: FastifyRequest,
     reply: FastifyReply,
@@ -63,7 +66,7 @@ function answer(req: FastifyRequest, reply: FastifyReply, entry: FeedEntry, form
 }
 
 async function cold(
-  rt: Runtime,
+  rt: Pick<Runtime, "releases">,
   reply: FastifyReply,
   key: FeedKey,
   parsed: NonNullable<ReturnType<typeof parseFeedKey>>,
@@ -107,7 +110,7 @@ function visitorLanguage(req: FastifyRequest) {
 }
 
 /** GET /feeds: the list of feeds, as a page. */
-function feedsPage(rt: Runtime) {
+function feedsPage(rt: FeedPageDeps) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     // Only feeds with something in them now: a topic whose releases were all withdrawn is not listed.
     const feeds = await knownFeeds((kind) => rt.releases.liveFacets(kind));
@@ -122,7 +125,7 @@ function feedsPage(rt: Runtime) {
 }
 
 /** GET /releases/:id: a release's page, which feed items link to; 404 unknown or embargoed, 410 withdrawn. */
-function releasePage(rt: Runtime) {
+function releasePage(rt: FeedPageDeps) {
   return async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     reply
       .type("text/html; charset=utf-8")
@@ -151,7 +154,7 @@ function releasePage(rt: Runtime) {
 }
 
 /** The other published versions of `r`'s story: its original and the original's other translations, or its own. */
-async function publishedTranslations(rt: Runtime, r: Release) {
+async function publishedTranslations(rt: Pick<Runtime, "releases">, r: Release) {
   const related = [...(await rt.releases.translations(r.id))];
   if (r.translationOf) {
     const original = await rt.releases.get(r.translationOf);

@@ -15,6 +15,9 @@ import { FEED_MAX_AGE_S } from "./feed-answer.ts";
 import { page, withLang } from "./pages/layout.ts";
 import { PAGE_STRINGS, type PageStrings } from "../i18n/pages.ts";
 
+/** What the front door reads: the public releases, their labels, the config. */
+type FrontDeps = Pick<Runtime, "releases" | "taxonomy" | "config">;
+
 /** Releases per page of the front door. */
 export const FRONT_PAGE_SIZE = 10;
 /** Pages beyond this are refused as bad input (a page number is not a way to scan Redis). */
@@ -29,7 +32,7 @@ export function parsePage(raw: unknown): number | null {
 }
 
 /** The version of each story a reader of `lang` should see, keeping the order of `page`. */
-async function versionsFor(rt: Runtime, releases: Release[], lang: Language): Promise<Release[]> {
+async function versionsFor(rt: Pick<Runtime, "releases">, releases: Release[], lang: Language): Promise<Release[]> {
   const out: Release[] = [];
   const seen = new Set<string>();
   for (const r of releases) {
@@ -64,14 +67,14 @@ ${tags.length ? `<p class="tags" lang="${ui}">${tags.map((x) => escapeHtml(x)).j
 </li>`;
 }
 
-export const frontRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
+export const frontRoutes: FastifyPluginAsync<{ rt: FrontDeps }> = async (app, { rt }) => {
   app.get("/", frontDoor(rt));
 };
 
 type FrontReq = FastifyRequest<{ Querystring: { page?: unknown; lang?: unknown } }>;
 
 /** GET /: page ?page of the public releases; a bad or too high page number answers 400 or 404. */
-function frontDoor(rt: Runtime) {
+function frontDoor(rt: FrontDeps) {
   return async (req: FrontReq, reply: FastifyReply) => {
     const lang = pickLanguage(req.query.lang, undefined, req.headers["accept-language"]);
     const t = PAGE_STRINGS[lang];
@@ -116,7 +119,7 @@ function frontDoor(rt: Runtime) {
 }
 
 /** Page `n` of `pages`: the intro, the ways to subscribe and follow, the releases and the page links. */
-async function homeBody(rt: Runtime, lang: Language, n: number, pages: number): Promise<string> {
+async function homeBody(rt: FrontDeps, lang: Language, n: number, pages: number): Promise<string> {
   const t = PAGE_STRINGS[lang];
   const [releases, taxonomy] = await Promise.all([
     rt.releases.newest("all", FRONT_PAGE_SIZE, (n - 1) * FRONT_PAGE_SIZE),
@@ -143,7 +146,7 @@ function pageNav(t: PageStrings, lang: Language, n: number, pages: number): stri
 
 /** A page of the front door, with its headers: cached when 200, never otherwise. */
 function answer(
-  rt: Runtime,
+  rt: Pick<Runtime, "config">,
   reply: FastifyReply,
   status: number,
   lang: Language,

@@ -15,7 +15,10 @@ export const READY_TIMEOUT_MS = 2_000;
 const PROBE_TTL_MS = 10_000;
 
 /** Resolves when Redis took a write on every slot Herald uses, or rejects with the reason. */
-export async function checkWritable(rt: Runtime, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+/** What the readiness probe writes through: the producer connection, the data and queue key prefixes. */
+type ProbeDeps = Pick<Runtime, "redis" | "key" | "queuePrefix">;
+
+export async function checkWritable(rt: ProbeDeps, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
   const id = `${hostname()}-${process.pid}`;
   const keys = [rt.key("health", id)];
   if (clusterOf(rt.redis)) keys.push(...QUEUE_NAMES.map((q) => `${rt.queuePrefix(q)}:health:${id}`));
@@ -33,7 +36,7 @@ export async function checkWritable(rt: Runtime, timeoutMs = READY_TIMEOUT_MS): 
   }
 }
 
-export const healthRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
+export const healthRoutes: FastifyPluginAsync<{ rt: ProbeDeps }> = async (app, { rt }) => {
   app.get("/healthz", async () => ({ ok: true }));
   app.get("/readyz", async (_req, reply) => {
     try {

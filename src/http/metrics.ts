@@ -2,11 +2,10 @@
 // root instance (not a plugin scope) so the timer sees every route; feed polls answered before
 // routing are timed by feed-polls.ts into the same series.
 import type { FastifyInstance } from "fastify";
-import { createMetricsRegistry } from "../metrics.ts";
+import { createMetricsRegistry, type MetricsDeps } from "../metrics.ts";
 import type { RequestDurations } from "./durations.ts";
-import type { Runtime } from "../runtime.ts";
 
-export function installMetrics(app: FastifyInstance, rt: Runtime, httpDurations: RequestDurations): void {
+export function installMetrics(app: FastifyInstance, rt: MetricsDeps, httpDurations: RequestDurations): void {
   const registry = createMetricsRegistry(rt, httpDurations);
   app.addHook("onResponse", (req, reply, done) => {
     // Labelled by route pattern (/feeds/:kind/:value/:file), never by raw URL: bounded cardinality.

@@ -13,7 +13,7 @@ import type { Runtime } from "../runtime.ts";
 import type { Language } from "../i18n/languages.ts";
 import type { Subscriber } from "../subscribers/model.ts";
 import { readerLinks } from "../subscribers/links.ts";
-import { type ConfirmOutcome, confirmState, SubscriberService } from "../subscribers/service.ts";
+import { type ConfirmOutcome, confirmState, type SubscriberDeps, SubscriberService } from "../subscribers/service.ts";
 import { readToken, requireSecret, verifyToken } from "../subscribers/tokens.ts";
 import { escapeHtml } from "../releases/sanitize.ts";
 import { strictFormBodies } from "./form-body.ts";
@@ -26,9 +26,15 @@ import { CONFIRM_STRINGS, PAGE_STRINGS } from "../i18n/pages.ts";
 /** Subscribe attempts per IP. */
 export const SUBSCRIBE_LIMIT = { max: 10, timeWindow: "1 minute" };
 
+/** The subscriber service's part of the runtime, and the releases the forms offer topics from. */
+type PeopleDeps = SubscriberDeps & Pick<Runtime, "releases">;
+
 type Req = FastifyRequest<{ Querystring: { token?: string; lang?: string } }>;
 
-export const peopleRoutes: FastifyPluginAsync<{ rt: Runtime; secretKey?: string }> = async (app, { rt, secretKey }) => {
+export const peopleRoutes: FastifyPluginAsync<{ rt: PeopleDeps; secretKey?: string }> = async (
+  app,
+  { rt, secretKey },
+) => {
   strictFormBodies(app);
   singleValuedQuery(app);
   // Counted in Redis, so the limit holds across every web process behind the load balancer.
@@ -152,7 +158,7 @@ class ReaderPages {
   readonly service: SubscriberService;
 
   constructor(
-    readonly rt: Runtime,
+    readonly rt: PeopleDeps,
     private readonly secretKey: string | undefined,
   ) {
     this.service = new SubscriberService(rt);

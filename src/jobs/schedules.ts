@@ -3,7 +3,7 @@
 import type { Runtime } from "../runtime.ts";
 import { QUEUE } from "./queues.ts";
 
-export async function upsertSchedules(rt: Runtime): Promise<void> {
+export async function upsertSchedules(rt: Pick<Runtime, "queues">): Promise<void> {
   // Hourly: each hour some time zones reach DIGEST_HOUR (see digests.ts).
   await rt.queues[QUEUE.digests].upsertJobScheduler(
     "digest-hourly",

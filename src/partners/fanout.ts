@@ -9,7 +9,7 @@ import { filterMatches, type Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { deliveryJobOptions } from "./backoff.ts";
 import type { Partner } from "./model.ts";
-import { PartnerStore } from "./store.ts";
+import { type PartnerStoreDeps, partnerStore } from "./store.ts";
 
 function matchesFilters(p: Partner, r: Release): boolean {
   return (
@@ -43,11 +43,14 @@ export function partnerWants(p: Partner, event: ReleaseEvent, r: Release, previo
   return (event === "updated" || event === "withdrawn") && previous !== null && matchesFilters(p, previous);
 }
 
-export async function queuePartnerDeliveries(rt: Runtime, e: PartnerFanoutJob): Promise<{ partners: string[] }> {
+export async function queuePartnerDeliveries(
+  rt: PartnerStoreDeps & Pick<Runtime, "releases" | "queues" | "clock">,
+  e: PartnerFanoutJob,
+): Promise<{ partners: string[] }> {
   const release = await rt.releases.getRevision(e.releaseId, e.revision);
   if (!release) return { partners: [] };
   const previous = e.revision > 1 ? await rt.releases.getRevision(e.releaseId, e.revision - 1) : null;
-  const store = new PartnerStore(rt.redis, rt.config.prefix);
+  const store = partnerStore(rt);
   const targets = (await store.list()).filter((p) => partnerWants(p, e.event, release, previous));
   const ids = targets.map((p) => p.id);
   // Order keys first, jobs second: a delivery of an older revision that starts after this line
@@ -62,7 +65,7 @@ export async function queuePartnerDeliveries(rt: Runtime, e: PartnerFanoutJob): 
 
 /** Queues deliveries under the given job ids (jobId.partnerDelivery, or partnerReplay for ops). */
 export async function enqueueDeliveries(
-  rt: Runtime,
+  rt: Pick<Runtime, "config" | "queues">,
   jobs: PartnerDeliveryJob[],
   idOf: (j: PartnerDeliveryJob) => string = jobId.partnerDelivery,
 ): Promise<string[]> {

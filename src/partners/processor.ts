@@ -21,7 +21,7 @@ export async function processPartnerJob(
  * (deliver.ts) keeps one partner from taking them all. The custom backoff "partner" named in
  * the queue's default job options is the retry schedule.
  */
-export function partnerWorkerOptions(rt: Runtime): Partial<WorkerOptions> {
+export function partnerWorkerOptions(rt: Pick<Runtime, "config">): Partial<WorkerOptions> {
   return {
     concurrency: rt.config.partnerConcurrency,
     settings: { backoffStrategy: partnerBackoff(rt.config.partnerRetrySchedule) },

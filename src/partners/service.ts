@@ -15,7 +15,10 @@ import {
   publicView,
 } from "./model.ts";
 import { resolveDestination } from "./ssrf.ts";
-import { type DeadLetter, type DeliveryLogEntry, deliveryKey, PartnerStore } from "./store.ts";
+import { type DeadLetter, type DeliveryLogEntry, deliveryKey, type PartnerStoreDeps, partnerStore } from "./store.ts";
+
+// Tests read a partner's log and dead letters through this module, as ops do through the functions below.
+export { partnerStore };
 
 export interface AddedPartner {
   partner: PartnerView;
@@ -29,11 +32,10 @@ export interface PartnerSummary {
   deadLetters: number;
 }
 
-export function partnerStore(rt: Runtime): PartnerStore {
-  return new PartnerStore(rt.redis, rt.config.prefix);
-}
-
-export async function addPartner(rt: Runtime, raw: unknown): Promise<AddedPartner> {
+export async function addPartner(
+  rt: PartnerStoreDeps & Pick<Runtime, "taxonomy" | "clock">,
+  raw: unknown,
+): Promise<AddedPartner> {
   const input = parseOrThrow(partnerInputSchema, raw, "partner");
   // Its filters name topics and regions of the vocabulary: a typo would silently match nothing.
   const unknown = (await rt.taxonomy.current()).unknownIssues(input);
@@ -63,7 +65,7 @@ export async function addPartner(rt: Runtime, raw: unknown): Promise<AddedPartne
  * webhook-signature), so the partner can switch without losing a delivery; then only the new one.
  */
 export async function rotateSecret(
-  rt: Runtime,
+  rt: PartnerStoreDeps & Pick<Runtime, "clock">,
   id: string,
   o: { secret?: string; overlapHours?: number } = {},
 ): Promise<{ secret: string; previousUntil: string | null }> {
@@ -82,17 +84,17 @@ export async function rotateSecret(
 }
 
 /** Makes a disabled partner (410 Gone, or by hand) active again. */
-export async function enablePartner(rt: Runtime, id: string): Promise<void> {
+export async function enablePartner(rt: PartnerStoreDeps & Pick<Runtime, "clock">, id: string): Promise<void> {
   const store = partnerStore(rt);
   if (!(await store.get(id))) throw notFound(`no partner with id ${id} (see herald partners list)`);
   await store.setStatus(id, "active", "", new Date(rt.clock.now()).toISOString());
 }
 
-export async function removePartner(rt: Runtime, id: string): Promise<void> {
+export async function removePartner(rt: PartnerStoreDeps, id: string): Promise<void> {
   if (!(await partnerStore(rt).remove(id))) throw notFound(`no partner with id ${id} (see herald partners list)`);
 }
 
-export async function listPartners(rt: Runtime): Promise<PartnerSummary[]> {
+export async function listPartners(rt: PartnerStoreDeps): Promise<PartnerSummary[]> {
   const store = partnerStore(rt);
   const partners = await store.list();
   const dead = await store.deadLetterCounts(partners.map((p) => p.id));
@@ -118,7 +120,7 @@ export interface ReplayOptions {
  * Superseded revisions step aside as usual, so a replay sends each release's newest state.
  */
 export async function replayPartner(
-  rt: Runtime,
+  rt: PartnerStoreDeps & Pick<Runtime, "clock" | "queues">,
   id: string,
   o: ReplayOptions = {},
 ): Promise<{ queued: number; jobIds: string[] }> {
@@ -161,7 +163,7 @@ export async function replayPartner(
 }
 
 /** For `herald status`: counts, and every partner with its state, last delivery and dead letters. */
-export async function partnerHealth(rt: Runtime) {
+export async function partnerHealth(rt: PartnerStoreDeps) {
   const rows = await listPartners(rt);
   return {
     active: rows.filter((r) => r.partner.status === "active").length,

@@ -22,6 +22,7 @@ import { execOrThrow } from "../redis/pipeline.ts";
 import { scanAll } from "../redis/scan.ts";
 import type { Partner, PartnerStatus } from "./model.ts";
 import { type KeyBuilder, keyBuilder } from "../redis/keys.ts";
+import { oncePerRuntime, type Runtime } from "../runtime.ts";
 
 export const LOG_SIZE = 100;
 const HISTORY_SIZE = 10_000;
@@ -429,3 +430,9 @@ function parsePartner(h: Record<string, string> | null): Partner | null {
     ...(h.disabledAt ? { disabledAt: h.disabledAt } : {}),
   };
 }
+
+/** What reaching the partner store takes: the runtime's connection and its prefix. */
+export type PartnerStoreDeps = Pick<Runtime, "redis" | "config">;
+
+/** The runtime's one PartnerStore, built the first time it is asked for (runtime.ts, oncePerRuntime). */
+export const partnerStore = oncePerRuntime((rt: PartnerStoreDeps) => new PartnerStore(rt.redis, rt.config.prefix));

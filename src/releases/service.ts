@@ -112,8 +112,11 @@ export function checkReleaseId(id: string): string {
   throw invalid(`invalid release id ${JSON.stringify(id.slice(0, 80))}: ${rule}`, [{ path: "id", message: rule }]);
 }
 
+/** What publishing, correcting and withdrawing use of the runtime. */
+export type ReleaseDeps = Pick<Runtime, "releases" | "taxonomy" | "queues" | "clock">;
+
 export class ReleaseService {
-  constructor(private readonly rt: Runtime) {}
+  constructor(private readonly rt: ReleaseDeps) {}
 
   /** Publishes a new release (or confirms an identical one). 409 if the id holds other content. */
   async publish(raw: unknown): Promise<PublishResult> {
@@ -228,7 +231,11 @@ export class ReleaseService {
 }
 
 /** Queues one stored event (and its embargo lift), then clears it from the outbox. */
-async function enqueueEvent(rt: Runtime, job: ReleaseEventJob, release: Release | null): Promise<void> {
+async function enqueueEvent(
+  rt: Pick<Runtime, "releases" | "queues" | "clock">,
+  job: ReleaseEventJob,
+  release: Release | null,
+): Promise<void> {
   const q = rt.queues[QUEUE.releaseEvents];
   await q.add(job.event, job, { jobId: jobId.releaseEvent(job) });
   if (job.event === "embargoed" && release?.embargoUntil) {
@@ -240,7 +247,7 @@ async function enqueueEvent(rt: Runtime, job: ReleaseEventJob, release: Release 
 }
 
 /** Queues every event the store holds but the queue may not (crash between store and queue). */
-export async function dispatchPending(rt: Runtime): Promise<number> {
+export async function dispatchPending(rt: Pick<Runtime, "releases" | "queues" | "clock">): Promise<number> {
   const pending = await rt.releases.pendingEvents();
   for (const e of pending) {
     await enqueueEvent(rt, e, await rt.releases.getRevision(e.releaseId, e.revision));

@@ -28,7 +28,7 @@ import {
   type Subscriber,
   type SubscriberPatch,
 } from "./model.ts";
-import { type Applied, SubscriberStore, subscriberId } from "./store.ts";
+import { type Applied, type SubscriberStore, subscriberId } from "./store.ts";
 
 const HOUR = 3600_000;
 
@@ -39,8 +39,12 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `;
 
-export function subscriberStore(rt: Runtime): SubscriberStore {
-  return new SubscriberStore(rt.redis, rt.config.prefix);
+/**
+ * The runtime's one SubscriberStore (built in createRuntime). Code that has the runtime reads
+ * rt.subscribers; this stays for the callers that still ask for it by name.
+ */
+export function subscriberStore(rt: Pick<Runtime, "subscribers">): SubscriberStore {
+  return rt.subscribers;
 }
 
 const DAY = 24 * HOUR;
@@ -63,10 +67,16 @@ export function confirmState(s: Subscriber, issuedAt: number): Exclude<ConfirmOu
   return "pending";
 }
 
+/** What the subscriber service uses of the runtime. */
+export type SubscriberDeps = Pick<
+  Runtime,
+  "subscribers" | "redis" | "key" | "queues" | "taxonomy" | "config" | "clock"
+>;
+
 export class SubscriberService {
   readonly store: SubscriberStore;
-  constructor(private readonly rt: Runtime) {
-    this.store = subscriberStore(rt);
+  constructor(private readonly rt: SubscriberDeps) {
+    this.store = rt.subscribers;
   }
 
   private nowIso(): string {

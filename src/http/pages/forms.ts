@@ -79,7 +79,7 @@ export function valuesOf(s: Subscriber): FormValues {
  * reader already chose (so they can untick it), labelled and sorted in the page's language.
  */
 export async function offeredFacets(
-  rt: Runtime,
+  rt: Pick<Runtime, "taxonomy" | "releases">,
   lang: string,
   chosen: { topics: string[]; regions: string[] } = { topics: [], regions: [] },
 ): Promise<{ topics: FacetOption[]; regions: FacetOption[] }> {
