@@ -44,7 +44,7 @@ describe("inLanes", () => {
       },
       () => false,
     );
-    expect((failure?.error as Error).message).toBe("lane broke");
+    expect(failure).toEqual({ error: new Error("lane broke") });
     expect(started).toEqual([0, 1, 2]);
   });
 
@@ -131,7 +131,7 @@ describe("LedgerWriter", () => {
     writer.add({ subscriberId: "b" });
     ledger.writes[0]!.fail(new Error("redis away"));
     await writer.flush();
-    expect((writer.failure()?.error as Error).message).toBe("redis away");
+    expect(writer.failure()).toEqual({ error: new Error("redis away") });
     writer.add({ subscriberId: "c" });
     await writer.flush();
     expect(ledger.writes).toHaveLength(1);
