@@ -14,10 +14,9 @@ export const STATS = {
     [],
   ],
   herald_emails_complained_total: ["Recipients marked complained by a feedback-loop report (ARF)", []],
-  // Counts every skip, not only suppressions (the name is historical; sendBatch in mail/send-emails.ts increments it).
-  herald_emails_suppressed_total: [
-    "Sends skipped, for any reason: the reader unsubscribed, bounced or complained, already had this digest or a newer one, already got another alert edition of the story, or the release is gone",
-    [],
+  herald_emails_skipped_total: [
+    "Readers an email batch run did not send to, by reason (unsubscribed, suppressed, erased, not-confirmed, already-confirmed, has-newer-digest, story-claimed, release-withdrawn, segment-expired; already-sent and held-by-other-run count re-runs, not skips of the edition)",
+    ["reason"],
   ],
   herald_webhooks_delivered_total: ["Partner deliveries answered 2xx, by partner", ["partner"]],
   herald_webhooks_failed_total: ["Partner delivery attempts that failed (and will retry), by partner", ["partner"]],

@@ -129,6 +129,7 @@ function logEntry(
   };
 }
 
+/** One signed POST of the event to the partner, from the destination check to the answer. */
 async function attempt(
   job: Job<PartnerDeliveryJob>,
   rt: Runtime,
@@ -136,78 +137,73 @@ async function attempt(
   release: Release,
   stillMine: () => Promise<boolean>,
 ): Promise<Outcome> {
-  const d = job.data;
-  const attemptNo = job.attemptsMade + 1;
-  const lastAttempt = attemptNo >= (job.opts.attempts ?? 1);
-  const id = webhookId(d);
-
-  const failed = (
-    status: number | null,
-    durationMs: number,
-    error: string,
-    how: "retry" | "permanent" | "refused",
-    retryAfterMs?: number,
-  ): Outcome => ({
-    log: logEntry(rt, job, { status, durationMs, outcome: how === "refused" ? "refused" : "failed", error }),
-    ...(lastAttempt || how !== "retry"
-      ? {
-          deadLetter: {
-            releaseId: d.releaseId,
-            revision: d.revision,
-            event: d.event,
-            webhookId: id,
-            attempts: attemptNo,
-            status,
-            error,
-            at: new Date(rt.clock.now()).toISOString(),
-          },
-        }
-      : {}),
-    error: how === "retry" ? new DeliveryError(error, status, retryAfterMs) : new UnrecoverableError(error),
-  });
-
   // Checked at every delivery: DNS may have changed since the partner was added.
   let dest: Destination;
   try {
     dest = await resolveDestination(partner.url, partner.allowPrivate);
   } catch (err) {
     if (!(err instanceof UnsafeDestinationError)) throw err;
-    return failed(null, 0, `refused: ${err.message}`, "refused");
+    return failed(rt, job, { status: null, durationMs: 0, error: `refused: ${err.message}`, how: "refused" });
   }
-
-  // Without embargo access, a translation of a still-embargoed original does not name it.
-  const shown = partner.embargoAccess ? release : (await withPublicOriginals(rt.releases, [release]))[0]!;
-  const body = JSON.stringify(
-    buildEnvelope(shown, d.event, {
-      publicUrl: rt.config.publicUrl,
-      orgName: rt.config.orgName,
-      taxonomy: await rt.taxonomy.current(),
-    }),
-  );
+  const body = await envelopeBody(rt, partner, release, job.data.event);
   // Last step before the request leaves: this run may have been paused past its lease.
   if (!(await stillMine())) return { leaseLost: true };
   const started = performance.now();
   let res: PostResult;
   try {
-    res = await postJson(
-      dest,
-      signatureHeaders(signingSecrets(partner, rt.clock.now()), id, rt.clock.now(), body),
+    const headers = signatureHeaders(
+      signingSecrets(partner, rt.clock.now()),
+      webhookId(job.data),
+      rt.clock.now(),
       body,
-      rt.config.partnerTimeoutMs,
     );
+    res = await postJson(dest, headers, body, rt.config.partnerTimeoutMs);
   } catch (err) {
     const message = err instanceof PostError ? err.message : (err as Error).message;
-    return failed(null, Math.round(performance.now() - started), message, "retry");
+    return failed(rt, job, {
+      status: null,
+      durationMs: Math.round(performance.now() - started),
+      error: message,
+      how: "retry",
+    });
   }
-  const durationMs = Math.round(performance.now() - started);
-  const { status } = res;
+  return answered(rt, job, partner, dest, res, Math.round(performance.now() - started));
+}
 
+/** The webhook body: the envelope around the release as this partner may see it. */
+async function envelopeBody(
+  rt: Runtime,
+  partner: Partner,
+  release: Release,
+  event: PartnerDeliveryJob["event"],
+): Promise<string> {
+  // Without embargo access, a translation of a still-embargoed original does not name it.
+  const shown = partner.embargoAccess ? release : (await withPublicOriginals(rt.releases, [release]))[0]!;
+  return JSON.stringify(
+    buildEnvelope(shown, event, {
+      publicUrl: rt.config.publicUrl,
+      orgName: rt.config.orgName,
+      taxonomy: await rt.taxonomy.current(),
+    }),
+  );
+}
+
+/** What the partner's answer means: delivered (2xx), gone (410: disable), or a failure to retry. */
+function answered(
+  rt: Runtime,
+  job: Job<PartnerDeliveryJob>,
+  partner: Partner,
+  dest: Destination,
+  res: PostResult,
+  durationMs: number,
+): Outcome {
+  const { status } = res;
   if (status >= 200 && status < 300) {
     return {
       log: logEntry(rt, job, { status, durationMs, outcome: "delivered" }),
       deadLetter: "clear",
       delivered: true,
-      result: `delivered ${id} to ${partner.id} (${status})`,
+      result: `delivered ${webhookId(job.data)} to ${partner.id} (${status})`,
     };
   }
   if (status === 410) {
@@ -217,11 +213,55 @@ async function attempt(
       result: `partner ${partner.id} disabled (410 Gone)`,
     };
   }
-  const detail =
+  const error =
     status >= 300 && status < 400
       ? `answered ${status} (redirect to ${String(res.headers.location ?? "?").slice(0, 200)}; redirects are not followed: give the final URL)`
       : `answered ${status}${res.body ? `: ${res.body.replace(/\s+/g, " ").trim().slice(0, 200)}` : ""}`;
-  const retryAfter =
+  const retryAfterMs =
     status === 429 || status === 503 ? parseRetryAfter(res.headers["retry-after"], rt.clock.now()) : undefined;
-  return failed(status, durationMs, detail, "retry", retryAfter);
+  return failed(rt, job, { status, durationMs, error, how: "retry", retryAfterMs });
+}
+
+/**
+ * A failed attempt: logged; dead-lettered when it was the last attempt or is not retried
+ * ("permanent", "refused"); BullMQ retries a DeliveryError and fails an UnrecoverableError now.
+ */
+function failed(
+  rt: Runtime,
+  job: Job<PartnerDeliveryJob>,
+  f: {
+    status: number | null;
+    durationMs: number;
+    error: string;
+    how: "retry" | "permanent" | "refused";
+    retryAfterMs?: number;
+  },
+): Outcome {
+  const d = job.data;
+  const attempts = job.attemptsMade + 1;
+  const lastAttempt = attempts >= (job.opts.attempts ?? 1);
+  const { status, error } = f;
+  return {
+    log: logEntry(rt, job, {
+      status,
+      durationMs: f.durationMs,
+      outcome: f.how === "refused" ? "refused" : "failed",
+      error,
+    }),
+    ...(lastAttempt || f.how !== "retry"
+      ? {
+          deadLetter: {
+            releaseId: d.releaseId,
+            revision: d.revision,
+            event: d.event,
+            webhookId: webhookId(d),
+            attempts,
+            status,
+            error,
+            at: new Date(rt.clock.now()).toISOString(),
+          },
+        }
+      : {}),
+    error: f.how === "retry" ? new DeliveryError(error, status, f.retryAfterMs) : new UnrecoverableError(error),
+  };
 }

@@ -76,7 +76,8 @@ export function toNinjs(r: Release, event: ReleaseEvent, o: NinjsOptions): Ninjs
   const embargoed = event === "embargoed" || r.status === "embargoed";
   const dates = releaseDates(r); // firstCreated = first publication, versionCreated = this revision
   const web = r.url ? httpUrl(r.url) : null;
-  const item: NinjsItem = {
+  const associations = associationsOf(r, o);
+  return {
     uri: releaseUri(o.publicUrl, r.id),
     type: "text",
     representationType: "full",
@@ -93,36 +94,10 @@ export function toNinjs(r: Release, event: ReleaseEvent, o: NinjsOptions): Ninjs
     title: r.title,
     headlines: [{ role: "main", contentType: "text/plain", value: r.title }],
     ...(r.summary ? { descriptions: [{ role: "summary", contentType: "text/plain", value: r.summary }] } : {}),
-    bodies: [
-      {
-        role: "main",
-        contentType: "text/html",
-        value: r.bodyHtml,
-        charCount: r.bodyText.length,
-        wordCount: words(r.bodyText),
-      },
-      {
-        role: "main",
-        contentType: "text/plain",
-        value: r.bodyText,
-        charCount: r.bodyText.length,
-        wordCount: words(r.bodyText),
-      },
-    ],
+    bodies: bodiesOf(r),
     ...(r.topics.length ? { subjects: r.topics.map((t) => concept(o, "topics", t, r.language)) } : {}),
     ...(r.regions.length ? { places: r.regions.map((g) => concept(o, "regions", g, r.language)) } : {}),
-    ...(r.contacts.length
-      ? {
-          people: r.contacts.map((c) => {
-            const info: ContactInfo[] = [
-              ...(c.office ? [{ type: "office", role: "work", value: c.office }] : []),
-              ...(c.email ? [{ type: "email", role: "work", value: c.email }] : []),
-              ...(c.phone ? [{ type: "phone", role: "work", value: c.phone }] : []),
-            ];
-            return { name: c.name, rel: "contact", ...(info.length ? { contactInfo: info } : {}) };
-          }),
-        }
-      : {}),
+    ...(r.contacts.length ? { people: r.contacts.map(person) } : {}),
     infoSources: [{ name: o.orgName, role: "originator" }],
     ...(r.dateline ? { located: r.dateline } : {}),
     // The canonical web page of the release is a rendition of the item as text/html.
@@ -130,7 +105,31 @@ export function toNinjs(r: Release, event: ReleaseEvent, o: NinjsOptions): Ninjs
     ...(web ? { renditions: [{ name: "web", href: web, contentType: "text/html", title: r.title }] } : {}),
     altIds: [{ role: "herald-id", value: r.id }],
     standard: { name: "ninjs", version: "3.1", schema: NINJS_SCHEMA_URI },
+    ...(associations.length ? { associations } : {}),
   };
+}
+
+/** The body twice, as HTML and as plain text, each with the text's counts. */
+function bodiesOf(r: Release): NonNullable<NinjsItem["bodies"]> {
+  const counts = { charCount: r.bodyText.length, wordCount: words(r.bodyText) };
+  return [
+    { role: "main", contentType: "text/html", value: r.bodyHtml, ...counts },
+    { role: "main", contentType: "text/plain", value: r.bodyText, ...counts },
+  ];
+}
+
+/** A press contact as a ninjs person, with whichever of office, email and phone it has. */
+function person(c: Release["contacts"][number]): NonNullable<NinjsItem["people"]>[number] {
+  const info: ContactInfo[] = [
+    ...(c.office ? [{ type: "office", role: "work", value: c.office }] : []),
+    ...(c.email ? [{ type: "email", role: "work", value: c.email }] : []),
+    ...(c.phone ? [{ type: "phone", role: "work", value: c.phone }] : []),
+  ];
+  return { name: c.name, rel: "contact", ...(info.length ? { contactInfo: info } : {}) };
+}
+
+/** The feature image (as a picture item) and, for a translation, the original it translates. */
+function associationsOf(r: Release, o: NinjsOptions): NonNullable<NinjsItem["associations"]> {
   const associations: NonNullable<NinjsItem["associations"]> = [];
   const imageUrl = r.image ? httpUrl(r.image.url) : null;
   if (r.image && imageUrl) {
@@ -151,6 +150,5 @@ export function toNinjs(r: Release, event: ReleaseEvent, o: NinjsOptions): Ninjs
       type: "text",
     });
   }
-  if (associations.length) item.associations = associations;
-  return item;
+  return associations;
 }
