@@ -32,7 +32,7 @@ import { buildEnvelope, signatureHeaders, webhookId } from "./envelope.ts";
 import { PostError, type PostResult, postJson } from "./http-post.ts";
 import { type Partner, signingSecrets } from "./model.ts";
 import { type Destination, resolveDestination, UnsafeDestinationError } from "./ssrf.ts";
-import { type AttemptRecord, type DeliveryLogEntry, type LeaseTimes, PartnerStore } from "./store.ts";
+import { type AttemptRecord, type DeliveryLogEntry, type LeaseTimes, partnerStore } from "./store.ts";
 import { withPublicOriginals } from "../releases/translations.ts";
 
 /** How long to wait before looking again when the partner or the release is busy. */
@@ -49,7 +49,7 @@ interface Outcome extends AttemptRecord {
 
 export async function deliver(job: Job<PartnerDeliveryJob>, rt: Runtime): Promise<string> {
   const d = job.data;
-  const store = new PartnerStore(rt.redis, rt.config.prefix);
+  const store = partnerStore(rt);
   // Both reads in one round trip; the release is only used if the lease below is granted.
   const [partner, release] = await Promise.all([
     store.get(d.partnerId),
