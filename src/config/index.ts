@@ -163,6 +163,8 @@ const envSchema = z.object({
   REDIS_SENTINEL_USERNAME: z.string().trim().min(1).max(200).optional(),
   REDIS_SENTINEL_PASSWORD: z.string().min(1).max(1000).optional(),
   REDIS_TLS: flag.optional(),
+  // Unset: what the data was written with, else 1 on a single Redis or Sentinel, 16 on a Cluster (runtime.ts).
+  REDIS_SHARDS: int(1, 256).optional(),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(25_000),
   HERALD_PREFIX: z
     .string()
@@ -279,6 +281,11 @@ export interface Config {
   redisUrl?: string;
   /** Redis Cluster or Sentinel; when set, redisUrl is unset. */
   redisHa?: RedisHa;
+  /**
+   * REDIS_SHARDS: the buckets the readers' data is split into, each its own hash tag (redis/shards.ts).
+   * Unset: the number the data was written with, else 1 (single Redis, Sentinel) or 16 (Cluster).
+   */
+  redisShards?: number;
   /** How long SIGTERM may take (jobs finishing, connections closing) before exiting non-zero. */
   shutdownTimeoutMs: number;
   prefix: string;
@@ -429,6 +436,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return {
     ...redis,
+    ...(e.REDIS_SHARDS === undefined ? {} : { redisShards: e.REDIS_SHARDS }),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     prefix: e.HERALD_PREFIX,
     host: e.HOST,

@@ -36,7 +36,7 @@ export async function runAlert(rt: Runtime, a: AlertJob): Promise<FanoutSummary 
   const current = await rt.releases.get(a.releaseId);
   if (!release || !current || current.status !== "published") return "release not public: nothing to send";
   const rootId = release.translationOf ?? release.id;
-  const opened = await new Ledger(rt.redis, rt.config.prefix).openAlertWindow(rootId, rt.clock.now());
+  const opened = await new Ledger(rt.redis, rt.config.prefix, rt.shards).openAlertWindow(rootId, rt.clock.now());
   if (rt.clock.now() - opened > ALERT_WINDOW_S * 1000) {
     return `story ${rootId} past its alert window (${ALERT_WINDOW_S / 86_400} days since its first alert): nothing to send`;
   }
@@ -54,7 +54,7 @@ async function* confirmedReaders(rt: Runtime, frequency: "immediate"): AsyncGene
 }
 
 async function sendAlerts(rt: Runtime, release: Release, late: boolean): Promise<FanoutSummary> {
-  const ledger = new Ledger(rt.redis, rt.config.prefix);
+  const ledger = new Ledger(rt.redis, rt.config.prefix, rt.shards);
   const rootId = release.translationOf ?? release.id;
   const root = release.translationOf ? await rt.releases.get(rootId) : release;
   const versions = new Map<string, Release>();
@@ -119,7 +119,7 @@ async function sendAlerts(rt: Runtime, release: Release, late: boolean): Promise
 }
 
 async function sendCorrections(rt: Runtime, release: Release): Promise<FanoutSummary> {
-  const ledger = new Ledger(rt.redis, rt.config.prefix);
+  const ledger = new Ledger(rt.redis, rt.config.prefix, rt.shards);
   const store = subscriberStore(rt);
   const byLanguage = new Map<Language, string[]>();
   const seen = new Set<string>();

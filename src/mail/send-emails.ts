@@ -71,7 +71,7 @@ export async function processEmailBatch(job: Job<EmailBatchJob>, rt: Runtime): P
 }
 
 export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchResult> {
-  const ledger = new Ledger(rt.redis, rt.config.prefix);
+  const ledger = new Ledger(rt.redis, rt.config.prefix, rt.shards);
   const result: BatchResult = { sent: 0, skipped: 0, failed: 0, retry: 0, deferred: 0 };
   const segment = await loadSegment(rt, j);
   if (!segment || (await releaseGone(rt, segment))) {

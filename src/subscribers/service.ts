@@ -40,7 +40,7 @@ return 1
 `;
 
 export function subscriberStore(rt: Runtime): SubscriberStore {
-  return new SubscriberStore(rt.redis, rt.config.prefix);
+  return new SubscriberStore(rt.redis, rt.config.prefix, rt.shards);
 }
 
 const DAY = 24 * HOUR;
@@ -118,7 +118,7 @@ export class SubscriberService {
     const ok = await this.rt.redis.eval(
       THROTTLE,
       1,
-      this.rt.key("confirm-sent", subscriberId(mailboxKey(s.email))),
+      this.store.confirmSentKey(subscriberId(mailboxKey(s.email))),
       String(this.rt.clock.now()),
       String(HOUR),
     );
