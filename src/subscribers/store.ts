@@ -21,7 +21,7 @@
 // is never made on a stale copy (an unsubscribe cannot be undone by a write that read before it).
 // The counts are the sizes of the status zsets, which the same script moves: they cannot drift.
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import {
   type DigestFrequency,
   emailKey,
@@ -175,15 +175,16 @@ export class SubscriberStore {
   }
 
   /**
-   * apply() for many records in few round trips (imports): one read and one pipeline of commits;
-   * the records another writer changed meanwhile are retried one by one.
+   * apply() for many records in few round trips (imports): one read and one pipeline of commits
+   * per shard (a cluster takes a pipeline to one slot's master only); the records another writer
+   * changed meanwhile are retried one by one.
    */
   async applyMany(items: { id: string; change: Change }[]): Promise<Applied[]> {
     if (items.length === 0) return [];
     const previous = await this.getMany(items.map((i) => i.id));
     const out: (Applied | null)[] = items.map(() => null);
-    const staged: { i: number; next: Subscriber }[] = [];
-    const m = this.redis.pipeline();
+    const pipes = this.pipelines();
+    const staged = new Map<number, Subscriber>();
     items.forEach(({ id, change }, i) => {
       const prev = previous[i] ?? null;
       const next = change(prev);
@@ -192,15 +193,14 @@ export class SubscriberStore {
         return;
       }
       const stamped = this.stamp(id, next, prev);
-      casCommitOn(m, this.stage(id, stamped, prev), prev?.revision ?? 0);
-      staged.push({ i, next: stamped });
+      casCommitOn(pipes.for(id, i), this.stage(id, stamped, prev), prev?.revision ?? 0);
+      staged.set(i, stamped);
     });
-    const replies = staged.length ? await execOrThrow(m) : [];
-    for (const [k, { i, next }] of staged.entries()) {
-      if (replies[k] !== 1) writeConflicts.count++;
+    for (const [i, reply] of await pipes.exec()) {
+      if (reply !== 1) writeConflicts.count++;
       out[i] =
-        replies[k] === 1
-          ? { previous: previous[i] ?? null, current: next, written: true }
+        reply === 1
+          ? { previous: previous[i] ?? null, current: staged.get(i)!, written: true }
           : await this.apply(items[i]!.id, items[i]!.change);
     }
     return out as Applied[];
@@ -214,17 +214,44 @@ export class SubscriberStore {
     await this.saveMany([{ next, previous }]);
   }
 
-  /** Many saves in one round trip; throws if any record had moved on (the others are written). */
+  /** Many saves in few round trips (one per shard); throws if any record had moved on (the others are written). */
   async saveMany(items: { next: Subscriber; previous: Subscriber | null }[]): Promise<void> {
-    const m = this.redis.pipeline();
-    for (const { next, previous } of items)
-      casCommitOn(m, this.stage(next.id, this.stamp(next.id, next, previous), previous), previous?.revision ?? 0);
-    const replies = await execOrThrow(m);
-    const lost = replies.filter((r) => r !== 1).length;
+    const pipes = this.pipelines();
+    items.forEach(({ next, previous }, i) => {
+      casCommitOn(
+        pipes.for(next.id, i),
+        this.stage(next.id, this.stamp(next.id, next, previous), previous),
+        previous?.revision ?? 0,
+      );
+    });
+    const lost = (await pipes.exec()).filter(([, r]) => r !== 1).length;
     if (lost)
       throw new SubscriberConflictError(
         `${lost} subscriber(s) changed while they were being saved; nothing else was lost, save again`,
       );
+  }
+
+  /** One pipeline per shard; exec() answers [item index, reply] for every command queued with for(). */
+  private pipelines() {
+    const byShard = new Map<number, { m: ChainableCommander; at: number[] }>();
+    return {
+      for: (id: string, i: number): ChainableCommander => {
+        const sh = this.shards.of(id);
+        let p = byShard.get(sh);
+        if (!p) {
+          p = { m: this.redis.pipeline(), at: [] };
+          byShard.set(sh, p);
+        }
+        p.at.push(i);
+        return p.m;
+      },
+      exec: async (): Promise<[number, unknown][]> => {
+        const done = await Promise.all([...byShard.values()].map(async (p) => ({ p, r: await execOrThrow(p.m) })));
+        return done
+          .flatMap(({ p, r }) => p.at.map((i, k) => [i, r[k]] as [number, unknown]))
+          .sort((a, b) => a[0] - b[0]);
+      },
+    };
   }
 
   /**
@@ -306,6 +333,50 @@ export class SubscriberStore {
       .slice(offset, offset + limit)
       .map(([id]) => id);
     return (await this.getMany(ids)).filter((s): s is Subscriber => s !== null);
+  }
+
+  /**
+   * Every subscriber in order of creation, in pages of about `batch`: each shard's {p}:subs is
+   * read in pages and the shards merged, so a full export costs one pass whatever the number of
+   * shards (list() with growing offsets would re-read every shard's head each page). Like
+   * paging by offset, a reader created or erased meanwhile may be missed or seen twice.
+   */
+  async *walk(batch = 500): AsyncGenerator<Subscriber[]> {
+    const heads = this.shards.all().map((sh) => ({ sh, next: 0, buf: [] as [string, number][], done: false }));
+    const fill = async (h: (typeof heads)[number]) => {
+      if (h.buf.length > 0 || h.done) return;
+      const r = await this.redis.zrange(
+        this.shards.key(h.sh, "subs"),
+        String(h.next),
+        String(h.next + batch - 1),
+        "WITHSCORES",
+      );
+      h.next += batch;
+      h.buf = mergeByScore([r]);
+      h.done = h.buf.length < batch;
+    };
+    for (;;) {
+      await Promise.all(heads.map(fill));
+      const ids: string[] = [];
+      while (ids.length < batch) {
+        let best: (typeof heads)[number] | undefined;
+        for (const h of heads) {
+          const [id, score] = h.buf[0] ?? [];
+          if (id === undefined) continue;
+          const [bid, bscore] = best?.buf[0] ?? [];
+          if (!best || score! < bscore! || (score === bscore && id < bid!)) best = h;
+        }
+        // A shard's buffer ran out: refill before comparing further (its next page may come first).
+        if (!best || heads.some((h) => h.buf.length === 0 && !h.done)) break;
+        ids.push(best.buf.shift()![0]);
+      }
+      if (ids.length === 0) {
+        if (heads.every((h) => h.done && h.buf.length === 0)) return;
+        continue;
+      }
+      const page = (await this.getMany(ids)).filter((x): x is Subscriber => x !== null);
+      if (page.length > 0) yield page;
+    }
   }
 
   async count(): Promise<number> {

@@ -4,7 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, testConfig } from "../../src/config/index.ts";
 import { QUEUE_NAMES } from "../../src/jobs/queues.ts";
+import { runAlert } from "../../src/mail/alerts.ts";
+import { Ledger } from "../../src/mail/ledger.ts";
 import { partnerStore } from "../../src/partners/service.ts";
+import { SubscriberService } from "../../src/subscribers/service.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { clusterOf, masters } from "../../src/redis/connection.ts";
 import { deleteMatching, scanAll } from "../../src/redis/scan.ts";
@@ -56,6 +59,113 @@ describe("Redis Cluster", { timeout: 60_000 }, () => {
   it("runs publish -> email, webhooks, feeds, subscribe/confirm/unsubscribe and the daily digest", async () => {
     expect((await herald.app.inject({ url: "/readyz" })).statusCode).toBe(200);
     await runCoreFlows(herald, smtp, rx, "cl");
+  });
+
+  it("spreads the readers over the masters: subscribe, confirm, alerts, unsubscribe and a digest on 16 shards", async () => {
+    const stem = rt.config.prefix.slice(1, -1);
+    expect(rt.shards).toBe(16);
+    const svc = new SubscriberService(rt);
+    const store = svc.store;
+    const before = await store.countByStatus();
+    // Readers through the API (confirmed) and through the form (pending, confirmed by its link).
+    const immediate = Array.from({ length: 24 }, (_, i) => `spread-i${i}@example.org`);
+    const daily = Array.from({ length: 24 }, (_, i) => `spread-d${i}@example.org`);
+    for (const [frequency, list] of [
+      ["immediate", immediate],
+      ["daily", daily],
+    ] as const) {
+      for (const email of list) {
+        const res = await herald.app.inject({
+          method: "POST",
+          url: "/api/subscribers",
+          headers: { authorization: `Bearer ${TEST_TOKEN}` },
+          payload: { email, frequency, language: "en", confirmed: true },
+        });
+        expect(res.statusCode, res.body).toBe(201);
+      }
+    }
+    await subscribeAndConfirm(herald, smtp, "spread-form@example.org");
+    immediate.push("spread-form@example.org");
+    // Each reader's keys are in its own shard: the record's key names the shard its id hashes to.
+    const shardsUsed = new Set<number>();
+    for (const email of [...immediate, ...daily]) {
+      const s = (await store.byEmail(email))!;
+      expect(s.status).toBe("confirmed");
+      shardsUsed.add(store.shards.of(s.id));
+      expect(await rt.redis.exists(store.shards.keyOf(s.id, "sub", s.id))).toBe(1);
+    }
+    expect(shardsUsed.size).toBeGreaterThan(8);
+    // Counts are the sums over the shards.
+    const after = await store.countByStatus();
+    expect((after.confirmed ?? 0) - (before.confirmed ?? 0)).toBe(immediate.length + daily.length);
+
+    // An alert to every immediate reader, once each, although their ledger entries and leases
+    // are spread over the shards (and so the masters); a second run of the fan-out sends nothing.
+    await publish(herald, "spread-one", "Spread story");
+    for (const email of immediate) await alertArrives(smtp, email, "spread-one");
+    // (SMTP has them before the ledger does: wait for every shard's record of them.)
+    const ledger = new Ledger(rt.redis, rt.config.prefix, rt.shards);
+    await eventually(
+      async () => (await ledger.progress("alert-spread-one-r1")).sent === immediate.length,
+      20_000,
+      "every alert in the ledger",
+    );
+    const again = await runAlert(rt, { releaseId: "spread-one", revision: 1, event: "published" });
+    expect(again).toMatchObject({ readers: 0 });
+    // Unsubscribing half: the next story reaches only the other half.
+    const gone = immediate.filter((_, i) => i % 2 === 0);
+    for (const email of gone) await svc.unsubscribe((await store.byEmail(email))!.id);
+    await publish(herald, "spread-two", "Spread story two");
+    for (const email of immediate.filter((_, i) => i % 2 === 1)) await alertArrives(smtp, email, "spread-two");
+    await new Promise((r) => setTimeout(r, 300));
+    for (const email of immediate) {
+      const alerts = smtp.to(email).filter((m) => m.parsed.messageId?.startsWith("<alert-spread-"));
+      expect(alerts, email).toHaveLength(gone.includes(email) ? 1 : 2);
+    }
+    expect((await store.countByStatus()).unsubscribed ?? 0).toBeGreaterThanOrEqual(gone.length);
+
+    // The daily digest: planned over every shard, one email per daily reader with both stories.
+    const run = await herald.app.inject({
+      method: "POST",
+      url: "/api/digests/daily/run",
+      headers: { authorization: `Bearer ${TEST_TOKEN}` },
+      payload: {},
+    });
+    expect(run.statusCode, run.body).toBe(202);
+    const digestsTo = (address: string) => smtp.to(address).filter((m) => m.parsed.messageId?.startsWith("<daily-"));
+    for (const email of daily) {
+      const mail = await eventually(() => digestsTo(email)[0], 20_000, `the digest to ${email}`);
+      expect(mail.parsed.text).toContain("Spread story two");
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    for (const email of daily) expect(digestsTo(email)).toHaveLength(1);
+
+    // Where the keys are: subscriber records (and every other shard key) on all three masters.
+    const perMaster: Record<string, { all: number; shard: number; records: number; data: number }> = {};
+    for (const node of masters(rt.redis)) {
+      const name = `${node.options.host}:${node.options.port}`;
+      const count = async (match: string) => {
+        let n = 0;
+        let cursor = "0";
+        do {
+          const [next, keys] = await node.scan(cursor, "MATCH", match, "COUNT", 1000);
+          cursor = next;
+          n += keys.length;
+        } while (cursor !== "0");
+        return n;
+      };
+      perMaster[name] = {
+        all: await node.dbsize(),
+        shard: await count(`{${stem}:s*`),
+        records: await count(`{${stem}:s*}:sub:*`),
+        data: await count(`${rt.config.prefix}:*`),
+      };
+    }
+    console.log("keys per master (all / reader shards / subscriber records / {prefix}):", perMaster);
+    expect(Object.keys(perMaster)).toHaveLength(3);
+    for (const m of Object.values(perMaster)) expect(m.records).toBeGreaterThan(0);
+    const records = Object.values(perMaster).reduce((n, m) => n + m.records, 0);
+    expect(records).toBe(await store.count());
   });
 
   it("spreads the queues over the masters: keys on more than one", async () => {
@@ -142,7 +252,32 @@ describe("Redis Cluster", { timeout: 60_000 }, () => {
     });
     expect(r.code, r.stderr).toBe(0);
     const status = JSON.parse(r.stdout);
-    expect(status.releases).toBe(11);
+    expect(status.releases).toBe(13);
+    // Every subscriber, merged from the 16 shards oldest first, once each.
+    const list = await runCli(["subscribers", "list", "--json"], {
+      REDIS_CLUSTER_NODES: nodes,
+      HERALD_PREFIX: rt.config.prefix,
+      SECRET_KEY: TEST_SECRET,
+    });
+    expect(list.code, list.stderr).toBe(0);
+    const listed = list.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { id: string; createdAt: string });
+    expect(listed).toHaveLength(await new SubscriberService(rt).store.count());
+    expect(new Set(listed.map((s) => s.id)).size).toBe(listed.length);
+    expect(listed.map((s) => s.createdAt)).toEqual(listed.map((s) => s.createdAt).sort());
+    // A different number of shards for this data is refused, with what to set.
+    const other = await runCli(["status"], {
+      REDIS_CLUSTER_NODES: nodes,
+      HERALD_PREFIX: rt.config.prefix,
+      SECRET_KEY: TEST_SECRET,
+      REDIS_SHARDS: "4",
+    });
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(
+      /REDIS_SHARDS=4 but the data under .* was written with 16 shard\(s\): set REDIS_SHARDS=16/,
+    );
     // Every master is inspected: these test masters run without persistence, and each says so.
     expect(
       status.redis.problems.filter((p: string) => /^master 127\.0\.0\.1:\d+: persistence is off/.test(p)),
