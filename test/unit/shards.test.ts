@@ -1,6 +1,7 @@
 // Reader shards (src/redis/shards.ts): one shard keeps the names Herald always used; more shards
 // give each bucket its own hash tag; a reader's shard depends on its id alone, in every process.
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/index.ts";
 import { Shards } from "../../src/redis/shards.ts";
 import { keyPatterns } from "../../src/runtime.ts";
 import { subscriberId } from "../../src/subscribers/store.ts";
@@ -56,5 +57,12 @@ describe("reader shards", () => {
   it("SCAN patterns include the shards' hash tags", () => {
     expect(keyPatterns("{herald}", true, 16)).toEqual(["{herald}:*", "{herald:q:*", "{herald:s*"]);
     expect(keyPatterns("herald", false, 1)).toEqual(["herald:*"]);
+  });
+
+  it("REDIS_SHARDS: 1 to 256; unset leaves the choice to the data (runtime.ts resolveShards)", () => {
+    expect(loadConfig({}).redisShards).toBeUndefined();
+    expect(loadConfig({ REDIS_SHARDS: "16" }).redisShards).toBe(16);
+    expect(() => loadConfig({ REDIS_SHARDS: "0" })).toThrow(/REDIS_SHARDS="0" is not allowed: at least 1/);
+    expect(() => loadConfig({ REDIS_SHARDS: "many" })).toThrow(/REDIS_SHARDS="many" is not allowed: a whole number/);
   });
 });
