@@ -8,6 +8,7 @@ import { runAlert } from "../../src/mail/alerts.ts";
 import { Ledger } from "../../src/mail/ledger.ts";
 import { partnerStore } from "../../src/partners/service.ts";
 import { SubscriberService } from "../../src/subscribers/service.ts";
+import { subscriberId } from "../../src/subscribers/store.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { clusterOf, masters } from "../../src/redis/connection.ts";
 import { deleteMatching, scanAll } from "../../src/redis/scan.ts";
@@ -184,7 +185,7 @@ describe("Redis Cluster", { timeout: 60_000 }, () => {
     expect(masters(rt.redis)).toHaveLength(3);
   });
 
-  it("moving the data's slot and a queue's slot to another master during a run loses nothing", async () => {
+  it("moving the data's slot, a queue's slot and a reader shard's slot to another master during a run loses nothing", async () => {
     const slotOf = async (key: string) => Number(await cluster.node(cluster.nodes[0]!.port).cluster("KEYSLOT", key));
     const dataSlot = await slotOf(rt.key("x"));
     const emailSlot = await slotOf(`${rt.queuePrefix("emails")}:x`);
@@ -205,14 +206,50 @@ describe("Redis Cluster", { timeout: 60_000 }, () => {
       }
       return codes;
     })();
+    // And a reader shard's slot, while readers of that shard are written (compare-and-set
+    // scripts over the record and its indexes, during ASK and TRYAGAIN).
+    const store = new SubscriberService(rt).store;
+    const shard = store.shards.of(subscriberId("after-move@example.org"));
+    const shardSlot = await slotOf(store.shards.key(shard, "x"));
+    const shardFrom = await cluster.ownerOf(shardSlot);
+    const movers: string[] = [];
+    for (let i = 0; movers.length < 6; i++)
+      if (store.shards.of(subscriberId(`mover-${i}@example.org`)) === shard) movers.push(`mover-${i}@example.org`);
+    let migrating = true;
+    const writing = (async () => {
+      const codes: number[] = [];
+      for (let round = 0; migrating || round < 2; round++) {
+        for (const email of movers) {
+          const res = await herald.app.inject({
+            method: "POST",
+            url: "/api/subscribers",
+            headers: { authorization: `Bearer ${TEST_TOKEN}` },
+            payload: { email, frequency: "immediate", language: "en", confirmed: true, name: `Round ${round}` },
+          });
+          codes.push(res.statusCode);
+        }
+      }
+      return codes;
+    })();
     const movedData = await cluster.migrateSlot(dataSlot, other(dataFrom));
     const movedEmails = await cluster.migrateSlot(emailSlot, other(emailFrom));
+    const movedShard = await cluster.migrateSlot(shardSlot, other(shardFrom));
+    migrating = false;
     const codes = await publishing;
+    const writes = await writing;
     console.log(
-      `slot migration: ${movedData} data keys and ${movedEmails} emails-queue keys moved; API answers ${codes.join(",")}`,
+      `slot migration: ${movedData} data keys, ${movedEmails} emails-queue keys and ${movedShard} keys of reader shard ${shard} moved; API answers ${codes.join(",")}; ${writes.length} subscriber writes meanwhile`,
     );
     expect(movedData).toBeGreaterThan(10);
+    expect(movedShard).toBeGreaterThan(3);
     expect(codes.every((c) => c === 202)).toBe(true);
+    expect(writes.every((c) => c === 200 || c === 201)).toBe(true);
+    expect(await cluster.ownerOf(shardSlot)).not.toBe(shardFrom);
+    // Every write landed with its indexes: the shard's counts equal a recount.
+    for (const s of await store.byEmails(movers)) expect(s).toMatchObject({ status: "confirmed" });
+    const counted = await store.countByStatus();
+    await store.recount();
+    expect(await store.countByStatus()).toEqual(counted);
     expect(await cluster.ownerOf(dataSlot)).not.toBe(dataFrom);
     // Everything arrives after the move: the feed has all eight, the reader who unsubscribed
     // gets none of them, and a new reader gets the next alert.
@@ -227,6 +264,7 @@ describe("Redis Cluster", { timeout: 60_000 }, () => {
     await subscribeAndConfirm(herald, smtp, "after-move@example.org");
     await publish(herald, "moved", "After the move");
     await alertArrives(smtp, "after-move@example.org", "moved");
+    for (const email of movers) await alertArrives(smtp, email, "moved");
     expect(smtp.to("reader-cl@example.org")).toHaveLength(2);
   });
 
