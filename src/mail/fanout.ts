@@ -31,9 +31,10 @@ export function batchSize(ratePerSecond: number): number {
 
 export interface FanoutOptions {
   /**
-   * Digest planning parts (mail/digests.ts): which part of the edition these readers are. Each
-   * part counts its own readers per segment (a re-run of the part counts them once), and a
-   * segment another part already stored is not rendered again (same key, same content).
+   * Digest planning parts (mail/digests.ts) and alert shard jobs (mail/alerts.ts, "s{shard}"):
+   * which part of the edition these readers are. Each part counts its own readers per segment
+   * (a re-run of the part counts them once), and a segment another part already stored is not
+   * rendered again (same key, same content).
    */
   part?: string;
 }

@@ -432,11 +432,12 @@ export class Ledger {
   }
 
   /**
-   * Everyone who received the release as an alert, in batches: walks the numbered readers (those
-   * ever alerted) and keeps those whose bit is set. An id may come twice (old set and bitmap).
+   * Everyone who received the release as an alert (of one reader `shard`, or all), in batches:
+   * walks the numbered readers (those ever alerted) and keeps those whose bit is set. An id may
+   * come twice (old set and bitmap).
    */
-  async *alertedIds(releaseId: string): AsyncGenerator<string[]> {
-    for (const sh of this.shards.all()) {
+  async *alertedIds(releaseId: string, shard?: number): AsyncGenerator<string[]> {
+    for (const sh of shard === undefined ? this.shards.all() : [shard]) {
       const legacy = await this.redis.smembers(this.sk(sh, "alerted", releaseId));
       if (legacy.length > 0) yield legacy;
       const bitsKey = this.sk(sh, "alerted-bits", releaseId);

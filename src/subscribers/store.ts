@@ -496,9 +496,13 @@ export class SubscriberStore {
       .map(([id]) => id);
   }
 
-  /** Every confirmed reader id with this frequency, shard after shard (SSCAN: no single huge reply). */
-  async *confirmedIds(frequency: Frequency, batch = 1000): AsyncGenerator<string[]> {
-    for (const sh of this.shards.all()) yield* this.scanSet(this.shards.key(sh, "subs", frequency), batch);
+  /**
+   * Every confirmed reader id with this frequency, shard after shard, or of one `shard` (SSCAN:
+   * no single huge reply).
+   */
+  async *confirmedIds(frequency: Frequency, batch = 1000, shard?: number): AsyncGenerator<string[]> {
+    for (const sh of shard === undefined ? this.shards.all() : [shard])
+      yield* this.scanSet(this.shards.key(sh, "subs", frequency), batch);
   }
 
   /** The time zones that have (or had) confirmed readers of this frequency, in any shard. */

@@ -4,7 +4,7 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { testConfig } from "../../src/config/index.ts";
-import { QUEUE } from "../../src/jobs/queues.ts";
+import { jobId, QUEUE } from "../../src/jobs/queues.ts";
 import { runAlert } from "../../src/mail/alerts.ts";
 import { digestTick } from "../../src/mail/digests.ts";
 import { Ledger } from "../../src/mail/ledger.ts";
@@ -189,5 +189,35 @@ describe("four shards on one Redis", { timeout: 60_000 }, () => {
     expect(await new SubscriberService(rt).store.cursors(readers.slice(16).map((s) => s.id))).toEqual(
       readers.slice(16).map(() => Date.parse("2026-11-28T23:00:00Z")),
     );
+  });
+
+  it("queued: an alert is planned by one job per shard, and each reader gets it once", async () => {
+    env = await mailEnv({ label: "shards4", config: { redisShards: 4 } });
+    const { rt, smtp } = env;
+    const readers: Subscriber[] = [];
+    for (let i = 0; i < 12; i++)
+      readers.push(await addReader(rt, { email: `q${i}@example.org`, frequency: "immediate" }));
+    env.start();
+    await new ReleaseService(rt).publish(sampleRelease({ id: "qsh", title: "Queued sharded story" }));
+    await eventually(() => readers.every((s) => smtp.to(s.email).length === 1), 20_000, "an alert to every reader");
+    const ledger = new Ledger(rt.redis, rt.config.prefix, rt.shards);
+    await eventually(async () => (await ledger.progress("alert-qsh-r1")).sent === 12, 20_000, "12 alerts recorded");
+    // Planned per shard (parts s0…s3), the totals add up to the readers.
+    expect(await ledger.progress("alert-qsh-r1")).toMatchObject({ total: 12, sent: 12 });
+    const whole = await rt.queues[QUEUE.alerts].getJob(
+      jobId.alert({ releaseId: "qsh", revision: 1, event: "published" }),
+    );
+    expect(whole?.returnvalue).toBe("planned by 4 jobs, one per reader shard");
+    let planned = 0;
+    for (let shard = 0; shard < 4; shard++) {
+      const job = await rt.queues[QUEUE.alerts].getJob(
+        jobId.alert({ releaseId: "qsh", revision: 1, event: "published", shard }),
+      );
+      expect(await job?.getState()).toBe("completed");
+      planned += (job!.returnvalue as { readers: number }).readers;
+    }
+    expect(planned).toBe(12);
+    await new Promise((r) => setTimeout(r, 300));
+    for (const s of readers) expect(smtp.to(s.email)).toHaveLength(1);
   });
 });

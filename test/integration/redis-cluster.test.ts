@@ -3,7 +3,7 @@
 // says so when a master Herald writes to is gone.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, testConfig } from "../../src/config/index.ts";
-import { QUEUE_NAMES } from "../../src/jobs/queues.ts";
+import { jobId, QUEUE, QUEUE_NAMES } from "../../src/jobs/queues.ts";
 import { runAlert } from "../../src/mail/alerts.ts";
 import { Ledger } from "../../src/mail/ledger.ts";
 import { partnerStore } from "../../src/partners/service.ts";
@@ -111,6 +111,15 @@ describe("Redis Cluster", { timeout: 60_000 }, () => {
       20_000,
       "every alert in the ledger",
     );
+    // Planned by one job per shard (each on any worker), the parts adding up to every reader.
+    expect(await ledger.progress("alert-spread-one-r1")).toMatchObject({
+      total: immediate.length,
+      sent: immediate.length,
+    });
+    const whole = await rt.queues[QUEUE.alerts].getJob(
+      jobId.alert({ releaseId: "spread-one", revision: 1, event: "published" }),
+    );
+    expect(whole?.returnvalue).toBe("planned by 16 jobs, one per reader shard");
     const again = await runAlert(rt, { releaseId: "spread-one", revision: 1, event: "published" });
     expect(again).toMatchObject({ readers: 0 });
     // Unsubscribing half: the next story reaches only the other half.
