@@ -98,9 +98,15 @@ export const CLUSTER_SHARDS = 16;
  * keys are in the shard its id hashes to), so it is recorded in `{prefix}:shards` the first time
  * and never changes: a setting that disagrees with the data stops start-up rather than split the
  * readers between two layouts. Data written before shards existed (`{prefix}:subs` present, no
- * record) is the one-shard layout, which a single Redis and Sentinel keep by default.
+ * record) is the one-shard layout, which a single Redis and Sentinel keep by default (and a
+ * cluster too, when REDIS_SHARDS is unset).
  */
-export async function resolveShards(redis: Redis, prefix: string, wanted: number | undefined, cluster: boolean) {
+export async function resolveShards(
+  redis: Redis,
+  prefix: string,
+  wanted: number | undefined,
+  cluster: boolean,
+): Promise<number> {
   const key = keyBuilder(prefix)("shards");
   const refuse = (had: number, why: string) =>
     new HeraldError(
@@ -111,10 +117,18 @@ export async function resolveShards(redis: Redis, prefix: string, wanted: number
     const stored = await redis.get(key);
     if (stored !== null) {
       const had = Number(stored);
+      if (!Number.isInteger(had) || had < 1 || had > 256)
+        throw new HeraldError(
+          "HERALD_SHARDS_CHANGED",
+          `${key} holds ${JSON.stringify(stored)}, not a number of shards (1-256): it records how the readers are stored; restore it from a backup`,
+        );
       if (wanted !== undefined && wanted !== had) throw refuse(had, `the data under ${prefix} was written`);
       return had;
     }
-    const unsharded = (await redis.exists(keyBuilder(prefix)("subs"))) === 1;
+    // Any reader key of the one-shard layout (the index of every reader, the counts hash that
+    // preceded it, cursors, reader numbers) means readers are stored under the old names.
+    const k = keyBuilder(prefix);
+    const unsharded = (await redis.exists(k("subs"), k("subs", "by-status"), k("digest-cursor"), k("reader-n"))) > 0;
     if (unsharded && wanted !== undefined && wanted !== 1)
       throw refuse(1, `the readers under ${prefix} were written before shards, that is`);
     const n = unsharded ? 1 : (wanted ?? (cluster ? CLUSTER_SHARDS : 1));

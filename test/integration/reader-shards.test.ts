@@ -65,7 +65,16 @@ describe("the number of shards", () => {
       // A cluster that ran Herald before shards keeps its one shard when REDIS_SHARDS is unset.
       expect(await resolveShards(r, p, undefined, true)).toBe(1);
       expect(await r.get(`${p}:shards`)).toBe("1");
-      await r.del(`${p}:subs`, `${p}:shards`);
+      // Cursors or reader numbers alone say the same.
+      const c = uniquePrefix("shards");
+      await r.hset(`${c}:digest-cursor`, "s1", "1");
+      await expect(resolveShards(r, c, 4, false)).rejects.toThrow(/written before shards/);
+      // A record that is not a number of shards is reported, not guessed around.
+      await r.set(`${c}:shards`, "lots");
+      await expect(resolveShards(r, c, undefined, false)).rejects.toThrow(
+        `${c}:shards holds "lots", not a number of shards (1-256)`,
+      );
+      await r.del(`${p}:subs`, `${p}:shards`, `${c}:digest-cursor`, `${c}:shards`);
     } finally {
       r.disconnect();
     }
