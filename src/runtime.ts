@@ -87,7 +87,11 @@ export function hasHashTag(key: string): boolean {
 /** SCAN MATCH patterns for every key of `prefix` (the queues' own hash tags on a cluster, the reader shards'). */
 export function keyPatterns(prefix: string, cluster = false, shards = 1): string[] {
   const stem = prefix.replace(/[{}]/g, "");
-  return [`${prefix}:*`, ...(cluster ? [`{${stem}:q:*`] : []), ...(shards > 1 ? [`{${stem}:s*`] : [])];
+  // Shard tags exactly (`{herald:s07}`, `{herald:s123}`): a looser `{herald:s*` would also match
+  // another deployment's prefix such as `{herald:staging}`.
+  const shardTags = shards > 1 ? [`{${stem}:s[0-9][0-9]}:*`] : [];
+  if (shards > 100) shardTags.push(`{${stem}:s[0-9][0-9][0-9]}:*`);
+  return [`${prefix}:*`, ...(cluster ? [`{${stem}:q:*`] : []), ...shardTags];
 }
 
 /** REDIS_SHARDS on a Redis Cluster when neither the setting nor the data says otherwise. */

@@ -55,7 +55,9 @@ describe("reader shards", () => {
   });
 
   it("SCAN patterns include the shards' hash tags", () => {
-    expect(keyPatterns("{herald}", true, 16)).toEqual(["{herald}:*", "{herald:q:*", "{herald:s*"]);
+    expect(keyPatterns("{herald}", true, 16)).toEqual(["{herald}:*", "{herald:q:*", "{herald:s[0-9][0-9]}:*"]);
+    expect(keyPatterns("h", false, 200)).toEqual(["h:*", "{h:s[0-9][0-9]}:*", "{h:s[0-9][0-9][0-9]}:*"]);
+    expect(new Shards("h", 200).key(150, "x")).toBe("{h:s150}:x");
     expect(keyPatterns("herald", false, 1)).toEqual(["herald:*"]);
   });
 
