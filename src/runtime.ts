@@ -14,6 +14,7 @@ import { type Logger, silentLogger } from "./log.ts";
 import { type KeyBuilder, keyBuilder } from "./redis/keys.ts";
 import { clusterOf, connectProducer, describeTarget, type RedisTarget } from "./redis/connection.ts";
 import { ReleaseStore } from "./releases/store.ts";
+import { HeraldError } from "./errors.ts";
 import { readTaxonomyFile, TaxonomyStore } from "./releases/taxonomy.ts";
 import { SubscriberStore } from "./subscribers/store.ts";
 
@@ -30,8 +31,13 @@ export interface Runtime {
   redisTarget: RedisTarget;
   /** BullMQ's key prefix for a queue (see queuePrefix). */
   queuePrefix(name: QueueName): string;
-  /** SCAN patterns that together match every key of this prefix, queues included. */
+  /** SCAN patterns that together match every key of this prefix, queues and reader shards included. */
   keyPatterns(): string[];
+  /**
+   * How many shards the readers' data is split into (redis/shards.ts): REDIS_SHARDS, settled
+   * against what the data was written with (resolveShards).
+   */
+  shards: number;
   log: Logger;
   clock: Clock;
   /** Producer connection: fails fast while Redis is away. */
@@ -84,9 +90,67 @@ export function hasHashTag(key: string): boolean {
   return close > open + 1;
 }
 
-/** SCAN MATCH patterns for every key of `prefix` (the queues' own hash tags on a cluster). */
-export function keyPatterns(prefix: string, cluster = false): string[] {
-  return cluster ? [`${prefix}:*`, `{${prefix.replace(/[{}]/g, "")}:q:*`] : [`${prefix}:*`];
+/** SCAN MATCH patterns for every key of `prefix` (the queues' own hash tags on a cluster, the reader shards'). */
+export function keyPatterns(prefix: string, cluster = false, shards = 1): string[] {
+  const stem = prefix.replace(/[{}]/g, "");
+  // Shard tags exactly (`{herald:s07}`, `{herald:s123}`): a looser `{herald:s*` would also match
+  // another deployment's prefix such as `{herald:staging}`.
+  const shardTags = shards > 1 ? [`{${stem}:s[0-9][0-9]}:*`] : [];
+  if (shards > 100) shardTags.push(`{${stem}:s[0-9][0-9][0-9]}:*`);
+  return [`${prefix}:*`, ...(cluster ? [`{${stem}:q:*`] : []), ...shardTags];
+}
+
+/** REDIS_SHARDS on a Redis Cluster when neither the setting nor the data says otherwise. */
+export const CLUSTER_SHARDS = 16;
+
+/**
+ * How many reader shards this prefix uses. The number is part of the data's layout (a reader's
+ * keys are in the shard its id hashes to), so it is recorded in `{prefix}:shards` the first time
+ * and never changes: a setting that disagrees with the data stops start-up rather than split the
+ * readers between two layouts. Data written before shards existed (`{prefix}:subs` present, no
+ * record) is the one-shard layout, which a single Redis and Sentinel keep by default (and a
+ * cluster too, when REDIS_SHARDS is unset).
+ */
+export async function resolveShards(
+  redis: Redis,
+  prefix: string,
+  wanted: number | undefined,
+  cluster: boolean,
+): Promise<number> {
+  const key = keyBuilder(prefix)("shards");
+  const refuse = (had: number, why: string) =>
+    new HeraldError(
+      "HERALD_SHARDS_CHANGED",
+      `REDIS_SHARDS=${wanted} but ${why} with ${had} shard(s): set REDIS_SHARDS=${had} (or leave it unset); moving readers between shards is not supported`,
+    );
+  for (;;) {
+    const stored = await redis.get(key);
+    if (stored !== null) {
+      const had = Number(stored);
+      if (!Number.isInteger(had) || had < 1 || had > 256)
+        throw new HeraldError(
+          "HERALD_SHARDS_CHANGED",
+          `${key} holds ${JSON.stringify(stored)}, not a number of shards (1-256): it records how the readers are stored; restore it from a backup`,
+        );
+      if (wanted !== undefined && wanted !== had) throw refuse(had, `the data under ${prefix} was written`);
+      return had;
+    }
+    // Any reader key of the one-shard layout (the index of every reader, the counts hash that
+    // preceded it, cursors, reader numbers) means readers are stored under the old names.
+    const k = keyBuilder(prefix);
+    const unsharded = (await redis.exists(k("subs"), k("subs", "by-status"), k("digest-cursor"), k("reader-n"))) > 0;
+    if (unsharded && wanted !== undefined && wanted !== 1)
+      throw refuse(1, `the readers under ${prefix} were written before shards, that is`);
+    const n = unsharded ? 1 : (wanted ?? (cluster ? CLUSTER_SHARDS : 1));
+    // Two processes starting at once on an empty prefix: the first to record its number wins, the
+    // other re-checks. A read-only Redis (a demoted primary) records nothing and takes no writes
+    // of readers either: it answers 503 until writable (http/health.ts), and a later start records.
+    const set = await redis.set(key, String(n), "NX").catch((err: Error) => {
+      if (/^READONLY\b/.test(err.message)) return "OK";
+      throw err;
+    });
+    if (set === "OK") return n;
+  }
 }
 
 /**
@@ -125,6 +189,13 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
       `prefix "${prefix}" has no hash tag: on a Redis Cluster use one such as {herald}, so each script's keys share a slot`,
     );
   }
+  let shards: number;
+  try {
+    shards = await resolveShards(redis, prefix, opts.config.redisShards, cluster);
+  } catch (err) {
+    await redis.quit().catch(() => redis.disconnect());
+    throw err;
+  }
   const prefixOf = (name: QueueName) => queuePrefix(prefix, name, cluster);
   const queues = Object.fromEntries(
     QUEUE_NAMES.map((name) => {
@@ -143,13 +214,14 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
     redisUrl: typeof opts.redisUrl === "string" ? opts.redisUrl : describeTarget(opts.redisUrl),
     redisTarget: opts.redisUrl,
     queuePrefix: prefixOf,
-    keyPatterns: () => keyPatterns(prefix, cluster),
+    keyPatterns: () => keyPatterns(prefix, cluster, shards),
+    shards,
     log,
     clock: opts.clock ?? systemClock,
     redis,
     queues,
     releases: new ReleaseStore(redis, prefix),
-    subscribers: new SubscriberStore(redis, prefix),
+    subscribers: new SubscriberStore(redis, prefix, shards),
     taxonomy: new TaxonomyStore(redis, prefix, taxonomyFile),
     key: keyBuilder(prefix),
     async close() {

@@ -38,7 +38,7 @@ async function waitForRun(rt: Runtime, id: string, noWorkerMs: number): Promise<
   const summary = (job.returnvalue as DigestSummary[] | null)?.[0];
   if (!summary) return;
   process.stdout.write(`${formatSegments(summary)}\n`);
-  const ledger = new Ledger(rt.redis, rt.config.prefix);
+  const ledger = new Ledger(rt.redis, rt.config.prefix, rt.shards);
   const emailWorkers = workerWatch(rt, QUEUE.emails, noWorkerMs, `the digest's emails stay queued`);
   const bar = new SingleBar({ format: "sending [{bar}] {value}/{total} emails", hideCursor: true });
   bar.start(summary.readers, 0);

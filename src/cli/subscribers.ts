@@ -145,8 +145,8 @@ async function listCommand(o: { json?: boolean }): Promise<void> {
     const store = new SubscriberService(rt).store;
     const total = await store.count();
     if (!o.json) process.stdout.write(`${total} subscriber(s)\n`);
-    for (let off = 0; off < total; off += 500) {
-      for (const s of await store.list(off, 500)) {
+    for await (const page of store.walk(500)) {
+      for (const s of page) {
         process.stdout.write(
           o.json
             ? `${JSON.stringify(s)}\n`

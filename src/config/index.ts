@@ -113,6 +113,11 @@ export const ENV_VARIABLES = {
   REDIS_SENTINEL_PASSWORD: { schema: z.string().min(1).max(1000).optional() },
   /** TLS to every Redis connection, Sentinels included (as rediss:// does). */
   REDIS_TLS: { schema: flag().optional() },
+  /**
+   * The buckets the readers' data is split into, each its own hash tag (redis/shards.ts). Unset:
+   * the number the data was written with, else 1 on a single Redis or Sentinel, 16 on a Cluster.
+   */
+  REDIS_SHARDS: { schema: int(1, 256).optional(), field: "redisShards" },
   /** How long SIGTERM may take (jobs finishing, connections closing) before exiting non-zero. */
   SHUTDOWN_TIMEOUT_MS: { schema: int(100, 600_000).default(25_000), field: "shutdownTimeoutMs" },
   /** Prefix of every Redis key; on a Redis Cluster one hash tag such as {herald}. */

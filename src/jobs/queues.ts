@@ -64,6 +64,12 @@ export interface AlertJob {
    * readers who were waiting for a translation in their language get what exists by then.
    */
   late?: boolean;
+  /**
+   * With REDIS_SHARDS > 1, the queued job plans nothing itself: it queues one job per reader
+   * shard, each planning that shard's readers (mail/alerts.ts), so several workers fan out one
+   * release at once.
+   */
+  shard?: number;
 }
 
 /** emails: job name "send", one batch of readers of one edition (alert, correction notice, digest, confirmation). */
@@ -156,7 +162,8 @@ export const jobId = {
   /** A replay is a new job (the original may still be kept as completed or failed); same webhook-id. */
   partnerReplay: (j: PartnerDeliveryJob, atMs: number) =>
     `${j.partnerId}-${j.releaseId}-r${j.revision}-${j.event}-replay-${atMs}`,
-  alert: (j: AlertJob) => `${j.releaseId}-r${j.revision}-${j.event}${j.late ? "-late" : ""}`,
+  alert: (j: AlertJob) =>
+    `${j.releaseId}-r${j.revision}-${j.event}${j.late ? "-late" : ""}${j.shard === undefined ? "" : `-s${j.shard}`}`,
   /** Named by its readers too: a re-run that batches readers differently adds new jobs (the ledger dedupes). */
   emailBatch: (j: EmailBatchJob) => `${j.edition}-${j.segment}-${partOf(j.subscriberIds)}`,
   digestRun: (frequency: string, atMs: number) => `digest-run-${frequency}-${atMs}`,

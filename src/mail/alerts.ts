@@ -12,6 +12,10 @@
 //  - updated: a short correction notice, only to readers who received this release before, once
 //    per revision (the ledger is keyed by the revision's edition).
 //  - withdrawn: nothing to send; queued batches see the withdrawal at send time and stop.
+//  With REDIS_SHARDS > 1 the queued job splits: it queues one job per reader shard (same
+//  edition), and each plans and fans out its shard's readers, so several workers plan one release
+//  at once. A reader is in one shard, so in one job; the ledger and the story claim are per
+//  reader, so a re-run or an overlap still sends each reader one alert.
 //  Alerts and notices of a story are sent within its alert window (ledger.ts ALERT_WINDOW_S, 30
 //  days from its first alert): the record of who had the story is kept that long, and no longer,
 //  so past the window an event sends nothing rather than a second alert to someone.
@@ -28,34 +32,51 @@ import { renderAlert, renderCorrection } from "../templates/messages.ts";
 import { type AlertJob, jobId, QUEUE } from "../jobs/queues.ts";
 
 export async function processAlert(job: Job<AlertJob>, rt: Runtime): Promise<FanoutSummary | string> {
-  return runAlert(rt, job.data);
+  return runAlert(rt, job.data, { split: true });
 }
 
-export async function runAlert(rt: Runtime, a: AlertJob): Promise<FanoutSummary | string> {
+/**
+ * Plans one alert job. `split` (the queued job): with several reader shards, a job for the whole
+ * release queues one job per shard instead of planning (called directly, it plans every shard).
+ */
+export async function runAlert(
+  rt: Runtime,
+  a: AlertJob,
+  opts: { split?: boolean } = {},
+): Promise<FanoutSummary | string> {
   if (a.event === "withdrawn" || a.event === "embargoed") return `${a.event}: nothing to send`;
   const release = await rt.releases.getRevision(a.releaseId, a.revision);
   const current = await rt.releases.get(a.releaseId);
   if (!release || !current || current.status !== "published") return "release not public: nothing to send";
   const rootId = release.translationOf ?? release.id;
-  const opened = await new Ledger(rt.redis, rt.config.prefix).openAlertWindow(rootId, rt.clock.now());
+  const opened = await new Ledger(rt.redis, rt.config.prefix, rt.shards).openAlertWindow(rootId, rt.clock.now());
   if (rt.clock.now() - opened > ALERT_WINDOW_S * 1000) {
     return `story ${rootId} past its alert window (${ALERT_WINDOW_S / 86_400} days since its first alert): nothing to send`;
   }
+  if (opts.split && a.shard === undefined && rt.shards > 1) {
+    const jobs = Array.from({ length: rt.shards }, (_, shard) => {
+      const data: AlertJob = { ...a, shard };
+      return { name: a.event, data, opts: { jobId: jobId.alert(data) } };
+    });
+    await rt.queues[QUEUE.alerts].addBulk(jobs);
+    return `planned by ${jobs.length} jobs, one per reader shard`;
+  }
   // The late pass sends what is current then: a correction made during the wait is included
   // (its notice went only to readers who had an earlier revision).
-  if (a.late) return sendAlerts(rt, current, true);
-  return a.event === "published" ? sendAlerts(rt, release, false) : sendCorrections(rt, release);
+  if (a.late) return sendAlerts(rt, current, true, a.shard);
+  return a.event === "published" ? sendAlerts(rt, release, false, a.shard) : sendCorrections(rt, release, a.shard);
 }
 
-async function* confirmedReaders(rt: Runtime, frequency: "immediate"): AsyncGenerator<Subscriber[]> {
+/** Confirmed readers of this frequency, of one shard or all. */
+async function* confirmedReaders(rt: Runtime, frequency: "immediate", shard?: number): AsyncGenerator<Subscriber[]> {
   const store = subscriberStore(rt);
-  for await (const ids of store.confirmedIds(frequency)) {
+  for await (const ids of store.confirmedIds(frequency, 1000, shard)) {
     yield (await store.getMany(ids)).filter((s): s is Subscriber => s?.status === "confirmed");
   }
 }
 
-async function sendAlerts(rt: Runtime, release: Release, late: boolean): Promise<FanoutSummary> {
-  const ledger = new Ledger(rt.redis, rt.config.prefix);
+async function sendAlerts(rt: Runtime, release: Release, late: boolean, shard?: number): Promise<FanoutSummary> {
+  const ledger = new Ledger(rt.redis, rt.config.prefix, rt.shards);
   const rootId = release.translationOf ?? release.id;
   const root = release.translationOf ? await rt.releases.get(rootId) : release;
   const versions = new Map<string, Release>();
@@ -69,7 +90,7 @@ async function sendAlerts(rt: Runtime, release: Release, late: boolean): Promise
   let waiting = 0;
 
   const segments = new Map<string, { content: Release; language: Language; readers: string[] }>();
-  for await (const readers of confirmedReaders(rt, "immediate")) {
+  for await (const readers of confirmedReaders(rt, "immediate", shard)) {
     const matching = readers.filter(
       (s) =>
         wants(s, story) &&
@@ -107,6 +128,7 @@ async function sendAlerts(rt: Runtime, release: Release, late: boolean): Promise
     }),
   }));
   if (waiting > 0) {
+    // One late pass for the release (no shard): the jobs of every shard add the same job id.
     const lateJob: AlertJob = { releaseId: release.id, revision: release.revision, event: "published", late: true };
     await rt.queues[QUEUE.alerts].add("published", lateJob, { jobId: jobId.alert(lateJob), delay: wait });
   }
@@ -115,16 +137,22 @@ async function sendAlerts(rt: Runtime, release: Release, late: boolean): Promise
     `alert-${release.id}-r${release.revision}${late ? "-late" : ""}`,
     "alert",
     plans,
+    partOfShard(shard),
   );
   return waiting > 0 ? { ...summary, waiting } : summary;
 }
 
-async function sendCorrections(rt: Runtime, release: Release): Promise<FanoutSummary> {
-  const ledger = new Ledger(rt.redis, rt.config.prefix);
+/** A shard's job is one part of the edition: counted apart, and a segment another part stored is not rendered again. */
+function partOfShard(shard?: number): { part?: string } {
+  return shard === undefined ? {} : { part: `s${shard}` };
+}
+
+async function sendCorrections(rt: Runtime, release: Release, shard?: number): Promise<FanoutSummary> {
+  const ledger = new Ledger(rt.redis, rt.config.prefix, rt.shards);
   const store = subscriberStore(rt);
   const byLanguage = new Map<Language, string[]>();
   const seen = new Set<string>();
-  for await (const batch of ledger.alertedIds(release.id)) {
+  for await (const batch of ledger.alertedIds(release.id, shard)) {
     const ids = batch.filter((id) => !seen.has(id));
     for (const id of ids) seen.add(id);
     for (let i = 0; i < ids.length; i += 1000) {
@@ -147,5 +175,5 @@ async function sendCorrections(rt: Runtime, release: Release): Promise<FanoutSum
       message: await renderCorrection(brand, language, release),
     }),
   }));
-  return fanOutSegments(rt, `correction-${release.id}-r${release.revision}`, "correction", plans);
+  return fanOutSegments(rt, `correction-${release.id}-r${release.revision}`, "correction", plans, partOfShard(shard));
 }

@@ -5,6 +5,7 @@ import { countStat } from "../metrics.ts";
 import type { Runtime } from "../runtime.ts";
 import { type EmailBatchJob, jobId, QUEUE } from "../jobs/queues.ts";
 import { Ledger } from "./ledger.ts";
+import { Shards } from "../redis/shards.ts";
 import { type Segment, saveSegment, segmentStored } from "./segments.ts";
 
 export interface SegmentPlan {
@@ -30,9 +31,10 @@ export function batchSize(ratePerSecond: number): number {
 
 export interface FanoutOptions {
   /**
-   * Digest planning parts (mail/digests.ts): which part of the edition these readers are. Each
-   * part counts its own readers per segment (a re-run of the part counts them once), and a
-   * segment another part already stored is not rendered again (same key, same content).
+   * Digest planning parts (mail/digests.ts) and alert shard jobs (mail/alerts.ts, "s{shard}"):
+   * which part of the edition these readers are. Each part counts its own readers per segment
+   * (a re-run of the part counts them once), and a segment another part already stored is not
+   * rendered again (same key, same content).
    */
   part?: string;
 }
@@ -44,7 +46,8 @@ export async function fanOutSegments(
   plans: SegmentPlan[],
   opts: FanoutOptions = {},
 ): Promise<FanoutSummary> {
-  const ledger = new Ledger(rt.redis, rt.config.prefix);
+  const ledger = new Ledger(rt.redis, rt.config.prefix, rt.shards);
+  const shards = new Shards(rt.config.prefix, rt.shards);
   const size = batchSize(rt.config.emailRatePerSecond);
   const summary: FanoutSummary = { edition, segments: 0, readers: 0, batches: 0 };
   for (const plan of plans) {
@@ -54,7 +57,9 @@ export async function fanOutSegments(
       await countStat(rt, "herald_mjml_renders_total");
     }
     await ledger.planned(edition, opts.part === undefined ? plan.id : `${plan.id}.${opts.part}`, plan.readers.length);
-    const readers = [...plan.readers].sort();
+    // By reader shard, then id: with shards, a batch then mostly holds one shard's readers, so its
+    // ledger and lease steps are one call each (one shard: sorted by id, as always).
+    const readers = shards.sorted(plan.readers);
     const jobs = [];
     for (let i = 0; i < readers.length; i += size) {
       const data: EmailBatchJob = { edition, kind, segment: plan.id, subscriberIds: readers.slice(i, i + size) };

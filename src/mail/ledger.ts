@@ -2,7 +2,11 @@
 // the SMTP server accepted, so a job run twice (BullMQ is at-least-once) sends nothing twice,
 // and a reader is only recorded when the mail really left.
 // Memory is bounded by design: nothing here is kept per reader for long. What each key guards,
-// and so how long it must live (docs/architecture.md has the measured bytes):
+// and so how long it must live (docs/architecture.md has the measured bytes). Every key that
+// names readers lives in each reader shard (redis/shards.ts: `{p}` is then `{stem:sNN}`), holding
+// that shard's readers, so each atomic step below is on one slot; only {p}:alert-window and the
+// planned/skipped/failed fields of {p}:edition are global (on HERALD_PREFIX). Reader numbers
+// are per shard, and so are the bitmaps by them.
 //   {p}:ledger-bits:{edition}     alerts and notices: bitmap by reader number ({p}:reader-n) of the
 //                                 readers the edition was accepted for (125 KB per edition at 1M
 //                                 numbered readers, however many got it); lifetime as below
@@ -32,7 +36,9 @@
 //                                 alerts or correction notices (alerts.ts), because {p}:alerted,
 //                                 which makes them safe, is about to be forgotten.
 //   {p}:edition:{edition}         hash t.{segment}[.{part}]/sent/skipped/failed: progress for ops
-//                                 and benchmarks, kept EDITION_KEEP_S
+//                                 and benchmarks, kept EDITION_KEEP_S. With shards, "sent" is
+//                                 counted in each shard's copy (in the step that writes the
+//                                 ledger, so it stays exact) and progress() adds them up
 //   {p}:story-bits:{rootId}       bitmap by reader number: the story is claimed for the reader by some
 //   {p}:claim-bits:{edition}      alert edition, and by this one (claimStory). They only arbitrate
 //                                 between editions whose batches are in flight at once (original,
@@ -48,6 +54,7 @@
 import type { Redis } from "ioredis";
 import { execOrThrow } from "../redis/pipeline.ts";
 import { type KeyBuilder, keyBuilder } from "../redis/keys.ts";
+import { Shards } from "../redis/shards.ts";
 
 /** What lease() found for one reader. */
 export type LeaseState = "mine" | "busy" | "done";
@@ -197,38 +204,44 @@ const BITS_CHUNK = 1000;
 
 export class Ledger {
   private readonly redis: Redis & LedgerScripts;
+  /** Global keys (HERALD_PREFIX): the alert window, the edition's planned/skipped/failed. */
   private readonly key: KeyBuilder;
+  private readonly shards: Shards;
 
-  constructor(redis: Redis, prefix: string) {
+  /** `shards`: rt.shards (1: the unsharded layout). */
+  constructor(redis: Redis, prefix: string, shards = 1) {
     this.redis = withScripts(redis);
     this.key = keyBuilder(prefix);
+    this.shards = new Shards(prefix, shards);
   }
 
-  /** Each reader's number (its bit in {p}:alerted-bits), given on first use. */
+  /** A key of reader shard `shard`. */
+  private sk(shard: number, ...parts: string[]): string {
+    return this.shards.key(shard, ...parts);
+  }
+
+  /** Each reader's number in its shard (its bit in that shard's bitmaps), given on first use. */
   private async numbers(ids: string[]): Promise<Map<string, number>> {
     if (!(NUMBER_COMMAND in this.redis)) this.redis.defineCommand(NUMBER_COMMAND, { numberOfKeys: 2, lua: NUMBER });
     const redis = this.redis as unknown as Record<string, NumberCommand>;
     const out = new Map<string, number>();
-    for (let i = 0; i < ids.length; i += BITS_CHUNK) {
-      const page = ids.slice(i, i + BITS_CHUNK);
-      const ns = await redis[NUMBER_COMMAND]!(this.key("reader-n"), this.key("reader-n", "next"), ...page);
-      page.forEach((id, j) => {
-        out.set(id, Number(ns[j]));
-      });
+    for (const [sh, g] of this.shards.group(ids)) {
+      for (let i = 0; i < g.ids.length; i += BITS_CHUNK) {
+        const page = g.ids.slice(i, i + BITS_CHUNK);
+        const ns = await redis[NUMBER_COMMAND]!(this.sk(sh, "reader-n"), this.sk(sh, "reader-n", "next"), ...page);
+        page.forEach((id, j) => {
+          out.set(id, Number(ns[j]));
+        });
+      }
     }
     return out;
   }
 
-  /** Readers' numbers where they have one (null: never numbered, so in no bitmap). */
-  private async knownNumbers(ids: string[]): Promise<(number | null)[]> {
-    return ((await this.redis.hmget(this.key("reader-n"), ...ids)) as (string | null)[]).map((n) =>
+  /** Readers' numbers where they have one (null: never numbered, so in no bitmap); ids of one shard. */
+  private async knownNumbers(shard: number, ids: string[]): Promise<(number | null)[]> {
+    return ((await this.redis.hmget(this.sk(shard, "reader-n"), ...ids)) as (string | null)[]).map((n) =>
       n === null ? null : Number(n),
     );
-  }
-
-  /** The bits of `numbers` in a release's "alerted" bitmap (0 for a missing key or number). */
-  private async bits(releaseId: string, numbers: (number | null)[]): Promise<boolean[]> {
-    return this.bitsOf(this.key("alerted-bits", releaseId), numbers);
   }
 
   private async bitsOf(key: string, numbers: (number | null)[]): Promise<boolean[]> {
@@ -249,10 +262,12 @@ export class Ledger {
   /** For each id, whether the edition was already accepted for it. */
   async sent(edition: string, ids: string[]): Promise<boolean[]> {
     if (ids.length === 0) return [];
-    const r = (await this.redis.smismember(this.key("ledger", edition), ...ids)) as number[];
-    if (!bitEdition(edition)) return r.map((x) => x === 1);
-    const bits = await this.bitsOf(this.key("ledger-bits", edition), await this.knownNumbers(ids));
-    return r.map((x, i) => x === 1 || bits[i] === true);
+    return this.shards.map(ids, async (sh, page) => {
+      const r = (await this.redis.smismember(this.sk(sh, "ledger", edition), ...page)) as number[];
+      if (!bitEdition(edition)) return r.map((x) => x === 1);
+      const bits = await this.bitsOf(this.sk(sh, "ledger-bits", edition), await this.knownNumbers(sh, page));
+      return r.map((x, i) => x === 1 || bits[i] === true);
+    });
   }
 
   /**
@@ -266,29 +281,51 @@ export class Ledger {
     ids: string[],
   ): Promise<{ states: LeaseState[]; busyMs: number }> {
     if (ids.length === 0) return { states: [], busyMs: -1 };
-    const r = await this.redis.heraldLease(
-      this.key("ledger", edition),
-      this.key("lease", edition),
-      this.key("ledger-bits", edition),
-      this.key("reader-n"),
-      token,
-      String(ttlMs),
-      ...ids,
-    );
-    return { states: r.slice(0, ids.length).map((x) => LEASE_STATES[x]!), busyMs: r[ids.length]! };
+    // One script per shard: each reader's lease and ledger entry are in its shard.
+    let busyMs = -1;
+    const states = await this.shards.map(ids, async (sh, page) => {
+      const r = await this.redis.heraldLease(
+        this.sk(sh, "ledger", edition),
+        this.sk(sh, "lease", edition),
+        this.sk(sh, "ledger-bits", edition),
+        this.sk(sh, "reader-n"),
+        token,
+        String(ttlMs),
+        ...page,
+      );
+      const wait = r[page.length]!;
+      if (wait >= 0 && (busyMs < 0 || wait < busyMs)) busyMs = wait;
+      return r.slice(0, page.length).map((x) => LEASE_STATES[x]!);
+    });
+    return { states, busyMs };
   }
 
   /** Gives back the leases `token` still holds on these readers (another run's stay). */
   async releaseLeases(edition: string, token: string, ids: string[]): Promise<void> {
-    if (ids.length > 0) await this.redis.heraldLeaseRelease(this.key("lease", edition), token, ...ids);
+    if (ids.length === 0) return;
+    await this.shards.map(ids, async (sh, page) => {
+      await this.redis.heraldLeaseRelease(this.sk(sh, "lease", edition), token, ...page);
+      return page;
+    });
   }
 
   /**
-   * Records accepted sends (one round trip, a handful of commands, for a group sent together).
-   * Their leases go in the same step: from here on the ledger is what says "sent".
+   * Records accepted sends (one round trip per reader shard, a handful of commands, for a group
+   * sent together). Their leases go in the same step: from here on the ledger is what says "sent".
+   * Each shard's step is a MULTI on that shard's slot; when one fails the job retries, and the
+   * readers of the shards already written are found "done" then (nothing is sent twice).
    */
   async record(edition: string, accepted: Accepted[], keepSeconds = keepFor(edition)): Promise<void> {
     if (accepted.length === 0) return;
+    const byShard = new Map<number, Accepted[]>();
+    for (const a of accepted) {
+      const sh = this.shards.of(a.subscriberId);
+      byShard.set(sh, [...(byShard.get(sh) ?? []), a]);
+    }
+    await Promise.all([...byShard].map(([sh, group]) => this.recordShard(sh, edition, group, keepSeconds)));
+  }
+
+  private async recordShard(shard: number, edition: string, accepted: Accepted[], keepSeconds: number): Promise<void> {
     const alerted = new Map<string, string[]>();
     const cursors: string[] = [];
     for (const a of accepted) {
@@ -305,7 +342,7 @@ export class Ledger {
         ? await this.numbers([...new Set([...accepted.map((a) => a.subscriberId), ...[...alerted.values()].flat()])])
         : new Map<string, number>();
     const m = this.redis.multi();
-    const ledgerKey = this.key(bits ? "ledger-bits" : "ledger", edition);
+    const ledgerKey = this.sk(shard, bits ? "ledger-bits" : "ledger", edition);
     if (bits)
       m.call(
         "BITFIELD",
@@ -314,11 +351,11 @@ export class Ledger {
       );
     else m.sadd(ledgerKey, ...accepted.map((a) => a.subscriberId));
     m.expire(ledgerKey, keepSeconds);
-    m.hdel(this.key("lease", edition), ...accepted.map((a) => a.subscriberId));
+    m.hdel(this.sk(shard, "lease", edition), ...accepted.map((a) => a.subscriberId));
     // The TTL is set by the first send and never pushed back, so the bitmap goes at a known time
     // (window + margin after the story's first alert) however many sends follow. (Read first
     // rather than EXPIRE NX, which Redis 6.2 lacks; two first writers set the same TTL.)
-    const alertedKeys = [...alerted.keys()].map((id) => this.key("alerted-bits", id));
+    const alertedKeys = [...alerted.keys()].map((id) => this.sk(shard, "alerted-bits", id));
     const ttls =
       alertedKeys.length > 0
         ? ((await execOrThrow(alertedKeys.reduce((p, k) => p.ttl(k), this.redis.pipeline()))) as number[])
@@ -329,17 +366,22 @@ export class Ledger {
       if (ttls[i]! < 0) m.expire(key, ALERTED_KEEP_S);
     });
 
-    if (cursors.length > 0) m.hset(this.key("digest-cursor"), ...cursors);
-    m.hincrby(this.key("edition", edition), "sent", accepted.length);
+    if (cursors.length > 0) m.hset(this.sk(shard, "digest-cursor"), ...cursors);
+    // One shard: the edition's own hash, as always. Several: this shard's copy (progress() adds them).
+    const progress = this.sk(shard, "edition", edition);
+    m.hincrby(progress, "sent", accepted.length);
+    if (this.shards.n > 1) m.expire(progress, EDITION_KEEP_S);
     await execOrThrow(m);
   }
 
   /** For each id, whether the reader received the release as an alert (within its window). */
   async alerted(releaseId: string, ids: string[]): Promise<boolean[]> {
     if (ids.length === 0) return [];
-    const legacy = (await this.redis.smismember(this.key("alerted", releaseId), ...ids)) as number[];
-    const bits = await this.bits(releaseId, await this.knownNumbers(ids));
-    return ids.map((_, i) => bits[i] === true || legacy[i] === 1);
+    return this.shards.map(ids, async (sh, page) => {
+      const legacy = (await this.redis.smismember(this.sk(sh, "alerted", releaseId), ...page)) as number[];
+      const bits = await this.bitsOf(this.sk(sh, "alerted-bits", releaseId), await this.knownNumbers(sh, page));
+      return page.map((_, i) => bits[i] === true || legacy[i] === 1);
+    });
   }
 
   /**
@@ -354,15 +396,18 @@ export class Ledger {
     if (!(CLAIM_COMMAND in this.redis)) this.redis.defineCommand(CLAIM_COMMAND, { numberOfKeys: 3, lua: CLAIM });
     const redis = this.redis as unknown as Record<string, ClaimCommand>;
     // A failed call must fail the send job (retry), never read as "claimed by another edition".
-    const mine = await redis[CLAIM_COMMAND]!(
-      this.key("story-bits", rootId),
-      this.key("claim-bits", edition),
-      this.key("story", rootId),
-      edition,
-      String(EDITION_KEEP_S),
-      ...ids.flatMap((id) => [id, String(numbers.get(id))]),
-    );
-    return ids.map((_, i) => mine[i] === 1);
+    // Each reader's claim is in its shard (bits by its shard's number): one script per shard.
+    return this.shards.map(ids, async (sh, page) => {
+      const mine = await redis[CLAIM_COMMAND]!(
+        this.sk(sh, "story-bits", rootId),
+        this.sk(sh, "claim-bits", edition),
+        this.sk(sh, "story", rootId),
+        edition,
+        String(EDITION_KEEP_S),
+        ...page.flatMap((id) => [id, String(numbers.get(id))]),
+      );
+      return page.map((_, i) => mine[i] === 1);
+    });
   }
 
   /**
@@ -387,22 +432,26 @@ export class Ledger {
   }
 
   /**
-   * Everyone who received the release as an alert, in batches: walks the numbered readers (those
-   * ever alerted) and keeps those whose bit is set. An id may come twice (old set and bitmap).
+   * Everyone who received the release as an alert (of one reader `shard`, or all), in batches:
+   * walks the numbered readers (those ever alerted) and keeps those whose bit is set. An id may
+   * come twice (old set and bitmap).
    */
-  async *alertedIds(releaseId: string): AsyncGenerator<string[]> {
-    const legacy = await this.redis.smembers(this.key("alerted", releaseId));
-    if (legacy.length > 0) yield legacy;
-    if ((await this.redis.exists(this.key("alerted-bits", releaseId))) === 0) return;
-    let cursor = "0";
-    do {
-      const [next, flat] = await this.redis.hscan(this.key("reader-n"), cursor, "COUNT", BITS_CHUNK);
-      cursor = next;
-      const ids = flat.filter((_, i) => i % 2 === 0);
-      const bits = await this.bits(releaseId, flat.filter((_, i) => i % 2 === 1).map(Number));
-      const had = ids.filter((_, i) => bits[i]);
-      if (had.length > 0) yield had;
-    } while (cursor !== "0");
+  async *alertedIds(releaseId: string, shard?: number): AsyncGenerator<string[]> {
+    for (const sh of shard === undefined ? this.shards.all() : [shard]) {
+      const legacy = await this.redis.smembers(this.sk(sh, "alerted", releaseId));
+      if (legacy.length > 0) yield legacy;
+      const bitsKey = this.sk(sh, "alerted-bits", releaseId);
+      if ((await this.redis.exists(bitsKey)) === 0) continue;
+      let cursor = "0";
+      do {
+        const [next, flat] = await this.redis.hscan(this.sk(sh, "reader-n"), cursor, "COUNT", BITS_CHUNK);
+        cursor = next;
+        const ids = flat.filter((_, i) => i % 2 === 0);
+        const bits = await this.bitsOf(bitsKey, flat.filter((_, i) => i % 2 === 1).map(Number));
+        const had = ids.filter((_, i) => bits[i]);
+        if (had.length > 0) yield had;
+      } while (cursor !== "0");
+    }
   }
 
   /** Readers planned for one segment; set once per segment, so a re-run does not count them twice. */
@@ -423,6 +472,13 @@ export class Ledger {
     const h = await this.redis.hgetall(this.key("edition", edition));
     const n = (k: string) => Number(h[k] ?? 0);
     const total = Object.entries(h).reduce((sum, [k, v]) => (k.startsWith("t.") ? sum + Number(v) : sum), 0);
-    return { total, sent: n("sent"), skipped: n("skipped"), failed: n("failed") };
+    // With shards, "sent" is counted in each shard's copy of the hash (see record()).
+    const sent =
+      this.shards.n === 1
+        ? n("sent")
+        : (
+            await Promise.all(this.shards.all().map((sh) => this.redis.hget(this.sk(sh, "edition", edition), "sent")))
+          ).reduce((a, v) => a + Number(v ?? 0), 0);
+    return { total, sent, skipped: n("skipped"), failed: n("failed") };
   }
 }

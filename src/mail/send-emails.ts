@@ -131,7 +131,7 @@ export async function processEmailBatch(job: Job<EmailBatchJob>, rt: Runtime): P
 }
 
 export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchResult> {
-  const ledger = new Ledger(rt.redis, rt.config.prefix);
+  const ledger = new Ledger(rt.redis, rt.config.prefix, rt.shards);
   const segment = await loadSegment(rt, j);
   if (!segment || (await releaseGone(rt, segment)))
     return skipAll(rt, j, ledger, segment ? "release-withdrawn" : "segment-expired");

@@ -128,7 +128,7 @@ export class SubscriberService {
     const ok = await this.rt.redis.eval(
       THROTTLE,
       1,
-      this.rt.key("confirm-sent", subscriberId(mailboxKey(s.email))),
+      this.store.confirmSentKey(subscriberId(mailboxKey(s.email))),
       String(this.rt.clock.now()),
       String(HOUR),
     );

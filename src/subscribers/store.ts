@@ -1,4 +1,6 @@
-// Subscribers in Redis. Every key lives under the prefix:
+// Subscribers in Redis. Every key lives in the reader's shard (redis/shards.ts: `{p}` below is
+// HERALD_PREFIX with one shard, `{stem:sNN}` with REDIS_SHARDS > 1), so each write below stays
+// one atomic script on one slot; counts and index walks go over every shard:
 //   {p}:sub:{id}                      JSON of the subscriber (with its `revision`)
 //   {p}:subs                          zset id -> createdAt (every subscriber, any status)
 //   {p}:subs:status:{status}          zset id -> time of the last write, one per status: the counts
@@ -19,7 +21,7 @@
 // is never made on a stale copy (an unsubscribe cannot be undone by a write that read before it).
 // The counts are the sizes of the status zsets, which the same script moves: they cannot drift.
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import {
   type DigestFrequency,
   emailKey,
@@ -31,7 +33,7 @@ import {
 import { HeraldError } from "../errors.ts";
 import { CasOps, casCommit, casCommitOn, defined } from "../redis/cas.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
-import { type KeyBuilder, keyBuilder } from "../redis/keys.ts";
+import { Shards } from "../redis/shards.ts";
 
 export const STATUSES: readonly SubscriberStatus[] = ["pending", "confirmed", "unsubscribed", "bounced", "complained"];
 
@@ -105,18 +107,30 @@ export class SubscriberConflictError extends HeraldError {
 }
 
 export class SubscriberStore {
-  private readonly key: KeyBuilder;
+  readonly shards: Shards;
 
+  /** `shards`: REDIS_SHARDS as the runtime settled it (rt.shards); 1 is the unsharded layout. */
   constructor(
     private readonly redis: Redis,
     prefix: string,
+    shards = 1,
   ) {
     defined(redis); // commits also go out in pipelines (applyMany, saveMany)
-    this.key = keyBuilder(prefix);
+    this.shards = new Shards(prefix, shards);
+  }
+
+  /** A key in the shard of reader `id`. */
+  private key(id: string, ...parts: string[]): string {
+    return this.shards.keyOf(id, ...parts);
+  }
+
+  /** The confirmation throttle of a mailbox (service.ts): in the shard of the mailbox's id, erased with that reader. */
+  confirmSentKey(mailboxId: string): string {
+    return this.key(mailboxId, "confirm-sent", mailboxId);
   }
 
   async get(id: string): Promise<Subscriber | null> {
-    const raw = await this.redis.get(this.key("sub", id));
+    const raw = await this.redis.get(this.key(id, "sub", id));
     return raw ? (JSON.parse(raw) as Subscriber) : null;
   }
 
@@ -141,7 +155,8 @@ export class SubscriberStore {
   /** Subscribers by id, in order; missing ones are null. */
   async getMany(ids: string[]): Promise<(Subscriber | null)[]> {
     if (ids.length === 0) return [];
-    const raws = await this.redis.mget(ids.map((id) => this.key("sub", id)));
+    // One MGET per shard (a cluster refuses one across slots).
+    const raws = await this.shards.map(ids, (_, page) => this.redis.mget(page.map((id) => this.key(id, "sub", id))));
     return raws.map((r) => (r ? (JSON.parse(r) as Subscriber) : null));
   }
 
@@ -160,15 +175,16 @@ export class SubscriberStore {
   }
 
   /**
-   * apply() for many records in few round trips (imports): one read and one pipeline of commits;
-   * the records another writer changed meanwhile are retried one by one.
+   * apply() for many records in few round trips (imports): one read and one pipeline of commits
+   * per shard (a cluster takes a pipeline to one slot's master only); the records another writer
+   * changed meanwhile are retried one by one.
    */
   async applyMany(items: { id: string; change: Change }[]): Promise<Applied[]> {
     if (items.length === 0) return [];
     const previous = await this.getMany(items.map((i) => i.id));
     const out: (Applied | null)[] = items.map(() => null);
-    const staged: { i: number; next: Subscriber }[] = [];
-    const m = this.redis.pipeline();
+    const pipes = this.pipelines();
+    const staged = new Map<number, Subscriber>();
     items.forEach(({ id, change }, i) => {
       const prev = previous[i] ?? null;
       const next = change(prev);
@@ -177,15 +193,14 @@ export class SubscriberStore {
         return;
       }
       const stamped = this.stamp(id, next, prev);
-      casCommitOn(m, this.stage(id, stamped, prev), prev?.revision ?? 0);
-      staged.push({ i, next: stamped });
+      casCommitOn(pipes.for(id, i), this.stage(id, stamped, prev), prev?.revision ?? 0);
+      staged.set(i, stamped);
     });
-    const replies = staged.length ? await execOrThrow(m) : [];
-    for (const [k, { i, next }] of staged.entries()) {
-      if (replies[k] !== 1) writeConflicts.count++;
+    for (const [i, reply] of await pipes.exec()) {
+      if (reply !== 1) writeConflicts.count++;
       out[i] =
-        replies[k] === 1
-          ? { previous: previous[i] ?? null, current: next, written: true }
+        reply === 1
+          ? { previous: previous[i] ?? null, current: staged.get(i)!, written: true }
           : await this.apply(items[i]!.id, items[i]!.change);
     }
     return out as Applied[];
@@ -199,17 +214,44 @@ export class SubscriberStore {
     await this.saveMany([{ next, previous }]);
   }
 
-  /** Many saves in one round trip; throws if any record had moved on (the others are written). */
+  /** Many saves in few round trips (one per shard); throws if any record had moved on (the others are written). */
   async saveMany(items: { next: Subscriber; previous: Subscriber | null }[]): Promise<void> {
-    const m = this.redis.pipeline();
-    for (const { next, previous } of items)
-      casCommitOn(m, this.stage(next.id, this.stamp(next.id, next, previous), previous), previous?.revision ?? 0);
-    const replies = await execOrThrow(m);
-    const lost = replies.filter((r) => r !== 1).length;
+    const pipes = this.pipelines();
+    items.forEach(({ next, previous }, i) => {
+      casCommitOn(
+        pipes.for(next.id, i),
+        this.stage(next.id, this.stamp(next.id, next, previous), previous),
+        previous?.revision ?? 0,
+      );
+    });
+    const lost = (await pipes.exec()).filter(([, r]) => r !== 1).length;
     if (lost)
       throw new SubscriberConflictError(
         `${lost} subscriber(s) changed while they were being saved; nothing else was lost, save again`,
       );
+  }
+
+  /** One pipeline per shard; exec() answers [item index, reply] for every command queued with for(). */
+  private pipelines() {
+    const byShard = new Map<number, { m: ChainableCommander; at: number[] }>();
+    return {
+      for: (id: string, i: number): ChainableCommander => {
+        const sh = this.shards.of(id);
+        let p = byShard.get(sh);
+        if (!p) {
+          p = { m: this.redis.pipeline(), at: [] };
+          byShard.set(sh, p);
+        }
+        p.at.push(i);
+        return p.m;
+      },
+      exec: async (): Promise<[number, unknown][]> => {
+        const done = await Promise.all([...byShard.values()].map(async (p) => ({ p, r: await execOrThrow(p.m) })));
+        return done
+          .flatMap(({ p, r }) => p.at.map((i, k) => [i, r[k]] as [number, unknown]))
+          .sort((a, b) => a[0] - b[0]);
+      },
+    };
   }
 
   /**
@@ -244,63 +286,129 @@ export class SubscriberStore {
 
   /** The commit that replaces `previous` (as read) by `next` (null: erase) with every index. */
   private stage(id: string, next: Subscriber | null, previous: Subscriber | null): CasOps {
-    const ops = new CasOps(this.key("sub", id));
+    const ops = new CasOps(this.key(id, "sub", id));
     if (next) {
-      ops.add("SET", this.key("sub", id), JSON.stringify(next));
-      ops.add("ZADD", this.key("subs"), Date.parse(next.createdAt), id);
+      ops.add("SET", this.key(id, "sub", id), JSON.stringify(next));
+      ops.add("ZADD", this.key(id, "subs"), Date.parse(next.createdAt), id);
     } else {
-      ops.add("DEL", this.key("sub", id));
-      ops.add("ZREM", this.key("subs"), id);
-      ops.add("HDEL", this.key("digest-cursor"), id);
+      ops.add("DEL", this.key(id, "sub", id));
+      ops.add("ZREM", this.key(id, "subs"), id);
+      ops.add("HDEL", this.key(id, "digest-cursor"), id);
       // Its number in the alert bitmaps (mail/ledger.ts): its bits then belong to nobody.
-      ops.add("HDEL", this.key("reader-n"), id);
-      ops.add("DEL", this.key("confirm-sent", id));
+      ops.add("HDEL", this.key(id, "reader-n"), id);
+      ops.add("DEL", this.key(id, "confirm-sent", id));
       // From every status zset, also when the record is already gone (a stray entry).
-      for (const st of STATUSES) ops.add("ZREM", this.key("subs", "status", st), id);
+      for (const st of STATUSES) ops.add("ZREM", this.key(id, "subs", "status", st), id);
     }
     if (next && previous && previous.status !== next.status)
-      ops.add("ZREM", this.key("subs", "status", previous.status), id);
-    if (next) ops.add("ZADD", this.key("subs", "status", next.status), Date.parse(next.updatedAt), id);
+      ops.add("ZREM", this.key(id, "subs", "status", previous.status), id);
+    if (next) ops.add("ZADD", this.key(id, "subs", "status", next.status), Date.parse(next.updatedAt), id);
     if (previous?.status === "confirmed") {
-      ops.add("SREM", this.key("subs", previous.frequency), id);
+      ops.add("SREM", this.key(id, "subs", previous.frequency), id);
       if (previous.frequency !== "immediate")
-        ops.add("SREM", this.key("subs", previous.frequency, "tz", previous.timezone), id);
+        ops.add("SREM", this.key(id, "subs", previous.frequency, "tz", previous.timezone), id);
     }
     if (next?.status === "confirmed") {
-      ops.add("SADD", this.key("subs", next.frequency), id);
+      ops.add("SADD", this.key(id, "subs", next.frequency), id);
       if (next.frequency !== "immediate") {
-        ops.add("SADD", this.key("subs", next.frequency, "tzs"), next.timezone);
-        ops.add("SADD", this.key("subs", next.frequency, "tz", next.timezone), id);
+        ops.add("SADD", this.key(id, "subs", next.frequency, "tzs"), next.timezone);
+        ops.add("SADD", this.key(id, "subs", next.frequency, "tz", next.timezone), id);
       }
     }
     return ops;
   }
 
+  /**
+   * Subscribers in order of creation, from `offset`. Each shard's {p}:subs is ordered the same
+   * way, so this merges the first offset + limit of every shard (fine for the pages of the API
+   * and CLI; a full export walks the shards instead).
+   */
   async list(offset = 0, limit = 100): Promise<Subscriber[]> {
-    const ids = await this.redis.zrange(this.key("subs"), String(offset), String(offset + limit - 1));
+    const heads = await Promise.all(
+      this.shards
+        .all()
+        .map((sh) => this.redis.zrange(this.shards.key(sh, "subs"), "0", String(offset + limit - 1), "WITHSCORES")),
+    );
+    const ids = mergeByScore(heads)
+      .slice(offset, offset + limit)
+      .map(([id]) => id);
     return (await this.getMany(ids)).filter((s): s is Subscriber => s !== null);
   }
 
+  /**
+   * Every subscriber in order of creation, in pages of about `batch`: each shard's {p}:subs is
+   * read in pages and the shards merged, so a full export costs one pass whatever the number of
+   * shards (list() with growing offsets would re-read every shard's head each page). Like
+   * paging by offset, a reader created or erased meanwhile may be missed or seen twice.
+   */
+  async *walk(batch = 500): AsyncGenerator<Subscriber[]> {
+    const heads = this.shards.all().map((sh) => ({ sh, next: 0, buf: [] as [string, number][], done: false }));
+    const fill = async (h: (typeof heads)[number]) => {
+      if (h.buf.length > 0 || h.done) return;
+      const r = await this.redis.zrange(
+        this.shards.key(h.sh, "subs"),
+        String(h.next),
+        String(h.next + batch - 1),
+        "WITHSCORES",
+      );
+      h.next += batch;
+      h.buf = mergeByScore([r]);
+      h.done = h.buf.length < batch;
+    };
+    for (;;) {
+      await Promise.all(heads.map(fill));
+      const ids: string[] = [];
+      while (ids.length < batch) {
+        let best: (typeof heads)[number] | undefined;
+        for (const h of heads) {
+          const [id, score] = h.buf[0] ?? [];
+          if (id === undefined) continue;
+          const [bid, bscore] = best?.buf[0] ?? [];
+          if (!best || score! < bscore! || (score === bscore && id < bid!)) best = h;
+        }
+        // A shard's buffer ran out: refill before comparing further (its next page may come first).
+        if (!best || heads.some((h) => h.buf.length === 0 && !h.done)) break;
+        ids.push(best.buf.shift()![0]);
+      }
+      if (ids.length === 0) {
+        if (heads.every((h) => h.done && h.buf.length === 0)) return;
+        continue;
+      }
+      const page = (await this.getMany(ids)).filter((x): x is Subscriber => x !== null);
+      if (page.length > 0) yield page;
+    }
+  }
+
   async count(): Promise<number> {
-    return this.redis.zcard(this.key("subs"));
+    const n = await Promise.all(this.shards.all().map((sh) => this.redis.zcard(this.shards.key(sh, "subs"))));
+    return n.reduce((a, b) => a + b, 0);
   }
 
   /** Subscribers per status (pending, confirmed, unsubscribed, bounced, complained); zero counts left out. */
   async countByStatus(): Promise<Record<string, number>> {
-    let snap = await this.snapshot();
-    if (snap.legacy || snap.total !== snap.counts.reduce((a, b) => a + b, 0)) {
-      await this.migrateCounts(true);
-      snap = await this.snapshot();
-    }
-    return Object.fromEntries(STATUSES.map((st, i) => [st, snap.counts[i]!]).filter(([, n]) => (n as number) > 0));
+    const totals = STATUSES.map(() => 0);
+    await Promise.all(
+      this.shards.all().map(async (sh) => {
+        let snap = await this.snapshot(sh);
+        if (snap.legacy || snap.total !== snap.counts.reduce((a, b) => a + b, 0)) {
+          await this.migrateShard(sh, true);
+          snap = await this.snapshot(sh);
+        }
+        snap.counts.forEach((n, i) => {
+          totals[i]! += n;
+        });
+      }),
+    );
+    return Object.fromEntries(STATUSES.map((st, i) => [st, totals[i]!]).filter(([, n]) => (n as number) > 0));
   }
 
-  /** Every size at one instant (MULTI): a commit moves {p}:subs and a status zset together. */
-  private async snapshot(): Promise<{ total: number; counts: number[]; legacy: boolean }> {
+  /** Every size of one shard at one instant (MULTI): a commit moves {p}:subs and a status zset together. */
+  private async snapshot(shard: number): Promise<{ total: number; counts: number[]; legacy: boolean }> {
+    const key = (...parts: string[]) => this.shards.key(shard, ...parts);
     const m = this.redis.multi();
-    m.zcard(this.key("subs"));
-    m.exists(this.key(...LEGACY_COUNTS));
-    for (const st of STATUSES) m.zcard(this.key("subs", "status", st));
+    m.zcard(key("subs"));
+    m.exists(key(...LEGACY_COUNTS));
+    for (const st of STATUSES) m.zcard(key("subs", "status", st));
     const [total, legacy, ...counts] = (await execOrThrow(m)) as number[];
     return { total: total!, legacy: legacy === 1, counts };
   }
@@ -313,15 +421,28 @@ export class SubscriberStore {
    * {p}:subs, so counts heal themselves whatever wrote the data.
    */
   async migrateCounts(force = false): Promise<boolean> {
-    if (!force && (await this.redis.exists(this.key(...LEGACY_COUNTS))) === 0) return false;
-    await this.recount();
-    await this.redis.del(this.key(...LEGACY_COUNTS));
+    const done = await Promise.all(this.shards.all().map((sh) => this.migrateShard(sh, force)));
+    return done.some(Boolean);
+  }
+
+  private async migrateShard(shard: number, force: boolean): Promise<boolean> {
+    const legacy = this.shards.key(shard, ...LEGACY_COUNTS);
+    if (!force && (await this.redis.exists(legacy)) === 0) return false;
+    await this.recountShard(shard);
+    await this.redis.del(legacy);
     return true;
   }
 
-  /** Rebuilds the status zsets from the records (every id in {p}:subs or in a status zset). */
+  /** Rebuilds the status zsets from the records (every id in {p}:subs or in a status zset), shard by shard. */
   async recount(batch = 500): Promise<void> {
-    const keys = [this.key("subs"), ...STATUSES.map((st) => this.key("subs", "status", st))];
+    for (const sh of this.shards.all()) await this.recountShard(sh, batch);
+  }
+
+  private async recountShard(shard: number, batch = 500): Promise<void> {
+    const keys = [
+      this.shards.key(shard, "subs"),
+      ...STATUSES.map((st) => this.shards.key(shard, "subs", "status", st)),
+    ];
     for (const zset of keys) await this.recountIdsOf(zset, keys, batch);
   }
 
@@ -341,7 +462,7 @@ export class SubscriberStore {
         m.eval(
           RECOUNT,
           1 + keys.length,
-          this.key("sub", id),
+          this.key(id, "sub", id),
           ...keys,
           id,
           ms(records[i]?.createdAt),
@@ -353,22 +474,47 @@ export class SubscriberStore {
     } while (cursor !== "0");
   }
 
-  /** Ids that have been pending, unchanged, since `cutoffMs` or earlier (oldest first). */
+  /** Ids that have been pending, unchanged, since `cutoffMs` or earlier (oldest first, over every shard). */
   async pendingSince(cutoffMs: number, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.key("subs", "status", "pending"), "-inf", cutoffMs, "LIMIT", 0, limit);
+    const heads = await Promise.all(
+      this.shards
+        .all()
+        .map((sh) =>
+          this.redis.zrangebyscore(
+            this.shards.key(sh, "subs", "status", "pending"),
+            "-inf",
+            cutoffMs,
+            "WITHSCORES",
+            "LIMIT",
+            0,
+            limit,
+          ),
+        ),
+    );
+    return mergeByScore(heads)
+      .slice(0, limit)
+      .map(([id]) => id);
   }
 
-  /** Every confirmed reader id with this frequency (SSCAN: no single huge reply). */
-  async *confirmedIds(frequency: Frequency, batch = 1000): AsyncGenerator<string[]> {
-    yield* this.scanSet(this.key("subs", frequency), batch);
+  /**
+   * Every confirmed reader id with this frequency, shard after shard, or of one `shard` (SSCAN:
+   * no single huge reply).
+   */
+  async *confirmedIds(frequency: Frequency, batch = 1000, shard?: number): AsyncGenerator<string[]> {
+    for (const sh of shard === undefined ? this.shards.all() : [shard])
+      yield* this.scanSet(this.shards.key(sh, "subs", frequency), batch);
   }
 
+  /** The time zones that have (or had) confirmed readers of this frequency, in any shard. */
   async timezones(frequency: DigestFrequency): Promise<string[]> {
-    return this.redis.smembers(this.key("subs", frequency, "tzs"));
+    const sets = await Promise.all(
+      this.shards.all().map((sh) => this.redis.smembers(this.shards.key(sh, "subs", frequency, "tzs"))),
+    );
+    return [...new Set(sets.flat())];
   }
 
   async *confirmedIdsInZone(frequency: DigestFrequency, zone: string, batch = 1000): AsyncGenerator<string[]> {
-    yield* this.scanSet(this.key("subs", frequency, "tz", zone), batch);
+    for (const sh of this.shards.all()) yield* this.scanSet(this.shards.key(sh, "subs", frequency, "tz", zone), batch);
   }
 
   private async *scanSet(key: string, batch: number): AsyncGenerator<string[]> {
@@ -382,7 +528,16 @@ export class SubscriberStore {
 
   async cursors(ids: string[]): Promise<(number | null)[]> {
     if (ids.length === 0) return [];
-    const raws = await this.redis.hmget(this.key("digest-cursor"), ...ids);
+    const raws = await this.shards.map(ids, (sh, page) =>
+      this.redis.hmget(this.shards.key(sh, "digest-cursor"), ...page),
+    );
     return raws.map((r) => (r === null ? null : Number(r)));
   }
+}
+
+/** Shards' [id, score, id, score…] replies (WITHSCORES) as one list of [id, score], by score then id. */
+function mergeByScore(replies: string[][]): [string, number][] {
+  const all: [string, number][] = [];
+  for (const r of replies) for (let i = 0; i < r.length; i += 2) all.push([r[i]!, Number(r[i + 1])]);
+  return all.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
