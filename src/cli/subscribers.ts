@@ -1,12 +1,12 @@
 // `herald subscribers add | import FILE.csv | list | remove`.
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
-import { formatIssues } from "../releases/model.ts";
-import { decodeCsv, readSubscriberCsv } from "../subscribers/csv.ts";
+import { HeraldError } from "../errors.ts";
+import { checkCsv, fileSource, importSubscriberCsv } from "../subscribers/csv-import.ts";
 import { CLEAR } from "../subscribers/model.ts";
 import { SubscriberService } from "../subscribers/service.ts";
 import { isProbablyBinary } from "../releases/importer.ts";
-import { action, CliError, list, readBytesFile, withRuntime } from "./context.ts";
+import { action, CliError, checkFile, list, readHead, withRuntime } from "./context.ts";
 
 interface AddOptions {
   name?: string;
@@ -17,8 +17,6 @@ interface AddOptions {
   timezone?: string;
   confirmed?: boolean;
 }
-
-const IMPORT_CHUNK = 500;
 
 export function registerSubscribers(program: Command): void {
   const cmd = program.command("subscribers").description("email subscribers: add, import, list, remove");
@@ -66,53 +64,32 @@ export function registerSubscribers(program: Command): void {
     .option("--pending", "send each new address a confirmation email instead of subscribing it directly")
     .action(
       action(async (file: string, o: { pending?: boolean }) => {
-        const bytes = readBytesFile(file, 200);
+        checkFile(file, 200 * 1024 * 1024);
+        const head = readHead(file, 64 * 1024);
         const binary = () => new CliError(`${file} looks like a binary file, not text`);
-        if (bytes.subarray(0, 64 * 1024).includes(0)) throw binary();
-        // Not UTF-8: refused whole, before anything is stored (decodeCsv names the line).
-        const text = (() => {
-          try {
-            return decodeCsv(bytes);
-          } catch (err) {
-            throw new CliError(`${file}: ${(err as Error).message}`);
-          }
-        })();
-        if (isProbablyBinary(bytes)) throw binary();
-        const { rows: parsed, errors } = readSubscriberCsv(text);
-        for (const e of errors) process.stderr.write(`${file}:${e.line}: ${e.reason}\n`);
+        if (head.includes(0)) throw binary();
+        // Refused whole (not UTF-8, a quote that never closes, a bad header) before anything is stored.
+        const csv = await checkCsv(fileSource(file)).catch((err: unknown) => {
+          throw err instanceof HeraldError ? new CliError(`${file}: ${err.message}`) : err;
+        });
+        if (isProbablyBinary(head)) throw binary();
         await withRuntime(async (rt) => {
-          const service = new SubscriberService(rt);
-          // Topics and regions must be in the vocabulary, as everywhere: a row naming others is skipped.
-          const taxonomy = await rt.taxonomy.current();
-          const rows = parsed.filter((r) => {
-            const issues = taxonomy.unknownIssues({ topics: r.input.topics ?? [], regions: r.input.regions ?? [] });
-            if (issues.length === 0) return true;
-            errors.push({ line: r.line, reason: formatIssues(issues) });
-            process.stderr.write(`${file}:${r.line}: ${formatIssues(issues)}\n`);
-            return false;
-          });
           const bar = new SingleBar(
             { format: "importing [{bar}] {value}/{total} rows", hideCursor: true, noTTYOutput: false },
             undefined,
           );
-          if (process.stderr.isTTY) bar.start(rows.length, 0);
-          let created = 0;
-          let updated = 0;
-          for (let i = 0; i < rows.length; i += IMPORT_CHUNK) {
-            const r = await service.upsertMany(
-              rows.slice(i, i + IMPORT_CHUNK).map((x) => x.input),
-              { confirmed: !o.pending },
-            );
-            created += r.created;
-            updated += r.updated;
-            if (process.stderr.isTTY) bar.update(Math.min(rows.length, i + IMPORT_CHUNK));
-          }
+          if (process.stderr.isTTY) bar.start(csv.rows, 0);
+          const r = await importSubscriberCsv(rt, csv, {
+            confirmed: !o.pending,
+            onRowError: (e) => process.stderr.write(`${file}:${e.line}: ${e.reason}\n`),
+            onProgress: (done) => process.stderr.isTTY && bar.update(done),
+          });
           if (process.stderr.isTTY) bar.stop();
           process.stdout.write(
-            `imported ${rows.length} row(s): ${created} new, ${updated} updated; ${errors.length} bad row(s) skipped\n`,
+            `imported ${r.imported} row(s): ${r.created} new, ${r.updated} updated; ${r.bad} bad row(s) skipped\n`,
           );
+          if (r.bad) process.exitCode = 2;
         });
-        if (errors.length) process.exitCode = 2;
       }),
     );
 
