@@ -74,17 +74,32 @@ export function registerSubscribers(program: Command): void {
         });
         if (isProbablyBinary(head)) throw binary();
         await withRuntime(async (rt) => {
+          const tty = process.stderr.isTTY;
           const bar = new SingleBar(
-            { format: "importing [{bar}] {value}/{total} rows", hideCursor: true, noTTYOutput: false },
+            {
+              format: "importing [{bar}] {value}/{total} rows",
+              hideCursor: true,
+              noTTYOutput: false,
+              clearOnComplete: true,
+            },
             undefined,
           );
-          if (process.stderr.isTTY) bar.start(csv.rows, 0);
+          let done = 0;
+          if (tty) bar.start(csv.rows, 0);
           const r = await importSubscriberCsv(rt, csv, {
             confirmed: !o.pending,
-            onRowError: (e) => process.stderr.write(`${file}:${e.line}: ${e.reason}\n`),
-            onProgress: (done) => process.stderr.isTTY && bar.update(done),
+            // Reported as found; on a terminal the bar steps aside for the line and comes back below it.
+            onRowError: (e) => {
+              if (tty) bar.stop();
+              process.stderr.write(`${file}:${e.line}: ${e.reason}\n`);
+              if (tty) bar.start(csv.rows, done);
+            },
+            onProgress: (n) => {
+              done = n;
+              if (tty) bar.update(n);
+            },
           });
-          if (process.stderr.isTTY) bar.stop();
+          if (tty) bar.stop();
           process.stdout.write(
             `imported ${r.imported} row(s): ${r.created} new, ${r.updated} updated; ${r.bad} bad row(s) skipped\n`,
           );

@@ -178,6 +178,7 @@ const PARSE_OPTIONS = { relax_quotes: true, relax_column_count: true, record_del
  */
 export async function* csvRows(
   source: CsvSource,
+  /** The bytes to parse, when not source() as it is (checkSubscriberCsv checks them on the way). */
   chunks: AsyncIterable<Uint8Array> = source(),
 ): AsyncGenerator<CsvRow> {
   const parser = parse(PARSE_OPTIONS);
@@ -386,17 +387,15 @@ export async function* subscriberCsvBatches(
   let names: string[] | undefined;
   let pending: (PatchRow | RowError)[] = [];
   const flush = async (): Promise<CsvBatch> => {
+    const batch: CsvBatch = { rows: [], errors: [], read: pending.length };
     const valid = pending.filter((r): r is PatchRow => "input" in r);
     const first = await seen.claim(valid.map((r) => ({ key: emailKey(r.input.email), line: r.line })));
-    const dup = new Map(valid.map((r, i) => [r, first[i]]));
-    const batch: CsvBatch = { rows: [], errors: [], read: pending.length };
-    for (const r of pending) {
-      const on = "input" in r ? dup.get(r) : undefined;
-      if (!("input" in r)) batch.errors.push(r);
-      else if (on != null)
-        batch.errors.push({ line: r.line, reason: `${r.input.email} already appears on line ${on}` });
-      else batch.rows.push(r);
-    }
+    valid.forEach((r, i) => {
+      if (first[i] === null) batch.rows.push(r);
+      else batch.errors.push({ line: r.line, reason: `${r.input.email} already appears on line ${first[i]}` });
+    });
+    for (const r of pending) if (!("input" in r)) batch.errors.push(r);
+    batch.errors.sort((a, b) => a.line - b.line);
     pending = [];
     return batch;
   };
