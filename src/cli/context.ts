@@ -1,6 +1,6 @@
 // What every CLI command needs: config, a runtime on the chosen Redis, and one way to fail:
 // one line on stderr and a non-zero exit.
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { chooseRedis } from "../boot.ts";
 import { ConfigError, loadConfig, type Config } from "../config/index.ts";
 import { HeraldError } from "../errors.ts";
@@ -65,7 +65,7 @@ export function list(value: string): string[] {
 }
 
 /** Checks FILE is a readable file of at most `maxBytes`; the one-line reason otherwise. */
-function checkFile(file: string, maxBytes: number): void {
+export function checkFile(file: string, maxBytes: number): void {
   let size: number;
   try {
     const st = statSync(file);
@@ -94,6 +94,17 @@ export function readTextFile(file: string, maxMiB = 5): string {
 export function readBytesFile(file: string, maxMiB = 5): Buffer {
   checkFile(file, maxMiB * 1024 * 1024);
   return readFileSync(file);
+}
+
+/** The first `bytes` bytes of FILE (fewer if it is shorter): for a look at a file read as a stream. */
+export function readHead(file: string, bytes: number): Buffer {
+  const fd = openSync(file, "r");
+  try {
+    const buf = Buffer.alloc(bytes);
+    return buf.subarray(0, readSync(fd, buf, 0, bytes, 0));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -1,13 +1,13 @@
 // `herald subscribers add | import FILE.csv | list | remove`.
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
-import { formatIssues } from "../releases/model.ts";
-import { decodeCsv, readSubscriberCsv } from "../subscribers/csv.ts";
-import { CLEAR, type SubscriberPatch } from "../subscribers/model.ts";
+import { HeraldError } from "../errors.ts";
+import { type CheckedCsv, checkCsv, fileSource, importSubscriberCsv } from "../subscribers/csv-import.ts";
+import { CLEAR } from "../subscribers/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { SubscriberService } from "../subscribers/service.ts";
 import { isProbablyBinary } from "../releases/importer.ts";
-import { action, CliError, list, readBytesFile, withRuntime } from "./context.ts";
+import { action, CliError, checkFile, list, readHead, withRuntime } from "./context.ts";
 
 interface AddOptions {
   name?: string;
@@ -18,8 +18,6 @@ interface AddOptions {
   timezone?: string;
   confirmed?: boolean;
 }
-
-const IMPORT_CHUNK = 500;
 
 export function registerSubscribers(program: Command): void {
   const cmd = program.command("subscribers").description("email subscribers: add, import, list, remove");
@@ -77,67 +75,48 @@ async function addCommand(email: string, o: AddOptions): Promise<void> {
 }
 
 async function importCommand(file: string, o: { pending?: boolean }): Promise<void> {
-  const { rows: parsed, errors } = readSubscriberCsv(readCsvText(file));
-  for (const e of errors) process.stderr.write(`${file}:${e.line}: ${e.reason}\n`);
-  await withRuntime(async (rt) => {
-    // Topics and regions must be in the vocabulary, as everywhere: a row naming others is skipped.
-    const taxonomy = await rt.taxonomy.current();
-    const rows = parsed.filter((r) => {
-      const issues = taxonomy.unknownIssues({ topics: r.input.topics ?? [], regions: r.input.regions ?? [] });
-      if (issues.length === 0) return true;
-      errors.push({ line: r.line, reason: formatIssues(issues) });
-      process.stderr.write(`${file}:${r.line}: ${formatIssues(issues)}\n`);
-      return false;
-    });
-    const { created, updated } = await importRows(
-      rt,
-      rows.map((r) => r.input),
-      !o.pending,
-    );
-    process.stdout.write(
-      `imported ${rows.length} row(s): ${created} new, ${updated} updated; ${errors.length} bad row(s) skipped\n`,
-    );
-  });
-  if (errors.length) process.exitCode = 2;
-}
-
-/** FILE as text: refused whole, before anything is stored, when binary or not UTF-8 (decodeCsv names the line). */
-function readCsvText(file: string): string {
-  const bytes = readBytesFile(file, 200);
+  checkFile(file, 200 * 1024 * 1024);
+  const head = readHead(file, 64 * 1024);
   const binary = () => new CliError(`${file} looks like a binary file, not text`);
-  if (bytes.subarray(0, 64 * 1024).includes(0)) throw binary();
-  let text: string;
-  try {
-    text = decodeCsv(bytes);
-  } catch (err) {
-    throw new CliError(`${file}: ${(err as Error).message}`);
-  }
-  if (isProbablyBinary(bytes)) throw binary();
-  return text;
+  if (head.includes(0)) throw binary();
+  // Refused whole (not UTF-8, a quote that never closes, a bad header) before anything is stored.
+  const csv = await checkCsv(fileSource(file)).catch((err: unknown) => {
+    throw err instanceof HeraldError ? new CliError(`${file}: ${err.message}`) : err;
+  });
+  if (isProbablyBinary(head)) throw binary();
+  await withRuntime(async (rt) => {
+    const r = await importWithProgress(rt, file, csv, !o.pending);
+    process.stdout.write(
+      `imported ${r.imported} row(s): ${r.created} new, ${r.updated} updated; ${r.bad} bad row(s) skipped\n`,
+    );
+    if (r.bad) process.exitCode = 2;
+  });
 }
 
-/** Upserts the rows IMPORT_CHUNK at a time, with a progress bar on a terminal. */
-async function importRows(
-  rt: Runtime,
-  rows: SubscriberPatch[],
-  confirmed: boolean,
-): Promise<{ created: number; updated: number }> {
-  const service = new SubscriberService(rt);
+/** Streams the checked file in, with a progress bar on a terminal; bad rows are reported as found. */
+async function importWithProgress(rt: Runtime, file: string, csv: CheckedCsv, confirmed: boolean) {
+  const tty = process.stderr.isTTY;
   const bar = new SingleBar(
-    { format: "importing [{bar}] {value}/{total} rows", hideCursor: true, noTTYOutput: false },
+    { format: "importing [{bar}] {value}/{total} rows", hideCursor: true, noTTYOutput: false, clearOnComplete: true },
     undefined,
   );
-  if (process.stderr.isTTY) bar.start(rows.length, 0);
-  let created = 0;
-  let updated = 0;
-  for (let i = 0; i < rows.length; i += IMPORT_CHUNK) {
-    const r = await service.upsertMany(rows.slice(i, i + IMPORT_CHUNK), { confirmed });
-    created += r.created;
-    updated += r.updated;
-    if (process.stderr.isTTY) bar.update(Math.min(rows.length, i + IMPORT_CHUNK));
-  }
-  if (process.stderr.isTTY) bar.stop();
-  return { created, updated };
+  let done = 0;
+  if (tty) bar.start(csv.rows, 0);
+  const r = await importSubscriberCsv(rt, csv, {
+    confirmed,
+    // On a terminal the bar steps aside for the line and comes back below it.
+    onRowError: (e) => {
+      if (tty) bar.stop();
+      process.stderr.write(`${file}:${e.line}: ${e.reason}\n`);
+      if (tty) bar.start(csv.rows, done);
+    },
+    onProgress: (n) => {
+      done = n;
+      if (tty) bar.update(n);
+    },
+  });
+  if (tty) bar.stop();
+  return r;
 }
 
 async function listCommand(o: { json?: boolean }): Promise<void> {

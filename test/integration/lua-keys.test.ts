@@ -11,6 +11,8 @@ import { testConfig } from "../../src/config/index.ts";
 import { type EmbeddedRedis, freePort, startRedisServer } from "../../src/redis/embedded.ts";
 import { createRuntime, type Runtime } from "../../src/runtime.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
+import { memorySource } from "../../src/subscribers/csv.ts";
+import { checkCsv, importSubscriberCsv } from "../../src/subscribers/csv-import.ts";
 import { SubscriberService } from "../../src/subscribers/service.ts";
 import { subscriberId } from "../../src/subscribers/store.ts";
 import { sampleRelease } from "../helpers/releases.ts";
@@ -56,6 +58,9 @@ describe("Lua scripts declare their keys", { timeout: 60_000 }, () => {
       await svc.unsubscribe(a);
       await svc.suppress(subscriberId("b@example.org"), "bounced", "550");
       await svc.upsert({ email: "c@example.org" }, { confirmed: false });
+      // The CSV import's duplicate check (one hash per import) and its writes.
+      const csv = memorySource("email,name\nd@example.org,D\nD@example.org,again\n");
+      expect(await importSubscriberCsv(rt, await checkCsv(csv), { confirmed: true })).toMatchObject({ bad: 1 });
       clock.advance(30 * 86_400_000);
       expect(await svc.expirePending()).toBe(1);
       await rt.redis.hset(`${p}:subs:by-status`, "confirmed", 5);

@@ -10,7 +10,8 @@ import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/http/app.ts";
-import { readSubscriberCsv } from "../../src/subscribers/csv.ts";
+import { memorySource } from "../../src/subscribers/csv.ts";
+import { checkCsv, importSubscriberCsv } from "../../src/subscribers/csv-import.ts";
 import { SubscriberService } from "../../src/subscribers/service.ts";
 import { subscriberId, writeConflicts } from "../../src/subscribers/store.ts";
 import { signToken } from "../../src/subscribers/tokens.ts";
@@ -167,16 +168,12 @@ describe("concurrent subscriber changes", { timeout: 180_000 }, () => {
         ),
       );
     }
-    // The import code path the CLI runs (parse the CSV, upsertMany in chunks), in-process.
+    // The import code path the CLI runs (check the CSV, then upsertMany in batches), in-process.
     for (let round = 0; round < 4; round++) {
       for (let from = 0; from < all; from += 50) {
+        const source = memorySource(csvOf(from, Math.min(all, from + 50), round));
         ops.push(
-          later(() =>
-            svc.upsertMany(
-              readSubscriberCsv(csvOf(from, Math.min(all, from + 50), round)).rows.map((r) => r.input),
-              { confirmed: true },
-            ),
-          ),
+          later(async () => importSubscriberCsv(rt, await checkCsv(source), { confirmed: true, batchSize: 20 })),
         );
       }
     }

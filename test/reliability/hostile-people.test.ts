@@ -300,16 +300,16 @@ describe("hostile input: forms, links and CSV", () => {
         /fields, the header has 7/,
       ],
       ["a topic with script", `ok1@example.org,Ok,en,daily,,,\nt@example.org,T,en,daily,${SCRIPT},,`, 3, /topics/],
-    ] as const)("%s: that row refused with its line number, the good row kept", (_n, body, line, reason) => {
-      const { rows, errors } = readSubscriberCsv(`${header}\n${body}\n`);
+    ] as const)("%s: that row refused with its line number, the good row kept", async (_n, body, line, reason) => {
+      const { rows, errors } = await readSubscriberCsv(`${header}\n${body}\n`);
       expect(rows.map((r) => r.input.email)).toEqual(["ok1@example.org"]);
       expect(errors).toHaveLength(1);
       expect(errors[0]!.line).toBe(line);
       expect(errors[0]!.reason).toMatch(reason);
     });
 
-    it("a 5 MB single cell is one refused row, read in linear time (no hang)", () => {
-      const { rows, errors } = readSubscriberCsv(
+    it("a 5 MB single cell is one refused row, read in linear time (no hang)", async () => {
+      const { rows, errors } = await readSubscriberCsv(
         `${header}\nbig@example.org,"${"x".repeat(5 * 1024 * 1024)}",en,daily,,,\nok2@example.org,Ok,en,daily,,,\n`,
       );
       expect(rows.map((r) => r.input.email)).toEqual(["ok2@example.org"]);
