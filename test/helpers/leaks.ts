@@ -1,0 +1,131 @@
+// What a test file leaves running: BullMQ Workers, Redis connections and long-running `herald`
+// child processes. Like graphile-worker, a file that leaks one fails (leak-check.ts, a vitest
+// setup file, asks after the file's last afterAll): a leaked worker keeps taking jobs of later
+// tests on a reused prefix, and leaked connections pile up on the shared redis-server.
+//
+// Everything is registered where it is made, not guessed from the outside: every ioredis
+// connection (Redis or Cluster, including BullMQ's own duplicates and the connections src/ makes)
+// goes through connect(), every BullMQ Worker through run(), and test/helpers/cli.ts registers the
+// processes it starts. Whether each is still open is read from its own state (ioredis' status,
+// Worker.closed, the child's exit code), so the check does not depend on timing: the only wait is
+// a short grace for a close the test started but did not await.
+import type { ChildProcess } from "node:child_process";
+import { Worker } from "bullmq";
+import { Cluster, Redis } from "ioredis";
+
+interface Tracked {
+  what: string;
+  /** Where it was made: the first frames of the stack in test/ and src/. */
+  where: string;
+  open(): boolean;
+}
+
+interface Registry {
+  installed: boolean;
+  tracked: Set<Tracked>;
+  seen: WeakSet<object>;
+}
+
+// On globalThis: the setup file and the test's own imports must share one registry, and the
+// patches must be applied once per process even when a worker process runs several files.
+const KEY = Symbol.for("herald.test.leaks");
+const store = globalThis as Record<symbol, Registry | undefined>;
+store[KEY] ??= { installed: false, tracked: new Set<Tracked>(), seen: new WeakSet<object>() };
+const registry = store[KEY];
+
+function madeAt(): string {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 40;
+  const stack = new Error().stack ?? "";
+  Error.stackTraceLimit = limit;
+  const frames = stack
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => /\/(test|src)\//.test(l) && !l.includes("node_modules") && !l.includes("/helpers/leaks.ts"))
+    .map((l) => l.replace(/^at\s+/, "").replace(/(?:file:\/\/)?\/[^\s()]*?\/((?:test|src)\/)/, "$1"));
+  return frames.slice(0, 3).join(" <- ") || "(no test or src frame)";
+}
+
+function track(target: object, what: () => string, open: () => boolean): void {
+  if (registry.seen.has(target)) return;
+  registry.seen.add(target);
+  registry.tracked.add({ what: what(), where: madeAt(), open });
+}
+
+/** What both Redis and Cluster have, and what the check reads of it (reconnectTimeout is private). */
+interface Connection {
+  status: string;
+  options: object;
+  reconnectTimeout?: unknown;
+}
+
+/** Open: connected, connecting, or due to reconnect. */
+function connectionOpen(c: Connection): boolean {
+  if (c.status === "wait" || c.status === "end") return false;
+  // ioredis quirk: disconnect() during a reconnect delay cancels the reconnect but leaves the
+  // status at "reconnecting"; with no reconnect timer pending it is closed all the same.
+  if (c.status === "reconnecting" && !c.reconnectTimeout) return false;
+  return true;
+}
+
+function describeConnection(c: Connection, kind: string): string {
+  const o = c.options as { connectionName?: string; host?: string; port?: number; sentinels?: unknown };
+  const where = o.sentinels ? "via Sentinel" : o.host ? `${o.host}:${o.port}` : "";
+  return `${kind} "${o.connectionName ?? "(unnamed)"}" ${where}`.trim();
+}
+
+/** Registers every Redis connection and BullMQ Worker this process makes from now on. */
+export function installLeakTracking(): void {
+  if (registry.installed) return;
+  registry.installed = true;
+  for (const [Class, kind] of [
+    [Redis, "Redis connection"],
+    [Cluster, "Redis Cluster connection"],
+  ] as const) {
+    const connect = Class.prototype.connect as (this: unknown, ...args: unknown[]) => Promise<void>;
+    Class.prototype.connect = function (this: Connection, ...args: unknown[]) {
+      track(
+        this,
+        () => describeConnection(this, kind),
+        () => connectionOpen(this),
+      );
+      return connect.apply(this, args);
+    } as typeof Class.prototype.connect;
+  }
+  const run = Worker.prototype.run;
+  Worker.prototype.run = function (this: Worker) {
+    track(
+      this,
+      () => `BullMQ Worker for queue "${this.name}" (prefix ${this.opts.prefix})`,
+      () => !(this as unknown as { closed: boolean }).closed,
+    );
+    return run.call(this);
+  };
+}
+
+/** A long-running child process (a `herald start`): open until it has exited. */
+export function trackChild(child: ChildProcess, what: string): void {
+  track(
+    child,
+    () => `child process ${child.pid} (${what})`,
+    () => child.exitCode === null && child.signalCode === null,
+  );
+}
+
+/** A close begun but not awaited (quit() without await, a worker closing) finishes within this. */
+const GRACE_MS = 3_000;
+
+/**
+ * What is still open, after the grace; forgets everything registered so far (the next file, when
+ * a process runs several, starts clean).
+ */
+export async function leftOpen(): Promise<string[]> {
+  const deadline = Date.now() + GRACE_MS;
+  let open = [...registry.tracked].filter((t) => t.open());
+  while (open.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 25));
+    open = open.filter((t) => t.open());
+  }
+  registry.tracked.clear();
+  return open.map((t) => `${t.what}, made at ${t.where}`);
+}
