@@ -18,6 +18,8 @@ interface Tracked {
   /** Where it was made: the first frames of the stack in test/ and src/. */
   where: string;
   open(): boolean;
+  /** Its state now, when that says more than "open". */
+  state?(): string;
 }
 
 interface Registry {
@@ -46,10 +48,10 @@ function madeAt(): string {
   return frames.slice(0, 3).join(" <- ") || "(no test or src frame)";
 }
 
-function track(target: object, what: () => string, open: () => boolean): void {
+function track(target: object, what: () => string, open: () => boolean, state?: () => string): void {
   if (registry.seen.has(target)) return;
   registry.seen.add(target);
-  registry.tracked.add({ what: what(), where: madeAt(), open });
+  registry.tracked.add({ what: what(), where: madeAt(), open, state });
 }
 
 /** What both Redis and Cluster have, and what the check reads of it (reconnectTimeout is private). */
@@ -57,9 +59,10 @@ interface Connection {
   status: string;
   options: object;
   reconnectTimeout?: unknown;
+  manuallyClosing?: boolean;
 }
 
-/** Open: connected, connecting, or due to reconnect. */
+/** A single connection is open when connected, connecting, or due to reconnect. */
 function connectionOpen(c: Connection): boolean {
   if (c.status === "wait" || c.status === "end") return false;
   // ioredis quirk: disconnect() during a reconnect delay cancels the reconnect but leaves the
@@ -68,26 +71,43 @@ function connectionOpen(c: Connection): boolean {
   return true;
 }
 
+/**
+ * A Cluster holds no socket itself: its nodes do, and each node is a Redis connection checked on
+ * its own. The Cluster is left open when nobody closed it. (After quit() it may stay at
+ * "disconnecting" or "close" for good: ioredis waits for nodes that never connected to end.)
+ */
+function clusterOpen(c: Connection): boolean {
+  return c.status !== "wait" && c.status !== "end" && !c.manuallyClosing;
+}
+
 function describeConnection(c: Connection, kind: string): string {
-  const o = c.options as { connectionName?: string; host?: string; port?: number; sentinels?: unknown };
-  const where = o.sentinels ? "via Sentinel" : o.host ? `${o.host}:${o.port}` : "";
-  return `${kind} "${o.connectionName ?? "(unnamed)"}" ${where}`.trim();
+  const o = c.options as {
+    connectionName?: string;
+    host?: string;
+    port?: number;
+    sentinels?: unknown;
+    redisOptions?: { connectionName?: string };
+  };
+  const name = o.connectionName ?? o.redisOptions?.connectionName ?? "(unnamed)";
+  const where = o.sentinels ? " via Sentinel" : o.host ? ` ${o.host}:${o.port}` : "";
+  return `${kind} "${name}"${where}`;
 }
 
 /** Registers every Redis connection and BullMQ Worker this process makes from now on. */
 export function installLeakTracking(): void {
   if (registry.installed) return;
   registry.installed = true;
-  for (const [Class, kind] of [
-    [Redis, "Redis connection"],
-    [Cluster, "Redis Cluster connection"],
+  for (const [Class, kind, open] of [
+    [Redis, "Redis connection", connectionOpen],
+    [Cluster, "Redis Cluster", clusterOpen],
   ] as const) {
     const connect = Class.prototype.connect as (this: unknown, ...args: unknown[]) => Promise<void>;
     Class.prototype.connect = function (this: Connection, ...args: unknown[]) {
       track(
         this,
         () => describeConnection(this, kind),
-        () => connectionOpen(this),
+        () => open(this),
+        () => `status ${this.status}`,
       );
       return connect.apply(this, args);
     } as typeof Class.prototype.connect;
@@ -127,5 +147,5 @@ export async function leftOpen(): Promise<string[]> {
     open = open.filter((t) => t.open());
   }
   registry.tracked.clear();
-  return open.map((t) => `${t.what}, made at ${t.where}`);
+  return open.map((t) => `${t.what}${t.state ? ` (${t.state()})` : ""}, made at ${t.where}`);
 }
