@@ -4,13 +4,14 @@
 // tests on a reused prefix, and leaked connections pile up on the shared redis-server.
 //
 // Everything is registered where it is made, not guessed from the outside: every ioredis
-// connection (Redis or Cluster, including BullMQ's own duplicates and the connections src/ makes)
-// goes through connect(), every BullMQ Worker through run(), and test/helpers/cli.ts registers the
-// processes it starts. Whether each is still open is read from its own state (ioredis' status,
-// Worker.closed, the child's exit code), so the check does not depend on timing: the only wait is
-// a short grace for a close the test started but did not await.
+// connection (Redis or Cluster: the ones src/ makes, the tests' own, and BullMQ's duplicates,
+// among them each Worker's blocking connection, which lives exactly as long as the Worker runs)
+// goes through connect(), and test/helpers/cli.ts registers the processes it starts. Whether
+// each is still open is read from its own state (ioredis' status, the child's exit code), so the
+// check does not depend on timing: the only wait is a short grace for a close the test started
+// but did not await. (Only ioredis is patched, not BullMQ: loading BullMQ into every test file,
+// unit tests included, would cost more time than the check is worth.)
 import type { ChildProcess } from "node:child_process";
-import { Worker } from "bullmq";
 import { Cluster, Redis } from "ioredis";
 
 interface Tracked {
@@ -90,10 +91,22 @@ function describeConnection(c: Connection, kind: string): string {
   };
   const name = o.connectionName ?? o.redisOptions?.connectionName ?? "(unnamed)";
   const where = o.sentinels ? " via Sentinel" : o.host ? ` ${o.host}:${o.port}` : "";
-  return `${kind} "${name}"${where}`;
+  return `${kind} "${name}"${where}${workerOf(name)}`;
 }
 
-/** Registers every Redis connection and BullMQ Worker this process makes from now on. */
+/**
+ * BullMQ names a Worker's blocking connection "{queue prefix}:{base64 of the queue name}"; that
+ * connection stays open exactly as long as the Worker runs, so it stands for the Worker.
+ */
+function workerOf(name: string): string {
+  const m = /:([A-Za-z0-9+/]+={0,2})$/.exec(name);
+  if (!m) return "";
+  const queue = Buffer.from(m[1]!, "base64").toString("utf8");
+  const named = /^[a-z][a-z-]*$/.test(queue) && Buffer.from(queue).toString("base64") === m[1];
+  return named ? ` (a BullMQ Worker of queue "${queue}")` : "";
+}
+
+/** Registers every Redis connection (BullMQ Workers' included) this process makes from now on. */
 export function installLeakTracking(): void {
   if (registry.installed) return;
   registry.installed = true;
@@ -112,15 +125,6 @@ export function installLeakTracking(): void {
       return connect.apply(this, args);
     } as typeof Class.prototype.connect;
   }
-  const run = Worker.prototype.run;
-  Worker.prototype.run = function (this: Worker) {
-    track(
-      this,
-      () => `BullMQ Worker for queue "${this.name}" (prefix ${this.opts.prefix})`,
-      () => !(this as unknown as { closed: boolean }).closed,
-    );
-    return run.call(this);
-  };
 }
 
 /** A long-running child process (a `herald start`): open until it has exited. */
