@@ -30,14 +30,34 @@ export async function drained(
   const queues = opts.queues ?? QUEUE_NAMES;
   let busy: string[] = [];
   let empty = 0;
-  await eventually(
-    async () => {
-      busy = (await Promise.all(queues.map((name) => pendingIn(rt.queues[name], name)))).filter((s) => s !== "");
-      empty = busy.length ? 0 : empty + 1;
-      return empty >= STABLE_CHECKS;
-    },
-    opts.timeoutMs ?? 15_000,
-    () => `the queues of ${rt.config.prefix} to drain; still pending: ${busy.join("; ") || "(the checks failed)"}`,
+  try {
+    await eventually(
+      async () => {
+        busy = (await Promise.all(queues.map((name) => pendingIn(rt.queues[name], name)))).filter((s) => s !== "");
+        empty = busy.length ? 0 : empty + 1;
+        return empty >= STABLE_CHECKS;
+      },
+      opts.timeoutMs ?? 15_000,
+      () => `the queues of ${rt.config.prefix} to drain; still pending: ${busy.join("; ") || "(the checks failed)"}`,
+    );
+  } catch (err) {
+    // Which jobs: enough to tell a slow job from a stuck one.
+    const jobs = await Promise.all(queues.map((name) => pendingJobs(rt.queues[name], name))).catch(() => []);
+    (err as Error).message += `\n${jobs.flat().join("\n")}`;
+    throw err;
+  }
+}
+
+async function pendingJobs(queue: Queue, name: QueueName): Promise<string[]> {
+  const jobs = await queue.getJobs(["active", "waiting", "delayed", "prioritized"], 0, 4);
+  const now = Date.now();
+  return Promise.all(
+    jobs
+      .filter((job) => job && !job.repeatJobKey)
+      .map(async (job) => {
+        const since = job.processedOn ? `, active for ${now - job.processedOn} ms` : "";
+        return `  ${name} ${job.id} "${job.name}" (${await job.getState()}, attempts ${job.attemptsMade}${since}) ${JSON.stringify(job.data).slice(0, 200)}`;
+      }),
   );
 }
 
