@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { trackChild } from "./leaks.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const MAIN = path.join(ROOT, "src/main.ts");
@@ -63,6 +64,7 @@ export function startCli(
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...BASE_ENV, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    trackChild(child, `herald ${args.join(" ")}`); // a file that leaves it running fails (leaks.ts)
     let out = "";
     const onData = (d: Buffer) => {
       out += d;

@@ -15,6 +15,7 @@ import { parseWithRssParser } from "./feeds.ts";
 import { TEST_TOKEN } from "./http.ts";
 import { TEST_SECRET } from "./mail.ts";
 import { sampleRelease } from "./releases.ts";
+import { drained } from "./drain.ts";
 import { eventually } from "./runtime.ts";
 import type { TestSmtp } from "./smtp.ts";
 import type { Receiver } from "./webhook-receiver.ts";
@@ -171,7 +172,7 @@ export async function runCoreFlows(h: Herald, smtp: TestSmtp, rx: Receiver, tag:
     20_000,
     "the second feed entry",
   );
-  await new Promise((r) => setTimeout(r, 300));
+  await drained(h.rt);
   expect(smtp.to(email).filter((m) => m.parsed.messageId?.startsWith(`<alert-${tag}-two`))).toHaveLength(0);
   // Nothing twice: one confirmation and one alert for this reader; one delivery per story.
   expect(smtp.to(email)).toHaveLength(2);
@@ -186,7 +187,7 @@ export async function runCoreFlows(h: Herald, smtp: TestSmtp, rx: Receiver, tag:
     expect(mail.parsed.text).toContain(`First story ${tag}`);
     expect(mail.parsed.text).toContain(`Second story ${tag}`);
   }
-  await new Promise((r) => setTimeout(r, 300));
+  await drained(h.rt);
   for (const address of daily) expect(digestsTo(address)).toHaveLength(1);
   expect(smtp.to(email).filter((m) => m.parsed.messageId?.startsWith("<daily-"))).toHaveLength(0);
 }

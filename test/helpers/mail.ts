@@ -6,6 +6,7 @@ import { QUEUE, type QueueName } from "../../src/jobs/queues.ts";
 import { closeMailer } from "../../src/mail/transport.ts";
 import type { SubscriberInput, Subscriber } from "../../src/subscribers/model.ts";
 import { SubscriberService } from "../../src/subscribers/service.ts";
+import { drained } from "./drain.ts";
 import { type TestRuntime, testRuntime } from "./runtime.ts";
 import { startSmtp, type TestSmtp } from "./smtp.ts";
 
@@ -17,6 +18,8 @@ export interface MailEnv {
   clock: ReturnType<typeof fixedClock>;
   workers: Workers | null;
   start(queues?: QueueName[]): void;
+  /** Waits until the queues this env runs workers for hold no work: nothing more will be sent. */
+  drained(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -37,14 +40,18 @@ export async function mailEnv(opts: { now?: string; config?: Partial<Config>; la
       ...opts.config,
     },
   });
+  let served: QueueName[] = [];
   const env: MailEnv = {
     rt,
     smtp,
     clock,
     workers: null,
     start(queues = [QUEUE.releaseEvents, QUEUE.alerts, QUEUE.emails, QUEUE.digests]) {
+      if (env.workers) throw new Error("mailEnv: workers already started (stop() closes them)");
+      served = queues;
       env.workers = startWorkers(rt, queues);
     },
+    drained: () => drained(rt, { queues: served }),
     async stop() {
       await env.workers?.close();
       closeMailer(rt);

@@ -47,11 +47,15 @@ export async function deletePrefix(prefix: string): Promise<void> {
   }
 }
 
-/** Waits until `check` returns a truthy value (polling), or fails after `timeoutMs`. */
+/**
+ * Waits until `check` returns a truthy value (polling), or fails after `timeoutMs`. `what` names
+ * the condition in the failure; as a function it is read at the timeout, so it can say what the
+ * last check saw.
+ */
 export async function eventually<T>(
   check: () => Promise<T> | T,
   timeoutMs = 10_000,
-  what = "condition",
+  what: string | (() => string) = "condition",
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -64,5 +68,6 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+  const said = typeof what === "function" ? what() : what;
+  throw new Error(`timed out waiting for ${said}${last ? `: ${(last as Error).message}` : ""}`);
 }

@@ -9,7 +9,6 @@ import { sampleRelease } from "../helpers/releases.ts";
 import { eventually } from "../helpers/runtime.ts";
 
 const WAIT_MS = 2500;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let env: MailEnv;
 // MJML loads on the first render (a second or more): not part of what the timings measure.
@@ -38,7 +37,8 @@ describe("translations wait (ALERT_TRANSLATION_WAIT)", () => {
     expect(subjects("fr@example.org")).toEqual([]);
     expect(subjects("es@example.org")).toEqual([]);
 
-    await sleep(300);
+    // The translation comes some time into the wait, not at once: time passing is what is tested.
+    await new Promise((r) => setTimeout(r, 300));
     await svc.publish(sampleRelease({ id: "tw-fr", title: "Agents formés", language: "fr", translationOf: "tw" }));
     await eventually(() => subjects("fr@example.org").length === 1, 10_000, "the French alert");
     expect(subjects("fr@example.org")).toEqual(["Agents formés"]);
@@ -51,7 +51,7 @@ describe("translations wait (ALERT_TRANSLATION_WAIT)", () => {
     );
     expect(Date.now() - t0).toBeGreaterThanOrEqual(WAIT_MS);
     expect(subjects("es@example.org")).toEqual(["Officials Trained"]);
-    await sleep(500);
+    await env.drained();
     // One alert per reader and story.
     expect([subjects("en@example.org"), subjects("fr@example.org"), subjects("es@example.org")]).toEqual([
       ["Officials Trained"],
@@ -72,7 +72,7 @@ describe("translations wait (ALERT_TRANSLATION_WAIT)", () => {
     await svc.publish(
       sampleRelease({ id: "late-fr", title: "Chiffres publiés", language: "fr", translationOf: "late" }),
     );
-    await sleep(800);
+    await env.drained();
     expect(subjects("fr@example.org")).toEqual(["Figures Released"]);
     expect(subjects("en@example.org")).toEqual(["Figures Released"]);
   });
@@ -84,7 +84,7 @@ describe("translations wait (ALERT_TRANSLATION_WAIT)", () => {
     await svc.update("fixed", sampleRelease({ title: "Figures Out (corrected)" }), "Corrected a figure");
     await eventually(() => subjects("en@example.org").length === 2, 10_000, "the English reader's notice");
     await eventually(() => subjects("es@example.org").length === 1, 10_000, "the late alert");
-    await sleep(500);
+    await env.drained();
     expect(subjects("en@example.org")).toEqual(["Figures Out", "Correction: Figures Out (corrected)"]);
     expect(subjects("es@example.org")).toEqual(["Figures Out (corrected)"]);
     expect(subjects("fr@example.org")).toEqual(["Figures Out (corrected)"]);

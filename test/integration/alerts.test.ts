@@ -37,7 +37,7 @@ describe("immediate alerts", () => {
       sampleRelease({ id: "border", title: "Border Officials Trained", url: "https://iom.example/border" }),
     );
     await eventually(() => smtp.to("ana@example.org").length >= 1, 10_000, "the alert");
-    await new Promise((r) => setTimeout(r, 300));
+    await env.drained();
     const alerts = smtp.messages.filter((x) => x.parsed.messageId?.startsWith("<alert-"));
     expect(alerts.flatMap((x) => x.to)).toEqual(["ana@example.org"]);
     // The pending reader only got their confirmation request.
@@ -111,12 +111,7 @@ describe("immediate alerts", () => {
       10_000,
       "the alerts",
     );
-    await eventually(
-      async () => (await rt.queues[QUEUE.emails].getJobCounts("waiting", "active")).waiting === 0,
-      10_000,
-      "the queue to drain",
-    );
-    await new Promise((r) => setTimeout(r, 300));
+    await env.drained();
     expect(smtp.to("claire@example.org").map((m) => m.parsed.subject)).toEqual(["Traduction"]);
     expect(smtp.to("amy@example.org").map((m) => m.parsed.subject)).toEqual(["Original"]);
   });
@@ -194,13 +189,13 @@ describe("immediate alerts", () => {
       "The number of officials was 40, not 14.",
     );
     await eventually(() => smtp.messages.length === 2, 10_000, "the notice");
-    await new Promise((r) => setTimeout(r, 300));
+    await env.drained();
     expect(smtp.to("later@example.org")).toHaveLength(0);
     const notice = smtp.to("early@example.org")[1]!.parsed;
     expect(notice.subject).toBe("Correction: Figures Released (corrected)");
     expect(notice.text).toContain("The number of officials was 40, not 14.");
     expect(await runAlert(rt, { releaseId: "fix", revision: 2, event: "updated" })).toMatchObject({ batches: 1 });
-    await new Promise((r) => setTimeout(r, 300));
+    await env.drained();
     expect(smtp.messages).toHaveLength(2);
   });
 });

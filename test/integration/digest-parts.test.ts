@@ -84,20 +84,6 @@ afterEach(async () => {
   for (const e of envs.splice(0)) await e.stop();
 });
 
-async function settled(env: MailEnv, quietMs = 600): Promise<void> {
-  let last = -1;
-  for (;;) {
-    const counts = Object.values(
-      await env.rt.queues[QUEUE.emails].getJobCounts("waiting", "active", "delayed", "prioritized"),
-    );
-    // (Not "delayed": the hourly scheduler's next tick waits there.)
-    const planning = Object.values(await env.rt.queues[QUEUE.digests].getJobCounts("waiting", "active", "prioritized"));
-    if (counts.every((n) => n === 0) && planning.every((n) => n === 0) && env.smtp.messages.length === last) return;
-    last = env.smtp.messages.length;
-    await new Promise((r) => setTimeout(r, quietMs));
-  }
-}
-
 describe("digest planning in parts", () => {
   it("parts planned by several workers send the same emails as one planner; a second run sends nothing", async () => {
     const one = await mailEnv({ label: "parts-one", now: NOW });
@@ -111,7 +97,7 @@ describe("digest planning in parts", () => {
     one.start([QUEUE.emails]);
     const inline = await runDigest(one.rt, "daily", AT, { dryRun: false });
     expect(inline.parts).toBeUndefined();
-    await settled(one);
+    await one.drained();
     const expected = received(one);
     expect(expected.length).toBeGreaterThan(20);
     expect(expected.length).toBe(inline.readers);
@@ -124,7 +110,7 @@ describe("digest planning in parts", () => {
     await eventually(async () => (await job.isCompleted()) === true, 20_000, "the run job");
     const summary = (await split.rt.queues[QUEUE.digests].getJob(job.id!))!.returnvalue[0];
     expect(summary).toMatchObject({ parts: Math.ceil(READERS / 10), readers: READERS, segments: [] });
-    await settled(split);
+    await split.drained();
     expect(received(split)).toEqual(expected);
     // Each reader once, and the edition's progress adds the parts up.
     expect(new Set(split.smtp.messages.map((m) => m.to.join())).size).toBe(expected.length);
@@ -148,14 +134,14 @@ describe("digest planning in parts", () => {
       { jobId: jobId.digestRun("daily", AT + 3600_000) },
     );
     await eventually(async () => (await again.isCompleted()) === true, 20_000, "the second run job");
-    await settled(split);
+    await split.drained();
     expect(received(split)).toEqual(expected);
     // The same parts run again (a crashed run retried): the ledger sends nothing twice.
     for (const p of partJobs) await p.remove();
     await split.rt.queues[QUEUE.digests].addBulk(
       partJobs.map((p) => ({ name: "part", data: p.data, opts: { jobId: p.id! } })),
     );
-    await settled(split);
+    await split.drained();
     expect(split.smtp.messages).toHaveLength(expected.length);
   }, 90_000);
 
@@ -202,7 +188,7 @@ describe("digest planning in parts", () => {
     );
     const sent = Number(/sent (\d+), skipped 0, failed 0/.exec(cli.stdout)?.[1]);
     expect(sent).toBeGreaterThan(0);
-    await settled(env);
+    await env.drained();
     // When it said so, every email had gone out, each reader once.
     expect(env.smtp.messages).toHaveLength(sent);
     expect(new Set(env.smtp.messages.map((m) => m.to.join())).size).toBe(sent);

@@ -15,8 +15,6 @@ beforeEach(async () => {
 });
 afterEach(() => env.stop());
 
-const settle = () => new Promise((r) => setTimeout(r, 300));
-
 describe("local-time digests", () => {
   it("knows local hours and weekdays", () => {
     expect(localTime(Date.parse("2026-11-27T23:00:00Z"), "Asia/Tokyo")).toEqual({ hour: 8, weekday: "saturday" });
@@ -53,7 +51,7 @@ describe("local-time digests", () => {
     const tokyo = await digestTick(rt, Date.parse("2026-11-27T23:00:00Z"));
     expect(tokyo).toMatchObject([{ frequency: "daily", edition: "daily-20261127T23", readers: 1 }]);
     await eventually(() => smtp.to("tokyo@example.org").length === 1, 10_000, "Tokyo digest");
-    await settle();
+    await env.drained();
     expect(smtp.to("lima@example.org")).toHaveLength(0);
     const t = smtp.to("tokyo@example.org")[0]!.parsed;
     expect(t.subject).toMatch(/2 nouveaux communiqués/);

@@ -127,7 +127,7 @@ describe("failed logins", () => {
     const locked = await get(s, "/api/releases/x", bearer(TEST_TOKEN));
     expect(locked.status).toBe(429);
     expect(locked.headers["retry-after"]).toBe("1");
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, 1100)); // the 1 s window runs out for real: what is tested
     expect((await get(s, "/api/releases/x", bearer(TEST_TOKEN))).status).toBe(404);
   });
 

@@ -16,7 +16,7 @@ import { checkCsv, importSubscriberCsv } from "../../src/subscribers/csv-import.
 import { SubscriberService } from "../../src/subscribers/service.ts";
 import { subscriberId } from "../../src/subscribers/store.ts";
 import { sampleRelease } from "../helpers/releases.ts";
-import { uniquePrefix } from "../helpers/runtime.ts";
+import { eventually, uniquePrefix } from "../helpers/runtime.ts";
 
 const clock = fixedClock("2026-11-01T09:00:00Z");
 // Its own redis-server: MONITOR sees every client, and the other test files' traffic on the shared
@@ -67,8 +67,17 @@ describe("Lua scripts declare their keys", { timeout: 60_000 }, () => {
       await svc.store.countByStatus(); // recount script
       await svc.remove("a@example.org");
       await new ReleaseService(rt).publish(sampleRelease({ id: "lua-keys-release" }));
-      await new Promise((r) => setTimeout(r, 300)); // MONITOR lines arrive after the replies
+      // MONITOR lines arrive after the replies, in the order Redis ran the commands: once a
+      // marker sent last is seen, every line before it is in.
+      const marker = `${p}:monitor-end`;
+      await rt.redis.echo(marker);
+      await eventually(
+        () => lines.some((l) => l.args[0]?.toLowerCase() === "echo" && l.args[1] === marker),
+        10_000,
+        "the MONITOR line of the marker",
+      );
     } finally {
+      monitor.disconnect();
       monitorClient.disconnect();
     }
 

@@ -106,7 +106,7 @@ describe("delivery feedback by mail", { timeout: 60_000 }, () => {
 
     await new ReleaseService(rt).publish(sampleRelease({ id: "second", title: "Second release" }));
     await eventually(() => smtp.to("cy@example.net").length === 2, 10_000, "the second alert");
-    await new Promise((r) => setTimeout(r, 300));
+    await env.drained();
     expect(smtp.to("Ana@example.net")).toHaveLength(1);
     expect(smtp.to("bo@example.net")).toHaveLength(1);
   });

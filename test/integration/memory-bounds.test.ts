@@ -19,7 +19,6 @@ beforeEach(async () => {
 });
 afterEach(() => env.stop());
 
-const settle = () => new Promise((r) => setTimeout(r, 300));
 const DAY = 86_400_000;
 
 describe("alert ledgers", () => {
@@ -30,7 +29,7 @@ describe("alert ledgers", () => {
     env.start();
     await new ReleaseService(rt).publish(sampleRelease({ id: "ttl1" }));
     await eventually(() => smtp.messages.length === 2, 10_000, "two alerts");
-    await settle();
+    await env.drained();
     const edition = "alert-ttl1-r1";
     const ttl = async (k: string) => rt.redis.ttl(k);
     // Alert ledgers and story claims are bitmaps by reader number, kept for days.
@@ -60,7 +59,7 @@ describe("alert ledgers", () => {
     await addReader(rt, { email: "c@example.org", frequency: "immediate", language: "fr" });
     await new ReleaseService(rt).publish(sampleRelease({ id: "ttl1-fr", language: "fr", translationOf: "ttl1" }));
     await eventually(() => smtp.to("c@example.org").length === 1, 10_000, "the translation's alert");
-    await settle();
+    await env.drained();
     expect(await ttl(bitsKey)).toBeLessThanOrEqual(1000);
     // The French reader is in both the story's and the translation's bitmap.
     expect(await rt.redis.bitcount(bitsKey)).toBe(3);
@@ -95,7 +94,7 @@ describe("alert ledgers", () => {
     expect(await runAlert(rt, { releaseId: "win-fr", revision: 1, event: "published" })).toMatch(
       /past its alert window/,
     );
-    await settle();
+    await env.drained();
     expect(smtp.messages).toHaveLength(4);
     expect(smtp.to("fr@example.org")).toHaveLength(2);
   });
@@ -221,7 +220,7 @@ describe("alert bitmaps", () => {
       10_000,
       "the notices",
     );
-    await settle();
+    await env.drained();
     expect(smtp.to("old@example.org")[0]!.parsed.subject).toMatch(/Legacy Story \(corrected\)/);
     expect(smtp.messages).toHaveLength(3);
     // Erasing a reader erases its number.

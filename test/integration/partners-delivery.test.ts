@@ -16,6 +16,7 @@ import {
   rotateSecret,
 } from "../../src/partners/service.ts";
 import { ReleaseService } from "../../src/releases/service.ts";
+import { drained } from "../helpers/drain.ts";
 import { sampleRelease } from "../helpers/releases.ts";
 import { eventually, type TestRuntime, testRuntime } from "../helpers/runtime.ts";
 import { type Answer, type Receiver, startReceiver } from "../helpers/webhook-receiver.ts";
@@ -31,13 +32,15 @@ afterEach(async () => {
   rt = workers = rx = undefined;
 });
 
+const SERVED = [QUEUE.releaseEvents, QUEUE.partners];
+
 async function setup(config: Partial<Config> = {}) {
   rx = await startReceiver();
   rt = await testRuntime({
     label: "prt",
     config: { partnerRetrySchedule: [0, 50, 100, 150], partnerTimeoutMs: 400, ...config },
   });
-  workers = startWorkers(rt, [QUEUE.releaseEvents, QUEUE.partners]);
+  workers = startWorkers(rt, SERVED);
   return { rt, rx, svc: new ReleaseService(rt) };
 }
 
@@ -86,7 +89,7 @@ describe("partner delivery", () => {
     ]);
     expect(await partnerStore(rt!).deadLetters(p.id)).toEqual([]);
     // Exactly one delivery: nothing else arrives.
-    await new Promise((r) => setTimeout(r, 300));
+    await drained(rt!, { queues: SERVED });
     expect(rx!.delivered("/a")).toHaveLength(1);
   });
 
@@ -207,7 +210,7 @@ describe("ordering of revisions (one partner, one release)", () => {
     );
     expect(r1!.returnvalue).toMatch(/^superseded/);
     await eventually(() => rx!.delivered("/skip").length === 1, 10_000, "r2 delivered");
-    await new Promise((r) => setTimeout(r, 400));
+    await drained(rt!, { queues: SERVED });
     expect(rx!.delivered("/skip").map((x) => x.json.data.version)).toEqual(["2"]);
     const log = await partnerStore(rt!).deliveryLog(p.id);
     expect(log.some((e) => e.revision === 1 && e.outcome === "superseded")).toBe(true);

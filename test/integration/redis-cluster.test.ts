@@ -241,7 +241,7 @@ describe("Redis Cluster", { timeout: 60_000 }, () => {
           payload: sampleRelease({ id: `mig-${i}`, title: `Migrating ${i}`, publishedAt: new Date().toISOString() }),
         });
         codes.push(res.statusCode);
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 50)); // spread over the migration: what is tested
       }
       return codes;
     })();

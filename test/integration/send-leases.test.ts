@@ -55,7 +55,7 @@ describe("send leases", { timeout: 120_000 }, () => {
     expect(first).toMatchObject({ sent: READERS - 10, deferred: 10, skipped: 0, failed: 0 });
     expect(first.deferMs).toBeGreaterThan(0);
     expect(first.deferMs).toBeLessThanOrEqual(1500);
-    await new Promise((r) => setTimeout(r, 1600));
+    await new Promise((r) => setTimeout(r, 1600)); // the dead run's 1.5 s leases expire on purpose
     expect(await sendBatch(env.rt, job)).toMatchObject({ sent: 10, deferred: 0 });
     for (const e of emails) expect({ e, n: env.smtp.to(e).length }).toEqual({ e, n: 1 });
   });

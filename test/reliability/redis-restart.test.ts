@@ -97,7 +97,7 @@ describe("Redis restart", { timeout: 90_000 }, () => {
     await killRedis(server.url);
     const crashAt = Date.now();
     const atCrash = rx.delivered.size;
-    // Down for a moment: workers and the producer connection see errors and keep retrying.
+    // Down for a moment, on purpose: workers and the producer connection see errors and keep retrying.
     await new Promise((r) => setTimeout(r, 1_000));
     server = await startRedisServer({ dir, port, appendonly: true });
     const restartedAt = Date.now();

@@ -60,7 +60,7 @@ describe("slow clients", () => {
         clearInterval(drip);
         resolve(Date.now() - started);
       });
-      setTimeout(() => socket.destroy(), 8000);
+      setTimeout(() => socket.destroy(), 8000); // a bound, not a wait: the server should close first
     });
     expect(closed).toBeLessThan(3000);
   });
@@ -120,7 +120,7 @@ describe("a large publish and feed polls", () => {
         const res = await poll().catch((err: Error) => ({ status: err.message }));
         latencies.push(performance.now() - t);
         pollStatuses.add(res.status);
-        await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, 5)); // a poller's pace while the publishes run: the load tested
       }
     })();
     const publishes = await Promise.all(
