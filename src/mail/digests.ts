@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import type { Job } from "bullmq";
 import type { Weekday } from "../config/index.ts";
 import { type FanoutSummary, fanOutSegments, type SegmentPlan } from "./fanout.ts";
-import { brandOf } from "./segments.ts";
+import { brandOf, fanoutStep } from "./segments.ts";
 import type { Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { readerLinks } from "../subscribers/links.ts";
@@ -167,11 +167,14 @@ async function digestEdition(
   const candidates = await readCandidates(rt, frequency, at);
   const total = new Summing(frequency, at, edition, opts.dryRun);
   const queued: string[][] = [];
+  /** Every part's name (partOf its readers): the edition's segments go once all their batches are done. */
+  const names: string[] = [];
   let parts = 0;
   let buf: string[] = [];
   const part = async (ids: string[]) => {
     parts += 1;
     if (opts.dryRun) return total.add(await countPart(rt, frequency, at, ids, candidates));
+    names.push(partOf(ids));
     if (!opts.split) return total.add(await runPart(rt, frequency, at, edition, ids, candidates));
     // The first part waits for a second: an edition of one part is planned right here.
     queued.push(ids);
@@ -206,7 +209,10 @@ async function digestEdition(
   if (buf.length > 0) await part(buf);
   if (queued.length === 1) total.add(await runPart(rt, frequency, at, edition, queued[0]!, candidates));
   const done = total.summary(parts > 1 && opts.split && !opts.dryRun ? parts : undefined);
-  if (!opts.dryRun) await recordDigestRun(rt, done);
+  if (!opts.dryRun) {
+    await fanoutStep(rt, edition, "parts", names);
+    await recordDigestRun(rt, done);
+  }
   return done;
 }
 

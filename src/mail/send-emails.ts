@@ -14,7 +14,7 @@ import type Mail from "nodemailer/lib/mailer";
 import { SendLeases } from "../mail/leases.ts";
 import { type Accepted, DIGEST_LEDGER_KEEP_S, Ledger } from "../mail/ledger.ts";
 import { messageIdFor, senderDomain } from "../mail/message.ts";
-import { loadSegment, type Segment } from "../mail/segments.ts";
+import { fanoutStep, readerSegments, type Segment } from "../mail/segments.ts";
 import { isPermanentFailure, mailerFor } from "../mail/transport.ts";
 import type { Runtime } from "../runtime.ts";
 import { confirmLink, readerLinks } from "../subscribers/links.ts";
@@ -67,13 +67,18 @@ export async function processEmailBatch(job: Job<EmailBatchJob>, rt: Runtime): P
     await job.moveToDelayed(Date.now() + Math.round(wait * (0.8 + Math.random() * 0.4)), job.token);
     throw new DelayedError();
   }
+  // A digest part's batch: the edition's segments go once its last batch is done (segments.ts).
+  if (job.data.part) await fanoutStep(rt, job.data.edition, "done", job.data.part, job.id!);
   return result;
 }
 
 export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchResult> {
   const ledger = new Ledger(rt.redis, rt.config.prefix);
   const result: BatchResult = { sent: 0, skipped: 0, failed: 0, retry: 0, deferred: 0 };
-  const segment = await loadSegment(rt, j);
+  // Each reader's segment: the batch's one, or (digests) that of each run of j.segments.
+  const segmentOf = await readerSegments(rt, j);
+  const own = new Map(j.subscriberIds.map((id, i) => [id, segmentOf[i]]));
+  const segment = segmentOf.find((s) => s !== null);
   if (!segment || (await releaseGone(rt, segment))) {
     result.skipped = j.subscriberIds.length;
     await ledger.count(j.edition, "skipped", result.skipped);
@@ -120,6 +125,7 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
   // the moment the raw message exists: kept in the sending async frame, they lived through each
   // send and a quarter of all allocation was promoted to the old generation (RSS grew with it).
   const compose = (s: Subscriber): Mail.Options => {
+    const segment = own.get(s.id)!;
     const links = readerLinks(rt.config.publicUrl, key, s.id);
     const confirmUrl = j.kind === "confirm" ? confirmLink(rt.config.publicUrl, key, s.id, rt.clock.now()) : undefined;
     // A confirmation goes to an address someone typed into a public form, with a name they typed
@@ -151,6 +157,7 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
   };
 
   const sendOne = async (s: Subscriber) => {
+    const segment = own.get(s.id)!;
     const lease = await leases.keep(s.id);
     if (lease !== "mine") {
       if (lease === "busy") result.deferred += 1; // "done": another run sent it (and counted it)
@@ -185,7 +192,10 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
   let todo: Subscriber[] = [];
   subs.forEach((s, i) => {
     if (done[i]) return; // already accepted in an earlier run: counted then
-    if (segment.cursor !== undefined && (cursors[i] ?? -Infinity) >= segment.cursor)
+    const segment = segmentOf[i];
+    if (!segment)
+      result.skipped += 1; // its segment expired: nothing left to send
+    else if (segment.cursor !== undefined && (cursors[i] ?? -Infinity) >= segment.cursor)
       result.skipped += 1; // has this digest or a newer one
     else if (eligible(j.kind, s)) todo.push(s);
     else result.skipped += 1;
