@@ -66,7 +66,9 @@ function encodeShared(text: string): Buffer {
       encodedBytes -= ob.length;
       encoded.delete(oldest);
     }
-    encoded.set(text, b);
+    // Kept by a copy: `text` is often a slice of a segment's whole text (see cut), and as a key it
+    // would keep that whole text alive for as long as the encoding is cached.
+    encoded.set(Buffer.from(text).toString(), b);
     encodedBytes += b.length;
   }
   return b;
