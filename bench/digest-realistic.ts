@@ -89,6 +89,10 @@ try {
   row("emails/s end to end", rate.toFixed(0));
   row("Herald CPU ms per email (digest + email workers)", (h.cpuMs / sent).toFixed(3));
   row(`Herald worker peak RSS (MB, ${HERALD_FLAGS || "no heap flags"})`, mb(h.peakRss));
+  row(
+    "  peak V8 heap reserved / used, peak external (MB, sampled)",
+    `${mb(h.peakHeapTotal)} / ${mb(h.peakHeapUsed)}, ${mb(h.peakExternal)}`,
+  );
   if (h.heapMb !== undefined) row("  live heap / external after a full GC (MB)", `${h.heapMb} / ${h.externalMb}`);
   row("Redis used_memory before / after (MB)", `${mb(before.used)} / ${mb(after.used)}`);
   row("  of which the cursors hash before / after (MB)", `${mb(before.cursors)} / ${mb(after.cursors)}`);

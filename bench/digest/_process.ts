@@ -57,6 +57,14 @@ async function herald(): Promise<void> {
   const workers = startWorkers(rt, [QUEUE.digests, QUEUE.emails]);
   const startRss = process.memoryUsage().rss;
   const cpu0 = cpuMs();
+  // Where the peak RSS is: V8's heap (heapTotal) or memory outside it (Buffers: external), sampled.
+  const peak = { heapTotal: 0, heapUsed: 0, external: 0 };
+  setInterval(() => {
+    const m = process.memoryUsage();
+    peak.heapTotal = Math.max(peak.heapTotal, m.heapTotal);
+    peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed);
+    peak.external = Math.max(peak.external, m.external);
+  }, 100).unref();
   const stats = () => {
     const peakRss = process.resourceUsage().maxRSS * 1024;
     // With --expose-gc: what is live after a full collection (how much of the peak was garbage not
@@ -69,6 +77,9 @@ async function herald(): Promise<void> {
       peakRss,
       startRss,
       renders: templateStats.mjmlRenders,
+      peakHeapTotal: peak.heapTotal,
+      peakHeapUsed: peak.heapUsed,
+      peakExternal: peak.external,
       ...(live ? { heapMb: Math.round(live.heapUsed / 1048576), externalMb: Math.round(live.external / 1048576) } : {}),
     };
   };

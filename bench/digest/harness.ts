@@ -138,6 +138,10 @@ export interface HeraldStats {
   peakRss: number;
   startRss: number;
   renders: number;
+  /** Sampled every 100 ms: the largest V8 heap (reserved, used) and memory outside it (Buffers). */
+  peakHeapTotal: number;
+  peakHeapUsed: number;
+  peakExternal: number;
   /** With --expose-gc in its flags: the live heap and external memory after a full collection (MB). */
   heapMb?: number;
   externalMb?: number;
