@@ -268,6 +268,9 @@ function candidatesFor(rt: Runtime, frequency: DigestFrequency, at: number, edit
   return releases;
 }
 
+/** Story picks by (cursor, language), per candidates array: they go with it (candidateCache keeps it 10 minutes). */
+const picksCache = new WeakMap<Release[], Map<string, StoryPick[]>>();
+
 /** Groups one part's readers into segments (language + the releases they get). */
 async function segmentsOf(
   rt: Runtime,
@@ -277,8 +280,13 @@ async function segmentsOf(
   candidates: Release[],
 ): Promise<Map<string, PlannedSegment>> {
   const store = subscriberStore(rt);
-  // Readers with the same cursor and language choose from the same stories: work them out once.
-  const picks = new Map<string, StoryPick[]>();
+  // Readers with the same cursor and language choose from the same stories: worked out once per
+  // edition in this process (its parts share the candidates' array: candidatesFor), not per part.
+  let picks = picksCache.get(candidates);
+  if (!picks) {
+    picks = new Map();
+    picksCache.set(candidates, picks);
+  }
   const picksFor = (from: number, language: Language) => {
     const key = `${from}|${language}`;
     const p = picks.get(key) ?? storyPicks(candidates, from, language);
