@@ -57,14 +57,15 @@ async function herald(): Promise<void> {
   const workers = startWorkers(rt, [QUEUE.digests, QUEUE.emails]);
   const startRss = process.memoryUsage().rss;
   const cpu0 = cpuMs();
-  // Where the peak RSS is: V8's heap (heapTotal) or memory outside it (Buffers: external), sampled.
+  // Where the peak RSS is: V8's heap (heapTotal) or memory outside it (Buffers: external), sampled
+  // twice a second (reading it costs CPU, charged to Herald's figure).
   const peak = { heapTotal: 0, heapUsed: 0, external: 0 };
   setInterval(() => {
     const m = process.memoryUsage();
     peak.heapTotal = Math.max(peak.heapTotal, m.heapTotal);
     peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed);
     peak.external = Math.max(peak.external, m.external);
-  }, 100).unref();
+  }, 500).unref();
   const stats = () => {
     const peakRss = process.resourceUsage().maxRSS * 1024;
     // With --expose-gc: what is live after a full collection (how much of the peak was garbage not

@@ -138,7 +138,7 @@ export interface HeraldStats {
   peakRss: number;
   startRss: number;
   renders: number;
-  /** Sampled every 100 ms: the largest V8 heap (reserved, used) and memory outside it (Buffers). */
+  /** Sampled every 500 ms: the largest V8 heap (reserved, used) and memory outside it (Buffers). */
   peakHeapTotal: number;
   peakHeapUsed: number;
   peakExternal: number;
