@@ -124,7 +124,7 @@ function dateIn(ms: number, language: Language, timezone: string): string {
   let d = datesSeen.get(key);
   if (d === undefined) {
     d = formatDate(ms, language, timezone);
-    if (datesSeen.size >= 20_000) datesSeen.clear();
+    if (datesSeen.size >= 10_000) datesSeen.clear();
     datesSeen.set(key, d);
   }
   return d;
