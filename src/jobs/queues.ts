@@ -87,6 +87,15 @@ export interface EmailBatchJob {
   /** Segment id: readers with the same language and content share one rendered message. */
   segment: string;
   subscriberIds: string[];
+  /**
+   * Digests: the readers of many small segments of the edition in one job, as runs of
+   * [segment, how many of subscriberIds, in order]; `segment` is then the first run's. Readers
+   * choosing among many topics and regions form segments of one or two readers, and a job per
+   * segment paid its fixed costs (the queue, the Redis round trips) for each of them.
+   */
+  segments?: [string, number][];
+  /** Digests: the planning part that queued this batch (segments.ts deletes the edition's segments once every part's batches are done). */
+  part?: string;
 }
 
 /**
@@ -164,8 +173,13 @@ export const jobId = {
     `${j.partnerId}-${j.releaseId}-r${j.revision}-${j.event}-replay-${atMs}`,
   alert: (j: AlertJob) =>
     `${j.releaseId}-r${j.revision}-${j.event}${j.late ? "-late" : ""}${j.shard === undefined ? "" : `-s${j.shard}`}`,
-  /** Named by its readers too: a re-run that batches readers differently adds new jobs (the ledger dedupes). */
-  emailBatch: (j: EmailBatchJob) => `${j.edition}-${j.segment}-${partOf(j.subscriberIds)}`,
+  /** Named by its readers (and segments) too: a re-run that batches readers differently adds new jobs (the ledger dedupes). */
+  emailBatch: (j: EmailBatchJob) =>
+    `${j.edition}-${j.segment}-${createHash("sha1")
+      .update(j.subscriberIds.join(","))
+      .update(j.segments ? `|${j.segments.map(([s, n]) => `${s}*${n}`).join(",")}` : "")
+      .digest("hex")
+      .slice(0, 12)}`,
   digestRun: (frequency: string, atMs: number) => `digest-run-${frequency}-${atMs}`,
   /** Named by its readers: a re-run that slices them the same way adds nothing; otherwise the ledger and cursors dedupe. */
   digestPart: (edition: string, subscriberIds: string[]) => `digest-part-${edition}-${partOf(subscriberIds)}`,

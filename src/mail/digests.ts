@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import type { Job } from "bullmq";
 import type { Weekday } from "../config/index.ts";
 import { type FanoutSummary, fanOutSegments, type SegmentPlan } from "./fanout.ts";
-import { brandOf } from "./segments.ts";
+import { brandOf, fanoutStep } from "./segments.ts";
 import type { Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { readerLinks } from "../subscribers/links.ts";
@@ -64,16 +64,11 @@ export async function processDigest(job: Job<DigestJob>, rt: Runtime): Promise<D
   const frequency = job.data.frequency ?? "daily";
   if (job.name === "part") {
     const edition = job.data.edition!;
-    return [
-      await runPart(
-        rt,
-        frequency,
-        at,
-        edition,
-        job.data.subscriberIds ?? [],
-        await candidatesFor(rt, frequency, at, edition),
-      ),
-    ];
+    const ids = job.data.subscriberIds ?? [];
+    const done = await runPart(rt, frequency, at, edition, ids, await candidatesFor(rt, frequency, at, edition));
+    // Kept with the completed job: its segment list (hundreds with realistic readers) would cost
+    // Redis more than the emails; the ledger's progress and the edition's run record count them.
+    return [{ ...done, segments: [] }];
   }
   // Through the queue, an edition larger than one part is split over part jobs (any worker).
   if (job.name === "tick") return digestTick(rt, at, { split: true });
@@ -168,22 +163,26 @@ async function digestEdition(
   const candidates = await readCandidates(rt, frequency, at);
   const total = new Summing(frequency, at, edition, opts.dryRun);
   const queued: string[][] = [];
+  /** Every part's name (partOf its readers): the edition's segments go once all their batches are done. */
+  const names: string[] = [];
   let parts = 0;
   let buf: string[] = [];
   const part = async (ids: string[]) => {
     parts += 1;
     if (opts.dryRun) return total.add(await countPart(rt, frequency, at, ids, candidates));
+    names.push(partOf(ids));
     if (!opts.split) return total.add(await runPart(rt, frequency, at, edition, ids, candidates));
     // The first part waits for a second: an edition of one part is planned right here.
     queued.push(ids);
     if (parts < 2) return;
     const jobs = queued.splice(0).map((subscriberIds) => {
       const data: DigestJob = { frequency, at: new Date(at).toISOString(), edition, subscriberIds };
-      // Done parts hold reader lists: kept briefly, like send batches (their sends are in the ledger).
+      // Done parts hold reader lists (DIGEST_PART_SIZE ids each): the last few are kept briefly to
+      // look at; their sends are in the ledger. A run of 100,000 readers has 100 parts.
       return {
         name: "part",
         data,
-        opts: { jobId: jobId.digestPart(edition, subscriberIds), removeOnComplete: { age: 3600, count: 100 } },
+        opts: { jobId: jobId.digestPart(edition, subscriberIds), removeOnComplete: { age: 3600, count: 10 } },
       };
     });
     await rt.queues[QUEUE.digests].addBulk(jobs);
@@ -207,7 +206,10 @@ async function digestEdition(
   if (buf.length > 0) await part(buf);
   if (queued.length === 1) total.add(await runPart(rt, frequency, at, edition, queued[0]!, candidates));
   const done = total.summary(parts > 1 && opts.split && !opts.dryRun ? parts : undefined);
-  if (!opts.dryRun) await recordDigestRun(rt, done);
+  if (!opts.dryRun) {
+    await fanoutStep(rt, edition, "parts", names);
+    await recordDigestRun(rt, done);
+  }
   return done;
 }
 
@@ -267,6 +269,9 @@ function candidatesFor(rt: Runtime, frequency: DigestFrequency, at: number, edit
   return releases;
 }
 
+/** Story picks by (cursor, language), per candidates array: they go with it (candidateCache keeps it 10 minutes). */
+const picksCache = new WeakMap<Release[], Map<string, StoryPick[]>>();
+
 /** Groups one part's readers into segments (language + the releases they get). */
 async function segmentsOf(
   rt: Runtime,
@@ -276,8 +281,13 @@ async function segmentsOf(
   candidates: Release[],
 ): Promise<Map<string, PlannedSegment>> {
   const store = subscriberStore(rt);
-  // Readers with the same cursor and language choose from the same stories: work them out once.
-  const picks = new Map<string, StoryPick[]>();
+  // Readers with the same cursor and language choose from the same stories: worked out once per
+  // edition in this process (its parts share the candidates' array: candidatesFor), not per part.
+  let picks = picksCache.get(candidates);
+  if (!picks) {
+    picks = new Map();
+    picksCache.set(candidates, picks);
+  }
   const picksFor = (from: number, language: Language) => {
     const key = `${from}|${language}`;
     const p = picks.get(key) ?? storyPicks(candidates, from, language);

@@ -102,37 +102,73 @@ function pieceHash(text: string): string {
 type StoredMessage = Omit<RenderedMessage, "html" | "parts"> & { html?: string; parts?: (string | { h: string })[] };
 
 export async function saveSegment(rt: Runtime, edition: string, segment: string, s: Segment): Promise<void> {
-  const m = s.message;
-  if (!m.parts) {
-    await rt.redis.set(rt.key("segment", edition, segment), JSON.stringify(s), "EX", SEGMENT_KEEP_S);
-    return;
+  await saveSegments(rt, edition, [[segment, s]]);
+}
+
+/** Whether the segment is stored (and so not to be rendered again by another planning part). */
+export async function segmentStored(rt: Runtime, edition: string, segment: string): Promise<boolean> {
+  return (await rt.redis.exists(rt.key("segment", edition, segment))) === 1;
+}
+
+/**
+ * Stores segments of one edition in two round trips however many (a digest part renders
+ * hundreds). With `track`, their ids are also listed for the edition, so they can be deleted
+ * once its last batch is done (fanoutStep).
+ */
+export async function saveSegments(
+  rt: Runtime,
+  edition: string,
+  list: [string, Segment][],
+  opts: { track?: boolean } = {},
+): Promise<void> {
+  if (list.length === 0) return;
+  const check = withCommands(rt).pipeline();
+  /** `at`: the index of its STORE_IF_COMPLETE answer; absent for a message without parts (stored whole). */
+  const writes: { keys: string[]; pieces: string[]; json: string; at?: number }[] = [];
+  let checks = 0;
+  for (const [segment, s] of list) {
+    const m = s.message;
+    const key = rt.key("segment", edition, segment);
+    if (!m.parts) {
+      writes.push({ keys: [key], pieces: [], json: JSON.stringify(s) });
+      continue;
+    }
+    const ids = m.parts.map((p) => (p.length < SHARED_PIECE ? null : pieceHash(p)));
+    const unique = [...new Map(ids.flatMap((h, i) => (h ? [[h, m.parts![i]!] as const] : []))).entries()];
+    const parts = m.parts.map((p, i) => (ids[i] ? { h: ids[i]! } : p));
+    // Named one by one: reading `html` would join the parts (see assembledMessage).
+    const message: StoredMessage = { subject: m.subject, text: m.text, nonce: m.nonce, dates: m.dates, parts };
+    // Each piece outlives every segment that names it, and the segment is stored only once all its
+    // pieces are: a sender never reads a segment whose pieces are not there yet (after a restart
+    // the layout's pieces are new, while batches of the earlier fan-out may still be running).
+    const json = JSON.stringify({ ...s, message });
+    const keys = [key, ...unique.map(([h]) => rt.key("piece", h))];
+    writes.push({ keys, pieces: unique.map(([, text]) => text), json, at: checks++ });
+    (check as unknown as SegmentCommands).heraldStoreSegment(
+      keys.length,
+      ...keys,
+      json,
+      String(SEGMENT_KEEP_S),
+      String(PIECE_KEEP_S),
+    );
   }
-  const ids = m.parts.map((p) => (p.length < SHARED_PIECE ? null : pieceHash(p)));
-  const unique = [...new Map(ids.flatMap((h, i) => (h ? [[h, m.parts![i]!] as const] : []))).entries()];
-  const parts = m.parts.map((p, i) => (ids[i] ? { h: ids[i]! } : p));
-  // Named one by one: reading `html` would join the parts (see assembledMessage).
-  const message: StoredMessage = { subject: m.subject, text: m.text, nonce: m.nonce, dates: m.dates, parts };
-  // Each piece outlives every segment that names it, and the segment is stored only once all its
-  // pieces are: a sender never reads a segment whose pieces are not there yet (after a restart
-  // the layout's pieces are new, while batches of the earlier fan-out may still be running). One
-  // step when every piece is already stored (their expiry pushed), two when some must be written.
-  const json = JSON.stringify({ ...s, message });
-  const keys = [rt.key("segment", edition, segment), ...unique.map(([h]) => rt.key("piece", h))];
-  const missing = (await rt.redis.eval(
-    STORE_IF_COMPLETE,
-    keys.length,
-    ...keys,
-    json,
-    String(SEGMENT_KEEP_S),
-    String(PIECE_KEEP_S),
-  )) as number[];
-  if (missing.length > 0) {
-    const write = rt.redis.multi();
-    // Lua indexes from 1: KEYS[i] is keys[i - 1], the piece unique[i - 2].
-    for (const i of missing) write.set(keys[i - 1]!, unique[i - 2]![1], "EX", PIECE_KEEP_S);
-    write.set(keys[0]!, json, "EX", SEGMENT_KEEP_S);
-    await execOrThrow(write);
+  if (opts.track) {
+    const listKey = rt.key("segments", edition);
+    check.sadd(listKey, ...list.map(([id]) => id)).expire(listKey, SEGMENT_KEEP_S);
   }
+  const answers = checks > 0 || opts.track ? await execOrThrow(check) : [];
+  // One step when every piece is already stored (their expiry pushed), a second for the rest.
+  const write = rt.redis.multi();
+  let n = 0;
+  for (const w of writes) {
+    const missing = w.at === undefined ? [] : (answers[w.at] as number[]);
+    if (w.at !== undefined && missing.length === 0) continue;
+    // Lua indexes from 1: KEYS[i] is keys[i - 1], the piece pieces[i - 2].
+    for (const k of missing) write.set(w.keys[k - 1]!, w.pieces[k - 2]!, "EX", PIECE_KEEP_S);
+    write.set(w.keys[0]!, w.json, "EX", SEGMENT_KEEP_S);
+    n += 1;
+  }
+  if (n > 0) await execOrThrow(write);
 }
 
 /** KEYS[1] the segment, KEYS[2..] its pieces: pushes each piece's expiry; stores the segment when none is missing; answers the missing ones' KEYS indexes. */
@@ -145,38 +181,56 @@ if #missing == 0 then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
 return missing
 `;
 
-/** A stored segment back as a Segment: its shared pieces from this process's memory or Redis. */
-async function restore(rt: Runtime, raw: string): Promise<Segment | null> {
-  const s = JSON.parse(raw) as Omit<Segment, "message"> & { message: StoredMessage };
-  const stored = s.message.parts;
-  if (!stored) return s as Segment;
-  // The process cache is keyed by content hash, so a piece read for one Redis (or prefix) is the
-  // same text for any other.
-  const local = new Map<string, string>();
-  const missing: string[] = [];
-  for (const p of stored) {
-    if (typeof p === "string" || local.has(p.h)) continue;
-    const known = pieces.get(p.h);
-    if (known === undefined) {
-      if (!missing.includes(p.h)) missing.push(p.h);
-    } else local.set(p.h, known);
-  }
-  if (missing.length > 0) {
-    const got = await rt.redis.mget(...missing.map((h) => rt.key("piece", h)));
-    for (const [i, text] of got.entries()) {
-      if (text === null) return null; // expired with its segment's content: nothing left to send
-      local.set(missing[i]!, text);
-      keepPiece(missing[i]!, text);
-    }
-  }
-  const parts = stored.map((p) => (typeof p === "string" ? p : local.get(p.h)!));
-  const { parts: _stored, html: _html, ...rest } = s.message;
-  return { ...s, message: assembledMessage(rest, parts) };
+/** Segment scripts as ioredis commands: a pipeline of hundreds sends each script's body once (EVALSHA). */
+interface SegmentCommands {
+  heraldStoreSegment(numberOfKeys: number, ...args: string[]): unknown;
+  heraldFanoutStep(...args: string[]): Promise<number>;
 }
 
-/** Whether the segment is stored (and so not to be rendered again by another planning part). */
-export async function segmentStored(rt: Runtime, edition: string, segment: string): Promise<boolean> {
-  return (await rt.redis.exists(rt.key("segment", edition, segment))) === 1;
+function withCommands(rt: Runtime): Runtime["redis"] & SegmentCommands {
+  const r = rt.redis as Runtime["redis"] & Partial<SegmentCommands>;
+  if (!r.heraldStoreSegment) {
+    rt.redis.defineCommand("heraldStoreSegment", { lua: STORE_IF_COMPLETE });
+    rt.redis.defineCommand("heraldFanoutStep", { numberOfKeys: 2, lua: FANOUT_STEP });
+  }
+  return r as Runtime["redis"] & SegmentCommands;
+}
+
+/** Stored segments back as Segments: their shared pieces from this process's memory, the rest in one read. */
+async function restoreMany(rt: Runtime, raws: (string | null)[]): Promise<(Segment | null)[]> {
+  const parsed = raws.map((raw) =>
+    raw === null ? null : (JSON.parse(raw) as Omit<Segment, "message"> & { message: StoredMessage }),
+  );
+  // The process cache is keyed by content hash, so a piece read for one Redis (or prefix) is the
+  // same text for any other.
+  const local = new Map<string, string | null>();
+  for (const s of parsed)
+    for (const p of s?.message.parts ?? []) {
+      if (typeof p === "string" || local.has(p.h)) continue;
+      local.set(p.h, pieces.get(p.h) ?? null);
+    }
+  const missing = [...local].flatMap(([h, text]) => (text === null ? [h] : []));
+  if (missing.length > 0) {
+    const got = await rt.redis.mget(...missing.map((h) => rt.key("piece", h)));
+    got.forEach((text, i) => {
+      if (text === null) return; // expired with its segments' content
+      local.set(missing[i]!, text);
+      keepPiece(missing[i]!, text);
+    });
+  }
+  return parsed.map((s) => {
+    if (!s) return null;
+    const stored = s.message.parts;
+    if (!stored) return s as Segment;
+    const parts: string[] = [];
+    for (const p of stored) {
+      const text = typeof p === "string" ? p : local.get(p.h);
+      if (text == null) return null; // a piece is gone: nothing left to send, never a mail with a hole in it
+      parts.push(text);
+    }
+    const { parts: _stored, html: _html, ...rest } = s.message;
+    return { ...s, message: assembledMessage(rest, parts) };
+  });
 }
 
 /** The segment of a batch, or null when it expired (nothing left to send for it). */
@@ -191,9 +245,100 @@ export async function loadSegment(rt: Runtime, job: EmailBatchJob): Promise<Segm
     s = { kind: "confirm", language, message: await renderConfirmation(brandOf(rt.config), language) };
     await countStat(rt, "herald_mjml_renders_total");
   } else {
-    const raw = await rt.redis.get(key);
-    s = raw ? await restore(rt, raw) : null;
+    s = (await restoreMany(rt, [await rt.redis.get(key)]))[0] ?? null;
   }
   if (s) remember(key, s);
   return s;
+}
+
+/**
+ * Each reader's segment for a batch, in the order of its subscriberIds (null where it expired).
+ * A batch of many small segments reads those this process has not cached in one step.
+ */
+export async function readerSegments(rt: Runtime, job: EmailBatchJob): Promise<(Segment | null)[]> {
+  if (!job.segments) {
+    const s = await loadSegment(rt, job);
+    return job.subscriberIds.map(() => s);
+  }
+  const ids = [...new Set(job.segments.map(([id]) => id))];
+  const keys = ids.map((id) => rt.key("segment", job.edition, id));
+  const found = new Map<string, Segment | null>();
+  const unread: number[] = [];
+  keys.forEach((k, i) => {
+    const hit = cache.get(k);
+    if (hit) found.set(ids[i]!, hit);
+    else unread.push(i);
+  });
+  if (unread.length > 0) {
+    const read = await restoreMany(rt, await rt.redis.mget(...unread.map((i) => keys[i]!)));
+    read.forEach((s, k) => {
+      found.set(ids[unread[k]!]!, s);
+      if (s) remember(keys[unread[k]!]!, s);
+    });
+  }
+  const out: (Segment | null)[] = [];
+  for (const [id, n] of job.segments) for (let k = 0; k < n; k++) out.push(found.get(id) ?? null);
+  return out;
+}
+
+// Deleting a digest edition's segments once its last batch is done. Otherwise a run keeps one
+// segment per one or two readers for 2 days: more than the readers' records themselves.
+//   {p}:segments:{edition}       set of the segment ids its parts stored
+//   {p}:fanout:{edition}         hash: parts = the edition's part names (comma-separated, set by
+//                                the planner once every part is handed out), b.{part} = batches that
+//                                part queued (set before queueing them), d.{part} = those done
+//   {p}:fanout-done:{edition}    set of the batch job ids done (a batch that completes twice counts once)
+// All expire with the segments (2 days), so an edition that never completes (a batch failed for
+// good) is cleaned by expiry as before. Safe: a batch completes only when each of its readers was
+// sent (and ledgered), skipped or refused for good; a retry or a deferral does not complete it.
+// Should a part be planned again later with different readers (a retry after the readers changed),
+// a batch of it may find its segment gone: it sends nothing (never twice), and those readers'
+// cursors did not move, so their next digest holds these stories.
+
+/** KEYS[1] the fanout hash, KEYS[2] the done set. ARGV: "parts", names | "part", name, batches | "done", part, batch id; then keep (s). 1 once, after the step that completed the edition. */
+const FANOUT_STEP = `
+local op = ARGV[1]
+local keep = ARGV[#ARGV]
+if op == 'parts' then
+  redis.call('HSET', KEYS[1], 'parts', ARGV[2])
+elseif op == 'part' then
+  redis.call('HSETNX', KEYS[1], 'b.' .. ARGV[2], ARGV[3])
+elseif redis.call('SADD', KEYS[2], ARGV[3]) == 1 then
+  redis.call('HINCRBY', KEYS[1], 'd.' .. ARGV[2], 1)
+  redis.call('EXPIRE', KEYS[2], keep)
+end
+redis.call('EXPIRE', KEYS[1], keep)
+local h = redis.call('HGETALL', KEYS[1])
+local f = {}
+for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
+if f['cleaned'] or not f['parts'] then return 0 end
+for part in string.gmatch(f['parts'], '[^,]+') do
+  if not f['b.' .. part] then return 0 end
+end
+for k, v in pairs(f) do
+  if string.sub(k, 1, 2) == 'b.' and tonumber(f['d.' .. string.sub(k, 3)] or '0') < tonumber(v) then return 0 end
+end
+redis.call('HSET', KEYS[1], 'cleaned', '1')
+return 1
+`;
+
+type FanoutStep = ["parts", string[]] | ["part", string, number] | ["done", string, string];
+
+/** One step of an edition's fan-out bookkeeping (above); the step that completes it deletes the segments. */
+export async function fanoutStep(rt: Runtime, edition: string, ...step: FanoutStep): Promise<void> {
+  const [op, ...args] = step;
+  const values = op === "parts" ? [(args[0] as string[]).join(",")] : args.map(String);
+  const last = await withCommands(rt).heraldFanoutStep(
+    rt.key("fanout", edition),
+    rt.key("fanout-done", edition),
+    op,
+    ...values,
+    String(SEGMENT_KEEP_S),
+  );
+  if (last !== 1) return;
+  const listKey = rt.key("segments", edition);
+  const ids = await rt.redis.smembers(listKey);
+  for (let i = 0; i < ids.length; i += 1000)
+    await rt.redis.del(...ids.slice(i, i + 1000).map((id) => rt.key("segment", edition, id)));
+  await rt.redis.del(listKey, rt.key("fanout-done", edition));
 }

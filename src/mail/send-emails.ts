@@ -16,7 +16,7 @@ import { SendLeases } from "../mail/leases.ts";
 import { type Accepted, DIGEST_LEDGER_KEEP_S, Ledger } from "../mail/ledger.ts";
 import { LedgerWriter } from "../mail/ledger-writer.ts";
 import { messageIdFor, senderDomain } from "../mail/message.ts";
-import { loadSegment, type Segment } from "../mail/segments.ts";
+import { fanoutStep, readerSegments, type Segment } from "../mail/segments.ts";
 import { isPermanentFailure, type Mailer, mailerFor } from "../mail/transport.ts";
 import type { Runtime } from "../runtime.ts";
 import { confirmLink, readerLinks } from "../subscribers/links.ts";
@@ -127,19 +127,24 @@ export async function processEmailBatch(job: Job<EmailBatchJob>, rt: Runtime): P
     await job.moveToDelayed(Date.now() + Math.round(wait * (0.8 + Math.random() * 0.4)), job.token);
     throw new DelayedError();
   }
+  // A digest part's batch: the edition's segments go once its last batch is done (segments.ts).
+  if (job.data.part) await fanoutStep(rt, job.data.edition, "done", job.data.part, job.id!);
   return result;
 }
 
 export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchResult> {
   const ledger = new Ledger(rt.redis, rt.config.prefix, rt.shards);
-  const segment = await loadSegment(rt, j);
+  // Each reader's segment: the batch's one, or (digests) that of each run of j.segments.
+  const segmentOf = await readerSegments(rt, j);
+  const own = new Map(j.subscriberIds.map((id, i) => [id, segmentOf[i] ?? null]));
+  const segment = segmentOf.find((s) => s !== null);
   if (!segment || (await releaseGone(rt, segment)))
     return skipAll(rt, j, ledger, segment ? "release-withdrawn" : "segment-expired");
   const tally = new Tally();
-  const compose = composer(rt, j, segment);
+  const compose = composer(rt, j, own);
   const service = new SubscriberService(rt);
   const leases = new SendLeases(ledger, j.edition, rt.config.sendLeaseMs);
-  const readers = await leaseReaders(leases, await readersToSend(j, segment, ledger, service.store, tally), tally);
+  const readers = await leaseReaders(leases, await readersToSend(j, segmentOf, ledger, service.store, tally), tally);
   const writer = new LedgerWriter(ledger, j.edition, j.kind === "digest" ? DIGEST_LEDGER_KEEP_S : undefined, leases);
   const run: SendRun = {
     leases,
@@ -147,7 +152,10 @@ export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchRes
     compose,
     bounce: (id, why) => service.suppress(id, "bounced", why),
     writer,
-    accepted: (id) => ({ subscriberId: id, releaseIds: segment.contentIds, cursor: segment.cursor }),
+    accepted: (id) => {
+      const mine = own.get(id)!;
+      return { subscriberId: id, releaseIds: mine.contentIds, cursor: mine.cursor };
+    },
     tally,
   };
   let laneFailure: LaneFailure | undefined;
@@ -223,7 +231,7 @@ async function sendOnce(s: Subscriber, run: SendRun): Promise<void> {
  */
 async function readersToSend(
   j: EmailBatchJob,
-  segment: Segment,
+  segmentOf: (Segment | null)[],
   ledger: Pick<Ledger, "sent" | "claimStory">,
   store: Pick<SubscriberStore, "getMany" | "cursors">,
   tally: Tally,
@@ -231,7 +239,7 @@ async function readersToSend(
   const [subs, done, cursors] = await Promise.all([
     store.getMany(j.subscriberIds),
     ledger.sent(j.edition, j.subscriberIds),
-    segment.cursor === undefined ? [] : store.cursors(j.subscriberIds),
+    segmentOf.every((sg) => sg?.cursor === undefined) ? [] : store.cursors(j.subscriberIds),
   ]);
   const todo: Subscriber[] = [];
   subs.forEach((s, i) => {
@@ -239,12 +247,15 @@ async function readersToSend(
       tally.done(); // accepted in an earlier run: counted then
       return;
     }
-    const hasNewer = segment.cursor !== undefined && (cursors[i] ?? -Infinity) >= segment.cursor;
-    const why = hasNewer ? "has-newer-digest" : ineligible(j.kind, s);
+    const segment = segmentOf[i];
+    const hasNewer = segment?.cursor !== undefined && (cursors[i] ?? -Infinity) >= segment.cursor;
+    const why = !segment ? "segment-expired" : hasNewer ? "has-newer-digest" : ineligible(j.kind, s);
     if (why) tally.skip(why);
     else todo.push(s!);
   });
-  if (j.kind !== "alert" || !segment.storyId) return todo;
+  // An alert batch has one segment (j.segments is a digest's).
+  const segment = segmentOf[0];
+  if (j.kind !== "alert" || !segment?.storyId) return todo;
   // A reader gets one version of a story: another alert edition may have claimed them.
   const mine = await ledger.claimStory(
     segment.storyId,
@@ -301,11 +312,12 @@ async function finish(
 // Builds one reader's message. A plain function, so the personalised HTML and text are garbage
 // the moment the raw message exists: kept in the sending async frame, they lived through each
 // send and a quarter of all allocation was promoted to the old generation (RSS grew with it).
-function composer(rt: Runtime, j: EmailBatchJob, segment: Segment): (s: Subscriber) => Mail.Options {
+function composer(rt: Runtime, j: EmailBatchJob, own: Map<string, Segment | null>): (s: Subscriber) => Mail.Options {
   const key = requireSecret(rt.config.secretKey);
   const domain = senderDomain(rt.config.mailFrom);
   const listId = listIdOf(rt.config);
   return (s) => {
+    const segment = own.get(s.id)!;
     const links = readerLinks(rt.config.publicUrl, key, s.id);
     const confirmUrl = j.kind === "confirm" ? confirmLink(rt.config.publicUrl, key, s.id, rt.clock.now()) : undefined;
     // A confirmation goes to an address someone typed into a public form, with a name they typed

@@ -66,7 +66,9 @@ function encodeShared(text: string): Buffer {
       encodedBytes -= ob.length;
       encoded.delete(oldest);
     }
-    encoded.set(text, b);
+    // Kept by a copy: `text` is often a slice of a segment's whole text (see cut), and as a key it
+    // would keep that whole text alive for as long as the encoding is cached.
+    encoded.set(Buffer.from(text).toString(), b);
     encodedBytes += b.length;
   }
   return b;
@@ -77,7 +79,13 @@ function encodeShared(text: string): Buffer {
  * the pieces an HTML was assembled from, each long piece is encoded once for all segments (its
  * buffer shared); otherwise runs are joined and encoded here.
  */
-function cut(parts: string[], re: RegExp, dates: Record<string, string>, esc: (s: string) => string): Piece[] {
+function cut(
+  parts: string[],
+  re: RegExp,
+  mark: string,
+  dates: Record<string, string>,
+  esc: (s: string) => string,
+): Piece[] {
   const out: Piece[] = [];
   let run = "";
   const flush = () => {
@@ -85,7 +93,9 @@ function cut(parts: string[], re: RegExp, dates: Record<string, string>, esc: (s
     run = "";
   };
   for (const part of parts) {
-    const bits = part.split(re);
+    // Most pieces of an assembled digest (the layout, a release's rows) hold no slot: looked for
+    // without splitting (a segment has one or two readers, so this runs about once per email).
+    const bits = part.length >= SHARED && !part.includes(mark) ? [part] : part.split(re);
     if (bits.length === 1 && part.length >= SHARED) {
       flush();
       out.push(encodeShared(part));
@@ -107,6 +117,19 @@ function cut(parts: string[], re: RegExp, dates: Record<string, string>, esc: (s
   return out;
 }
 
+/** Release dates as a reader sees them: the same few hundred (date, language, zone) recur in every segment. */
+const datesSeen = new Map<string, string>();
+function dateIn(ms: number, language: Language, timezone: string): string {
+  const key = `${ms}|${language}|${timezone}`;
+  let d = datesSeen.get(key);
+  if (d === undefined) {
+    d = formatDate(ms, language, timezone);
+    if (datesSeen.size >= 10_000) datesSeen.clear();
+    datesSeen.set(key, d);
+  }
+  return d;
+}
+
 function variantOf(m: RenderedMessage, language: Language, timezone: string): Variant {
   let byReader = variants.get(m);
   if (!byReader) {
@@ -118,10 +141,14 @@ function variantOf(m: RenderedMessage, language: Language, timezone: string): Va
   if (!v) {
     const dates: Record<string, string> = {};
     m.dates.forEach((ms, i) => {
-      dates[`d${i}`] = formatDate(ms, language, timezone);
+      dates[`d${i}`] = dateIn(ms, language, timezone);
     });
     const split = new RegExp(`HX${m.nonce}X([a-z0-9]+)X`, "g");
-    v = { html: cut(m.parts ?? [m.html], split, dates, escapeHtml), text: cut([m.text], split, dates, (s) => s) };
+    const mark = `HX${m.nonce}X`;
+    v = {
+      html: cut(m.parts ?? [m.html], split, mark, dates, escapeHtml),
+      text: cut([m.text], split, mark, dates, (s) => s),
+    };
     if (byReader.size >= VARIANTS_KEPT) byReader.clear();
     byReader.set(key, v);
   }
