@@ -38,8 +38,13 @@ export async function waitForJob(rt: Runtime, queue: QueueName, id: string, opts
     const job = await q.getJob(id);
     if (!job) throw new CliError(`job ${id} is gone from the ${queue} queue`);
     const state = await job.getState();
-    if (state === "failed") throw new CliError(`${queue} job ${id} failed: ${job.failedReason}`);
-    if (state === "completed") return job;
+    if (state === "failed" || state === "completed") {
+      // The copy above was read before its state: a job that ended in between has no result or
+      // reason in it yet. Read it again (or keep that copy if it has been removed since).
+      const ended = (await q.getJob(id)) ?? job;
+      if (state === "failed") throw new CliError(`${queue} job ${id} failed: ${ended.failedReason}`);
+      return ended;
+    }
     await check(state !== "active");
     await sleep(opts.pollMs ?? 250);
   }
