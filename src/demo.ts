@@ -22,10 +22,10 @@ import { addPartner } from "./partners/service.ts";
 import type { RedisTarget } from "./redis/connection.ts";
 import { deleteMatching } from "./redis/scan.ts";
 import { freePort } from "./redis/embedded.ts";
-import { ReleaseService } from "./releases/service.ts";
+import { type ReleaseDeps, ReleaseService } from "./releases/service.ts";
 import { createRuntime, type Runtime } from "./runtime.ts";
 import type { SubscriberInput } from "./subscribers/model.ts";
-import { SubscriberService, subscriberStore } from "./subscribers/service.ts";
+import { type SubscriberDeps, SubscriberService, subscriberStore } from "./subscribers/service.ts";
 
 export const EXAMPLES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../examples/releases");
 
@@ -111,7 +111,7 @@ async function startReceiver(dir: string, secret: () => string): Promise<Receive
 }
 
 /** Waits until no queue has work waiting, active or (briefly) delayed. */
-async function drained(rt: Runtime, timeoutMs: number): Promise<void> {
+async function drained(rt: Pick<Runtime, "queues">, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let quiet = 0;
   while (Date.now() < deadline) {
@@ -129,7 +129,7 @@ async function drained(rt: Runtime, timeoutMs: number): Promise<void> {
   throw new Error(`the demo's queues did not drain within ${timeoutMs / 1000} s`);
 }
 
-async function deletePrefix(rt: Runtime): Promise<void> {
+async function deletePrefix(rt: Pick<Runtime, "redis" | "keyPatterns">): Promise<void> {
   await deleteMatching(rt.redis, rt.keyPatterns());
 }
 
@@ -208,7 +208,7 @@ function demoConfig(base: Config, outDir: string, port: number): Config {
 }
 
 /** Adds the sample partner (at `receiverUrl`) and the sample readers; returns the partner's secret. */
-async function addAudience(rt: Runtime, receiverUrl: string, say: (line: string) => void): Promise<string> {
+async function addAudience(rt: SubscriberDeps, receiverUrl: string, say: (line: string) => void): Promise<string> {
   const added = await addPartner(rt, {
     name: "Demo news agency",
     url: receiverUrl,
@@ -222,7 +222,7 @@ async function addAudience(rt: Runtime, receiverUrl: string, say: (line: string)
 }
 
 /** Publishes examples/releases/ in name order; returns their ids. */
-async function publishExamples(rt: Runtime, say: (line: string) => void): Promise<string[]> {
+async function publishExamples(rt: ReleaseDeps, say: (line: string) => void): Promise<string[]> {
   // Publication times relative to now, so the digest finds them whenever the demo runs.
   const files = readdirSync(EXAMPLES_DIR)
     .filter((f) => f.endsWith(".json"))
@@ -240,7 +240,10 @@ async function publishExamples(rt: Runtime, say: (line: string) => void): Promis
 }
 
 /** The exact HTML the weekly reader will get on their day (daily readers just had theirs). */
-async function writeWeeklyPreview(rt: Runtime, outDir: string): Promise<string | null> {
+async function writeWeeklyPreview(
+  rt: Pick<Runtime, "subscribers" | "releases" | "config" | "taxonomy" | "clock">,
+  outDir: string,
+): Promise<string | null> {
   const weekly = await subscriberStore(rt).byEmail("sam.okafor@example.org");
   const html = weekly ? await previewDigest(rt, "weekly", weekly, rt.clock.now()) : null;
   const previewFile = html ? path.join(outDir, "digest-preview.html") : null;

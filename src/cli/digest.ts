@@ -7,7 +7,7 @@ import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { type DigestSummary, previewDigest, runDigest } from "../mail/digests.ts";
 import { type DigestJob, jobId, QUEUE } from "../jobs/queues.ts";
-import { Ledger } from "../mail/ledger.ts";
+import { type LedgerDeps, ledgerOf } from "../mail/ledger.ts";
 import type { Runtime } from "../runtime.ts";
 import type { DigestFrequency } from "../subscribers/model.ts";
 import { SubscriberService } from "../subscribers/service.ts";
@@ -33,12 +33,12 @@ export function formatSegments(s: DigestSummary): string {
  * Waits for the run job, then for its emails, with a progress bar. Gives up with "no worker is
  * running" when the digests (then the emails) queue has had no worker for `noWorkerMs`.
  */
-async function waitForRun(rt: Runtime, id: string, noWorkerMs: number): Promise<void> {
+async function waitForRun(rt: LedgerDeps & Pick<Runtime, "queues">, id: string, noWorkerMs: number): Promise<void> {
   const job = await waitForJob(rt, QUEUE.digests, id, { noWorkerMs });
   const summary = (job.returnvalue as DigestSummary[] | null)?.[0];
   if (!summary) return;
   process.stdout.write(`${formatSegments(summary)}\n`);
-  const ledger = new Ledger(rt.redis, rt.config.prefix, rt.shards);
+  const ledger = ledgerOf(rt);
   const emailWorkers = workerWatch(rt, QUEUE.emails, noWorkerMs, `the digest's emails stay queued`);
   const bar = new SingleBar({ format: "sending [{bar}] {value}/{total} emails", hideCursor: true });
   bar.start(summary.readers, 0);

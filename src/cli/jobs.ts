@@ -96,7 +96,12 @@ async function listJobs(queue: string, o: ListOptions): Promise<void> {
 }
 
 /** The newest `limit` jobs of `queue` (in `state`, else in any), newest first. */
-async function newestJobs(rt: Runtime, queue: string, state: JobState | undefined, limit: number): Promise<JobRow[]> {
+async function newestJobs(
+  rt: Pick<Runtime, "queues">,
+  queue: string,
+  state: JobState | undefined,
+  limit: number,
+): Promise<JobRow[]> {
   const q = queueOf(rt, queue);
   const states = state ? [state] : [...JOB_STATES];
   const found = (await q.getJobs(states, 0, limit - 1, false)).filter((j) => j?.id);
@@ -156,7 +161,7 @@ async function retryJobs(queue: string, id: string | undefined, opts: { allFaile
   });
 }
 
-function queueOf(rt: Runtime, name: string) {
+function queueOf(rt: Pick<Runtime, "queues">, name: string) {
   if (!(QUEUE_NAMES as string[]).includes(name))
     throw new CliError(`unknown queue ${JSON.stringify(name)}; queues: ${QUEUE_NAMES.join(", ")}`);
   return rt.queues[name as QueueName];

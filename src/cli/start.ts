@@ -106,7 +106,12 @@ async function startCommand(opts: StartOptions): Promise<void> {
 }
 
 /** Warns about a Redis that may lose data (evicts keys, no persistence); with --strict, refuses it. */
-async function checkRedisSettings(rt: Runtime, redis: RedisChoice, log: Logger, strict?: boolean): Promise<void> {
+async function checkRedisSettings(
+  rt: Pick<Runtime, "redis" | "close">,
+  redis: RedisChoice,
+  log: Logger,
+  strict?: boolean,
+): Promise<void> {
   const settings = await inspectRedis(rt.redis);
   for (const p of settings.problems) {
     if (strict) {
@@ -119,7 +124,7 @@ async function checkRedisSettings(rt: Runtime, redis: RedisChoice, log: Logger, 
 }
 
 /** Work an earlier run left half done: release events not yet fanned out, the old counter hash. */
-async function catchUp(rt: Runtime, log: Logger): Promise<void> {
+async function catchUp(rt: Pick<Runtime, "releases" | "queues" | "clock" | "subscribers">, log: Logger): Promise<void> {
   const requeued = await dispatchPending(rt);
   if (requeued) log.info(`queued ${requeued} release event(s) left over from an earlier run`);
   if (await subscriberStore(rt).migrateCounts())
@@ -127,7 +132,12 @@ async function catchUp(rt: Runtime, log: Logger): Promise<void> {
 }
 
 /** Listens on HOST:PORT; a port a person can fix (busy, forbidden) closes everything and exits 1 with one line. */
-async function listenOrExit(app: FastifyInstance, rt: Runtime, redis: RedisChoice, log: Logger): Promise<void> {
+async function listenOrExit(
+  app: FastifyInstance,
+  rt: Pick<Runtime, "config" | "close">,
+  redis: RedisChoice,
+  log: Logger,
+): Promise<void> {
   const { config } = rt;
   try {
     await app.listen({ host: config.host, port: config.port });

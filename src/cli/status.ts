@@ -12,7 +12,10 @@ import { connectedWorkers } from "./wait.ts";
 
 const STATES = ["waiting", "active", "delayed", "failed", "completed"] as const;
 
-export async function collectStatus(rt: Runtime) {
+/** What `herald status` reads of the runtime. */
+type StatusDeps = Pick<Runtime, "queues" | "redis" | "key" | "config" | "shards" | "subscribers" | "releases">;
+
+export async function collectStatus(rt: StatusDeps) {
   const queues: Record<string, Record<(typeof STATES)[number], number>> = {};
   for (const name of QUEUE_NAMES) {
     const counts = await rt.queues[name].getJobCounts(...STATES);
@@ -27,6 +30,8 @@ export async function collectStatus(rt: Runtime) {
   const subscribers = await subscriberStore(rt).countByStatus();
   return {
     prefix: rt.config.prefix,
+    /** The buckets the readers' data is split into (REDIS_SHARDS, as recorded with the data: redis/shards.ts). */
+    shards: rt.shards,
     releases: await rt.releases.count(),
     queues,
     /** Worker connections per queue, across every process on this Redis (null: Redis hides its client list). */
@@ -64,7 +69,7 @@ export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): stri
       Object.entries(s.subscribers)
         .map(([k, v]) => `${k} ${v}`)
         .join(", ") || "none"
-    }`,
+    }; readers' data in ${s.shards} shard(s) (REDIS_SHARDS)`,
     s.digestRuns.length ? "last digest runs:" : "last digest runs: none yet",
     ...s.digestRuns.map(
       (r) => `  ${r.at}  ${r.frequency.padEnd(6)}  ${r.readers} reader(s) in ${r.segments} segment(s)  ${r.edition}`,

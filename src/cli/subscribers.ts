@@ -4,8 +4,7 @@ import type { Command } from "commander";
 import { HeraldError } from "../errors.ts";
 import { type CheckedCsv, checkCsv, fileSource, importSubscriberCsv } from "../subscribers/csv-import.ts";
 import { CLEAR } from "../subscribers/model.ts";
-import type { Runtime } from "../runtime.ts";
-import { SubscriberService } from "../subscribers/service.ts";
+import { type SubscriberDeps, SubscriberService } from "../subscribers/service.ts";
 import { isProbablyBinary } from "../releases/importer.ts";
 import { action, CliError, checkFile, list, readHead, withRuntime } from "./context.ts";
 
@@ -94,7 +93,7 @@ async function importCommand(file: string, o: { pending?: boolean }): Promise<vo
 }
 
 /** Streams the checked file in, with a progress bar on a terminal; bad rows are reported as found. */
-async function importWithProgress(rt: Runtime, file: string, csv: CheckedCsv, confirmed: boolean) {
+async function importWithProgress(rt: SubscriberDeps, file: string, csv: CheckedCsv, confirmed: boolean) {
   const tty = process.stderr.isTTY;
   const bar = new SingleBar(
     { format: "importing [{bar}] {value}/{total} rows", hideCursor: true, noTTYOutput: false, clearOnComplete: true },

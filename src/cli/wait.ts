@@ -11,7 +11,7 @@ import { CliError } from "./context.ts";
 const NO_CLIENT_LIST = /does not support client list/;
 
 /** Worker connections serving `queue` across every process on this Redis; null when Redis does not say. */
-export async function connectedWorkers(rt: Runtime, queue: QueueName): Promise<number | null> {
+export async function connectedWorkers(rt: Pick<Runtime, "queues">, queue: QueueName): Promise<number | null> {
   const workers = await rt.queues[queue].getWorkers();
   if (workers.some((w) => NO_CLIENT_LIST.test(String(w.name)))) return null;
   return workers.length;
@@ -30,7 +30,12 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  * Waits until job `id` of `queue` completes and returns it; throws a CliError when it fails, is
  * gone, or when no worker serves the queue for `noWorkerMs` in a row (the job stays queued).
  */
-export async function waitForJob(rt: Runtime, queue: QueueName, id: string, opts: WaitOptions): Promise<Job> {
+export async function waitForJob(
+  rt: Pick<Runtime, "queues">,
+  queue: QueueName,
+  id: string,
+  opts: WaitOptions,
+): Promise<Job> {
   const q = rt.queues[queue];
   const sleep = opts.sleep ?? defaultSleep;
   const check = workerWatch(rt, queue, opts.noWorkerMs, `job ${id} stays queued`);
@@ -55,7 +60,7 @@ export async function waitForJob(rt: Runtime, queue: QueueName, id: string, opts
  * else throws once the queue has had no worker for `limitMs`.
  */
 async function ensureWorker(
-  rt: Runtime,
+  rt: Pick<Runtime, "queues">,
   queue: QueueName,
   notStarted: boolean,
   idleFor: () => number,
@@ -75,7 +80,7 @@ async function ensureWorker(
 }
 
 /** Tracks "no worker for N ms in a row" across polls of a longer wait (the emails of a digest). */
-export function workerWatch(rt: Runtime, queue: QueueName, limitMs: number, what: string) {
+export function workerWatch(rt: Pick<Runtime, "queues">, queue: QueueName, limitMs: number, what: string) {
   let idleSince: number | null = null;
   return (notStarted: boolean) =>
     ensureWorker(

@@ -4,12 +4,11 @@
 // Bearer auth for every /api/ URL is installed once, in app.ts.
 import type { FastifyPluginAsync } from "fastify";
 import { HeraldError } from "../errors.ts";
-import { processFeedback } from "../mail/feedback.ts";
-import type { Runtime } from "../runtime.ts";
+import { type FeedbackDeps, processFeedback } from "../mail/feedback.ts";
 
 const FEEDBACK_TYPES = ["message/rfc822", "text/plain"];
 
-export const mailApiRoutes: FastifyPluginAsync<{ rt: Runtime }> = async (app, { rt }) => {
+export const mailApiRoutes: FastifyPluginAsync<{ rt: FeedbackDeps }> = async (app, { rt }) => {
   // Bodies up to the API's limit (1 MiB, as every API body); the CLI reads up to MAX_FEEDBACK_BYTES.
   app.addContentTypeParser(FEEDBACK_TYPES, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 

@@ -20,8 +20,8 @@
 //  days from its first alert): the record of who had the story is kept that long, and no longer,
 //  so past the window an event sends nothing rather than a second alert to someone.
 import type { Job } from "bullmq";
-import { ALERT_WINDOW_S, Ledger } from "./ledger.ts";
-import { type FanoutSummary, fanOutSegments, type SegmentPlan } from "./fanout.ts";
+import { ALERT_WINDOW_S, ledgerOf } from "./ledger.ts";
+import { type FanoutDeps, type FanoutSummary, fanOutSegments, type SegmentPlan } from "./fanout.ts";
 import { brandOf } from "./segments.ts";
 import type { Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
@@ -31,7 +31,10 @@ import { subscriberStore } from "../subscribers/service.ts";
 import { renderAlert, renderCorrection } from "../templates/messages.ts";
 import { type AlertJob, jobId, QUEUE } from "../jobs/queues.ts";
 
-export async function processAlert(job: Job<AlertJob>, rt: Runtime): Promise<FanoutSummary | string> {
+/** What planning an alert takes of the runtime: the release, the readers, the brand and the fan-out. */
+type AlertDeps = FanoutDeps & Pick<Runtime, "releases" | "subscribers" | "taxonomy" | "clock">;
+
+export async function processAlert(job: Job<AlertJob>, rt: AlertDeps): Promise<FanoutSummary | string> {
   return runAlert(rt, job.data, { split: true });
 }
 
@@ -40,7 +43,7 @@ export async function processAlert(job: Job<AlertJob>, rt: Runtime): Promise<Fan
  * release queues one job per shard instead of planning (called directly, it plans every shard).
  */
 export async function runAlert(
-  rt: Runtime,
+  rt: AlertDeps,
   a: AlertJob,
   opts: { split?: boolean } = {},
 ): Promise<FanoutSummary | string> {
@@ -49,7 +52,7 @@ export async function runAlert(
   const current = await rt.releases.get(a.releaseId);
   if (!release || !current || current.status !== "published") return "release not public: nothing to send";
   const rootId = release.translationOf ?? release.id;
-  const opened = await new Ledger(rt.redis, rt.config.prefix, rt.shards).openAlertWindow(rootId, rt.clock.now());
+  const opened = await ledgerOf(rt).openAlertWindow(rootId, rt.clock.now());
   if (rt.clock.now() - opened > ALERT_WINDOW_S * 1000) {
     return `story ${rootId} past its alert window (${ALERT_WINDOW_S / 86_400} days since its first alert): nothing to send`;
   }
@@ -68,15 +71,19 @@ export async function runAlert(
 }
 
 /** Confirmed readers of this frequency, of one shard or all. */
-async function* confirmedReaders(rt: Runtime, frequency: "immediate", shard?: number): AsyncGenerator<Subscriber[]> {
+async function* confirmedReaders(
+  rt: Pick<Runtime, "subscribers">,
+  frequency: "immediate",
+  shard?: number,
+): AsyncGenerator<Subscriber[]> {
   const store = subscriberStore(rt);
   for await (const ids of store.confirmedIds(frequency, 1000, shard)) {
     yield (await store.getMany(ids)).filter((s): s is Subscriber => s?.status === "confirmed");
   }
 }
 
-async function sendAlerts(rt: Runtime, release: Release, late: boolean, shard?: number): Promise<FanoutSummary> {
-  const ledger = new Ledger(rt.redis, rt.config.prefix, rt.shards);
+async function sendAlerts(rt: AlertDeps, release: Release, late: boolean, shard?: number): Promise<FanoutSummary> {
+  const ledger = ledgerOf(rt);
   const rootId = release.translationOf ?? release.id;
   const root = release.translationOf ? await rt.releases.get(rootId) : release;
   const versions = new Map<string, Release>();
@@ -147,8 +154,8 @@ function partOfShard(shard?: number): { part?: string } {
   return shard === undefined ? {} : { part: `s${shard}` };
 }
 
-async function sendCorrections(rt: Runtime, release: Release, shard?: number): Promise<FanoutSummary> {
-  const ledger = new Ledger(rt.redis, rt.config.prefix, rt.shards);
+async function sendCorrections(rt: AlertDeps, release: Release, shard?: number): Promise<FanoutSummary> {
+  const ledger = ledgerOf(rt);
   const store = subscriberStore(rt);
   const byLanguage = new Map<Language, string[]>();
   const seen = new Set<string>();

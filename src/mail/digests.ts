@@ -8,14 +8,14 @@
 import { createHash } from "node:crypto";
 import type { Job } from "bullmq";
 import type { Weekday } from "../config/index.ts";
-import { type FanoutSummary, fanOutSegments, type SegmentPlan } from "./fanout.ts";
+import { type FanoutDeps, type FanoutSummary, fanOutSegments, type SegmentPlan } from "./fanout.ts";
 import { brandOf, fanoutStep } from "./segments.ts";
 import type { Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import { readerLinks } from "../subscribers/links.ts";
 import type { Language } from "../i18n/languages.ts";
 import { type DigestFrequency, type Subscriber, wants } from "../subscribers/model.ts";
-import { SubscriberService, subscriberStore } from "../subscribers/service.ts";
+import { type SubscriberDeps, SubscriberService, subscriberStore } from "../subscribers/service.ts";
 import { requireSecret } from "../subscribers/tokens.ts";
 import { renderDigest } from "../templates/messages.ts";
 import { personalise } from "../templates/personalise.ts";
@@ -52,7 +52,13 @@ export interface DigestSummary {
   parts?: number;
 }
 
-export async function processDigest(job: Job<DigestJob>, rt: Runtime): Promise<DigestSummary[] | { expired: number }> {
+/** What planning a digest edition takes of the runtime: the readers, the candidate releases, the brand and the fan-out. */
+export type DigestDeps = FanoutDeps & Pick<Runtime, "subscribers" | "releases" | "taxonomy">;
+
+export async function processDigest(
+  job: Job<DigestJob>,
+  rt: DigestDeps & SubscriberDeps,
+): Promise<DigestSummary[] | { expired: number }> {
   // Subscriber upkeep shares this queue's scheduler (schedules.ts) rather than a queue of its own.
   if (job.name === "expire-pending") {
     const expired = await new SubscriberService(rt).expirePending();
@@ -97,7 +103,7 @@ function compact(ms: number): string {
 }
 
 /** The scheduled hour: for each frequency, the zones where it is now the send hour. */
-export async function digestTick(rt: Runtime, at: number, opts: { split?: boolean } = {}): Promise<DigestSummary[]> {
+export async function digestTick(rt: DigestDeps, at: number, opts: { split?: boolean } = {}): Promise<DigestSummary[]> {
   const store = subscriberStore(rt);
   const out: DigestSummary[] = [];
   for (const frequency of ["daily", "weekly"] as const) {
@@ -123,7 +129,7 @@ export async function digestTick(rt: Runtime, at: number, opts: { split?: boolea
 
 /** Ops: every confirmed reader of the frequency, now. */
 export async function runDigest(
-  rt: Runtime,
+  rt: DigestDeps,
   frequency: DigestFrequency,
   at: number,
   opts: { dryRun: boolean; split?: boolean },
@@ -151,7 +157,7 @@ interface PlannedSegment {
  * run only counts.
  */
 async function digestEdition(
-  rt: Runtime,
+  rt: DigestDeps,
   frequency: DigestFrequency,
   at: number,
   edition: string,
@@ -253,11 +259,16 @@ class Summing {
 const candidateCache = new Map<string, { at: number; releases: Promise<Release[]> }>();
 const CANDIDATES_FRESH_MS = 10 * 60_000;
 
-function readCandidates(rt: Runtime, frequency: DigestFrequency, at: number): Promise<Release[]> {
+function readCandidates(rt: Pick<Runtime, "releases">, frequency: DigestFrequency, at: number): Promise<Release[]> {
   return rt.releases.publishedBetween("all", at - MAX_REACH[frequency], at, 1000);
 }
 
-function candidatesFor(rt: Runtime, frequency: DigestFrequency, at: number, edition: string): Promise<Release[]> {
+function candidatesFor(
+  rt: Pick<Runtime, "releases" | "config">,
+  frequency: DigestFrequency,
+  at: number,
+  edition: string,
+): Promise<Release[]> {
   const key = `${rt.config.prefix}|${edition}`;
   const now = Date.now();
   for (const [k, v] of candidateCache) if (now - v.at > CANDIDATES_FRESH_MS) candidateCache.delete(k);
@@ -274,7 +285,7 @@ const picksCache = new WeakMap<Release[], Map<string, StoryPick[]>>();
 
 /** Groups one part's readers into segments (language + the releases they get). */
 async function segmentsOf(
-  rt: Runtime,
+  rt: Pick<Runtime, "subscribers">,
   frequency: DigestFrequency,
   at: number,
   ids: string[],
@@ -321,7 +332,7 @@ function countsOf(segments: Map<string, PlannedSegment>): SegmentCount[] {
 }
 
 async function countPart(
-  rt: Runtime,
+  rt: Pick<Runtime, "subscribers">,
   frequency: DigestFrequency,
   at: number,
   ids: string[],
@@ -341,7 +352,7 @@ async function countPart(
 
 /** Plans and fans out one part of an edition: the "part" job, or inline for an edition of one part. */
 export async function runPart(
-  rt: Runtime,
+  rt: DigestDeps,
   frequency: DigestFrequency,
   at: number,
   edition: string,
@@ -375,7 +386,7 @@ export async function runPart(
 const DIGEST_RUNS_KEPT = 20;
 
 /** The last digest editions queued (newest first), for `herald status`. Empty ones are not kept. */
-async function recordDigestRun(rt: Runtime, s: DigestSummary): Promise<void> {
+async function recordDigestRun(rt: Pick<Runtime, "redis" | "key">, s: DigestSummary): Promise<void> {
   if (s.readers === 0) return;
   const entry = {
     edition: s.edition,
@@ -395,7 +406,7 @@ async function recordDigestRun(rt: Runtime, s: DigestSummary): Promise<void> {
 }
 
 export async function lastDigestRuns(
-  rt: Runtime,
+  rt: Pick<Runtime, "redis" | "key">,
   n = 5,
 ): Promise<{ edition: string; frequency: string; at: string; readers: number; segments: number; batches: number }[]> {
   return (await rt.redis.lrange(rt.key("digest-runs"), 0, n - 1)).map((r) => JSON.parse(r));
@@ -456,7 +467,7 @@ function segmentKey(language: Language, items: Release[]): string {
 
 /** The exact HTML `s` would get in a digest now, or null when there is nothing new for them. */
 export async function previewDigest(
-  rt: Runtime,
+  rt: Pick<Runtime, "subscribers" | "releases" | "config" | "taxonomy">,
   frequency: DigestFrequency,
   s: Subscriber,
   at: number,

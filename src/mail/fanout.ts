@@ -6,9 +6,8 @@ import { countStat } from "../metrics.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
 import type { Runtime } from "../runtime.ts";
 import { type EmailBatchJob, jobId, QUEUE } from "../jobs/queues.ts";
-import { Ledger } from "./ledger.ts";
-import { Shards } from "../redis/shards.ts";
-import { fanoutStep, type Segment, saveSegment, saveSegments, segmentStored } from "./segments.ts";
+import { type LedgerDeps, ledgerOf } from "./ledger.ts";
+import { fanoutStep, type Segment, type SegmentDeps, saveSegment, saveSegments, segmentStored } from "./segments.ts";
 
 export interface SegmentPlan {
   /** Colon-free: part of job ids. */
@@ -42,19 +41,22 @@ export interface FanoutOptions {
   part?: string;
 }
 
+/** What fanning out takes of the runtime: the ledger, the segments, the emails queue, the metrics. */
+export type FanoutDeps = LedgerDeps & SegmentDeps & Pick<Runtime, "queues" | "log">;
+
 /** Segments rendered and stored together: a few round trips for many, a bounded number held at once. */
 const SAVE_GROUP = 50;
 
 export async function fanOutSegments(
-  rt: Runtime,
+  rt: FanoutDeps,
   edition: string,
   kind: EmailBatchJob["kind"],
   plans: SegmentPlan[],
   opts: FanoutOptions = {},
 ): Promise<FanoutSummary> {
   if (opts.part !== undefined && kind === "digest") return fanOutPart(rt, edition, kind, plans, opts.part);
-  const ledger = new Ledger(rt.redis, rt.config.prefix, rt.shards);
-  const shards = new Shards(rt.config.prefix, rt.shards);
+  const ledger = ledgerOf(rt);
+  const shards = ledger.shards;
   const size = batchSize(rt.config.emailRatePerSecond);
   const summary: FanoutSummary = { edition, segments: 0, readers: 0, batches: 0 };
   for (const plan of plans) {
@@ -89,7 +91,7 @@ export async function fanOutSegments(
  * batches (and job ids), so a re-run of the part queues nothing twice.
  */
 async function fanOutPart(
-  rt: Runtime,
+  rt: FanoutDeps,
   edition: string,
   kind: EmailBatchJob["kind"],
   plans: SegmentPlan[],
@@ -110,9 +112,9 @@ async function fanOutPart(
   }
   if (renders > 0) await countStat(rt, "herald_mjml_renders_total", {}, renders);
   const readers = live.reduce((n, p) => n + p.readers.length, 0);
-  await new Ledger(rt.redis, rt.config.prefix, rt.shards).planned(edition, `p.${part}`, readers);
+  await ledgerOf(rt).planned(edition, `p.${part}`, readers);
 
-  const shards = new Shards(rt.config.prefix, rt.shards);
+  const shards = ledgerOf(rt).shards;
   const size = batchSize(rt.config.emailRatePerSecond);
   const jobs: { name: string; data: EmailBatchJob; opts: { jobId: string } }[] = [];
   let ids: string[] = [];

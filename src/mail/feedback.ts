@@ -13,7 +13,7 @@ import { HeraldError } from "../errors.ts";
 import { countStat } from "../metrics.ts";
 import type { Runtime } from "../runtime.ts";
 import { normalizeEmail, type Subscriber } from "../subscribers/model.ts";
-import { SubscriberService } from "../subscribers/service.ts";
+import { type SubscriberDeps, SubscriberService } from "../subscribers/service.ts";
 import { readerOfMessageId, senderDomain } from "./message.ts";
 import { type ParsedMail, simpleParser } from "mailparser";
 
@@ -194,8 +194,11 @@ function feedbackReport(body: string, orig: { subscriberId?: string; to?: string
   return emails.map((email) => ({ kind, email, subscriberId: orig.subscriberId, detail }));
 }
 
+/** What applying a report takes of the runtime: the subscriber service and the metrics. */
+export type FeedbackDeps = SubscriberDeps & Pick<Runtime, "log">;
+
 /** Suppresses the readers a report names: bounced or complained; the rest is reported only. */
-export async function applyFeedback(rt: Runtime, feedback: Feedback): Promise<FeedbackOutcome[]> {
+export async function applyFeedback(rt: FeedbackDeps, feedback: Feedback): Promise<FeedbackOutcome[]> {
   const service = new SubscriberService(rt);
   const outcomes: FeedbackOutcome[] = [];
   for (const e of feedback.entries) {
@@ -224,7 +227,7 @@ export async function applyFeedback(rt: Runtime, feedback: Feedback): Promise<Fe
 
 /** Reads and applies one report, with MAIL_FROM's domain as the one Message-IDs are trusted from. */
 export async function processFeedback(
-  rt: Runtime,
+  rt: FeedbackDeps,
   raw: Buffer,
 ): Promise<{ report: Feedback["report"]; outcomes: FeedbackOutcome[] }> {
   const feedback = await readFeedback(raw, senderDomain(rt.config.mailFrom));

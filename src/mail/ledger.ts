@@ -55,6 +55,7 @@ import type { Redis } from "ioredis";
 import { execOrThrow } from "../redis/pipeline.ts";
 import { type KeyBuilder, keyBuilder } from "../redis/keys.ts";
 import { Shards } from "../redis/shards.ts";
+import { oncePerRuntime, type Runtime } from "../runtime.ts";
 
 /** What lease() found for one reader. */
 export type LeaseState = "mine" | "busy" | "done";
@@ -206,7 +207,8 @@ export class Ledger {
   private readonly redis: Redis & LedgerScripts;
   /** Global keys (HERALD_PREFIX): the alert window, the edition's planned/skipped/failed. */
   private readonly key: KeyBuilder;
-  private readonly shards: Shards;
+  /** The reader shards its keys are split into (the fan-out sorts batches by them). */
+  readonly shards: Shards;
 
   /** `shards`: rt.shards (1: the unsharded layout). */
   constructor(redis: Redis, prefix: string, shards = 1) {
@@ -482,3 +484,13 @@ export class Ledger {
     return { total, sent, skipped: n("skipped"), failed: n("failed") };
   }
 }
+
+/** What reaching the send ledger takes: the runtime's connection, its prefix and its reader shards. */
+export type LedgerDeps = Pick<Runtime, "redis" | "config" | "shards">;
+
+/**
+ * The runtime's one Ledger, built the first time it is asked for (runtime.ts, oncePerRuntime).
+ * It holds nothing of its own between calls (its connection, keys and shards), so every job of
+ * the process shares it.
+ */
+export const ledgerOf = oncePerRuntime((rt: LedgerDeps) => new Ledger(rt.redis, rt.config.prefix, rt.shards));

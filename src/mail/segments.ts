@@ -23,6 +23,11 @@ import type { Taxonomy } from "../releases/taxonomy.ts";
 
 export const SEGMENT_KEEP_S = 2 * 24 * 3600;
 
+/** What storing and reading segments takes of the runtime. */
+export type SegmentDeps = Pick<Runtime, "redis" | "key">;
+/** Reading a batch's segments: a confirmation is rendered (brand from the config) and counted on first use. */
+export type SegmentReadDeps = SegmentDeps & Pick<Runtime, "config" | "log">;
+
 export interface Segment {
   kind: EmailBatchJob["kind"];
   language: Language;
@@ -101,12 +106,12 @@ function pieceHash(text: string): string {
 /** How a segment is stored: the message's `parts` as short strings or hashes of stored pieces, and no `html`. */
 type StoredMessage = Omit<RenderedMessage, "html" | "parts"> & { html?: string; parts?: (string | { h: string })[] };
 
-export async function saveSegment(rt: Runtime, edition: string, segment: string, s: Segment): Promise<void> {
+export async function saveSegment(rt: SegmentDeps, edition: string, segment: string, s: Segment): Promise<void> {
   await saveSegments(rt, edition, [[segment, s]]);
 }
 
 /** Whether the segment is stored (and so not to be rendered again by another planning part). */
-export async function segmentStored(rt: Runtime, edition: string, segment: string): Promise<boolean> {
+export async function segmentStored(rt: SegmentDeps, edition: string, segment: string): Promise<boolean> {
   return (await rt.redis.exists(rt.key("segment", edition, segment))) === 1;
 }
 
@@ -116,7 +121,7 @@ export async function segmentStored(rt: Runtime, edition: string, segment: strin
  * once its last batch is done (fanoutStep).
  */
 export async function saveSegments(
-  rt: Runtime,
+  rt: SegmentDeps,
   edition: string,
   list: [string, Segment][],
   opts: { track?: boolean } = {},
@@ -187,7 +192,7 @@ interface SegmentCommands {
   heraldFanoutStep(...args: string[]): Promise<number>;
 }
 
-function withCommands(rt: Runtime): Runtime["redis"] & SegmentCommands {
+function withCommands(rt: Pick<Runtime, "redis">): Runtime["redis"] & SegmentCommands {
   const r = rt.redis as Runtime["redis"] & Partial<SegmentCommands>;
   if (!r.heraldStoreSegment) {
     rt.redis.defineCommand("heraldStoreSegment", { lua: STORE_IF_COMPLETE });
@@ -197,7 +202,7 @@ function withCommands(rt: Runtime): Runtime["redis"] & SegmentCommands {
 }
 
 /** Stored segments back as Segments: their shared pieces from this process's memory, the rest in one read. */
-async function restoreMany(rt: Runtime, raws: (string | null)[]): Promise<(Segment | null)[]> {
+async function restoreMany(rt: SegmentDeps, raws: (string | null)[]): Promise<(Segment | null)[]> {
   const parsed = raws.map((raw) =>
     raw === null ? null : (JSON.parse(raw) as Omit<Segment, "message"> & { message: StoredMessage }),
   );
@@ -234,7 +239,7 @@ async function restoreMany(rt: Runtime, raws: (string | null)[]): Promise<(Segme
 }
 
 /** The segment of a batch, or null when it expired (nothing left to send for it). */
-export async function loadSegment(rt: Runtime, job: EmailBatchJob): Promise<Segment | null> {
+export async function loadSegment(rt: SegmentReadDeps, job: EmailBatchJob): Promise<Segment | null> {
   // Confirmations are one reader each: one render per language serves every one of them.
   const language = job.kind === "confirm" ? (job.segment.replace(/^confirm-/, "") as Language) : undefined;
   const key = language ? rt.key("segment", "confirm", language) : rt.key("segment", job.edition, job.segment);
@@ -255,7 +260,7 @@ export async function loadSegment(rt: Runtime, job: EmailBatchJob): Promise<Segm
  * Each reader's segment for a batch, in the order of its subscriberIds (null where it expired).
  * A batch of many small segments reads those this process has not cached in one step.
  */
-export async function readerSegments(rt: Runtime, job: EmailBatchJob): Promise<(Segment | null)[]> {
+export async function readerSegments(rt: SegmentReadDeps, job: EmailBatchJob): Promise<(Segment | null)[]> {
   if (!job.segments) {
     const s = await loadSegment(rt, job);
     return job.subscriberIds.map(() => s);
@@ -325,7 +330,7 @@ return 1
 type FanoutStep = ["parts", string[]] | ["part", string, number] | ["done", string, string];
 
 /** One step of an edition's fan-out bookkeeping (above); the step that completes it deletes the segments. */
-export async function fanoutStep(rt: Runtime, edition: string, ...step: FanoutStep): Promise<void> {
+export async function fanoutStep(rt: SegmentDeps, edition: string, ...step: FanoutStep): Promise<void> {
   const [op, ...args] = step;
   const values = op === "parts" ? [(args[0] as string[]).join(",")] : args.map(String);
   const last = await withCommands(rt).heraldFanoutStep(

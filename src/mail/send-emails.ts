@@ -13,15 +13,15 @@ import { DelayedError, type Job } from "bullmq";
 import type Mail from "nodemailer/lib/mailer";
 import { inLanes, type LaneFailure } from "../mail/lanes.ts";
 import { SendLeases } from "../mail/leases.ts";
-import { type Accepted, DIGEST_LEDGER_KEEP_S, Ledger } from "../mail/ledger.ts";
+import { type Accepted, DIGEST_LEDGER_KEEP_S, type Ledger, type LedgerDeps, ledgerOf } from "../mail/ledger.ts";
 import { LedgerWriter } from "../mail/ledger-writer.ts";
 import { messageIdFor, senderDomain } from "../mail/message.ts";
-import { fanoutStep, readerSegments, type Segment } from "../mail/segments.ts";
+import { fanoutStep, readerSegments, type Segment, type SegmentReadDeps } from "../mail/segments.ts";
 import { isPermanentFailure, type Mailer, mailerFor } from "../mail/transport.ts";
 import type { Runtime } from "../runtime.ts";
 import { confirmLink, readerLinks } from "../subscribers/links.ts";
 import { isSuppressed, type Subscriber } from "../subscribers/model.ts";
-import { SubscriberService } from "../subscribers/service.ts";
+import { type SubscriberDeps, SubscriberService } from "../subscribers/service.ts";
 import type { SubscriberStore } from "../subscribers/store.ts";
 import { requireSecret } from "../subscribers/tokens.ts";
 import { personalMail } from "../templates/personalise.ts";
@@ -112,12 +112,18 @@ class Tally {
   }
 }
 
+/** What counting a run takes of the runtime (metrics.ts countStat). */
+type CountDeps = Pick<Runtime, "redis" | "key" | "log">;
+
 /** herald_emails_skipped_total, once per batch and reason. */
-async function countSkips(rt: Runtime, tally: Tally): Promise<void> {
+async function countSkips(rt: CountDeps, tally: Tally): Promise<void> {
   for (const [reason, n] of tally.skips) await countStat(rt, "herald_emails_skipped_total", { reason }, n);
 }
 
-export async function processEmailBatch(job: Job<EmailBatchJob>, rt: Runtime): Promise<BatchResult> {
+/** What sending a batch takes of the runtime: the ledger, the segments, the readers, the releases. */
+type SendDeps = LedgerDeps & SegmentReadDeps & SubscriberDeps & Pick<Runtime, "releases">;
+
+export async function processEmailBatch(job: Job<EmailBatchJob>, rt: SendDeps): Promise<BatchResult> {
   const result = await sendBatch(rt, job.data);
   if (result.deferred > 0) {
     // Another run still holds some of these readers (a stalled worker still sending, or a dead
@@ -132,8 +138,8 @@ export async function processEmailBatch(job: Job<EmailBatchJob>, rt: Runtime): P
   return result;
 }
 
-export async function sendBatch(rt: Runtime, j: EmailBatchJob): Promise<BatchResult> {
-  const ledger = new Ledger(rt.redis, rt.config.prefix, rt.shards);
+export async function sendBatch(rt: SendDeps, j: EmailBatchJob): Promise<BatchResult> {
+  const ledger = ledgerOf(rt);
   // Each reader's segment: the batch's one, or (digests) that of each run of j.segments.
   const segmentOf = await readerSegments(rt, j);
   const own = new Map(j.subscriberIds.map((id, i) => [id, segmentOf[i] ?? null]));
@@ -276,7 +282,7 @@ async function leaseReaders(leases: SendLeases, todo: Subscriber[], tally: Tally
 }
 
 /** Nobody of this batch gets this edition any more. */
-async function skipAll(rt: Runtime, j: EmailBatchJob, ledger: Ledger, reason: FinalSkip): Promise<BatchResult> {
+async function skipAll(rt: CountDeps, j: EmailBatchJob, ledger: Ledger, reason: FinalSkip): Promise<BatchResult> {
   const tally = new Tally();
   tally.skip(reason, j.subscriberIds.length);
   await ledger.count(j.edition, "skipped", tally.result.skipped);
@@ -286,7 +292,7 @@ async function skipAll(rt: Runtime, j: EmailBatchJob, ledger: Ledger, reason: Fi
 
 /** Counts the run and says how it ended: a failure or transient refusals throw (BullMQ retries). */
 async function finish(
-  rt: Runtime,
+  rt: CountDeps,
   j: EmailBatchJob,
   ledger: Ledger,
   tally: Tally,
@@ -312,7 +318,11 @@ async function finish(
 // Builds one reader's message. A plain function, so the personalised HTML and text are garbage
 // the moment the raw message exists: kept in the sending async frame, they lived through each
 // send and a quarter of all allocation was promoted to the old generation (RSS grew with it).
-function composer(rt: Runtime, j: EmailBatchJob, own: Map<string, Segment | null>): (s: Subscriber) => Mail.Options {
+function composer(
+  rt: Pick<Runtime, "config" | "clock">,
+  j: EmailBatchJob,
+  own: Map<string, Segment | null>,
+): (s: Subscriber) => Mail.Options {
   const key = requireSecret(rt.config.secretKey);
   const domain = senderDomain(rt.config.mailFrom);
   const listId = listIdOf(rt.config);
@@ -350,7 +360,7 @@ function composer(rt: Runtime, j: EmailBatchJob, own: Map<string, Segment | null
 }
 
 /** Alerts and notices stop once the release is withdrawn (or deleted). */
-async function releaseGone(rt: Runtime, s: Segment): Promise<boolean> {
+async function releaseGone(rt: Pick<Runtime, "releases">, s: Segment): Promise<boolean> {
   if (!s.releaseId) return false;
   const current = await rt.releases.get(s.releaseId);
   return !current || current.status === "withdrawn";

@@ -66,10 +66,13 @@ export function safeFileName(messageId: string): string {
     .slice(0, 200);
 }
 
-// One mailer per runtime: the SMTP pool is shared by every send job in the process.
-const mailers = new WeakMap<Runtime, Mailer>();
+// One mailer per runtime: the SMTP pool is shared by every send job in the process. Keyed by the
+// object passed, which is the runtime itself even where a caller declares only a Pick of it (not
+// oncePerRuntime: closeMailer must be able to forget it).
+type MailerDeps = Pick<Runtime, "config">;
+const mailers = new WeakMap<MailerDeps, Mailer>();
 
-export function mailerFor(rt: Runtime): Mailer {
+export function mailerFor(rt: MailerDeps): Mailer {
   let m = mailers.get(rt);
   if (!m) {
     m = createMailer(rt.config);
@@ -79,7 +82,7 @@ export function mailerFor(rt: Runtime): Mailer {
 }
 
 /** Closes the runtime's SMTP pool (on shutdown, and after each test). */
-export function closeMailer(rt: Runtime): void {
+export function closeMailer(rt: MailerDeps): void {
   mailers.get(rt)?.close();
   mailers.delete(rt);
 }

@@ -32,7 +32,13 @@ import { buildEnvelope, signatureHeaders, webhookId } from "./envelope.ts";
 import { PostError, type PostResult, postJson } from "./http-post.ts";
 import { type Partner, signingSecrets } from "./model.ts";
 import { type Destination, resolveDestination, UnsafeDestinationError } from "./ssrf.ts";
-import { type AttemptRecord, type DeliveryLogEntry, type LeaseTimes, partnerStore } from "./store.ts";
+import {
+  type AttemptRecord,
+  type DeliveryLogEntry,
+  type LeaseTimes,
+  type PartnerStoreDeps,
+  partnerStore,
+} from "./store.ts";
 import { withPublicOriginals } from "../releases/translations.ts";
 
 /** How long to wait before looking again when the partner or the release is busy. */
@@ -47,7 +53,10 @@ interface Outcome extends AttemptRecord {
   leaseLost?: boolean;
 }
 
-export async function deliver(job: Job<PartnerDeliveryJob>, rt: Runtime): Promise<string> {
+/** What one delivery takes of the runtime: the partner store, the release, the clock and the metrics. */
+export type DeliverDeps = PartnerStoreDeps & Pick<Runtime, "releases" | "taxonomy" | "clock" | "log" | "key">;
+
+export async function deliver(job: Job<PartnerDeliveryJob>, rt: DeliverDeps): Promise<string> {
   const d = job.data;
   const store = partnerStore(rt);
   // Both reads in one round trip; the release is only used if the lease below is granted.
@@ -99,12 +108,12 @@ export async function deliver(job: Job<PartnerDeliveryJob>, rt: Runtime): Promis
 }
 
 /** Not an attempt: wait for the slot or the lease in "delayed", where it occupies no worker. */
-async function waitInDelayed(job: Job<PartnerDeliveryJob>, rt: Runtime, ms: number): Promise<never> {
+async function waitInDelayed(job: Job<PartnerDeliveryJob>, rt: Pick<Runtime, "clock">, ms: number): Promise<never> {
   await job.moveToDelayed(rt.clock.now() + jitter(ms), job.token);
   throw new DelayedError();
 }
 
-async function countOutcome(rt: Runtime, partner: string, o: Outcome): Promise<void> {
+async function countOutcome(rt: Pick<Runtime, "redis" | "key" | "log">, partner: string, o: Outcome): Promise<void> {
   const outcome = o.log?.outcome;
   if (outcome === "delivered") await countStat(rt, "herald_webhooks_delivered_total", { partner });
   else if (outcome === "failed" || outcome === "refused" || outcome === "gone")
@@ -113,7 +122,7 @@ async function countOutcome(rt: Runtime, partner: string, o: Outcome): Promise<v
 }
 
 function logEntry(
-  rt: Runtime,
+  rt: Pick<Runtime, "clock">,
   job: Job<PartnerDeliveryJob>,
   e: Pick<DeliveryLogEntry, "status" | "durationMs" | "outcome" | "error">,
 ): DeliveryLogEntry {
@@ -132,7 +141,7 @@ function logEntry(
 /** One signed POST of the event to the partner, from the destination check to the answer. */
 async function attempt(
   job: Job<PartnerDeliveryJob>,
-  rt: Runtime,
+  rt: Pick<Runtime, "releases" | "taxonomy" | "config" | "clock">,
   partner: Partner,
   release: Release,
   stillMine: () => Promise<boolean>,
@@ -172,7 +181,7 @@ async function attempt(
 
 /** The webhook body: the envelope around the release as this partner may see it. */
 async function envelopeBody(
-  rt: Runtime,
+  rt: Pick<Runtime, "releases" | "taxonomy" | "config">,
   partner: Partner,
   release: Release,
   event: PartnerDeliveryJob["event"],
@@ -190,7 +199,7 @@ async function envelopeBody(
 
 /** What the partner's answer means: delivered (2xx), gone (410: disable), or a failure to retry. */
 function answered(
-  rt: Runtime,
+  rt: Pick<Runtime, "clock">,
   job: Job<PartnerDeliveryJob>,
   partner: Partner,
   dest: Destination,
@@ -227,7 +236,7 @@ function answered(
  * ("permanent", "refused"); BullMQ retries a DeliveryError and fails an UnrecoverableError now.
  */
 function failed(
-  rt: Runtime,
+  rt: Pick<Runtime, "clock">,
   job: Job<PartnerDeliveryJob>,
   f: {
     status: number | null;

@@ -4,12 +4,12 @@ import type { Job, WorkerOptions } from "bullmq";
 import type { PartnerDeliveryJob, PartnerFanoutJob } from "../jobs/queues.ts";
 import type { Runtime } from "../runtime.ts";
 import { partnerBackoff } from "./backoff.ts";
-import { deliver } from "./deliver.ts";
+import { type DeliverDeps, deliver } from "./deliver.ts";
 import { queuePartnerDeliveries } from "./fanout.ts";
 
 export async function processPartnerJob(
   job: Job<PartnerFanoutJob | PartnerDeliveryJob>,
-  rt: Runtime,
+  rt: DeliverDeps & Pick<Runtime, "queues">,
 ): Promise<unknown> {
   if (job.name === "fanout") return queuePartnerDeliveries(rt, job.data as PartnerFanoutJob);
   if (job.name === "deliver") return deliver(job as Job<PartnerDeliveryJob>, rt);

@@ -19,7 +19,7 @@ import {
   type RowError,
   subscriberCsvBatches,
 } from "./csv.ts";
-import { SubscriberService } from "./service.ts";
+import { type SubscriberDeps, SubscriberService } from "./service.ts";
 
 /** Rows read per batch: one upsertMany (a few round trips) each. */
 const BATCH = 500;
@@ -68,7 +68,7 @@ export interface CsvImportResult {
  * the job (re-importing updates, never duplicates).
  */
 export async function importSubscriberCsv(
-  rt: Runtime,
+  rt: SubscriberDeps,
   csv: CheckedCsv,
   opts: CsvImportOptions,
 ): Promise<CsvImportResult> {
@@ -137,7 +137,7 @@ const SEEN_TTL_MS = 3600_000;
  * A FirstSeen in one Redis hash per import (`{p}:csv-import:{uuid}`, address -> line; about 80
  * bytes an address), erased at the end and kept an hour after the last batch at most.
  */
-function redisSeen(rt: Runtime): FirstSeen & { forget(): Promise<void> } {
+function redisSeen(rt: Pick<Runtime, "redis" | "key">): FirstSeen & { forget(): Promise<void> } {
   const key = rt.key("csv-import", randomUUID());
   return {
     async claim(rows) {

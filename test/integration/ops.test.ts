@@ -112,8 +112,9 @@ describe("herald status", () => {
     expect(s.digestRuns[0]).toMatchObject({ frequency: "daily", readers: 2 });
     expect(s.queues["release-events"]!.waiting).toBe(1);
     expect(s.redis.maxmemoryPolicy).toBe("noeviction");
+    expect(s.shards).toBe(1);
     const text = formatStatus(s);
-    expect(text).toMatch(/subscribers: .*confirmed 2/);
+    expect(text).toMatch(/subscribers: .*confirmed 2.*; readers' data in 1 shard\(s\) \(REDIS_SHARDS\)/);
     expect(text).toContain("Wire service");
 
     const cli = await runCli(["status", "--json"], {
@@ -130,6 +131,7 @@ describe("herald status", () => {
       "queues",
       "redis",
       "releases",
+      "shards",
       "subscribers",
       "workers",
     ]);

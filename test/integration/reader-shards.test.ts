@@ -3,6 +3,7 @@
 // subscriber store, the ledger and the mail paths behave exactly as with one.
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
+import { collectStatus, formatStatus } from "../../src/cli/status.ts";
 import { testConfig } from "../../src/config/index.ts";
 import { jobId, QUEUE } from "../../src/jobs/queues.ts";
 import { runAlert } from "../../src/mail/alerts.ts";
@@ -143,6 +144,10 @@ describe("four shards on one Redis", { timeout: 60_000 }, () => {
     );
     expect(applied.map((a) => a.written)).toEqual([true, true, true, false, true, true, true, false]);
     expect((await store.getMany(ids.slice(1, 4))).map((s) => s?.name)).toEqual(["Renamed", "Renamed", "Renamed"]);
+    // `herald status` says how many shards the readers are in, and counts them over all of them.
+    const status = await collectStatus(rt);
+    expect(status).toMatchObject({ shards: 4, subscribers: { confirmed: 30 } });
+    expect(formatStatus(status)).toContain("subscribers: confirmed 30; readers' data in 4 shard(s) (REDIS_SHARDS)");
   });
 
   it("mail: alerts once per reader, corrections to who had it, and a digest, with ledgers split over shards", async () => {

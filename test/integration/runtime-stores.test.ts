@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { enqueueRebuildAll } from "../../src/feeds/feed-rebuild.ts";
 import { feedCache } from "../../src/feeds/build.ts";
 import { QUEUE } from "../../src/jobs/queues.ts";
+import { ledgerOf } from "../../src/mail/ledger.ts";
 import { addPartner, listPartners, partnerStore } from "../../src/partners/service.ts";
 import { oncePerRuntime } from "../../src/runtime.ts";
 import { SubscriberService, subscriberStore } from "../../src/subscribers/service.ts";
@@ -50,7 +51,12 @@ describe("stores built once", () => {
     expect(b.subscribers).not.toBe(a.subscribers);
     expect(partnerStore(b)).not.toBe(partnerStore(a));
     expect(feedCache(b)).not.toBe(feedCache(a));
+    expect(ledgerOf(a)).toBe(ledgerOf(a));
+    expect(ledgerOf(b)).not.toBe(ledgerOf(a));
 
+    await ledgerOf(a).planned("ed-1", "seg", 3);
+    expect((await ledgerOf(a).progress("ed-1")).total).toBe(3);
+    expect((await ledgerOf(b).progress("ed-1")).total).toBe(0);
     await addPartner(a, { name: "Only A", url: "http://127.0.0.1:9/hook", allowPrivate: true });
     expect((await listPartners(a)).map((p) => p.partner.name)).toEqual(["Only A"]);
     expect(await listPartners(b)).toEqual([]);
@@ -61,5 +67,10 @@ describe("stores built once", () => {
     const id = await enqueueRebuildAll({ clock: { now: () => 1_000 }, queues: a.queues });
     expect(id).toBe("rebuild-all-1000");
     expect((await a.queues[QUEUE.feeds].getJob(id))?.name).toBe("rebuild-all");
+    // The ledger of just the runtime's connection, prefix and shards reads the runtime's ledger data.
+    await ledgerOf(a).planned("ed-2", "seg", 2);
+    const ledger = ledgerOf({ redis: a.redis, config: a.config, shards: a.shards });
+    expect(ledger).not.toBe(ledgerOf(a));
+    expect((await ledger.progress("ed-2")).total).toBe(2);
   });
 });
