@@ -164,6 +164,17 @@ export async function renderCorrection(brand: Brand, lang: Language, r: Release)
   return finish(slots, t.correctionSubject(r.title), mjml, text);
 }
 
+/** One collator per language: making one costs more than grouping a digest's items with it. */
+const collators = new Map<string, Intl.Collator>();
+function collatorOf(lang: string): Intl.Collator {
+  let c = collators.get(lang);
+  if (!c) {
+    c = new Intl.Collator(lang);
+    collators.set(lang, c);
+  }
+  return c;
+}
+
 /**
  * Groups by first topic (else first region), headed by its label in the reader's language;
  * groups in label order (that language's collation), "other" last.
@@ -184,7 +195,7 @@ export function groupItems(
     g.items.push(r);
     groups.set(key, g);
   }
-  const collator = new Intl.Collator(lang);
+  const collator = collatorOf(lang);
   return [...groups.entries()]
     .sort(([a, ga], [b, gb]) => (a === "" ? 1 : b === "" ? -1 : collator.compare(ga.heading, gb.heading)))
     .map(([, g]) => g);
@@ -362,6 +373,26 @@ async function digestLayout(brand: Brand, lang: Language, t: MailStrings): Promi
   return layout;
 }
 
+/**
+ * A release's digest MJML and its hash, by release object, brand object and language: a run
+ * plans its segments from one array of candidate releases and one brand, so the same item recurs
+ * in hundreds of segments. A different object (a new revision read, a new brand) is a new entry.
+ */
+const itemMjmls = new WeakMap<ReleaseItem, { brand: Brand; lang: Language; mjml: string; key: string }[]>();
+function itemMjml(brand: Brand, lang: Language, t: MailStrings, r: ReleaseItem): { mjml: string; key: string } {
+  let list = itemMjmls.get(r);
+  const hit = list?.find((x) => x.brand === brand && x.lang === lang);
+  if (hit) return hit;
+  const mjml = digestItemMjml(brand, t, r, mark("date"));
+  const entry = { brand, lang, mjml, key: hashOf(mjml) };
+  if (!list || list.length >= 8) {
+    list = [];
+    itemMjmls.set(r, list);
+  }
+  list.push(entry);
+  return entry;
+}
+
 /** Each release's compiled rows, split at its date: compiled together in one MJML call for those not yet known. */
 async function digestFragments(
   brand: Brand,
@@ -369,13 +400,13 @@ async function digestFragments(
   t: MailStrings,
   items: ReleaseItem[],
 ): Promise<[string, string][] | null> {
-  const mjmls = items.map((r) => digestItemMjml(brand, t, r, mark("date")));
-  const keys = mjmls.map(hashOf);
+  const mjmls = items.map((r) => itemMjml(brand, lang, t, r));
+  const keys = mjmls.map((m) => m.key);
   const missing = [...new Set(keys.filter((k) => !fragments.has(k)))];
   assemblyStats.fragmentHits += keys.length - missing.length;
   if (missing.length > 0) {
     assemblyStats.fragmentCompiles += missing.length;
-    const byKey = new Map(keys.map((k, i) => [k, mjmls[i]!]));
+    const byKey = new Map(keys.map((k, i) => [k, mjmls[i]!.mjml]));
     const sep = (i: number) => `      <mj-text>${mark(`s${i}`)}</mj-text>`;
     const rows = missing.map((k, i) => `${sep(i)}\n${byKey.get(k)}`).join("\n");
     const sections = `${digestGroupOpen(brand, "x")}\n${rows}\n${sep(missing.length)}\n${GROUP_CLOSE}`;
