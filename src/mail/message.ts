@@ -287,11 +287,63 @@ export function buildSplicedMail(
   const { head, between, tail, from } = frame(e, now, enc(text), enc(html));
   const size =
     Buffer.byteLength(head) + qpLength(text) + Buffer.byteLength(between) + qpLength(html) + Buffer.byteLength(tail);
-  const raw = Buffer.allocUnsafe(size);
+  const raw = rawBuffer(size);
   let at = raw.write(head, 0, "utf8");
   at = writeQp(raw, at, text);
   at += raw.write(between, at, "utf8");
   at = writeQp(raw, at, html);
   raw.write(tail, at, "utf8");
   return { envelope: { from: from.address, to: [e.to.address] }, raw, messageId: e.messageId };
+}
+
+// Raw message buffers, reused. A fan-out builds a whole message (~20-250 KB) per reader, and
+// each lives until the server accepts it, long enough to outlive young-generation GCs: as
+// garbage they only go at a full GC, which V8 starts once ~64 MB of such memory has piled up.
+// Once the server has accepted a message, nothing reads its buffer any more (the server answers
+// only after the last byte), so the send job hands it back (recycleRaw) and the next message is
+// written into it. Only buffers made here, only after acceptance, and each once: a buffer is
+// never in the idle list while a message in it may still be sent.
+const RAW_IDLE_MAX = 64;
+const RAW_IDLE_BYTES = 16 * 1024 * 1024;
+/** Buffers made by rawBuffer, by their memory: true while idle (in `idle`), false while a message uses it. */
+const rawState = new WeakMap<ArrayBuffer, boolean>();
+const idle: Buffer[] = [];
+let idleBytes = 0;
+
+/** A buffer of `size` bytes for one message: an idle one that fits (at most twice as large), else a new one. */
+function rawBuffer(size: number): Buffer {
+  let best = -1;
+  for (let i = 0; i < idle.length; i++) {
+    const n = idle[i]!.length;
+    if (n >= size && n <= 2 * size && (best < 0 || n < idle[best]!.length)) best = i;
+  }
+  let buf: Buffer;
+  if (best >= 0) {
+    buf = idle[best]!;
+    idle[best] = idle[idle.length - 1]!;
+    idle.pop();
+    idleBytes -= buf.length;
+  } else {
+    // A little room above the size, so a slightly larger message can reuse it.
+    buf = Buffer.allocUnsafeSlow(Math.ceil((size + 1) / 4096) * 4096);
+  }
+  rawState.set(buf.buffer as ArrayBuffer, false);
+  return buf.subarray(0, size);
+}
+
+/**
+ * Hands a message's raw buffer back for the next message: call only once the server accepted
+ * the message (nothing reads it after that). A buffer made elsewhere, or already handed back, is
+ * left alone.
+ */
+export function recycleRaw(message: Mail.Options): void {
+  const raw = message.raw;
+  if (!Buffer.isBuffer(raw)) return;
+  const memory = raw.buffer as ArrayBuffer;
+  if (rawState.get(memory) !== false) return;
+  if (idle.length >= RAW_IDLE_MAX || idleBytes + memory.byteLength > RAW_IDLE_BYTES) return;
+  rawState.set(memory, true);
+  const whole = Buffer.from(memory);
+  idle.push(whole);
+  idleBytes += whole.length;
 }

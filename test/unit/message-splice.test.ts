@@ -7,7 +7,7 @@ import { createHash, generateKeyPairSync } from "node:crypto";
 import { type ParsedMail, simpleParser } from "mailparser";
 import nodemailer from "nodemailer";
 import { describe, expect, it } from "vitest";
-import { buildMail, buildSplicedMail, type Envelope, qpPiece } from "../../src/mail/message.ts";
+import { buildMail, buildSplicedMail, type Envelope, qpPiece, recycleRaw } from "../../src/mail/message.ts";
 import { defaultTaxonomy } from "../../src/releases/taxonomy.ts";
 import { renderAlert, renderConfirmation, renderDigest } from "../../src/templates/messages.ts";
 import { personalise, personalMail, type Reader } from "../../src/templates/personalise.ts";
@@ -226,5 +226,33 @@ describe("spliced raw messages", () => {
     expect(bh).toBe(createHash("sha256").update(canon, "latin1").digest("base64"));
     const parsed = await simpleParser(info.message as Buffer);
     expect(parsed.html).toBe(personalise(m, r).html);
+  });
+
+  it("a raw buffer handed back after acceptance is reused once, never by two messages at a time", () => {
+    const e = {
+      from: "n@example.org",
+      to: { address: "r@example.org" },
+      messageId: "<x.s@example.org>",
+      language: "en",
+      subject: "s",
+    };
+    const build = (body: string) => buildSplicedMail(e, [qpPiece(body)], [qpPiece(`<p>${body}</p>`)], 0);
+    const body = "x".repeat(20_000);
+    const first = build(body);
+    const bytes = Buffer.from(first.raw as Buffer);
+    recycleRaw(first);
+    recycleRaw(first); // twice: still one idle buffer
+    const second = build(`${body}y`);
+    const third = build(`${body}z`);
+    expect((second.raw as Buffer).buffer).toBe((first.raw as Buffer).buffer);
+    expect((third.raw as Buffer).buffer).not.toBe((second.raw as Buffer).buffer);
+    // The reused buffer holds the new message only (its own length, its own bytes).
+    expect(Buffer.compare(second.raw as Buffer, bytes)).not.toBe(0);
+    expect((second.raw as Buffer).toString("latin1").replace(/=\r\n/g, "")).toContain(`${"x".repeat(60)}y`);
+    // A buffer made elsewhere is never taken.
+    const foreign = { raw: Buffer.alloc(30_000) };
+    recycleRaw(foreign);
+    recycleRaw(second);
+    expect((build(body).raw as Buffer).buffer).not.toBe(foreign.raw.buffer);
   });
 });
