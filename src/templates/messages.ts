@@ -374,23 +374,30 @@ async function digestLayout(brand: Brand, lang: Language, t: MailStrings): Promi
 }
 
 /**
- * A release's digest MJML and its hash, by release object, brand object and language: a run
+ * The hash of a release's digest MJML, by brand object, release object and language: a part
  * plans its segments from one array of candidate releases and one brand, so the same item recurs
- * in hundreds of segments. A different object (a new revision read, a new brand) is a new entry.
+ * in hundreds of segments. A different object (a new revision read, the next part's brand) is a
+ * new entry, and a brand's entries go with it.
  */
-const itemMjmls = new WeakMap<ReleaseItem, { brand: Brand; lang: Language; mjml: string; key: string }[]>();
-function itemMjml(brand: Brand, lang: Language, t: MailStrings, r: ReleaseItem): { mjml: string; key: string } {
-  let list = itemMjmls.get(r);
-  const hit = list?.find((x) => x.brand === brand && x.lang === lang);
-  if (hit) return hit;
-  const mjml = digestItemMjml(brand, t, r, mark("date"));
-  const entry = { brand, lang, mjml, key: hashOf(mjml) };
-  if (!list || list.length >= 8) {
-    list = [];
-    itemMjmls.set(r, list);
+const itemKeys = new WeakMap<Brand, WeakMap<ReleaseItem, Map<Language, string>>>();
+function itemMjml(brand: Brand, lang: Language, t: MailStrings, r: ReleaseItem): { mjml: () => string; key: string } {
+  let byRelease = itemKeys.get(brand);
+  if (!byRelease) {
+    byRelease = new WeakMap();
+    itemKeys.set(brand, byRelease);
   }
-  list.push(entry);
-  return entry;
+  let byLang = byRelease.get(r);
+  if (!byLang) {
+    byLang = new Map();
+    byRelease.set(r, byLang);
+  }
+  const mjml = () => digestItemMjml(brand, t, r, mark("date"));
+  let key = byLang.get(lang);
+  if (key === undefined) {
+    key = hashOf(mjml());
+    byLang.set(lang, key);
+  }
+  return { mjml, key };
 }
 
 /** Each release's compiled rows, split at its date: compiled together in one MJML call for those not yet known. */
@@ -406,9 +413,9 @@ async function digestFragments(
   assemblyStats.fragmentHits += keys.length - missing.length;
   if (missing.length > 0) {
     assemblyStats.fragmentCompiles += missing.length;
-    const byKey = new Map(keys.map((k, i) => [k, mjmls[i]!.mjml]));
+    const byKey = new Map(keys.map((k, i) => [k, mjmls[i]!]));
     const sep = (i: number) => `      <mj-text>${mark(`s${i}`)}</mj-text>`;
-    const rows = missing.map((k, i) => `${sep(i)}\n${byKey.get(k)}`).join("\n");
+    const rows = missing.map((k, i) => `${sep(i)}\n${byKey.get(k)!.mjml()}`).join("\n");
     const sections = `${digestGroupOpen(brand, "x")}\n${rows}\n${sep(missing.length)}\n${GROUP_CLOSE}`;
     const html = await renderMjml(
       mjmlFrame(brand, t, new Slots(LAYOUT_NONCE), { lang, title: "x", preview: "x", sections, manageLinks: true }),
