@@ -182,54 +182,63 @@ export function buildMail(e: Envelope, now: number): Mail.Options {
 // exactly the string that went in; lines stay within 76 characters (RFC 2045).
 const HEX = Buffer.from("0123456789ABCDEF", "latin1");
 
+/** Bytes written as they are: printable ASCII but "=", and space and tab. */
+const LITERAL = new Uint8Array(256);
+for (let b = 33; b <= 126; b++) LITERAL[b] = 1;
+LITERAL[61] = 0;
+LITERAL[32] = 1;
+LITERAL[9] = 1;
+/** Scratch for qpPiece (the UTF-8 of `s`, and its encoding), reused: it runs per piece of every segment. */
+const SCRATCH_MAX = 256 * 1024;
+let utf8Scratch = Buffer.allocUnsafeSlow(16 * 1024);
+let qpScratch = Buffer.allocUnsafeSlow(64 * 1024);
+
 /**
  * `s` as quoted-printable lines, ended by a soft line break; empty for an empty string. `kept`:
  * the piece outlives the message (see below); a reader's values are garbage after one message
  * and come from Node's pool, which is cheaper for small buffers.
  */
 export function qpPiece(s: string, kept = true): Buffer {
-  const src = Buffer.from(s, "utf8");
-  if (src.length === 0) return src;
-  // Two passes, the first only measuring, so the result is allocated once at its exact size (a
-  // fan-out encodes a segment's body per reader zone: no scratch buffer three times its size).
-  let size = 0;
+  if (s.length === 0) return Buffer.alloc(0);
+  // One pass into scratch buffers, then one allocation of the exact size (a fan-out encodes a
+  // segment's body per reader zone: no scratch buffer three times its size per piece). A piece
+  // larger than the scratch gets buffers of its own, so one huge body does not stay in memory.
+  const big = s.length * 3 > SCRATCH_MAX;
+  if (!big && utf8Scratch.length < s.length * 3) utf8Scratch = Buffer.allocUnsafeSlow(SCRATCH_MAX);
+  const src = big ? Buffer.from(s, "utf8") : utf8Scratch;
+  const n = big ? src.length : src.write(s, 0, "utf8");
+  // At most 3 characters per byte, a soft line break per 72 of them, and the closing one.
+  const max = 3 * n + 3 * Math.ceil((3 * n) / 72) + 3;
+  if (!big && qpScratch.length < max) qpScratch = Buffer.allocUnsafeSlow(Math.max(max, 4 * SCRATCH_MAX));
+  const tmp = big ? Buffer.allocUnsafe(max) : qpScratch;
+  let at = 0;
   let line = 0;
-  for (let i = 0; i < src.length; i++) {
+  for (let i = 0; i < n; i++) {
     const b = src[i]!;
-    const w = (b >= 33 && b <= 126 && b !== 61) || b === 32 || b === 9 ? 1 : 3;
-    if (line + w > 75) {
-      size += 3;
+    const literal = LITERAL[b] === 1;
+    if (line + (literal ? 1 : 3) > 75) {
+      tmp[at++] = 61;
+      tmp[at++] = 13;
+      tmp[at++] = 10;
       line = 0;
     }
-    size += w;
-    line += w;
+    if (literal) {
+      tmp[at++] = b;
+      line += 1;
+    } else {
+      tmp[at++] = 61;
+      tmp[at++] = HEX[b >> 4]!;
+      tmp[at++] = HEX[b & 15]!;
+      line += 3;
+    }
   }
+  tmp[at++] = 61;
+  tmp[at++] = 13;
+  tmp[at++] = 10;
   // Not from Node's shared 8 KB pool: a segment keeps its small pieces for as long as it is
   // cached, and a pooled one would keep its whole slab (of other, dead buffers) alive with it.
-  const out = kept ? Buffer.allocUnsafeSlow(size + 3) : Buffer.allocUnsafe(size + 3);
-  let at = 0;
-  line = 0;
-  for (let i = 0; i < src.length; i++) {
-    const b = src[i]!;
-    const literal = (b >= 33 && b <= 126 && b !== 61) || b === 32 || b === 9;
-    const w = literal ? 1 : 3;
-    if (line + w > 75) {
-      out[at++] = 61;
-      out[at++] = 13;
-      out[at++] = 10;
-      line = 0;
-    }
-    if (literal) out[at++] = b;
-    else {
-      out[at++] = 61;
-      out[at++] = HEX[b >> 4]!;
-      out[at++] = HEX[b & 15]!;
-    }
-    line += w;
-  }
-  out[at++] = 61;
-  out[at++] = 13;
-  out[at++] = 10;
+  const out = kept ? Buffer.allocUnsafeSlow(at) : Buffer.allocUnsafe(at);
+  tmp.copy(out, 0, 0, at);
   return out;
 }
 
@@ -278,11 +287,63 @@ export function buildSplicedMail(
   const { head, between, tail, from } = frame(e, now, enc(text), enc(html));
   const size =
     Buffer.byteLength(head) + qpLength(text) + Buffer.byteLength(between) + qpLength(html) + Buffer.byteLength(tail);
-  const raw = Buffer.allocUnsafe(size);
+  const raw = rawBuffer(size);
   let at = raw.write(head, 0, "utf8");
   at = writeQp(raw, at, text);
   at += raw.write(between, at, "utf8");
   at = writeQp(raw, at, html);
   raw.write(tail, at, "utf8");
   return { envelope: { from: from.address, to: [e.to.address] }, raw, messageId: e.messageId };
+}
+
+// Raw message buffers, reused. A fan-out builds a whole message (~20-250 KB) per reader, and
+// each lives until the server accepts it, long enough to outlive young-generation GCs: as
+// garbage they only go at a full GC, which V8 starts once ~64 MB of such memory has piled up.
+// Once the server has accepted a message, nothing reads its buffer any more (the server answers
+// only after the last byte), so the send job hands it back (recycleRaw) and the next message is
+// written into it. Only buffers made here, only after acceptance, and each once: a buffer is
+// never in the idle list while a message in it may still be sent.
+const RAW_IDLE_MAX = 64;
+const RAW_IDLE_BYTES = 16 * 1024 * 1024;
+/** Buffers made by rawBuffer, by their memory: true while idle (in `idle`), false while a message uses it. */
+const rawState = new WeakMap<ArrayBuffer, boolean>();
+const idle: Buffer[] = [];
+let idleBytes = 0;
+
+/** A buffer of `size` bytes for one message: an idle one that fits (at most twice as large), else a new one. */
+function rawBuffer(size: number): Buffer {
+  let best = -1;
+  for (let i = 0; i < idle.length; i++) {
+    const n = idle[i]!.length;
+    if (n >= size && n <= 2 * size && (best < 0 || n < idle[best]!.length)) best = i;
+  }
+  let buf: Buffer;
+  if (best >= 0) {
+    buf = idle[best]!;
+    idle[best] = idle[idle.length - 1]!;
+    idle.pop();
+    idleBytes -= buf.length;
+  } else {
+    // A little room above the size, so a slightly larger message can reuse it.
+    buf = Buffer.allocUnsafeSlow(Math.ceil((size + 1) / 4096) * 4096);
+  }
+  rawState.set(buf.buffer as ArrayBuffer, false);
+  return buf.subarray(0, size);
+}
+
+/**
+ * Hands a message's raw buffer back for the next message: call only once the server accepted
+ * the message (nothing reads it after that). A buffer made elsewhere, or already handed back, is
+ * left alone.
+ */
+export function recycleRaw(message: Mail.Options): void {
+  const raw = message.raw;
+  if (!Buffer.isBuffer(raw)) return;
+  const memory = raw.buffer as ArrayBuffer;
+  if (rawState.get(memory) !== false) return;
+  if (idle.length >= RAW_IDLE_MAX || idleBytes + memory.byteLength > RAW_IDLE_BYTES) return;
+  rawState.set(memory, true);
+  const whole = Buffer.from(memory);
+  idle.push(whole);
+  idleBytes += whole.length;
 }

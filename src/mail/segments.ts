@@ -276,9 +276,14 @@ export async function readerSegments(rt: SegmentReadDeps, job: EmailBatchJob): P
   });
   if (unread.length > 0) {
     const read = await restoreMany(rt, await rt.redis.mget(...unread.map((i) => keys[i]!)));
+    // Kept for other batches only when its readers may go on in one: the first and the last run
+    // of the batch. A part's readers come segment after segment, so a run in the middle is all of
+    // that segment's readers in this part, and keeping it would fill the cache with segments
+    // never read again (realistic readers form one segment per one or two of them).
+    const edges = new Set([job.segments[0]?.[0], job.segments[job.segments.length - 1]?.[0]]);
     read.forEach((s, k) => {
       found.set(ids[unread[k]!]!, s);
-      if (s) remember(keys[unread[k]!]!, s);
+      if (s && edges.has(ids[unread[k]!]!)) remember(keys[unread[k]!]!, s);
     });
   }
   const out: (Segment | null)[] = [];

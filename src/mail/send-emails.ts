@@ -15,7 +15,7 @@ import { inLanes, type LaneFailure } from "../mail/lanes.ts";
 import { SendLeases } from "../mail/leases.ts";
 import { type Accepted, DIGEST_LEDGER_KEEP_S, type Ledger, type LedgerDeps, ledgerOf } from "../mail/ledger.ts";
 import { LedgerWriter } from "../mail/ledger-writer.ts";
-import { messageIdFor, senderDomain } from "../mail/message.ts";
+import { messageIdFor, recycleRaw, senderDomain } from "../mail/message.ts";
 import { fanoutStep, readerSegments, type Segment, type SegmentReadDeps } from "../mail/segments.ts";
 import { isPermanentFailure, type Mailer, mailerFor } from "../mail/transport.ts";
 import type { Runtime } from "../runtime.ts";
@@ -225,6 +225,7 @@ async function sendOnce(s: Subscriber, run: SendRun): Promise<void> {
   }
   // The server has it: from here on this reader must never get this edition again. The lease
   // stays ours (renewed) until the ledger write, so no other run sends it meanwhile.
+  recycleRaw(mail);
   run.leases.sent(s.id);
   run.writer.add(run.accepted(s.id));
   run.tally.result.sent += 1;

@@ -164,6 +164,17 @@ export async function renderCorrection(brand: Brand, lang: Language, r: Release)
   return finish(slots, t.correctionSubject(r.title), mjml, text);
 }
 
+/** One collator per language: making one costs more than grouping a digest's items with it. */
+const collators = new Map<string, Intl.Collator>();
+function collatorOf(lang: string): Intl.Collator {
+  let c = collators.get(lang);
+  if (!c) {
+    c = new Intl.Collator(lang);
+    collators.set(lang, c);
+  }
+  return c;
+}
+
 /**
  * Groups by first topic (else first region), headed by its label in the reader's language;
  * groups in label order (that language's collation), "other" last.
@@ -184,7 +195,7 @@ export function groupItems(
     g.items.push(r);
     groups.set(key, g);
   }
-  const collator = new Intl.Collator(lang);
+  const collator = collatorOf(lang);
   return [...groups.entries()]
     .sort(([a, ga], [b, gb]) => (a === "" ? 1 : b === "" ? -1 : collator.compare(ga.heading, gb.heading)))
     .map(([, g]) => g);
@@ -362,6 +373,33 @@ async function digestLayout(brand: Brand, lang: Language, t: MailStrings): Promi
   return layout;
 }
 
+/**
+ * The hash of a release's digest MJML, by brand object, release object and language: a part
+ * plans its segments from one array of candidate releases and one brand, so the same item recurs
+ * in hundreds of segments. A different object (a new revision read, the next part's brand) is a
+ * new entry, and a brand's entries go with it.
+ */
+const itemKeys = new WeakMap<Brand, WeakMap<ReleaseItem, Map<Language, string>>>();
+function itemMjml(brand: Brand, lang: Language, t: MailStrings, r: ReleaseItem): { mjml: () => string; key: string } {
+  let byRelease = itemKeys.get(brand);
+  if (!byRelease) {
+    byRelease = new WeakMap();
+    itemKeys.set(brand, byRelease);
+  }
+  let byLang = byRelease.get(r);
+  if (!byLang) {
+    byLang = new Map();
+    byRelease.set(r, byLang);
+  }
+  const mjml = () => digestItemMjml(brand, t, r, mark("date"));
+  let key = byLang.get(lang);
+  if (key === undefined) {
+    key = hashOf(mjml());
+    byLang.set(lang, key);
+  }
+  return { mjml, key };
+}
+
 /** Each release's compiled rows, split at its date: compiled together in one MJML call for those not yet known. */
 async function digestFragments(
   brand: Brand,
@@ -369,15 +407,15 @@ async function digestFragments(
   t: MailStrings,
   items: ReleaseItem[],
 ): Promise<[string, string][] | null> {
-  const mjmls = items.map((r) => digestItemMjml(brand, t, r, mark("date")));
-  const keys = mjmls.map(hashOf);
+  const mjmls = items.map((r) => itemMjml(brand, lang, t, r));
+  const keys = mjmls.map((m) => m.key);
   const missing = [...new Set(keys.filter((k) => !fragments.has(k)))];
   assemblyStats.fragmentHits += keys.length - missing.length;
   if (missing.length > 0) {
     assemblyStats.fragmentCompiles += missing.length;
     const byKey = new Map(keys.map((k, i) => [k, mjmls[i]!]));
     const sep = (i: number) => `      <mj-text>${mark(`s${i}`)}</mj-text>`;
-    const rows = missing.map((k, i) => `${sep(i)}\n${byKey.get(k)}`).join("\n");
+    const rows = missing.map((k, i) => `${sep(i)}\n${byKey.get(k)!.mjml()}`).join("\n");
     const sections = `${digestGroupOpen(brand, "x")}\n${rows}\n${sep(missing.length)}\n${GROUP_CLOSE}`;
     const html = await renderMjml(
       mjmlFrame(brand, t, new Slots(LAYOUT_NONCE), { lang, title: "x", preview: "x", sections, manageLinks: true }),

@@ -45,6 +45,7 @@ interface Variant {
   html: Piece[];
   text: Piece[];
 }
+const EMPTY = Buffer.alloc(0);
 const READER_SLOTS = new Set(["greeting", "unsubscribe", "preferences", "confirm"]);
 /** Variants kept per segment: one per (language, zone) of its readers, bounded. */
 const VARIANTS_KEPT = 64;
@@ -56,7 +57,17 @@ const ENCODED_BYTES = 8 * 1024 * 1024;
 const SHARED = 256;
 let encodedBytes = 0;
 
-function encodeShared(text: string): Buffer {
+/** The cached encoding of a long slot-free piece, or undefined. */
+function sharedHit(text: string): Buffer | undefined {
+  return text.length < SHARED ? undefined : encoded.get(text);
+}
+
+/**
+ * `whole`: `text` is a whole part of a message (not a slice of a longer string), so it is kept as
+ * the key itself: the next segment holding this piece looks it up with the same string, which
+ * compares by identity instead of by content.
+ */
+function encodeShared(text: string, whole = false): Buffer {
   if (text.length < SHARED) return qpPiece(text);
   let b = encoded.get(text);
   if (!b) {
@@ -66,9 +77,9 @@ function encodeShared(text: string): Buffer {
       encodedBytes -= ob.length;
       encoded.delete(oldest);
     }
-    // Kept by a copy: `text` is often a slice of a segment's whole text (see cut), and as a key it
-    // would keep that whole text alive for as long as the encoding is cached.
-    encoded.set(Buffer.from(text).toString(), b);
+    // A slice is kept by a copy: `text` is then often a slice of a segment's whole text (see
+    // cut), and as a key it would keep that whole text alive for as long as the encoding is cached.
+    encoded.set(whole ? text : Buffer.from(text).toString(), b);
     encodedBytes += b.length;
   }
   return b;
@@ -87,18 +98,34 @@ function cut(
   esc: (s: string) => string,
 ): Piece[] {
   const out: Piece[] = [];
+  // Short runs (a date, the text between two dates) are encoded one by one and then copied into
+  // one buffer for the whole variant: a 50-item digest has ~100 of them, and a buffer of its own
+  // each (they outlive the message: see qpPiece) cost more than encoding them.
+  const runs: Buffer[] = [];
+  const runAt: number[] = [];
   let run = "";
   const flush = () => {
-    if (run) out.push(qpPiece(run));
+    if (run) {
+      runAt.push(out.length);
+      out.push(EMPTY);
+      runs.push(qpPiece(run, false));
+    }
     run = "";
   };
   for (const part of parts) {
-    // Most pieces of an assembled digest (the layout, a release's rows) hold no slot: looked for
-    // without splitting (a segment has one or two readers, so this runs about once per email).
+    // Most pieces of an assembled digest (the layout, a release's rows) hold no slot and are
+    // encoded already: a piece in the cache has no slot (only slot-free pieces are put there).
+    const hit = sharedHit(part);
+    if (hit) {
+      flush();
+      out.push(hit);
+      continue;
+    }
+    // Looked for without splitting (a segment has one or two readers, so this runs about once per email).
     const bits = part.length >= SHARED && !part.includes(mark) ? [part] : part.split(re);
     if (bits.length === 1 && part.length >= SHARED) {
       flush();
-      out.push(encodeShared(part));
+      out.push(encodeShared(part, true));
       continue;
     }
     bits.forEach((p, i) => {
@@ -114,6 +141,14 @@ function cut(
     });
   }
   flush();
+  if (runs.length > 0) {
+    const all = Buffer.allocUnsafeSlow(runs.reduce((n, b) => n + b.length, 0));
+    let at = 0;
+    runs.forEach((b, i) => {
+      out[runAt[i]!] = all.subarray(at, at + b.copy(all, at));
+      at += b.length;
+    });
+  }
   return out;
 }
 

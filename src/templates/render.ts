@@ -72,11 +72,15 @@ export interface Brand {
   publicUrl: string;
 }
 
+/** The module's import, once: awaiting a dynamic import again costs a trip through the module loader per render. */
+let mjmlModule: Promise<{ default: typeof import("mjml") }> | undefined;
+
 export async function renderMjml(mjml: string): Promise<string> {
   templateStats.mjmlRenders += 1;
   // Loaded on the first render, not with this module: everything that sends, escapes or checks a
   // header imports this file, and mjml with its dependencies is ~45 MB a process need not carry.
-  const { default: mjml2html } = await import("mjml");
+  mjmlModule ??= import("mjml") as Promise<{ default: typeof import("mjml") }>;
+  const { default: mjml2html } = await mjmlModule;
   const out = await mjml2html(mjml, { validationLevel: "soft", keepComments: false });
   return out.html;
 }

@@ -7,7 +7,7 @@ import { createHash, generateKeyPairSync } from "node:crypto";
 import { type ParsedMail, simpleParser } from "mailparser";
 import nodemailer from "nodemailer";
 import { describe, expect, it } from "vitest";
-import { buildMail, buildSplicedMail, type Envelope, qpPiece } from "../../src/mail/message.ts";
+import { buildMail, buildSplicedMail, type Envelope, qpPiece, recycleRaw } from "../../src/mail/message.ts";
 import { defaultTaxonomy } from "../../src/releases/taxonomy.ts";
 import { renderAlert, renderConfirmation, renderDigest } from "../../src/templates/messages.ts";
 import { personalise, personalMail, type Reader } from "../../src/templates/personalise.ts";
@@ -176,6 +176,27 @@ describe("spliced raw messages", () => {
     }
   });
 
+  it("quoted-printable pieces of any size, one after another, keep lines within 76 characters and parse back", async () => {
+    // qpPiece encodes through reused scratch buffers, and a piece too large for them through its
+    // own: a short piece after a long one must not carry any of the long one's bytes.
+    const e = {
+      from: "n@example.org",
+      to: { address: "r@example.org" },
+      messageId: "<x.s@example.org>",
+      language: "en",
+      subject: "s",
+    };
+    const sizes = [100_000, 3, 30_000, 1];
+    const texts = sizes.map((n, i) => `${"é=\nx ".repeat(Math.ceil(n / 5)).slice(0, n)}${i}`);
+    const pieces = texts.map((t) => qpPiece(t));
+    for (const p of pieces) {
+      const lines = p.toString("latin1").split("\r\n");
+      expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(76);
+    }
+    const parsed = await simpleParser(buildSplicedMail(e, pieces, [qpPiece("<p>x</p>")], 0).raw as Buffer);
+    expect(parsed.text).toBe(texts.join(""));
+  });
+
   it("DKIM signs the spliced message: the signature's body hash is the hash of the bytes sent", async () => {
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 1024 });
     const transport = nodemailer.createTransport({
@@ -205,5 +226,33 @@ describe("spliced raw messages", () => {
     expect(bh).toBe(createHash("sha256").update(canon, "latin1").digest("base64"));
     const parsed = await simpleParser(info.message as Buffer);
     expect(parsed.html).toBe(personalise(m, r).html);
+  });
+
+  it("a raw buffer handed back after acceptance is reused once, never by two messages at a time", () => {
+    const e = {
+      from: "n@example.org",
+      to: { address: "r@example.org" },
+      messageId: "<x.s@example.org>",
+      language: "en",
+      subject: "s",
+    };
+    const build = (body: string) => buildSplicedMail(e, [qpPiece(body)], [qpPiece(`<p>${body}</p>`)], 0);
+    const body = "x".repeat(20_000);
+    const first = build(body);
+    const bytes = Buffer.from(first.raw as Buffer);
+    recycleRaw(first);
+    recycleRaw(first); // twice: still one idle buffer
+    const second = build(`${body}y`);
+    const third = build(`${body}z`);
+    expect((second.raw as Buffer).buffer).toBe((first.raw as Buffer).buffer);
+    expect((third.raw as Buffer).buffer).not.toBe((second.raw as Buffer).buffer);
+    // The reused buffer holds the new message only (its own length, its own bytes).
+    expect(Buffer.compare(second.raw as Buffer, bytes)).not.toBe(0);
+    expect((second.raw as Buffer).toString("latin1").replace(/=\r\n/g, "")).toContain(`${"x".repeat(60)}y`);
+    // A buffer made elsewhere is never taken.
+    const foreign = { raw: Buffer.alloc(30_000) };
+    recycleRaw(foreign);
+    recycleRaw(second);
+    expect((build(body).raw as Buffer).buffer).not.toBe(foreign.raw.buffer);
   });
 });
