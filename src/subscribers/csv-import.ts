@@ -8,7 +8,8 @@
 // Duplicate addresses are remembered in Redis for the length of the import (redisSeen), not in
 // the process: a set of every address would grow with the file.
 import { randomUUID } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, statSync } from "node:fs";
+import { Readable } from "node:stream";
 import { formatIssues } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
 import {
@@ -24,9 +25,15 @@ import { type SubscriberDeps, SubscriberService } from "./service.ts";
 /** Rows read per batch: one upsertMany (a few round trips) each. */
 const BATCH = 500;
 
-/** A file as a CsvSource: each read opens it again, 64 KiB at a time. */
+/**
+ * A file as a CsvSource: each read opens it again, 64 KiB at a time, and reads only the bytes
+ * the file had when the source was made. So the import reads exactly what the check read, even
+ * when something is still appending to the file (an export being written): the rest is left for
+ * the next import, never taken in unchecked.
+ */
 export function fileSource(file: string): CsvSource {
-  return () => createReadStream(file);
+  const { size } = statSync(file);
+  return () => (size === 0 ? Readable.from([]) : createReadStream(file, { start: 0, end: size - 1 }));
 }
 
 /** A CSV that passed checkSubscriberCsv: nothing in it refuses the whole file. */

@@ -1,7 +1,10 @@
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { QUEUE } from "../../src/jobs/queues.ts";
 import { type CsvSource, memorySource, type RowError } from "../../src/subscribers/csv.ts";
-import { checkCsv, importSubscriberCsv } from "../../src/subscribers/csv-import.ts";
+import { checkCsv, fileSource, importSubscriberCsv } from "../../src/subscribers/csv-import.ts";
 import { SubscriberService } from "../../src/subscribers/service.ts";
 import { type TestRuntime, testRuntime } from "../helpers/runtime.ts";
 
@@ -32,6 +35,24 @@ describe("CSV import", () => {
     expect(await rt.redis.smembers(rt.key("subs", "daily", "tz", "America/Lima"))).toEqual([]);
     expect(await rt.redis.smembers(rt.key("subs", "daily", "tz", "Asia/Tokyo"))).toHaveLength(1);
     expect(await rt.redis.smembers(rt.key("subs", "weekly"))).toEqual([]);
+  });
+
+  it("imports from a file only the bytes it checked, even when more are appended between the reads", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "herald-csv-"));
+    try {
+      const file = path.join(dir, "readers.csv");
+      writeFileSync(file, csv("UTC"));
+      const checked = await checkCsv(fileSource(file));
+      // An export still being written: a row that is not UTF-8 and one more reader arrive late.
+      appendFileSync(file, Buffer.concat([Buffer.from("late@example.org,L\xe9a,fr,,,,\n", "latin1")]));
+      appendFileSync(file, "later@example.org,Lou,en,,,,\n");
+      expect(await importSubscriberCsv(rt, checked, { confirmed: true })).toMatchObject({ imported: 2, bad: 0 });
+      const svc = new SubscriberService(rt);
+      expect(await svc.store.count()).toBe(2);
+      expect(await svc.store.byEmail("later@example.org")).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("--pending sends a confirmation to new addresses instead", async () => {
