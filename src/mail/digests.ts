@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import type { Job } from "bullmq";
 import type { Weekday } from "../config/index.ts";
-import { type FanoutDeps, type FanoutSummary, fanOutSegments, type SegmentPlan } from "./fanout.ts";
+import { type FanoutDeps, type FanoutSummary, fanOutDigestPart, type SegmentPlan } from "./fanout.ts";
 import { brandOf, fanoutStep } from "./segments.ts";
 import type { Release } from "../releases/model.ts";
 import type { Runtime } from "../runtime.ts";
@@ -371,7 +371,7 @@ export async function runPart(
       message: await renderDigest(brand, s.language, frequency, s.items),
     }),
   }));
-  const fan: FanoutSummary = await fanOutSegments(rt, edition, "digest", plans, { part: partOf(ids) });
+  const fan: FanoutSummary = await fanOutDigestPart(rt, edition, plans, partOf(ids));
   return {
     frequency,
     at: new Date(at).toISOString(),

@@ -32,11 +32,10 @@ export function batchSize(ratePerSecond: number): number {
 
 export interface FanoutOptions {
   /**
-   * Digest planning parts (mail/digests.ts) and alert shard jobs (mail/alerts.ts, "s{shard}"):
-   * which part of the edition these readers are. Each part counts its own readers (a re-run of
-   * the part counts them once), and a segment another part already stored is not rendered again
-   * (same key, same content). A digest part also packs the readers of all its segments into
-   * shared batches (fanOutPart).
+   * Alert shard jobs (mail/alerts.ts, "s{shard}"): which part of the edition these readers are.
+   * Each part counts its own readers (a re-run of the part counts them once), and a segment
+   * another part already stored is not rendered again (same key, same content). Digest parts
+   * pack their batches instead: fanOutDigestPart.
    */
   part?: string;
 }
@@ -54,7 +53,6 @@ export async function fanOutSegments(
   plans: SegmentPlan[],
   opts: FanoutOptions = {},
 ): Promise<FanoutSummary> {
-  if (opts.part !== undefined && kind === "digest") return fanOutPart(rt, edition, kind, plans, opts.part);
   const ledger = ledgerOf(rt);
   const shards = ledger.shards;
   const size = batchSize(rt.config.emailRatePerSecond);
@@ -90,10 +88,9 @@ export async function fanOutSegments(
  * a packed batch pays them once for up to a hundred readers. The same readers give the same
  * batches (and job ids), so a re-run of the part queues nothing twice.
  */
-async function fanOutPart(
+export async function fanOutDigestPart(
   rt: FanoutDeps,
   edition: string,
-  kind: EmailBatchJob["kind"],
   plans: SegmentPlan[],
   part: string,
 ): Promise<FanoutSummary> {
@@ -120,7 +117,14 @@ async function fanOutPart(
   let ids: string[] = [];
   let runs: [string, number][] = [];
   const cut = () => {
-    const data: EmailBatchJob = { edition, kind, segment: runs[0]![0], subscriberIds: ids, segments: runs, part };
+    const data: EmailBatchJob = {
+      edition,
+      kind: "digest",
+      segment: runs[0]![0],
+      subscriberIds: ids,
+      segments: runs,
+      part,
+    };
     jobs.push({ name: "send", data, opts: { jobId: jobId.emailBatch(data) } });
     ids = [];
     runs = [];
