@@ -4,7 +4,7 @@
 // parts encoded straight into one buffer and headers we encode ourselves, a message costs
 // microseconds instead of milliseconds. buildMail encodes whole bodies (base64); the send job
 // uses buildSplicedMail, whose bodies are quoted-printable pieces encoded once per segment
-// (see below and personalise.ts). nodemailer still sends it (pool, DKIM signing).
+// (see below and personalise.ts). smtp.ts sends the buffer as it is (nodemailer signs DKIM).
 // Header safety: every value passes headerSafe (no CR/LF/control characters) and non-ASCII is
 // RFC 2047-encoded, so no release title or subscriber name can add a header.
 import { createHash } from "node:crypto";
@@ -179,7 +179,8 @@ export function buildMail(e: Envelope, now: number): Mail.Options {
 // ended by a soft line break ("=" CRLF, which decodes to nothing): the unchanging pieces are
 // encoded once per segment, the reader's values per message, and the body is their concatenation.
 // Every byte other than printable ASCII (line feeds included) is =XX, so the decoded part is
-// exactly the string that went in; lines stay within 76 characters (RFC 2045).
+// exactly the string that went in; lines stay within 76 characters (RFC 2045), and none opens
+// with "." (so SMTP needs no dot-stuffing).
 const HEX = Buffer.from("0123456789ABCDEF", "latin1");
 
 /** Bytes written as they are: printable ASCII but "=", and space and tab. */
@@ -215,12 +216,14 @@ export function qpPiece(s: string, kept = true): Buffer {
   let line = 0;
   for (let i = 0; i < n; i++) {
     const b = src[i]!;
-    const literal = LITERAL[b] === 1;
+    // A "." never opens a line (=2E instead): the message goes to SMTP as it is (smtp.ts toWire).
+    let literal = LITERAL[b] === 1 && (b !== 46 || line > 0);
     if (line + (literal ? 1 : 3) > 75) {
       tmp[at++] = 61;
       tmp[at++] = 13;
       tmp[at++] = 10;
       line = 0;
+      literal = LITERAL[b] === 1 && b !== 46;
     }
     if (literal) {
       tmp[at++] = b;

@@ -1,12 +1,15 @@
-// Where mail goes: SMTP_URL -> a pooled nodemailer SMTP transport (DKIM-signed when DKIM_* is
-// set); unset -> one .eml file per message in OUTBOX_DIR, so a fresh install can be tried
-// without a mail server. The narrow Mailer interface is all the send job needs.
+// Where mail goes: SMTP_URL -> Herald's SMTP pool (smtp.ts; DKIM-signed by nodemailer's signer
+// when DKIM_* is set); unset -> one .eml file per message in OUTBOX_DIR, written by nodemailer's
+// stream transport, so a fresh install can be tried without a mail server. The narrow Mailer
+// interface is all the send job needs.
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import nodemailer from "nodemailer";
+import DKIM from "nodemailer/lib/dkim";
 import type Mail from "nodemailer/lib/mailer";
 import type { Config } from "../config/index.ts";
 import type { Runtime } from "../runtime.ts";
+import { SmtpError, SmtpPool, smtpTarget } from "./smtp.ts";
 
 export interface Mailer {
   readonly kind: "smtp" | "outbox";
@@ -23,19 +26,15 @@ export function createMailer(config: Config): Mailer {
     ? { domainName: config.dkim.domain, keySelector: config.dkim.selector, privateKey: config.dkim.privateKey }
     : undefined;
   if (config.smtpUrl) {
-    const transport = nodemailer.createTransport({
-      url: config.smtpUrl,
-      pool: true,
-      maxConnections: SMTP_POOL_SIZE,
-      maxMessages: 10_000,
-      ...(dkim ? { dkim } : {}),
-    });
+    const pool = new SmtpPool(smtpTarget(config.smtpUrl), SMTP_POOL_SIZE);
+    const signer = dkim ? new DKIM(dkim) : undefined;
     return {
       kind: "smtp",
       async send(message) {
-        await transport.sendMail(message);
+        const { from, to, raw } = builtMessage(message);
+        await pool.send(from, to, signer ? await signed(signer, raw) : raw);
       },
-      close: () => transport.close(),
+      close: () => pool.close(),
     };
   }
   const dir = path.resolve(config.outboxDir);
@@ -57,6 +56,22 @@ export function createMailer(config: Config): Mailer {
     },
     close: () => transport.close(),
   };
+}
+
+/** The envelope and bytes of a message built by message.ts (buildMail, buildSplicedMail). */
+function builtMessage(m: Mail.Options): { from: string; to: string; raw: Buffer } {
+  const env = m.envelope as { from?: unknown; to?: unknown } | undefined;
+  const to = Array.isArray(env?.to) && env.to.length === 1 ? env.to[0] : env?.to;
+  if (!Buffer.isBuffer(m.raw) || typeof env?.from !== "string" || typeof to !== "string")
+    throw new Error("the SMTP sender takes a built message: raw bytes and an envelope with one recipient");
+  return { from: env.from, to, raw: m.raw };
+}
+
+/** The message with its DKIM-Signature header (the body is left as it is). */
+async function signed(signer: DKIM, raw: Buffer): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of signer.sign(raw)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 export function safeFileName(messageId: string): string {
@@ -88,10 +103,10 @@ export function closeMailer(rt: MailerDeps): void {
 }
 
 /**
- * What a failed send means for the reader. nodemailer puts the SMTP reply code on the error:
- * 5xx is permanent (the address is suppressed), 4xx and connection errors are transient (retry).
+ * What a failed send means for the reader: permanent when the server refused this recipient or
+ * this message with a 5xx (the address is suppressed); anything else (4xx, a refused sender or
+ * login, a lost connection, a full disk) is transient and the batch is retried.
  */
 export function isPermanentFailure(err: unknown): boolean {
-  const code = (err as { responseCode?: number }).responseCode;
-  return typeof code === "number" && code >= 500 && code < 600;
+  return err instanceof SmtpError && err.permanent;
 }

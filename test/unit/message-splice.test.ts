@@ -8,6 +8,7 @@ import { type ParsedMail, simpleParser } from "mailparser";
 import nodemailer from "nodemailer";
 import { describe, expect, it } from "vitest";
 import { buildMail, buildSplicedMail, type Envelope, qpPiece, recycleRaw } from "../../src/mail/message.ts";
+import { toWire } from "../../src/mail/smtp.ts";
 import { defaultTaxonomy } from "../../src/releases/taxonomy.ts";
 import { renderAlert, renderConfirmation, renderDigest } from "../../src/templates/messages.ts";
 import { personalise, personalMail, type Reader } from "../../src/templates/personalise.ts";
@@ -195,6 +196,36 @@ describe("spliced raw messages", () => {
     }
     const parsed = await simpleParser(buildSplicedMail(e, pieces, [qpPiece("<p>x</p>")], 0).raw as Buffer);
     expect(parsed.text).toBe(texts.join(""));
+  });
+
+  it("no line of a spliced message opens with '.', wherever the dots fall: it goes to SMTP as it is", async () => {
+    const e = {
+      from: "n@example.org",
+      to: { address: "r@example.org" },
+      messageId: "<x.s@example.org>",
+      language: "en",
+      subject: "s",
+    };
+    // Dots at every column, after line feeds, and where a soft line break falls just before one.
+    const texts = [
+      ".starts",
+      "a\n.b\n..c\n.",
+      ...Array.from({ length: 80 }, (_, k) => `${"x".repeat(k)}${".".repeat(200)}`),
+      `${"é".repeat(24)}.${"y".repeat(74)}.`,
+    ];
+    const raw = buildSplicedMail(
+      e,
+      texts.map((t) => qpPiece(t)),
+      texts.map((t) => qpPiece(`<p>${t}</p>`)),
+      0,
+    ).raw as Buffer;
+    expect(raw[0]).not.toBe(46);
+    expect(raw.indexOf("\n.")).toBe(-1);
+    expect(raw.indexOf("\r.")).toBe(-1);
+    expect(toWire(raw)).toBe(raw); // the SMTP client sends it without a copy
+    const parsed = await simpleParser(raw);
+    expect(parsed.text).toBe(texts.join(""));
+    expect(parsed.html).toBe(texts.map((t) => `<p>${t}</p>`).join(""));
   });
 
   it("DKIM signs the spliced message: the signature's body hash is the hash of the bytes sent", async () => {
