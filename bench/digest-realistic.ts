@@ -6,6 +6,7 @@
 //   - one `digest run daily` end to end through the queue, Herald's workers in a process of
 //     their own with no heap flags: segments, plan time, emails/s, CPU ms per email, peak RSS,
 //     Redis memory before/after (and the cursors' share);
+//   - every side sends to postfix's smtp-sink when installed (BENCH_NODE_SINK=1: a Node smtp-server);
 //   - in the same run, two ceilings for the same messages: nodemailer's SMTP pool with no queue
 //     (the run's digests, personalised in advance, sent straight to the same server), and
 //     postfix's smtp-source -> smtp-sink with a message of the run's median size (skipped, with
@@ -73,6 +74,8 @@ try {
   const at = Math.floor(Date.now() / HOUR) * HOUR;
   const { translations } = await seedRealistic(rt, READERS, r, at);
   row("releases (translations)", `200 (${translations})`);
+  row("SMTP server (Herald and the pool ceiling)", b.sink);
+  result.smtpServer = b.sink;
   const before = await redisMemory(rt);
   const cursorsFile = await snapshotCursors(b);
 

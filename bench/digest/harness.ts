@@ -81,6 +81,8 @@ export interface Bench {
   /** testConfig overrides, handed to the child processes. */
   overrides: Partial<Config>;
   redisUrl: string;
+  /** Which SMTP server receives: postfix's smtp-sink (C) when installed, else a Node smtp-server. */
+  sink: string;
   /** Messages the SMTP sink received so far. */
   received(): Promise<number>;
   /** A scratch directory, removed with the bench. */
@@ -88,9 +90,35 @@ export interface Bench {
   close(): Promise<void>;
 }
 
-export async function startBench(extra: Partial<Config> = {}): Promise<Bench> {
-  const dir = mkdtempSync(path.join(tmpdir(), "herald-bench-redis-"));
-  const redisServer = await startRedisServer({ dir, port: await freePort(), appendonly: false });
+/**
+ * The SMTP server every measured side sends to, in a process of its own: postfix's smtp-sink
+ * when installed (a C server, as a production MTA is, so its CPU does not crowd the machine the
+ * way a JavaScript one does; the same server the wire limit is measured against), else
+ * bench/smtp-sink.ts (Node's smtp-server). BENCH_NODE_SINK=1 forces the latter.
+ */
+async function startSink(): Promise<{ name: string; port: number; received(): Promise<number>; stop(): void }> {
+  const tools = process.env.BENCH_NODE_SINK ? null : postfixTools();
+  if (tools) {
+    const port = await freePort();
+    // -c: a running count ("mesg=N") on stdout; smtp-sink runs as root only with a user to switch to.
+    const user = process.getuid?.() === 0 ? ["-u", "nobody"] : [];
+    const c = spawn(tools.sink, [...user, "-c", `127.0.0.1:${port}`, "1024"], { stdio: ["ignore", "pipe", "inherit"] });
+    let count = 0;
+    c.stdout!.on("data", (d: Buffer) => {
+      const all = [...String(d).matchAll(/mesg=(\d+)/g)];
+      if (all.length) count = Number(all[all.length - 1]![1]);
+    });
+    await sleep(300);
+    return {
+      name: "postfix smtp-sink (C)",
+      port,
+      received: async () => {
+        await sleep(200);
+        return count;
+      },
+      stop: () => c.kill(),
+    };
+  }
   const sink = fork(path.join(here, "..", "smtp-sink.ts"), [], {
     execArgv: ["--import", "tsx"],
     stdio: ["ignore", "pipe", "inherit", "ipc"],
@@ -102,9 +130,25 @@ export async function startBench(extra: Partial<Config> = {}): Promise<Bench> {
     });
     sink.once("exit", (code) => reject(new Error(`smtp sink exited (${code})`)));
   });
+  return {
+    name: "Node smtp-server (bench/smtp-sink.ts)",
+    port,
+    received: () =>
+      new Promise<number>((resolve) => {
+        sink.once("message", (m) => resolve((m as { count: number }).count));
+        sink.send("count");
+      }),
+    stop: () => sink.send("stop"),
+  };
+}
+
+export async function startBench(extra: Partial<Config> = {}): Promise<Bench> {
+  const dir = mkdtempSync(path.join(tmpdir(), "herald-bench-redis-"));
+  const redisServer = await startRedisServer({ dir, port: await freePort(), appendonly: false });
+  const sink = await startSink();
   const overrides: Partial<Config> = {
     prefix: "bench",
-    smtpUrl: `smtp://127.0.0.1:${port}`,
+    smtpUrl: `smtp://127.0.0.1:${sink.port}`,
     secretKey: SECRET,
     emailRatePerSecond: 100_000,
     publicUrl: "https://news.example.org",
@@ -119,14 +163,11 @@ export async function startBench(extra: Partial<Config> = {}): Promise<Bench> {
     overrides,
     redisUrl: redisServer.url,
     dir,
-    received: () =>
-      new Promise<number>((resolve) => {
-        sink.once("message", (m) => resolve((m as { count: number }).count));
-        sink.send("count");
-      }),
+    sink: sink.name,
+    received: sink.received,
     async close() {
       await rt.close();
-      sink.send("stop");
+      sink.stop();
       await redisServer.stop();
       rmSync(dir, { recursive: true, force: true });
     },
