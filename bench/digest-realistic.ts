@@ -3,8 +3,8 @@
 // built-in vocabulary (or "all" of either), in 16 time zones, with digest cursors 1 to 7 days
 // old; 200 releases over the last week, a fifth of them translated into each of fr and es; digests
 // of 1 to 50 items. One seeded RNG (BENCH_SEED), so runs are comparable. Reports:
-//   - one `digest run daily` end to end through the queue, Herald's workers in a process of
-//     their own with no heap flags: segments, plan time, emails/s, CPU ms per email, peak RSS,
+//   - one `digest run daily` end to end through the queue, Herald's workers in processes of
+//     their own (BENCH_PROCESSES, default 1) with no heap flags: segments, plan time, emails/s, CPU ms per email, peak RSS,
 //     Redis memory before/after (and the cursors' share);
 //   - every side sends to postfix's smtp-sink when installed (BENCH_NODE_SINK=1: a Node smtp-server);
 //   - in the same run, two ceilings for the same messages: nodemailer's SMTP pool with no queue
@@ -50,7 +50,7 @@ import {
   seedRealistic,
   snapshotCursors,
   startBench,
-  startHerald,
+  startHeralds,
   ZONES,
 } from "./digest/harness.ts";
 
@@ -59,6 +59,8 @@ const READERS = Number(process.argv[2] ?? process.env.BENCH_READERS ?? 100_000);
 const SIZED = Number(process.env.BENCH_SIZED_READERS ?? Math.min(3000, Math.max(300, Math.round(READERS / 10))));
 const SEED = Number(process.env.BENCH_SEED ?? 17);
 const HERALD_FLAGS = process.env.BENCH_HERALD_FLAGS ?? "";
+/** Herald worker processes (each as `herald start --workers-only`): one per core is how it is deployed. */
+const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 1);
 
 const rows: [string, string | number][] = [];
 const row = (k: string, v: string | number) => {
@@ -80,7 +82,9 @@ try {
   const cursorsFile = await snapshotCursors(b);
 
   // --- End to end: Herald's workers (own process, no heap flags) plan, render, batch and send.
-  const herald = await startHerald(b, HERALD_FLAGS);
+  const herald = await startHeralds(b, PROCESSES, HERALD_FLAGS);
+  row("Herald worker processes", PROCESSES);
+  result.processes = PROCESSES;
   const run = await runEdition(rt, "daily", at);
   const h = await herald.stats();
   const received = await b.received();
@@ -92,7 +96,7 @@ try {
   row("end to end (s)", run.seconds.toFixed(2));
   row("emails/s end to end", rate.toFixed(0));
   row("Herald CPU ms per email (digest + email workers)", (h.cpuMs / sent).toFixed(3));
-  row(`Herald worker peak RSS (MB, ${HERALD_FLAGS || "no heap flags"})`, mb(h.peakRss));
+  row(`Herald worker peak RSS (MB, the largest process, ${HERALD_FLAGS || "no heap flags"})`, mb(h.peakRss));
   row(
     "  peak V8 heap reserved / used, peak external (MB, sampled)",
     `${mb(h.peakHeapTotal)} / ${mb(h.peakHeapUsed)}, ${mb(h.peakExternal)}`,

@@ -225,6 +225,20 @@ export async function startHerald(b: Bench, flags = "") {
   };
 }
 
+/** `n` Herald processes seen as one: CPU summed, memory figures of the largest, MJML renders summed. */
+export async function startHeralds(b: Bench, n: number, flags = "") {
+  const all = await Promise.all(Array.from({ length: n }, () => startHerald(b, flags)));
+  const combine = (xs: HeraldStats[]): HeraldStats => ({
+    ...xs.reduce((a, x) => (x.peakRss > a.peakRss ? x : a)),
+    cpuMs: xs.reduce((t, x) => t + x.cpuMs, 0),
+    renders: xs.reduce((t, x) => t + x.renders, 0),
+  });
+  return {
+    stats: async () => combine(await Promise.all(all.map((h) => h.stats()))),
+    stop: async () => combine(await Promise.all(all.map((h) => h.stop()))),
+  };
+}
+
 /** Synthetic topics "topic-0".. are not in the built-in vocabulary: added like ops would (herald taxonomy add). */
 async function addTopics(rt: Runtime, n: number): Promise<void> {
   for (let i = 0; i < n; i++)
