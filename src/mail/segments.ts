@@ -42,24 +42,44 @@ export interface Segment {
   cursor?: number;
 }
 
+/**
+ * Brands by config and vocabulary: the same object for the same pair (rt.taxonomy.current() is
+ * the same object until the vocabulary changes), so the renderers' caches by brand
+ * (messages.ts) serve every digest part and alert of a process, not only one.
+ */
+const brands = new WeakMap<Config, { plain?: Brand; by: WeakMap<Taxonomy, Brand> }>();
+
 /** What every email shows of the organisation; `taxonomy` labels topics and regions (rt.taxonomy.current()). */
 export function brandOf(config: Config, taxonomy?: Taxonomy): Brand {
-  return {
-    orgName: config.orgName,
-    orgNames: config.orgNames,
-    color: config.brandColor,
-    logoUrl: config.logoUrl,
-    publicUrl: config.publicUrl,
-    ...(taxonomy ? { taxonomy } : {}),
-  };
+  let known = brands.get(config);
+  if (!known) {
+    known = { by: new WeakMap() };
+    brands.set(config, known);
+  }
+  let brand = taxonomy ? known.by.get(taxonomy) : known.plain;
+  if (!brand) {
+    brand = {
+      orgName: config.orgName,
+      orgNames: config.orgNames,
+      color: config.brandColor,
+      logoUrl: config.logoUrl,
+      publicUrl: config.publicUrl,
+      ...(taxonomy ? { taxonomy } : {}),
+    };
+    if (taxonomy) known.by.set(taxonomy, brand);
+    else known.plain = brand;
+  }
+  return brand;
 }
 
 const cache = new Map<string, Segment>();
 /** Segments kept in process memory, bounded by their text (a 50-item digest is ~170k characters). */
 const CACHE_CHARS = 3_000_000;
 let cachedChars = 0;
+const lengthOf = (parts: string[] | undefined, whole: () => string) =>
+  parts ? parts.reduce((n, p) => n + p.length, 0) : whole().length;
 const sizeOf = (s: Segment) =>
-  (s.message.parts ? s.message.parts.reduce((n, p) => n + p.length, 0) : s.message.html.length) + s.message.text.length;
+  lengthOf(s.message.parts, () => s.message.html) + lengthOf(s.message.textParts, () => s.message.text);
 
 function remember(key: string, s: Segment): void {
   while (cache.size > 0 && cachedChars + sizeOf(s) > CACHE_CHARS) {
@@ -71,8 +91,14 @@ function remember(key: string, s: Segment): void {
   cachedChars += sizeOf(s);
 }
 
-/** Pieces at least this long are stored once by hash; shorter ones stay in the segment's JSON. */
+/** Pieces of an HTML at least this long are stored once by hash; shorter ones stay in the segment's JSON. */
 const SHARED_PIECE = 512;
+/**
+ * The same for a text's pieces. A digest's text has none of a segment's own (its intro, headings
+ * and each release's lines recur in every segment holding them), so shorter ones are shared too,
+ * where an HTML's short pieces include the preview line, different in every segment.
+ */
+const SHARED_TEXT_PIECE = 64;
 /** A day longer than a segment: a piece whose expiry was just pushed outlives the segment saved after it. */
 const PIECE_KEEP_S = SEGMENT_KEEP_S + 86_400;
 /** Pieces read by this process, by hash, bounded by characters. */
@@ -103,8 +129,15 @@ function pieceHash(text: string): string {
   return h;
 }
 
-/** How a segment is stored: the message's `parts` as short strings or hashes of stored pieces, and no `html`. */
-type StoredMessage = Omit<RenderedMessage, "html" | "parts"> & { html?: string; parts?: (string | { h: string })[] };
+/** A stored message's pieces: short strings, and hashes of stored pieces. */
+type StoredParts = (string | { h: string })[];
+/** How a segment is stored: the message's pieces as short strings or hashes of stored pieces, and no joined `html` (nor `text`, when in pieces). */
+type StoredMessage = Omit<RenderedMessage, "html" | "parts" | "text" | "textParts"> & {
+  html?: string;
+  text?: string;
+  parts?: StoredParts;
+  textParts?: StoredParts;
+};
 
 export async function saveSegment(rt: SegmentDeps, edition: string, segment: string, s: Segment): Promise<void> {
   await saveSegments(rt, edition, [[segment, s]]);
@@ -113,6 +146,21 @@ export async function saveSegment(rt: SegmentDeps, edition: string, segment: str
 /** Whether the segment is stored (and so not to be rendered again by another planning part). */
 export async function segmentStored(rt: SegmentDeps, edition: string, segment: string): Promise<boolean> {
   return (await rt.redis.exists(rt.key("segment", edition, segment))) === 1;
+}
+
+/** The stored form of a message: its long pieces by hash (added to `pieces`, hash -> text). */
+function storedMessage(m: RenderedMessage, pieces: Map<string, string>): StoredMessage {
+  const stored = (list: string[], min: number): StoredParts =>
+    list.map((p) => {
+      if (p.length < min) return p;
+      const h = pieceHash(p);
+      pieces.set(h, p);
+      return { h };
+    });
+  // Named one by one: reading `html` (or `text`) would join the pieces (see assembledMessage).
+  const { subject, nonce, dates } = m;
+  const text = m.textParts ? { textParts: stored(m.textParts, SHARED_TEXT_PIECE) } : { text: m.text };
+  return { subject, nonce, dates, parts: stored(m.parts!, SHARED_PIECE), ...text };
 }
 
 /**
@@ -127,75 +175,52 @@ export async function saveSegments(
   opts: { track?: boolean } = {},
 ): Promise<void> {
   if (list.length === 0) return;
-  const check = withCommands(rt).pipeline();
-  /** `at`: the index of its STORE_IF_COMPLETE answer; absent for a message without parts (stored whole). */
-  const writes: { keys: string[]; pieces: string[]; json: string; at?: number }[] = [];
-  let checks = 0;
-  for (const [segment, s] of list) {
-    const m = s.message;
-    const key = rt.key("segment", edition, segment);
-    if (!m.parts) {
-      writes.push({ keys: [key], pieces: [], json: JSON.stringify(s) });
-      continue;
-    }
-    const ids = m.parts.map((p) => (p.length < SHARED_PIECE ? null : pieceHash(p)));
-    const unique = [...new Map(ids.flatMap((h, i) => (h ? [[h, m.parts![i]!] as const] : []))).entries()];
-    const parts = m.parts.map((p, i) => (ids[i] ? { h: ids[i]! } : p));
-    // Named one by one: reading `html` would join the parts (see assembledMessage).
-    const message: StoredMessage = { subject: m.subject, text: m.text, nonce: m.nonce, dates: m.dates, parts };
-    // Each piece outlives every segment that names it, and the segment is stored only once all its
-    // pieces are: a sender never reads a segment whose pieces are not there yet (after a restart
-    // the layout's pieces are new, while batches of the earlier fan-out may still be running).
-    const json = JSON.stringify({ ...s, message });
-    const keys = [key, ...unique.map(([h]) => rt.key("piece", h))];
-    writes.push({ keys, pieces: unique.map(([, text]) => text), json, at: checks++ });
-    (check as unknown as SegmentCommands).heraldStoreSegment(
-      keys.length,
-      ...keys,
-      json,
-      String(SEGMENT_KEEP_S),
-      String(PIECE_KEEP_S),
-    );
-  }
+  /** Every piece the segments name, once: hash -> text. */
+  const pieces = new Map<string, string>();
+  const json = list.map(([, s]) =>
+    JSON.stringify(s.message.parts ? { ...s, message: storedMessage(s.message, pieces) } : s),
+  );
+  // Each piece outlives every segment that names it, and a segment is stored only once all its
+  // pieces are: a sender never reads a segment whose pieces are not there yet (after a restart the
+  // layout's pieces are new, while batches of the earlier fan-out may still be running). First
+  // every piece's expiry is pushed (one step for all the segments), then the missing pieces are
+  // written before the segments, in one MULTI.
+  const hashes = [...pieces.keys()];
+  const keys = hashes.map((h) => rt.key("piece", h));
+  const missing =
+    keys.length > 0 ? await withCommands(rt).heraldKeepPieces(keys.length, ...keys, String(PIECE_KEEP_S)) : [];
+  const write = rt.redis.multi();
+  // Lua indexes from 1.
+  for (const i of missing) write.set(keys[i - 1]!, pieces.get(hashes[i - 1]!)!, "EX", PIECE_KEEP_S);
+  list.forEach(([segment], i) => {
+    write.set(rt.key("segment", edition, segment), json[i]!, "EX", SEGMENT_KEEP_S);
+  });
   if (opts.track) {
     const listKey = rt.key("segments", edition);
-    check.sadd(listKey, ...list.map(([id]) => id)).expire(listKey, SEGMENT_KEEP_S);
+    write.sadd(listKey, ...list.map(([id]) => id)).expire(listKey, SEGMENT_KEEP_S);
   }
-  const answers = checks > 0 || opts.track ? await execOrThrow(check) : [];
-  // One step when every piece is already stored (their expiry pushed), a second for the rest.
-  const write = rt.redis.multi();
-  let n = 0;
-  for (const w of writes) {
-    const missing = w.at === undefined ? [] : (answers[w.at] as number[]);
-    if (w.at !== undefined && missing.length === 0) continue;
-    // Lua indexes from 1: KEYS[i] is keys[i - 1], the piece pieces[i - 2].
-    for (const k of missing) write.set(w.keys[k - 1]!, w.pieces[k - 2]!, "EX", PIECE_KEEP_S);
-    write.set(w.keys[0]!, w.json, "EX", SEGMENT_KEEP_S);
-    n += 1;
-  }
-  if (n > 0) await execOrThrow(write);
+  await execOrThrow(write);
 }
 
-/** KEYS[1] the segment, KEYS[2..] its pieces: pushes each piece's expiry; stores the segment when none is missing; answers the missing ones' KEYS indexes. */
-const STORE_IF_COMPLETE = `
+/** KEYS: pieces. Pushes each one's expiry to ARGV[1] seconds; answers the KEYS indexes of those missing. */
+const KEEP_PIECES = `
 local missing = {}
-for i = 2, #KEYS do
-  if redis.call('EXPIRE', KEYS[i], ARGV[3]) == 0 then missing[#missing + 1] = i end
+for i = 1, #KEYS do
+  if redis.call('EXPIRE', KEYS[i], ARGV[1]) == 0 then missing[#missing + 1] = i end
 end
-if #missing == 0 then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
 return missing
 `;
 
 /** Segment scripts as ioredis commands: a pipeline of hundreds sends each script's body once (EVALSHA). */
 interface SegmentCommands {
-  heraldStoreSegment(numberOfKeys: number, ...args: string[]): unknown;
+  heraldKeepPieces(numberOfKeys: number, ...args: string[]): Promise<number[]>;
   heraldFanoutStep(...args: string[]): Promise<number>;
 }
 
 function withCommands(rt: Pick<Runtime, "redis">): Runtime["redis"] & SegmentCommands {
   const r = rt.redis as Runtime["redis"] & Partial<SegmentCommands>;
-  if (!r.heraldStoreSegment) {
-    rt.redis.defineCommand("heraldStoreSegment", { lua: STORE_IF_COMPLETE });
+  if (!r.heraldKeepPieces) {
+    rt.redis.defineCommand("heraldKeepPieces", { lua: KEEP_PIECES });
     rt.redis.defineCommand("heraldFanoutStep", { numberOfKeys: 2, lua: FANOUT_STEP });
   }
   return r as Runtime["redis"] & SegmentCommands;
@@ -210,7 +235,7 @@ async function restoreMany(rt: SegmentDeps, raws: (string | null)[]): Promise<(S
   // same text for any other.
   const local = new Map<string, string | null>();
   for (const s of parsed)
-    for (const p of s?.message.parts ?? []) {
+    for (const p of [...(s?.message.parts ?? []), ...(s?.message.textParts ?? [])]) {
       if (typeof p === "string" || local.has(p.h)) continue;
       local.set(p.h, pieces.get(p.h) ?? null);
     }
@@ -223,18 +248,24 @@ async function restoreMany(rt: SegmentDeps, raws: (string | null)[]): Promise<(S
       keepPiece(missing[i]!, text);
     });
   }
-  return parsed.map((s) => {
-    if (!s) return null;
-    const stored = s.message.parts;
-    if (!stored) return s as Segment;
-    const parts: string[] = [];
+  // A piece is gone: nothing left to send, never a mail with a hole in it.
+  const restored = (stored: StoredParts): string[] | null => {
+    const out: string[] = [];
     for (const p of stored) {
       const text = typeof p === "string" ? p : local.get(p.h);
-      if (text == null) return null; // a piece is gone: nothing left to send, never a mail with a hole in it
-      parts.push(text);
+      if (text == null) return null;
+      out.push(text);
     }
-    const { parts: _stored, html: _html, ...rest } = s.message;
-    return { ...s, message: assembledMessage(rest, parts) };
+    return out;
+  };
+  return parsed.map((s) => {
+    if (!s) return null;
+    const { parts: storedParts, textParts: storedText, html: _html, text: wholeText, ...rest } = s.message;
+    if (!storedParts) return s as Segment;
+    const parts = restored(storedParts);
+    const text = storedText ? restored(storedText) : wholeText!;
+    if (!parts || !text) return null;
+    return { ...s, message: assembledMessage(rest, parts, text) };
   });
 }
 

@@ -208,15 +208,22 @@ export class TaxonomyStore {
   }
 
   private readonly key: string;
+  /** The last vocabulary read, by what Redis held: the same object while nothing was added (renderers cache by it). */
+  private last: { added: string; taxonomy: Taxonomy } | undefined;
 
   /** The current vocabulary (one Redis read: additions show in every process at once). */
   async current(): Promise<Taxonomy> {
+    const raw = await this.redis.hgetall(this.key);
+    const key = JSON.stringify(Object.entries(raw).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    if (this.last?.added === key) return this.last.taxonomy;
     const added: TaxonomyData = { topics: [], regions: [] };
-    for (const [field, json] of Object.entries(await this.redis.hgetall(this.key))) {
+    for (const [field, json] of Object.entries(raw)) {
       const [kind] = field.split("/");
       if (kind === "topics" || kind === "regions") (added[kind] as TaxonomyEntry[]).push(JSON.parse(json));
     }
-    return new Taxonomy([...this.base, added]);
+    const taxonomy = new Taxonomy([...this.base, added]);
+    this.last = { added: key, taxonomy };
+    return taxonomy;
   }
 
   /** Adds or replaces an entry; returns it. Throws 400 listing every problem. */

@@ -222,40 +222,41 @@ function digestIntroMjml(intro: string): string {
   return `    <mj-section background-color="#ffffff" padding="0 24px"><mj-column><mj-text>${intro}</mj-text></mj-column></mj-section>\n`;
 }
 
-/**
- * Date slots of a digest: item k's date is d{2k} in the HTML and d{2k+1} in the text (both the
- * whole render and the assembled one number them so, whatever the order pieces are built in).
- */
-function digestDates(slots: Slots, ordered: ReleaseItem[]): void {
-  for (const r of ordered) {
-    const ms = Date.parse(r.publishedAt);
-    slots.dates.push(ms, ms);
-  }
+/** A release's lines in a digest's text, around its date: the same in every digest that holds it. */
+function itemText(brand: Brand, t: MailStrings, r: ReleaseItem): [string, string] {
+  const before = `\n* ${r.title}\n  ${r.dateline ? `${r.dateline} — ` : ""}`;
+  const after = `${r.summary ? `\n  ${r.summary}` : ""}\n  ${t.readMore}${t.colon} ${pageOf(brand, r)}\n`;
+  return [before, after];
 }
 
-/** The plain-text part of a digest (built from the data, never from the HTML). */
+/** The text frame (textFrame) of a digest, split where its body goes. */
+function digestTextFrame(brand: Brand, lang: Language, t: MailStrings, slots: Slots): [string, string] {
+  const [head, tail] = textFrame(brand, t, slots, true, [mark("body")], lang).split(mark("body"));
+  return [head!, tail!];
+}
+
+/**
+ * The plain-text part of a digest (built from the data, never from the HTML), in pieces: the
+ * frame around the intro, a heading per group and each release's lines with its date (`lines`).
+ * Joined, they are textFrame's lines: intro, then per group "", heading, "", and per release
+ * "* title", "  dateline — date", "  summary", "  read more: page", "".
+ */
 function digestText(
-  brand: Brand,
   lang: Language,
   t: MailStrings,
   frequency: DigestFrequency,
   groups: { heading: string; items: ReleaseItem[] }[],
   count: number,
-  slots: Slots,
-): string {
-  const text: string[] = [t.digestIntro(frequency, count)];
-  let k = 0;
+  frame: [string, string],
+  lines: (r: ReleaseItem) => string[],
+): string[] {
+  const out: string[] = [frame[0], t.digestIntro(frequency, count)];
   for (const g of groups) {
-    text.push("", g.heading.toLocaleUpperCase(lang), "");
-    for (const r of g.items) {
-      const date = slots.slot(`d${2 * k++ + 1}`);
-      text.push(`* ${r.title}`, `  ${r.dateline ? `${r.dateline} — ` : ""}${date}`);
-      if (r.summary) text.push(`  ${r.summary}`);
-      text.push(`  ${t.readMore}${t.colon} ${pageOf(brand, r)}`);
-      text.push("");
-    }
+    out.push(`\n\n${g.heading.toLocaleUpperCase(lang)}\n`);
+    for (const r of g.items) out.push(...lines(r));
   }
-  return textFrame(brand, t, slots, true, text, lang);
+  out.push(frame[1]);
+  return out;
 }
 
 /**
@@ -271,15 +272,10 @@ export async function renderDigestFull(
   const t = MAIL_STRINGS[lang];
   const slots = new Slots();
   const groups = groupItems(items, t.other, brand, lang);
-  digestDates(
-    slots,
-    groups.flatMap((g) => g.items),
-  );
   const html: string[] = [];
-  let k = 0;
   for (const g of groups) {
     html.push(digestGroupOpen(brand, escapeHtml(g.heading)));
-    for (const r of g.items) html.push(digestItemMjml(brand, t, r, slots.slot(`d${2 * k++}`)));
+    for (const r of g.items) html.push(digestItemMjml(brand, t, r, slots.date(Date.parse(r.publishedAt))));
     html.push(GROUP_CLOSE);
   }
   const subject = t.digestSubject(frequency, items.length, orgNameIn(brand, lang));
@@ -290,7 +286,12 @@ export async function renderDigestFull(
     sections: digestIntroMjml(escapeHtml(t.digestIntro(frequency, items.length))) + html.join("\n"),
     manageLinks: true,
   });
-  return finish(slots, subject, mjml, digestText(brand, lang, t, frequency, groups, items.length, slots));
+  const frame = digestTextFrame(brand, lang, t, slots);
+  const text = digestText(lang, t, frequency, groups, items.length, frame, (r) => {
+    const [before, after] = itemText(brand, t, r);
+    return [before, slots.date(Date.parse(r.publishedAt)), after];
+  });
+  return finish(slots, subject, mjml, text.join(""));
 }
 
 // Render per release, assemble per segment. A digest is the layout (head, brand header, greeting,
@@ -314,6 +315,8 @@ interface DigestLayout {
   /** From a group's last row to the next group's heading. */
   between: string;
   tail: string;
+  /** The text frame around a digest's text body (digestTextFrame). */
+  text: [string, string];
 }
 
 const layouts = new Map<string, DigestLayout | null>();
@@ -332,7 +335,28 @@ function rowAround(html: string, at: number): [number, number] | null {
   return start < 0 || end < 0 ? null : [start + 5, end + 5];
 }
 
-async function digestLayout(brand: Brand, lang: Language, t: MailStrings): Promise<DigestLayout | null> {
+/**
+ * The layout by brand object and language: a part assembles hundreds of segments with one brand,
+ * and building the layout's MJML to look it up by hash cost more than assembling a small digest.
+ */
+const layoutsByBrand = new WeakMap<Brand, Map<Language, Promise<DigestLayout | null>>>();
+function digestLayout(brand: Brand, lang: Language, t: MailStrings): Promise<DigestLayout | null> {
+  let byLang = layoutsByBrand.get(brand);
+  if (!byLang) {
+    byLang = new Map();
+    layoutsByBrand.set(brand, byLang);
+  }
+  let layout = byLang.get(lang);
+  if (!layout) {
+    layout = compiledLayout(brand, lang, t);
+    // A failed compile is not kept: the next digest tries again.
+    layout.catch(() => byLang.delete(lang));
+    byLang.set(lang, layout);
+  }
+  return layout;
+}
+
+async function compiledLayout(brand: Brand, lang: Language, t: MailStrings): Promise<DigestLayout | null> {
   const slots = new Slots(LAYOUT_NONCE);
   const row = (name: string) => `      <mj-text>${mark(name)}</mj-text>`;
   const sections = `${digestIntroMjml(mark("intro"))}${digestGroupOpen(brand, mark("h1"))}\n${row("i1")}\n${GROUP_CLOSE}\n${digestGroupOpen(brand, mark("h2"))}\n${row("i2")}\n${GROUP_CLOSE}`;
@@ -366,25 +390,41 @@ async function digestLayout(brand: Brand, lang: Language, t: MailStrings): Promi
       !html.slice(i1[1], at("h2")).includes(`HZ${MARK}`) &&
       !html.slice(i2[1]).includes(`HZ${MARK}`)
     ) {
-      layout = { head, open, between: html.slice(i1[1], at("h2")), tail: html.slice(i2[1]) };
+      const text = digestTextFrame(brand, lang, t, slots);
+      layout = { head, open, between: html.slice(i1[1], at("h2")), tail: html.slice(i2[1]), text };
     }
   }
   layouts.set(key, layout);
   return layout;
 }
 
+/** What a release's digest pieces are known by: the hash of its MJML, its date, and its text lines (itemText). */
+interface ItemPieces {
+  key: string;
+  ms: number;
+  text: [string, string];
+  /** Its compiled rows and its text lines joined with its date's slot (Slots.fixedDate, the layout's nonce), once known. */
+  joined?: { html: string; text: string };
+}
+
 /**
- * The hash of a release's digest MJML, by brand object, release object and language: a part
- * plans its segments from one array of candidate releases and one brand, so the same item recurs
- * in hundreds of segments. A different object (a new revision read, the next part's brand) is a
- * new entry, and a brand's entries go with it.
+ * A release's digest pieces by brand object, release object and language: a part plans its
+ * segments from one array of candidate releases and one brand, so the same item recurs in
+ * hundreds of segments (and its text lines are then the same strings in each). A different
+ * object (a new revision read, the next part's brand) is a new entry, and a brand's entries go
+ * with it.
  */
-const itemKeys = new WeakMap<Brand, WeakMap<ReleaseItem, Map<Language, string>>>();
-function itemMjml(brand: Brand, lang: Language, t: MailStrings, r: ReleaseItem): { mjml: () => string; key: string } {
-  let byRelease = itemKeys.get(brand);
+const itemPieces = new WeakMap<Brand, WeakMap<ReleaseItem, Map<Language, ItemPieces>>>();
+function itemMjml(
+  brand: Brand,
+  lang: Language,
+  t: MailStrings,
+  r: ReleaseItem,
+): { mjml: () => string; key: string; known: ItemPieces } {
+  let byRelease = itemPieces.get(brand);
   if (!byRelease) {
     byRelease = new WeakMap();
-    itemKeys.set(brand, byRelease);
+    itemPieces.set(brand, byRelease);
   }
   let byLang = byRelease.get(r);
   if (!byLang) {
@@ -392,21 +432,37 @@ function itemMjml(brand: Brand, lang: Language, t: MailStrings, r: ReleaseItem):
     byRelease.set(r, byLang);
   }
   const mjml = () => digestItemMjml(brand, t, r, mark("date"));
-  let key = byLang.get(lang);
-  if (key === undefined) {
-    key = hashOf(mjml());
-    byLang.set(lang, key);
+  let known = byLang.get(lang);
+  if (known === undefined) {
+    known = { key: hashOf(mjml()), ms: Date.parse(r.publishedAt), text: itemText(brand, t, r) };
+    byLang.set(lang, known);
   }
-  return { mjml, key };
+  return { mjml, key: known.key, known };
 }
 
-/** Each release's compiled rows, split at its date: compiled together in one MJML call for those not yet known. */
+/**
+ * A release's pieces in one digest, its rows and its text lines: joined with its date's slot, the
+ * same strings in every digest (and so stored and encoded once), or around a date slot of this
+ * digest's own when its date has no fixed slot.
+ */
+function itemParts(known: ItemPieces, rows: [string, string], slots: Slots): { html: string[]; text: string[] } {
+  const fixed = slots.fixedDate(known.ms);
+  if (!fixed || slots.nonce !== LAYOUT_NONCE) {
+    const date = slots.date(known.ms);
+    return { html: [rows[0], date, rows[1]], text: [known.text[0], date, known.text[1]] };
+  }
+  known.joined ??= { html: rows[0] + fixed + rows[1], text: known.text[0] + fixed + known.text[1] };
+  return { html: [known.joined.html], text: [known.joined.text] };
+}
+
+/** Each release's pieces (itemParts), its rows compiled together in one MJML call for those not yet known. */
 async function digestFragments(
   brand: Brand,
   lang: Language,
   t: MailStrings,
   items: ReleaseItem[],
-): Promise<[string, string][] | null> {
+  slots: Slots,
+): Promise<{ html: string[]; text: string[] }[] | null> {
   const mjmls = items.map((r) => itemMjml(brand, lang, t, r));
   const keys = mjmls.map((m) => m.key);
   const missing = [...new Set(keys.filter((k) => !fragments.has(k)))];
@@ -431,7 +487,7 @@ async function digestFragments(
       fragments.set(missing[i]!, parts as [string, string]);
     }
   }
-  return keys.map((k) => fragments.get(k)!);
+  return mjmls.map((m) => itemParts(m.known, fragments.get(m.key)!, slots));
 }
 
 async function assembleDigest(
@@ -445,12 +501,11 @@ async function assembleDigest(
   if (!layout) return null;
   const groups = groupItems(items, t.other, brand, lang);
   const ordered = groups.flatMap((g) => g.items);
-  const parts = await digestFragments(brand, lang, t, ordered);
-  if (!parts) return null;
   // The layout's nonce, so its pieces are the same in every digest (and stored and encoded once).
   // Random per process, it is as unknown to release text as a per-render one.
   const slots = new Slots(LAYOUT_NONCE);
-  digestDates(slots, ordered);
+  const pieces = await digestFragments(brand, lang, t, ordered, slots);
+  if (!pieces) return null;
   const subject = t.digestSubject(frequency, items.length, orgNameIn(brand, lang));
   const values: Record<string, string> = {
     title: escapeHtml(subject),
@@ -462,14 +517,12 @@ async function assembleDigest(
   groups.forEach((g, gi) => {
     if (gi > 0) out.push(layout.between);
     out.push(escapeHtml(g.heading), layout.open);
-    for (let i = 0; i < g.items.length; i++, k++) {
-      const [a, b] = parts[k]!;
-      out.push(a, slots.slot(`d${2 * k}`), b);
-    }
+    for (let i = 0; i < g.items.length; i++) out.push(...pieces[k++]!.html);
   });
   out.push(layout.tail);
-  const text = digestText(brand, lang, t, frequency, groups, items.length, slots);
-  return assembledMessage({ subject: headerSafe(subject, 250), text, nonce: slots.nonce, dates: slots.dates }, out);
+  k = 0;
+  const text = digestText(lang, t, frequency, groups, items.length, layout.text, () => pieces[k++]!.text);
+  return assembledMessage({ subject: headerSafe(subject, 250), nonce: slots.nonce, dates: slots.dates }, out, text);
 }
 
 /** A digest: assembled from compiled pieces (see above), or rendered whole when assembly is not possible. */

@@ -28,166 +28,178 @@ export function personalise(m: RenderedMessage, reader: Reader): { subject: stri
   m.dates.forEach((ms, i) => {
     values[`d${i}`] = formatDate(ms, reader.language, reader.timezone);
   });
+  // A t{ms} slot is the date at ms; any other unknown slot is empty.
+  const value = (k: string) =>
+    values[k] ?? (/^t[0-9]+$/.test(k) ? formatDate(Number(k.slice(1)), reader.language, reader.timezone) : "");
   const re = new RegExp(`HX${m.nonce}X([a-z0-9]+)X`, "g");
   return {
     subject: m.subject,
-    html: m.html.replace(re, (_, k: string) => escapeHtml(values[k] ?? "")),
-    text: m.text.replace(re, (_, k: string) => values[k] ?? ""),
+    html: m.html.replace(re, (_, k: string) => escapeHtml(value(k))),
+    text: m.text.replace(re, (_, k: string) => value(k)),
   };
 }
 
-// The same personalisation, spliced (see message.ts): a segment's body is cut at the reader's
-// slots once per (language, time zone) of its readers, with the dates filled in, and each
-// unchanging piece is encoded once; a reader's message is their few values encoded and the
-// pieces copied around them, so its cost no longer grows with the digest's length.
-type Piece = Buffer | "greeting" | "unsubscribe" | "preferences" | "confirm";
-interface Variant {
-  html: Piece[];
-  text: Piece[];
-}
-const EMPTY = Buffer.alloc(0);
+// The same personalisation, spliced (see message.ts). A segment's body is cut once at the
+// reader's slots into quoted-printable pieces: each long piece it was assembled from (the layout,
+// a release's rows and lines) is cut and encoded once for every segment holding it, and its short
+// ones once per segment. A reader's message is then those pieces copied in order, their dates
+// (encoded once per language and zone) and their few values encoded per message: its cost no
+// longer grows with the digest's length, nor with the number of segments.
+type ReaderSlot = "greeting" | "unsubscribe" | "preferences" | "confirm";
+/** An encoded run, a reader's value, or a date: by its index in the message's dates (d{i}), or itself (t{ms}). */
+type Piece = Buffer | ReaderSlot | { index: number } | { ms: number };
+/** A message's body ready but for the reader: an encoded run, a reader's value, or a date (ms). */
+type BodyPiece = Buffer | ReaderSlot | number;
 const READER_SLOTS = new Set(["greeting", "unsubscribe", "preferences", "confirm"]);
-/** Variants kept per segment: one per (language, zone) of its readers, bounded. */
-const VARIANTS_KEPT = 64;
-const variants = new WeakMap<RenderedMessage, Map<string, Variant>>();
 
-/** Quoted-printable of long unchanging pieces (layout, a release's rows), shared by every segment holding them. */
-const encoded = new Map<string, Buffer>();
-const ENCODED_BYTES = 8 * 1024 * 1024;
-const SHARED = 256;
-let encodedBytes = 0;
-
-/** The cached encoding of a long slot-free piece, or undefined. */
-function sharedHit(text: string): Buffer | undefined {
-  return text.length < SHARED ? undefined : encoded.get(text);
+/** A segment's HTML and text as pieces, by the message (the segment cache keeps it as long as it is used). */
+interface Cut {
+  html: BodyPiece[];
+  text: BodyPiece[];
 }
+const cuts = new WeakMap<RenderedMessage, Cut>();
 
 /**
- * `whole`: `text` is a whole part of a message (not a slice of a longer string), so it is kept as
- * the key itself: the next segment holding this piece looks it up with the same string, which
- * compares by identity instead of by content.
+ * Long pieces, cut and encoded, by their text: shared by every segment holding them. `nonce`: the
+ * slots' nonce they were cut at, undefined when the piece has no slot of any nonce ("HX").
  */
-function encodeShared(text: string, whole = false): Buffer {
-  if (text.length < SHARED) return qpPiece(text);
-  let b = encoded.get(text);
-  if (!b) {
-    b = qpPiece(text);
-    while (encoded.size > 0 && encodedBytes + b.length > ENCODED_BYTES) {
-      const [oldest, ob] = encoded.entries().next().value!;
-      encodedBytes -= ob.length;
-      encoded.delete(oldest);
-    }
-    // A slice is kept by a copy: `text` is then often a slice of a segment's whole text (see
-    // cut), and as a key it would keep that whole text alive for as long as the encoding is cached.
-    encoded.set(whole ? text : Buffer.from(text).toString(), b);
-    encodedBytes += b.length;
+const shared = new Map<string, { nonce: string | undefined; pieces: Piece[]; bytes: number }>();
+const SHARED_BYTES = 8 * 1024 * 1024;
+/** A piece of an HTML from this length on is shared (shorter ones include the preview line, a segment's own). */
+const SHARED_HTML = 256;
+/** A piece of a text from this length on: a digest's text pieces all recur (see segments.ts). */
+const SHARED_TEXT = 64;
+let sharedBytes = 0;
+
+/** The marker of a nonce's slots and the pattern that splits at them, for the last nonce seen (most messages share their renderer's). */
+let slotsOf: { nonce: string; mark: string; split: RegExp } | undefined;
+
+/** A slot by its name: the reader's value, a date, or nothing (any other slot is empty, as in personalise()). */
+function slotPiece(name: string): Piece | undefined {
+  if (READER_SLOTS.has(name)) return name as ReaderSlot;
+  if (/^t[0-9]+$/.test(name)) return { ms: Number(name.slice(1)) };
+  return /^d[0-9]+$/.test(name) ? { index: Number(name.slice(1)) } : undefined;
+}
+
+/** One part cut at the slots of `nonce` and encoded; `kept`: it outlives the message (see qpPiece). */
+function cutPart(part: string, nonce: string, kept: boolean): Piece[] {
+  if (slotsOf?.nonce !== nonce) slotsOf = { nonce, mark: `HX${nonce}X`, split: new RegExp(`HX${nonce}X([a-z0-9]+)X`) };
+  const { mark, split } = slotsOf;
+  const at = part.indexOf(mark);
+  if (at < 0) return part ? [qpPiece(part, kept)] : [];
+  // A part that is one slot and nothing else (a digest's dates): no split.
+  const name = at === 0 && part.endsWith("X") ? part.slice(mark.length, -1) : "";
+  if (/^[a-z0-9]+$/.test(name)) {
+    const p = slotPiece(name);
+    return p === undefined ? [] : [p];
   }
-  return b;
-}
-
-/**
- * A body cut at the reader's slots, dates filled in, each unchanging run quoted-printable. Given
- * the pieces an HTML was assembled from, each long piece is encoded once for all segments (its
- * buffer shared); otherwise runs are joined and encoded here.
- */
-function cut(
-  parts: string[],
-  re: RegExp,
-  mark: string,
-  dates: Record<string, string>,
-  esc: (s: string) => string,
-): Piece[] {
   const out: Piece[] = [];
-  // Short runs (a date, the text between two dates) are encoded one by one and then copied into
-  // one buffer for the whole variant: a 50-item digest has ~100 of them, and a buffer of its own
-  // each (they outlive the message: see qpPiece) cost more than encoding them.
-  const runs: Buffer[] = [];
-  const runAt: number[] = [];
-  let run = "";
-  const flush = () => {
-    if (run) {
-      runAt.push(out.length);
-      out.push(EMPTY);
-      runs.push(qpPiece(run, false));
+  part.split(split).forEach((p, i) => {
+    if (i % 2 === 0) {
+      if (p) out.push(qpPiece(p, kept));
+    } else {
+      const slot = slotPiece(p);
+      if (slot !== undefined) out.push(slot);
     }
-    run = "";
-  };
-  for (const part of parts) {
-    // Most pieces of an assembled digest (the layout, a release's rows) hold no slot and are
-    // encoded already: a piece in the cache has no slot (only slot-free pieces are put there).
-    const hit = sharedHit(part);
-    if (hit) {
-      flush();
-      out.push(hit);
-      continue;
-    }
-    // Looked for without splitting (a segment has one or two readers, so this runs about once per email).
-    const bits = part.length >= SHARED && !part.includes(mark) ? [part] : part.split(re);
-    if (bits.length === 1 && part.length >= SHARED) {
-      flush();
-      out.push(encodeShared(part, true));
-      continue;
-    }
-    bits.forEach((p, i) => {
-      if (i % 2 === 0) {
-        if (p.length >= SHARED) {
-          flush();
-          out.push(encodeShared(p));
-        } else run += p;
-      } else if (READER_SLOTS.has(p)) {
-        flush();
-        out.push(p as Piece);
-      } else run += esc(dates[p] ?? "");
-    });
+  });
+  return out;
+}
+
+/** A long part's pieces, from the shared cache (cut and kept there on first use). */
+function sharedPart(part: string, nonce: string): Piece[] {
+  const hit = shared.get(part);
+  if (hit && (hit.nonce === undefined || hit.nonce === nonce)) return hit.pieces;
+  const pieces = cutPart(part, nonce, true);
+  let bytes = part.length;
+  for (const p of pieces) if (Buffer.isBuffer(p)) bytes += p.length;
+  if (hit) {
+    sharedBytes -= hit.bytes;
+    shared.delete(part);
   }
-  flush();
-  if (runs.length > 0) {
-    const all = Buffer.allocUnsafeSlow(runs.reduce((n, b) => n + b.length, 0));
+  while (shared.size > 0 && sharedBytes + bytes > SHARED_BYTES) {
+    const [oldest, o] = shared.entries().next().value!;
+    sharedBytes -= o.bytes;
+    shared.delete(oldest);
+  }
+  shared.set(part, { nonce: part.includes("HX") ? nonce : undefined, pieces, bytes });
+  sharedBytes += bytes;
+  return pieces;
+}
+
+/**
+ * A message's body as pieces: its long parts' shared, its short ones (a segment's own, a few per
+ * segment) encoded here and copied into one buffer for the segment (a buffer of their own each
+ * would cost more than encoding them, and a pooled one would keep a whole slab alive: see
+ * qpPiece), and its dates by their time.
+ */
+function cutBody(m: RenderedMessage, parts: string[], sharedFrom: number): BodyPiece[] {
+  const out: BodyPiece[] = [];
+  const own: number[] = [];
+  let ownBytes = 0;
+  for (const part of parts) {
+    const long = part.length >= sharedFrom;
+    for (const p of long ? sharedPart(part, m.nonce) : cutPart(part, m.nonce, false)) {
+      if (Buffer.isBuffer(p)) {
+        if (!long) {
+          own.push(out.length);
+          ownBytes += p.length;
+        }
+        out.push(p);
+      } else if (typeof p === "string") out.push(p);
+      else if ("ms" in p) out.push(p.ms);
+      else if (p.index < m.dates.length) out.push(m.dates[p.index]!);
+    }
+  }
+  if (own.length > 0) {
+    const all = Buffer.allocUnsafeSlow(ownBytes);
     let at = 0;
-    runs.forEach((b, i) => {
-      out[runAt[i]!] = all.subarray(at, at + b.copy(all, at));
+    for (const i of own) {
+      const b = out[i] as Buffer;
+      out[i] = all.subarray(at, at + b.copy(all, at));
       at += b.length;
-    });
+    }
   }
   return out;
 }
 
-/** Release dates as a reader sees them: the same few hundred (date, language, zone) recur in every segment. */
-const datesSeen = new Map<string, string>();
-function dateIn(ms: number, language: Language, timezone: string): string {
-  const key = `${ms}|${language}|${timezone}`;
-  let d = datesSeen.get(key);
-  if (d === undefined) {
-    d = formatDate(ms, language, timezone);
-    if (datesSeen.size >= 10_000) datesSeen.clear();
-    datesSeen.set(key, d);
+function cutOf(m: RenderedMessage): Cut {
+  let c = cuts.get(m);
+  if (!c) {
+    c = {
+      html: cutBody(m, m.parts ?? [m.html], SHARED_HTML),
+      text: cutBody(m, m.textParts ?? [m.text], m.textParts ? SHARED_TEXT : SHARED_HTML),
+    };
+    cuts.set(m, c);
   }
-  return d;
+  return c;
 }
 
-function variantOf(m: RenderedMessage, language: Language, timezone: string): Variant {
-  let byReader = variants.get(m);
-  if (!byReader) {
-    byReader = new Map();
-    variants.set(m, byReader);
-  }
+/** Release dates as a reader sees them, encoded for the text and (escaped) the HTML: the same few hundred recur in every segment. */
+const datesSeen = new Map<string, Map<number, [Buffer, Buffer]>>();
+let datesKept = 0;
+function datesIn(language: Language, timezone: string): Map<number, [Buffer, Buffer]> {
   const key = `${language}|${timezone}`;
-  let v = byReader.get(key);
-  if (!v) {
-    const dates: Record<string, string> = {};
-    m.dates.forEach((ms, i) => {
-      dates[`d${i}`] = dateIn(ms, language, timezone);
-    });
-    const split = new RegExp(`HX${m.nonce}X([a-z0-9]+)X`, "g");
-    const mark = `HX${m.nonce}X`;
-    v = {
-      html: cut(m.parts ?? [m.html], split, mark, dates, escapeHtml),
-      text: cut([m.text], split, mark, dates, (s) => s),
-    };
-    if (byReader.size >= VARIANTS_KEPT) byReader.clear();
-    byReader.set(key, v);
+  let byMs = datesSeen.get(key);
+  if (!byMs) {
+    if (datesKept >= 10_000) {
+      datesSeen.clear();
+      datesKept = 0;
+    }
+    byMs = new Map();
+    datesSeen.set(key, byMs);
   }
-  return v;
+  return byMs;
+}
+
+function dateOf(byMs: Map<number, [Buffer, Buffer]>, ms: number, language: Language, timezone: string) {
+  let d = byMs.get(ms);
+  if (!d) {
+    const s = formatDate(ms, language, timezone);
+    d = [qpPiece(s), qpPiece(escapeHtml(s))];
+    byMs.set(ms, d);
+    datesKept += 1;
+  }
+  return d;
 }
 
 /**
@@ -200,19 +212,22 @@ export function personalMail(
   e: Omit<Envelope, "subject" | "html" | "text">,
   now: number,
 ): Mail.Options {
-  const v = variantOf(m, reader.language, reader.timezone);
-  const values: Record<string, string> = {
+  const c = cutOf(m);
+  const dates = datesIn(reader.language, reader.timezone);
+  const values: Record<ReaderSlot, string> = {
     greeting: MAIL_STRINGS[reader.language].greeting(reader.name),
     unsubscribe: reader.unsubscribeUrl ?? "",
     preferences: reader.preferencesUrl ?? "",
     confirm: reader.confirmUrl ?? "",
   };
-  const fill = (pieces: Piece[], esc: (s: string) => string) =>
-    pieces.map((p) => (typeof p === "string" ? qpPiece(esc(values[p]!), false) : p));
-  return buildSplicedMail(
-    { ...e, subject: m.subject },
-    fill(v.text, (s) => s),
-    fill(v.html, escapeHtml),
-    now,
-  );
+  const fill = (pieces: BodyPiece[], html: boolean) => {
+    const own: Partial<Record<ReaderSlot, Buffer>> = {};
+    return pieces.map((p) => {
+      if (typeof p === "object") return p;
+      if (typeof p === "number") return dateOf(dates, p, reader.language, reader.timezone)[html ? 1 : 0];
+      own[p] ??= qpPiece(html ? escapeHtml(values[p]) : values[p], false);
+      return own[p];
+    });
+  };
+  return buildSplicedMail({ ...e, subject: m.subject }, fill(c.text, false), fill(c.html, true), now);
 }

@@ -13,7 +13,11 @@ export interface RenderedMessage {
   html: string;
   text: string;
   nonce: string;
-  /** Timestamps shown as dates: slot d{i} is dates[i] in the reader's language and zone. */
+  /**
+   * Timestamps shown as dates, in the reader's language and zone: slot t{ms} is the date at ms,
+   * and d{i} is dates[i] (a timestamp that is not a whole number of ms since 1970, and messages
+   * rendered before t{ms}).
+   */
   dates: number[];
   /**
    * The HTML in the pieces it was assembled from (html === parts.join("")), when it was: the
@@ -21,9 +25,11 @@ export interface RenderedMessage {
    * (segments.ts) and encoded once (personalise.ts).
    */
   parts?: string[];
+  /** The same for the text (text === textParts.join("")): a digest's intro, headings and each release's lines. */
+  textParts?: string[];
 }
 
-export type SlotName = "greeting" | "unsubscribe" | "preferences" | "confirm" | `d${number}`;
+export type SlotName = "greeting" | "unsubscribe" | "preferences" | "confirm" | `d${number}` | `t${number}`;
 
 export class Slots {
   readonly dates: number[] = [];
@@ -32,33 +38,77 @@ export class Slots {
   slot(name: SlotName): string {
     return `HX${this.nonce}X${name}X`;
   }
-  /** A slot for a date, formatted per reader. */
+  /**
+   * A slot for a date, formatted per reader. It names the date itself, so a piece holding it (a
+   * release's rows in a digest) is the same in every message.
+   */
   date(ms: number): string {
+    const fixed = this.fixedDate(ms);
+    if (fixed) return fixed;
     this.dates.push(ms);
     return this.slot(`d${this.dates.length - 1}`);
+  }
+  /** The slot naming the date at ms (the same in every message of this nonce), when ms is a whole number of ms since 1970. */
+  fixedDate(ms: number): string | undefined {
+    return Number.isSafeInteger(ms) && ms >= 0 ? this.slot(`t${ms}`) : undefined;
   }
 }
 
 /**
- * An assembled message whose `html` is joined from `parts` only when something reads it: a
- * fan-out stores and encodes the parts, and a 50-item digest's joined HTML is ~170k characters
- * of garbage per segment otherwise. `html` is enumerable, so JSON and spreads see it as usual.
+ * An assembled message whose `html` (and, given in pieces, `text`) is joined from its pieces only
+ * when something reads it: a fan-out stores and encodes the pieces, and a 50-item digest's joined
+ * HTML is ~170k characters of garbage per segment otherwise. JSON sees them as usual (toJSON).
+ * A class, not getters defined on each object: a sender makes one per segment, about one per email.
  */
-export function assembledMessage(m: Omit<RenderedMessage, "html" | "parts">, parts: string[]): RenderedMessage {
-  let html: string | undefined;
-  const out = { ...m, parts } as RenderedMessage;
-  Object.defineProperty(out, "html", {
-    enumerable: true,
-    configurable: true,
-    get: () => {
-      html ??= parts.join("");
-      return html;
-    },
-    set: (v: string) => {
-      html = v;
-    },
-  });
-  return out;
+class AssembledMessage implements RenderedMessage {
+  readonly subject: string;
+  readonly nonce: string;
+  readonly dates: number[];
+  readonly parts: string[];
+  readonly textParts?: string[];
+  private joinedHtml: string | undefined;
+  private joinedText: string | undefined;
+
+  constructor(
+    m: Omit<RenderedMessage, "html" | "parts" | "text" | "textParts">,
+    parts: string[],
+    text: string | string[],
+  ) {
+    this.subject = m.subject;
+    this.nonce = m.nonce;
+    this.dates = m.dates;
+    this.parts = parts;
+    if (typeof text === "string") this.joinedText = text;
+    else this.textParts = text;
+  }
+
+  get html(): string {
+    this.joinedHtml ??= this.parts.join("");
+    return this.joinedHtml;
+  }
+  set html(v: string) {
+    this.joinedHtml = v;
+  }
+  get text(): string {
+    this.joinedText ??= this.textParts!.join("");
+    return this.joinedText;
+  }
+  set text(v: string) {
+    this.joinedText = v;
+  }
+
+  toJSON(): RenderedMessage {
+    const { subject, html, text, nonce, dates, parts, textParts } = this;
+    return { subject, html, text, nonce, dates, parts, ...(textParts ? { textParts } : {}) };
+  }
+}
+
+export function assembledMessage(
+  m: Omit<RenderedMessage, "html" | "parts" | "text" | "textParts">,
+  parts: string[],
+  text: string | string[],
+): RenderedMessage {
+  return new AssembledMessage(m, parts, text);
 }
 
 export interface Brand {

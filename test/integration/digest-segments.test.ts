@@ -1,5 +1,6 @@
-// Stored digest segments: the long pieces of assembled HTML (the layout, each release's rows) are
-// stored once by hash for every segment that holds them, a segment reads back as exactly the
+// Stored digest segments: the long pieces of assembled HTML (the layout, each release's rows) and
+// the pieces of the text (intro, headings, each release's lines) are stored once by hash for every
+// segment that holds them, a segment reads back as exactly the
 // message that was rendered (in another process: nothing from this one's caches), and a
 // segment whose piece is gone reads as expired (null) rather than as a mail with a hole in it.
 import { afterEach, describe, expect, it } from "vitest";
@@ -48,12 +49,22 @@ describe("stored digest segments", () => {
     await saveSegment(rt, "daily-x", "en-a", { kind: "digest", language: "en", cursor: 1, message: a });
     await saveSegment(rt, "daily-x", "en-b", { kind: "digest", language: "en", cursor: 1, message: b });
     const pieceKeys = await rt.redis.keys(rt.key("piece", "*"));
-    // Each long piece once (the layout's, and the rows of 12 releases), although the two segments hold 20 releases' rows.
-    const long = [...a.parts!, ...b.parts!].filter((p) => p.length >= 512);
+    // Each long piece once (the layout's, and the rows and lines of 12 releases), although the two
+    // segments hold 20 releases' rows and lines.
+    const long = [
+      ...[...a.parts!, ...b.parts!].filter((p) => p.length >= 512),
+      ...[...a.textParts!, ...b.textParts!].filter((p) => p.length >= 64),
+    ];
+    expect(a.textParts!.join("")).toBe(a.text);
     expect(pieceKeys.length).toBe(new Set(long).size);
-    expect(pieceKeys.length).toBeLessThan(long.length - 10);
+    expect(pieceKeys.length).toBeLessThan(long.length - 20);
     const segmentBytes = (await rt.redis.strlen(rt.key("segment", "daily-x", "en-a"))) as number;
     expect(segmentBytes).toBeLessThan(a.html.length / 3);
+    // Nor are the text's longer pieces in the segment's own JSON, only their hashes.
+    const stored = (await rt.redis.get(rt.key("segment", "daily-x", "en-a")))!;
+    const longText = a.textParts!.filter((p) => p.length >= 64);
+    expect(longText.length).toBeGreaterThan(5);
+    for (const p of longText) expect(stored).not.toContain(JSON.stringify(p).slice(1, -1));
     for (const k of pieceKeys) expect(await rt.redis.ttl(k)).toBeGreaterThan(SEGMENT_KEEP_S); // a piece outlives every segment naming it;
 
     const job = (segment: string) => ({ edition: "daily-x", kind: "digest" as const, segment, subscriberIds: [] });
