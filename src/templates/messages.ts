@@ -201,13 +201,34 @@ export function groupItems(
     .map(([, g]) => g);
 }
 
+/** What a release shows in a digest's rows, as HTML. */
+interface ItemValues {
+  page: string;
+  title: string;
+  /** The dateline and its dash, or nothing. */
+  dateline: string;
+  summary?: string;
+}
+
+function itemValues(brand: Brand, r: ReleaseItem): ItemValues {
+  return {
+    page: escapeHtml(pageOf(brand, r)),
+    title: escapeHtml(r.title),
+    dateline: r.dateline ? `${escapeHtml(r.dateline)} — ` : "",
+    ...(r.summary ? { summary: escapeHtml(r.summary) } : {}),
+  };
+}
+
 /** The MJML of one release in a digest: its rows inside the group's column. `date` is where its date goes. */
+function itemRowsMjml(brand: Brand, t: MailStrings, v: ItemValues, date: string): string {
+  return `      <mj-text padding-bottom="0"><a href="${v.page}" style="color:#222222;font-size:17px;font-weight:bold;text-decoration:none">${v.title}</a></mj-text>
+      <mj-text padding-top="2px" padding-bottom="0"><span style="color:#555555;font-size:13px">${v.dateline}${date}</span></mj-text>
+      ${v.summary !== undefined ? `<mj-text padding-top="4px" padding-bottom="0">${v.summary}</mj-text>` : ""}
+      <mj-text padding-top="4px"><a href="${v.page}" style="color:${brand.color}">${escapeHtml(t.readMore)} →</a></mj-text>`;
+}
+
 function digestItemMjml(brand: Brand, t: MailStrings, r: ReleaseItem, date: string): string {
-  const page = pageOf(brand, r);
-  return `      <mj-text padding-bottom="0">${headline(brand, r, "color:#222222;font-size:17px;font-weight:bold;text-decoration:none")}</mj-text>
-      <mj-text padding-top="2px" padding-bottom="0"><span style="color:#555555;font-size:13px">${r.dateline ? `${escapeHtml(r.dateline)} — ` : ""}${date}</span></mj-text>
-      ${r.summary ? `<mj-text padding-top="4px" padding-bottom="0">${escapeHtml(r.summary)}</mj-text>` : ""}
-      <mj-text padding-top="4px"><a href="${escapeHtml(page)}" style="color:${brand.color}">${escapeHtml(t.readMore)} →</a></mj-text>`;
+  return itemRowsMjml(brand, t, itemValues(brand, r), date);
 }
 
 /** The opening of a group's section, up to and including its divider; `heading` is HTML. */
@@ -297,12 +318,16 @@ export async function renderDigestFull(
 // Render per release, assemble per segment. A digest is the layout (head, brand header, greeting,
 // intro, footer) around groups of releases; MJML compiles each piece once and a segment's HTML is
 // their concatenation. The layout is compiled once per brand and language with markers where the
-// title, preview, intro and the groups go, split at the markers; each release's rows are compiled
-// once (inside the same column) and kept by the hash of their MJML, so a new revision, language or
-// brand is a new entry and nothing stale can be served. MJML renders a column's rows one after the
-// other with the same text between them, whatever their neighbours: concatenating compiled rows
-// gives the bytes MJML gives for the whole (checked against renderDigestFull in the tests). Any
-// compiled piece that does not have the expected shape makes renderDigest render the whole digest.
+// title, preview, intro and the groups go, split at the markers. A release's rows are the same
+// MJML for every release but for its values (page, title, dateline, summary), which MJML copies
+// as they are (an mj-text's content is HTML it does not parse, only trims): they are compiled
+// once per brand and language with markers where the values go (an item template, with or without
+// the summary's row), and each release's rows are the template with its escaped values put in,
+// kept per release object, so a new revision, language or brand is a new entry and nothing stale
+// can be served. MJML renders a column's rows one after the other with the same text between
+// them, whatever their neighbours: concatenating compiled rows gives the bytes MJML gives for the
+// whole (checked against renderDigestFull in the tests). Any compiled piece that does not have the
+// expected shape makes renderDigest render the whole digest.
 const MARK = randomBytes(6).toString("hex");
 const mark = (name: string) => `HZ${MARK}Z${name}Z`;
 const LAYOUT_NONCE = randomBytes(6).toString("hex");
@@ -320,9 +345,15 @@ interface DigestLayout {
 }
 
 const layouts = new Map<string, DigestLayout | null>();
-const fragments = new Map<string, [string, string]>();
-const FRAGMENTS_KEPT = 2000;
-export const assemblyStats = { layoutCompiles: 0, fragmentCompiles: 0, fragmentHits: 0, assembled: 0, wholeRenders: 0 };
+/** MJML compiles of layouts and item templates; releases whose rows were filled in from a template, or found filled. */
+export const assemblyStats = {
+  layoutCompiles: 0,
+  templateCompiles: 0,
+  itemFills: 0,
+  itemHits: 0,
+  assembled: 0,
+  wholeRenders: 0,
+};
 
 function hashOf(s: string): string {
   return createHash("sha1").update(s).digest("base64");
@@ -398,29 +429,23 @@ async function compiledLayout(brand: Brand, lang: Language, t: MailStrings): Pro
   return layout;
 }
 
-/** What a release's digest pieces are known by: the hash of its MJML, its date, and its text lines (itemText). */
+/** A release's digest pieces: its date, its text lines (itemText), and its compiled rows once filled in. */
 interface ItemPieces {
-  key: string;
   ms: number;
   text: [string, string];
-  /** Its compiled rows and its text lines joined with its date's slot (Slots.fixedDate, the layout's nonce), once known. */
+  rows?: [string, string];
+  /** Its rows and its text lines joined with its date's slot (Slots.fixedDate, the layout's nonce), once known. */
   joined?: { html: string; text: string };
 }
 
 /**
  * A release's digest pieces by brand object, release object and language: a part plans its
  * segments from one array of candidate releases and one brand, so the same item recurs in
- * hundreds of segments (and its text lines are then the same strings in each). A different
- * object (a new revision read, the next part's brand) is a new entry, and a brand's entries go
- * with it.
+ * hundreds of segments (and its pieces are then the same strings in each). A different object (a
+ * new revision read, another brand) is a new entry, and a brand's entries go with it.
  */
 const itemPieces = new WeakMap<Brand, WeakMap<ReleaseItem, Map<Language, ItemPieces>>>();
-function itemMjml(
-  brand: Brand,
-  lang: Language,
-  t: MailStrings,
-  r: ReleaseItem,
-): { mjml: () => string; key: string; known: ItemPieces } {
+function itemPiecesOf(brand: Brand, lang: Language, t: MailStrings, r: ReleaseItem): ItemPieces {
   let byRelease = itemPieces.get(brand);
   if (!byRelease) {
     byRelease = new WeakMap();
@@ -431,13 +456,75 @@ function itemMjml(
     byLang = new Map();
     byRelease.set(r, byLang);
   }
-  const mjml = () => digestItemMjml(brand, t, r, mark("date"));
   let known = byLang.get(lang);
-  if (known === undefined) {
-    known = { key: hashOf(mjml()), ms: Date.parse(r.publishedAt), text: itemText(brand, t, r) };
+  if (!known) {
+    known = { ms: Date.parse(r.publishedAt), text: itemText(brand, t, r) };
     byLang.set(lang, known);
   }
-  return { mjml, key: known.key, known };
+  return known;
+}
+
+/** A release's rows compiled with markers for its values: static text at even indices, at odd ones the value's name. */
+type ItemTemplate = string[];
+const VALUES = ["page", "title", "dateline", "summary", "date"];
+
+/** The item templates by brand object, language and whether it has a summary's row. */
+const templates = new WeakMap<Brand, Map<string, Promise<ItemTemplate | null>>>();
+function itemTemplate(brand: Brand, lang: Language, t: MailStrings, summary: boolean): Promise<ItemTemplate | null> {
+  let byKind = templates.get(brand);
+  if (!byKind) {
+    byKind = new Map();
+    templates.set(brand, byKind);
+  }
+  const key = `${lang}|${summary}`;
+  let template = byKind.get(key);
+  if (!template) {
+    template = compiledTemplate(brand, lang, t, summary);
+    template.catch(() => byKind.delete(key));
+    byKind.set(key, template);
+  }
+  return template;
+}
+
+async function compiledTemplate(
+  brand: Brand,
+  lang: Language,
+  t: MailStrings,
+  summary: boolean,
+): Promise<ItemTemplate | null> {
+  assemblyStats.templateCompiles += 1;
+  const values = { page: mark("page"), title: mark("title"), dateline: mark("dateline") };
+  const rows = itemRowsMjml(brand, t, summary ? { ...values, summary: mark("summary") } : values, mark("date"));
+  const sep = (i: number) => `      <mj-text>${mark(`s${i}`)}</mj-text>`;
+  const sections = `${digestGroupOpen(brand, "x")}\n${sep(0)}\n${rows}\n${sep(1)}\n${GROUP_CLOSE}`;
+  const html = await renderMjml(
+    mjmlFrame(brand, t, new Slots(LAYOUT_NONCE), { lang, title: "x", preview: "x", sections, manageLinks: true }),
+  );
+  const a = rowAround(html, html.indexOf(mark("s0")));
+  const b = rowAround(html, html.indexOf(mark("s1")));
+  if (!a || !b || html.indexOf(mark("s0")) < 0 || a[1] > b[0]) return null;
+  const template = html.slice(a[1], b[0]).split(new RegExp(`HZ${MARK}Z([a-z0-9]+)Z`));
+  const names = template.filter((_, i) => i % 2 === 1);
+  // Each value where it was put, the date once, and nothing else marked.
+  const expected = ["page", "title", "dateline", "date", ...(summary ? ["summary"] : []), "page"];
+  return names.join() === expected.join() && names.every((n) => VALUES.includes(n)) ? template : null;
+}
+
+/** A release's rows: its template with its values put in, split at its date. */
+function filledRows(template: ItemTemplate, v: ItemValues): [string, string] {
+  // MJML trims an mj-text's content, and the summary is one's whole content.
+  const values: Record<string, string> = { ...v, summary: v.summary?.trim() ?? "" };
+  let before = "";
+  let out = "";
+  template.forEach((p, i) => {
+    if (i % 2 === 0) out += p;
+    else if (p === "date") {
+      before = out;
+      out = "";
+    } else out += values[p];
+  });
+  // Flat copies: the pieces live as long as the release is a candidate.
+  return [Buffer.from(before).toString(), Buffer.from(out).toString()];
 }
 
 /**
@@ -455,7 +542,7 @@ function itemParts(known: ItemPieces, rows: [string, string], slots: Slots): { h
   return { html: [known.joined.html], text: [known.joined.text] };
 }
 
-/** Each release's pieces (itemParts), its rows compiled together in one MJML call for those not yet known. */
+/** Each release's pieces (itemParts), its rows filled in from the item template the first time. */
 async function digestFragments(
   brand: Brand,
   lang: Language,
@@ -463,31 +550,19 @@ async function digestFragments(
   items: ReleaseItem[],
   slots: Slots,
 ): Promise<{ html: string[]; text: string[] }[] | null> {
-  const mjmls = items.map((r) => itemMjml(brand, lang, t, r));
-  const keys = mjmls.map((m) => m.key);
-  const missing = [...new Set(keys.filter((k) => !fragments.has(k)))];
-  assemblyStats.fragmentHits += keys.length - missing.length;
-  if (missing.length > 0) {
-    assemblyStats.fragmentCompiles += missing.length;
-    const byKey = new Map(keys.map((k, i) => [k, mjmls[i]!]));
-    const sep = (i: number) => `      <mj-text>${mark(`s${i}`)}</mj-text>`;
-    const rows = missing.map((k, i) => `${sep(i)}\n${byKey.get(k)!.mjml()}`).join("\n");
-    const sections = `${digestGroupOpen(brand, "x")}\n${rows}\n${sep(missing.length)}\n${GROUP_CLOSE}`;
-    const html = await renderMjml(
-      mjmlFrame(brand, t, new Slots(LAYOUT_NONCE), { lang, title: "x", preview: "x", sections, manageLinks: true }),
-    );
-    for (let i = 0; i < missing.length; i++) {
-      const a = rowAround(html, html.indexOf(mark(`s${i}`)));
-      const b = rowAround(html, html.indexOf(mark(`s${i + 1}`)));
-      if (!a || !b || html.indexOf(mark(`s${i}`)) < 0) return null;
-      // Copied out of the compiled batch (a slice would keep the whole batch's HTML alive).
-      const parts = Buffer.from(html.slice(a[1], b[0])).toString().split(mark("date"));
-      if (parts.length !== 2) return null;
-      if (fragments.size >= FRAGMENTS_KEPT) fragments.delete(fragments.keys().next().value!);
-      fragments.set(missing[i]!, parts as [string, string]);
+  const out: { html: string[]; text: string[] }[] = [];
+  for (const r of items) {
+    const known = itemPiecesOf(brand, lang, t, r);
+    if (known.rows) assemblyStats.itemHits += 1;
+    else {
+      const template = await itemTemplate(brand, lang, t, Boolean(r.summary));
+      if (!template) return null;
+      known.rows = filledRows(template, itemValues(brand, r));
+      assemblyStats.itemFills += 1;
     }
+    out.push(itemParts(known, known.rows, slots));
   }
-  return mjmls.map((m) => itemParts(m.known, fragments.get(m.key)!, slots));
+  return out;
 }
 
 async function assembleDigest(

@@ -39,12 +39,12 @@ export function personalise(m: RenderedMessage, reader: Reader): { subject: stri
   };
 }
 
-// The same personalisation, spliced (see message.ts). A segment's body is cut once at the
-// reader's slots into quoted-printable pieces: each long piece it was assembled from (the layout,
-// a release's rows and lines) is cut and encoded once for every segment holding it, and its short
-// ones once per segment. A reader's message is then those pieces copied in order, their dates
-// (encoded once per language and zone) and their few values encoded per message: its cost no
-// longer grows with the digest's length, nor with the number of segments.
+// The same personalisation, spliced (see message.ts). A segment's body is cut at the reader's
+// slots into quoted-printable pieces, each part it was assembled from (the layout's, a release's
+// rows and lines, a count's intro, a topic's heading) cut and encoded once for every segment
+// holding it. A reader's message is then those pieces copied in order, their dates (encoded once
+// per language and zone) and their few values encoded per message: its cost no longer grows with
+// the digest's length, nor with the number of segments.
 type ReaderSlot = "greeting" | "unsubscribe" | "preferences" | "confirm";
 /** An encoded run, a reader's value, or a date: by its index in the message's dates (d{i}), or itself (t{ms}). */
 type Piece = Buffer | ReaderSlot | { index: number } | { ms: number };
@@ -60,16 +60,14 @@ interface Cut {
 const cuts = new WeakMap<RenderedMessage, Cut>();
 
 /**
- * Long pieces, cut and encoded, by their text: shared by every segment holding them. `nonce`: the
- * slots' nonce they were cut at, undefined when the piece has no slot of any nonce ("HX").
+ * Parts cut and encoded, by their text: the same parts recur in every segment holding them (a
+ * segment's own, like its preview line, go round the cache and out). `nonce`: the slots' nonce
+ * they were cut at, undefined when the part has no slot of any nonce ("HX"). Oldest out first,
+ * bounded by characters and encoded bytes; a part too large for a quarter of it is not kept.
  */
-const shared = new Map<string, { nonce: string | undefined; pieces: Piece[]; bytes: number }>();
-const SHARED_BYTES = 8 * 1024 * 1024;
-/** A piece of an HTML from this length on is shared (shorter ones include the preview line, a segment's own). */
-const SHARED_HTML = 256;
-/** A piece of a text from this length on: a digest's text pieces all recur (see segments.ts). */
-const SHARED_TEXT = 64;
-let sharedBytes = 0;
+const encoded = new Map<string, { nonce: string | undefined; pieces: Piece[]; bytes: number }>();
+const ENCODED_BYTES = 8 * 1024 * 1024;
+let encodedBytes = 0;
 
 /** The marker of a nonce's slots and the pattern that splits at them, for the last nonce seen (most messages share their renderer's). */
 let slotsOf: { nonce: string; mark: string; split: RegExp } | undefined;
@@ -81,22 +79,16 @@ function slotPiece(name: string): Piece | undefined {
   return /^d[0-9]+$/.test(name) ? { index: Number(name.slice(1)) } : undefined;
 }
 
-/** One part cut at the slots of `nonce` and encoded; `kept`: it outlives the message (see qpPiece). */
-function cutPart(part: string, nonce: string, kept: boolean): Piece[] {
+/** One part cut at the slots of `nonce` and encoded (kept: it outlives the message, see qpPiece). */
+function cutPart(part: string, nonce: string): Piece[] {
   if (slotsOf?.nonce !== nonce) slotsOf = { nonce, mark: `HX${nonce}X`, split: new RegExp(`HX${nonce}X([a-z0-9]+)X`) };
   const { mark, split } = slotsOf;
   const at = part.indexOf(mark);
-  if (at < 0) return part ? [qpPiece(part, kept)] : [];
-  // A part that is one slot and nothing else (a digest's dates): no split.
-  const name = at === 0 && part.endsWith("X") ? part.slice(mark.length, -1) : "";
-  if (/^[a-z0-9]+$/.test(name)) {
-    const p = slotPiece(name);
-    return p === undefined ? [] : [p];
-  }
+  if (at < 0) return part ? [qpPiece(part)] : [];
   const out: Piece[] = [];
   part.split(split).forEach((p, i) => {
     if (i % 2 === 0) {
-      if (p) out.push(qpPiece(p, kept));
+      if (p) out.push(qpPiece(p));
     } else {
       const slot = slotPiece(p);
       if (slot !== undefined) out.push(slot);
@@ -105,58 +97,36 @@ function cutPart(part: string, nonce: string, kept: boolean): Piece[] {
   return out;
 }
 
-/** A long part's pieces, from the shared cache (cut and kept there on first use). */
-function sharedPart(part: string, nonce: string): Piece[] {
-  const hit = shared.get(part);
+/** A part's pieces, from the cache (cut and kept there on first use). */
+function piecesOf(part: string, nonce: string): Piece[] {
+  const hit = encoded.get(part);
   if (hit && (hit.nonce === undefined || hit.nonce === nonce)) return hit.pieces;
-  const pieces = cutPart(part, nonce, true);
+  const pieces = cutPart(part, nonce);
   let bytes = part.length;
   for (const p of pieces) if (Buffer.isBuffer(p)) bytes += p.length;
   if (hit) {
-    sharedBytes -= hit.bytes;
-    shared.delete(part);
+    encodedBytes -= hit.bytes;
+    encoded.delete(part);
   }
-  while (shared.size > 0 && sharedBytes + bytes > SHARED_BYTES) {
-    const [oldest, o] = shared.entries().next().value!;
-    sharedBytes -= o.bytes;
-    shared.delete(oldest);
+  if (bytes > ENCODED_BYTES / 4) return pieces;
+  while (encoded.size > 0 && encodedBytes + bytes > ENCODED_BYTES) {
+    const [oldest, o] = encoded.entries().next().value!;
+    encodedBytes -= o.bytes;
+    encoded.delete(oldest);
   }
-  shared.set(part, { nonce: part.includes("HX") ? nonce : undefined, pieces, bytes });
-  sharedBytes += bytes;
+  encoded.set(part, { nonce: part.includes("HX") ? nonce : undefined, pieces, bytes });
+  encodedBytes += bytes;
   return pieces;
 }
 
-/**
- * A message's body as pieces: its long parts' shared, its short ones (a segment's own, a few per
- * segment) encoded here and copied into one buffer for the segment (a buffer of their own each
- * would cost more than encoding them, and a pooled one would keep a whole slab alive: see
- * qpPiece), and its dates by their time.
- */
-function cutBody(m: RenderedMessage, parts: string[], sharedFrom: number): BodyPiece[] {
+/** A message's body as pieces: its parts' (see piecesOf), its dates by their time. */
+function cutBody(m: RenderedMessage, parts: string[]): BodyPiece[] {
   const out: BodyPiece[] = [];
-  const own: number[] = [];
-  let ownBytes = 0;
   for (const part of parts) {
-    const long = part.length >= sharedFrom;
-    for (const p of long ? sharedPart(part, m.nonce) : cutPart(part, m.nonce, false)) {
-      if (Buffer.isBuffer(p)) {
-        if (!long) {
-          own.push(out.length);
-          ownBytes += p.length;
-        }
-        out.push(p);
-      } else if (typeof p === "string") out.push(p);
+    for (const p of piecesOf(part, m.nonce)) {
+      if (typeof p === "string" || Buffer.isBuffer(p)) out.push(p);
       else if ("ms" in p) out.push(p.ms);
       else if (p.index < m.dates.length) out.push(m.dates[p.index]!);
-    }
-  }
-  if (own.length > 0) {
-    const all = Buffer.allocUnsafeSlow(ownBytes);
-    let at = 0;
-    for (const i of own) {
-      const b = out[i] as Buffer;
-      out[i] = all.subarray(at, at + b.copy(all, at));
-      at += b.length;
     }
   }
   return out;
@@ -165,10 +135,7 @@ function cutBody(m: RenderedMessage, parts: string[], sharedFrom: number): BodyP
 function cutOf(m: RenderedMessage): Cut {
   let c = cuts.get(m);
   if (!c) {
-    c = {
-      html: cutBody(m, m.parts ?? [m.html], SHARED_HTML),
-      text: cutBody(m, m.textParts ?? [m.text], m.textParts ? SHARED_TEXT : SHARED_HTML),
-    };
+    c = { html: cutBody(m, m.parts ?? [m.html]), text: cutBody(m, m.textParts ?? [m.text]) };
     cuts.set(m, c);
   }
   return c;
@@ -220,14 +187,23 @@ export function personalMail(
     preferences: reader.preferencesUrl ?? "",
     confirm: reader.confirmUrl ?? "",
   };
-  const fill = (pieces: BodyPiece[], html: boolean) => {
-    const own: Partial<Record<ReaderSlot, Buffer>> = {};
-    return pieces.map((p) => {
+  // Each value encoded once for the text and, escaped, for the HTML (once when escaping changes nothing).
+  const own: Partial<Record<ReaderSlot, [Buffer, Buffer]>> = {};
+  const valueOf = (slot: ReaderSlot, html: boolean): Buffer => {
+    let v = own[slot];
+    if (!v) {
+      const text = qpPiece(values[slot], false);
+      const escaped = escapeHtml(values[slot]);
+      v = [text, escaped === values[slot] ? text : qpPiece(escaped, false)];
+      own[slot] = v;
+    }
+    return v[html ? 1 : 0];
+  };
+  const fill = (pieces: BodyPiece[], html: boolean) =>
+    pieces.map((p) => {
       if (typeof p === "object") return p;
       if (typeof p === "number") return dateOf(dates, p, reader.language, reader.timezone)[html ? 1 : 0];
-      own[p] ??= qpPiece(html ? escapeHtml(values[p]) : values[p], false);
-      return own[p];
+      return valueOf(p, html);
     });
-  };
   return buildSplicedMail({ ...e, subject: m.subject }, fill(c.text, false), fill(c.html, true), now);
 }

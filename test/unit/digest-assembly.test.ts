@@ -8,6 +8,7 @@ import { defaultTaxonomy } from "../../src/releases/taxonomy.ts";
 import { personalise } from "../../src/templates/personalise.ts";
 import { assemblyStats, type ReleaseItem, renderDigest, renderDigestFull } from "../../src/templates/messages.ts";
 import type { Brand } from "../../src/templates/render.ts";
+import { templateStats } from "../../src/templates/stats.ts";
 
 const brand: Brand = {
   orgName: "International Organization for Migration",
@@ -26,7 +27,15 @@ function items(n: number, seed: string): ReleaseItem[] {
   return Array.from({ length: n }, (_, i) => ({
     id: `${seed}-${i}`,
     title: `Release ${i} <b>&</b> "quotes" 'single' — Café ${seed}`,
-    summary: i % 3 === 0 ? undefined : `Summary ${i}: a < b & c > d, ünïcödé 👋`,
+    // Some with space around (MJML trims an mj-text's content), one with nothing but space.
+    summary:
+      i % 3 === 0
+        ? undefined
+        : i % 5 === 1
+          ? `  Summary ${i}:\n spaced out \t`
+          : i % 5 === 2
+            ? " \n "
+            : `Summary ${i}: a < b & c > d, ünïcödé 👋`,
     dateline: i % 4 === 0 ? undefined : `Djibouti ${i}`,
     publishedAt: new Date(Date.UTC(2026, 10, 20 + (i % 7), i % 24)).toISOString(),
     url: `https://www.iom.example/news/${i}`,
@@ -76,11 +85,13 @@ describe("digest assembly", () => {
   ];
   it.each(cases)("%s, %i item(s): the same mail as a whole MJML render", async (lang, n) => {
     const list = items(n, `${lang}${n}`);
-    const before = { ...assemblyStats };
+    const before = { ...assemblyStats, renders: templateStats.mjmlRenders };
     const assembled = await renderDigest(brand, lang, "daily", list);
-    // Assembled, not the whole-render fallback: each release compiled once, here.
+    // Assembled, not the whole-render fallback: each release filled in once, here, and no MJML per
+    // release (at most the layout and the two item templates, the first time for a language).
     expect(assemblyStats.assembled - before.assembled).toBe(1);
-    expect(assemblyStats.fragmentCompiles - before.fragmentCompiles).toBe(n);
+    expect(assemblyStats.itemFills - before.itemFills).toBe(n);
+    expect(templateStats.mjmlRenders - before.renders).toBeLessThanOrEqual(3);
     const full = await renderDigestFull(brand, lang, "daily", list);
     expect(assembled.subject).toBe(full.subject);
     for (const tz of ["UTC", "Pacific/Auckland", "America/Los_Angeles"]) {
@@ -107,13 +118,14 @@ describe("digest assembly", () => {
     expect(a.html).toContain("logo.png?a=1&amp;b=2");
   });
 
-  it("compiles each release once: a second digest with the same releases needs no MJML for them", async () => {
+  it("fills each release in once: a second digest with the same releases needs no MJML and no filling", async () => {
     const list = items(20, "reuse");
     await renderDigest(brand, "fr", "weekly", list);
-    const before = { ...assemblyStats };
+    const before = { ...assemblyStats, renders: templateStats.mjmlRenders };
     const again = await renderDigest(brand, "fr", "weekly", [...list].reverse().slice(0, 12));
-    expect(assemblyStats.fragmentCompiles).toBe(before.fragmentCompiles);
-    expect(assemblyStats.fragmentHits - before.fragmentHits).toBe(12);
+    expect(templateStats.mjmlRenders).toBe(before.renders);
+    expect(assemblyStats.itemFills).toBe(before.itemFills);
+    expect(assemblyStats.itemHits - before.itemHits).toBe(12);
     expect(personalise(again, reader("fr", "UTC")).html).toBe(
       personalise(await renderDigestFull(brand, "fr", "weekly", [...list].reverse().slice(0, 12)), reader("fr", "UTC"))
         .html,
