@@ -43,8 +43,11 @@ export interface FanoutOptions {
 /** What fanning out takes of the runtime: the ledger, the segments, the emails queue, the metrics. */
 export type FanoutDeps = LedgerDeps & SegmentDeps & Pick<Runtime, "queues" | "log">;
 
-/** Segments rendered and stored together: a few round trips for many, a bounded number held at once. */
-const SAVE_GROUP = 50;
+/**
+ * Segments rendered and stored together: a few round trips for many (each pushing the expiry of
+ * the pieces they name once: see saveSegments), a bounded number held at once (a few KB each).
+ */
+const SAVE_GROUP = 200;
 
 export async function fanOutSegments(
   rt: FanoutDeps,

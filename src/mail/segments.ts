@@ -150,17 +150,24 @@ export async function segmentStored(rt: SegmentDeps, edition: string, segment: s
 
 /** The stored form of a message: its long pieces by hash (added to `pieces`, hash -> text). */
 function storedMessage(m: RenderedMessage, pieces: Map<string, string>): StoredMessage {
-  const stored = (list: string[], min: number): StoredParts =>
-    list.map((p) => {
-      if (p.length < min) return p;
-      const h = pieceHash(p);
-      pieces.set(h, p);
-      return { h };
-    });
   // Named one by one: reading `html` (or `text`) would join the pieces (see assembledMessage).
   const { subject, nonce, dates } = m;
-  const text = m.textParts ? { textParts: stored(m.textParts, SHARED_TEXT_PIECE) } : { text: m.text };
-  return { subject, nonce, dates, parts: stored(m.parts!, SHARED_PIECE), ...text };
+  const text = m.textParts ? { textParts: storedParts(m.textParts, SHARED_TEXT_PIECE, pieces) } : { text: m.text };
+  return { subject, nonce, dates, parts: storedParts(m.parts!, SHARED_PIECE, pieces), ...text };
+}
+
+function storedParts(list: string[], min: number, pieces: Map<string, string>): StoredParts {
+  const out: StoredParts = new Array(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const p = list[i]!;
+    if (p.length < min) out[i] = p;
+    else {
+      const h = pieceHash(p);
+      pieces.set(h, p);
+      out[i] = { h };
+    }
+  }
+  return out;
 }
 
 /**
@@ -234,11 +241,10 @@ async function restoreMany(rt: SegmentDeps, raws: (string | null)[]): Promise<(S
   // The process cache is keyed by content hash, so a piece read for one Redis (or prefix) is the
   // same text for any other.
   const local = new Map<string, string | null>();
-  for (const s of parsed)
-    for (const p of [...(s?.message.parts ?? []), ...(s?.message.textParts ?? [])]) {
-      if (typeof p === "string" || local.has(p.h)) continue;
-      local.set(p.h, pieces.get(p.h) ?? null);
-    }
+  for (const s of parsed) {
+    lookUp(s?.message.parts, local);
+    lookUp(s?.message.textParts, local);
+  }
   const missing = [...local].flatMap(([h, text]) => (text === null ? [h] : []));
   if (missing.length > 0) {
     const got = await rt.redis.mget(...missing.map((h) => rt.key("piece", h)));
@@ -248,25 +254,32 @@ async function restoreMany(rt: SegmentDeps, raws: (string | null)[]): Promise<(S
       keepPiece(missing[i]!, text);
     });
   }
-  // A piece is gone: nothing left to send, never a mail with a hole in it.
-  const restored = (stored: StoredParts): string[] | null => {
-    const out: string[] = [];
-    for (const p of stored) {
-      const text = typeof p === "string" ? p : local.get(p.h);
-      if (text == null) return null;
-      out.push(text);
-    }
-    return out;
-  };
   return parsed.map((s) => {
     if (!s) return null;
-    const { parts: storedParts, textParts: storedText, html: _html, text: wholeText, ...rest } = s.message;
-    if (!storedParts) return s as Segment;
-    const parts = restored(storedParts);
-    const text = storedText ? restored(storedText) : wholeText!;
+    const { parts: stored, textParts: storedText, html: _html, text: wholeText, ...rest } = s.message;
+    if (!stored) return s as Segment;
+    const parts = restored(stored, local);
+    const text = storedText ? restored(storedText, local) : wholeText!;
     if (!parts || !text) return null;
     return { ...s, message: assembledMessage(rest, parts, text) };
   });
+}
+
+/** Adds the pieces `stored` names to `local` (hash -> text, or null when this process has not got it). */
+function lookUp(stored: StoredParts | undefined, local: Map<string, string | null>): void {
+  for (const p of stored ?? []) if (typeof p !== "string" && !local.has(p.h)) local.set(p.h, pieces.get(p.h) ?? null);
+}
+
+/** The pieces back as text; null when one is gone: nothing left to send, never a mail with a hole in it. */
+function restored(stored: StoredParts, local: Map<string, string | null>): string[] | null {
+  const out: string[] = new Array(stored.length);
+  for (let i = 0; i < stored.length; i++) {
+    const p = stored[i]!;
+    const text = typeof p === "string" ? p : local.get(p.h);
+    if (text == null) return null;
+    out[i] = text;
+  }
+  return out;
 }
 
 /** The segment of a batch, or null when it expired (nothing left to send for it). */

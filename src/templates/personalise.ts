@@ -141,15 +141,23 @@ function cutOf(m: RenderedMessage): Cut {
   return c;
 }
 
-/** Release dates as a reader sees them, encoded for the text and (escaped) the HTML: the same few hundred recur in every segment. */
+/**
+ * Release dates as a reader sees them, encoded for the text and (escaped) the HTML: the same few
+ * hundred recur in every segment. By language and zone, then time; the encodings by what they
+ * read, so the many times of one day share theirs.
+ */
 const datesSeen = new Map<string, Map<number, [Buffer, Buffer]>>();
+const dateEncodings = new Map<string, [Buffer, Buffer]>();
 let datesKept = 0;
+const DATES_KEPT = 50_000;
+
 function datesIn(language: Language, timezone: string): Map<number, [Buffer, Buffer]> {
   const key = `${language}|${timezone}`;
   let byMs = datesSeen.get(key);
   if (!byMs) {
-    if (datesKept >= 10_000) {
+    if (datesKept >= DATES_KEPT) {
       datesSeen.clear();
+      dateEncodings.clear();
       datesKept = 0;
     }
     byMs = new Map();
@@ -158,15 +166,54 @@ function datesIn(language: Language, timezone: string): Map<number, [Buffer, Buf
   return byMs;
 }
 
-function dateOf(byMs: Map<number, [Buffer, Buffer]>, ms: number, language: Language, timezone: string) {
+function dateOf(byMs: Map<number, [Buffer, Buffer]>, ms: number, reader: Reader): [Buffer, Buffer] {
   let d = byMs.get(ms);
   if (!d) {
-    const s = formatDate(ms, language, timezone);
-    d = [qpPiece(s), qpPiece(escapeHtml(s))];
+    const s = formatDate(ms, reader.language, reader.timezone);
+    d = dateEncodings.get(s);
+    if (!d) {
+      d = [qpPiece(s), qpPiece(escapeHtml(s))];
+      dateEncodings.set(s, d);
+    }
     byMs.set(ms, d);
     datesKept += 1;
   }
   return d;
+}
+
+/** A reader's values, each encoded once for the text and, escaped, for the HTML (once when escaping changes nothing). */
+type Values = Record<ReaderSlot, string | [Buffer, Buffer]>;
+
+function valueOf(values: Values, slot: ReaderSlot, html: boolean): Buffer {
+  let v = values[slot];
+  if (typeof v === "string") {
+    const text = qpPiece(v, false);
+    const escaped = escapeHtml(v);
+    v = [text, escaped === v ? text : qpPiece(escaped, false)];
+    values[slot] = v;
+  }
+  return v[html ? 1 : 0];
+}
+
+/** A body's pieces with the reader's values and dates in. (No closures: this runs for every email.) */
+function filled(
+  pieces: BodyPiece[],
+  html: boolean,
+  values: Values,
+  dates: Map<number, [Buffer, Buffer]>,
+  reader: Reader,
+) {
+  const out: Buffer[] = new Array(pieces.length);
+  for (let i = 0; i < pieces.length; i++) {
+    const p = pieces[i]!;
+    out[i] =
+      typeof p === "object"
+        ? p
+        : typeof p === "number"
+          ? dateOf(dates, p, reader)[html ? 1 : 0]
+          : valueOf(values, p, html);
+  }
+  return out;
 }
 
 /**
@@ -181,29 +228,13 @@ export function personalMail(
 ): Mail.Options {
   const c = cutOf(m);
   const dates = datesIn(reader.language, reader.timezone);
-  const values: Record<ReaderSlot, string> = {
+  const values: Values = {
     greeting: MAIL_STRINGS[reader.language].greeting(reader.name),
     unsubscribe: reader.unsubscribeUrl ?? "",
     preferences: reader.preferencesUrl ?? "",
     confirm: reader.confirmUrl ?? "",
   };
-  // Each value encoded once for the text and, escaped, for the HTML (once when escaping changes nothing).
-  const own: Partial<Record<ReaderSlot, [Buffer, Buffer]>> = {};
-  const valueOf = (slot: ReaderSlot, html: boolean): Buffer => {
-    let v = own[slot];
-    if (!v) {
-      const text = qpPiece(values[slot], false);
-      const escaped = escapeHtml(values[slot]);
-      v = [text, escaped === values[slot] ? text : qpPiece(escaped, false)];
-      own[slot] = v;
-    }
-    return v[html ? 1 : 0];
-  };
-  const fill = (pieces: BodyPiece[], html: boolean) =>
-    pieces.map((p) => {
-      if (typeof p === "object") return p;
-      if (typeof p === "number") return dateOf(dates, p, reader.language, reader.timezone)[html ? 1 : 0];
-      return valueOf(p, html);
-    });
-  return buildSplicedMail({ ...e, subject: m.subject }, fill(c.text, false), fill(c.html, true), now);
+  const text = filled(c.text, false, values, dates, reader);
+  const html = filled(c.html, true, values, dates, reader);
+  return buildSplicedMail({ ...e, subject: m.subject }, text, html, now);
 }
