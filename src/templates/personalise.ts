@@ -184,7 +184,7 @@ function dateOf(byMs: Map<number, [Buffer, Buffer]>, ms: number, reader: Reader)
 /** A reader's values, each encoded once for the text and, escaped, for the HTML (once when escaping changes nothing). */
 type Values = Record<ReaderSlot, string | [Buffer, Buffer]>;
 
-function valueOf(values: Values, slot: ReaderSlot, html: boolean): Buffer {
+function readerValue(values: Values, slot: ReaderSlot, html: boolean): Buffer {
   let v = values[slot];
   if (typeof v === "string") {
     const text = qpPiece(v, false);
@@ -211,7 +211,7 @@ function filled(
         ? p
         : typeof p === "number"
           ? dateOf(dates, p, reader)[html ? 1 : 0]
-          : valueOf(values, p, html);
+          : readerValue(values, p, html);
   }
   return out;
 }
