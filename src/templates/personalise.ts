@@ -61,13 +61,19 @@ const cuts = new WeakMap<RenderedMessage, Cut>();
 
 /**
  * Parts cut and encoded, by their text: the same parts recur in every segment holding them (a
- * segment's own, like its preview line, go round the cache and out). `nonce`: the slots' nonce
- * they were cut at, undefined when the part has no slot of any nonce ("HX"). Oldest out first,
- * bounded by characters and encoded bytes; a part too large for a quarter of it is not kept.
+ * segment's own, like its preview line, go through and out). `nonce`: the slots' nonce they were
+ * cut at, undefined when the part has no slot of any nonce ("HX"). Two generations, each bounded
+ * by characters and encoded bytes: new parts go into the young one, a part found in the old one
+ * moves to the young one, and a full young one becomes the old one (the old one dropped whole).
+ * So what recurs stays, and nothing is deleted one by one: a Map deleted from its front keeps the
+ * holes, and finding its oldest entry then walks them (one part per segment made that the send
+ * path's largest cost). A part too large for a quarter of a generation is not kept.
  */
-const encoded = new Map<string, { nonce: string | undefined; pieces: Piece[]; bytes: number }>();
-const ENCODED_BYTES = 8 * 1024 * 1024;
-let encodedBytes = 0;
+type Encoded = { nonce: string | undefined; pieces: Piece[]; bytes: number };
+let young = new Map<string, Encoded>();
+let old = new Map<string, Encoded>();
+const GENERATION_BYTES = 4 * 1024 * 1024;
+let youngBytes = 0;
 
 /** The marker of a nonce's slots and the pattern that splits at them, for the last nonce seen (most messages share their renderer's). */
 let slotsOf: { nonce: string; mark: string; split: RegExp } | undefined;
@@ -97,26 +103,31 @@ function cutPart(part: string, nonce: string): Piece[] {
   return out;
 }
 
+function fits(e: Encoded | undefined, nonce: string): boolean {
+  return e !== undefined && (e.nonce === undefined || e.nonce === nonce);
+}
+
 /** A part's pieces, from the cache (cut and kept there on first use). */
 function piecesOf(part: string, nonce: string): Piece[] {
-  const hit = encoded.get(part);
-  if (hit && (hit.nonce === undefined || hit.nonce === nonce)) return hit.pieces;
-  const pieces = cutPart(part, nonce);
-  let bytes = part.length;
-  for (const p of pieces) if (Buffer.isBuffer(p)) bytes += p.length;
-  if (hit) {
-    encodedBytes -= hit.bytes;
-    encoded.delete(part);
+  const hit = young.get(part);
+  if (fits(hit, nonce)) return hit!.pieces;
+  let e = old.get(part);
+  if (!fits(e, nonce)) {
+    const pieces = cutPart(part, nonce);
+    let bytes = part.length;
+    for (const p of pieces) if (Buffer.isBuffer(p)) bytes += p.length;
+    e = { nonce: part.includes("HX") ? nonce : undefined, pieces, bytes };
+    if (bytes > GENERATION_BYTES / 4) return pieces;
   }
-  if (bytes > ENCODED_BYTES / 4) return pieces;
-  while (encoded.size > 0 && encodedBytes + bytes > ENCODED_BYTES) {
-    const [oldest, o] = encoded.entries().next().value!;
-    encodedBytes -= o.bytes;
-    encoded.delete(oldest);
+  if (youngBytes + e!.bytes > GENERATION_BYTES) {
+    old = young;
+    young = new Map();
+    youngBytes = 0;
   }
-  encoded.set(part, { nonce: part.includes("HX") ? nonce : undefined, pieces, bytes });
-  encodedBytes += bytes;
-  return pieces;
+  // Replaces an entry of another nonce, if any (its bytes stay counted until the generation goes).
+  young.set(part, e!);
+  youngBytes += e!.bytes;
+  return e!.pieces;
 }
 
 /** A message's body as pieces: its parts' (see piecesOf), its dates by their time. */
