@@ -52,8 +52,11 @@ ${f.sections}
 </mjml>`;
 }
 
-/** The preview line: one line, cut at a word near 140 characters (what inboxes show). */
-export function preheader(s: string, max = 140): string {
+/** How many characters of the preview line are kept (about what inboxes show). */
+export const PREHEADER_MAX = 140;
+
+/** The preview line: one line, cut at a word near PREHEADER_MAX characters. */
+export function preheader(s: string, max = PREHEADER_MAX): string {
   const line = s.replace(/\s+/g, " ").trim();
   if (line.length <= max) return line;
   const cut = line.slice(0, max);

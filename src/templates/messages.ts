@@ -7,7 +7,7 @@ import type { Release } from "../releases/model.ts";
 import { escapeHtml } from "../releases/sanitize.ts";
 import type { DigestFrequency } from "../subscribers/model.ts";
 import type { Language } from "../i18n/languages.ts";
-import { mjmlFrame, preheader, textFrame } from "./layout.ts";
+import { mjmlFrame, PREHEADER_MAX, preheader, textFrame } from "./layout.ts";
 import {
   assembledMessage,
   type Brand,
@@ -434,8 +434,8 @@ interface ItemPieces {
   ms: number;
   text: [string, string];
   rows?: [string, string];
-  /** Its rows and its text lines joined with its date's slot (Slots.fixedDate, the layout's nonce), once known. */
-  joined?: { html: string; text: string };
+  /** Its rows and its text lines joined with its date's slot (Slots.fixedDate, the layout's nonce), once known: one piece each. */
+  joined?: { html: string[]; text: string[] };
 }
 
 /**
@@ -533,13 +533,14 @@ function filledRows(template: ItemTemplate, v: ItemValues): [string, string] {
  * digest's own when its date has no fixed slot.
  */
 function itemParts(known: ItemPieces, rows: [string, string], slots: Slots): { html: string[]; text: string[] } {
+  if (known.joined && slots.nonce === LAYOUT_NONCE) return known.joined;
   const fixed = slots.fixedDate(known.ms);
   if (!fixed || slots.nonce !== LAYOUT_NONCE) {
     const date = slots.date(known.ms);
     return { html: [rows[0], date, rows[1]], text: [known.text[0], date, known.text[1]] };
   }
-  known.joined ??= { html: rows[0] + fixed + rows[1], text: known.text[0] + fixed + known.text[1] };
-  return { html: [known.joined.html], text: [known.joined.text] };
+  known.joined = { html: [rows[0] + fixed + rows[1]], text: [known.text[0] + fixed + known.text[1]] };
+  return known.joined;
 }
 
 /** Each release's pieces (itemParts), its rows filled in from the item template the first time. */
@@ -565,6 +566,20 @@ async function digestFragments(
   return out;
 }
 
+/**
+ * The preheader of a digest's titles joined (as renderDigestFull gives mjmlFrame), from as few
+ * titles as it shows: once the titles so far make a line longer than the preheader keeps, more
+ * change nothing (the preheader is that line's start, cut at a word).
+ */
+function previewOf(items: ReleaseItem[]): string {
+  let joined = "";
+  for (const r of items) {
+    joined = joined ? `${joined} · ${r.title}` : r.title;
+    if (joined.length > PREHEADER_MAX && joined.replace(/\s+/g, " ").trimStart().length > PREHEADER_MAX) break;
+  }
+  return preheader(joined);
+}
+
 async function assembleDigest(
   brand: Brand,
   lang: Language,
@@ -584,7 +599,7 @@ async function assembleDigest(
   const subject = t.digestSubject(frequency, items.length, orgNameIn(brand, lang));
   const values: Record<string, string> = {
     title: escapeHtml(subject),
-    preview: escapeHtml(preheader(items.map((r) => r.title).join(" · "))),
+    preview: escapeHtml(previewOf(items)),
     intro: escapeHtml(t.digestIntro(frequency, items.length)),
   };
   const out: string[] = layout.head.map((p, i) => (i % 2 === 0 ? p : values[p]!));
@@ -592,7 +607,7 @@ async function assembleDigest(
   groups.forEach((g, gi) => {
     if (gi > 0) out.push(layout.between);
     out.push(escapeHtml(g.heading), layout.open);
-    for (let i = 0; i < g.items.length; i++) out.push(...pieces[k++]!.html);
+    for (let i = 0; i < g.items.length; i++) for (const p of pieces[k++]!.html) out.push(p);
   });
   out.push(layout.tail);
   k = 0;

@@ -141,6 +141,20 @@ describe("digest assembly", () => {
     expect(html).not.toContain(r!.title.replace(/&/g, "&amp;").replace(/</g, "&lt;").slice(0, 20));
   });
 
+  it("the preview line from the first titles only: the same as from all of them, spaces and all", async () => {
+    // Titles long in characters but short once their spaces are folded, then long ones: the
+    // preview must read as many as the whole line would show.
+    const list = items(12, "preview").map((r, i) => ({
+      ...r,
+      title: i < 4 ? `${" \n\t ".repeat(60)}T${i}${" ".repeat(200)}` : `${r.title} ${"word ".repeat(i)}`,
+    }));
+    for (const n of [1, 3, 5, 12]) {
+      const a = personalise(await renderDigest(brand, "en", "daily", list.slice(0, n)), reader("en", "UTC"));
+      const f = personalise(await renderDigestFull(brand, "en", "daily", list.slice(0, n)), reader("en", "UTC"));
+      expect(a.html).toBe(f.html);
+    }
+  });
+
   it("release text cannot forge a marker of the compiled pieces", async () => {
     const list = items(3, "forge").map((r) => ({ ...r, title: `HZ0000Zdate Z HXffffXgreetingX ${r.title}` }));
     const a = personalise(await renderDigest(brand, "en", "daily", list), reader("en", "UTC"));
