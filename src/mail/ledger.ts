@@ -322,7 +322,9 @@ export class Ledger {
     const byShard = new Map<number, Accepted[]>();
     for (const a of accepted) {
       const sh = this.shards.of(a.subscriberId);
-      byShard.set(sh, [...(byShard.get(sh) ?? []), a]);
+      const group = byShard.get(sh);
+      if (group) group.push(a);
+      else byShard.set(sh, [a]);
     }
     await Promise.all([...byShard].map(([sh, group]) => this.recordShard(sh, edition, group, keepSeconds)));
   }
