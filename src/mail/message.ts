@@ -111,25 +111,42 @@ function rfc5322Date(ms: number): string {
 
 /** The message's header block up to the first part's body, the text between the parts, and the end. */
 type TransferEncoding = "base64" | "quoted-printable";
+/** The last value of a function of one string: a fan-out sends thousands of messages with the same sender, list and (per segment) subject. */
+function lastOf<T>(f: (s: string) => T): (s: string) => T {
+  let last: { s: string; v: T } | undefined;
+  return (s) => {
+    if (last?.s !== s) last = { s, v: f(s) };
+    return last.v;
+  };
+}
+const fromOf = lastOf((s) => {
+  const from = splitAddress(s);
+  return { from, line: header("From", address(from)) };
+});
+const subjectLine = lastOf((s) => {
+  const subject = headerSafe(s, 250);
+  return header("Subject", isPlainText(subject) ? subject : encodeWords(subject, "Q", 52, true));
+});
+const listIdLine = lastOf((s) => header("List-Id", listIdValue(s)));
+
 function frame(
   e: Omit<Envelope, "html" | "text">,
   now: number,
   textEncoding: TransferEncoding,
   htmlEncoding: TransferEncoding,
 ): { head: string; between: string; tail: string; from: { name?: string; address: string } } {
-  const from = splitAddress(e.from);
+  const { from, line: fromLine } = fromOf(e.from);
   const boundary = `=_herald_${createHash("sha1").update(e.messageId).digest("hex").slice(0, 24)}`;
-  const subject = headerSafe(e.subject, 250);
   const lines = [
-    header("From", address(from)),
+    fromLine,
     header("To", address(e.to)),
-    header("Subject", isPlainText(subject) ? subject : encodeWords(subject, "Q", 52, true)),
+    subjectLine(e.subject),
     `Message-ID: ${headerSafe(e.messageId, 250)}`,
     `Date: ${rfc5322Date(now)}`,
     "MIME-Version: 1.0",
     `Content-Language: ${headerSafe(e.language, 20)}`,
   ];
-  if (e.listId) lines.push(header("List-Id", listIdValue(e.listId)));
+  if (e.listId) lines.push(listIdLine(e.listId));
   if (e.unsubscribeUrl) {
     lines.push(
       `List-Unsubscribe:\r\n <${headerSafe(e.unsubscribeUrl, 900)}>`,
