@@ -157,7 +157,8 @@ class SmtpConnection {
         this.reader.feed(d, (r) => {
           const w = this.waiters.shift();
           if (w) w.resolve(r);
-          else if (this.early.push(r) > 16) throw new SmtpError("the server sent replies nobody asked for", "EPROTOCOL");
+          else if (this.early.push(r) > 16)
+            throw new SmtpError("the server sent replies nobody asked for", "EPROTOCOL");
         });
       } catch (err) {
         this.destroy(err as Error);
