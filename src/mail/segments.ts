@@ -4,12 +4,18 @@
 //   {p}:segment:{edition}:{segment}   JSON Segment, expires after 2 days: longer than any retry of
 //                                     its batches (minutes to hours), and a batch that finds it gone
 //                                     sends nothing (its ledger, kept 3 days, outlives it)
-//   {p}:piece:{sha1}                  a long piece of an assembled HTML (the layout, a release's
-//                                     rows), stored once for every segment that holds it; its
-//                                     expiry is pushed past that of the newest segment using it
+//   {p}:piece:{edition}:{hash}        a long piece of an assembled HTML (the layout, a release's
+//                                     rows) or of its text (a release's lines), stored once for every
+//                                     segment of the edition that holds it (hash: 96 bits of its
+//                                     SHA-1, base64url); its expiry is pushed past that of the newest
+//                                     segment using it, and a digest edition's go with its segments
+//                                     (fanoutStep)
+//   {p}:piece:{sha1}                  the same, shared by every edition, as stored before pieces were
+//                                     per edition: still read (never written) until they expire
 // A digest run forms about one segment per reader or two once readers choose among many topics
 // and regions and their cursors differ: each segment's JSON then holds only its own short pieces
-// and the hashes of the shared ones, a few KB instead of the whole HTML.
+// and the hashes of the shared ones, ~4 KB for a 12-item digest instead of its ~70 KB of HTML and
+// text, and the edition's segments are all in Redis at once while it is sent.
 import { createHash } from "node:crypto";
 import { countStat } from "../metrics.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
@@ -20,6 +26,7 @@ import type { Language } from "../i18n/languages.ts";
 import { renderConfirmation } from "../templates/messages.ts";
 import { assembledMessage, type Brand, type RenderedMessage } from "../templates/render.ts";
 import type { Taxonomy } from "../releases/taxonomy.ts";
+import { type LedgerDeps, ledgerOf } from "./ledger.ts";
 
 export const SEGMENT_KEEP_S = 2 * 24 * 3600;
 
@@ -71,8 +78,11 @@ function remember(key: string, s: Segment): void {
   cachedChars += sizeOf(s);
 }
 
-/** Pieces at least this long are stored once by hash; shorter ones stay in the segment's JSON. */
-const SHARED_PIECE = 512;
+/**
+ * Pieces (of the HTML, and cuts of the text) at least this long are stored once by hash; shorter
+ * ones stay in the segment's JSON. A reference costs ~24 bytes of it.
+ */
+const SHARED_PIECE = 64;
 /** A day longer than a segment: a piece whose expiry was just pushed outlives the segment saved after it. */
 const PIECE_KEEP_S = SEGMENT_KEEP_S + 86_400;
 /** Pieces read by this process, by hash, bounded by characters. */
@@ -91,20 +101,75 @@ function keepPiece(hash: string, text: string): void {
   pieceChars += text.length;
 }
 
-/** Hashes of pieces by the piece: the same release rows recur in many segments of a run (and a string's lookup key is cached in it). */
+/**
+ * Hashes of pieces by the piece: the same release rows recur in many segments of a run (and a
+ * string's lookup key is cached in it). 96 bits: a segment names a few dozen pieces, and a
+ * 40-character hex hash was a quarter of its stored bytes.
+ */
 const hashes = new Map<string, string>();
 function pieceHash(text: string): string {
   let h = hashes.get(text);
   if (!h) {
-    h = createHash("sha1").update(text).digest("hex");
+    h = createHash("sha1").update(text).digest("base64url").slice(0, 16);
     if (hashes.size >= 4000) hashes.clear();
-    hashes.set(text, h);
+    // A copy: a cut of the text is a slice, and as a key it would keep the whole text alive.
+    hashes.set(Buffer.from(text).toString(), h);
   }
   return h;
 }
 
-/** How a segment is stored: the message's `parts` as short strings or hashes of stored pieces, and no `html`. */
-type StoredMessage = Omit<RenderedMessage, "html" | "parts"> & { html?: string; parts?: (string | { h: string })[] };
+/**
+ * How a segment is stored: the message's `parts` as short strings or references to stored pieces
+ * (`e`: the edition's piece {p}:piece:{edition}:{e}; `h`: a shared {p}:piece:{h} of a segment
+ * stored before), and no `html`.
+ */
+type StoredPart = string | { e: string } | { h: string };
+/** With `parts`, the text is stored as `textParts` too (cutText), no longer whole. */
+type StoredMessage = Omit<RenderedMessage, "html" | "parts" | "text"> & {
+  html?: string;
+  parts?: StoredPart[];
+  text?: string;
+  textParts?: StoredPart[];
+};
+
+/**
+ * The plain text cut where its pieces recur: around its slots (a date's slot is named by its
+ * position in the digest) and before each blank line (where a release's lines start and end).
+ * Joined, the cuts are the text.
+ */
+function cutText(text: string, nonce: string): string[] {
+  const out: string[] = [];
+  const at = new RegExp(`HX${nonce}X[a-z0-9]+X|\n\n`, "g");
+  let from = 0;
+  for (let m = at.exec(text); m; m = at.exec(text)) {
+    if (m.index > from) out.push(text.slice(from, m.index));
+    if (m[0] === "\n\n") from = m.index;
+    else {
+      out.push(m[0]);
+      from = m.index + m[0].length;
+    }
+  }
+  if (from < text.length) out.push(text.slice(from));
+  return out;
+}
+
+/**
+ * `parts` as stored: those at least `min` long as references to the edition's pieces (added to
+ * `pieces`), the rest as they are; with `join`, runs of short ones as one string.
+ */
+function storedParts(parts: string[], min: number, pieces: Map<string, string>, join = false): StoredPart[] {
+  const out: StoredPart[] = [];
+  for (const p of parts) {
+    const last = out[out.length - 1];
+    if (p.length >= min) {
+      const h = pieceHash(p);
+      pieces.set(h, p);
+      out.push({ e: h });
+    } else if (join && typeof last === "string") out[out.length - 1] = last + p;
+    else out.push(p);
+  }
+  return out;
+}
 
 export async function saveSegment(rt: SegmentDeps, edition: string, segment: string, s: Segment): Promise<void> {
   await saveSegments(rt, edition, [[segment, s]]);
@@ -117,8 +182,8 @@ export async function segmentStored(rt: SegmentDeps, edition: string, segment: s
 
 /**
  * Stores segments of one edition in two round trips however many (a digest part renders
- * hundreds). With `track`, their ids are also listed for the edition, so they can be deleted
- * once its last batch is done (fanoutStep).
+ * hundreds). With `track`, their ids and their pieces' are also listed for the edition, so they
+ * can be deleted once its last batch is done (fanoutStep).
  */
 export async function saveSegments(
   rt: SegmentDeps,
@@ -130,6 +195,7 @@ export async function saveSegments(
   const check = withCommands(rt).pipeline();
   /** `at`: the index of its STORE_IF_COMPLETE answer; absent for a message without parts (stored whole). */
   const writes: { keys: string[]; pieces: string[]; json: string; at?: number }[] = [];
+  const named = new Set<string>();
   let checks = 0;
   for (const [segment, s] of list) {
     const m = s.message;
@@ -138,16 +204,19 @@ export async function saveSegments(
       writes.push({ keys: [key], pieces: [], json: JSON.stringify(s) });
       continue;
     }
-    const ids = m.parts.map((p) => (p.length < SHARED_PIECE ? null : pieceHash(p)));
-    const unique = [...new Map(ids.flatMap((h, i) => (h ? [[h, m.parts![i]!] as const] : []))).entries()];
-    const parts = m.parts.map((p, i) => (ids[i] ? { h: ids[i]! } : p));
+    const pieces = new Map<string, string>();
+    // The HTML's parts as they are (each is encoded on its own: personalise.ts); the text's cuts joined.
+    const parts = storedParts(m.parts, SHARED_PIECE, pieces);
+    const textParts = storedParts(cutText(m.text, m.nonce), SHARED_PIECE, pieces, true);
+    const unique = [...pieces];
     // Named one by one: reading `html` would join the parts (see assembledMessage).
-    const message: StoredMessage = { subject: m.subject, text: m.text, nonce: m.nonce, dates: m.dates, parts };
+    const message: StoredMessage = { subject: m.subject, nonce: m.nonce, dates: m.dates, parts, textParts };
     // Each piece outlives every segment that names it, and the segment is stored only once all its
     // pieces are: a sender never reads a segment whose pieces are not there yet (after a restart
     // the layout's pieces are new, while batches of the earlier fan-out may still be running).
     const json = JSON.stringify({ ...s, message });
-    const keys = [key, ...unique.map(([h]) => rt.key("piece", h))];
+    const keys = [key, ...unique.map(([h]) => rt.key("piece", edition, h))];
+    for (const [h] of unique) named.add(h);
     writes.push({ keys, pieces: unique.map(([, text]) => text), json, at: checks++ });
     (check as unknown as SegmentCommands).heraldStoreSegment(
       keys.length,
@@ -160,6 +229,8 @@ export async function saveSegments(
   if (opts.track) {
     const listKey = rt.key("segments", edition);
     check.sadd(listKey, ...list.map(([id]) => id)).expire(listKey, SEGMENT_KEEP_S);
+    const piecesKey = rt.key("pieces", edition);
+    if (named.size > 0) check.sadd(piecesKey, ...named).expire(piecesKey, PIECE_KEEP_S);
   }
   const answers = checks > 0 || opts.track ? await execOrThrow(check) : [];
   // One step when every piece is already stored (their expiry pushed), a second for the rest.
@@ -201,40 +272,52 @@ function withCommands(rt: Pick<Runtime, "redis">): Runtime["redis"] & SegmentCom
   return r as Runtime["redis"] & SegmentCommands;
 }
 
-/** Stored segments back as Segments: their shared pieces from this process's memory, the rest in one read. */
-async function restoreMany(rt: SegmentDeps, raws: (string | null)[]): Promise<(Segment | null)[]> {
+/** A stored piece reference's hash: the process cache's key. */
+const refHash = (p: { e: string } | { h: string }) => ("e" in p ? p.e : p.h);
+
+/** Stored segments of an edition back as Segments: their shared pieces from this process's memory, the rest in one read. */
+async function restoreMany(rt: SegmentDeps, edition: string, raws: (string | null)[]): Promise<(Segment | null)[]> {
   const parsed = raws.map((raw) =>
     raw === null ? null : (JSON.parse(raw) as Omit<Segment, "message"> & { message: StoredMessage }),
   );
-  // The process cache is keyed by content hash, so a piece read for one Redis (or prefix) is the
-  // same text for any other.
-  const local = new Map<string, string | null>();
+  // The process cache is keyed by content hash, so a piece read for one edition, Redis or prefix
+  // is the same text for any other. Hash -> text, or the key to read it from.
+  const local = new Map<string, string | { key: string }>();
   for (const s of parsed)
-    for (const p of s?.message.parts ?? []) {
-      if (typeof p === "string" || local.has(p.h)) continue;
-      local.set(p.h, pieces.get(p.h) ?? null);
+    for (const p of [...(s?.message.parts ?? []), ...(s?.message.textParts ?? [])]) {
+      if (typeof p === "string") continue;
+      const h = refHash(p);
+      if (!local.has(h))
+        local.set(h, pieces.get(h) ?? { key: "e" in p ? rt.key("piece", edition, h) : rt.key("piece", h) });
     }
-  const missing = [...local].flatMap(([h, text]) => (text === null ? [h] : []));
+  const missing = [...local].flatMap(([h, text]) => (typeof text === "string" ? [] : [[h, text.key] as const]));
   if (missing.length > 0) {
-    const got = await rt.redis.mget(...missing.map((h) => rt.key("piece", h)));
+    const got = await rt.redis.mget(...missing.map(([, key]) => key));
     got.forEach((text, i) => {
-      if (text === null) return; // expired with its segments' content
-      local.set(missing[i]!, text);
-      keepPiece(missing[i]!, text);
+      if (text === null) return; // expired or deleted with its segments
+      local.set(missing[i]![0], text);
+      keepPiece(missing[i]![0], text);
     });
   }
+  /** The stored parts' texts, or null when a piece is gone. */
+  const texts = (stored: StoredPart[]): string[] | null => {
+    const out: string[] = [];
+    for (const p of stored) {
+      const text = typeof p === "string" ? p : local.get(refHash(p));
+      if (typeof text !== "string") return null;
+      out.push(text);
+    }
+    return out;
+  };
   return parsed.map((s) => {
     if (!s) return null;
-    const stored = s.message.parts;
+    const { parts: stored, textParts, html: _html, text: whole, ...rest } = s.message;
     if (!stored) return s as Segment;
-    const parts: string[] = [];
-    for (const p of stored) {
-      const text = typeof p === "string" ? p : local.get(p.h);
-      if (text == null) return null; // a piece is gone: nothing left to send, never a mail with a hole in it
-      parts.push(text);
-    }
-    const { parts: _stored, html: _html, ...rest } = s.message;
-    return { ...s, message: assembledMessage(rest, parts) };
+    const parts = texts(stored);
+    const text = textParts ? texts(textParts)?.join("") : whole;
+    // a piece is gone: nothing left to send, never a mail with a hole in it
+    if (!parts || text === undefined) return null;
+    return { ...s, message: assembledMessage({ ...rest, text }, parts) };
   });
 }
 
@@ -250,7 +333,7 @@ export async function loadSegment(rt: SegmentReadDeps, job: EmailBatchJob): Prom
     s = { kind: "confirm", language, message: await renderConfirmation(brandOf(rt.config), language) };
     await countStat(rt, "herald_mjml_renders_total");
   } else {
-    s = (await restoreMany(rt, [await rt.redis.get(key)]))[0] ?? null;
+    s = (await restoreMany(rt, job.edition, [await rt.redis.get(key)]))[0] ?? null;
   }
   if (s) remember(key, s);
   return s;
@@ -275,7 +358,7 @@ export async function readerSegments(rt: SegmentReadDeps, job: EmailBatchJob): P
     else unread.push(i);
   });
   if (unread.length > 0) {
-    const read = await restoreMany(rt, await rt.redis.mget(...unread.map((i) => keys[i]!)));
+    const read = await restoreMany(rt, job.edition, await rt.redis.mget(...unread.map((i) => keys[i]!)));
     // Kept for other batches only when its readers may go on in one: the first and the last run
     // of the batch. A part's readers come segment after segment, so a run in the middle is all of
     // that segment's readers in this part, and keeping it would fill the cache with segments
@@ -291,19 +374,22 @@ export async function readerSegments(rt: SegmentReadDeps, job: EmailBatchJob): P
   return out;
 }
 
-// Deleting a digest edition's segments once its last batch is done. Otherwise a run keeps one
-// segment per one or two readers for 2 days: more than the readers' records themselves.
+// Deleting a digest edition's segments and pieces, and settling its ledger (ledger.ts), once its
+// last batch is done. Otherwise a run keeps one segment per one or two readers for 2 days (more
+// than the readers' records themselves), and a ledger entry per reader.
 //   {p}:segments:{edition}       set of the segment ids its parts stored
+//   {p}:pieces:{edition}         set of the hashes of the pieces they name
 //   {p}:fanout:{edition}         hash: parts = the edition's part names (comma-separated, set by
 //                                the planner once every part is handed out), b.{part} = batches that
 //                                part queued (set before queueing them), d.{part} = those done
 //   {p}:fanout-done:{edition}    set of the batch job ids done (a batch that completes twice counts once)
-// All expire with the segments (2 days), so an edition that never completes (a batch failed for
-// good) is cleaned by expiry as before. Safe: a batch completes only when each of its readers was
-// sent (and ledgered), skipped or refused for good; a retry or a deferral does not complete it.
-// Should a part be planned again later with different readers (a retry after the readers changed),
-// a batch of it may find its segment gone: it sends nothing (never twice), and those readers'
-// cursors did not move, so their next digest holds these stories.
+// All expire with the segments (2 days; the pieces' list with the pieces, a day later), so an
+// edition that never completes (a batch failed for good) is cleaned by expiry as before. Safe: a
+// batch completes only when each of its readers was sent (and ledgered), skipped or refused for
+// good; a retry or a deferral does not complete it. Pieces are the edition's own, so no other
+// edition loses one. Should a part be planned again later (a retry after a crash), a batch of it
+// finds its segment gone, or the settled ledger: it sends nothing (never twice), and readers it
+// had not sent keep their cursor, so their next digest holds these stories.
 
 /** KEYS[1] the fanout hash, KEYS[2] the done set. ARGV: "parts", names | "part", name, batches | "done", part, batch id; then keep (s). 1 once, after the step that completed the edition. */
 const FANOUT_STEP = `
@@ -334,8 +420,8 @@ return 1
 
 type FanoutStep = ["parts", string[]] | ["part", string, number] | ["done", string, string];
 
-/** One step of an edition's fan-out bookkeeping (above); the step that completes it deletes the segments. */
-export async function fanoutStep(rt: SegmentDeps, edition: string, ...step: FanoutStep): Promise<void> {
+/** One step of an edition's fan-out bookkeeping (above); the step that completes it settles the ledger and deletes the segments and pieces. */
+export async function fanoutStep(rt: SegmentDeps & LedgerDeps, edition: string, ...step: FanoutStep): Promise<void> {
   const [op, ...args] = step;
   const values = op === "parts" ? [(args[0] as string[]).join(",")] : args.map(String);
   const last = await withCommands(rt).heraldFanoutStep(
@@ -346,9 +432,15 @@ export async function fanoutStep(rt: SegmentDeps, edition: string, ...step: Fano
     String(SEGMENT_KEEP_S),
   );
   if (last !== 1) return;
-  const listKey = rt.key("segments", edition);
-  const ids = await rt.redis.smembers(listKey);
-  for (let i = 0; i < ids.length; i += 1000)
-    await rt.redis.del(...ids.slice(i, i + 1000).map((id) => rt.key("segment", edition, id)));
-  await rt.redis.del(listKey, rt.key("fanout-done", edition));
+  await ledgerOf(rt).settle(edition);
+  await deleteListed(rt, rt.key("segments", edition), (id) => rt.key("segment", edition, id));
+  await deleteListed(rt, rt.key("pieces", edition), (h) => rt.key("piece", edition, h));
+  await rt.redis.del(rt.key("fanout-done", edition));
+}
+
+/** Deletes the keys a set lists (in pages of 1,000), then the set. */
+async function deleteListed(rt: SegmentDeps, listKey: string, keyOf: (member: string) => string): Promise<void> {
+  const members = await rt.redis.smembers(listKey);
+  for (let i = 0; i < members.length; i += 1000) await rt.redis.del(...members.slice(i, i + 1000).map(keyOf));
+  await rt.redis.del(listKey);
 }
