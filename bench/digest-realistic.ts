@@ -5,7 +5,9 @@
 // of 1 to 50 items. One seeded RNG (BENCH_SEED), so runs are comparable. Reports:
 //   - one `digest run daily` end to end through the queue, Herald's workers in processes of
 //     their own (BENCH_PROCESSES, default 1) with no heap flags: segments, plan time, emails/s, CPU ms per email, peak RSS,
-//     Redis memory before/after (and the cursors' share);
+//     Redis memory before, at its peak during the run and after (the cursors' share, what the run
+//     left by key family, and the growth that is Redis's own: key tables, clients, scripts, and
+//     the latency histogram Redis makes for each command on its first use);
 //   - every side sends to postfix's smtp-sink when installed (BENCH_NODE_SINK=1: a Node smtp-server);
 //   - in the same run, two ceilings for the same messages: nodemailer's SMTP pool with no queue
 //     (the run's digests, personalised in advance, sent straight to the same server), and
@@ -54,6 +56,8 @@ import {
   ZONES,
 } from "./digest/harness.ts";
 
+const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+const kb = (bytes: number) => Math.round(bytes / 1024);
 const READERS = Number(process.argv[2] ?? process.env.BENCH_READERS ?? 100_000);
 /** Readers per digest-size run (CPU per email at 1, 10 and 50 items). */
 const SIZED = Number(process.env.BENCH_SIZED_READERS ?? Math.min(3000, Math.max(300, Math.round(READERS / 10))));
@@ -102,7 +106,10 @@ try {
     `${mb(h.peakHeapTotal)} / ${mb(h.peakHeapUsed)}, ${mb(h.peakExternal)}`,
   );
   if (h.heapMb !== undefined) row("  live heap / external after a full GC (MB)", `${h.heapMb} / ${h.externalMb}`);
-  row("Redis used_memory before / after (MB)", `${mb(before.used)} / ${mb(after.used)}`);
+  row(
+    "Redis used_memory before / peak during the run / after (MB)",
+    `${mb(before.used)} / ${mb(run.peakUsed)} / ${mb(after.used)}`,
+  );
   row("  of which the cursors hash before / after (MB)", `${mb(before.cursors)} / ${mb(after.cursors)}`);
   const allowed = before.used * 1.1 + (after.cursors - before.cursors);
   row(
@@ -113,6 +120,12 @@ try {
     "  what the run left, by key family (KB)",
     grown(after.families, before.families, 1024, 64) || "(nothing over 64 KB)",
   );
+  const keysGrowth = sum(after.families) - sum(before.families);
+  const newCommands = after.commands - before.commands;
+  row(
+    "  growth: keys / Redis's own structures (key tables, clients, scripts) / the rest (KB)",
+    `${kb(keysGrowth)} / ${kb(after.overhead - before.overhead)} / ${kb(after.used - before.used - keysGrowth - (after.overhead - before.overhead))} (of which latency histograms of ${newCommands} command(s) first used in the run, ~26 KB each)`,
+  );
   Object.assign(result, {
     sent,
     received,
@@ -122,6 +135,7 @@ try {
     cpuMsPerEmail: round(h.cpuMs / sent, 3),
     peakRssMb: mb(h.peakRss),
     redisBeforeMb: mb(before.used),
+    redisPeakMb: mb(run.peakUsed),
     redisAfterMb: mb(after.used),
     redisCursorsGrowthMb: mb(after.cursors - before.cursors),
   });

@@ -9,7 +9,7 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config/index.ts";
-import { DEFAULT_JOB_OPTIONS, QUEUE_NAMES, type QueueName } from "./jobs/queues.ts";
+import { DEFAULT_JOB_OPTIONS, EVENTS_KEPT, QUEUE_NAMES, type QueueName } from "./jobs/queues.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import { type KeyBuilder, keyBuilder } from "./redis/keys.ts";
 import { clusterOf, connectProducer, describeTarget, type RedisTarget } from "./redis/connection.ts";
@@ -203,6 +203,7 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
         connection: redis,
         prefix: prefixOf(name),
         defaultJobOptions: DEFAULT_JOB_OPTIONS[name],
+        streams: { events: { maxLen: EVENTS_KEPT } },
       });
       q.on("error", (err) => log.error({ err, queue: name }, "queue error"));
       return [name, q];

@@ -387,7 +387,11 @@ export interface EditionRun {
   planSeconds: number;
   /** From queueing the run to the last reader settled. */
   seconds: number;
+  /** Redis used_memory, the most seen while the run went (sampled every 50 ms). */
+  peakUsed: number;
 }
+
+const usedMemory = async (rt: Runtime) => Number(/used_memory:(\d+)/.exec(await rt.redis.info("memory"))![1]);
 
 /**
  * One `digest run` through the queue, as ops queue it. Done when no part is left to plan, no
@@ -402,7 +406,12 @@ export async function runEdition(rt: Runtime, frequency: DigestFrequency, at: nu
     { jobId: `bench-${frequency}-${at}` },
   );
   let summary: DigestSummary | undefined;
+  let peakUsed = 0;
+  const sample = async () => {
+    peakUsed = Math.max(peakUsed, await usedMemory(rt));
+  };
   while (!summary) {
+    await sample();
     const state = await job.getState();
     if (state === "completed")
       summary = ((await rt.queues[QUEUE.digests].getJob(job.id!))!.returnvalue as DigestSummary[])[0];
@@ -415,6 +424,7 @@ export async function runEdition(rt: Runtime, frequency: DigestFrequency, at: nu
   const busy = async (q: QueueName) =>
     Object.values(await rt.queues[q].getJobCounts("waiting", "active", "delayed", "prioritized")).some((n) => n > 0);
   for (;;) {
+    await sample();
     const p = await ledger.progress(summary.edition);
     if (!(await busy(QUEUE.digests)) && !(await busy(QUEUE.emails)) && p.sent + p.skipped + p.failed >= p.total) break;
     await sleep(50);
@@ -424,14 +434,29 @@ export async function runEdition(rt: Runtime, frequency: DigestFrequency, at: nu
     progress: await ledger.progress(summary.edition),
     planSeconds,
     seconds: (performance.now() - t0) / 1000,
+    peakUsed,
   };
 }
 
+export interface RedisMemory {
+  used: number;
+  cursors: number;
+  families: Map<string, number>;
+  /** Redis's own structures (MEMORY STATS overhead.total: the key tables, clients, scripts). */
+  overhead: number;
+  /**
+   * Commands Redis has a latency histogram for (INFO latencystats): one of ~26 KB each, made on
+   * a command's first use and kept for the server's life (`latency-tracking`, on by default).
+   */
+  commands: number;
+}
+
 /** used_memory, the cursors hash, and bytes by key family (MEMORY USAGE of every key): bench:sub:x -> sub, bench:q:emails:1 -> q:emails. */
-export async function redisMemory(
-  rt: Runtime,
-): Promise<{ used: number; cursors: number; families: Map<string, number> }> {
-  const used = Number(/used_memory:(\d+)/.exec(await rt.redis.info("memory"))![1]);
+export async function redisMemory(rt: Runtime): Promise<RedisMemory> {
+  const used = await usedMemory(rt);
+  const stats = (await rt.redis.call("MEMORY", "STATS")) as unknown[];
+  const overhead = Number(stats[stats.indexOf("overhead.total") + 1]);
+  const commands = (await rt.redis.info("latencystats")).split("\n").filter((l) => l.startsWith("latency_")).length;
   const cursors = Number((await rt.redis.memory("USAGE", rt.key("digest-cursor"), "SAMPLES", "0")) ?? 0);
   const families = new Map<string, number>();
   let cursor = "0";
@@ -445,7 +470,7 @@ export async function redisMemory(
       families.set(family, (families.get(family) ?? 0) + Number(sizes[i] ?? 0));
     });
   } while (cursor !== "0");
-  return { used, cursors, families };
+  return { used, cursors, families, overhead, commands };
 }
 
 /** Key families that grew between two readings, per `per` (bytes each), largest first, those of at least `min`. */

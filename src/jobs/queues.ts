@@ -142,16 +142,24 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
   [QUEUE.partners]: { ...retention, attempts: 10, backoff: { type: "partner" } },
   [QUEUE.alerts]: { ...retention, attempts: 10, backoff: { type: "exponential", delay: 1_000 } },
   // Send batches are many (1,000 for 100,000 readers) and the ledger already remembers every
-  // send: keep only the last 100 completed, enough to look at, not a copy of every reader list.
+  // send: keep only the last 20 completed (what `herald jobs list` shows), enough to look at, not a
+  // copy of every reader list (up to 100 ids and their segments' runs, ~6 KB each).
   [QUEUE.emails]: {
     ...retention,
-    removeOnComplete: { age: 3600, count: 100 },
+    removeOnComplete: { age: 3600, count: 20 },
     attempts: 8,
     backoff: { type: "exponential", delay: 2_000 },
   },
   [QUEUE.digests]: { ...retention, attempts: 5, backoff: { type: "exponential", delay: 5_000 } },
   [QUEUE.websub]: { ...retention, attempts: 6, backoff: { type: "exponential", delay: 5_000 } },
 };
+
+/**
+ * Entries kept in each queue's BullMQ event stream (`…:events`; BullMQ's default is 10,000).
+ * Nothing in Herald reads them (no QueueEvents): enough for a tool tailing a queue, not several
+ * per send batch of a whole digest run (~5 entries a job).
+ */
+export const EVENTS_KEPT = 1000;
 
 /** Job ids: plain, deterministic, colon-free. */
 export const jobId = {

@@ -183,12 +183,14 @@ async function digestEdition(
     if (parts < 2) return;
     const jobs = queued.splice(0).map((subscriberIds) => {
       const data: DigestJob = { frequency, at: new Date(at).toISOString(), edition, subscriberIds };
-      // Done parts hold reader lists (DIGEST_PART_SIZE ids each): the last few are kept briefly to
-      // look at; their sends are in the ledger. A run of 100,000 readers has 100 parts.
+      // A part holds its reader list (DIGEST_PART_SIZE ids, ~26 KB), and a run of 100,000 readers
+      // has 100: done, it goes (its sends are in the ledger, its counts in the edition's progress);
+      // one that failed for good is kept to look at. Not a count to keep: BullMQ trims the queue's
+      // whole completed set to it, and the run and tick jobs (ops wait for the run's) went with it.
       return {
         name: "part",
         data,
-        opts: { jobId: jobId.digestPart(edition, subscriberIds), removeOnComplete: { age: 3600, count: 10 } },
+        opts: { jobId: jobId.digestPart(edition, subscriberIds), removeOnComplete: true },
       };
     });
     await rt.queues[QUEUE.digests].addBulk(jobs);

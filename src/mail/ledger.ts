@@ -13,7 +13,11 @@
 //   {p}:ledger:{edition}          digests: set of subscriber ids the edition was accepted for (and
 //                                 alerts' ledgers written before the bitmaps, still read). Guards the
 //                                 edition's own send batches, which stop once their segment has
-//                                 expired (2 days, segments.ts): kept EDITION_KEEP_S (3 days).
+//                                 expired (2 days, segments.ts): kept EDITION_KEEP_S (3 days). Once
+//                                 every batch of a digest edition is done (segments.ts, fanoutStep)
+//                                 it is settled: the set becomes the one member SETTLED ("*"),
+//                                 which reads as "sent" for every reader, kept DIGEST_LEDGER_KEEP_S
+//                                 (see settle()).
 //                                 A re-run of an alert's planning is stopped by {p}:alerted, a
 //                                 digest's by the reader's cursor. Correction notices keep theirs
 //                                 for the story's alert window (a correction re-planned later must
@@ -61,23 +65,31 @@ import { oncePerRuntime, type Runtime } from "../runtime.ts";
 export type LeaseState = "mine" | "busy" | "done";
 const LEASE_STATES: LeaseState[] = ["busy", "mine", "done"];
 
+/**
+ * The one member of a settled digest ledger (settle()): every reader the edition was for is
+ * settled. Never a subscriber id (those are "s" and hex).
+ */
+const SETTLED = "*";
+
 // Leases readers of one edition for one run, atomically with the ledger check: a reader already
 // in the ledger is "done" (2); one leased by another run until later than now is "busy" (0);
 // otherwise (free, expired, or already this run's) the lease is (re)taken until now + ttl (1).
 // Redis time, so every process agrees on expiry. The last element is the shortest time left on
-// a busy lease (ms), or -1. KEYS: ledger set, lease, ledger bitmap, reader numbers (alerts and
-// notices keep their ledger as a bitmap by reader number: see record()). ARGV: token, ttl ms, ids...
+// a busy lease (ms), or -1. A settled edition (settle()) is "done" for everyone. KEYS: ledger set,
+// lease, ledger bitmap, reader numbers (alerts and notices keep their ledger as a bitmap by reader
+// number: see record()). ARGV: token, ttl ms, ids...
 const LEASE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[2])
+local settled = redis.call('SISMEMBER', KEYS[1], '${SETTLED}') == 1
 local out = {}
 local wait = -1
 for i = 3, #ARGV do
   local id = ARGV[i]
   local r = 1
   local n = redis.call('HGET', KEYS[4], id)
-  if redis.call('SISMEMBER', KEYS[1], id) == 1 or (n and redis.call('GETBIT', KEYS[3], tonumber(n)) == 1) then
+  if settled or redis.call('SISMEMBER', KEYS[1], id) == 1 or (n and redis.call('GETBIT', KEYS[3], tonumber(n)) == 1) then
     r = 2
   else
     local v = redis.call('HGET', KEYS[2], id)
@@ -128,7 +140,7 @@ function withScripts(redis: Redis): Redis & LedgerScripts {
 const DAY_S = 24 * 3600;
 /** An edition's ledger, claims and progress: longer than its segments (2 days), so every batch that can still send finds them. */
 export const EDITION_KEEP_S = 3 * DAY_S;
-/** A digest edition's ledger: longer than any retry of its batches (minutes) and a day of ops looking. */
+/** A digest edition's ledger, then its settled marker (settle()): longer than any retry of its batches (minutes) and a day of ops looking. */
 export const DIGEST_LEDGER_KEEP_S = 2 * DAY_S;
 /**
  * How long after its first accepted alert a story may still send alerts (translations, late
@@ -261,11 +273,12 @@ export class Ledger {
     return out;
   }
 
-  /** For each id, whether the edition was already accepted for it. */
+  /** For each id, whether the edition was already accepted for it (every id, once the edition is settled). */
   async sent(edition: string, ids: string[]): Promise<boolean[]> {
     if (ids.length === 0) return [];
     return this.shards.map(ids, async (sh, page) => {
-      const r = (await this.redis.smismember(this.sk(sh, "ledger", edition), ...page)) as number[];
+      const r = (await this.redis.smismember(this.sk(sh, "ledger", edition), ...page, SETTLED)) as number[];
+      if (r.pop() === 1) return page.map(() => true);
       if (!bitEdition(edition)) return r.map((x) => x === 1);
       const bits = await this.bitsOf(this.sk(sh, "ledger-bits", edition), await this.knownNumbers(sh, page));
       return r.map((x, i) => x === 1 || bits[i] === true);
@@ -376,6 +389,24 @@ export class Ledger {
     m.hincrby(progress, "sent", accepted.length);
     if (this.shards.n > 1) m.expire(progress, EDITION_KEEP_S);
     await execOrThrow(m);
+  }
+
+  /**
+   * Settles a digest edition once every batch of it is done (segments.ts, fanoutStep): its ledger
+   * set, one member per reader it was accepted for, becomes the one member SETTLED, which reads as
+   * "sent" for every reader (sent(), and the lease step) for DIGEST_LEDGER_KEEP_S more.
+   * Why no reader can get the edition twice: until now the set said who had it. From now on no
+   * run of the edition sends anybody: not a run of a batch still going after its job completed
+   * elsewhere (a stalled worker: its next lease step finds the edition done), not the batches of
+   * a planning part run again (a retry after a crash), even for readers the edition skipped
+   * (their cursor did not move: their next digest has these stories). Each bucket's ledger is
+   * swapped in one step, so a lease step sees either the full set or the marker, never neither.
+   */
+  async settle(edition: string): Promise<void> {
+    for (const sh of this.shards.all()) {
+      const key = this.sk(sh, "ledger", edition);
+      await execOrThrow(this.redis.multi().del(key).sadd(key, SETTLED).expire(key, DIGEST_LEDGER_KEEP_S));
+    }
   }
 
   /** For each id, whether the reader received the release as an alert (within its window). */

@@ -4,12 +4,18 @@
 //   {p}:segment:{edition}:{segment}   JSON Segment, expires after 2 days: longer than any retry of
 //                                     its batches (minutes to hours), and a batch that finds it gone
 //                                     sends nothing (its ledger, kept 3 days, outlives it)
-//   {p}:piece:{sha1}                  a long piece of an assembled HTML (the layout, a release's
-//                                     rows), stored once for every segment that holds it; its
-//                                     expiry is pushed past that of the newest segment using it
+//   {p}:piece:{edition}:{hash}        a long piece of an assembled HTML (the layout, a release's
+//                                     rows) or of its text (a release's lines), stored once for every
+//                                     segment of the edition that holds it (hash: 96 bits of its
+//                                     SHA-1, base64url); its expiry is pushed past that of the newest
+//                                     segment using it, and a digest edition's go with its segments
+//                                     (fanoutStep)
+//   {p}:piece:{sha1}                  the same, shared by every edition, as stored before pieces were
+//                                     per edition: still read (never written) until they expire
 // A digest run forms about one segment per reader or two once readers choose among many topics
 // and regions and their cursors differ: each segment's JSON then holds only its own short pieces
-// and the hashes of the shared ones, a few KB instead of the whole HTML.
+// and the hashes of the shared ones, ~4 KB for a 12-item digest instead of its ~70 KB of HTML and
+// text, and the edition's segments are all in Redis at once while it is sent.
 import { createHash } from "node:crypto";
 import { countStat } from "../metrics.ts";
 import { execOrThrow } from "../redis/pipeline.ts";
@@ -20,6 +26,7 @@ import type { Language } from "../i18n/languages.ts";
 import { renderConfirmation } from "../templates/messages.ts";
 import { assembledMessage, type Brand, type RenderedMessage } from "../templates/render.ts";
 import type { Taxonomy } from "../releases/taxonomy.ts";
+import { type LedgerDeps, ledgerOf } from "./ledger.ts";
 
 export const SEGMENT_KEEP_S = 2 * 24 * 3600;
 
@@ -117,21 +124,30 @@ function keepPiece(hash: string, text: string): void {
   pieceChars += text.length;
 }
 
-/** Hashes of pieces by the piece: the same release rows recur in many segments of a run (and a string's lookup key is cached in it). */
+/**
+ * Hashes of pieces by the piece: the same release rows recur in many segments of a run (and a
+ * string's lookup key is cached in it). 96 bits: a segment names a few dozen pieces, and a
+ * 40-character hex hash was a quarter of its stored bytes.
+ */
 const hashes = new Map<string, string>();
 function pieceHash(text: string): string {
   let h = hashes.get(text);
   if (!h) {
-    h = createHash("sha1").update(text).digest("hex");
+    h = createHash("sha1").update(text).digest("base64url").slice(0, 16);
     if (hashes.size >= 4000) hashes.clear();
-    hashes.set(text, h);
+    // A copy: a cut of the text is a slice, and as a key it would keep the whole text alive.
+    hashes.set(Buffer.from(text).toString(), h);
   }
   return h;
 }
 
-/** A stored message's pieces: short strings, and hashes of stored pieces. */
-type StoredParts = (string | { h: string })[];
-/** How a segment is stored: the message's pieces as short strings or hashes of stored pieces, and no joined `html` (nor `text`, when in pieces). */
+/**
+ * A stored message's pieces: short strings, and references to stored pieces (`e`: the edition's
+ * piece {p}:piece:{edition}:{e}; `h`: a shared {p}:piece:{h} of a segment stored before).
+ */
+type StoredPart = string | { e: string } | { h: string };
+type StoredParts = StoredPart[];
+/** How a segment is stored: the message's pieces as short strings or references to stored pieces, and no joined `html` (nor `text`, when in pieces). */
 type StoredMessage = Omit<RenderedMessage, "html" | "parts" | "text" | "textParts"> & {
   html?: string;
   text?: string;
@@ -164,7 +180,7 @@ function storedParts(list: string[], min: number, pieces: Map<string, string>): 
     else {
       const h = pieceHash(p);
       pieces.set(h, p);
-      out[i] = { h };
+      out[i] = { e: h };
     }
   }
   return out;
@@ -172,8 +188,8 @@ function storedParts(list: string[], min: number, pieces: Map<string, string>): 
 
 /**
  * Stores segments of one edition in two round trips however many (a digest part renders
- * hundreds). With `track`, their ids are also listed for the edition, so they can be deleted
- * once its last batch is done (fanoutStep).
+ * hundreds). With `track`, their ids and their pieces' are also listed for the edition, so they
+ * can be deleted once its last batch is done (fanoutStep).
  */
 export async function saveSegments(
   rt: SegmentDeps,
@@ -193,7 +209,9 @@ export async function saveSegments(
   // every piece's expiry is pushed (one step for all the segments), then the missing pieces are
   // written before the segments, in one MULTI.
   const hashes = [...pieces.keys()];
-  const keys = hashes.map((h) => rt.key("piece", h));
+  // The edition's own pieces: they go with its segments once its last batch is done (fanoutStep),
+  // so no other edition can lose a piece it needs.
+  const keys = hashes.map((h) => rt.key("piece", edition, h));
   const missing =
     keys.length > 0 ? await withCommands(rt).heraldKeepPieces(keys.length, ...keys, String(PIECE_KEEP_S)) : [];
   const write = rt.redis.multi();
@@ -205,6 +223,8 @@ export async function saveSegments(
   if (opts.track) {
     const listKey = rt.key("segments", edition);
     write.sadd(listKey, ...list.map(([id]) => id)).expire(listKey, SEGMENT_KEEP_S);
+    const piecesKey = rt.key("pieces", edition);
+    if (hashes.length > 0) write.sadd(piecesKey, ...hashes).expire(piecesKey, PIECE_KEEP_S);
   }
   await execOrThrow(write);
 }
@@ -233,53 +253,53 @@ function withCommands(rt: Pick<Runtime, "redis">): Runtime["redis"] & SegmentCom
   return r as Runtime["redis"] & SegmentCommands;
 }
 
-/** Stored segments back as Segments: their shared pieces from this process's memory, the rest in one read. */
-async function restoreMany(rt: SegmentDeps, raws: (string | null)[]): Promise<(Segment | null)[]> {
+/** A stored piece reference's hash: the process cache's key. */
+const refHash = (p: { e: string } | { h: string }) => ("e" in p ? p.e : p.h);
+
+/** Stored segments of an edition back as Segments: their shared pieces from this process's memory, the rest in one read. */
+async function restoreMany(rt: SegmentDeps, edition: string, raws: (string | null)[]): Promise<(Segment | null)[]> {
   const parsed = raws.map((raw) =>
     raw === null ? null : (JSON.parse(raw) as Omit<Segment, "message"> & { message: StoredMessage }),
   );
-  // The process cache is keyed by content hash, so a piece read for one Redis (or prefix) is the
-  // same text for any other.
-  const local = new Map<string, string | null>();
-  for (const s of parsed) {
-    lookUp(s?.message.parts, local);
-    lookUp(s?.message.textParts, local);
-  }
-  const missing = [...local].flatMap(([h, text]) => (text === null ? [h] : []));
+  // The process cache is keyed by content hash, so a piece read for one edition, Redis or prefix
+  // is the same text for any other. Hash -> text, or the key to read it from.
+  const local = new Map<string, string | { key: string }>();
+  for (const s of parsed)
+    for (const p of [...(s?.message.parts ?? []), ...(s?.message.textParts ?? [])]) {
+      if (typeof p === "string") continue;
+      const h = refHash(p);
+      if (!local.has(h))
+        local.set(h, pieces.get(h) ?? { key: "e" in p ? rt.key("piece", edition, h) : rt.key("piece", h) });
+    }
+  const missing = [...local].flatMap(([h, text]) => (typeof text === "string" ? [] : [[h, text.key] as const]));
   if (missing.length > 0) {
-    const got = await rt.redis.mget(...missing.map((h) => rt.key("piece", h)));
+    const got = await rt.redis.mget(...missing.map(([, key]) => key));
     got.forEach((text, i) => {
-      if (text === null) return; // expired with its segments' content
-      local.set(missing[i]!, text);
-      keepPiece(missing[i]!, text);
+      if (text === null) return; // expired or deleted with its segments
+      local.set(missing[i]![0], text);
+      keepPiece(missing[i]![0], text);
     });
   }
+  /** The stored parts' texts, or null when a piece is gone. */
+  const texts = (stored: StoredPart[]): string[] | null => {
+    const out: string[] = [];
+    for (const p of stored) {
+      const text = typeof p === "string" ? p : local.get(refHash(p));
+      if (typeof text !== "string") return null;
+      out.push(text);
+    }
+    return out;
+  };
   return parsed.map((s) => {
     if (!s) return null;
     const { parts: stored, textParts: storedText, html: _html, text: wholeText, ...rest } = s.message;
     if (!stored) return s as Segment;
-    const parts = restored(stored, local);
-    const text = storedText ? restored(storedText, local) : wholeText!;
+    const parts = texts(stored);
+    const text = storedText ? texts(storedText) : wholeText!;
+    // a piece is gone: nothing left to send, never a mail with a hole in it
     if (!parts || !text) return null;
     return { ...s, message: assembledMessage(rest, parts, text) };
   });
-}
-
-/** Adds the pieces `stored` names to `local` (hash -> text, or null when this process has not got it). */
-function lookUp(stored: StoredParts | undefined, local: Map<string, string | null>): void {
-  for (const p of stored ?? []) if (typeof p !== "string" && !local.has(p.h)) local.set(p.h, pieces.get(p.h) ?? null);
-}
-
-/** The pieces back as text; null when one is gone: nothing left to send, never a mail with a hole in it. */
-function restored(stored: StoredParts, local: Map<string, string | null>): string[] | null {
-  const out: string[] = new Array(stored.length);
-  for (let i = 0; i < stored.length; i++) {
-    const p = stored[i]!;
-    const text = typeof p === "string" ? p : local.get(p.h);
-    if (text == null) return null;
-    out[i] = text;
-  }
-  return out;
 }
 
 /** The segment of a batch, or null when it expired (nothing left to send for it). */
@@ -294,7 +314,7 @@ export async function loadSegment(rt: SegmentReadDeps, job: EmailBatchJob): Prom
     s = { kind: "confirm", language, message: await renderConfirmation(brandOf(rt.config), language) };
     await countStat(rt, "herald_mjml_renders_total");
   } else {
-    s = (await restoreMany(rt, [await rt.redis.get(key)]))[0] ?? null;
+    s = (await restoreMany(rt, job.edition, [await rt.redis.get(key)]))[0] ?? null;
   }
   if (s) remember(key, s);
   return s;
@@ -319,7 +339,7 @@ export async function readerSegments(rt: SegmentReadDeps, job: EmailBatchJob): P
     else unread.push(i);
   });
   if (unread.length > 0) {
-    const read = await restoreMany(rt, await rt.redis.mget(...unread.map((i) => keys[i]!)));
+    const read = await restoreMany(rt, job.edition, await rt.redis.mget(...unread.map((i) => keys[i]!)));
     // Kept for other batches only when its readers may go on in one: the first and the last run
     // of the batch. A part's readers come segment after segment, so a run in the middle is all of
     // that segment's readers in this part, and keeping it would fill the cache with segments
@@ -335,19 +355,22 @@ export async function readerSegments(rt: SegmentReadDeps, job: EmailBatchJob): P
   return out;
 }
 
-// Deleting a digest edition's segments once its last batch is done. Otherwise a run keeps one
-// segment per one or two readers for 2 days: more than the readers' records themselves.
+// Deleting a digest edition's segments and pieces, and settling its ledger (ledger.ts), once its
+// last batch is done. Otherwise a run keeps one segment per one or two readers for 2 days (more
+// than the readers' records themselves), and a ledger entry per reader.
 //   {p}:segments:{edition}       set of the segment ids its parts stored
+//   {p}:pieces:{edition}         set of the hashes of the pieces they name
 //   {p}:fanout:{edition}         hash: parts = the edition's part names (comma-separated, set by
 //                                the planner once every part is handed out), b.{part} = batches that
 //                                part queued (set before queueing them), d.{part} = those done
 //   {p}:fanout-done:{edition}    set of the batch job ids done (a batch that completes twice counts once)
-// All expire with the segments (2 days), so an edition that never completes (a batch failed for
-// good) is cleaned by expiry as before. Safe: a batch completes only when each of its readers was
-// sent (and ledgered), skipped or refused for good; a retry or a deferral does not complete it.
-// Should a part be planned again later with different readers (a retry after the readers changed),
-// a batch of it may find its segment gone: it sends nothing (never twice), and those readers'
-// cursors did not move, so their next digest holds these stories.
+// All expire with the segments (2 days; the pieces' list with the pieces, a day later), so an
+// edition that never completes (a batch failed for good) is cleaned by expiry as before. Safe: a
+// batch completes only when each of its readers was sent (and ledgered), skipped or refused for
+// good; a retry or a deferral does not complete it. Pieces are the edition's own, so no other
+// edition loses one. Should a part be planned again later (a retry after a crash), a batch of it
+// finds its segment gone, or the settled ledger: it sends nothing (never twice), and readers it
+// had not sent keep their cursor, so their next digest holds these stories.
 
 /** KEYS[1] the fanout hash, KEYS[2] the done set. ARGV: "parts", names | "part", name, batches | "done", part, batch id; then keep (s). 1 once, after the step that completed the edition. */
 const FANOUT_STEP = `
@@ -378,8 +401,8 @@ return 1
 
 type FanoutStep = ["parts", string[]] | ["part", string, number] | ["done", string, string];
 
-/** One step of an edition's fan-out bookkeeping (above); the step that completes it deletes the segments. */
-export async function fanoutStep(rt: SegmentDeps, edition: string, ...step: FanoutStep): Promise<void> {
+/** One step of an edition's fan-out bookkeeping (above); the step that completes it settles the ledger and deletes the segments and pieces. */
+export async function fanoutStep(rt: SegmentDeps & LedgerDeps, edition: string, ...step: FanoutStep): Promise<void> {
   const [op, ...args] = step;
   const values = op === "parts" ? [(args[0] as string[]).join(",")] : args.map(String);
   const last = await withCommands(rt).heraldFanoutStep(
@@ -390,9 +413,15 @@ export async function fanoutStep(rt: SegmentDeps, edition: string, ...step: Fano
     String(SEGMENT_KEEP_S),
   );
   if (last !== 1) return;
-  const listKey = rt.key("segments", edition);
-  const ids = await rt.redis.smembers(listKey);
-  for (let i = 0; i < ids.length; i += 1000)
-    await rt.redis.del(...ids.slice(i, i + 1000).map((id) => rt.key("segment", edition, id)));
-  await rt.redis.del(listKey, rt.key("fanout-done", edition));
+  await ledgerOf(rt).settle(edition);
+  await deleteListed(rt, rt.key("segments", edition), (id) => rt.key("segment", edition, id));
+  await deleteListed(rt, rt.key("pieces", edition), (h) => rt.key("piece", edition, h));
+  await rt.redis.del(rt.key("fanout-done", edition));
+}
+
+/** Deletes the keys a set lists (in pages of 1,000), then the set. */
+async function deleteListed(rt: SegmentDeps, listKey: string, keyOf: (member: string) => string): Promise<void> {
+  const members = await rt.redis.smembers(listKey);
+  for (let i = 0; i < members.length; i += 1000) await rt.redis.del(...members.slice(i, i + 1000).map(keyOf));
+  await rt.redis.del(listKey);
 }

@@ -1,7 +1,9 @@
 // Digest send batches that carry many small segments (readers who chose among many topics form
 // segments of one or two): each reader gets their own segment's digest once, a batch run again
 // sends nothing, a batch whose run died part-way re-sends none of the readers already in the
-// ledger, and the edition's segments are deleted once its last batch is done (not before).
+// ledger, and once its last batch is done (not before) the edition leaves nothing per reader or
+// segment: its segments and pieces are deleted and its ledger is settled to one marker, which
+// still stops every later run of its batches, even one planned again from cursors that never moved.
 import { afterEach, describe, expect, it } from "vitest";
 import { type EmailBatchJob, QUEUE } from "../../src/jobs/queues.ts";
 import { runDigest } from "../../src/mail/digests.ts";
@@ -89,18 +91,34 @@ describe("digest batches of many segments", { timeout: 180_000 }, () => {
       const stories = TOPICS.map((_, k) => `Batch Story ${k}`).filter((t) => text.includes(t));
       expect({ email, stories }).toEqual({ email, stories: expected.get(email) });
     }
-    // The last batch done, the edition's segments are gone (the ledger and cursors remain).
+    // The last batch done, the edition's segments and pieces are gone, and its ledger is the
+    // settled marker (one member, not one per reader); the cursors remain.
+    const ledgerKey = rt.key("ledger", summary.edition);
     await eventually(
-      async () => (await rt.redis.keys(`${rt.key("segment", summary.edition)}:*`)).length === 0,
+      async () => (await rt.redis.smembers(ledgerKey)).join() === "*",
       10_000,
-      "the edition's segments to be deleted",
+      "the edition's ledger to be settled",
     );
-    expect(await rt.redis.exists(rt.key("segments", summary.edition))).toBe(0);
-    expect(await rt.redis.scard(rt.key("ledger", summary.edition))).toBe(READERS);
+    expect(await rt.redis.keys(`${rt.key("segment", summary.edition)}:*`)).toEqual([]);
+    expect(await rt.redis.keys(`${rt.key("piece", summary.edition)}:*`)).toEqual([]);
+    expect(await rt.redis.exists(rt.key("segments", summary.edition), rt.key("pieces", summary.edition))).toBe(0);
+    expect(await rt.redis.ttl(ledgerKey)).toBeGreaterThan(24 * 3600);
+    expect(await rt.redis.hlen(rt.key("digest-cursor"))).toBe(READERS);
     // Every batch again (a duplicate delivery of the job): nothing sent twice.
     await env.workers!.close();
     env.workers = null;
     for (const b of batches) expect(await sendBatch(rt, b)).toMatchObject({ sent: 0, failed: 0 });
+    // Worse: the edition planned again from cursors that never moved (a planning part retried
+    // with what it read before the sends), its segments stored anew. Only the settled ledger
+    // stands between those batches and a second digest: it reads as "sent" for every reader, in
+    // the check and in the lease step (a run of a batch still going after its job completed).
+    await rt.redis.del(rt.key("digest-cursor"));
+    await runDigest(rt, "daily", AT, { dryRun: false });
+    expect((await rt.redis.keys(`${rt.key("segment", summary.edition)}:*`)).length).toBeGreaterThan(0);
+    for (const b of batches) expect(await sendBatch(rt, b)).toMatchObject({ sent: 0, failed: 0, skipped: 0 });
+    const ledger = new Ledger(rt.redis, rt.config.prefix);
+    const all = batches.flatMap((b) => b.subscriberIds);
+    expect((await ledger.lease(summary.edition, "late-run", 60_000, all)).states).toEqual(all.map(() => "done"));
     expect(smtp.messages).toHaveLength(READERS);
   });
 

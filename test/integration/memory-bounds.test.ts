@@ -1,9 +1,10 @@
 // Memory bounded by design: every per-reader record of a send expires after a known time, the
 // record that guards corrections and translations lives for the story's alert window only (and
 // past it nothing more is sent for the story), facet indexes stay at FACET_INDEX_KEEP and a
-// release keeps REVISIONS_KEPT old revisions. Real Redis and SMTP; the window runs on the
+// release keeps REVISIONS_KEPT old revisions, a queue's event stream EVENTS_KEPT entries. Real Redis and SMTP; the window runs on the
 // injected clock, the TTLs are read from Redis.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { EVENTS_KEPT, QUEUE } from "../../src/jobs/queues.ts";
 import { runAlert } from "../../src/mail/alerts.ts";
 import { ALERT_WINDOW_S, EDITION_KEEP_S } from "../../src/mail/ledger.ts";
 import { SEGMENT_KEEP_S } from "../../src/mail/segments.ts";
@@ -255,5 +256,18 @@ describe("alert ledgers as bitmaps", () => {
     // Another edition of the story finds c claimed; the first keeps its claim on a retry.
     expect(await ledger.claimStory("bm", "alert-bm-r1-other", [c.id])).toEqual([false]);
     expect(await ledger.claimStory("bm", job.data.edition, [c.id])).toEqual([true]);
+  });
+});
+
+describe("queues", () => {
+  it(`keep about ${EVENTS_KEPT} entries of their event streams, not BullMQ's 10,000`, async () => {
+    const q = env.rt.queues[QUEUE.websub];
+    // No worker: each add writes one "added" (and one "waiting") entry to the stream.
+    const jobs = Array.from({ length: 2 * EVENTS_KEPT }, (_, i) => ({ name: "ping", data: { urls: [`u${i}`] } }));
+    for (let i = 0; i < jobs.length; i += 500) await q.addBulk(jobs.slice(i, i + 500));
+    const events = `${env.rt.queuePrefix(QUEUE.websub)}:${QUEUE.websub}:events`;
+    // Trimmed approximately (XADD MAXLEN ~): by whole stream nodes of up to 100 entries.
+    expect(await env.rt.redis.xlen(events)).toBeGreaterThanOrEqual(EVENTS_KEPT);
+    expect(await env.rt.redis.xlen(events)).toBeLessThanOrEqual(EVENTS_KEPT + 100);
   });
 });

@@ -203,6 +203,16 @@ describe("four shards on one Redis", { timeout: 60_000 }, () => {
     expect(await new SubscriberService(rt).store.cursors(readers.slice(16).map((s) => s.id))).toEqual(
       readers.slice(16).map(() => Date.parse("2026-11-28T23:00:00Z")),
     );
+    // Its last batch done, the digest's ledger is settled in every shard: one marker each, and
+    // every reader reads as sent.
+    const ledgers = ledger.shards.all().map((sh) => ledger.shards.key(sh, "ledger", digest!.edition));
+    await eventually(
+      async () => (await Promise.all(ledgers.map((k) => rt.redis.smembers(k)))).every((m) => m.join() === "*"),
+      10_000,
+      "the digest's ledger settled in every shard",
+    );
+    const daily = readers.slice(16).map((s) => s.id);
+    expect(await ledger.sent(digest!.edition, daily)).toEqual(daily.map(() => true));
   });
 
   it("queued: an alert is planned by one job per shard, and each reader gets it once", async () => {
