@@ -10,12 +10,12 @@
 //   ceiling        the same messages through nodemailer's pool with no queue and no Redis (_process.ts)
 //   postfixWire    postfix's smtp-source -> smtp-sink with one of those messages
 import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Config, testConfig } from "../../src/config/index.ts";
-import { QUEUE, type QueueName } from "../../src/jobs/queues.ts";
+import { QUEUE, QUEUE_NAMES, type QueueName } from "../../src/jobs/queues.ts";
 import type { DigestSummary } from "../../src/mail/digests.ts";
 import { Ledger } from "../../src/mail/ledger.ts";
 import { freePort, startRedisServer } from "../../src/redis/embedded.ts";
@@ -225,9 +225,98 @@ export async function startHerald(b: Bench, flags = "") {
   };
 }
 
+/** Bench overrides (Partial<Config>) as the environment variables `herald start` reads. */
+const ENV_OF: Partial<Record<keyof Config, string>> = {
+  prefix: "HERALD_PREFIX",
+  smtpUrl: "SMTP_URL",
+  secretKey: "SECRET_KEY",
+  emailRatePerSecond: "EMAIL_RATE_PER_SECOND",
+  publicUrl: "PUBLIC_URL",
+  mailFrom: "MAIL_FROM",
+  digestPartSize: "DIGEST_PART_SIZE",
+};
+
+/** CPU ms (user + system) and resident memory (current, peak; bytes) of a process, from /proc. */
+function procStats(pid: number): { cpuMs: number; rss: number; peakRss: number } {
+  // Fields after the command's ")" (which may hold spaces): utime and stime are the 12th and 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+  return { cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS, rss: kb("VmRSS"), peakRss: kb("VmHWM") };
+}
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+
+/** Whether dist/ (npm run build) exists and is newer than every file of src/. */
+export function distFresh(): boolean {
+  const root = path.join(here, "..", "..");
+  const main = path.join(root, "dist", "main.js");
+  if (!existsSync(main)) return false;
+  const built = statSync(main).mtimeMs;
+  const newer = (dir: string): boolean =>
+    readdirSync(dir, { withFileTypes: true }).some((e) =>
+      e.isDirectory() ? newer(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs > built,
+    );
+  return !newer(path.join(root, "src"));
+}
+
+/**
+ * Herald as production runs it: `node bin/herald.js start --workers-only` (the compiled dist/,
+ * every queue's workers, the configuration from the environment), its CPU and memory read from
+ * /proc (Linux), so nothing of the benchmark runs inside it. The repeating jobs it upserts are
+ * removed once it is up: an hourly digest tick during a run would send real digests too.
+ */
+export async function startHeraldBuilt(b: Bench, flags = "") {
+  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: b.redisUrl, VAR_DIR: b.dir };
+  for (const [k, v] of Object.entries(b.overrides)) {
+    const name = ENV_OF[k as keyof Config];
+    if (!name) throw new Error(`bench override ${k} has no environment variable in ENV_OF`);
+    env[name] = String(v);
+  }
+  const bin = path.join(here, "..", "..", "bin", "herald.js");
+  const c = spawn(process.execPath, [...flags.split(" ").filter(Boolean), bin, "start", "--workers-only"], {
+    env,
+    // Its log (info, as in production) is written, to nowhere; warnings and errors are shown.
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const pid = c.pid!;
+  const exited = new Promise<void>((resolve) => c.once("exit", () => resolve()));
+  // Up once its workers have registered on the queues.
+  for (let i = 0; (await b.rt.queues[QUEUE.emails].getWorkersCount()) === 0; i++) {
+    if (c.exitCode !== null || i > 600) throw new Error("herald start --workers-only did not come up");
+    await sleep(50);
+  }
+  for (const id of ["digest-hourly", "pending-expiry"]) await b.rt.queues[QUEUE.digests].removeJobScheduler(id);
+  // The seeded releases' events (feeds, alerts, partners) are its work first: measured from after them.
+  const others = QUEUE_NAMES.filter((q) => q !== QUEUE.digests && q !== QUEUE.emails);
+  const pending = async () => {
+    for (const q of others) {
+      const n = await b.rt.queues[q].getJobCounts("waiting", "active", "delayed", "prioritized");
+      if (Object.values(n).some((x) => x > 0)) return true;
+    }
+    return false;
+  };
+  while (await pending()) await sleep(100);
+  const first = procStats(pid);
+  const stats = (): HeraldStats => {
+    const now = procStats(pid);
+    return { ...ZERO_HEAP, cpuMs: now.cpuMs - first.cpuMs, peakRss: now.peakRss, startRss: first.rss, renders: -1 };
+  };
+  return {
+    stats: async () => stats(),
+    stop: async () => {
+      const last = stats();
+      c.kill("SIGTERM");
+      await exited;
+      return last;
+    },
+  };
+}
+const ZERO_HEAP = { peakHeapTotal: 0, peakHeapUsed: 0, peakExternal: 0 };
+
 /** `n` Herald processes seen as one: CPU summed, memory figures of the largest, MJML renders summed. */
-export async function startHeralds(b: Bench, n: number, flags = "") {
-  const all = await Promise.all(Array.from({ length: n }, () => startHerald(b, flags)));
+export async function startHeralds(b: Bench, n: number, flags = "", built = false) {
+  const all = await Promise.all(Array.from({ length: n }, () => (built ? startHeraldBuilt : startHerald)(b, flags)));
   const combine = (xs: HeraldStats[]): HeraldStats => ({
     ...xs.reduce((a, x) => (x.peakRss > a.peakRss ? x : a)),
     cpuMs: xs.reduce((t, x) => t + x.cpuMs, 0),
