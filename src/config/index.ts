@@ -216,6 +216,11 @@ export const ENV_VARIABLES = {
    * taken over within about twice this (BullMQ lockDuration and stalledInterval).
    */
   WORKER_LOCK_MS: { schema: int(1000, 600_000).default(30_000), field: "workerLockMs" },
+  /**
+   * How far V8 may let a worker process's old generation grow past what was live after its last
+   * full collection, in percent (0: V8's own rule, which lets it reach about 4 x the live set).
+   */
+  WORKER_HEAP_GROWTH_PERCENT: { schema: int(0, 300).default(30), field: "workerHeapGrowthPercent" },
   /** The RFC 2919 List-Id of alerts, digests and notices; unset: listIdOf() derives it from MAIL_FROM. */
   LIST_ID: {
     schema: z

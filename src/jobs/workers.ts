@@ -1,5 +1,6 @@
 // Worker start-up: one BullMQ Worker per queue that has a processor, each on its own blocking
 // connection. close() lets active jobs finish; a second close (second signal) forces.
+import { setFlagsFromString } from "node:v8";
 import { Worker } from "bullmq";
 import { countStat } from "../metrics.ts";
 import { createRedis } from "../redis/connection.ts";
@@ -19,8 +20,25 @@ export interface Workers {
   close(force?: boolean): Promise<void>;
 }
 
+/**
+ * A worker process's heap (WORKER_HEAP_GROWTH_PERCENT). V8 lets the old generation grow to a
+ * multiple of what was live after the last full collection before it collects again: up to 4 x
+ * on a machine with a few GB of memory, whatever the process needs. A worker's live set is small
+ * and steady (~55 MB, mostly code: MJML, BullMQ, nodemailer), and a digest run promotes a
+ * steady stream of short-lived objects (each message in flight, each batch's readers), so its
+ * heap sat at ~4 x the live set: 450-720 MB of RSS for 10,000-100,000 readers. With the growth
+ * fixed at 30 %, collections are more frequent (each costs ~10-30 ms of a 55 MB live set) and
+ * the heap stays near the live set. Set here, from the configuration, because operators should
+ * not need a Node flag for it; V8 reads this flag at every collection, so setting it at start-up
+ * takes effect at once. 0 leaves V8's own rule (an explicit --heap-growing-percent then applies).
+ */
+export function boundHeapGrowth(percent: number): void {
+  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
+
 /** Workers for the queues of `channels` (every channel by default) and release-events; `only` narrows to some queues. */
 export function startWorkers(rt: Runtime, only?: QueueName[], channels: readonly Channel[] = CHANNELS): Workers {
+  boundHeapGrowth(rt.config.workerHeapGrowthPercent);
   const processors = processorsOf(channels);
   const workers: Worker[] = [];
   const connections: ReturnType<typeof createRedis>[] = [];
