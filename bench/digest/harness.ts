@@ -286,7 +286,10 @@ export async function startHeraldBuilt(b: Bench, flags = "") {
     if (c.exitCode !== null || i > 600) throw new Error("herald start --workers-only did not come up");
     await sleep(50);
   }
-  for (const id of ["digest-hourly", "pending-expiry"]) await b.rt.queues[QUEUE.digests].removeJobScheduler(id);
+  // `start` upserts them after its workers are up: wait for both, then remove them (and their next jobs).
+  const digests = b.rt.queues[QUEUE.digests];
+  for (let i = 0; (await digests.getJobSchedulersCount()) < 2 && i < 200; i++) await sleep(50);
+  for (const id of ["digest-hourly", "pending-expiry"]) await digests.removeJobScheduler(id);
   // The seeded releases' events (feeds, alerts, partners) are its work first: measured from after them.
   const others = QUEUE_NAMES.filter((q) => q !== QUEUE.digests && q !== QUEUE.emails);
   const pending = async () => {

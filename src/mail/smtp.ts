@@ -401,9 +401,12 @@ export class SmtpPool {
     private readonly size: number,
   ) {}
 
-  /** Resolves once the server accepted the message; rejects with an SmtpError otherwise. */
-  async send(from: string, to: string, raw: Buffer): Promise<void> {
-    const wire = toWire(raw);
+  /**
+   * Resolves once the server accepted the message; rejects with an SmtpError otherwise.
+   * `ready`: the caller knows `raw` has CRLF lines and none opening with "." (toWire is skipped).
+   */
+  async send(from: string, to: string, raw: Buffer, ready = false): Promise<void> {
+    const wire = ready ? raw : toWire(raw);
     for (let attempt = 0; ; attempt++) {
       const c = await this.acquire();
       const reused = c.sent > 0;

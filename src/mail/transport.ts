@@ -9,6 +9,7 @@ import DKIM from "nodemailer/lib/dkim";
 import type Mail from "nodemailer/lib/mailer";
 import type { Config } from "../config/index.ts";
 import type { Runtime } from "../runtime.ts";
+import { builtHere } from "./message.ts";
 import { SmtpError, SmtpPool, smtpTarget } from "./smtp.ts";
 
 export interface Mailer {
@@ -32,7 +33,8 @@ export function createMailer(config: Config): Mailer {
       kind: "smtp",
       async send(message) {
         const { from, to, raw } = builtMessage(message);
-        await pool.send(from, to, signer ? await signed(signer, raw) : raw);
+        if (signer) await pool.send(from, to, await signed(signer, raw));
+        else await pool.send(from, to, raw, builtHere(raw));
       },
       close: () => pool.close(),
     };

@@ -7,7 +7,7 @@ import { createHash, generateKeyPairSync } from "node:crypto";
 import { type ParsedMail, simpleParser } from "mailparser";
 import nodemailer from "nodemailer";
 import { describe, expect, it } from "vitest";
-import { buildMail, buildSplicedMail, type Envelope, qpPiece, recycleRaw } from "../../src/mail/message.ts";
+import { buildMail, buildSplicedMail, builtHere, type Envelope, qpPiece, recycleRaw } from "../../src/mail/message.ts";
 import { toWire } from "../../src/mail/smtp.ts";
 import { defaultTaxonomy } from "../../src/releases/taxonomy.ts";
 import { renderAlert, renderConfirmation, renderDigest } from "../../src/templates/messages.ts";
@@ -223,6 +223,9 @@ describe("spliced raw messages", () => {
     expect(raw.indexOf("\n.")).toBe(-1);
     expect(raw.indexOf("\r.")).toBe(-1);
     expect(toWire(raw)).toBe(raw); // the SMTP client sends it without a copy
+    // and without looking (builtHere): only for buffers made here, as they were made.
+    expect(builtHere(raw)).toBe(true);
+    expect(builtHere(Buffer.from(raw))).toBe(false);
     const parsed = await simpleParser(raw);
     expect(parsed.text).toBe(texts.join(""));
     expect(parsed.html).toBe(texts.map((t) => `<p>${t}</p>`).join(""));
