@@ -346,8 +346,8 @@ export function buildSplicedMail(
 // only after the last byte), so the send job hands it back (recycleRaw) and the next message is
 // written into it. Only buffers made here, only after acceptance, and each once: a buffer is
 // never in the idle list while a message in it may still be sent.
-const RAW_IDLE_MAX = 64;
-const RAW_IDLE_BYTES = 16 * 1024 * 1024;
+const RAW_IDLE_MAX = 48;
+const RAW_IDLE_BYTES = 8 * 1024 * 1024;
 /** Buffers made by rawBuffer, by their memory: true while idle (in `idle`), false while a message uses it. */
 const rawState = new WeakMap<ArrayBuffer, boolean>();
 const idle: Buffer[] = [];
