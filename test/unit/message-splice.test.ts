@@ -97,6 +97,14 @@ function items(n: number) {
   );
 }
 
+/** A plain envelope for the tests that look at bodies only. */
+const PLAIN = {
+  from: "n@example.org",
+  to: { address: "r@example.org" },
+  messageId: "<x.s@example.org>",
+  language: "en",
+  subject: "s",
+};
 describe("spliced raw messages", () => {
   const messages: [string, () => Promise<RenderedMessage>, "en" | "fr" | "es"][] = [
     [
@@ -158,13 +166,7 @@ describe("spliced raw messages", () => {
       "trailing space ",
       "=0A =\n",
     ];
-    const e = {
-      from: "n@example.org",
-      to: { address: "r@example.org" },
-      messageId: "<x.s@example.org>",
-      language: "en",
-      subject: "s",
-    };
+    const e = PLAIN;
     for (const a of samples) {
       for (const b of samples) {
         const p = await simpleParser(
@@ -180,13 +182,7 @@ describe("spliced raw messages", () => {
   it("quoted-printable pieces of any size, one after another, keep lines within 76 characters and parse back", async () => {
     // qpPiece encodes through reused scratch buffers, and a piece too large for them through its
     // own: a short piece after a long one must not carry any of the long one's bytes.
-    const e = {
-      from: "n@example.org",
-      to: { address: "r@example.org" },
-      messageId: "<x.s@example.org>",
-      language: "en",
-      subject: "s",
-    };
+    const e = PLAIN;
     const sizes = [100_000, 3, 30_000, 1];
     const texts = sizes.map((n, i) => `${"é=\nx ".repeat(Math.ceil(n / 5)).slice(0, n)}${i}`);
     const pieces = texts.map((t) => qpPiece(t));
@@ -199,13 +195,7 @@ describe("spliced raw messages", () => {
   });
 
   it("no line of a spliced message opens with '.', wherever the dots fall: it goes to SMTP as it is", async () => {
-    const e = {
-      from: "n@example.org",
-      to: { address: "r@example.org" },
-      messageId: "<x.s@example.org>",
-      language: "en",
-      subject: "s",
-    };
+    const e = PLAIN;
     // Dots at every column, after line feeds, and where a soft line break falls just before one.
     const texts = [
       ".starts",
@@ -263,13 +253,7 @@ describe("spliced raw messages", () => {
   });
 
   it("a raw buffer handed back after acceptance is reused once, never by two messages at a time", () => {
-    const e = {
-      from: "n@example.org",
-      to: { address: "r@example.org" },
-      messageId: "<x.s@example.org>",
-      language: "en",
-      subject: "s",
-    };
+    const e = PLAIN;
     const build = (body: string) => buildSplicedMail(e, [qpPiece(body)], [qpPiece(`<p>${body}</p>`)], 0);
     const body = "x".repeat(20_000);
     const first = build(body);
