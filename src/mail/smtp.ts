@@ -8,7 +8,8 @@
 // reaches the server can end the DATA early (SMTP smuggling) whatever a caller hands in.
 //   STARTTLS when the server offers it (smtps:// for TLS from the start), AUTH PLAIN or LOGIN
 //   from the URL's user and password, SIZE and SMTPUTF8 when offered, RSET after a refusal,
-//   QUIT after MAX_MESSAGES or SMTP_IDLE_MS of silence. A reply is awaited at most REPLY_MS.
+//   QUIT after MAX_MESSAGES or SMTP_IDLE_MS of silence. The connection, greeting and TLS
+//   handshake may take CONNECT_MS, any other reply REPLY_MS (SmtpTarget.timeouts).
 // Errors: `responseCode` and `permanent` are set only where the answer is about the recipient
 // (RCPT, and the reply to the message's end); a refused sender, login or greeting is the
 // sender's problem and transient, so no reader is ever suppressed for it.
@@ -23,6 +24,7 @@ const MAX_MESSAGES = 10_000;
 const SMTP_IDLE_MS = 30_000;
 /** How long a reply may take; RFC 5321 4.5.3.2 allows minutes, a healthy server takes milliseconds. */
 const REPLY_MS = 120_000;
+/** How long connecting, the greeting and a TLS handshake may take. */
 const CONNECT_MS = 15_000;
 
 export interface SmtpTarget {
@@ -38,6 +40,7 @@ export interface SmtpTarget {
   /** Name said in EHLO (?name=…; the host name otherwise). */
   name: string;
   tls: tls.ConnectionOptions;
+  timeouts: { connectMs: number; replyMs: number };
 }
 
 /** SMTP_URL -> where and how to connect. Unknown query keys are ignored (nodemailer's pool options, say). */
@@ -59,6 +62,7 @@ export function smtpTarget(url: string): SmtpTarget {
       ...(net.isIP(u.hostname.replace(/^\[|\]$/g, "")) ? {} : { servername: u.hostname }),
       ...(q.get("tls.rejectUnauthorized") === "false" ? { rejectUnauthorized: false } : {}),
     },
+    timeouts: { connectMs: CONNECT_MS, replyMs: REPLY_MS },
   };
 }
 
@@ -138,6 +142,7 @@ class SmtpConnection {
   constructor(
     private socket: net.Socket,
     private onClose: (c: SmtpConnection) => void,
+    private readonly replyMs: number,
   ) {
     this.listen(socket);
   }
@@ -169,12 +174,12 @@ class SmtpConnection {
     socket.on("timeout", () => this.destroy(new SmtpError("no reply from the SMTP server in time", "ETIMEDOUT")));
   }
 
-  /** The next reply, in order. */
-  reply(): Promise<Reply> {
+  /** The next reply, in order; `ms`: how long it may take. */
+  reply(ms = this.replyMs): Promise<Reply> {
     if (this.failure) return Promise.reject(this.failure);
     const r = this.early.shift();
     if (r) return Promise.resolve(r);
-    this.socket.setTimeout(REPLY_MS);
+    this.socket.setTimeout(ms);
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
@@ -195,25 +200,29 @@ class SmtpConnection {
     // The first line greets; each further one is a keyword and its parameters (RFC 5321 4.1.1.1).
     this.features = new Map(
       r.lines.slice(1).map((l) => {
-        const [kw = "", ...params] = l.trim().split(/\s+/);
+        // "AUTH=LOGIN PLAIN" is how some older servers still say "AUTH LOGIN PLAIN".
+        const [kw = "", ...params] = l.trim().replace(/^AUTH=/i, "AUTH ").split(/\s+/);
         return [kw.toUpperCase(), params.join(" ")] as const;
       }),
     );
   }
 
-  /** Swaps the plain socket for TLS after a 220 to STARTTLS. */
-  async upgrade(options: tls.ConnectionOptions): Promise<void> {
+  /** Swaps the plain socket for TLS after a 220 to STARTTLS; the handshake may take `ms`. */
+  async upgrade(options: tls.ConnectionOptions, ms: number): Promise<void> {
     const plain = this.socket;
-    plain.removeAllListeners("data");
-    plain.removeAllListeners("close");
-    plain.removeAllListeners("timeout");
-    plain.removeAllListeners("error");
+    for (const event of ["data", "close", "timeout", "error"]) plain.removeAllListeners(event);
+    // The TLS socket reports what fails underneath; an error event without a listener would throw.
+    plain.on("error", () => {});
     const secure = tls.connect({ ...options, socket: plain });
     this.socket = secure;
     this.listen(secure);
+    secure.setTimeout(ms);
+    // A server that hangs up or goes silent mid-handshake ends it too, not only a TLS error.
     await new Promise<void>((resolve, reject) => {
+      const fail = (why: string) => reject(new SmtpError(`STARTTLS failed: ${why}`, "ETLS"));
       secure.once("secureConnect", resolve);
-      secure.once("error", (e) => reject(new SmtpError(`STARTTLS failed: ${e.message}`, "ETLS")));
+      secure.once("error", (e) => fail(e.message));
+      secure.once("close", () => fail("the connection closed during the handshake"));
     });
   }
 
@@ -255,16 +264,17 @@ async function openConnection(t: SmtpTarget, onClose: (c: SmtpConnection) => voi
   const socket = t.secure
     ? tls.connect({ host: t.host, port: t.port, ...t.tls })
     : net.connect({ host: t.host, port: t.port });
-  socket.setTimeout(CONNECT_MS);
-  const c = new SmtpConnection(socket, onClose);
+  const { connectMs, replyMs } = t.timeouts;
+  socket.setTimeout(connectMs);
+  const c = new SmtpConnection(socket, onClose, replyMs);
   try {
-    const greeting = await c.reply();
+    const greeting = await c.reply(connectMs);
     if (greeting.code !== 220) throw refused("the connection", greeting, false);
     await c.hello(t.name);
     if (!t.secure && !t.ignoreTLS && c.features.has("STARTTLS")) {
       const r = await c.command("STARTTLS");
       if (r.code !== 220) throw refused("STARTTLS", r, false);
-      await c.upgrade(t.tls);
+      await c.upgrade(t.tls, connectMs);
       await c.hello(t.name);
     }
     if (t.requireTLS && !c.encrypted)

@@ -76,11 +76,65 @@ async function server(options: Partial<SMTPServerOptions> = {}) {
   };
 }
 
-function pool(url: string, size = 4): SmtpPool {
-  const p = new SmtpPool(smtpTarget(url), size);
+function pool(url: string, size = 4, timeouts?: { connectMs: number; replyMs: number }): SmtpPool {
+  const target = smtpTarget(url);
+  const p = new SmtpPool(timeouts ? { ...target, timeouts } : target, size);
   pools.push(p);
   return p;
 }
+
+/** What a hand-written server (raw) has seen: messages whose end ("." line) arrived, and every command. */
+interface RawState {
+  messages: number;
+  commands: string[];
+  inData: boolean;
+}
+
+/**
+ * A hand-written SMTP server, for what smtp-server will not do (hang up after a message's end,
+ * stay silent, speak old dialects): `handle` answers each command line ("." ends a message);
+ * `answer` is the ordinary answer to one.
+ */
+async function raw(handle: (line: string, sock: net.Socket, st: RawState) => void, greet = true) {
+  const st: RawState = { messages: 0, commands: [], inData: false };
+  const srv = net.createServer((sock) => {
+    sock.on("error", () => {});
+    if (greet) sock.write("220 raw ESMTP\r\n");
+    let buf = "";
+    sock.on("data", (d: Buffer) => {
+      buf += d.toString("latin1");
+      for (let i = buf.indexOf("\r\n"); i >= 0; i = buf.indexOf("\r\n")) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (st.inData && line !== ".") continue;
+        if (line === ".") {
+          st.inData = false;
+          st.messages += 1;
+        } else st.commands.push(line);
+        handle(line, sock, st);
+      }
+    });
+  });
+  rawServers.push(srv);
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  return { st, url: `smtp://127.0.0.1:${(srv.address() as net.AddressInfo).port}` };
+}
+const rawServers: net.Server[] = [];
+afterEach(() => {
+  for (const r of rawServers.splice(0)) r.close();
+});
+
+/** The ordinary answer to a command line of raw(). */
+function answer(line: string, sock: net.Socket, st: RawState, ehlo = "250-raw\r\n250 PIPELINING"): void {
+  const verb = line.split(" ")[0]!.toUpperCase();
+  if (verb === "EHLO") sock.write(`${ehlo}\r\n`);
+  else if (verb === "DATA") {
+    st.inData = true;
+    sock.write("354 go on\r\n");
+  } else if (verb === "QUIT") sock.end("221 bye\r\n");
+  else sock.write("250 ok\r\n");
+}
+const FAST = { connectMs: 300, replyMs: 300 };
 
 const message = (body: string) => Buffer.from(`Subject: test\r\nTo: r@example.org\r\n\r\n${body}\r\n`, "latin1");
 
@@ -277,6 +331,84 @@ describe("SMTP client: connections", () => {
     await expect(p.send("n@example.org", "b@example.org", message("b"))).rejects.toMatchObject({
       code: "ECONNECTION",
     });
+  });
+});
+
+describe("SMTP client: a server that misbehaves", () => {
+  it("one that never greets: a transient ETIMEDOUT after the connect timeout, not a hang", async () => {
+    const r = await raw(() => {}, false);
+    const t0 = Date.now();
+    const err = await pool(r.url, 1, { connectMs: 300, replyMs: 60_000 })
+      .send("n@example.org", "a@example.org", message("a"))
+      .catch((e) => e);
+    expect(err).toMatchObject({ code: "ETIMEDOUT", permanent: false });
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+
+  it("one that hangs up after a message's end, before its reply: transient, and never sent again (even on a reused connection)", async () => {
+    const r = await raw((line, sock, st) => {
+      if (line === "." && st.messages === 2) sock.destroy();
+      else answer(line, sock, st);
+    });
+    const p = pool(r.url, 1, FAST);
+    await p.send("n@example.org", "a@example.org", message("a"));
+    const err = await p.send("n@example.org", "b@example.org", message("b")).catch((e) => e);
+    expect(err).toMatchObject({ code: "ECONNECTION", permanent: false });
+    // The server may have accepted it: the client must not try again on a fresh connection.
+    await new Promise((res) => setTimeout(res, 200));
+    expect(r.st.messages).toBe(2);
+    await p.send("n@example.org", "c@example.org", message("c"));
+    expect(r.st.messages).toBe(3);
+  });
+
+  it("one that goes silent after a message's end: ETIMEDOUT, and never sent again", async () => {
+    const r = await raw((line, sock, st) => {
+      if (line !== "." || st.messages !== 2) answer(line, sock, st);
+    });
+    const p = pool(r.url, 1, FAST);
+    await p.send("n@example.org", "a@example.org", message("a"));
+    const err = await p.send("n@example.org", "b@example.org", message("b")).catch((e) => e);
+    expect(err).toMatchObject({ code: "ETIMEDOUT", permanent: false });
+    await new Promise((res) => setTimeout(res, 400));
+    expect(r.st.messages).toBe(2);
+  });
+
+  it("one that hangs up during the STARTTLS handshake: ETLS, nothing sent", async () => {
+    const r = await raw((line, sock, st) => {
+      if (line === "STARTTLS") sock.end("220 go ahead\r\n");
+      else answer(line, sock, st, "250-raw\r\n250 STARTTLS");
+    });
+    const err = await pool(r.url, 1, FAST)
+      .send("n@example.org", "a@example.org", message("a"))
+      .catch((e) => e);
+    expect(err).toMatchObject({ code: "ETLS", permanent: false });
+    expect(r.st.messages).toBe(0);
+  });
+
+  it("one that says 220 to STARTTLS and then nothing: ETLS after the connect timeout, not a hang", async () => {
+    const r = await raw((line, sock, st) => {
+      if (line === "STARTTLS") sock.write("220 go ahead\r\n");
+      else answer(line, sock, st, "250-raw\r\n250 STARTTLS");
+    });
+    const err = await pool(r.url, 1, { connectMs: 300, replyMs: 60_000 })
+      .send("n@example.org", "a@example.org", message("a"))
+      .catch((e) => e);
+    expect(err).toMatchObject({ code: "ETLS", permanent: false });
+  });
+
+  it("an old server's AUTH=PLAIN is understood", async () => {
+    const r = await raw((line, sock, st) => {
+      if (line.startsWith("AUTH PLAIN ")) sock.write("235 welcome\r\n");
+      else answer(line, sock, st, "250-raw\r\n250-AUTH=PLAIN\r\n250 PIPELINING");
+    });
+    await pool(`smtp://u:p@${r.url.slice("smtp://".length)}`, 1, FAST).send(
+      "n@example.org",
+      "a@example.org",
+      message("a"),
+    );
+    const auth = r.st.commands.find((c) => c.startsWith("AUTH PLAIN "))!;
+    expect(Buffer.from(auth.slice(11), "base64").toString()).toBe("\0u\0p");
+    expect(r.st.messages).toBe(1);
   });
 });
 
