@@ -201,7 +201,10 @@ class SmtpConnection {
     this.features = new Map(
       r.lines.slice(1).map((l) => {
         // "AUTH=LOGIN PLAIN" is how some older servers still say "AUTH LOGIN PLAIN".
-        const [kw = "", ...params] = l.trim().replace(/^AUTH=/i, "AUTH ").split(/\s+/);
+        const [kw = "", ...params] = l
+          .trim()
+          .replace(/^AUTH=/i, "AUTH ")
+          .split(/\s+/);
         return [kw.toUpperCase(), params.join(" ")] as const;
       }),
     );
