@@ -19,6 +19,7 @@
 //   - render time per segment at 1/10/50 items (first render of a language, and with its
 //     releases already compiled), and 1,000 random segments rendered from scratch.
 // BENCH_HERALD_FLAGS: node flags for Herald's process only (--cpu-prof, --expose-gc for the live heap).
+// BENCH_MAIN_ONLY=1: the end-to-end run only (quick memory or CPU checks while working).
 // Shared harness: bench/digest/harness.ts.
 //   npx tsx bench/digest-realistic.ts [readers]
 import path from "node:path";
@@ -66,6 +67,8 @@ const SEED = Number(process.env.BENCH_SEED ?? 17);
 const HERALD_FLAGS = process.env.BENCH_HERALD_FLAGS ?? "";
 /** Herald worker processes (each as `herald start --workers-only`): one per core is how it is deployed. */
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 1);
+/** BENCH_MAIN_ONLY=1: the end-to-end run only (no ceilings, no runs by digest size), for quick memory or CPU checks. */
+const MAIN_ONLY = Boolean(process.env.BENCH_MAIN_ONLY);
 
 const rows: [string, string | number][] = [];
 const row = (k: string, v: string | number) => {
@@ -150,158 +153,166 @@ try {
     redisCursorsGrowthMb: mb(after.cursors - before.cursors),
   });
 
-  // --- Ceilings for the same messages.
-  const sampleFile = path.join(b.dir, "sample.eml");
-  const count = Math.min(sent, 20_000);
-  const c = await ceiling(b, { frequency: "daily", at, cursorsFile, count, concurrency, sampleFile });
-  const poolRate = c.sent / c.seconds;
-  row("segments (items per segment: min / median / max)", `${c.segments} (${c.items.join(" / ")})`);
-  row("message size (bytes): median / mean", `${c.medianBytes} / ${c.meanBytes}`);
-  row(`ceiling: nodemailer pool, no queue (${c.sent} msgs, ${concurrency} at once), emails/s`, poolRate.toFixed(0));
-  row("ceiling CPU ms per email", (c.cpuMs / c.sent).toFixed(3));
-  row(
-    "Herald / pool: emails/s, CPU per email",
-    `${(rate / poolRate).toFixed(2)}, ${(h.cpuMs / sent / (c.cpuMs / c.sent)).toFixed(2)}`,
-  );
-  Object.assign(result, {
-    segments: c.segments,
-    poolEmailsPerSecond: Math.round(poolRate),
-    poolCpuMsPerEmail: round(c.cpuMs / c.sent, 3),
-    ratioToPool: round(rate / poolRate),
-    cpuRatioToPool: round(h.cpuMs / sent / (c.cpuMs / c.sent)),
-    medianBytes: c.medianBytes,
-  });
-  const tools = postfixTools();
-  if (tools) {
-    const wire = await postfixWire(tools, sampleFile, count, 16);
-    row(
-      `ceiling: postfix smtp-source -> smtp-sink (${count} msgs of ${c.medianBytes} bytes, 16 sessions), msgs/s`,
-      wire.toFixed(0),
-    );
-    row("Herald / postfix wire", (rate / wire).toFixed(2));
-    Object.assign(result, { postfixWirePerSecond: Math.round(wire), ratioToPostfix: round(rate / wire) });
-  } else row("ceiling: postfix smtp-source -> smtp-sink", POSTFIX_HINT);
+  if (MAIN_ONLY) {
+    const last = await herald.stop();
+    row("Herald worker RSS at start-up / peak (MB)", `${mb(last.startRss)} / ${mb(last.peakRss)}`);
+  } else await ceilingsAndSizes();
 
-  // --- CPU per email by digest size: one weekly run per size, readers getting exactly n items.
-  const store = new SubscriberStore(rt.redis, config.prefix);
-  const since = new Date(at - 60 * DAY).toISOString();
-  const candidates = await rt.releases.publishedBetween("all", at - 35 * DAY, at + 1, 1000);
-  const froms = [...new Set(candidates.map((x) => Date.parse(x.publishedAt)))].sort((a, b) => b - a);
-  const everything = { topics: [] as string[], regions: [] as string[] };
-  const sized: Record<string, unknown> = {};
-  let round_ = 0;
-  for (const n of [1, 10, 50]) {
-    round_++;
-    const runAt = at + round_ * HOUR;
-    // Per language: the cursor at which an "all" reader gets exactly n items (50 = the cap).
-    const cursorFor = (language: Language) => {
-      for (const f of [...froms, at - 35 * DAY])
-        if (digestItems({ language, ...everything }, candidates, f - 1).length >= n) return f - 1;
-      return at - 35 * DAY;
-    };
-    const group: Subscriber[] = [];
-    const cursors: string[] = [];
-    for (let j = 0; j < SIZED; j++) {
-      const language = LANGS[j % 3]!;
-      const s = benchReader(
-        `sized${n}-${j}@bench.example`,
-        j,
-        { language, ...everything, timezone: ZONES[j % ZONES.length]!, frequency: "weekly" },
-        since,
-      );
-      group.push(s);
-      cursors.push(s.id, String(cursorFor(language)));
-    }
-    await store.saveMany(group.map((s) => ({ next: s, previous: null })));
-    await rt.redis.hset(rt.key("digest-cursor"), ...cursors);
-    const sizedCursors = await snapshotCursors(b);
-    const cpu0 = (await herald.stats()).cpuMs;
-    const sr = await runEdition(rt, "weekly", runAt);
-    const cpu = (await herald.stats()).cpuMs - cpu0;
-    const p = sr.progress;
-    const cc = await ceiling(b, {
-      frequency: "weekly",
-      at: runAt,
-      cursorsFile: sizedCursors,
-      count: p.sent,
-      concurrency,
+  /** The ceilings, CPU per email by digest size and render costs (all but BENCH_MAIN_ONLY). */
+  async function ceilingsAndSizes(): Promise<void> {
+    // --- Ceilings for the same messages.
+    const sampleFile = path.join(b.dir, "sample.eml");
+    const count = Math.min(sent, 20_000);
+    const c = await ceiling(b, { frequency: "daily", at, cursorsFile, count, concurrency, sampleFile });
+    const poolRate = c.sent / c.seconds;
+    row("segments (items per segment: min / median / max)", `${c.segments} (${c.items.join(" / ")})`);
+    row("message size (bytes): median / mean", `${c.medianBytes} / ${c.meanBytes}`);
+    row(`ceiling: nodemailer pool, no queue (${c.sent} msgs, ${concurrency} at once), emails/s`, poolRate.toFixed(0));
+    row("ceiling CPU ms per email", (c.cpuMs / c.sent).toFixed(3));
+    row(
+      "Herald / pool: emails/s, CPU per email",
+      `${(rate / poolRate).toFixed(2)}, ${(h.cpuMs / sent / (c.cpuMs / c.sent)).toFixed(2)}`,
+    );
+    Object.assign(result, {
+      segments: c.segments,
+      poolEmailsPerSecond: Math.round(poolRate),
+      poolCpuMsPerEmail: round(c.cpuMs / c.sent, 3),
+      ratioToPool: round(rate / poolRate),
+      cpuRatioToPool: round(h.cpuMs / sent / (c.cpuMs / c.sent)),
+      medianBytes: c.medianBytes,
     });
-    // Out of the next size's run: no longer weekly readers.
-    const current = (await store.getMany(group.map((s) => s.id))).filter((s): s is Subscriber => s !== null);
-    await store.saveMany(
-      current.map((s) => ({
-        next: { ...s, status: "unsubscribed" as const, updatedAt: new Date().toISOString() },
-        previous: s,
-      })),
-    );
-    const ratio = cpu / p.sent / (cc.cpuMs / cc.sent);
-    row(
-      `digest of ${n} (segments ${cc.segments}, items ${cc.items[0]}-${cc.items[2]}, ${cc.medianBytes} bytes): Herald CPU ms/email, pool CPU ms/email, ratio; emails/s Herald / pool`,
-      `${(cpu / p.sent).toFixed(3)}, ${(cc.cpuMs / cc.sent).toFixed(3)}, ${ratio.toFixed(2)}; ${(p.sent / sr.seconds).toFixed(0)} / ${(cc.sent / cc.seconds).toFixed(0)}`,
-    );
-    sized[`items${n}`] = {
-      sent: p.sent,
-      cpuMsPerEmail: round(cpu / p.sent, 3),
-      poolCpuMsPerEmail: round(cc.cpuMs / cc.sent, 3),
-      cpuRatio: round(ratio),
-      emailsPerSecond: Math.round(p.sent / sr.seconds),
-      poolEmailsPerSecond: Math.round(cc.sent / cc.seconds),
-    };
-  }
-  result.bySize = sized;
+    const tools = postfixTools();
+    if (tools) {
+      const wire = await postfixWire(tools, sampleFile, count, 16);
+      row(
+        `ceiling: postfix smtp-source -> smtp-sink (${count} msgs of ${c.medianBytes} bytes, 16 sessions), msgs/s`,
+        wire.toFixed(0),
+      );
+      row("Herald / postfix wire", (rate / wire).toFixed(2));
+      Object.assign(result, { postfixWirePerSecond: Math.round(wire), ratioToPostfix: round(rate / wire) });
+    } else row("ceiling: postfix smtp-source -> smtp-sink", POSTFIX_HINT);
 
-  const last = await herald.stop();
-  if (last.renders >= 0) row("MJML renders in Herald's worker (whole run)", last.renders);
-  row(
-    "Herald worker RSS at start-up / peak over the whole benchmark (MB)",
-    `${mb(last.startRss)} / ${mb(last.peakRss)}`,
-  );
-  result.mjmlRenders = last.renders;
-  result.peakRssAllMb = mb(last.peakRss);
-
-  // --- Render cost in this process: per segment at 1/10/50 items, and 1,000 segments from scratch.
-  const brand = brandOf(config, await rt.taxonomy.current());
-  const picks = (language: Language, n: number, salt: number): Release[] => {
-    const all = digestItems({ language, ...everything }, candidates, at - 35 * DAY);
-    return rng(salt)
-      .subset(all, n, n)
-      .sort((a, b) => b.publishedAt.localeCompare(a.publishedAt));
-  };
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const render: Record<string, unknown> = {};
-  for (const n of [1, 10, 50]) {
-    const cold: number[] = [];
-    const warm: number[] = [];
-    for (const [li, language] of LANGS.entries()) {
-      let t = performance.now();
-      await renderDigest(brand, language, "daily", picks(language, n, 1000 + n * 10 + li));
-      cold.push(performance.now() - t);
-      for (let k = 0; k < 10; k++) {
-        const list = picks(language, n, 1000 + n * 10 + li)
-          .reverse()
-          .slice(0, n);
-        t = performance.now();
-        await renderDigest(brand, language, "daily", list);
-        warm.push(performance.now() - t);
+    // --- CPU per email by digest size: one weekly run per size, readers getting exactly n items.
+    const store = new SubscriberStore(rt.redis, config.prefix);
+    const since = new Date(at - 60 * DAY).toISOString();
+    const candidates = await rt.releases.publishedBetween("all", at - 35 * DAY, at + 1, 1000);
+    const froms = [...new Set(candidates.map((x) => Date.parse(x.publishedAt)))].sort((a, b) => b - a);
+    const everything = { topics: [] as string[], regions: [] as string[] };
+    const sized: Record<string, unknown> = {};
+    let round_ = 0;
+    for (const n of [1, 10, 50]) {
+      round_++;
+      const runAt = at + round_ * HOUR;
+      // Per language: the cursor at which an "all" reader gets exactly n items (50 = the cap).
+      const cursorFor = (language: Language) => {
+        for (const f of [...froms, at - 35 * DAY])
+          if (digestItems({ language, ...everything }, candidates, f - 1).length >= n) return f - 1;
+        return at - 35 * DAY;
+      };
+      const group: Subscriber[] = [];
+      const cursors: string[] = [];
+      for (let j = 0; j < SIZED; j++) {
+        const language = LANGS[j % 3]!;
+        const s = benchReader(
+          `sized${n}-${j}@bench.example`,
+          j,
+          { language, ...everything, timezone: ZONES[j % ZONES.length]!, frequency: "weekly" },
+          since,
+        );
+        group.push(s);
+        cursors.push(s.id, String(cursorFor(language)));
       }
+      await store.saveMany(group.map((s) => ({ next: s, previous: null })));
+      await rt.redis.hset(rt.key("digest-cursor"), ...cursors);
+      const sizedCursors = await snapshotCursors(b);
+      const cpu0 = (await herald.stats()).cpuMs;
+      const sr = await runEdition(rt, "weekly", runAt);
+      const cpu = (await herald.stats()).cpuMs - cpu0;
+      const p = sr.progress;
+      const cc = await ceiling(b, {
+        frequency: "weekly",
+        at: runAt,
+        cursorsFile: sizedCursors,
+        count: p.sent,
+        concurrency,
+      });
+      // Out of the next size's run: no longer weekly readers.
+      const current = (await store.getMany(group.map((s) => s.id))).filter((s): s is Subscriber => s !== null);
+      await store.saveMany(
+        current.map((s) => ({
+          next: { ...s, status: "unsubscribed" as const, updatedAt: new Date().toISOString() },
+          previous: s,
+        })),
+      );
+      const ratio = cpu / p.sent / (cc.cpuMs / cc.sent);
+      row(
+        `digest of ${n} (segments ${cc.segments}, items ${cc.items[0]}-${cc.items[2]}, ${cc.medianBytes} bytes): Herald CPU ms/email, pool CPU ms/email, ratio; emails/s Herald / pool`,
+        `${(cpu / p.sent).toFixed(3)}, ${(cc.cpuMs / cc.sent).toFixed(3)}, ${ratio.toFixed(2)}; ${(p.sent / sr.seconds).toFixed(0)} / ${(cc.sent / cc.seconds).toFixed(0)}`,
+      );
+      sized[`items${n}`] = {
+        sent: p.sent,
+        cpuMsPerEmail: round(cpu / p.sent, 3),
+        poolCpuMsPerEmail: round(cc.cpuMs / cc.sent, 3),
+        cpuRatio: round(ratio),
+        emailsPerSecond: Math.round(p.sent / sr.seconds),
+        poolEmailsPerSecond: Math.round(cc.sent / cc.seconds),
+      };
     }
+    result.bySize = sized;
+
+    const last = await herald.stop();
+    if (last.renders >= 0) row("MJML renders in Herald's worker (whole run)", last.renders);
     row(
-      `render per segment, ${n} item(s): first (compiles its releases) / median with releases compiled (ms)`,
-      `${median(cold).toFixed(1)} / ${median(warm).toFixed(2)}`,
+      "Herald worker RSS at start-up / peak over the whole benchmark (MB)",
+      `${mb(last.startRss)} / ${mb(last.peakRss)}`,
     );
-    render[`items${n}`] = { firstMs: round(median(cold)), compiledMs: round(median(warm)) };
+    result.mjmlRenders = last.renders;
+    result.peakRssAllMb = mb(last.peakRss);
+
+    // --- Render cost in this process: per segment at 1/10/50 items, and 1,000 segments from scratch.
+    const brand = brandOf(config, await rt.taxonomy.current());
+    const picks = (language: Language, n: number, salt: number): Release[] => {
+      const all = digestItems({ language, ...everything }, candidates, at - 35 * DAY);
+      return rng(salt)
+        .subset(all, n, n)
+        .sort((a, b) => b.publishedAt.localeCompare(a.publishedAt));
+    };
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const render: Record<string, unknown> = {};
+    for (const n of [1, 10, 50]) {
+      const cold: number[] = [];
+      const warm: number[] = [];
+      for (const [li, language] of LANGS.entries()) {
+        let t = performance.now();
+        await renderDigest(brand, language, "daily", picks(language, n, 1000 + n * 10 + li));
+        cold.push(performance.now() - t);
+        for (let k = 0; k < 10; k++) {
+          const list = picks(language, n, 1000 + n * 10 + li)
+            .reverse()
+            .slice(0, n);
+          t = performance.now();
+          await renderDigest(brand, language, "daily", list);
+          warm.push(performance.now() - t);
+        }
+      }
+      row(
+        `render per segment, ${n} item(s): first (compiles its releases) / median with releases compiled (ms)`,
+        `${median(cold).toFixed(1)} / ${median(warm).toFixed(2)}`,
+      );
+      render[`items${n}`] = { firstMs: round(median(cold)), compiledMs: round(median(warm)) };
+    }
+    // 1,000 segments of 1..50 random items (languages mixed): a fresh process's run renders about so.
+    const lists = Array.from({ length: 1000 }, (_, i) => ({
+      language: LANGS[i % 3]!,
+      items: picks(LANGS[i % 3]!, 1 + r.int(50), 5000 + i),
+    }));
+    const t = performance.now();
+    for (const l of lists) await renderDigest(brand, l.language, "daily", l.items);
+    const thousand = (performance.now() - t) / 1000;
+    row("1,000 segments (1..50 items) rendered (s)", thousand.toFixed(2));
+    render.thousandSegmentsSeconds = round(thousand);
+    result.render = render;
   }
-  // 1,000 segments of 1..50 random items (languages mixed): a fresh process's run renders about so.
-  const lists = Array.from({ length: 1000 }, (_, i) => ({
-    language: LANGS[i % 3]!,
-    items: picks(LANGS[i % 3]!, 1 + r.int(50), 5000 + i),
-  }));
-  const t = performance.now();
-  for (const l of lists) await renderDigest(brand, l.language, "daily", l.items);
-  const thousand = (performance.now() - t) / 1000;
-  row("1,000 segments (1..50 items) rendered (s)", thousand.toFixed(2));
-  render.thousandSegmentsSeconds = round(thousand);
-  result.render = render;
   report(rows, result);
 } finally {
   await b.close();
