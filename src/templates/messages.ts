@@ -6,7 +6,7 @@ import { releasePageUrl } from "../vocabulary.ts";
 import type { Release } from "../releases/model.ts";
 import { escapeHtml } from "../releases/sanitize.ts";
 import type { DigestFrequency } from "../subscribers/model.ts";
-import type { Language } from "../i18n/languages.ts";
+import { LANGUAGES, type Language } from "../i18n/languages.ts";
 import { mjmlFrame, PREHEADER_MAX, preheader, textFrame } from "./layout.ts";
 import {
   assembledMessage,
@@ -613,6 +613,22 @@ async function assembleDigest(
   k = 0;
   const text = digestText(lang, t, frequency, groups, items.length, layout.text, () => pieces[k++]!.text);
   return assembledMessage({ subject: headerSafe(subject, 250), nonce: slots.nonce, dates: slots.dates }, out, text);
+}
+
+/**
+ * Compiles every language's digest layout and item templates for `brand` (what a run would
+ * compile on its first segments). A worker process does it at start-up, while it is small: the
+ * MJML renderer (mjml-thread.ts) is then loaded and gone before any run, not in the middle of
+ * one beside thousands of messages in flight. A run with another brand (the vocabulary changed)
+ * compiles its own, as before.
+ */
+export async function warmDigestTemplates(brand: Brand): Promise<void> {
+  for (const lang of LANGUAGES) {
+    const t = MAIL_STRINGS[lang];
+    await digestLayout(brand, lang, t);
+    await itemTemplate(brand, lang, t, false);
+    await itemTemplate(brand, lang, t, true);
+  }
 }
 
 /** A digest: assembled from compiled pieces (see above), or rendered whole when assembly is not possible. */

@@ -5,6 +5,7 @@
 // messages.ts), so no release text can forge a marker.
 import { randomBytes } from "node:crypto";
 import { humanizeSlug, type Taxonomy } from "../releases/taxonomy.ts";
+import { type MjmlOptions, mjmlThread, NoThread } from "./mjml-thread.ts";
 import { templateStats } from "./stats.ts";
 
 /** What a segment's readers share: rendered once, personalised per reader. */
@@ -122,17 +123,23 @@ export interface Brand {
   publicUrl: string;
 }
 
-/** The module's import, once: awaiting a dynamic import again costs a trip through the module loader per render. */
+/** The module's import, once, for rendering in place (no worker threads here). */
 let mjmlModule: Promise<{ default: typeof import("mjml") }> | undefined;
+const OPTIONS: MjmlOptions = { validationLevel: "soft", keepComments: false };
 
+/** MJML to HTML, on the MJML thread (mjml-thread.ts), or in place where threads cannot start. */
 export async function renderMjml(mjml: string): Promise<string> {
   templateStats.mjmlRenders += 1;
-  // Loaded on the first render, not with this module: everything that sends, escapes or checks a
-  // header imports this file, and mjml with its dependencies is ~45 MB a process need not carry.
+  if (!mjmlThread.broken) {
+    try {
+      return await mjmlThread.render(mjml, OPTIONS);
+    } catch (err) {
+      if (!(err instanceof NoThread)) throw err;
+    }
+  }
   mjmlModule ??= import("mjml") as Promise<{ default: typeof import("mjml") }>;
   const { default: mjml2html } = await mjmlModule;
-  const out = await mjml2html(mjml, { validationLevel: "soft", keepComments: false });
-  return out.html;
+  return (await mjml2html(mjml, OPTIONS)).html;
 }
 
 /** One line for a header: no CR/LF or control characters, whatever the input. */

@@ -6,7 +6,13 @@ import { Parser } from "htmlparser2";
 import { describe, expect, it } from "vitest";
 import { defaultTaxonomy } from "../../src/releases/taxonomy.ts";
 import { personalise } from "../../src/templates/personalise.ts";
-import { assemblyStats, type ReleaseItem, renderDigest, renderDigestFull } from "../../src/templates/messages.ts";
+import {
+  assemblyStats,
+  type ReleaseItem,
+  renderDigest,
+  renderDigestFull,
+  warmDigestTemplates,
+} from "../../src/templates/messages.ts";
 import type { Brand } from "../../src/templates/render.ts";
 import { templateStats } from "../../src/templates/stats.ts";
 
@@ -116,6 +122,27 @@ describe("digest assembly", () => {
     const f = await renderDigestFull(logo, "fr", "weekly", list);
     expect(personalise(a, reader("fr", "Asia/Kolkata"))).toEqual(personalise(f, reader("fr", "Asia/Kolkata")));
     expect(a.html).toContain("logo.png?a=1&amp;b=2");
+  });
+
+  it("templates warmed at start-up: a digest in every language then needs no MJML at all", async () => {
+    const fresh: Brand = { ...brand, color: "#117a65" };
+    const before = { ...assemblyStats, renders: templateStats.mjmlRenders };
+    await warmDigestTemplates(fresh);
+    // Three layouts and six item templates (with and without a summary's row), once each.
+    expect(templateStats.mjmlRenders - before.renders).toBe(9);
+    expect(assemblyStats.layoutCompiles - before.layoutCompiles).toBe(3);
+    expect(assemblyStats.templateCompiles - before.templateCompiles).toBe(6);
+    const warm = templateStats.mjmlRenders;
+    for (const lang of ["en", "fr", "es"] as const) {
+      const list = items(6, `warm-${lang}`);
+      const a = await renderDigest(fresh, lang, "weekly", list);
+      expect(personalise(a, reader(lang, "UTC")).html).toBe(
+        personalise(await renderDigestFull(fresh, lang, "weekly", list), reader(lang, "UTC")).html,
+      );
+    }
+    // Three whole renders for the comparison above, none for the assembled digests.
+    expect(templateStats.mjmlRenders - warm).toBe(3);
+    expect(assemblyStats.wholeRenders).toBe(before.wholeRenders);
   });
 
   it("fills each release in once: a second digest with the same releases needs no MJML and no filling", async () => {
