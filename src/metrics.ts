@@ -1,9 +1,8 @@
 // Metrics. Work happens in worker processes that serve no HTTP, so channel counters live in
 // Redis (one hash, HINCRBY) and every web process exposes the same cluster-wide totals at
 // /metrics; queue depths are read from BullMQ at scrape time. HTTP durations and process
-// metrics are per process, as Prometheus expects.
-import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
-import { QUEUE_NAMES } from "./jobs/queues.ts";
+// metrics are per process, as Prometheus expects. The registry that exposes them lives with the
+// route (http/metrics.ts): worker processes count, and never load prom-client.
 import type { Runtime } from "./runtime.ts";
 
 /** Counters kept in Redis: help text and label names. Names follow Prometheus conventions. */
@@ -62,73 +61,4 @@ export async function readStats(
     const sep = f.indexOf("|");
     return { name: f.slice(0, sep) as StatName, labels: JSON.parse(f.slice(sep + 1)) as Labels, value: Number(v) };
   });
-}
-
-const QUEUE_STATES = [
-  "waiting",
-  "active",
-  "delayed",
-  "failed",
-  "completed",
-  "prioritized",
-  "waiting-children",
-] as const;
-
-/** A registry for one web process: default metrics, HTTP durations, queue depths, Redis counters. */
-/** What the registry needs of the HTTP request timings (http/durations.ts RequestDurations). */
-export interface RegistersMetrics {
-  register(registry: Registry): void;
-}
-
-/** What the registry reads at scrape time: queue depths, subscriber counts, the Redis-kept counters. */
-export type MetricsDeps = Pick<Runtime, "queues" | "subscribers" | "redis" | "key">;
-
-export function createMetricsRegistry(rt: MetricsDeps, httpDurations: RegistersMetrics): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  httpDurations.register(registry);
-
-  new Gauge({
-    name: "herald_queue_jobs",
-    help: "Jobs in each queue, by state (read from Redis at scrape time)",
-    labelNames: ["queue", "state"],
-    registers: [registry],
-    async collect() {
-      const counts = await Promise.all(QUEUE_NAMES.map((q) => rt.queues[q].getJobCounts(...QUEUE_STATES)));
-      QUEUE_NAMES.forEach((q, i) => {
-        for (const s of QUEUE_STATES) this.set({ queue: q, state: s }, counts[i]![s] ?? 0);
-      });
-    },
-  });
-
-  new Gauge({
-    name: "herald_subscribers",
-    help: "Subscribers by status",
-    labelNames: ["status"],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const [status, n] of Object.entries(await rt.subscribers.countByStatus())) this.set({ status }, n);
-    },
-  });
-
-  // Redis-kept counters, read once per scrape (every counter's collect shares one read).
-  let pending: Promise<Awaited<ReturnType<typeof readStats>>> | null = null;
-  const snapshot = () => {
-    pending ??= readStats(rt).finally(() => setTimeout(() => (pending = null), 100));
-    return pending;
-  };
-  for (const [name, [help, labels]] of Object.entries(STATS) as [StatName, (typeof STATS)[StatName]][]) {
-    new Counter({
-      name,
-      help,
-      labelNames: [...labels],
-      registers: [registry],
-      async collect() {
-        this.reset();
-        for (const s of await snapshot()) if (s.name === name) this.inc(s.labels, s.value);
-      },
-    });
-  }
-  return registry;
 }

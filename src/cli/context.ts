@@ -2,12 +2,12 @@
 // one line on stderr and a non-zero exit.
 import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { chooseRedis } from "../boot.ts";
-import { ConfigError, loadConfig, type Config } from "../config/index.ts";
+import { type Config, ConfigError, loadConfig } from "../config/index.ts";
 import { HeraldError } from "../errors.ts";
-import { isProbablyBinary } from "../releases/importer.ts";
 import { createLogger } from "../log.ts";
 import type { Runtime } from "../runtime.ts";
 import { withSecretKey } from "../subscribers/tokens.ts";
+import { isProbablyBinary } from "./binary.ts";
 
 export class CliError extends Error {}
 

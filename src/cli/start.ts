@@ -4,17 +4,20 @@
 import type { Command } from "commander";
 import type { FastifyInstance } from "fastify";
 import { chooseRedis, type RedisChoice, resolveSecret } from "../boot.ts";
+import type { Config } from "../config/index.ts";
 import { enqueueRebuildAll } from "../feeds/feed-rebuild.ts";
 import { upsertSchedules } from "../jobs/schedules.ts";
 import type { Workers } from "../jobs/workers.ts";
-import { closeMailer } from "../mail/transport.ts";
 import { createLogger, type Logger } from "../log.ts";
+import { brandOf } from "../mail/segments.ts";
+import { closeMailer } from "../mail/transport.ts";
 import { inspectRedis } from "../redis/check.ts";
 import { describeTarget, redactUrl } from "../redis/connection.ts";
 import { dispatchPending } from "../releases/service.ts";
 import { createRuntime, type Runtime } from "../runtime.ts";
 import { subscriberStore } from "../subscribers/service.ts";
-import type { Config } from "../config/index.ts";
+import { warmDigestTemplates } from "../templates/messages.ts";
+import { mjmlThread } from "../templates/mjml-thread.ts";
 import { action, CliError, cliConfig } from "./context.ts";
 
 /** Lines a person needs after start-up: where to go, where mail lands, where the token is. */
@@ -82,20 +85,21 @@ async function startCommand(opts: StartOptions): Promise<void> {
   await checkRedisSettings(rt, redis, log, opts.strict);
   await catchUp(rt, log);
 
-  // Loaded here, not at the top: other commands start faster without Fastify and the workers.
-  const { startWorkers } = await import("../jobs/workers.ts");
-  const { buildApp } = await import("../http/app.ts");
+  // Fastify and the workers are loaded below, only when this process runs them: other commands
+  // start faster, and a --workers-only process does not carry the HTTP stack's memory.
   // HTTP first: a port that is taken stops start-up before any worker takes a job.
   let app: FastifyInstance | null = null;
   let tokenFile: string | undefined;
   if (!opts.workersOnly) {
+    const { buildApp } = await import("../http/app.ts");
     const token = resolveSecret(config.apiToken, config.varDir, "api-token");
     if (token.generated) log.info(`generated an API token in ${token.file} (set API_TOKEN to choose your own)`);
     tokenFile = token.file;
     app = await buildApp(rt, { apiToken: token.value });
     await listenOrExit(app, rt, redis, log);
   }
-  const workers: Workers | null = opts.webOnly ? null : startWorkers(rt);
+  if (!opts.webOnly) await warmTemplates(rt, log);
+  const workers: Workers | null = opts.webOnly ? null : (await import("../jobs/workers.ts")).startWorkers(rt);
   // A fresh install (or a config change) has no built feeds yet: build them now. A build
   // whose inputs did not change writes nothing, so this is cheap on every start.
   if (workers) await enqueueRebuildAll(rt);
@@ -103,6 +107,20 @@ async function startCommand(opts: StartOptions): Promise<void> {
   if (workers) log.info(`workers running for: ${workers.workers.map((w) => w.name).join(", ")}`);
   if (app) announceHttp(app, config, log, tokenFile);
   stopOnSignals({ config, log, redis, rt, app, workers });
+}
+
+/**
+ * The digest templates, compiled before the workers take jobs, while the process is small (see
+ * warmDigestTemplates); the MJML renderer stops once they are done. A failure is only logged:
+ * a digest run compiles what it lacks.
+ */
+async function warmTemplates(rt: Runtime, log: Logger): Promise<void> {
+  try {
+    await warmDigestTemplates(brandOf(rt.config, await rt.taxonomy.current()));
+    await mjmlThread.stop();
+  } catch (err) {
+    log.warn({ err }, "digest templates not compiled at start-up (the first digest run compiles them)");
+  }
 }
 
 /** Warns about a Redis that may lose data (evicts keys, no persistence); with --strict, refuses it. */

@@ -5,7 +5,7 @@ import { HeraldError } from "../errors.ts";
 import { type CheckedCsv, checkCsv, fileSource, importSubscriberCsv } from "../subscribers/csv-import.ts";
 import { CLEAR } from "../subscribers/model.ts";
 import { type SubscriberDeps, SubscriberService } from "../subscribers/service.ts";
-import { isProbablyBinary } from "../releases/importer.ts";
+import { isProbablyBinary } from "./binary.ts";
 import { action, CliError, checkFile, list, readHead, withRuntime } from "./context.ts";
 
 interface AddOptions {

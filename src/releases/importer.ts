@@ -3,11 +3,11 @@
 // date, its language and canonical URL); options fill only what the page does not say.
 // Topics and regions are never guessed: they come from options or stay empty.
 import { HeraldError } from "../errors.ts";
-import { type Contact, describeIssues, formatIssues, type ReleaseInput, releaseInputSchema } from "./model.ts";
+import { parseContacts } from "./import/contacts.ts";
 import { readHtmlPage } from "./import/html-page.ts";
 import { type Block, renderBlocks, type ScrapedPage } from "./import/page.ts";
-import { parseContacts } from "./import/contacts.ts";
 import { readTextPage } from "./import/text-page.ts";
+import { type Contact, describeIssues, formatIssues, type ReleaseInput, releaseInputSchema } from "./model.ts";
 
 export interface ImportOptions {
   /** ISO 8601 date-time, used when the page states no date. */
@@ -92,20 +92,6 @@ const COMMON_TAG =
 export function looksLikeHtml(content: string): boolean {
   if (HTML_START.test(content.slice(0, 1024))) return true;
   return (content.slice(0, 200_000).match(COMMON_TAG)?.length ?? 0) >= 3;
-}
-
-/**
- * True for content that is not text: any NUL byte, or more than one character in ten that
- * is invalid UTF-8 or a control character. Checks the first 64 KiB, which decides any real file.
- */
-export function isProbablyBinary(buf: Buffer): boolean {
-  const sample = buf.subarray(0, 64 * 1024);
-  if (sample.includes(0)) return true;
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(sample);
-  if (text.length === 0) return false;
-  let bad = 0;
-  for (const ch of text) if (ch === "\uFFFD" || /[\u0001-\u0008\u000e-\u001a\u001c-\u001f\u007f]/.test(ch)) bad++;
-  return bad / text.length > 0.1;
 }
 
 // ---- dateline ------------------------------------------------------------------------------

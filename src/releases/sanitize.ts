@@ -1,10 +1,23 @@
 // Release bodies arrive from a CMS, a scraped page or a person: whatever they contain, what
 // Herald stores, mails and syndicates is this allow-list and nothing else.
-import { convert } from "html-to-text";
-import sanitizeHtml from "sanitize-html";
+import { createRequire } from "node:module";
+import type { convert as Convert } from "html-to-text";
+import type sanitizeHtmlType from "sanitize-html";
 import { invalid } from "../errors.ts";
 
-const ALLOWED: sanitizeHtml.IOptions = {
+// The two libraries (and the HTML parser under them, ~15 MB of a process) load on first use:
+// every renderer imports this module for escapeHtml, and worker processes never sanitise a body.
+const require = createRequire(import.meta.url);
+let libraries: { sanitizeHtml: typeof sanitizeHtmlType; convert: typeof Convert } | undefined;
+function libs(): NonNullable<typeof libraries> {
+  libraries ??= {
+    sanitizeHtml: require("sanitize-html") as typeof sanitizeHtmlType,
+    convert: (require("html-to-text") as { convert: typeof Convert }).convert,
+  };
+  return libraries;
+}
+
+const ALLOWED: sanitizeHtmlType.IOptions = {
   allowedTags: ["p", "a", "strong", "em", "b", "i", "ul", "ol", "li", "h2", "h3", "h4", "blockquote", "img", "br"],
   allowedAttributes: { a: ["href"], img: ["src", "alt"] },
   allowedSchemes: ["http", "https", "mailto"],
@@ -46,7 +59,7 @@ export function textToHtml(text: string): string {
 export function sanitizeBody(body: string): string {
   const clean = stripInvalidChars(body);
   const html = HTML_TAG.test(clean) ? clean : textToHtml(clean);
-  return sanitizeHtml(html, ALLOWED).trim();
+  return libs().sanitizeHtml(html, ALLOWED).trim();
 }
 
 /** Elements nested deeper than this are refused: no release needs it, and html-to-text recurses. */
@@ -165,7 +178,8 @@ export function renderBody(body: string): RenderedBody {
 }
 
 function stripOnce(s: string): string {
-  return sanitizeHtml(s, { allowedTags: [], allowedAttributes: {}, nonTextTags: ALLOWED.nonTextTags })
+  return libs()
+    .sanitizeHtml(s, { allowedTags: [], allowedAttributes: {}, nonTextTags: ALLOWED.nonTextTags })
     .replace(/&lt;/g, "<")
     .replace(/&gt;/g, ">")
     .replace(/&quot;/g, '"')
@@ -187,7 +201,7 @@ export function stripTags(s: string): string {
     text = next;
   }
   // Still changing after ten layers of encoding: keep it encoded rather than decode into a tag.
-  return sanitizeHtml(text, { allowedTags: [], allowedAttributes: {}, nonTextTags: ALLOWED.nonTextTags }).trim();
+  return libs().sanitizeHtml(text, { allowedTags: [], allowedAttributes: {}, nonTextTags: ALLOWED.nonTextTags }).trim();
 }
 
 /** stripTags for one-line fields (title, dateline, names, image alt): whitespace collapsed. */
@@ -236,7 +250,7 @@ export function titleText(s: string): string {
 export function htmlToText(html: string): string {
   // Escaped text in the HTML (`&lt;b&gt;`) decodes to tag-like text here: strip it as well.
   return stripTags(
-    convert(html, {
+    libs().convert(html, {
       wordwrap: false,
       selectors: [
         { selector: "a", options: { hideLinkHrefIfSameAsText: true } },

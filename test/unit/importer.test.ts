@@ -3,8 +3,9 @@
 // the pages press offices actually save (menus, breadcrumbs, share widgets, footers).
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ImportError, importPage, isProbablyBinary, looksLikeHtml } from "../../src/releases/importer.ts";
+import { isProbablyBinary } from "../../src/cli/binary.ts";
 import { ancestors, elements, type HtmlElement, parseHtml, textOf } from "../../src/releases/import/html-parser.ts";
+import { ImportError, importPage, looksLikeHtml } from "../../src/releases/importer.ts";
 import { type ReleaseInput, releaseInputSchema } from "../../src/releases/model.ts";
 
 const SEED = readFileSync(new URL("../fixtures/seeds/000_c917e069518bdab8.txt", import.meta.url), "utf8");
