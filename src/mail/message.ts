@@ -347,7 +347,7 @@ export function buildSplicedMail(
 // written into it. Only buffers made here, only after acceptance, and each once: a buffer is
 // never in the idle list while a message in it may still be sent.
 const RAW_IDLE_MAX = 48;
-const RAW_IDLE_BYTES = 8 * 1024 * 1024;
+const RAW_IDLE_BYTES = 4 * 1024 * 1024;
 /** Buffers made by rawBuffer, by their memory: true while idle (in `idle`), false while a message uses it. */
 const rawState = new WeakMap<ArrayBuffer, boolean>();
 const idle: Buffer[] = [];

@@ -108,35 +108,50 @@ const SHARED_PIECE = 512;
 const SHARED_TEXT_PIECE = 64;
 /** A day longer than a segment: a piece whose expiry was just pushed outlives the segment saved after it. */
 const PIECE_KEEP_S = SEGMENT_KEEP_S + 86_400;
-/** Pieces read by this process, by hash, bounded by characters. */
+/**
+ * Pieces read by this process, by hash, bounded by their memory: V8 keeps a string with any
+ * character above U+00FF (a curly quote in a title) at two bytes per character, as most
+ * release rows are.
+ */
 const pieces = new Map<string, string>();
-const PIECES_CHARS = 4_000_000;
-let pieceChars = 0;
+const PIECES_BYTES = 4 * 1024 * 1024;
+let pieceBytes = 0;
+const WIDE = /[^\u0000-\u00ff]/;
+const memoryOf = (text: string) => (WIDE.test(text) ? 2 : 1) * text.length;
 
 function keepPiece(hash: string, text: string): void {
   if (pieces.has(hash)) return;
-  while (pieces.size > 0 && pieceChars + text.length > PIECES_CHARS) {
+  const bytes = memoryOf(text);
+  while (pieces.size > 0 && pieceBytes + bytes > PIECES_BYTES) {
     const oldest = pieces.keys().next().value!;
-    pieceChars -= pieces.get(oldest)!.length;
+    pieceBytes -= memoryOf(pieces.get(oldest)!);
     pieces.delete(oldest);
   }
   pieces.set(hash, text);
-  pieceChars += text.length;
+  pieceBytes += bytes;
 }
 
 /**
  * Hashes of pieces by the piece: the same release rows recur in many segments of a run (and a
  * string's lookup key is cached in it). 96 bits: a segment names a few dozen pieces, and a
- * 40-character hex hash was a quarter of its stored bytes.
+ * 40-character hex hash was a quarter of its stored bytes. Bounded by memory (the keys are
+ * copies: 2,000 release rows were ~8 MB), and emptied whole when full.
  */
 const hashes = new Map<string, string>();
+const HASHES_BYTES = 2 * 1024 * 1024;
+let hashedBytes = 0;
 function pieceHash(text: string): string {
   let h = hashes.get(text);
   if (!h) {
     h = createHash("sha1").update(text).digest("base64url").slice(0, 16);
-    if (hashes.size >= 4000) hashes.clear();
+    const bytes = memoryOf(text);
+    if (hashedBytes + bytes > HASHES_BYTES) {
+      hashes.clear();
+      hashedBytes = 0;
+    }
     // A copy: a cut of the text is a slice, and as a key it would keep the whole text alive.
     hashes.set(Buffer.from(text).toString(), h);
+    hashedBytes += bytes;
   }
   return h;
 }

@@ -72,7 +72,7 @@ const cuts = new WeakMap<RenderedMessage, Cut>();
 type Encoded = { nonce: string | undefined; pieces: Piece[]; bytes: number };
 let young = new Map<string, Encoded>();
 let old = new Map<string, Encoded>();
-const GENERATION_BYTES = 4 * 1024 * 1024;
+const GENERATION_BYTES = 2 * 1024 * 1024;
 let youngBytes = 0;
 
 /** The marker of a nonce's slots and the pattern that splits at them, for the last nonce seen (most messages share their renderer's). */
