@@ -1,6 +1,7 @@
 // MJML renders on a worker thread that stops when idle (src/templates/mjml-thread.ts): the HTML is
 // what mjml gives in place, byte for byte; a burst of renders shares one thread; a stopped or idle
-// thread is started again by the next render; a document MJML refuses fails alone.
+// thread is started again by the next render; a document MJML refuses fails alone; a thread that
+// dies mid-render fails what it had in hand, and the next render starts another.
 import mjml2html from "mjml";
 import { describe, expect, it } from "vitest";
 import { IDLE_MS, mjmlThread } from "../../src/templates/mjml-thread.ts";
@@ -46,5 +47,17 @@ describe("MJML thread", () => {
     await expect(bad).rejects.toThrow(/^MJML: Malformed MJML/);
     expect(await good).toContain("fine");
     expect(await renderMjml(doc("still fine"))).toContain("still fine");
+  });
+
+  it("a thread that dies mid-render fails what it had in hand; the next render starts another", async () => {
+    await mjmlThread.stop();
+    const started = mjmlThread.started;
+    const pending = renderMjml(doc("killed"));
+    // The renderer's own thread (the only one it holds), stopped while the render is in flight.
+    const worker = (mjmlThread as unknown as { worker: import("node:worker_threads").Worker }).worker;
+    await worker.terminate();
+    await expect(pending).rejects.toThrow(/^the MJML renderer stopped \(exit code \d+\)$/);
+    expect(await renderMjml(doc("revived"))).toContain("revived");
+    expect(mjmlThread.started - started).toBe(2);
   });
 });
