@@ -92,7 +92,9 @@ describe("docker-compose.yml", () => {
     ]);
     expect(compose.services["herald-worker"].command).toEqual(["start", "--workers-only", "--strict"]);
     expect(compose.services["herald-worker"].environment.REDIS_URL).toBe("redis://redis:6379");
-    expect(compose.services["herald-worker"].environment.NODE_OPTIONS).toBe("--max-old-space-size=256");
+    // No heap flag (WORKER_HEAP_GROWTH_PERCENT bounds the heap); glibc's arenas kept to two.
+    expect(compose.services["herald-worker"].environment.NODE_OPTIONS).toBeUndefined();
+    expect(compose.services["herald-worker"].environment.MALLOC_ARENA_MAX).toBe("2");
     expect(compose.services.mailpit.ports).toEqual(["127.0.0.1:8025:8025", "127.0.0.1:1025:1025"]);
   });
 
