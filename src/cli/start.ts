@@ -109,17 +109,32 @@ async function startCommand(opts: StartOptions): Promise<void> {
   stopOnSignals({ config, log, redis, rt, app, workers });
 }
 
+/** How long start-up waits for the digest templates before it starts the workers anyway. */
+const WARM_TIMEOUT_MS = 20_000;
+
 /**
  * The digest templates, compiled before the workers take jobs, while the process is small (see
- * warmDigestTemplates); the MJML renderer stops once they are done. A failure is only logged:
- * a digest run compiles what it lacks.
+ * warmDigestTemplates); the MJML thread stops once they are done. Never in the way of the
+ * workers: a failure is only logged, and after WARM_TIMEOUT_MS (a starved machine, a renderer
+ * that hangs) they start anyway. A digest run compiles what it lacks.
  */
 async function warmTemplates(rt: Runtime, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), WARM_TIMEOUT_MS);
+  });
   try {
-    await warmDigestTemplates(brandOf(rt.config, await rt.taxonomy.current()));
-    await mjmlThread.stop();
+    const warm = (async () => {
+      await warmDigestTemplates(brandOf(rt.config, await rt.taxonomy.current()));
+      await mjmlThread.stop();
+    })();
+    warm.catch(() => {}); // reported below, or by the run that needs them
+    if ((await Promise.race([warm, late])) === "late")
+      log.warn(`digest templates not compiled within ${WARM_TIMEOUT_MS / 1000} s of start-up; starting the workers`);
   } catch (err) {
     log.warn({ err }, "digest templates not compiled at start-up (the first digest run compiles them)");
+  } finally {
+    clearTimeout(timer);
   }
 }
 
