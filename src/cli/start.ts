@@ -115,24 +115,30 @@ const WARM_TIMEOUT_MS = 20_000;
 /**
  * The digest templates, compiled before the workers take jobs, while the process is small (see
  * warmDigestTemplates); the MJML thread stops once they are done. Never in the way of the
- * workers: a failure is only logged, and after WARM_TIMEOUT_MS (a starved machine, a renderer
- * that hangs) they start anyway. A digest run compiles what it lacks.
+ * workers: a failure is only logged, and after `timeoutMs` (a starved machine, a renderer that
+ * hangs) they start anyway. A digest run compiles what it lacks.
  */
-async function warmTemplates(rt: Runtime, log: Logger): Promise<void> {
+export async function warmTemplates(
+  rt: Pick<Runtime, "config" | "taxonomy">,
+  log: Pick<Logger, "warn">,
+  timeoutMs = WARM_TIMEOUT_MS,
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<"late">((resolve) => {
-    timer = setTimeout(() => resolve("late"), WARM_TIMEOUT_MS);
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not done within ${timeoutMs / 1000} s`)), timeoutMs);
   });
+  const warm = (async () => {
+    await warmDigestTemplates(brandOf(rt.config, await rt.taxonomy.current()));
+    await mjmlThread.stop();
+  })();
+  warm.catch(() => {}); // once late, a digest run reports its own failure
   try {
-    const warm = (async () => {
-      await warmDigestTemplates(brandOf(rt.config, await rt.taxonomy.current()));
-      await mjmlThread.stop();
-    })();
-    warm.catch(() => {}); // reported below, or by the run that needs them
-    if ((await Promise.race([warm, late])) === "late")
-      log.warn(`digest templates not compiled within ${WARM_TIMEOUT_MS / 1000} s of start-up; starting the workers`);
+    await Promise.race([warm, late]);
   } catch (err) {
-    log.warn({ err }, "digest templates not compiled at start-up (the first digest run compiles them)");
+    log.warn(
+      { err },
+      "digest templates not compiled at start-up; starting the workers (the first digest run compiles them)",
+    );
   } finally {
     clearTimeout(timer);
   }
